@@ -1,0 +1,1 @@
+"""RedButler core: configuration, models, services, scheduling, delivery and CLI."""
