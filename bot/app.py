@@ -1,0 +1,151 @@
+"""The one place that wires the application.
+
+bot/app.py is the composition root: it alone imports handlers/ (everything else in bot/ is imported by
+handlers, never the reverse).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import BotCommand, Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+
+from bot.clock import Clock, SystemClock
+from bot.commands import commands_for
+from bot.config import Settings
+from bot.context import AppState, BotContext, Services
+from bot.db.engine import make_engine, make_sessionmaker
+from bot.db.persistence import SqlPersistence
+from bot.db.uow import UnitOfWorkFactory
+from bot.delivery.limits import FloodLimits
+from bot.delivery.sender import OutboxSender
+from bot.i18n import SUPPORTED_LANGUAGES, Translator, default_translator
+
+log = logging.getLogger(__name__)
+
+PERSIST_GROUP = 1000
+
+
+class _EngineHolder:
+    """Persistence needs the database during Application.initialize(), before post_init runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: AsyncEngine | None = None
+
+    def __call__(self) -> AsyncEngine:
+        if self.engine is None:
+            self.engine = make_engine(self.settings.database_url)
+        return self.engine
+
+    async def dispose(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+
+
+async def _persist_now(update: Update, context: BotContext) -> None:
+    # PTB writes persistence on a timer; writing after every update means a crash loses no conversation step.
+    await context.application.update_persistence()
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    clock: Clock | None = None,
+    translator: Translator | None = None,
+    start_sender: bool | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    engine_holder = _EngineHolder(settings)
+    the_clock = clock or SystemClock()
+    the_translator = translator or default_translator()
+    autostart = settings.outbox_autostart if start_sender is None else start_sender
+
+    async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        engine = engine_holder()
+        services = Services(
+            settings=settings,
+            clock=the_clock,
+            engine=engine,
+            uow_factory=UnitOfWorkFactory(make_sessionmaker(engine)),
+            translator=the_translator,
+            bot_username=application.bot.username or settings.bot_username,
+        )
+        services.sender = OutboxSender(
+            services.uow_factory,
+            application.bot,
+            the_clock,
+            FloodLimits(
+                settings.outbox_global_per_second, settings.outbox_group_per_minute, settings.outbox_chat_per_second
+            ),
+            concurrency=settings.outbox_concurrency,
+        )
+        application.bot_data.services = services
+        for hook in POST_INIT_HOOKS:
+            await hook(application, services)
+        await _default_commands(application, services)
+        if autostart:
+            services.sender.start()
+
+    async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        services = application.bot_data.services
+        if services is not None:
+            if services.sender is not None:
+                await services.sender.stop()
+            for hook in SHUTDOWN_HOOKS:
+                await hook(application, services)
+        await engine_holder.dispose()
+
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token())
+        .context_types(ContextTypes(context=BotContext, bot_data=AppState))
+        .persistence(SqlPersistence(engine_holder))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .arbitrary_callback_data(False)
+    )
+    if settings.telegram_base_url:
+        base = settings.telegram_base_url.rstrip("/")
+        builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot"))
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    application = builder.build()
+
+    from handlers.errors import on_error
+    from handlers.registry import ordered_handlers
+
+    application.add_handlers(ordered_handlers())
+    application.add_handler(TypeHandler(Update, _persist_now), group=PERSIST_GROUP)
+    application.add_error_handler(on_error)
+    return application
+
+
+async def _default_commands(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    """Everyone's menu before we know them; each person's own menu is set per chat when their role changes."""
+    for language in SUPPORTED_LANGUAGES:
+        commands = [
+            BotCommand(c.command, services.translator(language, c.description_key)[:256]) for c in commands_for(None)
+        ]
+        try:
+            await application.bot.set_my_commands(
+                commands, language_code=None if language == "zh_CN" else language[:2]
+            )
+        except Exception:
+            log.warning("could not set the default command menu")
+
+
+# Capabilities add long-lived parts (matchers, schedulers) here; both lists run in order.
+from collections.abc import Awaitable, Callable  # noqa: E402
+
+Hook = Callable[[Application[Any, Any, Any, Any, Any, Any], Services], Awaitable[None]]
+POST_INIT_HOOKS: list[Hook] = []
+SHUTDOWN_HOOKS: list[Hook] = []

@@ -1,0 +1,178 @@
+"""redbutler run | db upgrade/downgrade | import roster | invite."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.cli import existing_file, now
+from bot.config import Settings
+from bot.logging_setup import configure_logging
+
+
+def register(subparsers: Any) -> None:
+    run = subparsers.add_parser("run", help="run the bot (long polling, webhook when configured; no token: local emulator)")
+    run.set_defaults(handler=cmd_run)
+
+    db = subparsers.add_parser("db", help="database migrations")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="upgrade the database to the newest schema")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(handler=cmd_db_upgrade)
+    down = db_sub.add_parser("downgrade", help="downgrade the database (default: to base)")
+    down.add_argument("revision", nargs="?", default="base")
+    down.set_defaults(handler=cmd_db_downgrade)
+
+    imp = subparsers.add_parser("import", help="import data files")
+    imp_sub = imp.add_subparsers(dest="import_command", required=True)
+    roster = imp_sub.add_parser("roster", help="import the roster spreadsheet (.xlsx or .csv)")
+    roster.add_argument("file", type=existing_file)
+    roster.set_defaults(handler=cmd_import_roster)
+
+    invite = subparsers.add_parser("invite", help="print invite codes and deep links")
+    invite.add_argument("--compound", required=True, help="compound name as in the roster")
+    invite.add_argument("--building")
+    invite.add_argument("--unit")
+    invite.add_argument("--room")
+    invite.add_argument("--role", help="a role code, e.g. patrol")
+    invite.add_argument("--phone", help="a roster person's phone (binds their staff record)")
+    invite.add_argument("--max-uses", type=int)
+    invite.add_argument("--days", type=int, default=30, help="days the code stays valid (0: forever)")
+    invite.add_argument("--qr-dir", type=Path, help="also write a QR code PNG per invite here")
+    invite.set_defaults(handler=cmd_invite)
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db.migrate import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    print(f"database upgraded to {args.revision}")
+    return 0
+
+
+def cmd_db_downgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db.migrate import downgrade
+
+    downgrade(settings.database_url, args.revision)
+    print(f"database downgraded to {args.revision}")
+    return 0
+
+
+async def _with_uow(settings: Settings, work: Any) -> Any:
+    from bot.db.engine import make_engine, make_sessionmaker
+    from bot.db.uow import UnitOfWork
+
+    engine = make_engine(settings.database_url)
+    try:
+        return await work(UnitOfWork(make_sessionmaker(engine)))
+    finally:
+        await engine.dispose()
+
+
+def cmd_import_roster(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db.migrate import upgrade
+    from bot.i18n import default_translator
+    from bot.services.roster import import_roster, read_tables
+
+    t = default_translator()
+    language = settings.default_language
+    try:
+        tables = read_tables(args.file)
+    except ValueError as exc:
+        print(t(language, str(exc)), file=sys.stderr)
+        return 1
+    upgrade(settings.database_url)
+    report = asyncio.run(_with_uow(settings, lambda uow: import_roster(uow, tables, now())))
+    if not report.ok:
+        print(t(language, "roster.rejected", count=len(report.problems)), file=sys.stderr)
+        for line in report.render(t, language):
+            print(line, file=sys.stderr)
+        return 1
+    if not report.changed:
+        print(t(language, "roster.unchanged"))
+        return 0
+    created = ", ".join(f"{k} {v}" for k, v in sorted(report.created.items())) or "0"
+    updated = ", ".join(f"{k} {v}" for k, v in sorted(report.updated.items())) or "0"
+    print(t(language, "roster.imported", created=created, updated=updated))
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db.migrate import upgrade
+    from bot.i18n import default_translator
+    from bot.services.errors import UserFacingError
+    from bot.services.invites import create_invites
+
+    upgrade(settings.database_url)
+    t = default_translator()
+
+    async def work(uow: Any) -> Any:
+        return await create_invites(
+            uow,
+            bot_username=settings.bot_username,
+            compound_name=args.compound,
+            now=now(),
+            building=args.building,
+            unit=args.unit,
+            room=args.room,
+            role=args.role,
+            phone=args.phone,
+            max_uses=args.max_uses,
+            valid_days=args.days or None,
+        )
+
+    try:
+        invites = asyncio.run(_with_uow(settings, work))
+    except UserFacingError as error:
+        print(t(settings.default_language, error.key, **error.values), file=sys.stderr)
+        return 1
+    for invite in invites:
+        print(f"{invite.code}\t{invite.label}\t{invite.link}")
+        if args.qr_dir is not None:
+            import qrcode
+
+            args.qr_dir.mkdir(parents=True, exist_ok=True)
+            qrcode.make(invite.link).save(args.qr_dir / f"{invite.code}.png")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings.log_level)
+    from bot.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        from bot.cli_commands.local import run_local
+
+        return run_local(settings, seed=False)
+    from bot.app import build_application
+
+    application = build_application(settings)
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=["message", "callback_query", "chat_member", "my_chat_member", "poll_answer"],
+        )
+    else:
+        application.run_polling(
+            allowed_updates=["message", "callback_query", "chat_member", "my_chat_member", "poll_answer"]
+        )
+    return 0
+
+
+async def wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

@@ -1,0 +1,36 @@
+"""All models, imported so that Base.metadata knows every table (Alembic autogenerate relies on it)."""
+
+from bot.db.models.community import (
+    Building,
+    Compound,
+    GroupChat,
+    Household,
+    InviteCode,
+    InviteRedemption,
+    JoinRequest,
+    Person,
+    Residency,
+    ResponsibilityArea,
+    StaffRole,
+    Unit,
+)
+from bot.db.models.delivery import OutboxMessage
+from bot.db.models.persistence import PtbConversation, PtbStore
+
+__all__ = [
+    "Building",
+    "Compound",
+    "GroupChat",
+    "Household",
+    "InviteCode",
+    "InviteRedemption",
+    "JoinRequest",
+    "OutboxMessage",
+    "Person",
+    "PtbConversation",
+    "PtbStore",
+    "Residency",
+    "ResponsibilityArea",
+    "StaffRole",
+    "Unit",
+]

@@ -1,0 +1,118 @@
+"""PTB persistence in our own database, so conversation steps and user data survive a restart."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+from bot.db.models import PtbConversation, PtbStore
+
+
+class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """bot_data is not persisted: it holds the live services (see bot.context.AppState)."""
+
+    def __init__(self, engine: Callable[[], AsyncEngine], update_interval: float = 5.0) -> None:
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=True, callback_data=False),
+            update_interval=update_interval,
+        )
+        self._engine = engine
+        self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+    def _session(self) -> AsyncSession:
+        if self._sessionmaker is None:
+            self._sessionmaker = async_sessionmaker(self._engine(), expire_on_commit=False)
+        return self._sessionmaker()
+
+    async def _load(self, kind: str) -> dict[int, dict[Any, Any]]:
+        async with self._session() as session:
+            rows = await session.scalars(select(PtbStore).where(PtbStore.kind == kind))
+            return {int(row.key): dict(row.data or {}) for row in rows}
+
+    async def _store(self, kind: str, key: int | str, data: Any) -> None:
+        async with self._session() as session:
+            row = await session.get(PtbStore, (kind, str(key)))
+            if row is None:
+                session.add(PtbStore(kind=kind, key=str(key), data=data))
+            else:
+                row.data = data
+            await session.commit()
+
+    async def _drop(self, kind: str, key: int) -> None:
+        async with self._session() as session:
+            await session.execute(delete(PtbStore).where(PtbStore.kind == kind, PtbStore.key == str(key)))
+            await session.commit()
+
+    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+        return await self._load("user")
+
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        return await self._load("chat")
+
+    async def get_bot_data(self) -> dict[Any, Any]:
+        return {}
+
+    async def get_callback_data(self) -> CDCData | None:
+        return None
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        async with self._session() as session:
+            rows = await session.scalars(select(PtbConversation).where(PtbConversation.name == name))
+            return {tuple(json.loads(row.key)): row.state for row in rows}
+
+    async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        async with self._session() as session:
+            db_key = json.dumps(list(key))
+            row = await session.get(PtbConversation, (name, db_key))
+            if new_state is None:
+                if row is not None:
+                    await session.delete(row)
+            elif row is None:
+                session.add(PtbConversation(name=name, key=db_key, state=_plain(new_state)))
+            else:
+                row.state = _plain(new_state)
+            await session.commit()
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        await self._store("user", user_id, _json_safe(data))
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        await self._store("chat", chat_id, _json_safe(data))
+
+    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+        return None
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        return None
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        await self._drop("chat", chat_id)
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self._drop("user", user_id)
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None
+
+
+def _plain(state: object) -> Any:
+    return int(state) if isinstance(state, int) else state
+
+
+def _json_safe(data: dict[Any, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(data, default=str))

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.db.models import (
+    Building,
+    Compound,
+    GroupChat,
+    Household,
+    InviteCode,
+    JoinRequest,
+    Person,
+    Residency,
+    ResponsibilityArea,
+    StaffRole,
+    Unit,
+)
+
+
+class CommunityRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # people
+    async def person_by_telegram(self, telegram_id: int) -> Person | None:
+        return await self.session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+
+    async def person(self, person_id: int) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def person_by_phone(self, phone: str) -> Person | None:
+        return await self.session.scalar(select(Person).where(Person.phone == phone))
+
+    async def add_person(self, *, telegram_id: int | None, name: str, language: str | None, now: datetime) -> Person:
+        person = Person(telegram_id=telegram_id, display_name=name, language=language, created_at=now)
+        self.session.add(person)
+        await self.session.flush()
+        return person
+
+    async def roles_of(self, person_id: int, *, active_only: bool = True) -> list[StaffRole]:
+        query = (
+            select(StaffRole).where(StaffRole.person_id == person_id).options(selectinload(StaffRole.areas))
+        )
+        if active_only:
+            query = query.where(StaffRole.active.is_(True))
+        return list(await self.session.scalars(query.order_by(StaffRole.id)))
+
+    async def staff_role(self, person_id: int, role: str, compound_id: int | None) -> StaffRole | None:
+        return await self.session.scalar(
+            select(StaffRole)
+            .where(
+                StaffRole.person_id == person_id,
+                StaffRole.role == role,
+                StaffRole.compound_id.is_(None) if compound_id is None else StaffRole.compound_id == compound_id,
+            )
+            .options(selectinload(StaffRole.areas))
+        )
+
+    async def staff_with_role(self, compound_id: int, roles: Iterable[str]) -> list[tuple[StaffRole, Person]]:
+        rows = await self.session.execute(
+            select(StaffRole, Person)
+            .join(Person, Person.id == StaffRole.person_id)
+            .where(
+                StaffRole.role.in_(list(roles)),
+                StaffRole.active.is_(True),
+                (StaffRole.compound_id == compound_id) | StaffRole.compound_id.is_(None),
+            )
+            .options(selectinload(StaffRole.areas))
+            .order_by(StaffRole.id)
+        )
+        return [(r, p) for r, p in rows.all()]
+
+    async def residencies_of(self, person_id: int) -> list[Residency]:
+        return list(
+            await self.session.scalars(
+                select(Residency)
+                .where(Residency.person_id == person_id)
+                .options(
+                    selectinload(Residency.household)
+                    .selectinload(Household.unit)
+                    .selectinload(Unit.building)
+                    .selectinload(Building.compound)
+                )
+                .order_by(Residency.id)
+            )
+        )
+
+    async def residency(self, person_id: int, household_id: int) -> Residency | None:
+        return await self.session.scalar(
+            select(Residency).where(Residency.person_id == person_id, Residency.household_id == household_id)
+        )
+
+    async def residents_of(
+        self,
+        *,
+        compound_id: int,
+        building_id: int | None = None,
+        unit_id: int | None = None,
+    ) -> list[Person]:
+        query = (
+            select(Person)
+            .join(Residency, Residency.person_id == Person.id)
+            .join(Household, Household.id == Residency.household_id)
+            .join(Unit, Unit.id == Household.unit_id)
+            .join(Building, Building.id == Unit.building_id)
+            .where(Building.compound_id == compound_id, Person.telegram_id.is_not(None))
+            .distinct()
+            .order_by(Person.id)
+        )
+        if building_id is not None:
+            query = query.where(Building.id == building_id)
+        if unit_id is not None:
+            query = query.where(Unit.id == unit_id)
+        return list(await self.session.scalars(query))
+
+    # places
+    async def compounds(self) -> list[Compound]:
+        return list(await self.session.scalars(select(Compound).order_by(Compound.id)))
+
+    async def compound(self, compound_id: int) -> Compound | None:
+        return await self.session.get(Compound, compound_id)
+
+    async def compound_by_name(self, name: str) -> Compound | None:
+        return await self.session.scalar(select(Compound).where(Compound.name == name))
+
+    async def buildings(self, compound_id: int) -> list[Building]:
+        return list(
+            await self.session.scalars(
+                select(Building).where(Building.compound_id == compound_id).order_by(Building.id)
+            )
+        )
+
+    async def building(self, building_id: int) -> Building | None:
+        return await self.session.get(Building, building_id)
+
+    async def building_by_name(self, compound_id: int, name: str) -> Building | None:
+        return await self.session.scalar(
+            select(Building).where(Building.compound_id == compound_id, Building.name == name)
+        )
+
+    async def units(self, building_id: int) -> list[Unit]:
+        return list(await self.session.scalars(select(Unit).where(Unit.building_id == building_id).order_by(Unit.id)))
+
+    async def unit(self, unit_id: int) -> Unit | None:
+        return await self.session.get(Unit, unit_id, options=[selectinload(Unit.building)])
+
+    async def unit_by_name(self, building_id: int, name: str) -> Unit | None:
+        return await self.session.scalar(select(Unit).where(Unit.building_id == building_id, Unit.name == name))
+
+    async def households(self, unit_id: int) -> list[Household]:
+        return list(
+            await self.session.scalars(select(Household).where(Household.unit_id == unit_id).order_by(Household.id))
+        )
+
+    async def household(self, household_id: int) -> Household | None:
+        return await self.session.get(
+            Household,
+            household_id,
+            options=[selectinload(Household.unit).selectinload(Unit.building).selectinload(Building.compound)],
+        )
+
+    async def household_by_room(self, unit_id: int, room: str) -> Household | None:
+        return await self.session.scalar(select(Household).where(Household.unit_id == unit_id, Household.room == room))
+
+    # invites and join requests
+    async def invite_by_code(self, code: str) -> InviteCode | None:
+        return await self.session.scalar(select(InviteCode).where(InviteCode.code == code))
+
+    async def join_request(self, request_id: int) -> JoinRequest | None:
+        return await self.session.get(
+            JoinRequest,
+            request_id,
+            options=[
+                selectinload(JoinRequest.household)
+                .selectinload(Household.unit)
+                .selectinload(Unit.building)
+                .selectinload(Building.compound)
+            ],
+        )
+
+    async def pending_join_request(self, person_id: int) -> JoinRequest | None:
+        return await self.session.scalar(
+            select(JoinRequest).where(JoinRequest.person_id == person_id, JoinRequest.status == "pending")
+        )
+
+    async def join_requests_since(self, person_id: int, since: datetime) -> int:
+        return int(
+            await self.session.scalar(
+                select(func.count(JoinRequest.id)).where(
+                    JoinRequest.person_id == person_id, JoinRequest.created_at >= since
+                )
+            )
+            or 0
+        )
+
+    # groups
+    async def group(self, chat_id: int) -> GroupChat | None:
+        return await self.session.scalar(select(GroupChat).where(GroupChat.chat_id == chat_id))
+
+    async def groups_of(self, compound_id: int, purpose: str = "residents") -> list[GroupChat]:
+        return list(
+            await self.session.scalars(
+                select(GroupChat)
+                .where(GroupChat.compound_id == compound_id, GroupChat.purpose == purpose)
+                .order_by(GroupChat.id)
+            )
+        )
+
+    async def areas_for_building(self, building_id: int) -> list[ResponsibilityArea]:
+        return list(
+            await self.session.scalars(
+                select(ResponsibilityArea).where(ResponsibilityArea.building_id == building_id)
+            )
+        )

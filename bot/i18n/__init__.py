@@ -1,0 +1,85 @@
+"""Message catalogues: gettext .po files per capability and language, read with Babel at start.
+
+Message ids are stable keys ("start.welcome"), so zh_CN and en are both complete catalogues and logic never
+holds user-facing text.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+SUPPORTED_LANGUAGES = ("zh_CN", "en")
+DEFAULT_LANGUAGE = "zh_CN"
+
+
+def normalise_language(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """Map a Telegram language_code or stored value onto one of our catalogues."""
+    if not code:
+        return default
+    code = code.replace("-", "_")
+    if code in SUPPORTED_LANGUAGES:
+        return code
+    if code.lower().startswith("en"):
+        return "en"
+    if code.lower().startswith("zh"):
+        return "zh_CN"
+    return default
+
+
+@dataclass
+class Catalogue:
+    language: str
+    messages: dict[str, str] = field(default_factory=dict)
+
+
+def _load_language(language: str, directory: Path) -> Catalogue:
+    catalogue = Catalogue(language)
+    for po_path in sorted((directory / language).glob("*.po")):
+        with po_path.open("rb") as handle:
+            po = read_po(handle, locale=language)
+        for message in po:
+            if message.id and message.string:
+                if not isinstance(message.id, str) or not isinstance(message.string, str):
+                    continue
+                if message.id in catalogue.messages:
+                    raise ValueError(f"duplicate message id {message.id!r} in {po_path}")
+                catalogue.messages[message.id] = message.string
+    return catalogue
+
+
+class Translator:
+    def __init__(self, directory: Path = LOCALES_DIR, default_language: str = DEFAULT_LANGUAGE) -> None:
+        self.default_language = default_language
+        self.catalogues = {lang: _load_language(lang, directory) for lang in SUPPORTED_LANGUAGES}
+
+    def has(self, key: str) -> bool:
+        return key in self.catalogues[self.default_language].messages
+
+    def __call__(self, language: str | None, key: str, /, **values: object) -> str:
+        lang = normalise_language(language, self.default_language)
+        template = self.catalogues[lang].messages.get(key)
+        if template is None:
+            template = self.catalogues[self.default_language].messages.get(key, key)
+        if not values:
+            return template
+        return string.Formatter().vformat(template, (), _SafeValues(values))
+
+    def keys(self, language: str) -> Mapping[str, str]:
+        return self.catalogues[language].messages
+
+
+class _SafeValues(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@lru_cache(maxsize=1)
+def default_translator() -> Translator:
+    return Translator()

@@ -1,0 +1,107 @@
+"""Compound group chats: linking a group to its compound, greeting newcomers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.db.models import GroupChat
+from bot.db.uow import UnitOfWork
+from bot.roles import Role
+from bot.services.errors import UserFacingError
+from bot.services.people import person_view
+from bot.services.views import Choice
+
+
+@dataclass(frozen=True)
+class GroupView:
+    chat_id: int
+    title: str
+    compound_id: int | None
+    compound_name: str | None
+    purpose: str
+
+
+async def linkable_compounds(uow: UnitOfWork, telegram_id: int) -> list[Choice]:
+    """Compounds this admin may link a group to; refuses anyone who is not an admin."""
+    async with uow:
+        person = await uow.community.person_by_telegram(telegram_id)
+        if person is None:
+            raise UserFacingError("common.not_allowed")
+        view = await person_view(uow, person)
+        admin_roles = [r for r in view.roles if r.role == Role.ADMIN]
+        if not admin_roles:
+            raise UserFacingError("common.not_allowed")
+        compounds = await uow.community.compounds()
+        if any(r.compound_id is None for r in admin_roles):
+            return [Choice(c.id, c.name) for c in compounds]
+        allowed = {r.compound_id for r in admin_roles}
+        return [Choice(c.id, c.name) for c in compounds if c.id in allowed]
+
+
+async def group_status(uow: UnitOfWork, chat_id: int) -> GroupView | None:
+    async with uow:
+        group = await uow.community.group(chat_id)
+        if group is None:
+            return None
+        compound = await uow.community.compound(group.compound_id) if group.compound_id else None
+        return GroupView(group.chat_id, group.title, group.compound_id, compound.name if compound else None, group.purpose)
+
+
+async def link_group(
+    uow: UnitOfWork,
+    chat_id: int,
+    title: str,
+    admin_telegram_id: int,
+    compound_id: int,
+    now: datetime,
+    *,
+    purpose: str = "residents",
+) -> GroupView:
+    if purpose not in ("residents", "staff"):
+        raise UserFacingError("groups.bad_purpose")
+    allowed = {c.id for c in await linkable_compounds(uow, admin_telegram_id)}
+    if compound_id not in allowed:
+        raise UserFacingError("common.not_allowed")
+    async with uow:
+        admin = await uow.community.person_by_telegram(admin_telegram_id)
+        compound = await uow.community.compound(compound_id)
+        if compound is None or admin is None:
+            raise UserFacingError("common.not_allowed")
+        group = await uow.community.group(chat_id)
+        if group is not None and group.compound_id is not None:
+            linked = await uow.community.compound(group.compound_id)
+            raise UserFacingError("groups.already_linked", compound=linked.name if linked else "")
+        if group is None:
+            group = GroupChat(chat_id=chat_id, title=title[:255])
+            uow.session.add(group)
+        group.title = title[:255]
+        group.compound_id = compound_id
+        group.purpose = purpose
+        group.linked_by = admin.id
+        group.linked_at = now
+        await uow.commit()
+        return GroupView(chat_id, group.title, compound_id, compound.name, purpose)
+
+
+async def unlink_group(uow: UnitOfWork, chat_id: int, admin_telegram_id: int) -> None:
+    status = await group_status(uow, chat_id)
+    if status is None or status.compound_id is None:
+        raise UserFacingError("groups.not_linked")
+    allowed = {c.id for c in await linkable_compounds(uow, admin_telegram_id)}
+    if status.compound_id not in allowed:
+        raise UserFacingError("common.not_allowed")
+    async with uow:
+        group = await uow.community.group(chat_id)
+        if group is not None:
+            group.compound_id = None
+        await uow.commit()
+
+
+async def forget_group(uow: UnitOfWork, chat_id: int) -> None:
+    """The bot was removed from the group: stop posting there."""
+    async with uow:
+        group = await uow.community.group(chat_id)
+        if group is not None:
+            group.compound_id = None
+        await uow.commit()

@@ -1,0 +1,99 @@
+"""Who is talking to the bot: first contact, language, and the person's homes and roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.db.models import Person, Residency, StaffRole
+from bot.db.uow import UnitOfWork
+from bot.i18n import SUPPORTED_LANGUAGES
+from bot.services.errors import UserFacingError
+from bot.services.views import HomeView, PersonView, RoleView
+
+NAME_LIMIT = 100
+
+
+def home_view(residency: Residency) -> HomeView:
+    household = residency.household
+    unit = household.unit
+    building = unit.building
+    return HomeView(
+        household_id=household.id,
+        compound_id=building.compound_id,
+        compound_name=building.compound.name,
+        building_id=building.id,
+        building=building.name,
+        unit_id=unit.id,
+        unit=unit.name,
+        room=household.room,
+    )
+
+
+def role_view(role: StaffRole) -> RoleView:
+    return RoleView(
+        role=role.role,
+        compound_id=role.compound_id,
+        building_ids=tuple(a.building_id for a in role.areas if a.building_id is not None),
+        work_kinds=tuple(kind for a in role.areas for kind in (a.work_kinds or [])),
+    )
+
+
+async def person_view(uow: UnitOfWork, person: Person) -> PersonView:
+    residencies = await uow.community.residencies_of(person.id)
+    roles = await uow.community.roles_of(person.id)
+    return PersonView(
+        id=person.id,
+        telegram_id=person.telegram_id,
+        name=person.display_name,
+        language=person.language,
+        homes=[home_view(r) for r in residencies],
+        roles=[role_view(r) for r in roles],
+    )
+
+
+async def get_or_create(uow: UnitOfWork, telegram_id: int, display_name: str, now: datetime) -> Person:
+    """The caller commits. A person who writes to the bot again is reachable again."""
+    person = await uow.community.person_by_telegram(telegram_id)
+    if person is None:
+        person = await uow.community.add_person(
+            telegram_id=telegram_id, name=display_name[:NAME_LIMIT], language=None, now=now
+        )
+    elif not person.reachable:
+        person.reachable = True
+    return person
+
+
+async def ensure_person(uow: UnitOfWork, telegram_id: int, display_name: str, now: datetime) -> PersonView:
+    async with uow:
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        view = await person_view(uow, person)
+        await uow.commit()
+        return view
+
+
+async def whoami(uow: UnitOfWork, telegram_id: int) -> PersonView | None:
+    async with uow:
+        person = await uow.community.person_by_telegram(telegram_id)
+        if person is None:
+            return None
+        return await person_view(uow, person)
+
+
+async def set_language(uow: UnitOfWork, telegram_id: int, display_name: str, language: str, now: datetime) -> str:
+    if language not in SUPPORTED_LANGUAGES:
+        raise UserFacingError("common.unknown_language")
+    async with uow:
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        person.language = language
+        await uow.commit()
+    return language
+
+
+async def set_public_name(uow: UnitOfWork, telegram_id: int, opt_in: bool) -> bool:
+    async with uow:
+        person = await uow.community.person_by_telegram(telegram_id)
+        if person is None:
+            raise UserFacingError("common.not_registered")
+        person.public_name_opt_in = opt_in
+        await uow.commit()
+    return opt_in

@@ -1,0 +1,341 @@
+"""Binding a person to their home: invite codes, deep links and join requests approved with one tap."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from bot.callbacks import pack
+from bot.db.models import InviteCode, InviteRedemption, JoinRequest, Person, Residency, StaffRole
+from bot.db.uow import UnitOfWork
+from bot.delivery.markup import inline_keyboard
+from bot.delivery.notify import notify_person
+from bot.i18n import Translator
+from bot.roles import APPROVER_ROLES, Role
+from bot.services.errors import UserFacingError
+from bot.services.people import get_or_create, home_view, person_view
+from bot.services.views import Choice, HomeView, PersonView
+
+INVITE_CODE_RE = re.compile(r"^[A-Z2-9]{6,12}$")
+JOIN_CALLBACK = "jr"
+
+
+@dataclass(frozen=True)
+class InviteOutcome:
+    kind: str  # bound_home | choose_room | role_granted | staff_bound
+    person: PersonView
+    home: HomeView | None = None
+    role: str | None = None
+    compound_name: str = ""
+    building_id: int | None = None
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class JoinRequestView:
+    id: int
+    status: str
+    home_label: str
+    requester_name: str
+    decided_by_name: str | None = None
+
+
+def normalise_code(text: str) -> str:
+    code = text.strip().upper().replace(" ", "").replace("-", "")
+    if code.startswith("INV_"):
+        code = code[4:]
+    return code
+
+
+async def _load_invite(uow: UnitOfWork, code: str, now: datetime, expected_compound_id: int | None) -> InviteCode:
+    code = normalise_code(code)
+    if not INVITE_CODE_RE.match(code):
+        raise UserFacingError("residents.invite_invalid")
+    invite = await uow.community.invite_by_code(code)
+    if invite is None or invite.revoked:
+        raise UserFacingError("residents.invite_invalid")
+    if invite.expires_at is not None and invite.expires_at <= now:
+        raise UserFacingError("residents.invite_expired")
+    if expected_compound_id is not None and invite.compound_id != expected_compound_id:
+        compound = await uow.community.compound(invite.compound_id)
+        raise UserFacingError("residents.invite_other_compound", compound=compound.name if compound else "")
+    return invite
+
+
+async def _consume(uow: UnitOfWork, invite: InviteCode, person: Person, now: datetime) -> None:
+    """Count one use atomically, so two phones redeeming the last use cannot both win."""
+    result = await uow.session.execute(
+        update(InviteCode)
+        .where(InviteCode.id == invite.id, InviteCode.uses < InviteCode.max_uses)
+        .values(uses=InviteCode.uses + 1)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise UserFacingError("residents.invite_used")
+    uow.session.add(InviteRedemption(invite_id=invite.id, person_id=person.id, created_at=now))
+
+
+async def redeem_invite(
+    uow: UnitOfWork,
+    telegram_id: int,
+    display_name: str,
+    code: str,
+    now: datetime,
+    *,
+    expected_compound_id: int | None = None,
+) -> InviteOutcome:
+    async with uow:
+        invite = await _load_invite(uow, code, now, expected_compound_id)
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        compound = await uow.community.compound(invite.compound_id)
+        compound_name = compound.name if compound else ""
+        if invite.kind == "household" and invite.household_id is not None:
+            if await uow.community.residency(person.id, invite.household_id) is not None:
+                raise UserFacingError("residents.already_home")
+            await _consume(uow, invite, person, now)
+            uow.session.add(
+                Residency(person_id=person.id, household_id=invite.household_id, relation="resident", created_at=now)
+            )
+            await uow.session.flush()
+            view = await person_view(uow, person)
+            await uow.commit()
+            home = next(h for h in view.homes if h.household_id == invite.household_id)
+            return InviteOutcome("bound_home", view, home=home, compound_name=compound_name, code=invite.code)
+        if invite.kind == "building" and invite.building_id is not None:
+            if invite.uses >= invite.max_uses:
+                raise UserFacingError("residents.invite_used")
+            view = await person_view(uow, person)
+            await uow.commit()
+            return InviteOutcome(
+                "choose_room", view, compound_name=compound_name, building_id=invite.building_id, code=invite.code
+            )
+        if invite.kind == "role" and invite.role:
+            if await uow.community.staff_role(person.id, invite.role, invite.compound_id) is not None:
+                raise UserFacingError("residents.already_role")
+            await _consume(uow, invite, person, now)
+            uow.session.add(
+                StaffRole(
+                    person_id=person.id,
+                    role=invite.role,
+                    compound_id=invite.compound_id,
+                    source="invite",
+                    created_at=now,
+                )
+            )
+            await uow.session.flush()
+            view = await person_view(uow, person)
+            await uow.commit()
+            return InviteOutcome("role_granted", view, role=invite.role, compound_name=compound_name, code=invite.code)
+        if invite.kind == "staff" and invite.person_id is not None:
+            roster_person = await uow.community.person(invite.person_id)
+            if roster_person is None:
+                raise UserFacingError("residents.invite_invalid")
+            if roster_person.id == person.id:
+                raise UserFacingError("residents.already_role")
+            if roster_person.telegram_id is not None:
+                raise UserFacingError("residents.invite_used")
+            await _consume(uow, invite, person, now)
+            await _merge_roster_person(uow, roster_person, person)
+            view = await person_view(uow, person)
+            await uow.commit()
+            role = view.roles[0].role if view.roles else None
+            return InviteOutcome("staff_bound", view, role=role, compound_name=compound_name, code=invite.code)
+        raise UserFacingError("residents.invite_invalid")
+
+
+async def _merge_roster_person(uow: UnitOfWork, roster_person: Person, person: Person) -> None:
+    """The roster's entry becomes this Telegram account: its roles and phone move over."""
+    await uow.session.execute(
+        update(StaffRole).where(StaffRole.person_id == roster_person.id).values(person_id=person.id)
+    )
+    await uow.session.execute(
+        update(InviteCode).where(InviteCode.person_id == roster_person.id).values(person_id=person.id)
+    )
+    phone = roster_person.phone
+    name = roster_person.display_name
+    await uow.session.delete(roster_person)
+    await uow.session.flush()
+    person.phone = phone
+    if name:
+        person.display_name = name
+
+
+async def bind_with_building_invite(
+    uow: UnitOfWork, telegram_id: int, display_name: str, code: str, household_id: int, now: datetime
+) -> InviteOutcome:
+    async with uow:
+        invite = await _load_invite(uow, code, now, None)
+        household = await uow.community.household(household_id)
+        if invite.kind != "building" or household is None or household.unit.building_id != invite.building_id:
+            raise UserFacingError("residents.room_not_in_building")
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        if await uow.community.residency(person.id, household_id) is not None:
+            raise UserFacingError("residents.already_home")
+        await _consume(uow, invite, person, now)
+        uow.session.add(Residency(person_id=person.id, household_id=household_id, created_at=now))
+        await uow.session.flush()
+        view = await person_view(uow, person)
+        await uow.commit()
+        home = next(h for h in view.homes if h.household_id == household_id)
+        return InviteOutcome("bound_home", view, home=home, compound_name=household.unit.building.compound.name)
+
+
+# Browsing places for a join request (never in a group chat).
+async def list_compounds(uow: UnitOfWork) -> list[Choice]:
+    async with uow:
+        return [Choice(c.id, c.name) for c in await uow.community.compounds()]
+
+
+async def list_buildings(uow: UnitOfWork, compound_id: int) -> list[Choice]:
+    async with uow:
+        return [Choice(b.id, b.name) for b in await uow.community.buildings(compound_id)]
+
+
+async def list_units(uow: UnitOfWork, building_id: int) -> list[Choice]:
+    async with uow:
+        return [Choice(u.id, u.name) for u in await uow.community.units(building_id)]
+
+
+async def list_rooms(uow: UnitOfWork, unit_id: int) -> list[Choice]:
+    async with uow:
+        return [Choice(h.id, h.room) for h in await uow.community.households(unit_id)]
+
+
+async def household_label(uow: UnitOfWork, household_id: int) -> str:
+    async with uow:
+        household = await uow.community.household(household_id)
+        if household is None:
+            raise UserFacingError("residents.place_gone")
+        unit = household.unit
+        return f"{unit.building.compound.name} {unit.building.name}{unit.name}{household.room}"
+
+
+async def _approvers(uow: UnitOfWork, compound_id: int, building_id: int) -> list[Person]:
+    people: dict[int, Person] = {}
+    leaders = await uow.community.staff_with_role(compound_id, [Role.BUILDING_LEADER])
+    for role, person in leaders:
+        buildings = {a.building_id for a in role.areas}
+        if building_id in buildings or not buildings or None in buildings:
+            people[person.id] = person
+    if not people:
+        for _role, person in await uow.community.staff_with_role(compound_id, APPROVER_ROLES):
+            people[person.id] = person
+    return [p for p in people.values() if p.telegram_id is not None]
+
+
+async def request_join(
+    uow: UnitOfWork,
+    t: Translator,
+    telegram_id: int,
+    display_name: str,
+    household_id: int,
+    now: datetime,
+    *,
+    daily_limit: int,
+) -> JoinRequestView:
+    async with uow:
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        household = await uow.community.household(household_id)
+        if household is None:
+            raise UserFacingError("residents.place_gone")
+        if await uow.community.residency(person.id, household_id) is not None:
+            raise UserFacingError("residents.already_home")
+        if await uow.community.pending_join_request(person.id) is not None:
+            raise UserFacingError("residents.join_pending")
+        if await uow.community.join_requests_since(person.id, now - timedelta(days=1)) >= daily_limit:
+            raise UserFacingError("residents.join_limit", limit=daily_limit)
+        building = household.unit.building
+        approvers = await _approvers(uow, building.compound_id, building.id)
+        if not approvers:
+            raise UserFacingError("residents.no_approver")
+        request = JoinRequest(person_id=person.id, household_id=household_id, status="pending", created_at=now)
+        uow.session.add(request)
+        await uow.session.flush()
+        label = f"{building.compound.name} {building.name}{household.unit.name}{household.room}"
+        for approver in approvers:
+            keyboard = inline_keyboard(
+                [
+                    [
+                        (t(approver.language, "residents.btn_approve"), pack(JOIN_CALLBACK, "ok", request.id)),
+                        (t(approver.language, "residents.btn_reject"), pack(JOIN_CALLBACK, "no", request.id)),
+                    ]
+                ]
+            )
+            await notify_person(
+                uow,
+                t,
+                approver,
+                "residents.join_request_card",
+                now=now,
+                reply_markup=keyboard,
+                dedupe_key=f"join:{request.id}:{approver.id}",
+                name=person.display_name or "—",
+                home=label,
+            )
+        await uow.commit()
+        return JoinRequestView(request.id, "pending", label, person.display_name)
+
+
+async def decide_join(
+    uow: UnitOfWork,
+    t: Translator,
+    request_id: int,
+    decider_telegram_id: int,
+    approve: bool,
+    now: datetime,
+) -> JoinRequestView:
+    async with uow:
+        request = await uow.community.join_request(request_id)
+        if request is None:
+            raise UserFacingError("residents.join_gone")
+        decider = await uow.community.person_by_telegram(decider_telegram_id)
+        building = request.household.unit.building
+        if decider is None or decider.id not in {p.id for p in await _approvers(uow, building.compound_id, building.id)}:
+            raise UserFacingError("common.not_allowed")
+        label = f"{building.compound.name} {building.name}{request.household.unit.name}{request.household.room}"
+        requester = await uow.community.person(request.person_id)
+        requester_name = requester.display_name if requester else ""
+        status = "approved" if approve else "rejected"
+        # Two approvers pressing at once: only the first UPDATE matches a pending row.
+        result = await uow.session.execute(
+            update(JoinRequest)
+            .where(JoinRequest.id == request_id, JoinRequest.status == "pending")
+            .values(status=status, decided_by=decider.id, decided_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            await uow.session.refresh(request)
+            decided_by = await uow.community.person(request.decided_by) if request.decided_by else None
+            # Build the message before the transaction ends: rollback expires every loaded object.
+            refusal = UserFacingError(
+                "residents.join_already_decided",
+                status=t(decider.language, f"residents.status_{request.status}"),
+                name=decided_by.display_name if decided_by else "—",
+            )
+            raise refusal
+        if approve and requester is not None:
+            if await uow.community.residency(requester.id, request.household_id) is None:
+                uow.session.add(
+                    Residency(person_id=requester.id, household_id=request.household_id, created_at=now)
+                )
+        if requester is not None:
+            await notify_person(
+                uow,
+                t,
+                requester,
+                "residents.join_approved" if approve else "residents.join_rejected",
+                now=now,
+                dedupe_key=f"join-result:{request.id}",
+                home=label,
+            )
+        await uow.commit()
+        return JoinRequestView(request.id, status, label, requester_name, decided_by_name=decider.display_name)
+
+
+async def my_homes(uow: UnitOfWork, telegram_id: int) -> list[HomeView]:
+    async with uow:
+        person = await uow.community.person_by_telegram(telegram_id)
+        if person is None:
+            return []
+        return [home_view(r) for r in await uow.community.residencies_of(person.id)]

@@ -1,0 +1,1 @@
+"""Telegram adapters: parse → call a service → render. No SQL, no business rules here."""

@@ -1,0 +1,53 @@
+"""Shared adapter pieces: who is this person, their menu and command list."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+
+from bot.commands import commands_for
+from bot.context import BotContext
+from bot.services import people
+from bot.services.views import PersonView
+from handlers.menu import main_menu
+from handlers.render import display_name, send_text
+
+log = logging.getLogger(__name__)
+
+
+async def current_person(update: Update, context: BotContext) -> PersonView | None:
+    user = update.effective_user
+    if user is None:
+        return None
+    return await people.whoami(context.services.uow(), user.id)
+
+
+async def ensure_current_person(update: Update, context: BotContext) -> PersonView:
+    user = update.effective_user
+    assert user is not None
+    view = await people.ensure_person(
+        context.services.uow(), user.id, display_name(update), context.services.clock.now()
+    )
+    if view.language:
+        context.language = view.language
+    return view
+
+
+async def refresh_commands(context: BotContext, chat_id: int, person: PersonView | None) -> None:
+    """The command menu shows each person only what their role can do (scope: their private chat)."""
+    specs = commands_for(person)
+    commands = [BotCommand(c.command, context.t(c.description_key)[:256]) for c in specs]
+    try:
+        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+    except TelegramError:
+        log.warning("could not set the command menu for a chat")
+
+
+async def show_menu(update: Update, context: BotContext, person: PersonView | None, key: str, **values: object) -> None:
+    await send_text(update, context, context.t(key, **values), main_menu(context, person))
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == "private"

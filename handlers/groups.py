@@ -1,0 +1,134 @@
+"""Compound group chats: linking by an admin, greeting newcomers with a button to register privately."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
+
+from bot.callbacks import int_part, pack, unpack
+from bot.context import BotContext
+from bot.delivery.markup import url_keyboard
+from bot.services import groups, outbox_notices
+from bot.services.errors import UserFacingError
+from bot.services.invites import deep_link
+from handlers.render import answer, choice_keyboard, edit_or_reply, reply
+
+log = logging.getLogger(__name__)
+PREFIX = "lg"
+
+
+async def link_command(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    user = update.effective_user
+    assert chat is not None and user is not None
+    if chat.type == "private":
+        await reply(update, context, "groups.link_in_group")
+        return
+    purpose = "staff" if context.args and context.args[0].lower() in ("staff", "工作群") else "residents"
+    status = await groups.group_status(context.services.uow(), chat.id)
+    if status is not None and status.compound_id is not None:
+        await reply(update, context, "groups.already_linked", compound=status.compound_name or "")
+        return
+    choices = await groups.linkable_compounds(context.services.uow(), user.id)
+    if not choices:
+        raise UserFacingError("common.not_allowed")
+    if len(choices) == 1:
+        view = await groups.link_group(
+            context.services.uow(), chat.id, chat.title or "", user.id, choices[0].id, context.services.clock.now(), purpose=purpose
+        )
+        await reply(update, context, f"groups.linked_{view.purpose}", compound=view.compound_name or "")
+        return
+    await reply(update, context, "groups.pick_compound", markup=choice_keyboard(choices, pack(PREFIX, purpose), per_row=1))
+
+
+async def link_picked(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    chat = update.effective_chat
+    user = update.effective_user
+    assert query is not None and chat is not None and user is not None
+    parts = unpack(query.data)
+    compound_id = int_part(parts, 2)
+    purpose = parts[1] if len(parts) > 1 else ""
+    if compound_id is None or purpose not in ("residents", "staff"):
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    view = await groups.link_group(
+        context.services.uow(), chat.id, chat.title or "", user.id, compound_id, context.services.clock.now(), purpose=purpose
+    )
+    await answer(update)
+    await edit_or_reply(update, context, context.t(f"groups.linked_{view.purpose}", compound=view.compound_name or ""))
+
+
+async def unlink_command(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    user = update.effective_user
+    assert chat is not None and user is not None
+    if chat.type == "private":
+        await reply(update, context, "groups.link_in_group")
+        return
+    await groups.unlink_group(context.services.uow(), chat.id, user.id)
+    await reply(update, context, "groups.unlinked")
+
+
+def _joined(update: ChatMemberUpdated) -> bool:
+    was = update.old_chat_member.status
+    now = update.new_chat_member.status
+    return was in (ChatMember.LEFT, ChatMember.BANNED) and now in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
+
+
+def _left(update: ChatMemberUpdated) -> bool:
+    return update.new_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED)
+
+
+async def bot_membership(update: Update, context: BotContext) -> None:
+    change = update.my_chat_member
+    if change is None or change.chat.type == "private":
+        return
+    if _left(change):
+        await groups.forget_group(context.services.uow(), change.chat.id)
+        return
+    if _joined(change):
+        await context.bot.send_message(change.chat.id, context.t("groups.hello"))
+
+
+async def new_members(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    status = await groups.group_status(context.services.uow(), chat.id)
+    if status is None or status.compound_id is None or status.purpose != "residents":
+        return
+    newcomers = [m for m in message.new_chat_members or [] if not m.is_bot]
+    if not newcomers:
+        return
+    link = deep_link(context.services.bot_username, f"reg_{status.compound_id}")
+    names = "、".join(m.first_name for m in newcomers)[:200]
+    text = context.services.translator(None, "groups.greeting", names=names, compound=status.compound_name or "")
+    keyboard = url_keyboard([[(context.services.translator(None, "groups.btn_register"), link)]])
+    # Many people can join at once: greetings go through the outbox to keep a group's 20 messages a minute.
+    await outbox_notices.queue_group_message(
+        context.services.uow(),
+        chat.id,
+        text,
+        keyboard,
+        context.services.clock.now(),
+        dedupe_key=f"greet:{chat.id}:{message.message_id}",
+    )
+    context.services.notify_outbox()
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    groups_only = filters.ChatType.GROUPS
+    return [
+        CommandHandler("linkgroup", link_command),
+        CommandHandler("unlinkgroup", unlink_command, filters=groups_only),
+        CallbackQueryHandler(link_picked, pattern=rf"^{PREFIX}:"),
+        ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(groups_only & filters.StatusUpdate.NEW_CHAT_MEMBERS, new_members),
+    ]
+
+
+

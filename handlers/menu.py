@@ -1,0 +1,48 @@
+"""The big reply-keyboard menu. Capabilities add entries; a pressed label runs that entry's callback."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from telegram import ReplyKeyboardMarkup, Update
+
+from bot.commands import Audience
+from bot.context import BotContext
+from bot.i18n import SUPPORTED_LANGUAGES
+from bot.services.views import PersonView
+from handlers.render import reply_keyboard
+
+Callback = Callable[[Update, BotContext], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    label_key: str
+    callback: Callback
+    audience: Audience
+    order: int
+
+
+MENU: list[MenuEntry] = []
+
+
+def add_menu_entry(entry: MenuEntry) -> None:
+    if all(e.label_key != entry.label_key for e in MENU):
+        MENU.append(entry)
+
+
+def main_menu(context: BotContext, person: PersonView | None) -> ReplyKeyboardMarkup:
+    labels = [context.t(e.label_key) for e in sorted(MENU, key=lambda e: e.order) if e.audience.admits(person)]
+    # Two big buttons a row: easy to hit for elderly users.
+    rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+    return reply_keyboard(rows)
+
+
+def entry_for_label(context: BotContext, text: str) -> MenuEntry | None:
+    translator = context.services.translator
+    for entry in MENU:
+        for language in SUPPORTED_LANGUAGES:
+            if translator(language, entry.label_key) == text:
+                return entry
+    return None

@@ -1,0 +1,126 @@
+"""Replying to the user: catalogue text, keyboards, Telegram's 4096-character limit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest
+
+from bot.callbacks import pack
+from bot.context import BotContext
+from bot.services.views import Choice
+
+TEXT_LIMIT = 4096
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split at line breaks where possible; Telegram refuses messages over 4096 characters."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current:
+        parts.append(current)
+    return parts
+
+
+async def send_text(update: Update, context: BotContext, text: str, markup: Markup = None) -> Message | None:
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    chunks = split_text(text)
+    sent: Message | None = None
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        sent = await context.bot.send_message(chat.id, chunk, reply_markup=markup if last else None)
+    return sent
+
+
+async def reply(
+    update: Update, context: BotContext, key: str, /, markup: Markup = None, **values: object
+) -> Message | None:
+    return await send_text(update, context, context.t(key, **values), markup)
+
+
+async def edit_or_reply(
+    update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the message whose button was pressed; fall back to a new message if it cannot be edited."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        try:
+            await query.edit_message_text(split_text(text)[0], reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.message:
+                return
+    await send_text(update, context, text, markup)
+
+
+async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> bool:
+    """Answer the pressed button; False when Telegram no longer accepts an answer (already answered or
+    older than its answer window)."""
+    query = update.callback_query
+    if query is None:
+        return False
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest:
+        return False
+    return True
+
+
+def choice_keyboard(
+    choices: Sequence[Choice], prefix: str, *, per_row: int = 3, extra: Sequence[tuple[str, str]] = ()
+) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    row: list[InlineKeyboardButton] = []
+    for choice in choices:
+        row.append(InlineKeyboardButton(choice.label, callback_data=pack(prefix, choice.id)))
+        if len(row) == per_row:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    if extra:
+        rows.append([InlineKeyboardButton(text, callback_data=data) for text, data in extra])
+    return InlineKeyboardMarkup(rows)
+
+
+def buttons(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+def reply_keyboard(labels: Sequence[Sequence[str]]) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(label) for label in row] for row in labels], resize_keyboard=True, is_persistent=True
+    )
+
+
+def display_name(update: Update) -> str:
+    user = update.effective_user
+    if user is None:
+        return ""
+    return user.full_name[:100]

@@ -1,0 +1,172 @@
+"""/start, /help, /language, /me, /cancel, the main menu, and a clear answer to anything unexpected."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.callbacks import pack, unpack
+from bot.commands import REGISTERED, Audience, commands_for
+from bot.context import BotContext
+from bot.i18n import SUPPORTED_LANGUAGES
+from bot.services import people
+from bot.services.views import PersonView
+from handlers.common import current_person, ensure_current_person, is_private, refresh_commands, show_menu
+from handlers.menu import MenuEntry, add_menu_entry, entry_for_label
+from handlers.render import answer, buttons, display_name, edit_or_reply, reply
+
+DeepLinkCallback = Callable[[Update, BotContext, str], Awaitable[object]]
+# Payload prefixes ("inv", "reg", ...) → what opening such a link does. Capabilities add theirs.
+DEEP_LINKS: dict[str, DeepLinkCallback] = {}
+LANG_PREFIX = "lang"
+
+
+def add_deep_link(prefix: str, callback: DeepLinkCallback) -> None:
+    DEEP_LINKS[prefix] = callback
+
+
+def language_keyboard() -> object:
+    return buttons([[("中文", pack(LANG_PREFIX, "zh_CN")), ("English", pack(LANG_PREFIX, "en"))]])
+
+
+async def start(update: Update, context: BotContext) -> None:
+    if not is_private(update):
+        await reply(update, context, "start.in_group")
+        return
+    person = await ensure_current_person(update, context)
+    payload = context.args[0] if context.args else ""
+    if payload:
+        prefix, _, rest = payload.partition("_")
+        callback = DEEP_LINKS.get(prefix)
+        if callback is None or len(payload) > 64:
+            await reply(update, context, "start.bad_link")
+        else:
+            await callback(update, context, rest)
+            return
+    if person.language is None and "language" not in (context.user_data or {}):
+        await reply(update, context, "start.choose_language", markup=language_keyboard())  # type: ignore[arg-type]
+        return
+    await welcome(update, context, person)
+
+
+async def welcome(update: Update, context: BotContext, person: PersonView | None) -> None:
+    chat = update.effective_chat
+    if chat is not None:
+        await refresh_commands(context, chat.id, person)
+    if person is not None and person.is_registered:
+        await show_menu(update, context, person, "start.welcome_back", name=person.name or "")
+    else:
+        await show_menu(update, context, person, "start.welcome_new")
+        await reply(update, context, "start.how_to_register", markup=register_buttons(context))  # type: ignore[arg-type]
+
+
+def register_buttons(context: BotContext, compound_id: int | None = None) -> object:
+    join = pack("rg", "join", compound_id) if compound_id is not None else pack("rg", "join")
+    return buttons([[(context.t("residents.btn_enter_code"), pack("rg", "code"))], [(context.t("residents.btn_join"), join)]])
+
+
+async def choose_language(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    parts = unpack(query.data)
+    language = parts[1] if len(parts) > 1 else ""
+    if language not in SUPPORTED_LANGUAGES:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    await people.set_language(
+        context.services.uow(), update.effective_user.id, display_name(update), language, context.services.clock.now()
+    )
+    context.language = language
+    await answer(update)
+    await edit_or_reply(update, context, context.t("start.language_set"))
+    await welcome(update, context, await current_person(update, context))
+
+
+async def language_command(update: Update, context: BotContext) -> None:
+    await reply(update, context, "start.choose_language", markup=language_keyboard())  # type: ignore[arg-type]
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    person = await current_person(update, context)
+    lines = [f"/{c.command} — {context.t(c.description_key)}" for c in commands_for(person)]
+    key = "help.registered" if person is not None and person.is_registered else "help.unregistered"
+    if not is_private(update):
+        await reply(update, context, "help.group")
+        return
+    await show_menu(update, context, person, key, commands="\n".join(lines))
+
+
+async def me_command(update: Update, context: BotContext) -> None:
+    person = await current_person(update, context)
+    if person is None or not person.is_registered:
+        await reply(update, context, "common.not_registered", markup=register_buttons(context))  # type: ignore[arg-type]
+        return
+    homes = "\n".join(f"🏠 {h.label}" for h in person.homes) or context.t("me.no_home")
+    roles = "、".join(context.t(f"role.{r.role}") for r in person.roles) or context.t("me.no_role")
+    await reply(update, context, "me.summary", name=person.name, homes=homes, roles=roles)
+
+
+async def cancel_command(update: Update, context: BotContext) -> None:
+    await reply(update, context, "common.nothing_to_cancel")
+
+
+async def menu_or_unknown_text(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    entry = entry_for_label(context, message.text)
+    if entry is not None:
+        await entry.callback(update, context)
+        return
+    for hook in TEXT_HOOKS:
+        if await hook(update, context):
+            return
+    await reply(update, context, "common.not_understood")
+
+
+# Free-text routing: capabilities add hooks that return True when they handled the text.
+TextHook = Callable[[Update, BotContext], Awaitable[bool]]
+TEXT_HOOKS: list[TextHook] = []
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    if is_private(update):
+        await reply(update, context, "common.unknown_command")
+
+
+async def unexpected_content(update: Update, context: BotContext) -> None:
+    await reply(update, context, "common.unexpected_content")
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    await answer(update, context.t("common.stale_button"), alert=True)
+
+
+add_menu_entry(MenuEntry("menu.me", me_command, Audience(REGISTERED), 80))
+add_menu_entry(MenuEntry("menu.help", help_command, Audience(), 90))
+add_menu_entry(MenuEntry("menu.language", language_command, Audience(), 91))
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("start", start),
+        CommandHandler("help", help_command),
+        CommandHandler("language", language_command, filters=private),
+        CommandHandler("me", me_command, filters=private),
+        CommandHandler("cancel", cancel_command),
+        CallbackQueryHandler(choose_language, pattern=rf"^{LANG_PREFIX}:"),
+    ]
+
+
+def fallback_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """Registered last: whatever nobody else took."""
+    private = filters.ChatType.PRIVATE
+    return [
+        MessageHandler(private & filters.COMMAND, unknown_command),
+        MessageHandler(private & filters.TEXT, menu_or_unknown_text),
+        MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, unexpected_content),
+        CallbackQueryHandler(stale_button),
+    ]

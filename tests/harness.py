@@ -1,0 +1,132 @@
+"""Drive the real PTB Application as real users, through the in-process Bot API emulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.context import Services
+from bot.delivery.sender import SendStats
+from bot.emulator.core import Message, TelegramWorld
+from bot.emulator.transport import EmulatorRequest
+
+
+@dataclass
+class Harness:
+    settings: Settings
+    world: TelegramWorld
+    clock: FakeClock
+    app: Application[Any, Any, Any, Any, Any, Any] = field(init=False)
+
+    async def start(self) -> Harness:
+        self.app = build_application(
+            self.settings,
+            request=EmulatorRequest(self.world),
+            get_updates_request=EmulatorRequest(self.world),
+            clock=self.clock,
+            start_sender=False,
+        )
+        await self.app.initialize()
+        assert self.app.post_init is not None
+        await self.app.post_init(self.app)
+        return self
+
+    async def stop(self) -> None:
+        await self.app.update_persistence()
+        await self.app.shutdown()
+        if self.app.post_shutdown is not None:
+            await self.app.post_shutdown(self.app)
+
+    async def crash(self) -> None:
+        """Stop without the orderly persistence flush a clean shutdown does."""
+        self.app.persistence = None  # type: ignore[assignment]
+        await self.app.shutdown()
+        if self.app.post_shutdown is not None:
+            await self.app.post_shutdown(self.app)
+
+    async def restart(self, *, crash: bool = False) -> None:
+        await (self.crash() if crash else self.stop())
+        await self.start()
+
+    @property
+    def services(self) -> Services:
+        services = self.app.bot_data.services
+        assert services is not None
+        return services
+
+    async def process(self, update_json: dict[str, Any]) -> None:
+        update = Update.de_json(update_json, self.app.bot)
+        await self.app.process_update(update)
+
+    def _since(self, chat_id: int, before: int) -> list[Message]:
+        return [m for m in self.world.chat_history(chat_id) if m.from_bot and m.message_id > before]
+
+    def _last_id(self, chat_id: int) -> int:
+        history = self.world.chat_history(chat_id)
+        return history[-1].message_id if history else 0
+
+    async def send(self, user_id: int, text: str, *, chat_id: int | None = None) -> list[Message]:
+        target = chat_id if chat_id is not None else user_id
+        before = self._last_id(target)
+        await self.process(self.world.user_sends_text(user_id, text, chat_id=chat_id))
+        return self._since(target, before)
+
+    async def open_link(self, user_id: int, payload: str) -> list[Message]:
+        before = self._last_id(user_id)
+        await self.process(self.world.user_opens_deep_link(user_id, payload))
+        return self._since(user_id, before)
+
+    async def press(self, user_id: int, message: Message, button_text: str) -> tuple[dict[str, Any] | None, list[Message]]:
+        """Press a button; returns what the callback answer said and the bot's new messages."""
+        before = self._last_id(message.chat_id)
+        update = self.world.user_presses_button(user_id, message, button_text)
+        await self.process(update)
+        answer = self.world.callback_answer(update["callback_query"]["id"])
+        return answer, self._since(message.chat_id, before)
+
+    async def press_data(self, user_id: int, message: Message, data: str) -> dict[str, Any] | None:
+        update = self.world.user_presses(user_id, message.message_id, data, chat_id=message.chat_id)
+        await self.process(update)
+        return self.world.callback_answer(update["callback_query"]["id"])
+
+    async def send_photo(self, user_id: int, *, chat_id: int | None = None, caption: str | None = None) -> list[Message]:
+        target = chat_id if chat_id is not None else user_id
+        before = self._last_id(target)
+        await self.process(self.world.user_sends_photo(user_id, chat_id=chat_id, caption=caption))
+        return self._since(target, before)
+
+    async def drain_outbox(self) -> SendStats:
+        assert self.services.sender is not None
+        return await self.services.sender.drain(wait_for_limits=False)
+
+    def last(self, chat_id: int) -> Message:
+        return self.world.last_bot_message(chat_id)
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [m.text or "" for m in self.world.bot_messages(chat_id)]
+
+
+def forged_callback(world: TelegramWorld, user_id: int, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
+    """A callback query Telegram would deliver if a client sent arbitrary data (old clients, tampering)."""
+    from bot.emulator.core import _CallbackQuery
+
+    message = world.message(chat_id, message_id)
+    query_id = f"forged-{user_id}-{message_id}-{len(world.calls)}"
+    # Register the query so the bot's answer to it is recorded like any other.
+    world._callbacks[query_id] = _CallbackQuery(query_id, user_id, chat_id, message_id, data)
+    return {
+        "update_id": 900000 + message_id,
+        "callback_query": {
+            "id": query_id,
+            "from": world.users[user_id],
+            "message": world.message_json(message),
+            "chat_instance": "1",
+            "data": data,
+        },
+    }

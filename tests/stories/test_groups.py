@@ -1,0 +1,37 @@
+"""The admin links the compound group; newcomers are greeted with a private registration button."""
+
+from __future__ import annotations
+
+import re
+
+from tests.factories import USERS
+from tests.harness import Harness
+
+
+async def test_bot_added_admin_links_group_and_newcomers_get_private_button(harness: Harness) -> None:
+    await harness.process(harness.world.bot_added_to_group(USERS.admin, USERS.group))
+    assert "/linkgroup" in (harness.last(USERS.group).text or "")
+
+    replies = await harness.send(USERS.resident, "/linkgroup", chat_id=USERS.group)
+    assert "没有权限" in (replies[-1].text or "")
+    replies = await harness.send(USERS.admin, "/linkgroup", chat_id=USERS.group)
+    assert "已关联到幸福里小区" in (replies[-1].text or "")
+    replies = await harness.send(USERS.admin, "/linkgroup", chat_id=USERS.group)
+    assert "已经关联到幸福里小区" in (replies[-1].text or "")
+
+    await harness.process(harness.world.user_joins_group(USERS.newcomer, USERS.group))
+    await harness.drain_outbox()
+    greeting = harness.last(USERS.group)
+    assert "李大爷" in (greeting.text or "")
+    url = greeting.buttons[0][0]["url"]
+    assert re.fullmatch(r"https://t\.me/RedButlerBot\?start=reg_\d+", url)
+    assert not re.search(r"\d{3}室|\d栋\d单元\d{3}|1[3-9]\d{9}", greeting.text or "")
+
+    payload = url.split("start=")[1]
+    replies = await harness.open_link(USERS.newcomer, payload)
+    assert "🔑 我有邀请码" in replies[-1].button_texts
+
+
+async def test_linkgroup_in_private_chat_explains_where_to_send_it(harness: Harness) -> None:
+    replies = await harness.send(USERS.admin, "/linkgroup")
+    assert "小区群里" in (replies[-1].text or "")
