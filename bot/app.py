@@ -24,6 +24,7 @@ from bot.db.uow import UnitOfWorkFactory
 from bot.delivery.limits import FloodLimits
 from bot.delivery.sender import OutboxSender
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, default_translator
+from bot.scheduling import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +61,13 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     clock: Clock | None = None,
     translator: Translator | None = None,
-    start_sender: bool | None = None,
+    background: bool | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     engine_holder = _EngineHolder(settings)
     the_clock = clock or SystemClock()
     the_translator = translator or default_translator()
-    autostart = settings.outbox_autostart if start_sender is None else start_sender
+    # Tests drive the sender and the scheduler by hand; the bot runs both in the background.
+    autostart = settings.outbox_autostart if background is None else background
 
     async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         engine = engine_holder()
@@ -86,12 +88,14 @@ def build_application(
             ),
             concurrency=settings.outbox_concurrency,
         )
+        services.scheduler = Scheduler(services, application.job_queue if autostart else None)
         application.bot_data.services = services
         for hook in POST_INIT_HOOKS:
             await hook(application, services)
         await _default_commands(application, services)
         if autostart:
             services.sender.start()
+            await services.scheduler.start()
 
     async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = application.bot_data.services

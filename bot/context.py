@@ -15,6 +15,7 @@ from bot.i18n import Translator, normalise_language
 
 if TYPE_CHECKING:
     from bot.delivery.sender import OutboxSender
+    from bot.scheduling import Scheduler
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Services:
     uow_factory: UnitOfWorkFactory
     translator: Translator
     sender: OutboxSender | None = None
+    scheduler: Scheduler | None = None
     bot_username: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -36,6 +38,11 @@ class Services:
     def notify_outbox(self) -> None:
         if self.sender is not None:
             self.sender.wake()
+
+    async def schedule_changed(self) -> None:
+        """A capability added or moved something due later: re-arm the wake-up job."""
+        if self.scheduler is not None:
+            await self.scheduler.rearm()
 
 
 class AppState:

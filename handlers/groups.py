@@ -26,7 +26,7 @@ async def link_command(update: Update, context: BotContext) -> None:
     if chat.type == "private":
         await reply(update, context, "groups.link_in_group")
         return
-    purpose = "staff" if context.args and context.args[0].lower() in ("staff", "工作群") else "residents"
+    purpose = groups.parse_purpose(context.args[0] if context.args else None)
     status = await groups.group_status(context.services.uow(), chat.id)
     if status is not None and status.compound_id is not None:
         await reply(update, context, "groups.already_linked", compound=status.compound_name or "")

@@ -27,8 +27,9 @@ def add_deep_link(prefix: str, callback: DeepLinkCallback) -> None:
     DEEP_LINKS[prefix] = callback
 
 
-def language_keyboard() -> object:
-    return buttons([[("中文", pack(LANG_PREFIX, "zh_CN")), ("English", pack(LANG_PREFIX, "en"))]])
+def language_keyboard(context: BotContext) -> object:
+    # Each language is named in itself, whatever the current language.
+    return buttons([[(context.services.translator(lang, "start.language_name"), pack(LANG_PREFIX, lang)) for lang in SUPPORTED_LANGUAGES]])
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -46,7 +47,7 @@ async def start(update: Update, context: BotContext) -> None:
             await callback(update, context, rest)
             return
     if person.language is None and "language" not in (context.user_data or {}):
-        await reply(update, context, "start.choose_language", markup=language_keyboard())  # type: ignore[arg-type]
+        await reply(update, context, "start.choose_language", markup=language_keyboard(context))  # type: ignore[arg-type]
         return
     await welcome(update, context, person)
 
@@ -85,7 +86,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
 
 
 async def language_command(update: Update, context: BotContext) -> None:
-    await reply(update, context, "start.choose_language", markup=language_keyboard())  # type: ignore[arg-type]
+    await reply(update, context, "start.choose_language", markup=language_keyboard(context))  # type: ignore[arg-type]
 
 
 async def help_command(update: Update, context: BotContext) -> None:

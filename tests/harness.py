@@ -30,7 +30,7 @@ class Harness:
             request=EmulatorRequest(self.world),
             get_updates_request=EmulatorRequest(self.world),
             clock=self.clock,
-            start_sender=False,
+            background=False,
         )
         await self.app.initialize()
         assert self.app.post_init is not None
@@ -100,6 +100,12 @@ class Harness:
         before = self._last_id(target)
         await self.process(self.world.user_sends_photo(user_id, chat_id=chat_id, caption=caption))
         return self._since(target, before)
+
+    async def tick(self) -> dict[str, int]:
+        """What the scheduler's job does when it wakes: process everything due at the (fake) clock's now."""
+        from bot.scheduling import sweep
+
+        return await sweep(self.services)
 
     async def drain_outbox(self) -> SendStats:
         assert self.services.sender is not None

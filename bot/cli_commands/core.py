@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
     db = subparsers.add_parser("db", help="database migrations")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="upgrade the database to the newest schema")
-    up.add_argument("revision", nargs="?", default="head")
+    up.add_argument("revision", nargs="?", default="heads")
     up.set_defaults(handler=cmd_db_upgrade)
     down = db_sub.add_parser("downgrade", help="downgrade the database (default: to base)")
     down.add_argument("revision", nargs="?", default="base")

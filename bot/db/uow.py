@@ -26,8 +26,11 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        # Closing ends any uncommitted transaction (a rollback) while keeping loaded values readable;
+        # an explicit rollback would expire them.
         try:
-            await self.session.rollback()
+            if exc_type is not None:
+                await self.session.rollback()
         finally:
             await self.session.close()
 

@@ -22,6 +22,14 @@ class GroupView:
     purpose: str
 
 
+STAFF_GROUP_WORDS = frozenset({"staff", "工作群", "员工群"})
+
+
+def parse_purpose(argument: str | None) -> str:
+    """`/linkgroup staff` (or 工作群) links the staff group; anything else the residents' group."""
+    return "staff" if argument is not None and argument.strip().lower() in STAFF_GROUP_WORDS else "residents"
+
+
 async def linkable_compounds(uow: UnitOfWork, telegram_id: int) -> list[Choice]:
     """Compounds this admin may link a group to; refuses anyone who is not an admin."""
     async with uow:

@@ -56,7 +56,9 @@ HEADER_ALIASES = {
     "值班电话": "duty_phone",
     "duty_phone": "duty_phone",
 }
-PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}\d{7,8}|\d{5,8})$")
+PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}\d{7,8})$")
+# A duty line may also be a short service number (e.g. a 5-digit property hotline).
+DUTY_PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}\d{7,8}|\d{5,8})$")
 LIST_SPLIT_RE = re.compile(r"[,，、;；/\s]+")
 MAX_AREA = Decimal("10000")
 
@@ -213,7 +215,7 @@ def _parse_compound(label: str, row: int, r: dict[str, str], out: list[CompoundR
     phone = r.get("duty_phone") or None
     if phone is not None:
         phone = re.sub(r"[\s\-]", "", phone)
-        if not PHONE_RE.match(phone):
+        if not DUTY_PHONE_RE.match(phone):
             problems.append(RosterProblem(label, row, "roster.err_phone"))
             return
     out.append(CompoundRow(row, r["compound"], phone))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 19:59:01.873088
+Create Date: 2026-11-22 20:03:17.481705
 """
 
 from collections.abc import Sequence
@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 
 import bot.db.base
+from sqlalchemy import Text  # noqa: F401  (autogenerate writes Text() for JSONB)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
-from sqlalchemy import Text
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -57,6 +57,24 @@ def upgrade() -> None:
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql').with_variant(sqlite.JSON(), 'sqlite'), nullable=False),
     sa.PrimaryKeyConstraint('kind', 'key', name=op.f('pk_ptb_store'))
     )
+    op.create_table('activity_records',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('source_key', sa.String(length=120), nullable=False),
+    sa.Column('person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('compound_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('activity_type', sa.String(length=40), nullable=False),
+    sa.Column('hours', sa.Double(), nullable=True),
+    sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql').with_variant(sqlite.JSON(), 'sqlite'), nullable=False),
+    sa.Column('occurred_at', bot.db.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', bot.db.base.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['compound_id'], ['compounds.id'], name=op.f('fk_activity_records_compound_id_compounds'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_activity_records_person_id_people'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activity_records')),
+    sa.UniqueConstraint('source_key', name=op.f('uq_activity_records_source_key'))
+    )
+    with op.batch_alter_table('activity_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activity_records_person_id'), ['person_id'], unique=False)
+
     op.create_table('buildings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('compound_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -281,6 +299,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_buildings_compound_id'))
 
     op.drop_table('buildings')
+    with op.batch_alter_table('activity_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_activity_records_person_id'))
+
+    op.drop_table('activity_records')
     op.drop_table('ptb_store')
     op.drop_table('ptb_conversations')
     op.drop_table('people')

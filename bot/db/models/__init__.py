@@ -1,5 +1,6 @@
 """All models, imported so that Base.metadata knows every table (Alembic autogenerate relies on it)."""
 
+from bot.db.models.activity import ActivityRecord
 from bot.db.models.community import (
     Building,
     Compound,
@@ -18,6 +19,7 @@ from bot.db.models.delivery import OutboxMessage
 from bot.db.models.persistence import PtbConversation, PtbStore
 
 __all__ = [
+    "ActivityRecord",
     "Building",
     "Compound",
     "GroupChat",

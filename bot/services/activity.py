@@ -1,0 +1,67 @@
+"""Recording activities that may earn points, once per source, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.db.models import ActivityRecord
+from bot.db.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    id: int
+    source_key: str
+    person_id: int
+    compound_id: int | None
+    activity_type: str
+    hours: float | None
+    occurred_at: datetime
+
+
+# Called in the same transaction for every new record (the points capability awards from here).
+ActivityListener = Callable[[UnitOfWork, ActivityView, datetime], Awaitable[None]]
+ACTIVITY_LISTENERS: list[ActivityListener] = []
+
+
+def add_activity_listener(listener: ActivityListener) -> None:
+    if listener not in ACTIVITY_LISTENERS:
+        ACTIVITY_LISTENERS.append(listener)
+
+
+async def record_activity(
+    uow: UnitOfWork,
+    *,
+    source_key: str,
+    person_id: int,
+    compound_id: int | None,
+    activity_type: str,
+    occurred_at: datetime,
+    now: datetime,
+    hours: float | None = None,
+    details: dict[str, object] | None = None,
+) -> ActivityView | None:
+    """Joins the caller's unit of work (the caller commits). None when this source was recorded before."""
+    existing = await uow.session.scalar(select(ActivityRecord.id).where(ActivityRecord.source_key == source_key))
+    if existing is not None:
+        return None
+    record = ActivityRecord(
+        source_key=source_key,
+        person_id=person_id,
+        compound_id=compound_id,
+        activity_type=activity_type,
+        hours=hours,
+        details=details or {},
+        occurred_at=occurred_at,
+        created_at=now,
+    )
+    uow.session.add(record)
+    await uow.session.flush()
+    view = ActivityView(record.id, source_key, person_id, compound_id, activity_type, hours, occurred_at)
+    for listener in ACTIVITY_LISTENERS:
+        await listener(uow, view, now)
+    return view

@@ -1,0 +1,570 @@
+"""The in-memory Telegram: Bot API shapes and errors, user actions, faults, flood limits, PTB on top."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.emulator import BotApiError, EmulatorRequest, TelegramWorld, make_png
+from bot.emulator.markup import EntityParseError, parse_html, parse_markdown_v2
+
+RESIDENT, BUTLER, STRANGER = 1001, 1002, 1003
+GROUP = -100500
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def world() -> TelegramWorld:
+    w = TelegramWorld()
+    w.add_user(RESIDENT, "王阿姨", username="wang_ayi")
+    w.add_user(BUTLER, "李师傅")
+    w.add_group(GROUP, "幸福里1期业主群", members=[RESIDENT, BUTLER], admins=[BUTLER])
+    return w
+
+
+def inline(*rows: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"inline_keyboard": [[{"text": t, "callback_data": d} for t, d in row] for row in rows]}
+
+
+async def expect_error(world: TelegramWorld, method: str, params: dict[str, Any]) -> BotApiError:
+    with pytest.raises(BotApiError) as info:
+        await world.call(method, params)
+    return info.value
+
+
+# --- sending and its errors ------------------------------------------------------------------------------
+
+
+async def test_send_message_returns_telegram_message_and_lands_in_history(world: TelegramWorld) -> None:
+    result = await world.call(
+        "sendMessage", {"chat_id": RESIDENT, "text": "您好", "reply_markup": inline([("好", "ok")])}
+    )
+    assert result["chat"] == {
+        "id": RESIDENT,
+        "type": "private",
+        "first_name": "王阿姨",
+        "username": "wang_ayi",
+    }
+    assert result["from"]["is_bot"] and result["from"]["username"] == "RedButlerBot"
+    assert result["text"] == "您好" and result["reply_markup"] == inline([("好", "ok")])
+    msg = world.last_bot_message(RESIDENT)
+    assert (msg.message_id, msg.text, msg.button_texts) == (result["message_id"], "您好", ["好"])
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "description"),
+    [
+        ({"chat_id": RESIDENT, "text": ""}, 400, "Bad Request: message text is empty"),
+        ({"chat_id": RESIDENT, "text": "   "}, 400, "Bad Request: message text is empty"),
+        ({"chat_id": RESIDENT, "text": "长" * 4097}, 400, "Bad Request: message is too long"),
+        ({"chat_id": 424242, "text": "hi"}, 400, "Bad Request: chat not found"),
+        (
+            {"chat_id": RESIDENT, "text": "x", "reply_markup": inline([("a", "d" * 65)])},
+            400,
+            "Bad Request: BUTTON_DATA_INVALID",
+        ),
+        (
+            {"chat_id": RESIDENT, "text": "x", "reply_markup": {"inline_keyboard": [[{"text": "光秃秃"}]]}},
+            400,
+            "Bad Request: can't parse inline keyboard button: "
+            "Text buttons are unallowed in the inline keyboard",
+        ),
+        (
+            {
+                "chat_id": RESIDENT,
+                "text": "x",
+                "reply_markup": {"inline_keyboard": [[{"text": "a", "url": "不是网址"}]]},
+            },
+            400,
+            "Bad Request: inline keyboard button URL '不是网址' is invalid: Wrong HTTP URL",
+        ),
+        (
+            {"chat_id": RESIDENT, "text": "x", "reply_markup": {"bogus": 1}},
+            400,
+            "Bad Request: can't parse reply keyboard markup JSON object",
+        ),
+        (
+            {
+                "chat_id": GROUP,
+                "text": "x",
+                "reply_markup": {"keyboard": [[{"text": "电话", "request_contact": True}]]},
+            },
+            400,
+            "Bad Request: can't parse keyboard button: Phone number can be requested in private chats only",
+        ),
+        (
+            {"chat_id": RESIDENT, "text": "<b>粗体", "parse_mode": "HTML"},
+            400,
+            "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\"",
+        ),
+        (
+            {"chat_id": RESIDENT, "text": "<blink>x</blink>", "parse_mode": "HTML"},
+            400,
+            'Bad Request: can\'t parse entities: Unsupported start tag "blink" at byte offset 0',
+        ),
+        (
+            {"chat_id": RESIDENT, "text": "3栋.2单元", "parse_mode": "MarkdownV2"},
+            400,
+            "Bad Request: can't parse entities: "
+            "Character '.' is reserved and must be escaped with the preceding '\\'",
+        ),
+    ],
+)
+async def test_send_message_rejects_what_telegram_rejects(
+    world: TelegramWorld, params: dict[str, Any], code: int, description: str
+) -> None:
+    err = await expect_error(world, "sendMessage", params)
+    assert (err.error_code, err.description) == (code, description)
+    assert world.bot_messages(RESIDENT) == []
+
+
+async def test_exactly_64_bytes_of_callback_data_and_4096_characters_are_fine(world: TelegramWorld) -> None:
+    await world.call(
+        "sendMessage", {"chat_id": RESIDENT, "text": "字" * 4096, "reply_markup": inline([("a", "é" * 32)])}
+    )
+    assert len(world.last_bot_message(RESIDENT).text or "") == 4096
+
+
+async def test_html_is_parsed_into_plain_text_and_utf16_entities(world: TelegramWorld) -> None:
+    result = await world.call(
+        "sendMessage",
+        {
+            "chat_id": RESIDENT,
+            "parse_mode": "HTML",
+            "text": '🏠 <b>3栋</b> &lt;报修&gt; <a href="https://example.org">看</a>',
+        },
+    )
+    assert result["text"] == "🏠 3栋 <报修> 看"
+    assert result["entities"] == [
+        {"type": "bold", "offset": 3, "length": 2},
+        {"type": "text_link", "offset": 11, "length": 1, "url": "https://example.org"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("markup", "error"),
+    [
+        ("🏟 🏟&lt;<abacaba", "Unclosed start tag at byte offset 13"),
+        ("🏟 🏟&lt;</", "Unexpected end tag at byte offset 13"),
+        ("🏟 🏟&lt;<i>a</i   ", "Unclosed end tag at byte offset 17"),
+        ("🏟 🏟&lt;<i>a</em   >", 'Unmatched end tag at byte offset 17, expected "</i>", found "</em>"'),
+    ],
+)
+def test_html_errors_carry_tdlib_byte_offsets(markup: str, error: str) -> None:
+    with pytest.raises(EntityParseError, match="^" + error.replace("(", r"\(") + "$"):
+        parse_html(markup)
+
+
+@pytest.mark.parametrize(
+    ("markup", "error"),
+    [
+        ("🏟 🏟_abacaba", "Can't find end of Italic entity at byte offset 9"),
+        ("🏟 🏟_abac * asd ", "Can't find end of Bold entity at byte offset 15"),
+        ("🏟 🏟`", "Can't find end of Code entity at byte offset 9"),
+        ("🏟 🏟||test\\|", "Can't find end of Spoiler entity at byte offset 9"),
+        ("[telegram\\.org](asd", "Can't find end of a URL at byte offset 16"),
+    ],
+)
+def test_markdown_v2_errors(markup: str, error: str) -> None:
+    with pytest.raises(EntityParseError) as info:
+        parse_markdown_v2(markup)
+    assert str(info.value) == error
+
+
+def test_markdown_v2_parses_escapes_and_entities() -> None:
+    text, entities = parse_markdown_v2("*工单* \\#12 已完成\\! [详情](https://example.org/t?id=1)")
+    assert text == "工单 #12 已完成! 详情"
+    assert entities == [
+        {"type": "bold", "offset": 0, "length": 2},
+        {"type": "text_link", "offset": 12, "length": 2, "url": "https://example.org/t?id=1"},
+    ]
+
+
+async def test_blocked_user_gives_403_and_unblocks_when_writing_again(world: TelegramWorld) -> None:
+    world.block_bot(RESIDENT)
+    err = await expect_error(world, "sendMessage", {"chat_id": RESIDENT, "text": "hi"})
+    assert (err.error_code, err.description) == (403, "Forbidden: bot was blocked by the user")
+    world.user_sends_text(RESIDENT, "我回来了")
+    await world.call("sendMessage", {"chat_id": RESIDENT, "text": "欢迎回来"})
+
+
+async def test_bot_cannot_write_first_to_someone_who_never_started_it(world: TelegramWorld) -> None:
+    world.add_user(STRANGER, "路人", started=False)
+    err = await expect_error(world, "sendMessage", {"chat_id": STRANGER, "text": "hi"})
+    assert err.description == "Forbidden: bot can't initiate conversation with a user"
+    world.user_opens_deep_link(STRANGER, "inv_ABC123")
+    await world.call("sendMessage", {"chat_id": STRANGER, "text": "欢迎"})
+
+
+async def test_group_the_bot_left_is_forbidden(world: TelegramWorld) -> None:
+    assert await world.call("leaveChat", {"chat_id": GROUP}) is True
+    err = await expect_error(world, "sendMessage", {"chat_id": GROUP, "text": "hi"})
+    assert (err.error_code, err.description) == (403, "Forbidden: bot is not a member of the supergroup chat")
+    assert world.pending_updates()[-1]["my_chat_member"]["new_chat_member"]["status"] == "left"
+
+
+async def test_unknown_method_is_404(world: TelegramWorld) -> None:
+    err = await expect_error(world, "sendHologram", {"chat_id": RESIDENT})
+    assert (err.error_code, err.description) == (404, "Not Found")
+
+
+async def test_form_encoded_strings_are_understood(world: TelegramWorld) -> None:
+    result = await world.call(
+        "sendMessage",
+        {
+            "chat_id": str(RESIDENT),
+            "text": "表单",
+            "reply_markup": '{"inline_keyboard": [[{"text": "a", "callback_data": "b"}]]}',
+        },
+    )
+    assert result["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "b"
+
+
+# --- editing, deleting, callbacks ------------------------------------------------------------------------
+
+
+async def test_edit_text_and_markup_and_not_modified(world: TelegramWorld) -> None:
+    sent = await world.call(
+        "sendMessage", {"chat_id": RESIDENT, "text": "待接单", "reply_markup": inline([("接单", "t:1")])}
+    )
+    mid = sent["message_id"]
+    same = {
+        "chat_id": RESIDENT,
+        "message_id": mid,
+        "text": "待接单",
+        "reply_markup": inline([("接单", "t:1")]),
+    }
+    err = await expect_error(world, "editMessageText", same)
+    assert err.description == (
+        "Bad Request: message is not modified: specified new message content and reply "
+        "markup are exactly the same as a current content and reply markup of the message"
+    )
+    edited = await world.call("editMessageText", {"chat_id": RESIDENT, "message_id": mid, "text": "已接单"})
+    assert edited["text"] == "已接单" and "reply_markup" not in edited and "edit_date" in edited
+    msg = world.message(RESIDENT, mid)
+    assert (msg.text, msg.buttons, msg.edited) == ("已接单", [], 1)
+    await world.call(
+        "editMessageReplyMarkup",
+        {"chat_id": RESIDENT, "message_id": mid, "reply_markup": inline([("评价", "r:1")])},
+    )
+    err = await expect_error(
+        world,
+        "editMessageReplyMarkup",
+        {"chat_id": RESIDENT, "message_id": mid, "reply_markup": inline([("评价", "r:1")])},
+    )
+    assert err.description.startswith("Bad Request: message is not modified")
+    err = await expect_error(world, "editMessageText", {"chat_id": RESIDENT, "message_id": 999, "text": "x"})
+    assert err.description == "Bad Request: message to edit not found"
+
+
+async def test_user_messages_cannot_be_edited_and_deleted_ones_are_gone(world: TelegramWorld) -> None:
+    update = world.user_sends_text(RESIDENT, "你好")
+    mid = update["message"]["message_id"]
+    err = await expect_error(world, "editMessageText", {"chat_id": RESIDENT, "message_id": mid, "text": "x"})
+    assert err.description == "Bad Request: message can't be edited"
+    assert await world.call("deleteMessage", {"chat_id": RESIDENT, "message_id": mid}) is True
+    assert world.message(RESIDENT, mid).deleted
+    err = await expect_error(world, "deleteMessage", {"chat_id": RESIDENT, "message_id": mid})
+    assert err.description == "Bad Request: message to delete not found"
+
+
+async def test_button_press_builds_callback_query_and_answer_is_recorded(world: TelegramWorld) -> None:
+    sent = await world.call(
+        "sendMessage",
+        {"chat_id": RESIDENT, "text": "确认？", "reply_markup": inline([("是", "yes"), ("否", "no")])},
+    )
+    update = world.user_presses(RESIDENT, sent["message_id"], "yes")
+    cq = update["callback_query"]
+    assert (
+        cq["data"] == "yes"
+        and cq["from"]["id"] == RESIDENT
+        and cq["message"]["message_id"] == sent["message_id"]
+    )
+    assert world.pending_updates()[-1] == update
+    assert await world.call("answerCallbackQuery", {"callback_query_id": cq["id"], "text": "好的"}) is True
+    assert world.callback_answer(cq["id"]) == {"text": "好的"}
+    err = await expect_error(world, "answerCallbackQuery", {"callback_query_id": cq["id"]})
+    assert (
+        err.description == "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    )
+    with pytest.raises(ValueError, match="no button"):
+        world.user_presses(RESIDENT, sent["message_id"], "maybe")
+
+
+# --- user actions and updates ----------------------------------------------------------------------------
+
+
+async def test_commands_get_bot_command_entities_including_bot_username(world: TelegramWorld) -> None:
+    update = world.user_sends_text(RESIDENT, "/law@RedButlerBot 高空抛物", chat_id=GROUP)
+    msg = update["message"]
+    assert msg["chat"]["type"] == "supergroup" and msg["chat"]["title"] == "幸福里1期业主群"
+    assert msg["entities"] == [{"type": "bot_command", "offset": 0, "length": 17}]
+    deep = world.user_opens_deep_link(RESIDENT, "inv_3-2-501")
+    assert deep["message"]["text"] == "/start inv_3-2-501"
+    with pytest.raises(ValueError):
+        world.user_opens_deep_link(RESIDENT, "坏的 payload")
+
+
+async def test_photos_documents_contacts_locations(world: TelegramWorld) -> None:
+    png = make_png(40, 30)
+    photo = world.user_sends_photo(RESIDENT, caption="漏水", data=png)["message"]
+    assert photo["caption"] == "漏水" and (photo["photo"][-1]["width"], photo["photo"][-1]["height"]) == (
+        40,
+        30,
+    )
+    file = await world.call("getFile", {"file_id": photo["photo"][-1]["file_id"]})
+    assert world.file_bytes(file["file_path"]) is not None
+    world.user_sends_photo(RESIDENT, data=png)
+    last = world.chat_history(RESIDENT)[-1]
+    got = await world.call("getFile", {"file_id": last.photo[-1]["file_id"]})  # type: ignore[index]
+    assert world.file_bytes(got["file_path"]) == png
+    doc = world.user_sends_document(
+        RESIDENT, filename="合同.pdf", data=b"%PDF-1.4", mime_type="application/pdf"
+    )
+    assert doc["message"]["document"]["file_name"] == "合同.pdf"
+    contact = world.user_sends_contact(RESIDENT, "+8613800000000")["message"]["contact"]
+    assert contact == {"phone_number": "+8613800000000", "first_name": "王阿姨", "user_id": RESIDENT}
+    loc = world.user_sends_location(RESIDENT, 31.23, 121.47)["message"]["location"]
+    assert loc == {"latitude": 31.23, "longitude": 121.47}
+    err = await expect_error(world, "getFile", {"file_id": "nonsense"})
+    assert err.description == "Bad Request: invalid file_id"
+
+
+async def test_joining_and_adding_bot_produce_updates(world: TelegramWorld) -> None:
+    world.add_user(STRANGER, "新邻居")
+    world.user_joins_group(STRANGER, GROUP)
+    kinds = [next(k for k in u if k != "update_id") for u in world.pending_updates()]
+    assert kinds[-2:] == ["chat_member", "message"]
+    assert world.pending_updates()[-1]["message"]["new_chat_members"][0]["id"] == STRANGER
+    world.add_group(-100600, "幸福里2期", members=[RESIDENT], bot_member=False)
+    update = world.bot_added_to_group(RESIDENT, -100600)
+    assert update["my_chat_member"]["new_chat_member"]["status"] == "member"
+    assert world.pending_updates()[-1]["message"]["new_chat_members"][0]["is_bot"] is True
+
+
+async def test_get_updates_long_polls_and_confirms_with_offset(world: TelegramWorld) -> None:
+    async def later() -> None:
+        await asyncio.sleep(0.05)
+        world.user_sends_text(RESIDENT, "在吗")
+
+    task = asyncio.create_task(later())
+    updates = await world.call("getUpdates", {"timeout": 5})
+    await task
+    assert [u["message"]["text"] for u in updates] == ["在吗"]
+    assert await world.call("getUpdates", {"offset": updates[-1]["update_id"] + 1, "timeout": 0}) == []
+    assert world.pending_updates() == []
+    assert world.bot_connected()
+
+
+async def test_chat_member_updates_only_when_allowed(world: TelegramWorld) -> None:
+    world.add_user(STRANGER, "新邻居")
+    world.user_joins_group(STRANGER, GROUP)
+    default = await world.call("getUpdates", {"timeout": 0})
+    assert ["chat_member" in u for u in default] == [False]
+    world.user_joins_group(BUTLER, GROUP)
+    allowed = await world.call(
+        "getUpdates",
+        {"timeout": 0, "offset": default[-1]["update_id"] + 1, "allowed_updates": ["message", "chat_member"]},
+    )
+    assert ["chat_member" in u for u in allowed] == [True, False]
+
+
+async def test_webhook_blocks_get_updates(world: TelegramWorld) -> None:
+    await world.call("setWebhook", {"url": "https://example.org/hook", "secret_token": "s3cret"})
+    err = await expect_error(world, "getUpdates", {})
+    assert err.error_code == 409
+    info = await world.call("getWebhookInfo", {})
+    assert info["url"] == "https://example.org/hook"
+    await world.call("deleteWebhook", {})
+    assert await world.call("getUpdates", {}) == []
+
+
+async def test_commands_follow_telegram_scope_resolution(world: TelegramWorld) -> None:
+    await world.call("setMyCommands", {"commands": [{"command": "start", "description": "开始"}]})
+    await world.call(
+        "setMyCommands",
+        {
+            "commands": [{"command": "report", "description": "报修"}],
+            "scope": {"type": "all_private_chats"},
+            "language_code": "zh",
+        },
+    )
+    await world.call(
+        "setMyCommands",
+        {
+            "commands": [{"command": "tasks", "description": "我的任务"}],
+            "scope": {"type": "chat_member", "chat_id": GROUP, "user_id": BUTLER},
+        },
+    )
+    assert [c["command"] for c in world.commands_for(RESIDENT)] == ["report"]
+    assert [c["command"] for c in world.commands_for(RESIDENT, GROUP)] == ["start"]
+    assert [c["command"] for c in world.commands_for(BUTLER, GROUP)] == ["tasks"]
+    assert ("all_private_chats", None, None, "zh") in world.commands
+    got = await world.call("getMyCommands", {"scope": {"type": "all_private_chats"}, "language_code": "zh"})
+    assert got == [{"command": "report", "description": "报修"}]
+    err = await expect_error(
+        world, "setMyCommands", {"commands": [{"command": "Bad-Cmd", "description": "x"}]}
+    )
+    assert err.description == "Bad Request: BOT_COMMAND_INVALID"
+
+
+async def test_chat_members_and_admins(world: TelegramWorld) -> None:
+    member = await world.call("getChatMember", {"chat_id": GROUP, "user_id": RESIDENT})
+    admin = await world.call("getChatMember", {"chat_id": GROUP, "user_id": BUTLER})
+    assert (member["status"], admin["status"]) == ("member", "administrator")
+    admins = await world.call("getChatAdministrators", {"chat_id": GROUP})
+    assert [a["user"]["id"] for a in admins] == [BUTLER]
+    err = await expect_error(world, "pinChatMessage", {"chat_id": GROUP, "message_id": 1})
+    assert err.description == "Bad Request: not enough rights to manage pinned messages in the chat"
+
+
+async def test_polls_and_answers(world: TelegramWorld) -> None:
+    sent = await world.call(
+        "sendPoll",
+        {"chat_id": GROUP, "question": "周六义诊去吗？", "options": ["去", "不去"], "is_anonymous": False},
+    )
+    update = world.user_answers_poll(RESIDENT, sent["message_id"], [0], chat_id=GROUP)
+    assert update["poll_answer"]["option_ids"] == [0]
+    assert world.message(GROUP, sent["message_id"]).poll["options"][0]["voter_count"] == 1  # type: ignore[index]
+    err = await expect_error(world, "sendPoll", {"chat_id": GROUP, "question": "？", "options": ["只有一个"]})
+    assert err.description == "Bad Request: poll must have at least 2 option"
+
+
+# --- faults and flood limits -----------------------------------------------------------------------------
+
+
+async def test_injected_faults_fire_once_for_the_matching_call(world: TelegramWorld) -> None:
+    world.inject_fault(method="sendMessage", chat_id=RESIDENT, kind="5xx")
+    await world.call("sendMessage", {"chat_id": BUTLER, "text": "不受影响"})
+    err = await expect_error(world, "sendMessage", {"chat_id": RESIDENT, "text": "x"})
+    assert err.error_code == 500
+    world.inject_fault(kind="429", retry_after=7)
+    err = await expect_error(world, "sendMessage", {"chat_id": RESIDENT, "text": "x"})
+    assert (err.error_code, err.retry_after, err.description) == (429, 7, "Too Many Requests: retry after 7")
+    await world.call("sendMessage", {"chat_id": RESIDENT, "text": "恢复"})
+    assert [m.text for m in world.bot_messages(RESIDENT)] == ["恢复"]
+
+
+async def test_flood_limits_private_group_and_recovery() -> None:
+    clock = FakeMonotonic()
+    w = TelegramWorld(flood_limits=True, monotonic=clock)
+    w.add_user(RESIDENT, "王阿姨")
+    w.add_group(GROUP, "群", members=[RESIDENT])
+    for _ in range(5):
+        await w.call("sendMessage", {"chat_id": RESIDENT, "text": "x"})
+    err = await expect_error(w, "sendMessage", {"chat_id": RESIDENT, "text": "x"})
+    assert err.error_code == 429 and err.retry_after == 1
+    assert err.description == "Too Many Requests: retry after 1"
+    clock.now += 1.0
+    await w.call("sendMessage", {"chat_id": RESIDENT, "text": "x"})
+    for _ in range(20):
+        clock.now += 0.5
+        await w.call("sendMessage", {"chat_id": GROUP, "text": "g"})
+    err = await expect_error(w, "sendMessage", {"chat_id": GROUP, "text": "g"})
+    assert err.error_code == 429 and 40 <= (err.retry_after or 0) <= 60
+    clock.now += 60
+    await w.call("sendMessage", {"chat_id": GROUP, "text": "g"})
+
+
+async def test_overall_limit_of_thirty_per_second() -> None:
+    clock = FakeMonotonic()
+    w = TelegramWorld(flood_limits=True, monotonic=clock)
+    for uid in range(1, 32):
+        w.add_user(uid, f"u{uid}")
+    for uid in range(1, 31):
+        await w.call("sendMessage", {"chat_id": uid, "text": "x"})
+    err = await expect_error(w, "sendMessage", {"chat_id": 31, "text": "x"})
+    assert err.error_code == 429
+
+
+# --- PTB on top of the in-process transport --------------------------------------------------------------
+
+
+def ptb_bot(world: TelegramWorld, **kw: Any) -> Bot:
+    return Bot(
+        "123456:TEST", request=EmulatorRequest(world, **kw), get_updates_request=EmulatorRequest(world)
+    )
+
+
+async def test_ptb_bot_sends_edits_uploads_and_downloads(world: TelegramWorld) -> None:
+    async with ptb_bot(world) as bot:
+        assert bot.username == "RedButlerBot"
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("接单", callback_data="t:1:accept")]])
+        msg = await bot.send_message(GROUP, "<b>新工单</b> 3栋电梯", parse_mode="HTML", reply_markup=keyboard)
+        assert msg.text == "新工单 3栋电梯" and msg.entities[0].type == "bold"
+        edited = await bot.edit_message_text("已被李师傅接单", chat_id=GROUP, message_id=msg.message_id)
+        assert isinstance(edited, object) and world.message(GROUP, msg.message_id).text == "已被李师傅接单"
+        with pytest.raises(BadRequest, match="Message is not modified"):
+            await bot.edit_message_text("已被李师傅接单", chat_id=GROUP, message_id=msg.message_id)
+        png = make_png(64, 48)
+        photo = await bot.send_photo(RESIDENT, png, caption="维修完成")
+        assert photo.caption == "维修完成" and photo.photo[-1].width == 64
+        file = await bot.get_file(photo.photo[-1].file_id)
+        assert bytes(await file.download_as_bytearray()) == png
+        doc = await bot.send_document(RESIDENT, b"name,room\n", filename="roster.csv")
+        assert doc.document is not None and doc.document.file_name == "roster.csv"
+        await bot.send_message(
+            RESIDENT,
+            "请分享电话",
+            reply_markup=ReplyKeyboardMarkup(
+                [[KeyboardButton("分享电话", request_contact=True)]], one_time_keyboard=True
+            ),
+        )
+        assert world.reply_keyboard(RESIDENT) is not None
+        world.user_sends_contact(RESIDENT, "13800000000")
+        assert world.reply_keyboard(RESIDENT) is None
+
+
+async def test_ptb_bot_gets_updates_and_answers_callbacks(world: TelegramWorld) -> None:
+    async with ptb_bot(world) as bot:
+        sent = await bot.send_message(
+            RESIDENT,
+            "满意吗？",
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("⭐⭐⭐⭐⭐", callback_data="rate:5")]]),
+        )
+        world.user_presses(RESIDENT, sent.message_id, "rate:5")
+        updates = await bot.get_updates(timeout=1)
+        query = updates[-1].callback_query
+        assert query is not None and query.data == "rate:5" and query.message.message_id == sent.message_id  # type: ignore[union-attr]
+        await query.answer("谢谢评价")
+        assert world.callback_answer(query.id) == {"text": "谢谢评价"}
+
+
+async def test_ptb_sees_forbidden_retry_after_network_error_and_timeout(world: TelegramWorld) -> None:
+    world.block_bot(RESIDENT)
+    async with ptb_bot(world, read_timeout=0.2) as bot:
+        with pytest.raises(Forbidden, match="bot was blocked by the user"):
+            await bot.send_message(RESIDENT, "hi")
+        world.inject_fault(method="sendMessage", kind="429", retry_after=3)
+        with pytest.raises(RetryAfter, match="Retry in 3"):
+            await bot.send_message(BUTLER, "hi")
+        world.inject_fault(method="sendMessage", kind="drop")
+        with pytest.raises(NetworkError):
+            await bot.send_message(BUTLER, "hi")
+        world.inject_fault(method="sendMessage", kind="5xx")
+        with pytest.raises(NetworkError):
+            await bot.send_message(BUTLER, "hi")
+        world.inject_fault(method="sendMessage", kind="delay", delay=1.0)
+        with pytest.raises(TimedOut):
+            await bot.send_message(BUTLER, "慢")
+        # as with the real Telegram, a timed-out send may still have been delivered
+        assert world.last_bot_message(BUTLER).text == "慢"
+        with pytest.raises(BadRequest, match="Chat not found"):
+            await bot.send_message(777, "hi")
