@@ -84,7 +84,9 @@ def build_application(
             application.bot,
             the_clock,
             FloodLimits(
-                settings.outbox_global_per_second, settings.outbox_group_per_minute, settings.outbox_chat_per_second
+                settings.outbox_global_per_second,
+                settings.outbox_group_per_minute,
+                settings.outbox_chat_per_second,
             ),
             concurrency=settings.outbox_concurrency,
         )
@@ -133,11 +135,14 @@ def build_application(
     return application
 
 
-async def _default_commands(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+async def _default_commands(
+    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> None:
     """Everyone's menu before we know them; each person's own menu is set per chat when their role changes."""
     for language in SUPPORTED_LANGUAGES:
         commands = [
-            BotCommand(c.command, services.translator(language, c.description_key)[:256]) for c in commands_for(None)
+            BotCommand(c.command, services.translator(language, c.description_key)[:256])
+            for c in commands_for(None)
         ]
         try:
             await application.bot.set_my_commands(

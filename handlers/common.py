@@ -45,7 +45,9 @@ async def refresh_commands(context: BotContext, chat_id: int, person: PersonView
         log.warning("could not set the command menu for a chat")
 
 
-async def show_menu(update: Update, context: BotContext, person: PersonView | None, key: str, **values: object) -> None:
+async def show_menu(
+    update: Update, context: BotContext, person: PersonView | None, key: str, **values: object
+) -> None:
     await send_text(update, context, context.t(key, **values), main_menu(context, person))
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 
 from telegram import ChatMember, ChatMemberUpdated, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.callbacks import int_part, pack, unpack
 from bot.context import BotContext
@@ -36,11 +43,22 @@ async def link_command(update: Update, context: BotContext) -> None:
         raise UserFacingError("common.not_allowed")
     if len(choices) == 1:
         view = await groups.link_group(
-            context.services.uow(), chat.id, chat.title or "", user.id, choices[0].id, context.services.clock.now(), purpose=purpose
+            context.services.uow(),
+            chat.id,
+            chat.title or "",
+            user.id,
+            choices[0].id,
+            context.services.clock.now(),
+            purpose=purpose,
         )
         await reply(update, context, f"groups.linked_{view.purpose}", compound=view.compound_name or "")
         return
-    await reply(update, context, "groups.pick_compound", markup=choice_keyboard(choices, pack(PREFIX, purpose), per_row=1))
+    await reply(
+        update,
+        context,
+        "groups.pick_compound",
+        markup=choice_keyboard(choices, pack(PREFIX, purpose), per_row=1),
+    )
 
 
 async def link_picked(update: Update, context: BotContext) -> None:
@@ -55,10 +73,18 @@ async def link_picked(update: Update, context: BotContext) -> None:
         await answer(update, context.t("common.stale_button"), alert=True)
         return
     view = await groups.link_group(
-        context.services.uow(), chat.id, chat.title or "", user.id, compound_id, context.services.clock.now(), purpose=purpose
+        context.services.uow(),
+        chat.id,
+        chat.title or "",
+        user.id,
+        compound_id,
+        context.services.clock.now(),
+        purpose=purpose,
     )
     await answer(update)
-    await edit_or_reply(update, context, context.t(f"groups.linked_{view.purpose}", compound=view.compound_name or ""))
+    await edit_or_reply(
+        update, context, context.t(f"groups.linked_{view.purpose}", compound=view.compound_name or "")
+    )
 
 
 async def unlink_command(update: Update, context: BotContext) -> None:
@@ -75,7 +101,10 @@ async def unlink_command(update: Update, context: BotContext) -> None:
 def _joined(update: ChatMemberUpdated) -> bool:
     was = update.old_chat_member.status
     now = update.new_chat_member.status
-    return was in (ChatMember.LEFT, ChatMember.BANNED) and now in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
+    return was in (ChatMember.LEFT, ChatMember.BANNED) and now in (
+        ChatMember.MEMBER,
+        ChatMember.ADMINISTRATOR,
+    )
 
 
 def _left(update: ChatMemberUpdated) -> bool:
@@ -106,7 +135,9 @@ async def new_members(update: Update, context: BotContext) -> None:
         return
     link = deep_link(context.services.bot_username, f"reg_{status.compound_id}")
     names = "、".join(m.first_name for m in newcomers)[:200]
-    text = context.services.translator(None, "groups.greeting", names=names, compound=status.compound_name or "")
+    text = context.services.translator(
+        None, "groups.greeting", names=names, compound=status.compound_name or ""
+    )
     keyboard = url_keyboard([[(context.services.translator(None, "groups.btn_register"), link)]])
     # Many people can join at once: greetings go through the outbox to keep a group's 20 messages a minute.
     await outbox_notices.queue_group_message(
@@ -129,6 +160,3 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(groups_only & filters.StatusUpdate.NEW_CHAT_MEMBERS, new_members),
     ]
-
-
-

@@ -33,7 +33,9 @@ def add_menu_entry(entry: MenuEntry) -> None:
 
 
 def main_menu(context: BotContext, person: PersonView | None) -> ReplyKeyboardMarkup:
-    labels = [context.t(e.label_key) for e in sorted(MENU, key=lambda e: e.order) if e.audience.admits(person)]
+    labels = [
+        context.t(e.label_key) for e in sorted(MENU, key=lambda e: e.order) if e.audience.admits(person)
+    ]
     # Two big buttons a row: easy to hit for elderly users.
     rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
     return reply_keyboard(rows)

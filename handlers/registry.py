@@ -10,7 +10,6 @@ from telegram.warnings import PTBUserWarning
 
 from handlers import groups, residents, start
 
-
 # Our conversations track a user across messages on purpose (per_message=False); PTB warns about that.
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 

@@ -22,7 +22,7 @@ from bot.services.errors import UserFacingError
 from bot.services.residents import InviteOutcome
 from handlers.common import current_person, ensure_current_person, refresh_commands, show_menu
 from handlers.menu import MenuEntry, add_menu_entry
-from handlers.render import answer, choice_keyboard, display_name, edit_or_reply, reply
+from handlers.render import answer, choice_keyboard, display_name, edit_or_reply, reply, send_text
 from handlers.start import register_buttons
 
 PREFIX = "rg"
@@ -54,7 +54,10 @@ def _clear(context: BotContext) -> None:
 
 
 def _nav(context: BotContext) -> list[tuple[str, str]]:
-    return [(context.t("common.btn_back"), pack(PREFIX, "back")), (context.t("common.btn_cancel"), pack(PREFIX, "cancel"))]
+    return [
+        (context.t("common.btn_back"), pack(PREFIX, "back")),
+        (context.t("common.btn_cancel"), pack(PREFIX, "cancel")),
+    ]
 
 
 async def ask_code(update: Update, context: BotContext) -> RegisterStep:
@@ -83,7 +86,7 @@ async def code_entered(update: Update, context: BotContext) -> RegisterStep | in
     try:
         outcome = await _redeem(update, context, message.text)
     except UserFacingError as error:
-        await reply(update, context, error.key, **error.values)
+        await send_text(update, context, context.t(error.key, **error.values))
         return RegisterStep.ENTER_CODE
     return await _after_redeem(update, context, outcome)
 
@@ -113,7 +116,9 @@ async def _after_redeem(update: Update, context: BotContext, outcome: InviteOutc
             update,
             context,
             "residents.pick_unit",
-            markup=choice_keyboard(units, pack(PREFIX, "u"), extra=[(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))]),
+            markup=choice_keyboard(
+                units, pack(PREFIX, "u"), extra=[(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))]
+            ),
         )
         return RegisterStep.PICK_UNIT
     _clear(context)
@@ -122,7 +127,14 @@ async def _after_redeem(update: Update, context: BotContext, outcome: InviteOutc
         await show_menu(update, context, outcome.person, "residents.bound_home", home=outcome.home.label)
     else:
         role = context.t(f"role.{outcome.role}") if outcome.role else ""
-        await show_menu(update, context, outcome.person, "residents.role_granted", role=role, compound=outcome.compound_name)
+        await show_menu(
+            update,
+            context,
+            outcome.person,
+            "residents.role_granted",
+            role=role,
+            compound=outcome.compound_name,
+        )
     return ConversationHandler.END
 
 
@@ -130,7 +142,7 @@ async def deep_link_invite(update: Update, context: BotContext, code: str) -> Re
     try:
         outcome = await _redeem(update, context, code)
     except UserFacingError as error:
-        await reply(update, context, error.key, markup=register_buttons(context), **error.values)  # type: ignore[arg-type]
+        await send_text(update, context, context.t(error.key, **error.values), register_buttons(context))  # type: ignore[arg-type]
         return ConversationHandler.END
     return await _after_redeem(update, context, outcome)
 
@@ -175,7 +187,12 @@ async def start_join(update: Update, context: BotContext) -> RegisterStep:
         update,
         context,
         context.t("residents.pick_compound"),
-        choice_keyboard(compounds, pack(PREFIX, "c"), per_row=1, extra=[(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))]),
+        choice_keyboard(
+            compounds,
+            pack(PREFIX, "c"),
+            per_row=1,
+            extra=[(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))],
+        ),
     )
     return RegisterStep.PICK_COMPOUND
 
@@ -184,7 +201,12 @@ async def _show_buildings(update: Update, context: BotContext, compound_id: int)
     choices = await residents.list_buildings(context.services.uow(), compound_id)
     if not choices:
         raise UserFacingError("residents.place_gone")
-    await edit_or_reply(update, context, context.t("residents.pick_building"), choice_keyboard(choices, pack(PREFIX, "b"), extra=_nav(context)))
+    await edit_or_reply(
+        update,
+        context,
+        context.t("residents.pick_building"),
+        choice_keyboard(choices, pack(PREFIX, "b"), extra=_nav(context)),
+    )
     return RegisterStep.PICK_BUILDING
 
 
@@ -192,7 +214,12 @@ async def _show_units(update: Update, context: BotContext, building_id: int) -> 
     choices = await residents.list_units(context.services.uow(), building_id)
     if not choices:
         raise UserFacingError("residents.place_gone")
-    await edit_or_reply(update, context, context.t("residents.pick_unit"), choice_keyboard(choices, pack(PREFIX, "u"), extra=_nav(context)))
+    await edit_or_reply(
+        update,
+        context,
+        context.t("residents.pick_unit"),
+        choice_keyboard(choices, pack(PREFIX, "u"), extra=_nav(context)),
+    )
     return RegisterStep.PICK_UNIT
 
 
@@ -201,19 +228,23 @@ async def _show_rooms(update: Update, context: BotContext, unit_id: int) -> Regi
     if not choices:
         raise UserFacingError("residents.place_gone")
     # Telegram allows at most 100 buttons in one keyboard.
-    await edit_or_reply(update, context, context.t("residents.pick_room"), choice_keyboard(choices[:96], pack(PREFIX, "h"), per_row=4, extra=_nav(context)))
+    await edit_or_reply(
+        update,
+        context,
+        context.t("residents.pick_room"),
+        choice_keyboard(choices[:96], pack(PREFIX, "h"), per_row=4, extra=_nav(context)),
+    )
     return RegisterStep.PICK_ROOM
 
 
-async def picked(update: Update, context: BotContext) -> RegisterStep | int:
+async def picked(update: Update, context: BotContext) -> RegisterStep | int | None:
     query = update.callback_query
     assert query is not None
     parts = unpack(query.data)
     level, value = (parts[1] if len(parts) > 1 else ""), int_part(parts, 2)
-    draft = _draft(context)
     if value is None:
         await answer(update, context.t("common.stale_button"), alert=True)
-        return RegisterStep.PICK_COMPOUND
+        return None  # stay where we are
     step = await _next_step(update, context, level, value)
     await answer(update)
     return step
@@ -238,7 +269,11 @@ async def _next_step(update: Update, context: BotContext, level: str, value: int
         update,
         context,
         context.t("residents.confirm_join", home=label),
-        choice_keyboard([], PREFIX, extra=[(context.t("residents.btn_send_request"), pack(PREFIX, "send")), *_nav(context)]),
+        choice_keyboard(
+            [],
+            PREFIX,
+            extra=[(context.t("residents.btn_send_request"), pack(PREFIX, "send")), *_nav(context)],
+        ),
     )
     return RegisterStep.CONFIRM
 
@@ -248,9 +283,16 @@ async def _bind_with_code(update: Update, context: BotContext, household_id: int
     assert user is not None
     code = str(_draft(context).get("code", ""))
     outcome = await residents.bind_with_building_invite(
-        context.services.uow(), user.id, display_name(update), code, household_id, context.services.clock.now()
+        context.services.uow(),
+        user.id,
+        display_name(update),
+        code,
+        household_id,
+        context.services.clock.now(),
     )
-    await edit_or_reply(update, context, context.t("residents.picked_home", home=outcome.home.label if outcome.home else ""))
+    await edit_or_reply(
+        update, context, context.t("residents.picked_home", home=outcome.home.label if outcome.home else "")
+    )
     return await _after_redeem(update, context, outcome)  # type: ignore[return-value]
 
 
@@ -329,7 +371,7 @@ async def code_typed_anywhere(update: Update, context: BotContext) -> None:
     try:
         outcome = await _redeem(update, context, message.text)
     except UserFacingError as error:
-        await reply(update, context, error.key, **error.values)
+        await send_text(update, context, context.t(error.key, **error.values))
         return
     await _after_redeem(update, context, outcome)
 
@@ -345,7 +387,12 @@ async def decide(update: Update, context: BotContext) -> None:
         await answer(update, context.t("common.stale_button"), alert=True)
         return
     result = await residents.decide_join(
-        context.services.uow(), context.services.translator, request_id, user.id, parts[1] == "ok", context.services.clock.now()
+        context.services.uow(),
+        context.services.translator,
+        request_id,
+        user.id,
+        parts[1] == "ok",
+        context.services.clock.now(),
     )
     context.services.notify_outbox()
     key = "residents.decided_approved" if result.status == "approved" else "residents.decided_rejected"
@@ -358,7 +405,7 @@ add_menu_entry(MenuEntry("menu.register", register_command, Audience(UNREGISTERE
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
-    conversation = ConversationHandler(
+    conversation: ConversationHandler[BotContext] = ConversationHandler(
         name="register",
         persistent=True,
         allow_reentry=True,
@@ -370,7 +417,9 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
             CallbackQueryHandler(start_join, pattern=rf"^{PREFIX}:join"),
         ],
         states={
-            RegisterStep.ENTER_CODE: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, code_entered)],
+            RegisterStep.ENTER_CODE: [
+                MessageHandler(private & filters.TEXT & ~filters.COMMAND, code_entered)
+            ],
             RegisterStep.PICK_COMPOUND: [CallbackQueryHandler(picked, pattern=rf"^{PREFIX}:c:")],
             RegisterStep.PICK_BUILDING: [CallbackQueryHandler(picked, pattern=rf"^{PREFIX}:b:")],
             RegisterStep.PICK_UNIT: [CallbackQueryHandler(picked, pattern=rf"^{PREFIX}:u:")],

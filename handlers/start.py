@@ -29,7 +29,14 @@ def add_deep_link(prefix: str, callback: DeepLinkCallback) -> None:
 
 def language_keyboard(context: BotContext) -> object:
     # Each language is named in itself, whatever the current language.
-    return buttons([[(context.services.translator(lang, "start.language_name"), pack(LANG_PREFIX, lang)) for lang in SUPPORTED_LANGUAGES]])
+    return buttons(
+        [
+            [
+                (context.services.translator(lang, "start.language_name"), pack(LANG_PREFIX, lang))
+                for lang in SUPPORTED_LANGUAGES
+            ]
+        ]
+    )
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -65,7 +72,12 @@ async def welcome(update: Update, context: BotContext, person: PersonView | None
 
 def register_buttons(context: BotContext, compound_id: int | None = None) -> object:
     join = pack("rg", "join", compound_id) if compound_id is not None else pack("rg", "join")
-    return buttons([[(context.t("residents.btn_enter_code"), pack("rg", "code"))], [(context.t("residents.btn_join"), join)]])
+    return buttons(
+        [
+            [(context.t("residents.btn_enter_code"), pack("rg", "code"))],
+            [(context.t("residents.btn_join"), join)],
+        ]
+    )
 
 
 async def choose_language(update: Update, context: BotContext) -> None:
@@ -77,7 +89,11 @@ async def choose_language(update: Update, context: BotContext) -> None:
         await answer(update, context.t("common.stale_button"), alert=True)
         return
     await people.set_language(
-        context.services.uow(), update.effective_user.id, display_name(update), language, context.services.clock.now()
+        context.services.uow(),
+        update.effective_user.id,
+        display_name(update),
+        language,
+        context.services.clock.now(),
     )
     context.language = language
     await answer(update)

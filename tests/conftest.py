@@ -60,7 +60,9 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         _, name = _pg_admin_dsn(PG_URL)
         template = f"{name}_template_{uuid.uuid4().hex[:6]}"
         url = PG_URL.rpartition("/")[0] + "/" + template
-        asyncio.run(_pg_exec(PG_URL, f'DROP DATABASE IF EXISTS "{template}"', f'CREATE DATABASE "{template}"'))
+        asyncio.run(
+            _pg_exec(PG_URL, f'DROP DATABASE IF EXISTS "{template}"', f'CREATE DATABASE "{template}"')
+        )
         upgrade(url)
         asyncio.run(_seed(url))
         yield url
@@ -110,8 +112,18 @@ def world() -> TelegramWorld:
     for telegram_id, name in NAMES.items():
         world.add_user(telegram_id, name)
     world.add_user(4001, "Tom", language_code="en")
-    world.add_group(USERS.group, "幸福里业主群", members=[USERS.resident, USERS.admin, USERS.neighbour], admins=[USERS.admin])
-    world.add_group(USERS.staff_group, "幸福里工作群", members=[USERS.butler, USERS.admin, USERS.manager], admins=[USERS.admin])
+    world.add_group(
+        USERS.group,
+        "幸福里业主群",
+        members=[USERS.resident, USERS.admin, USERS.neighbour],
+        admins=[USERS.admin],
+    )
+    world.add_group(
+        USERS.staff_group,
+        "幸福里工作群",
+        members=[USERS.butler, USERS.admin, USERS.manager],
+        admins=[USERS.admin],
+    )
     return world
 
 

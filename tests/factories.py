@@ -27,16 +27,86 @@ HOUSEHOLD_ROWS = [
 ]
 
 STAFF_ROWS = [
-    {"name": "王师傅", "phone": "13800000001", "role": "红管家", "compound": COMPOUND, "buildings": "1栋、2栋、3栋", "kinds": "水电、电梯"},
-    {"name": "赵姐", "phone": "13800000002", "role": "楼栋长", "compound": COMPOUND, "buildings": "3栋", "kinds": ""},
-    {"name": "刘主任", "phone": "13800000003", "role": "管理员", "compound": COMPOUND, "buildings": "", "kinds": ""},
-    {"name": "陈书记", "phone": "13800000004", "role": "社区党组织", "compound": COMPOUND, "buildings": "", "kinds": ""},
-    {"name": "孙队长", "phone": "13800000005", "role": "巡逻志愿者", "compound": COMPOUND, "buildings": "", "kinds": ""},
-    {"name": "周律师", "phone": "13800000006", "role": "法律志愿者", "compound": COMPOUND, "buildings": "", "kinds": ""},
-    {"name": "吴经理", "phone": "13800000007", "role": "物业经理", "compound": COMPOUND, "buildings": "", "kinds": ""},
-    {"name": "郑大姐", "phone": "13800000008", "role": "调解员", "compound": COMPOUND, "buildings": "", "kinds": "邻里纠纷"},
-    {"name": "钱老板", "phone": "13800000009", "role": "合作商户", "compound": COMPOUND, "buildings": "", "kinds": ""},
-    {"name": "冯老师", "phone": "13800000010", "role": "协调员", "compound": COMPOUND, "buildings": "", "kinds": ""},
+    {
+        "name": "王师傅",
+        "phone": "13800000001",
+        "role": "红管家",
+        "compound": COMPOUND,
+        "buildings": "1栋、2栋、3栋",
+        "kinds": "水电、电梯",
+    },
+    {
+        "name": "赵姐",
+        "phone": "13800000002",
+        "role": "楼栋长",
+        "compound": COMPOUND,
+        "buildings": "3栋",
+        "kinds": "",
+    },
+    {
+        "name": "刘主任",
+        "phone": "13800000003",
+        "role": "管理员",
+        "compound": COMPOUND,
+        "buildings": "",
+        "kinds": "",
+    },
+    {
+        "name": "陈书记",
+        "phone": "13800000004",
+        "role": "社区党组织",
+        "compound": COMPOUND,
+        "buildings": "",
+        "kinds": "",
+    },
+    {
+        "name": "孙队长",
+        "phone": "13800000005",
+        "role": "巡逻志愿者",
+        "compound": COMPOUND,
+        "buildings": "",
+        "kinds": "",
+    },
+    {
+        "name": "周律师",
+        "phone": "13800000006",
+        "role": "法律志愿者",
+        "compound": COMPOUND,
+        "buildings": "",
+        "kinds": "",
+    },
+    {
+        "name": "吴经理",
+        "phone": "13800000007",
+        "role": "物业经理",
+        "compound": COMPOUND,
+        "buildings": "",
+        "kinds": "",
+    },
+    {
+        "name": "郑大姐",
+        "phone": "13800000008",
+        "role": "调解员",
+        "compound": COMPOUND,
+        "buildings": "",
+        "kinds": "邻里纠纷",
+    },
+    {
+        "name": "钱老板",
+        "phone": "13800000009",
+        "role": "合作商户",
+        "compound": COMPOUND,
+        "buildings": "",
+        "kinds": "",
+    },
+    {
+        "name": "冯老师",
+        "phone": "13800000010",
+        "role": "协调员",
+        "compound": COMPOUND,
+        "buildings": "",
+        "kinds": "",
+    },
 ]
 
 
@@ -80,7 +150,10 @@ NAMES = {
     USERS.newcomer: "李大爷",
     USERS.neighbour: "黄先生",
     USERS.outsider: "路人甲",
-    **{tid: next(r["name"] for r in STAFF_ROWS if r["phone"] == phone) for phone, tid in STAFF_TELEGRAM.items()},
+    **{
+        tid: next(r["name"] for r in STAFF_ROWS if r["phone"] == phone)
+        for phone, tid in STAFF_TELEGRAM.items()
+    },
 }
 
 
@@ -93,13 +166,17 @@ async def seed_community(uow_factory: Any, now: datetime) -> None:
     assert report.ok, report.problems
     async with uow_factory() as uow:
         for phone, telegram_id in STAFF_TELEGRAM.items():
-            await uow.session.execute(update(Person).where(Person.phone == phone).values(telegram_id=telegram_id))
+            await uow.session.execute(
+                update(Person).where(Person.phone == phone).values(telegram_id=telegram_id)
+            )
         await uow.commit()
     await _bind_resident(uow_factory, USERS.resident, "张阿姨", "3栋", "2单元", "501", now)
     await _bind_resident(uow_factory, USERS.neighbour, "黄先生", "1栋", "1单元", "101", now)
 
 
-async def _bind_resident(uow_factory: Any, telegram_id: int, name: str, building: str, unit: str, room: str, now: datetime) -> None:
+async def _bind_resident(
+    uow_factory: Any, telegram_id: int, name: str, building: str, unit: str, room: str, now: datetime
+) -> None:
     from bot.db.models import Residency
 
     uow: UnitOfWork

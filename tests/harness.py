@@ -82,7 +82,9 @@ class Harness:
         await self.process(self.world.user_opens_deep_link(user_id, payload))
         return self._since(user_id, before)
 
-    async def press(self, user_id: int, message: Message, button_text: str) -> tuple[dict[str, Any] | None, list[Message]]:
+    async def press(
+        self, user_id: int, message: Message, button_text: str
+    ) -> tuple[dict[str, Any] | None, list[Message]]:
         """Press a button; returns what the callback answer said and the bot's new messages."""
         before = self._last_id(message.chat_id)
         update = self.world.user_presses_button(user_id, message, button_text)
@@ -95,7 +97,9 @@ class Harness:
         await self.process(update)
         return self.world.callback_answer(update["callback_query"]["id"])
 
-    async def send_photo(self, user_id: int, *, chat_id: int | None = None, caption: str | None = None) -> list[Message]:
+    async def send_photo(
+        self, user_id: int, *, chat_id: int | None = None, caption: str | None = None
+    ) -> list[Message]:
         target = chat_id if chat_id is not None else user_id
         before = self._last_id(target)
         await self.process(self.world.user_sends_photo(user_id, chat_id=chat_id, caption=caption))
@@ -118,7 +122,9 @@ class Harness:
         return [m.text or "" for m in self.world.bot_messages(chat_id)]
 
 
-def forged_callback(world: TelegramWorld, user_id: int, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
+def forged_callback(
+    world: TelegramWorld, user_id: int, chat_id: int, message_id: int, data: str
+) -> dict[str, Any]:
     """A callback query Telegram would deliver if a client sent arbitrary data (old clients, tampering)."""
     from bot.emulator.core import _CallbackQuery
 

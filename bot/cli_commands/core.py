@@ -16,7 +16,9 @@ from bot.logging_setup import configure_logging
 
 
 def register(subparsers: Any) -> None:
-    run = subparsers.add_parser("run", help="run the bot (long polling, webhook when configured; no token: local emulator)")
+    run = subparsers.add_parser(
+        "run", help="run the bot (long polling, webhook when configured; no token: local emulator)"
+    )
     run.set_defaults(handler=cmd_run)
 
     db = subparsers.add_parser("db", help="database migrations")

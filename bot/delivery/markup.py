@@ -8,7 +8,9 @@ Button = tuple[str, str]  # (label, callback_data)
 
 
 def inline_keyboard(rows: list[list[Button]]) -> dict[str, Any]:
-    return {"inline_keyboard": [[{"text": text, "callback_data": data} for text, data in row] for row in rows]}
+    return {
+        "inline_keyboard": [[{"text": text, "callback_data": data} for text, data in row] for row in rows]
+    }
 
 
 def url_keyboard(rows: list[list[tuple[str, str]]]) -> dict[str, Any]:

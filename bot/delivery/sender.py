@@ -210,7 +210,9 @@ class OutboxSender:
             await uow.session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row_id)
-                .values(status="sent", sent_at=self.clock.now(), telegram_message_id=message_id, last_error=None)
+                .values(
+                    status="sent", sent_at=self.clock.now(), telegram_message_id=message_id, last_error=None
+                )
             )
             await uow.commit()
 

@@ -80,7 +80,7 @@ class Scheduler:
         await self.rearm()
 
     async def rearm(self) -> None:
-        """Arm one job at the next due time (called at start and whenever a capability schedules something)."""
+        """Arm a job at the next due time (at start, and whenever a capability schedules something)."""
         if self.job_queue is None:
             return
         when = await next_wakeup(self.services)

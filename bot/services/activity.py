@@ -46,7 +46,9 @@ async def record_activity(
     details: dict[str, object] | None = None,
 ) -> ActivityView | None:
     """Joins the caller's unit of work (the caller commits). None when this source was recorded before."""
-    existing = await uow.session.scalar(select(ActivityRecord.id).where(ActivityRecord.source_key == source_key))
+    existing = await uow.session.scalar(
+        select(ActivityRecord.id).where(ActivityRecord.source_key == source_key)
+    )
     if existing is not None:
         return None
     record = ActivityRecord(

@@ -53,7 +53,9 @@ async def group_status(uow: UnitOfWork, chat_id: int) -> GroupView | None:
         if group is None:
             return None
         compound = await uow.community.compound(group.compound_id) if group.compound_id else None
-        return GroupView(group.chat_id, group.title, group.compound_id, compound.name if compound else None, group.purpose)
+        return GroupView(
+            group.chat_id, group.title, group.compound_id, compound.name if compound else None, group.purpose
+        )
 
 
 async def link_group(

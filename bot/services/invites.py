@@ -80,14 +80,20 @@ async def create_invites(
         elif role:
             if role not in {r.value for r in Role}:
                 raise UserFacingError("invites.unknown_role", value=role)
-            targets.append(InviteCode(kind="role", compound_id=compound.id, role=role, max_uses=max_uses or 50))
+            targets.append(
+                InviteCode(kind="role", compound_id=compound.id, role=role, max_uses=max_uses or 50)
+            )
             labels.append(role)
         elif building:
             b = await uow.community.building_by_name(compound.id, building)
             if b is None:
                 raise UserFacingError("invites.unknown_place", value=building)
             if unit is None:
-                targets.append(InviteCode(kind="building", compound_id=compound.id, building_id=b.id, max_uses=max_uses or 500))
+                targets.append(
+                    InviteCode(
+                        kind="building", compound_id=compound.id, building_id=b.id, max_uses=max_uses or 500
+                    )
+                )
                 labels.append(f"{compound.name} {b.name}")
             else:
                 u = await uow.community.unit_by_name(b.id, unit)
@@ -100,7 +106,13 @@ async def create_invites(
                         raise UserFacingError("invites.unknown_place", value=room)
                 for h in households:
                     targets.append(
-                        InviteCode(kind="household", compound_id=compound.id, building_id=b.id, household_id=h.id, max_uses=max_uses or 4)
+                        InviteCode(
+                            kind="household",
+                            compound_id=compound.id,
+                            building_id=b.id,
+                            household_id=h.id,
+                            max_uses=max_uses or 4,
+                        )
                     )
                     labels.append(f"{compound.name} {b.name}{u.name}{h.room}")
         else:
@@ -114,7 +126,14 @@ async def create_invites(
             uow.session.add(invite)
             await uow.session.flush()
             views.append(
-                InviteView(invite.code, invite.kind, label, deep_link(bot_username, f"inv_{invite.code}"), invite.max_uses, expires)
+                InviteView(
+                    invite.code,
+                    invite.kind,
+                    label,
+                    deep_link(bot_username, f"inv_{invite.code}"),
+                    invite.max_uses,
+                    expires,
+                )
             )
         await uow.commit()
         return views

@@ -19,6 +19,8 @@ async def queue_group_message(
     dedupe_key: str | None = None,
 ) -> bool:
     async with uow:
-        row = await notify_chat(uow, text, chat_id=chat_id, now=now, reply_markup=reply_markup, dedupe_key=dedupe_key)
+        row = await notify_chat(
+            uow, text, chat_id=chat_id, now=now, reply_markup=reply_markup, dedupe_key=dedupe_key
+        )
         await uow.commit()
         return row is not None

@@ -79,7 +79,9 @@ async def whoami(uow: UnitOfWork, telegram_id: int) -> PersonView | None:
         return await person_view(uow, person)
 
 
-async def set_language(uow: UnitOfWork, telegram_id: int, display_name: str, language: str, now: datetime) -> str:
+async def set_language(
+    uow: UnitOfWork, telegram_id: int, display_name: str, language: str, now: datetime
+) -> str:
     if language not in SUPPORTED_LANGUAGES:
         raise UserFacingError("common.unknown_language")
     async with uow:

@@ -50,7 +50,9 @@ def normalise_code(text: str) -> str:
     return code
 
 
-async def _load_invite(uow: UnitOfWork, code: str, now: datetime, expected_compound_id: int | None) -> InviteCode:
+async def _load_invite(
+    uow: UnitOfWork, code: str, now: datetime, expected_compound_id: int | None
+) -> InviteCode:
     code = normalise_code(code)
     if not INVITE_CODE_RE.match(code):
         raise UserFacingError("residents.invite_invalid")
@@ -96,7 +98,9 @@ async def redeem_invite(
                 raise UserFacingError("residents.already_home")
             await _consume(uow, invite, person, now)
             uow.session.add(
-                Residency(person_id=person.id, household_id=invite.household_id, relation="resident", created_at=now)
+                Residency(
+                    person_id=person.id, household_id=invite.household_id, relation="resident", created_at=now
+                )
             )
             await uow.session.flush()
             view = await person_view(uow, person)
@@ -109,7 +113,11 @@ async def redeem_invite(
             view = await person_view(uow, person)
             await uow.commit()
             return InviteOutcome(
-                "choose_room", view, compound_name=compound_name, building_id=invite.building_id, code=invite.code
+                "choose_room",
+                view,
+                compound_name=compound_name,
+                building_id=invite.building_id,
+                code=invite.code,
             )
         if invite.kind == "role" and invite.role:
             if await uow.community.staff_role(person.id, invite.role, invite.compound_id) is not None:
@@ -127,7 +135,9 @@ async def redeem_invite(
             await uow.session.flush()
             view = await person_view(uow, person)
             await uow.commit()
-            return InviteOutcome("role_granted", view, role=invite.role, compound_name=compound_name, code=invite.code)
+            return InviteOutcome(
+                "role_granted", view, role=invite.role, compound_name=compound_name, code=invite.code
+            )
         if invite.kind == "staff" and invite.person_id is not None:
             roster_person = await uow.community.person(invite.person_id)
             if roster_person is None:
@@ -141,7 +151,9 @@ async def redeem_invite(
             view = await person_view(uow, person)
             await uow.commit()
             role = view.roles[0].role if view.roles else None
-            return InviteOutcome("staff_bound", view, role=role, compound_name=compound_name, code=invite.code)
+            return InviteOutcome(
+                "staff_bound", view, role=role, compound_name=compound_name, code=invite.code
+            )
         raise UserFacingError("residents.invite_invalid")
 
 
@@ -179,7 +191,9 @@ async def bind_with_building_invite(
         view = await person_view(uow, person)
         await uow.commit()
         home = next(h for h in view.homes if h.household_id == household_id)
-        return InviteOutcome("bound_home", view, home=home, compound_name=household.unit.building.compound.name)
+        return InviteOutcome(
+            "bound_home", view, home=home, compound_name=household.unit.building.compound.name
+        )
 
 
 # Browsing places for a join request (never in a group chat).
@@ -250,7 +264,9 @@ async def request_join(
         approvers = await _approvers(uow, building.compound_id, building.id)
         if not approvers:
             raise UserFacingError("residents.no_approver")
-        request = JoinRequest(person_id=person.id, household_id=household_id, status="pending", created_at=now)
+        request = JoinRequest(
+            person_id=person.id, household_id=household_id, status="pending", created_at=now
+        )
         uow.session.add(request)
         await uow.session.flush()
         label = f"{building.compound.name} {building.name}{household.unit.name}{household.room}"
@@ -258,7 +274,10 @@ async def request_join(
             keyboard = inline_keyboard(
                 [
                     [
-                        (t(approver.language, "residents.btn_approve"), pack(JOIN_CALLBACK, "ok", request.id)),
+                        (
+                            t(approver.language, "residents.btn_approve"),
+                            pack(JOIN_CALLBACK, "ok", request.id),
+                        ),
                         (t(approver.language, "residents.btn_reject"), pack(JOIN_CALLBACK, "no", request.id)),
                     ]
                 ]
@@ -292,9 +311,13 @@ async def decide_join(
             raise UserFacingError("residents.join_gone")
         decider = await uow.community.person_by_telegram(decider_telegram_id)
         building = request.household.unit.building
-        if decider is None or decider.id not in {p.id for p in await _approvers(uow, building.compound_id, building.id)}:
+        if decider is None or decider.id not in {
+            p.id for p in await _approvers(uow, building.compound_id, building.id)
+        }:
             raise UserFacingError("common.not_allowed")
-        label = f"{building.compound.name} {building.name}{request.household.unit.name}{request.household.room}"
+        label = (
+            f"{building.compound.name} {building.name}{request.household.unit.name}{request.household.room}"
+        )
         requester = await uow.community.person(request.person_id)
         requester_name = requester.display_name if requester else ""
         status = "approved" if approve else "rejected"
@@ -314,11 +337,12 @@ async def decide_join(
                 name=decided_by.display_name if decided_by else "—",
             )
             raise refusal
-        if approve and requester is not None:
-            if await uow.community.residency(requester.id, request.household_id) is None:
-                uow.session.add(
-                    Residency(person_id=requester.id, household_id=request.household_id, created_at=now)
-                )
+        already_home = requester is None or (
+            await uow.community.residency(requester.id, request.household_id) is not None
+        )
+        if approve and requester is not None and not already_home:
+            home = Residency(person_id=requester.id, household_id=request.household_id, created_at=now)
+            uow.session.add(home)
         if requester is not None:
             await notify_person(
                 uow,
@@ -330,7 +354,9 @@ async def decide_join(
                 home=label,
             )
         await uow.commit()
-        return JoinRequestView(request.id, status, label, requester_name, decided_by_name=decider.display_name)
+        return JoinRequestView(
+            request.id, status, label, requester_name, decided_by_name=decider.display_name
+        )
 
 
 async def my_homes(uow: UnitOfWork, telegram_id: int) -> list[HomeView]:

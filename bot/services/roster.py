@@ -179,7 +179,9 @@ def _clean(value: str) -> str:
     return text
 
 
-def parse(tables: Iterable[Table]) -> tuple[list[CompoundRow], list[HouseholdRow], list[StaffRow], list[RosterProblem]]:
+def parse(
+    tables: Iterable[Table],
+) -> tuple[list[CompoundRow], list[HouseholdRow], list[StaffRow], list[RosterProblem]]:
     compounds: list[CompoundRow] = []
     households: list[HouseholdRow] = []
     staff: list[StaffRow] = []
@@ -208,7 +210,9 @@ def _missing(label: str, row: int, field_key: str) -> RosterProblem:
     return RosterProblem(label, row, "roster.err_missing", {"field": f"roster.field_{field_key}"})
 
 
-def _parse_compound(label: str, row: int, r: dict[str, str], out: list[CompoundRow], problems: list[RosterProblem]) -> None:
+def _parse_compound(
+    label: str, row: int, r: dict[str, str], out: list[CompoundRow], problems: list[RosterProblem]
+) -> None:
     if not r.get("compound"):
         problems.append(_missing(label, row, "compound"))
         return
@@ -221,7 +225,9 @@ def _parse_compound(label: str, row: int, r: dict[str, str], out: list[CompoundR
     out.append(CompoundRow(row, r["compound"], phone))
 
 
-def _parse_household(label: str, row: int, r: dict[str, str], out: list[HouseholdRow], problems: list[RosterProblem]) -> None:
+def _parse_household(
+    label: str, row: int, r: dict[str, str], out: list[HouseholdRow], problems: list[RosterProblem]
+) -> None:
     before = len(problems)
     for key in ("compound", "building", "unit", "room"):
         if not r.get(key):
@@ -239,7 +245,9 @@ def _parse_household(label: str, row: int, r: dict[str, str], out: list[Househol
         out.append(HouseholdRow(row, r["compound"], r["building"], r["unit"], r["room"], area))
 
 
-def _parse_staff(label: str, row: int, r: dict[str, str], out: list[StaffRow], problems: list[RosterProblem]) -> None:
+def _parse_staff(
+    label: str, row: int, r: dict[str, str], out: list[StaffRow], problems: list[RosterProblem]
+) -> None:
     before = len(problems)
     for key in ("name", "phone", "role"):
         if not r.get(key):
@@ -263,15 +271,23 @@ def _parse_staff(label: str, row: int, r: dict[str, str], out: list[StaffRow], p
     if buildings and not r.get("compound"):
         problems.append(_missing(label, row, "compound"))
     if len(problems) == before and role is not None:
-        out.append(StaffRow(row, r["name"][:100], phone, role.value, r.get("compound") or None, buildings, tuple(kinds)))
+        out.append(
+            StaffRow(
+                row, r["name"][:100], phone, role.value, r.get("compound") or None, buildings, tuple(kinds)
+            )
+        )
 
 
-def _check_duplicates(households: list[HouseholdRow], staff: list[StaffRow], problems: list[RosterProblem]) -> None:
+def _check_duplicates(
+    households: list[HouseholdRow], staff: list[StaffRow], problems: list[RosterProblem]
+) -> None:
     seen: dict[tuple[str, str, str, str], HouseholdRow] = {}
     for h in households:
         key = (h.compound, h.building, h.unit, h.room)
         if key in seen and seen[key].area != h.area:
-            problems.append(RosterProblem("", h.row, "roster.err_duplicate_room", {"first": str(seen[key].row)}))
+            problems.append(
+                RosterProblem("", h.row, "roster.err_duplicate_room", {"first": str(seen[key].row)})
+            )
         seen.setdefault(key, h)
     names: dict[str, str] = {}
     for s in staff:
@@ -329,13 +345,15 @@ async def import_roster(uow: UnitOfWork, tables: list[Table], now: datetime) -> 
                 household.floor_area = h.area
                 report.bump(report.updated, "households")
         for s in staff:
-            cid = await compound_id(s.compound) if s.compound else None
+            staff_cid: int | None = await compound_id(s.compound) if s.compound else None
             building_ids: list[int] = []
             for name in s.buildings:
-                building = await uow.community.building_by_name(cid, name) if cid is not None else None
+                building = await uow.community.building_by_name(staff_cid, name) if staff_cid is not None else None
                 if building is None:
                     if s.compound and (s.compound, name) not in known_buildings:
-                        report.problems.append(RosterProblem("", s.row, "roster.err_unknown_building", {"value": name[:20]}))
+                        report.problems.append(
+                            RosterProblem("", s.row, "roster.err_unknown_building", {"value": name[:20]})
+                        )
                     continue
                 building_ids.append(building.id)
             person = await uow.community.person_by_phone(s.phone)
@@ -347,9 +365,11 @@ async def import_roster(uow: UnitOfWork, tables: list[Table], now: datetime) -> 
             elif person.display_name != s.name:
                 person.display_name = s.name
                 report.bump(report.updated, "people")
-            role = await uow.community.staff_role(person.id, s.role, cid)
+            role = await uow.community.staff_role(person.id, s.role, staff_cid)
             if role is None:
-                role = StaffRole(person_id=person.id, role=s.role, compound_id=cid, created_at=now, active=True)
+                role = StaffRole(
+                    person_id=person.id, role=s.role, compound_id=staff_cid, created_at=now, active=True
+                )
                 uow.session.add(role)
                 await uow.session.flush()
                 await uow.session.refresh(role, ["areas"])
@@ -362,7 +382,9 @@ async def import_roster(uow: UnitOfWork, tables: list[Table], now: datetime) -> 
             if current != wanted:
                 role.areas.clear()
                 for building_id, kinds in wanted:
-                    role.areas.append(ResponsibilityArea(building_id=building_id or None, work_kinds=list(kinds)))
+                    role.areas.append(
+                        ResponsibilityArea(building_id=building_id or None, work_kinds=list(kinds))
+                    )
                 report.bump(report.updated, "areas")
         if staff:
             await _end_roles_not_listed(uow, staff, compound_ids, report)

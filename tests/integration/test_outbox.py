@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from datetime import timedelta
 
@@ -24,12 +25,18 @@ FAST = FloodLimits(global_per_second=100_000, group_per_minute=100_000, chat_per
 
 
 async def make_bot(world: TelegramWorld) -> Bot:
-    bot = Bot("123456:TEST-TOKEN-FOR-OUTBOX-TESTS", request=EmulatorRequest(world), get_updates_request=EmulatorRequest(world))
+    bot = Bot(
+        "123456:TEST-TOKEN-FOR-OUTBOX-TESTS",
+        request=EmulatorRequest(world),
+        get_updates_request=EmulatorRequest(world),
+    )
     await bot.initialize()
     return bot
 
 
-async def enqueue(uow_factory: UnitOfWorkFactory, chat_ids: list[int], clock: FakeClock, prefix: str = "msg") -> None:
+async def enqueue(
+    uow_factory: UnitOfWorkFactory, chat_ids: list[int], clock: FakeClock, prefix: str = "msg"
+) -> None:
     async with uow_factory() as uow:
         for index, chat_id in enumerate(chat_ids):
             await uow.outbox.add(chat_id=chat_id, payload={"text": f"{prefix} {index}"}, now=clock.now())
@@ -61,14 +68,16 @@ def test_rate_limiter_keeps_telegram_limits() -> None:
     assert max(sum(1 for u in times if t <= u < t + 1) for t in times) <= 30
     # A private chat: at least a second between messages.
     resident = [t for t, c in sends if c == USERS.resident]
-    assert all(b - a >= 1.0 - 1e-9 for a, b in zip(resident, resident[1:], strict=False))
+    assert all(b - a >= 1.0 - 1e-9 for a, b in itertools.pairwise(resident))
     # A group: never more than 20 in a minute.
     group = [t for t, c in sends if c == USERS.group]
     assert max(sum(1 for u in group if t <= u < t + 60) for t in group) <= 20
     assert group[20] >= group[0] + 60
 
 
-async def test_sender_delivers_in_order_and_marks_sent(uow_factory: UnitOfWorkFactory, world: TelegramWorld) -> None:
+async def test_sender_delivers_in_order_and_marks_sent(
+    uow_factory: UnitOfWorkFactory, world: TelegramWorld
+) -> None:
     clock = FakeClock(START)
     chats = [USERS.resident, USERS.neighbour, USERS.butler]
     await enqueue(uow_factory, chats, clock)
@@ -101,7 +110,9 @@ async def test_429_is_honoured_then_sent(uow_factory: UnitOfWorkFactory, world: 
     assert delivered(world, [USERS.resident]) == Counter({"msg 0": 1})
 
 
-async def test_5xx_and_dropped_connections_are_retried_with_backoff(uow_factory: UnitOfWorkFactory, world: TelegramWorld) -> None:
+async def test_5xx_and_dropped_connections_are_retried_with_backoff(
+    uow_factory: UnitOfWorkFactory, world: TelegramWorld
+) -> None:
     clock = FakeClock(START)
     await enqueue(uow_factory, [USERS.resident, USERS.neighbour], clock)
     world.inject_fault(method="sendMessage", chat_id=USERS.resident, kind="5xx", count=2)
@@ -118,7 +129,9 @@ async def test_5xx_and_dropped_connections_are_retried_with_backoff(uow_factory:
     assert delivered(world, [USERS.resident, USERS.neighbour]) == Counter({"msg 0": 1, "msg 1": 1})
 
 
-async def test_blocked_recipient_is_marked_unreachable(uow_factory: UnitOfWorkFactory, world: TelegramWorld) -> None:
+async def test_blocked_recipient_is_marked_unreachable(
+    uow_factory: UnitOfWorkFactory, world: TelegramWorld
+) -> None:
     clock = FakeClock(START)
     world.block_bot(USERS.resident)
     await enqueue(uow_factory, [USERS.resident, USERS.neighbour], clock)
@@ -128,7 +141,9 @@ async def test_blocked_recipient_is_marked_unreachable(uow_factory: UnitOfWorkFa
     async with uow_factory() as uow:
         person = await uow.session.scalar(select(Person).where(Person.telegram_id == USERS.resident))
         assert person is not None and person.reachable is False
-        failed = await uow.session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == USERS.resident))
+        failed = await uow.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.chat_id == USERS.resident)
+        )
         assert failed is not None and failed.status == "failed" and "403" in (failed.last_error or "")
 
 
@@ -173,8 +188,12 @@ async def test_crash_mid_batch_loses_nothing_and_doubles_at_most_the_in_flight(
 async def test_dedupe_key_never_queues_twice(uow_factory: UnitOfWorkFactory) -> None:
     clock = FakeClock(START)
     async with uow_factory() as uow:
-        first = await uow.outbox.add(chat_id=1, payload={"text": "a"}, now=clock.now(), dedupe_key="reminder:1")
+        first = await uow.outbox.add(
+            chat_id=1, payload={"text": "a"}, now=clock.now(), dedupe_key="reminder:1"
+        )
         await uow.commit()
-        second = await uow.outbox.add(chat_id=1, payload={"text": "a"}, now=clock.now(), dedupe_key="reminder:1")
+        second = await uow.outbox.add(
+            chat_id=1, payload={"text": "a"}, now=clock.now(), dedupe_key="reminder:1"
+        )
         await uow.commit()
     assert first is not None and second is None

@@ -73,7 +73,9 @@ async def test_xlsx_imports_then_second_import_changes_nothing(
     assert await counts(uow_factory) == after
     async with uow_factory() as uow:
         role = await uow.session.scalar(
-            select(StaffRole).join(Person, Person.id == StaffRole.person_id).where(Person.phone == "13700000001")
+            select(StaffRole)
+            .join(Person, Person.id == StaffRole.person_id)
+            .where(Person.phone == "13700000001")
         )
         assert role is not None
         await uow.session.refresh(role, ["areas"])
@@ -97,7 +99,9 @@ async def test_bad_rows_are_all_reported_and_nothing_changes(
     assert await counts(uow_factory) == before
 
 
-async def test_csv_in_gbk_from_excel_is_read(env: str, tmp_path: Path, uow_factory: UnitOfWorkFactory) -> None:
+async def test_csv_in_gbk_from_excel_is_read(
+    env: str, tmp_path: Path, uow_factory: UnitOfWorkFactory
+) -> None:
     path = tmp_path / "households.csv"
     with path.open("w", encoding="gb18030", newline="") as handle:
         writer = csv.writer(handle)
@@ -108,20 +112,26 @@ async def test_csv_in_gbk_from_excel_is_read(env: str, tmp_path: Path, uow_facto
     assert (await counts(uow_factory))[0] == before[0] + 1
 
 
-async def test_staff_missing_from_a_new_roster_lose_their_role(env: str, tmp_path: Path, uow_factory: UnitOfWorkFactory) -> None:
+async def test_staff_missing_from_a_new_roster_lose_their_role(
+    env: str, tmp_path: Path, uow_factory: UnitOfWorkFactory
+) -> None:
     path = write_xlsx(tmp_path / "roster.xlsx", GOOD_HOUSEHOLDS, GOOD_STAFF)
     assert await _run(run_cli, "import", "roster", str(path)) == 0
     path = write_xlsx(tmp_path / "roster2.xlsx", GOOD_HOUSEHOLDS, GOOD_STAFF[:1])
     assert await _run(run_cli, "import", "roster", str(path)) == 0
     async with uow_factory() as uow:
         role = await uow.session.scalar(
-            select(StaffRole).join(Person, Person.id == StaffRole.person_id).where(Person.phone == "13700000002")
+            select(StaffRole)
+            .join(Person, Person.id == StaffRole.person_id)
+            .where(Person.phone == "13700000002")
         )
         assert role is not None and role.active is False
 
 
 async def test_invite_command_prints_codes_and_links(env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert await _run(run_cli, "invite", "--compound", "幸福里小区", "--building", "3栋", "--unit", "1单元") == 0
+    assert (
+        await _run(run_cli, "invite", "--compound", "幸福里小区", "--building", "3栋", "--unit", "1单元") == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 10
     code, label, link = lines[0].split("\t")

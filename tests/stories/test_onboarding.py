@@ -28,7 +28,9 @@ async def residencies(harness: Harness, telegram_id: int) -> int:
     async with harness.services.uow() as uow:
         return int(
             await uow.session.scalar(
-                select(func.count(Residency.id)).join(Person, Person.id == Residency.person_id).where(Person.telegram_id == telegram_id)
+                select(func.count(Residency.id))
+                .join(Person, Person.id == Residency.person_id)
+                .where(Person.telegram_id == telegram_id)
             )
             or 0
         )
@@ -138,7 +140,9 @@ async def test_join_request_approved_by_building_leader_once_even_if_pressed_twi
     assert await residencies(harness, USERS.newcomer) == 1
     assert "已同意" in (harness.world.message(USERS.building_leader, leader_card.message_id).text or "")
     # An old client still showing the button presses it again.
-    update = forged_callback(harness.world, USERS.building_leader, USERS.building_leader, leader_card.message_id, data)
+    update = forged_callback(
+        harness.world, USERS.building_leader, USERS.building_leader, leader_card.message_id, data
+    )
     await harness.process(update)
     answer = harness.world.callback_answer(update["callback_query"]["id"])
     assert answer is not None and "已经处理过了" in (answer.get("text") or "")
@@ -157,7 +161,9 @@ async def test_outsider_cannot_approve_with_a_forged_button(harness: Harness) ->
         request_id = await uow.session.scalar(select(JoinRequest.id))
     await harness.send(USERS.outsider, "/start")
     message = harness.last(USERS.outsider)
-    update = forged_callback(harness.world, USERS.outsider, USERS.outsider, message.message_id, f"jr:ok:{request_id}")
+    update = forged_callback(
+        harness.world, USERS.outsider, USERS.outsider, message.message_id, f"jr:ok:{request_id}"
+    )
     await harness.process(update)
     answer = harness.world.callback_answer(update["callback_query"]["id"])
     assert answer is not None and "没有权限" in (answer.get("text") or "")
@@ -231,7 +237,14 @@ async def test_staff_invite_binds_roster_person_and_shows_staff_commands(harness
 
         compound = await uow.community.compound_by_name(COMPOUND)
         assert compound is not None
-        uow.session.add(StaffRole(person_id=roster_person.id, role="admin", compound_id=compound.id, created_at=harness.clock.now()))
+        uow.session.add(
+            StaffRole(
+                person_id=roster_person.id,
+                role="admin",
+                compound_id=compound.id,
+                created_at=harness.clock.now(),
+            )
+        )
         await uow.commit()
     code = await invite(harness, phone="13900000099")
     replies = await harness.open_link(USERS.outsider, f"inv_{code}")

@@ -41,9 +41,9 @@ def test_no_chinese_text_in_handlers() -> None:
             and isinstance(node.body[0].value, ast.Constant)
         }
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-                if han.search(node.value):
-                    offenders.append(f"{path.name}:{node.lineno}: {node.value[:40]}")
+            is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if is_text and id(node) not in docstrings and han.search(node.value):
+                offenders.append(f"{path.name}:{node.lineno}: {node.value[:40]}")
     assert offenders == []
 
 

@@ -9,7 +9,8 @@ from bot.logging_setup import RedactingFilter, redact
 
 
 def test_redact_masks_tokens_and_mobile_numbers() -> None:
-    line = "POST https://api.telegram.org/bot123456789:AAE-abcdefghijklmnopqrstuvwxyz012345/sendMessage to 13812345678"
+    token = "123456789:AAE-abcdefghijklmnopqrstuvwxyz012345"
+    line = f"POST https://api.telegram.org/bot{token}/sendMessage to 13812345678"
     cleaned = redact(line)
     assert "AAE-abc" not in cleaned and "13812345678" not in cleaned
     assert "<token>" in cleaned and "<phone>" in cleaned

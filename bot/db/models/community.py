@@ -96,7 +96,9 @@ class StaffRole(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(30))
-    compound_id: Mapped[int | None] = mapped_column(ForeignKey("compounds.id", ondelete="CASCADE"), index=True)
+    compound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("compounds.id", ondelete="CASCADE"), index=True
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(10), default="roster")  # roster | invite
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -168,7 +170,9 @@ class GroupChat(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     title: Mapped[str] = mapped_column(String(255), default="")
-    compound_id: Mapped[int | None] = mapped_column(ForeignKey("compounds.id", ondelete="SET NULL"), index=True)
+    compound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("compounds.id", ondelete="SET NULL"), index=True
+    )
     purpose: Mapped[str] = mapped_column(String(20), default="residents")  # residents | staff
     linked_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     linked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

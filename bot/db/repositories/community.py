@@ -36,7 +36,9 @@ class CommunityRepository:
     async def person_by_phone(self, phone: str) -> Person | None:
         return await self.session.scalar(select(Person).where(Person.phone == phone))
 
-    async def add_person(self, *, telegram_id: int | None, name: str, language: str | None, now: datetime) -> Person:
+    async def add_person(
+        self, *, telegram_id: int | None, name: str, language: str | None, now: datetime
+    ) -> Person:
         person = Person(telegram_id=telegram_id, display_name=name, language=language, created_at=now)
         self.session.add(person)
         await self.session.flush()
@@ -56,7 +58,9 @@ class CommunityRepository:
             .where(
                 StaffRole.person_id == person_id,
                 StaffRole.role == role,
-                StaffRole.compound_id.is_(None) if compound_id is None else StaffRole.compound_id == compound_id,
+                StaffRole.compound_id.is_(None)
+                if compound_id is None
+                else StaffRole.compound_id == compound_id,
             )
             .options(selectinload(StaffRole.areas))
         )
@@ -144,28 +148,38 @@ class CommunityRepository:
         )
 
     async def units(self, building_id: int) -> list[Unit]:
-        return list(await self.session.scalars(select(Unit).where(Unit.building_id == building_id).order_by(Unit.id)))
+        return list(
+            await self.session.scalars(select(Unit).where(Unit.building_id == building_id).order_by(Unit.id))
+        )
 
     async def unit(self, unit_id: int) -> Unit | None:
         return await self.session.get(Unit, unit_id, options=[selectinload(Unit.building)])
 
     async def unit_by_name(self, building_id: int, name: str) -> Unit | None:
-        return await self.session.scalar(select(Unit).where(Unit.building_id == building_id, Unit.name == name))
+        return await self.session.scalar(
+            select(Unit).where(Unit.building_id == building_id, Unit.name == name)
+        )
 
     async def households(self, unit_id: int) -> list[Household]:
         return list(
-            await self.session.scalars(select(Household).where(Household.unit_id == unit_id).order_by(Household.id))
+            await self.session.scalars(
+                select(Household).where(Household.unit_id == unit_id).order_by(Household.id)
+            )
         )
 
     async def household(self, household_id: int) -> Household | None:
         return await self.session.get(
             Household,
             household_id,
-            options=[selectinload(Household.unit).selectinload(Unit.building).selectinload(Building.compound)],
+            options=[
+                selectinload(Household.unit).selectinload(Unit.building).selectinload(Building.compound)
+            ],
         )
 
     async def household_by_room(self, unit_id: int, room: str) -> Household | None:
-        return await self.session.scalar(select(Household).where(Household.unit_id == unit_id, Household.room == room))
+        return await self.session.scalar(
+            select(Household).where(Household.unit_id == unit_id, Household.room == room)
+        )
 
     # invites and join requests
     async def invite_by_code(self, code: str) -> InviteCode | None:
