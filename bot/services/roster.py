@@ -348,7 +348,9 @@ async def import_roster(uow: UnitOfWork, tables: list[Table], now: datetime) -> 
             staff_cid: int | None = await compound_id(s.compound) if s.compound else None
             building_ids: list[int] = []
             for name in s.buildings:
-                building = await uow.community.building_by_name(staff_cid, name) if staff_cid is not None else None
+                building = None
+                if staff_cid is not None:
+                    building = await uow.community.building_by_name(staff_cid, name)
                 if building is None:
                     if s.compound and (s.compound, name) not in known_buildings:
                         report.problems.append(
