@@ -14,7 +14,7 @@ from typing import Any
 from bot.config import Settings
 
 # Modules with `register(subparsers)`; each adds its own subcommands.
-CLI_MODULES: list[str] = ["bot.cli_commands.core"]
+CLI_MODULES: list[str] = ["bot.cli_commands.core", "bot.cli_commands.local", "bot.cli_commands.points"]
 
 
 def build_parser() -> argparse.ArgumentParser:

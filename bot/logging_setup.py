@@ -38,6 +38,8 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # httpx logs every request URL, and the URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
 def install_redaction(logger: logging.Logger | None = None) -> None:

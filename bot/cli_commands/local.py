@@ -1,0 +1,98 @@
+"""`redbutler demo` and `redbutler run` without a token: the local emulator, its web chat and the bot together."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.config import Settings
+from bot.logging_setup import configure_logging
+
+
+def register(subparsers: Any) -> None:
+    demo = subparsers.add_parser("demo", help="seed a demo community and run it on the local emulator")
+    demo.add_argument("--port", type=int, help="emulator port (default REDBUTLER_EMULATOR_PORT)")
+    demo.add_argument("--database", help="database URL (default var/demo.sqlite3)")
+    demo.set_defaults(handler=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings.log_level)
+    overrides: dict[str, Any] = {"telegram_token": None}
+    if args.database:
+        overrides["database_url"] = args.database
+    elif "REDBUTLER_DATABASE_URL" not in __import__("os").environ:
+        overrides["database_url"] = "sqlite+aiosqlite:///var/demo.sqlite3"
+    if args.port:
+        overrides["emulator_port"] = args.port
+    from bot.db.migrate import upgrade
+
+    demo_settings = settings.model_copy(update=overrides)
+    upgrade(demo_settings.database_url)
+    return run_local(demo_settings, seed=True)
+
+
+def run_local(settings: Settings, *, seed: bool) -> int:
+    return int(asyncio.run(_run_local(settings, seed=seed)))
+
+
+async def _run_local(settings: Settings, *, seed: bool) -> int:
+    from bot.app import build_application
+    from bot.cli_commands.core import wait_for_signal
+    from bot.db.engine import make_engine, make_sessionmaker
+    from bot.db.uow import UnitOfWorkFactory
+    from bot.demo import DEMO_GROUP_ID, DEMO_PEOPLE, DEMO_STAFF_GROUP_ID, is_empty, seed_demo, web_presets
+    from bot.emulator.core import TelegramWorld
+    from bot.emulator.server import start_emulator
+
+    engine = make_engine(settings.database_url)
+    uow_factory = UnitOfWorkFactory(make_sessionmaker(engine))
+    invite_code = None
+    try:
+        if seed and await is_empty(uow_factory):
+            info = await seed_demo(uow_factory, datetime.now(UTC), bot_username=settings.bot_username)
+            invite_code = info.newcomer_invite
+    finally:
+        await engine.dispose()
+
+    world = TelegramWorld(bot_username=settings.bot_username, flood_limits=True)
+    presets = web_presets() if seed else []
+    for person in DEMO_PEOPLE if seed else []:
+        world.add_user(person.telegram_id, person.name)
+    if seed:
+        residents = [p.telegram_id for p in DEMO_PEOPLE]
+        world.add_group(DEMO_GROUP_ID, "幸福里业主群", members=residents, admins=[20003])
+        world.add_group(
+            DEMO_STAFF_GROUP_ID,
+            "幸福里工作群",
+            members=[p.telegram_id for p in DEMO_PEOPLE if p.phone],
+            admins=[20003],
+        )
+    server = await start_emulator(world, settings.emulator_host, settings.emulator_port, presets=presets)
+    app_settings = settings.model_copy(update={"telegram_base_url": server.base_url})
+    application = build_application(app_settings)
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(
+        allowed_updates=["message", "callback_query", "chat_member", "my_chat_member", "poll_answer"]
+    )
+    print(f"红管家 is running on the local emulator. Open {server.chat_url} in a browser.")
+    if invite_code:
+        print(f"李大爷 (not registered yet) can bind 3栋1单元102 with the invite code {invite_code}")
+        print(f"  or open the link https://t.me/{settings.bot_username}?start=inv_{invite_code}")
+    print("Press Ctrl+C to stop.")
+    try:
+        await wait_for_signal()
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+        await server.runner.cleanup()
+    return 0
