@@ -19,19 +19,32 @@ from bot.emulator.transport import EmulatorRequest
 
 @dataclass
 class Harness:
+    """`http=True` serves the emulator on a local port and the bot talks to it through PTB's real HTTP stack;
+    otherwise the emulator answers in-process."""
+
     settings: Settings
     world: TelegramWorld
     clock: FakeClock
+    http: bool = False
     app: Application[Any, Any, Any, Any, Any, Any] = field(init=False)
+    server: Any = field(init=False, default=None)
 
     async def start(self) -> Harness:
-        self.app = build_application(
-            self.settings,
-            request=EmulatorRequest(self.world),
-            get_updates_request=EmulatorRequest(self.world),
-            clock=self.clock,
-            background=False,
-        )
+        if self.http:
+            from bot.emulator.server import start_emulator
+
+            if self.server is None:
+                self.server = await start_emulator(self.world, "127.0.0.1", 0)
+            settings = self.settings.model_copy(update={"telegram_base_url": self.server.base_url})
+            self.app = build_application(settings, clock=self.clock, background=False)
+        else:
+            self.app = build_application(
+                self.settings,
+                request=EmulatorRequest(self.world),
+                get_updates_request=EmulatorRequest(self.world),
+                clock=self.clock,
+                background=False,
+            )
         await self.app.initialize()
         assert self.app.post_init is not None
         await self.app.post_init(self.app)
@@ -42,6 +55,12 @@ class Harness:
         await self.app.shutdown()
         if self.app.post_shutdown is not None:
             await self.app.post_shutdown(self.app)
+
+    async def close(self) -> None:
+        await self.stop()
+        if self.server is not None:
+            await self.server.runner.cleanup()
+            self.server = None
 
     async def crash(self) -> None:
         """Stop without the orderly persistence flush a clean shutdown does."""
@@ -122,23 +141,6 @@ class Harness:
         return [m.text or "" for m in self.world.bot_messages(chat_id)]
 
 
-def forged_callback(
-    world: TelegramWorld, user_id: int, chat_id: int, message_id: int, data: str
-) -> dict[str, Any]:
+def forged_callback(world: TelegramWorld, user_id: int, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
     """A callback query Telegram would deliver if a client sent arbitrary data (old clients, tampering)."""
-    from bot.emulator.core import _CallbackQuery
-
-    message = world.message(chat_id, message_id)
-    query_id = f"forged-{user_id}-{message_id}-{len(world.calls)}"
-    # Register the query so the bot's answer to it is recorded like any other.
-    world._callbacks[query_id] = _CallbackQuery(query_id, user_id, chat_id, message_id, data)
-    return {
-        "update_id": 900000 + message_id,
-        "callback_query": {
-            "id": query_id,
-            "from": world.users[user_id],
-            "message": world.message_json(message),
-            "chat_instance": "1",
-            "data": data,
-        },
-    }
+    return world.user_sends_callback(user_id, message_id, data, chat_id=chat_id)

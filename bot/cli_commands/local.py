@@ -1,4 +1,4 @@
-"""`redbutler demo` and `redbutler run` without a token: the local emulator, its web chat and the bot together."""
+"""`redbutler demo` and `redbutler run` with no token: the local emulator, its web chat and the bot."""
 
 from __future__ import annotations
 

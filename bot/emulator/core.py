@@ -391,6 +391,7 @@ class TelegramWorld:
         self.allowed_updates: list[str] | None = None
         self.last_poll_at: float | None = None
         self._polling_now = 0
+        self._poll_generation = 0
         self.listeners: list[Callable[[JSON], None]] = []
         self.bot_user: JSON = {"id": bot_id, "is_bot": True, "first_name": bot_name, "username": bot_username}
 
@@ -575,6 +576,36 @@ class TelegramWorld:
         self._updates = keep
         return keep
 
+    def take_updates(self) -> list[JSON]:
+        """Remove and return every queued update the bot would receive (for harnesses that feed
+        ``Application.process_update`` directly instead of polling)."""
+        updates = self.deliverable_updates()
+        self._updates = []
+        return updates
+
+    async def wait_for_bot_message(
+        self, chat_id: int, *, after: int = 0, timeout: float = 5.0, text_contains: str | None = None
+    ) -> Message:
+        """Wait until the bot has sent a message with message_id > ``after`` (and containing
+        ``text_contains``) to the chat; AssertionError after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for m in self._chat_or_value_error(chat_id).history:
+                if (
+                    m.from_bot
+                    and not m.deleted
+                    and m.message_id > after
+                    and (text_contains is None or text_contains in (m.text or ""))
+                ):
+                    return m
+            if loop.time() >= deadline:
+                got = [m.text for m in self.bot_messages(chat_id) if m.message_id > after]
+                raise AssertionError(
+                    f"no bot message in chat {chat_id} after #{after} within {timeout}s: {got}"
+                )
+            await asyncio.sleep(0.01)
+
     def deliverable_updates(self) -> list[JSON]:
         """Queued updates the bot asked for (allowed_updates), oldest first; drops the others."""
         return list(self._filtered(self.allowed_updates))
@@ -611,10 +642,19 @@ class TelegramWorld:
         limit = max(1, min(int(limit or 100), 100))
         self.last_poll_at = self._monotonic()
         self._polling_now += 1
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._wake()  # an older long poll still waiting is terminated, as Telegram does
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + max(0.0, float(timeout))
             while True:
+                if generation != self._poll_generation:
+                    raise BotApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; "
+                        "make sure that only one bot instance is running",
+                    )
                 ready = self._filtered(self.allowed_updates)
                 if ready:
                     return ready[:limit]
@@ -725,6 +765,19 @@ class TelegramWorld:
             raise ValueError(f"message {message_id} in chat {chat.id} is gone or not the bot's")
         if not any(b.get("callback_data") == callback_data for row in msg.buttons for b in row):
             raise ValueError(f"message {message_id} has no button with callback_data {callback_data!r}")
+        return self._callback_update(user_id, chat, msg, callback_data)
+
+    def user_sends_callback(
+        self, user_id: int, message_id: int, callback_data: str, *, chat_id: int | None = None
+    ) -> JSON:
+        """A callback query with arbitrary data on the bot's message, as an old or tampered client could
+        send: no check that such a button exists (the message must exist, may have been deleted)."""
+        chat = self._chat_for_user(user_id, chat_id)
+        msg = self.message(chat.id, message_id)
+        return self._callback_update(user_id, chat, msg, callback_data)
+
+    def _callback_update(self, user_id: int, chat: _Chat, msg: Message, callback_data: str) -> JSON:
+        message_id = msg.message_id
         cq_id = str(4_000_000_000_000_000 + next(self._callback_seq))
         self._callbacks[cq_id] = _CallbackQuery(cq_id, user_id, chat.id, message_id, callback_data)
         payload = {
@@ -1306,7 +1359,7 @@ class TelegramWorld:
         return True
 
     def _m_copyMessage(self, p: JSON, f: dict[str, FileTuple]) -> JSON:
-        src = self._copy_source(p)
+        src = self._copy_source(p, "copy")
         chat = self._target_chat(p)
         if src.kind == "service" or (src.poll is not None and not src.poll.get("is_anonymous", True)):
             raise bad_request("message can't be copied")
@@ -1331,7 +1384,7 @@ class TelegramWorld:
         return {"message_id": msg.message_id}
 
     def _m_forwardMessage(self, p: JSON, f: dict[str, FileTuple]) -> JSON:
-        src = self._copy_source(p)
+        src = self._copy_source(p, "forward")
         chat = self._target_chat(p)
         if src.kind == "service":
             raise bad_request("message can't be forwarded")
@@ -1812,13 +1865,11 @@ class TelegramWorld:
             raise bad_request("message can't be edited")
         return chat, msg
 
-    def _copy_source(self, p: JSON) -> Message:
+    def _copy_source(self, p: JSON, verb: str) -> Message:
         src_chat = self._chat_by_ref(p.get("from_chat_id"))
         msg = self._find(src_chat, p.get("message_id"))
         if msg is None or msg.deleted:
-            raise bad_request(
-                "message to copy not found" if p.get("_copy", True) else "message to forward not found"
-            )
+            raise bad_request(f"message to {verb} not found")
         return msg
 
     def _formatted(

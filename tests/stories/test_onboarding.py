@@ -9,8 +9,23 @@ from sqlalchemy import func, select
 
 from bot.db.models import JoinRequest, Person, Residency
 from bot.services.invites import create_invites
+import pytest
+
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.emulator.core import TelegramWorld
 from tests.factories import COMPOUND, OTHER_COMPOUND, USERS
 from tests.harness import Harness, forged_callback
+
+
+@pytest.fixture(params=["in-process", "http"])
+async def harness(request: pytest.FixtureRequest, settings: Settings, world: TelegramWorld, clock: FakeClock):  # type: ignore[no-untyped-def]
+    """The onboarding stories run twice: in-process, and over HTTP through PTB's real HTTP stack."""
+    h = await Harness(settings, world, clock, http=request.param == "http").start()
+    try:
+        yield h
+    finally:
+        await h.close()
 
 
 async def invite(harness: Harness, **target: object) -> str:

@@ -568,3 +568,144 @@ async def test_ptb_sees_forbidden_retry_after_network_error_and_timeout(world: T
         assert world.last_bot_message(BUTLER).text == "慢"
         with pytest.raises(BadRequest, match="Chat not found"):
             await bot.send_message(777, "hi")
+
+
+async def test_privacy_mode_delivers_only_commands_mentions_and_replies_in_groups() -> None:
+    w = TelegramWorld(privacy_mode=True)
+    w.add_user(RESIDENT, "王阿姨")
+    w.add_group(GROUP, "群", members=[RESIDENT])
+    sent = await w.call("sendMessage", {"chat_id": GROUP, "text": "我是红管家"})
+    w.user_sends_text(RESIDENT, "今天天气不错", chat_id=GROUP)
+    w.user_sends_text(RESIDENT, "/law 高空抛物", chat_id=GROUP)
+    w.user_sends_text(RESIDENT, "@RedButlerBot 物业费", chat_id=GROUP)
+    w.user_sends_text(RESIDENT, "谢谢", chat_id=GROUP, reply_to=sent["message_id"])
+    w.user_sends_text(RESIDENT, "私聊随便说")
+    delivered = [u["message"]["text"] for u in w.pending_updates()]
+    assert delivered == ["/law 高空抛物", "@RedButlerBot 物业费", "谢谢", "私聊随便说"]
+    assert len(w.chat_history(GROUP)) == 5  # the group still saw everything
+
+
+async def test_reply_keyboard_buttons_and_one_time_hiding(world: TelegramWorld) -> None:
+    await world.call(
+        "sendMessage",
+        {
+            "chat_id": RESIDENT,
+            "text": "选一个",
+            "reply_markup": {
+                "keyboard": [["报修", "问法律"], [{"text": "发位置", "request_location": True}]],
+                "one_time_keyboard": True,
+            },
+        },
+    )
+    update = world.user_replies_keyboard(RESIDENT, "报修")
+    assert update["message"]["text"] == "报修"
+    assert world.reply_keyboard(RESIDENT) is None
+    await world.call(
+        "sendMessage", {"chat_id": RESIDENT, "text": "再选", "reply_markup": {"keyboard": [["好"]]}}
+    )
+    await world.call(
+        "sendMessage", {"chat_id": RESIDENT, "text": "收起", "reply_markup": {"remove_keyboard": True}}
+    )
+    assert world.reply_keyboard(RESIDENT) is None
+
+
+async def test_pressing_a_button_by_its_text(world: TelegramWorld) -> None:
+    await world.call(
+        "sendMessage", {"chat_id": GROUP, "text": "新工单", "reply_markup": inline([("接单", "t:9:acc")])}
+    )
+    update = world.user_presses_button(BUTLER, world.last_bot_message(GROUP), "接单")
+    assert update["callback_query"]["data"] == "t:9:acc" and update["callback_query"]["from"]["id"] == BUTLER
+    with pytest.raises(ValueError, match="no button"):
+        world.user_presses_button(BUTLER, world.last_bot_message(GROUP), "拒绝")
+    with pytest.raises(ValueError, match="not a member"):
+        world.add_user(STRANGER, "路人")
+        world.user_presses_button(STRANGER, world.last_bot_message(GROUP), "接单")
+
+
+async def test_take_updates_and_wait_for_bot_message(world: TelegramWorld) -> None:
+    world.user_sends_text(RESIDENT, "一")
+    world.user_sends_text(RESIDENT, "二")
+    assert [u["message"]["text"] for u in world.take_updates()] == ["一", "二"]
+    assert world.pending_updates() == []
+
+    async def reply_later() -> None:
+        await asyncio.sleep(0.05)
+        await world.call("sendMessage", {"chat_id": RESIDENT, "text": "好的，已记录"})
+
+    task = asyncio.create_task(reply_later())
+    msg = await world.wait_for_bot_message(RESIDENT, text_contains="已记录")
+    await task
+    assert msg.text == "好的，已记录"
+    with pytest.raises(AssertionError, match="no bot message"):
+        await world.wait_for_bot_message(RESIDENT, after=msg.message_id, timeout=0.05)
+
+
+async def test_forged_callback_data_reaches_the_bot_and_can_be_answered(world: TelegramWorld) -> None:
+    sent = await world.call(
+        "sendMessage", {"chat_id": RESIDENT, "text": "评分", "reply_markup": inline([("5", "r:5")])}
+    )
+    update = world.user_sends_callback(RESIDENT, sent["message_id"], "r:99:other-ticket")
+    assert update["callback_query"]["data"] == "r:99:other-ticket"
+    await world.call(
+        "answerCallbackQuery", {"callback_query_id": update["callback_query"]["id"], "text": "无效"}
+    )
+    assert world.callback_answer(update["callback_query"]["id"]) == {"text": "无效"}
+
+
+async def test_a_second_poller_terminates_the_first_with_409(world: TelegramWorld) -> None:
+    first = asyncio.create_task(world.call("getUpdates", {"timeout": 5}))
+    await asyncio.sleep(0.02)
+    second = asyncio.create_task(world.call("getUpdates", {"timeout": 5}))
+    with pytest.raises(BotApiError) as info:
+        await asyncio.wait_for(first, 2)
+    assert info.value.error_code == 409 and "only one bot instance" in info.value.description
+    world.user_sends_text(RESIDENT, "到了")
+    assert [u["message"]["text"] for u in await asyncio.wait_for(second, 2)] == ["到了"]
+
+
+async def test_ptb_parses_every_other_shape(world: TelegramWorld) -> None:
+    from telegram import BotCommandScopeChat, InputMediaPhoto, MenuButtonCommands
+
+    world.add_group(-100900, "管家工作群", members=[BUTLER], bot_admin=True)
+    async with ptb_bot(world) as bot:
+        note = await bot.send_message(-100900, "今晚巡逻 20:00")
+        assert await bot.pin_chat_message(-100900, note.message_id)
+        chat = await bot.get_chat(-100900)
+        assert chat.pinned_message is not None and chat.pinned_message.message_id == note.message_id
+        assert await bot.unpin_chat_message(-100900)
+        copied = await bot.copy_message(RESIDENT, -100900, note.message_id)
+        assert world.message(RESIDENT, copied.message_id).text == "今晚巡逻 20:00"
+        forwarded = await bot.forward_message(RESIDENT, -100900, note.message_id)
+        assert forwarded.forward_origin is not None
+        with pytest.raises(BadRequest, match="Message to forward not found"):
+            await bot.forward_message(RESIDENT, -100900, 999)
+        loc = await bot.send_location(RESIDENT, 31.2, 121.5)
+        assert loc.location is not None and loc.location.latitude == 31.2
+        album = await bot.send_media_group(
+            RESIDENT, [InputMediaPhoto(make_png(3, 3)), InputMediaPhoto(make_png(4, 4))]
+        )
+        assert len(album) == 2 and album[0].media_group_id == album[1].media_group_id
+        poll = await bot.send_poll(-100900, "值班安排可以吗？", ["可以", "不行"], is_anonymous=False)
+        assert poll.poll is not None and poll.poll.options[1].text == "不行"
+        stopped = await bot.stop_poll(-100900, poll.message_id)
+        assert stopped.is_closed
+        assert await bot.send_chat_action(RESIDENT, "typing")
+        await bot.set_my_commands(
+            [("tasks", "我的任务")], scope=BotCommandScopeChat(BUTLER), language_code="zh"
+        )
+        assert [
+            c.command
+            for c in await bot.get_my_commands(scope=BotCommandScopeChat(BUTLER), language_code="zh")
+        ] == ["tasks"]
+        assert await bot.delete_my_commands(scope=BotCommandScopeChat(BUTLER), language_code="zh")
+        assert world.commands_for(BUTLER) == []
+        assert await bot.set_chat_menu_button(RESIDENT, MenuButtonCommands())
+        admins = await bot.get_chat_administrators(-100900)
+        assert [a.user.id for a in admins] == [world.bot_id]
+        member = await bot.get_chat_member(GROUP, BUTLER)
+        assert member.status == "administrator"
+        assert await bot.get_chat_member_count(GROUP) == 3
+        assert await bot.delete_message(RESIDENT, loc.message_id)
+        assert await bot.leave_chat(-100900)
+        with pytest.raises(Forbidden, match="not a member"):
+            await bot.send_message(-100900, "还在吗")
