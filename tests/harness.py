@@ -141,6 +141,8 @@ class Harness:
         return [m.text or "" for m in self.world.bot_messages(chat_id)]
 
 
-def forged_callback(world: TelegramWorld, user_id: int, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
+def forged_callback(
+    world: TelegramWorld, user_id: int, chat_id: int, message_id: int, data: str
+) -> dict[str, Any]:
     """A callback query Telegram would deliver if a client sent arbitrary data (old clients, tampering)."""
     return world.user_sends_callback(user_id, message_id, data, chat_id=chat_id)

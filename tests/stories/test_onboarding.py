@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import func, select
-
-from bot.db.models import JoinRequest, Person, Residency
-from bot.services.invites import create_invites
 import pytest
+from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.db.models import JoinRequest, Person, Residency
 from bot.emulator.core import TelegramWorld
+from bot.services.invites import create_invites
 from tests.factories import COMPOUND, OTHER_COMPOUND, USERS
 from tests.harness import Harness, forged_callback
 
