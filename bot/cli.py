@@ -14,7 +14,16 @@ from typing import Any
 from bot.config import Settings
 
 # Modules with `register(subparsers)`; each adds its own subcommands.
-CLI_MODULES: list[str] = ["bot.cli_commands.core", "bot.cli_commands.local", "bot.cli_commands.points"]
+CLI_MODULES: list[str] = [
+    "bot.cli_commands.core",
+    "bot.cli_commands.local",
+    "bot.cli_commands.repairs",
+    "bot.cli_commands.law",
+    "bot.cli_commands.patrols",
+    "bot.cli_commands.events",
+    "bot.cli_commands.points",
+    "bot.cli_commands.bench_reminders",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,7 @@ PREFIX = "rg"
 CODE_INPUT_LIMIT = 40
 # Codes always hold a digit, so ordinary 8-letter words are not mistaken for one.
 INVITE_TYPED_RE = r"(?i)^\s*(?=[a-z]*[2-9])[a-z2-9]{8}\s*$"
+BARE_CODE_START_RE = r"^/start (?=[A-Za-z]*[2-9])[A-Za-z2-9]{8}$"
 
 
 class RegisterStep(IntEnum):
@@ -151,7 +152,8 @@ async def start_with_invite(update: Update, context: BotContext) -> RegisterStep
     await ensure_current_person(update, context)
     _clear(context)
     payload = context.args[0] if context.args else ""
-    return await deep_link_invite(update, context, payload.partition("_")[2])
+    code = payload.partition("_")[2] if payload.startswith("inv_") else payload
+    return await deep_link_invite(update, context, code)
 
 
 async def start_from_group(update: Update, context: BotContext) -> RegisterStep | int:
@@ -411,6 +413,8 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         allow_reentry=True,
         entry_points=[
             CommandHandler("start", start_with_invite, filters=private & filters.Regex(r"^/start inv_")),
+            # A bare code typed into a "scan/open link" box arrives as /start CODE.
+            CommandHandler("start", start_with_invite, filters=private & filters.Regex(BARE_CODE_START_RE)),
             CommandHandler("start", start_from_group, filters=private & filters.Regex(r"^/start reg_")),
             CommandHandler("register", register_command, filters=private),
             CallbackQueryHandler(ask_code, pattern=rf"^{PREFIX}:code$"),

@@ -14,11 +14,12 @@ from telegram.ext import filters
 from bot.services.routing import route_text
 
 _CACHE_SIZE = 256
-_cache: OrderedDict[tuple[int, int], str] = OrderedDict()
+# Keyed by the text too: an edited message, or a fresh emulator reusing message ids, is routed anew.
+_cache: OrderedDict[tuple[int, int, str], str] = OrderedDict()
 
 
 def intent_of(message: Message) -> str:
-    key = (message.chat_id, message.message_id)
+    key = (message.chat_id, message.message_id, message.text or "")
     intent = _cache.get(key)
     if intent is None:
         intent = route_text(message.text).intent

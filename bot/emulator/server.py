@@ -563,8 +563,14 @@ def create_app(
     async def on_shutdown(app: web.Application) -> None:
         _broadcast(state, {"type": "shutdown"})
 
+    async def revalidate_static(request: web.Request, response: web.StreamResponse) -> None:
+        # the page's own files: a browser asks again (a cheap 304) instead of keeping yesterday's app.js
+        if request.path.startswith("/ui/static/"):
+            response.headers["Cache-Control"] = "no-cache"
+
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
+    app.on_response_prepare.append(revalidate_static)
     app.on_cleanup.append(on_cleanup)
     app.router.add_route("*", "/bot{token}/{method}", _bot_api)
     app.router.add_get("/file/bot{token}/{path:.+}", _file_download)

@@ -28,7 +28,9 @@ async def test_unexpected_failure_gives_error_id_and_logs_the_trace(
     assert any(match.group(1) in record.getMessage() and record.exc_info for record in caplog.records)
 
 
-async def test_english_user_gets_the_error_in_english(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_english_user_gets_the_error_in_english(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     replies = await harness.send(4001, "/start")
     await harness.press(4001, replies[-1], "English")
 

@@ -10,6 +10,7 @@ const state = {
   groups: [],
   me: null, // user id
   chatId: null,
+  chat: null, // the open chat (Telegram Chat JSON)
   chats: [],
   messages: new Map(), // message_id -> ui message of the open chat
   commands: [],
@@ -211,6 +212,7 @@ async function loadMessages() {
   state.commands = data.commands;
   state.replyKeyboard = data.reply_keyboard;
   const chat = data.chat;
+  state.chat = chat;
   $("chat-title").textContent = chat.type === "private" ? state.bot.name : chat.title;
   $("chat-sub").textContent = chat.type === "private" ? "@" + state.bot.username + " · 机器人" : "群聊";
   renderMessages();
@@ -222,13 +224,16 @@ async function loadMessages() {
 
 function renderMessages() {
   const box = $("messages");
-  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  const readingAt = box.scrollTop; // someone reading older messages stays where they are
   box.replaceChildren();
   const visible = [...state.messages.values()].filter((m) => !m.deleted);
-  if (!visible.length) box.append(el("div", { class: "empty", text: "还没有消息。发一句“你好”或者点 ☰ 看看命令吧。" }));
+  if (!visible.length) box.append(emptyChat());
   for (const m of visible) box.append(renderMessage(m));
-  state.stickBottom = atBottom || box.dataset.chat !== String(state.chatId);
-  if (state.stickBottom) box.scrollTop = box.scrollHeight;
+  if (box.dataset.chat !== String(state.chatId)) {
+    state.stickBottom = true; // a chat opens at its newest
+    hideJump();
+  }
+  box.scrollTop = state.stickBottom ? box.scrollHeight : readingAt;
   box.dataset.chat = String(state.chatId);
 }
 
@@ -269,8 +274,23 @@ function renderMessage(m) {
   bubble.append(el("div", { class: "meta", text: (m.pinned ? "📌 " : "") + (m.edited ? "已编辑 " : "") + timeLabel(m.date) }));
   wrap.append(bubble);
   const kb = m.reply_markup && m.reply_markup.inline_keyboard;
-  if (kb && kb.length) wrap.append(renderInlineKeyboard(m, kb));
+  if (kb && kb.length) {
+    wrap.classList.add("has-kb");
+    wrap.append(renderInlineKeyboard(m, kb));
+  }
   return wrap;
+}
+
+/** An empty chat: a private chat with the bot offers Telegram's big "开始" (Start) button. */
+function emptyChat() {
+  if (!state.chat || state.chat.type !== "private") {
+    return el("div", { class: "empty", text: "还没有消息。发一句“你好”或者点 ☰ 看看命令吧。" });
+  }
+  const start = el("button", { type: "button", id: "start-btn", class: "primary start-btn", text: "开始" });
+  start.addEventListener("click", () => once("start", () => sendText("/start")));
+  return el("div", { class: "empty" },
+    el("p", { text: "这是您和「" + (state.bot ? state.bot.name : "机器人") + "」的私聊。点“开始”，它就会和您打招呼。" }),
+    start);
 }
 
 function kindLabel(kind) {
@@ -452,12 +472,41 @@ function requireChat() {
   return true;
 }
 
+const TEXT_LIMIT = 4096; // Telegram's limit per message
+const MAX_PARTS = 10;
+
+/** Like Telegram's apps, a text over the limit goes out as several messages (cut at a line break or space
+ * near the end of each part when there is one). */
+function splitLongText(text) {
+  const chars = Array.from(text); // code points: never cut an emoji in half
+  const parts = [];
+  let start = 0;
+  while (start < chars.length) {
+    let end = Math.min(start + TEXT_LIMIT, chars.length);
+    if (end < chars.length) {
+      for (let i = end; i > start + TEXT_LIMIT * 0.8; i--) {
+        if (chars[i - 1] === "\n" || chars[i - 1] === " ") {
+          end = i;
+          break;
+        }
+      }
+    }
+    const part = chars.slice(start, end).join("").replace(/\s+$/, "");
+    if (part.trim()) parts.push(part);
+    start = end;
+  }
+  return parts;
+}
+
 async function sendText(text) {
   if (!requireChat()) return;
   const clean = text.replace(/\s+$/, "");
   if (!clean.trim()) return;
-  if (clean.length > 4096) throw new Error("消息太长了（最多 4096 个字）");
-  await api("send", { user_id: state.me, chat_id: state.chatId, text: clean });
+  const parts = splitLongText(clean);
+  if (parts.length > MAX_PARTS) throw new Error("消息太长了，请分几次发（每条最多 " + TEXT_LIMIT + " 个字）");
+  state.stickBottom = true; // as in Telegram, what you send brings you back to the newest messages
+  hideJump();
+  for (const part of parts) await api("send", { user_id: state.me, chat_id: state.chatId, text: part });
 }
 
 function askContact() {
@@ -516,8 +565,10 @@ function handleEvent(e) {
     case "message":
     case "edit":
       if (e.chat_id === state.chatId) {
+        const isNew = e.type === "message" && !state.messages.has(e.message.message_id);
         state.messages.set(e.message.message_id, e.message);
         renderMessages();
+        if (isNew && !state.stickBottom) showJump(1);
         if (e.type === "message" && e.message.from_bot) refreshKeyboardSoon();
       } else if (e.type === "message" && state.chats.some((c) => c.id === e.chat_id)) {
         state.unread.set(e.chat_id, (state.unread.get(e.chat_id) || 0) + 1);
@@ -563,6 +614,19 @@ function handleEvent(e) {
   }
 }
 
+/** "↓ 2": new messages arrived while the person was reading older ones. */
+let jumpCount = 0;
+function showJump(more) {
+  jumpCount += more;
+  $("jump-count").textContent = jumpCount ? String(jumpCount) : "";
+  $("jump-btn").hidden = false;
+}
+
+function hideJump() {
+  jumpCount = 0;
+  $("jump-btn").hidden = true;
+}
+
 let keyboardTimer = null;
 function refreshKeyboardSoon() {
   clearTimeout(keyboardTimer);
@@ -585,10 +649,30 @@ function showTyping() {
 // wiring
 
 function wire() {
-  $("messages").addEventListener("scroll", () => {
-    const box = $("messages");
-    state.stickBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  // Follow the newest message unless the person scrolled up to read: only their own wheel, touch, key or
+  // scrollbar drag lets go of the bottom (layout changes and our own scrolling do not).
+  const box = $("messages");
+  let userScrollUntil = 0;
+  const byUser = () => { userScrollUntil = Date.now() + 700; };
+  for (const name of ["wheel", "touchmove", "keydown", "pointerdown"]) box.addEventListener(name, byUser, { passive: true });
+  box.addEventListener("scroll", () => {
+    if (box.scrollHeight - box.scrollTop - box.clientHeight < 80) {
+      state.stickBottom = true;
+      hideJump();
+    } else if (Date.now() < userScrollUntil) {
+      if (state.stickBottom) showJump(0);
+      state.stickBottom = false;
+    }
   });
+  $("jump-btn").addEventListener("click", () => {
+    state.stickBottom = true;
+    box.scrollTop = box.scrollHeight;
+    hideJump();
+  });
+  // the chat area shrinks when a keyboard, the command menu or a banner appears: keep the newest in view
+  new ResizeObserver(() => {
+    if (state.stickBottom) box.scrollTop = box.scrollHeight;
+  }).observe(box);
   $("person-select").addEventListener("change", (ev) => {
     const id = ev.target.value ? Number(ev.target.value) : null;
     selectPerson(id).catch((e) => toast(e.message));
@@ -631,15 +715,19 @@ function wire() {
   });
 
   const input = $("text-input");
+  // The box empties at once (so Enter pressed twice sends once) and messages go out one after another, in
+  // the order typed; a message that could not be sent comes back into the empty box.
+  let sending = Promise.resolve();
   const submit = () => {
     const text = input.value;
-    if (!text.trim()) return;
-    once("send", async () => {
-      await sendText(text);
-      input.value = "";
-      input.style.height = "";
-      $("command-menu").hidden = true;
-    }, 300);
+    if (!text.trim() || !requireChat()) return;
+    input.value = "";
+    input.style.height = "";
+    $("command-menu").hidden = true;
+    sending = sending.then(() => sendText(text)).catch((err) => {
+      if (!input.value) input.value = text;
+      toast(err.message);
+    });
   };
   $("composer").addEventListener("submit", (ev) => {
     ev.preventDefault();

@@ -1,0 +1,35 @@
+"""Announcements (公告) to compound groups and/or registered residents, optionally pinned and scheduled."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db.base import Base, BigIntPK, JsonType, UtcDateTime
+
+
+class Announcement(Base):
+    __tablename__ = "announcements"
+    __table_args__ = (Index("ix_announcements_status_send", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(12), default="notice")  # notice | accounts (三公开)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text, default="")
+    table_rows: Mapped[list[Any]] = mapped_column(JsonType, default=list)  # accounts: [[item, income, spent]]
+    to_groups: Mapped[bool] = mapped_column(Boolean, default=False)
+    scope: Mapped[str] = mapped_column(String(10), default="none")  # none | compound | building | unit
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id", ondelete="SET NULL"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    pin: Mapped[bool] = mapped_column(Boolean, default=False)
+    pins_done: Mapped[bool] = mapped_column(Boolean, default=True)
+    send_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")  # scheduled | sent | cancelled
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,0 +1,126 @@
+"""Queries for Civil Code answers: questions asked, feedback, imported article texts. Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Person, StaffRole
+from bot.db.models.law import LawArticleText, LawFeedback, LawQuestion
+from bot.roles import Role
+
+
+@dataclass(frozen=True)
+class GapRow:
+    question: str
+    count: int
+    last_asked: datetime
+    passed: int
+
+
+@dataclass(frozen=True)
+class DislikeRow:
+    faq_id: str
+    count: int
+    last_at: datetime
+    sample_question: str | None
+
+
+class LawRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # questions
+    async def add_question(self, question: LawQuestion) -> LawQuestion:
+        self.session.add(question)
+        await self.session.flush()
+        return question
+
+    async def question(self, question_id: int) -> LawQuestion | None:
+        return await self.session.get(LawQuestion, question_id)
+
+    async def mark_passed(self, question_id: int, now: datetime) -> bool:
+        """True for the first hand-over only (a conditional UPDATE: double presses pass once)."""
+        result = await self.session.execute(
+            update(LawQuestion)
+            .where(LawQuestion.id == question_id, LawQuestion.passed_at.is_(None))
+            .values(passed_at=now)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def gaps(self, limit: int) -> list[GapRow]:
+        """Unanswered questions (no match, or "none of these" pressed; not article look-ups), grouped by their
+        normalised text, newest first."""
+        last = func.max(LawQuestion.created_at)
+        rows = await self.session.execute(
+            select(
+                func.max(LawQuestion.question),
+                func.count(LawQuestion.id),
+                last,
+                func.count(LawQuestion.passed_at),
+            )
+            .where(
+                (LawQuestion.decision == "none") | LawQuestion.passed_at.is_not(None),
+                LawQuestion.article.is_(None),
+            )
+            .group_by(LawQuestion.gap_key)
+            .order_by(last.desc(), func.max(LawQuestion.id).desc())
+            .limit(limit)
+        )
+        return [GapRow(q, int(n), at, int(p)) for q, n, at, p in rows.all()]
+
+    # feedback
+    async def feedback(self, person_id: int, faq_id: str) -> LawFeedback | None:
+        return await self.session.scalar(
+            select(LawFeedback).where(LawFeedback.person_id == person_id, LawFeedback.faq_id == faq_id)
+        )
+
+    async def dislikes(self, limit: int) -> list[DislikeRow]:
+        last = func.max(LawFeedback.created_at)
+        rows = await self.session.execute(
+            select(LawFeedback.faq_id, func.count(LawFeedback.id), last, func.max(LawQuestion.question))
+            .outerjoin(LawQuestion, LawQuestion.id == LawFeedback.question_id)
+            .where(LawFeedback.helpful.is_(False))
+            .group_by(LawFeedback.faq_id)
+            .order_by(last.desc())
+            .limit(limit)
+        )
+        return [DislikeRow(f, int(n), at, q) for f, n, at, q in rows.all()]
+
+    # article texts
+    async def article_text(self, article: int) -> LawArticleText | None:
+        return await self.session.get(LawArticleText, article)
+
+    async def articles_with_text(self, articles: Iterable[int]) -> set[int]:
+        wanted = list(set(articles))
+        if not wanted:
+            return set()
+        query = select(LawArticleText.article).where(LawArticleText.article.in_(wanted))
+        return set(await self.session.scalars(query))
+
+    async def all_article_texts(self) -> dict[int, LawArticleText]:
+        return {row.article: row for row in await self.session.scalars(select(LawArticleText))}
+
+    # people
+    async def legal_volunteers(self, compound_ids: Iterable[int] | None) -> list[Person]:
+        """Reachable legal volunteers of these compounds (None: of every compound), each once."""
+        query = (
+            select(Person)
+            .join(StaffRole, StaffRole.person_id == Person.id)
+            .where(
+                StaffRole.role == Role.LEGAL_VOLUNTEER.value,
+                StaffRole.active.is_(True),
+                Person.telegram_id.is_not(None),
+                Person.reachable.is_(True),
+            )
+            .distinct()
+            .order_by(Person.id)
+        )
+        if compound_ids is not None:
+            ids = list(compound_ids)
+            query = query.where(StaffRole.compound_id.in_(ids) | StaffRole.compound_id.is_(None))
+        return list(await self.session.scalars(query))

@@ -1,0 +1,315 @@
+"""Announcements (公告): to compound groups and/or every registered resident of a compound, building or unit;
+optionally pinned in the groups, optionally scheduled. 三公开 public accounts carry a small table."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from bot.db.models.announcements import Announcement
+from bot.db.repositories.announcements import AnnouncementRepository
+from bot.db.uow import UnitOfWork
+from bot.delivery.notify import clip
+from bot.i18n import Translator
+from bot.services.errors import UserFacingError
+from bot.services.patrols import _person, _require_staff, fmt_when, zone
+
+KINDS = ("notice", "accounts")
+SCOPES = ("none", "compound", "building", "unit")
+TITLE_LIMIT = 60
+BODY_LIMIT = 3000
+ROW_LIMIT = 30
+PIN_RECHECK = timedelta(seconds=10)  # how soon to look again for group posts still waiting to be sent
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    gap = " " * max(0, width - _width(text))
+    return gap + text if right else text + gap
+
+
+def parse_accounts(text: str) -> list[list[str]]:
+    """One line per item: "停车费 12000 3000" (item, income, spending); amounts may be 0 or "-"."""
+    rows: list[list[str]] = []
+    for raw in (text or "").splitlines():
+        parts = raw.replace("，", " ").replace(",", " ").split()
+        if not parts:
+            continue
+        if len(parts) != 3:
+            raise UserFacingError("announcements.bad_row", line=raw.strip()[:40])
+        item, *amounts = parts
+        clean = []
+        for amount in amounts:
+            if amount in ("-", "—"):
+                amount = "0"
+            try:
+                value = Decimal(amount)
+            except InvalidOperation:
+                raise UserFacingError("announcements.bad_row", line=raw.strip()[:40]) from None
+            if value < 0 or value > Decimal("1e10"):
+                raise UserFacingError("announcements.bad_row", line=raw.strip()[:40])
+            clean.append(f"{value:.2f}")
+        rows.append([item[:12], *clean])
+    if not rows or len(rows) > ROW_LIMIT:
+        raise UserFacingError("announcements.no_rows", limit=ROW_LIMIT)
+    return rows
+
+
+def render_table(rows: list[list[str]], headers: tuple[str, ...], total_label: str) -> str:
+    """A monospace table with a total line: item | income | spending | balance."""
+    body = []
+    total_in = total_out = Decimal(0)
+    for item, income, spent in rows:
+        balance = Decimal(income) - Decimal(spent)
+        total_in += Decimal(income)
+        total_out += Decimal(spent)
+        body.append([item, income, spent, f"{balance:.2f}"])
+    body.append([total_label, f"{total_in:.2f}", f"{total_out:.2f}", f"{total_in - total_out:.2f}"])
+    table = [list(headers), *body]
+    widths = [max(_width(r[i]) for r in table) for i in range(4)]
+    lines = []
+    for index, row in enumerate(table):
+        lines.append("  ".join(_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)))
+        if index == 0 or index == len(table) - 2:
+            lines.append("-" * (sum(widths) + 6))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class AnnouncementDraft:
+    compound_id: int
+    title: str
+    body: str = ""
+    kind: str = "notice"
+    table_rows: tuple[tuple[str, ...], ...] = ()
+    to_groups: bool = True
+    scope: str = "none"
+    building_id: int | None = None
+    unit_id: int | None = None
+    pin: bool = False
+    send_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AnnouncementView:
+    id: int
+    title: str
+    status: str
+    send_at: datetime
+    recipients: int
+    groups: int
+    tz: str
+
+
+def render(t: Translator, language: str | None, ann: Announcement) -> str:
+    if ann.kind == "accounts":
+        headers = tuple(t(language, f"announcements.col_{c}") for c in ("item", "income", "spent", "balance"))
+        table = render_table(
+            [list(r) for r in ann.table_rows], headers, t(language, "announcements.col_total")
+        )
+        return t(language, "announcements.accounts_text", title=ann.title, table=table, body=ann.body or "")
+    return t(language, "announcements.notice_text", title=ann.title, body=ann.body)
+
+
+def render_payload(t: Translator, language: str | None, ann: Announcement) -> dict[str, object]:
+    """sendMessage fields; the accounts table is sent as a monospace ("pre") block so its columns line up."""
+    text = clip(render(t, language, ann))
+    payload: dict[str, object] = {"text": text}
+    if ann.kind == "accounts":
+        headers = tuple(t(language, f"announcements.col_{c}") for c in ("item", "income", "spent", "balance"))
+        table = render_table(
+            [list(r) for r in ann.table_rows], headers, t(language, "announcements.col_total")
+        )
+        index = text.find(table)
+        if index >= 0:
+            offset = len(text[:index].encode("utf-16-le")) // 2
+            payload["entities"] = [
+                {"type": "pre", "offset": offset, "length": len(table.encode("utf-16-le")) // 2}
+            ]
+    return payload
+
+
+def _validate(draft: AnnouncementDraft, now: datetime) -> None:
+    if not draft.title.strip() or len(draft.title) > TITLE_LIMIT:
+        raise UserFacingError("announcements.bad_title", limit=TITLE_LIMIT)
+    if len(draft.body) > BODY_LIMIT:
+        raise UserFacingError("announcements.too_long", limit=BODY_LIMIT)
+    if draft.kind not in KINDS or draft.scope not in SCOPES:
+        raise UserFacingError("common.stale_button")
+    if draft.kind == "notice" and not draft.body.strip():
+        raise UserFacingError("announcements.empty")
+    if draft.kind == "accounts" and not draft.table_rows:
+        raise UserFacingError("announcements.no_rows", limit=ROW_LIMIT)
+    if not draft.to_groups and draft.scope == "none":
+        raise UserFacingError("announcements.no_audience")
+    if (draft.scope == "building" and draft.building_id is None) or (
+        draft.scope == "unit" and draft.unit_id is None
+    ):
+        raise UserFacingError("announcements.no_audience")
+    if draft.send_at is not None and draft.send_at < now - timedelta(minutes=1):
+        raise UserFacingError("announcements.in_past")
+
+
+async def create(
+    uow: UnitOfWork, t: Translator, telegram_id: int, draft: AnnouncementDraft, now: datetime
+) -> AnnouncementView:
+    _validate(draft, now)
+    async with uow:
+        author = await _person(uow, telegram_id)
+        await _require_staff(uow, author, draft.compound_id)
+        compound = await uow.community.compound(draft.compound_id)
+        if compound is None:
+            raise UserFacingError("announcements.gone")
+        if draft.building_id is not None:
+            building = await uow.community.building(draft.building_id)
+            if building is None or building.compound_id != compound.id:
+                raise UserFacingError("announcements.gone")
+        if draft.unit_id is not None:
+            unit = await uow.community.unit(draft.unit_id)
+            if unit is None or unit.building.compound_id != compound.id:
+                raise UserFacingError("announcements.gone")
+        ann = Announcement(
+            compound_id=compound.id,
+            author_id=author.id,
+            kind=draft.kind,
+            title=draft.title.strip(),
+            body=draft.body.strip(),
+            table_rows=[list(r) for r in draft.table_rows],
+            to_groups=draft.to_groups,
+            scope=draft.scope,
+            building_id=draft.building_id,
+            unit_id=draft.unit_id,
+            pin=draft.pin and draft.to_groups,
+            pins_done=not (draft.pin and draft.to_groups),
+            send_at=draft.send_at or now,
+            status="scheduled",
+            recipients=0,
+            created_at=now,
+        )
+        uow.session.add(ann)
+        await uow.session.flush()
+        groups = len(await uow.community.groups_of(compound.id)) if draft.to_groups else 0
+        if ann.send_at <= now:
+            await _send(uow, t, ann, now)
+        view = AnnouncementView(
+            ann.id, ann.title, ann.status, ann.send_at, ann.recipients, groups, str(zone(compound))
+        )
+        await uow.commit()
+        return view
+
+
+async def _send(uow: UnitOfWork, t: Translator, ann: Announcement, now: datetime) -> None:
+    repo = AnnouncementRepository(uow.session)
+    if not await repo.claim(ann.id, now):
+        return
+    count = 0
+    if ann.to_groups:
+        for group in await uow.community.groups_of(ann.compound_id):
+            payload = render_payload(t, t.default_language, ann)
+            await uow.outbox.add(
+                chat_id=group.chat_id,
+                payload=payload,
+                now=now,
+                dedupe_key=f"ann:{ann.id}:group:{group.chat_id}",
+                purpose="announcement",
+            )
+    if ann.scope != "none":
+        people = await uow.community.residents_of(
+            compound_id=ann.compound_id,
+            building_id=ann.building_id if ann.scope == "building" else None,
+            unit_id=ann.unit_id if ann.scope == "unit" else None,
+        )
+        payloads: dict[str | None, dict[str, object]] = {}
+        for person in people:
+            if person.telegram_id is None:
+                continue
+            if person.language not in payloads:
+                payloads[person.language] = render_payload(t, person.language, ann)
+            await uow.outbox.add(
+                chat_id=person.telegram_id,
+                person_id=person.id,
+                payload=dict(payloads[person.language]),
+                now=now,
+                dedupe_key=f"ann:{ann.id}:person:{person.id}",
+                purpose="announcement",
+            )
+            count += 1
+    await uow.session.flush()
+    ann.recipients = count
+    ann.status, ann.sent_at = "sent", now
+
+
+async def cancel(uow: UnitOfWork, telegram_id: int, announcement_id: int, now: datetime) -> None:
+    async with uow:
+        person = await _person(uow, telegram_id)
+        ann = await AnnouncementRepository(uow.session).get(announcement_id)
+        if ann is None:
+            raise UserFacingError("announcements.gone")
+        await _require_staff(uow, person, ann.compound_id)
+        if ann.status != "scheduled":
+            raise UserFacingError("announcements.already_sent")
+        ann.status = "cancelled"
+        await uow.commit()
+
+
+async def scheduled(uow: UnitOfWork, t: Translator, telegram_id: int) -> list[AnnouncementView]:
+    async with uow:
+        person = await _person(uow, telegram_id)
+        ids = await _require_staff(uow, person)
+        out = []
+        for ann in await AnnouncementRepository(uow.session).scheduled(ids):
+            compound = await uow.community.compound(ann.compound_id)
+            out.append(
+                AnnouncementView(ann.id, ann.title, ann.status, ann.send_at, 0, 0, str(zone(compound)))
+            )
+        return out
+
+
+async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
+    """Send scheduled announcements that are due; pin group posts once Telegram has given them an id."""
+    handled = 0
+    async with uow:
+        repo = AnnouncementRepository(uow.session)
+        for ann in await repo.due(now):
+            await _send(uow, t, ann, now)
+            handled += 1
+        for ann in await repo.awaiting_pins():
+            posts = await repo.group_posts(ann.id)
+            waiting = False
+            for post in posts:
+                if post.status == "pending":
+                    waiting = True
+                elif post.status == "sent" and post.telegram_message_id is not None:
+                    added = await uow.outbox.add(
+                        chat_id=post.chat_id,
+                        method="pinChatMessage",
+                        now=now,
+                        payload={"message_id": post.telegram_message_id, "disable_notification": True},
+                        dedupe_key=f"ann-pin:{ann.id}:{post.chat_id}",
+                        purpose="announcement-pin",
+                    )
+                    handled += added is not None
+            if not waiting:
+                ann.pins_done = True
+        await uow.commit()
+    return handled
+
+
+async def next_due(uow: UnitOfWork, now: datetime) -> datetime | None:
+    async with uow:
+        repo = AnnouncementRepository(uow.session)
+        times = [t for t in [await repo.next_send_at()] if t is not None]
+        if await repo.awaiting_pins():
+            times.append(now + PIN_RECHECK)
+        return min(times) if times else None
+
+
+def when_label(t: Translator, language: str | None, view: AnnouncementView) -> str:
+    from zoneinfo import ZoneInfo
+
+    return fmt_when(t, language, view.send_at, ZoneInfo(view.tz))

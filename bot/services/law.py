@@ -1,0 +1,499 @@
+"""Civil Code answers (民法典问答): ask, look up articles, 👍/👎, hand a question to a legal volunteer, gaps.
+
+The matching itself is knowledge/ (LawMatcher, via bot.services.routing); this module records what was asked,
+applies the rules (who may see the gaps, one vote per person per answer, a question is handed over once) and
+returns plain views.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.callbacks import pack
+from bot.db.models.law import GAP_KEY_LIMIT, QUESTION_LIMIT, LawArticleText, LawFeedback, LawQuestion
+from bot.db.repositories.law import DislikeRow, GapRow, LawRepository
+from bot.db.uow import UnitOfWork
+from bot.delivery.markup import inline_keyboard
+from bot.delivery.notify import notify_person
+from bot.i18n import Translator
+from bot.roles import Role
+from bot.services.errors import UserFacingError
+from bot.services.people import get_or_create, person_view
+from bot.services.routing import corpus, law_matcher
+from knowledge.articles import MAX_ARTICLE, MIN_ARTICLE, is_valid_article
+from knowledge.corpus import FaqEntry
+from knowledge.matcher import LawMatcher
+from knowledge.normalize import normalize_text
+
+PREFIX = "lw"  # callback data prefix of the law capability
+GAP_ROLES = (Role.ADMIN.value, Role.LEGAL_VOLUNTEER.value)
+MAX_SUGGESTIONS = 3
+ARTICLE_FAQS = 5  # FAQ entries listed under an article look-up
+REPLY_LIMIT = 2000  # a volunteer's answer
+# Phone, ID-card and bank numbers never reach the database: any run of 7+ digits is masked.
+_LONG_NUMBER = re.compile(r"\d[\d -]{5,}\d")
+
+
+# --- views -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FaqView:
+    faq_id: str
+    key: str  # short stable hash of the id, for callback data
+    topic: str
+    question: str  # the entry's first phrasing (button label)
+    answer_zh: str
+    answer_en: str
+    articles: tuple[int, ...]
+    with_text: tuple[int, ...] = ()  # cited articles whose official text is imported
+
+    def answer(self, language: str) -> str:
+        return self.answer_en if language == "en" and self.answer_en else self.answer_zh
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    number: int
+    valid: bool
+    summary_zh: str | None = None
+    summary_en: str | None = None
+    title: str | None = None
+    has_text: bool = False
+    faqs: tuple[FaqView, ...] = ()
+
+    def summary(self, language: str) -> str | None:
+        return self.summary_en if language == "en" and self.summary_en else self.summary_zh
+
+
+@dataclass(frozen=True)
+class LawReply:
+    kind: str  # answer | suggest | none | article | empty
+    question_id: int | None = None
+    faq: FaqView | None = None
+    suggestions: tuple[FaqView, ...] = ()
+    article: ArticleView | None = None
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    recorded: bool  # False: this person had already voted on this answer; nothing changed
+    helpful: bool  # the vote that stands
+
+
+@dataclass(frozen=True)
+class PassResult:
+    volunteers: int
+    already: bool = False
+
+
+@dataclass(frozen=True)
+class GapsView:
+    gaps: list[GapRow] = field(default_factory=list)
+    dislikes: list[DislikeRow] = field(default_factory=list)
+    topics: dict[str, str] = field(default_factory=dict)  # faq id -> topic, for the 👎 list
+
+
+@dataclass(frozen=True)
+class ArticleTextView:
+    number: int
+    text: str
+    title: str | None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+def faq_key(faq_id: str) -> str:
+    """8 hex characters: callback data stays short however long an FAQ id is, and survives restarts."""
+    return hashlib.sha1(faq_id.encode()).hexdigest()[:8]
+
+
+@lru_cache(maxsize=1)
+def _entries_by_key() -> dict[str, FaqEntry]:
+    return {faq_key(e.id): e for e in law_matcher().entries}
+
+
+def entry_by_key(key: str) -> FaqEntry | None:
+    return _entries_by_key().get(key)
+
+
+def mask_numbers(text: str) -> str:
+    return _LONG_NUMBER.sub("***", text)
+
+
+def gap_key(text: str) -> str:
+    return normalize_text(text).replace(" ", "")[:GAP_KEY_LIMIT]
+
+
+def has_words(text: str) -> bool:
+    """False for empty text, only emoji or only punctuation."""
+    return any(ch.isalnum() for ch in normalize_text(text))
+
+
+def _faq_view(entry: FaqEntry, with_text: set[int]) -> FaqView:
+    return FaqView(
+        faq_id=entry.id,
+        key=faq_key(entry.id),
+        topic=entry.topic,
+        question=entry.questions[0] if entry.questions else entry.topic,
+        answer_zh=entry.answer_zh.strip(),
+        answer_en=entry.answer_en.strip(),
+        articles=entry.articles,
+        with_text=tuple(a for a in entry.articles if a in with_text),
+    )
+
+
+def _bind(uow: UnitOfWork) -> LawRepository:
+    return LawRepository(uow.session)
+
+
+async def _article_view(repo: LawRepository, number: int, matcher: LawMatcher) -> ArticleView:
+    if not is_valid_article(number):
+        return ArticleView(number=number, valid=False)
+    summary = corpus().summaries.get(number)
+    text = await repo.article_text(number)
+    citing = matcher.entries_citing(number)[:ARTICLE_FAQS]
+    with_text = await repo.articles_with_text(a for e in citing for a in e.articles)
+    return ArticleView(
+        number=number,
+        valid=True,
+        summary_zh=summary.summary_zh if summary else None,
+        summary_en=summary.summary_en if summary else None,
+        title=text.title if text else None,
+        has_text=text is not None,
+        faqs=tuple(_faq_view(e, with_text) for e in citing),
+    )
+
+
+# --- asking ------------------------------------------------------------------------------------------------
+
+async def ask(
+    uow: UnitOfWork,
+    *,
+    telegram_id: int,
+    display_name: str,
+    question: str,
+    now: datetime,
+    matcher: LawMatcher | None = None,
+) -> LawReply:
+    """Answer a question (or an article look-up) and record it; empty/emoji-only text is not recorded."""
+    text = (question or "").strip()[:QUESTION_LIMIT]
+    if not has_words(text):
+        return LawReply("empty")
+    m = matcher or law_matcher()
+    result = m.match(text)
+    async with uow:
+        repo = _bind(uow)
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        top = result.top
+        row = await repo.add_question(
+            LawQuestion(
+                person_id=person.id,
+                question=mask_numbers(text),
+                gap_key=gap_key(mask_numbers(text)),
+                decision=result.decision,
+                faq_id=top.faq_id if top else None,
+                score=result.score,
+                article=result.article_ref,
+                created_at=now,
+            )
+        )
+        if result.article_ref is not None:
+            article = await _article_view(repo, result.article_ref, m)
+            await uow.commit()
+            return LawReply("article", row.id, article=article)
+        entries = [e for c in result.candidates if (e := m.entry(c.faq_id)) is not None]
+        with_text = await repo.articles_with_text(a for e in entries for a in e.articles)
+        await uow.commit()
+        views = [_faq_view(e, with_text) for e in entries]
+        if result.decision == "answer" and views:
+            return LawReply("answer", row.id, faq=views[0])
+        if result.decision == "suggest" and views:
+            return LawReply("suggest", row.id, suggestions=tuple(views[:MAX_SUGGESTIONS]))
+        return LawReply("none", row.id)
+
+
+async def show_faq(uow: UnitOfWork, key: str, question_id: int | None = None) -> LawReply:
+    """The answer behind a "您是不是想问" button or an entry listed under an article."""
+    entry = entry_by_key(key)
+    if entry is None:
+        raise UserFacingError("law.answer_gone")
+    async with uow:
+        with_text = await _bind(uow).articles_with_text(entry.articles)
+    return LawReply("answer", question_id, faq=_faq_view(entry, with_text))
+
+
+async def article_text(uow: UnitOfWork, number: int) -> ArticleTextView:
+    if not is_valid_article(number):
+        raise UserFacingError("law.article_out_of_range", number=number, max=MAX_ARTICLE)
+    async with uow:
+        row = await _bind(uow).article_text(number)
+        if row is None:
+            raise UserFacingError("law.no_official_text", number=number)
+        return ArticleTextView(row.article, row.text, row.title)
+
+
+# --- feedback ----------------------------------------------------------------------------------------------
+
+async def vote(
+    uow: UnitOfWork,
+    *,
+    telegram_id: int,
+    display_name: str,
+    key: str,
+    question_id: int | None,
+    helpful: bool,
+    now: datetime,
+) -> VoteResult:
+    """One vote per person per FAQ answer. Pressing again (either button) changes nothing."""
+    entry = entry_by_key(key)
+    if entry is None:
+        raise UserFacingError("law.answer_gone")
+    async with uow:
+        repo = _bind(uow)
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        existing = await repo.feedback(person.id, entry.id)
+        if existing is not None:
+            return VoteResult(False, existing.helpful)
+        # The question is kept with the vote only when it is this person's own (it says what they asked).
+        own_question = None
+        if question_id is not None:
+            q = await repo.question(question_id)
+            if q is not None and q.person_id == person.id:
+                own_question = q.id
+        person_id = person.id
+        try:
+            async with uow.session.begin_nested():
+                uow.session.add(
+                    LawFeedback(
+                        person_id=person_id,
+                        faq_id=entry.id,
+                        question_id=own_question,
+                        helpful=helpful,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:  # the same person pressed twice at once: the other press won
+            existing = await repo.feedback(person_id, entry.id)
+            await uow.commit()
+            return VoteResult(False, existing.helpful if existing else helpful)
+        await uow.commit()
+        return VoteResult(True, helpful)
+
+
+# --- legal volunteers --------------------------------------------------------------------------------------
+
+def volunteer_markup(t: Translator, language: str | None, question_id: int) -> dict[str, Any]:
+    return inline_keyboard([[(t(language, "law.btn_volunteer_reply"), pack(PREFIX, "r", question_id))]])
+
+
+async def pass_to_volunteer(
+    uow: UnitOfWork,
+    t: Translator,
+    *,
+    telegram_id: int,
+    display_name: str,
+    question_id: int,
+    now: datetime,
+) -> PassResult:
+    """Send an unanswered question to the asker's compound's legal volunteers (everyone's, if the asker is not
+    registered yet), once. Refused when nobody can take it."""
+    async with uow:
+        repo = _bind(uow)
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        question = await repo.question(question_id)
+        if question is None or question.person_id != person.id:
+            raise UserFacingError("law.not_your_question")
+        view = await person_view(uow, person)
+        compounds = view.compound_ids() or None
+        volunteers = [v for v in await repo.legal_volunteers(compounds) if v.id != person.id]
+        if question.passed_at is not None:
+            return PassResult(len(volunteers), already=True)
+        if not volunteers:
+            raise UserFacingError("law.no_volunteer")
+        if not await repo.mark_passed(question.id, now):
+            return PassResult(len(volunteers), already=True)
+        # The volunteer learns who asked and from which compound, never the room or a phone number.
+        compound = view.homes[0].compound_name if view.homes else None
+        for volunteer in volunteers:
+            await notify_person(
+                uow,
+                t,
+                volunteer,
+                "law.volunteer_card",
+                now=now,
+                reply_markup=volunteer_markup(t, volunteer.language, question.id),
+                dedupe_key=f"law:pass:{question.id}:{volunteer.id}",
+                question=question.question,
+                name=person.display_name or "-",
+                compound=compound or t(volunteer.language, "law.asker_unregistered"),
+            )
+        await uow.commit()
+        return PassResult(len(volunteers))
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    id: int
+    question: str
+    asker_name: str
+
+
+async def question_for_volunteer(uow: UnitOfWork, *, telegram_id: int, question_id: int) -> QuestionView:
+    """A legal volunteer opening a handed-over question to answer it."""
+    async with uow:
+        volunteer = await uow.community.person_by_telegram(telegram_id)
+        if volunteer is None:
+            raise UserFacingError("common.not_allowed")
+        view = await person_view(uow, volunteer)
+        if not view.has_role(Role.LEGAL_VOLUNTEER.value):
+            raise UserFacingError("common.not_allowed")
+        question = await _bind(uow).question(question_id)
+        if question is None or question.passed_at is None:
+            raise UserFacingError("law.question_gone")
+        asker = await uow.community.person(question.person_id) if question.person_id else None
+        return QuestionView(question.id, question.question, asker.display_name if asker else "")
+
+
+async def volunteer_reply(
+    uow: UnitOfWork,
+    t: Translator,
+    *,
+    telegram_id: int,
+    question_id: int,
+    text: str,
+    now: datetime,
+) -> QuestionView:
+    """Relay a legal volunteer's answer to the resident who asked (through the outbox)."""
+    answer_text = text.strip()
+    if not answer_text:
+        raise UserFacingError("law.reply_empty")
+    if len(answer_text) > REPLY_LIMIT:
+        raise UserFacingError("common.too_long", limit=REPLY_LIMIT)
+    async with uow:
+        volunteer = await uow.community.person_by_telegram(telegram_id)
+        if volunteer is None or not (await person_view(uow, volunteer)).has_role(Role.LEGAL_VOLUNTEER.value):
+            raise UserFacingError("common.not_allowed")
+        question = await _bind(uow).question(question_id)
+        if question is None or question.passed_at is None or question.person_id is None:
+            raise UserFacingError("law.question_gone")
+        asker = await uow.community.person(question.person_id)
+        if asker is None:
+            raise UserFacingError("law.question_gone")
+        await notify_person(
+            uow,
+            t,
+            asker,
+            "law.volunteer_answered",
+            now=now,
+            question=question.question,
+            name=volunteer.display_name or "-",
+            answer=answer_text,
+        )
+        view = QuestionView(question.id, question.question, asker.display_name)
+        await uow.commit()
+        return view
+
+
+# --- admins ------------------------------------------------------------------------------------------------
+
+async def list_gaps(uow: UnitOfWork, *, telegram_id: int, limit: int = 200) -> GapsView:
+    """Unanswered questions and 👎 answers, for admins and legal volunteers to grow the corpus."""
+    async with uow:
+        person = await uow.community.person_by_telegram(telegram_id)
+        if person is None or not (await person_view(uow, person)).has_role(*GAP_ROLES):
+            raise UserFacingError("common.not_allowed")
+        repo = _bind(uow)
+        gaps = await repo.gaps(limit)
+        dislikes = await repo.dislikes(limit)
+    matcher = law_matcher()
+    topics = {d.faq_id: (e.topic if (e := matcher.entry(d.faq_id)) else d.faq_id) for d in dislikes}
+    return GapsView(gaps, dislikes, topics)
+
+
+# --- importing the official text ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TextRow:
+    article: int
+    text: str
+    title: str | None
+
+
+def parse_text_lines(lines: Iterable[str]) -> tuple[list[TextRow], list[str]]:
+    """JSON lines ``{"article": 1254, "text": "..."}`` (``title_path`` kept as the title when present)."""
+    rows: list[TextRow] = []
+    problems: list[str] = []
+    seen: dict[int, int] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            problems.append(f"line {number}: not valid JSON")
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"line {number}: expected an object with article and text")
+            continue
+        article, text = data.get("article"), data.get("text")
+        if isinstance(article, str) and article.strip().isdigit():
+            article = int(article.strip())
+        if not isinstance(article, int) or isinstance(article, bool):
+            problems.append(f"line {number}: article must be a number")
+            continue
+        if not MIN_ARTICLE <= article <= MAX_ARTICLE:
+            problems.append(f"line {number}: article {article} is outside {MIN_ARTICLE}..{MAX_ARTICLE}")
+            continue
+        if not isinstance(text, str) or not text.strip():
+            problems.append(f"line {number}: article {article} has no text")
+            continue
+        if article in seen:
+            problems.append(f"line {number}: article {article} already given on line {seen[article]}")
+            continue
+        seen[article] = number
+        title = data.get("title_path") or data.get("title")
+        rows.append(TextRow(article, text.strip(), title[:200] if isinstance(title, str) and title else None))
+    return rows, problems
+
+
+async def import_texts(uow: UnitOfWork, rows: list[TextRow], now: datetime) -> ImportReport:
+    """Insert or update article texts; importing the same file again changes nothing."""
+    added = updated = unchanged = 0
+    async with uow:
+        existing = await _bind(uow).all_article_texts()
+        for row in rows:
+            current = existing.get(row.article)
+            if current is None:
+                uow.session.add(
+                    LawArticleText(article=row.article, text=row.text, title=row.title, imported_at=now)
+                )
+                added += 1
+            elif current.text != row.text or current.title != row.title:
+                current.text, current.title, current.imported_at = row.text, row.title, now
+                updated += 1
+            else:
+                unchanged += 1
+        await uow.commit()
+    return ImportReport(added, updated, unchanged)

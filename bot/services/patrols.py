@@ -1,0 +1,1133 @@
+"""Patrol shifts: routes and templates, sign-up with a waiting list, "我来" offers, reminders, check-in,
+completion and no-shows, the coordinator's roster, calendar and export."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+
+from bot.db.models import Compound, Person
+from bot.db.models.patrols import (
+    CheckpointScan,
+    PatrolCheckpoint,
+    PatrolReminder,
+    PatrolRoute,
+    PatrolShift,
+    PlaceOffer,
+    ShiftSignup,
+    ShiftTemplate,
+)
+from bot.db.repositories.patrols import PatrolRepository
+from bot.db.uow import UnitOfWork
+from bot.delivery.markup import inline_keyboard
+from bot.delivery.notify import notify_person
+from bot.i18n import Translator
+from bot.roles import Role
+from bot.services.activity import record_activity
+from bot.services.errors import UserFacingError
+
+DEFAULT_TZ = "Asia/Shanghai"
+STAFF_ROLES = (Role.COORDINATOR.value, Role.ADMIN.value, Role.SUPERVISOR.value)
+CHECKIN_EARLY = timedelta(minutes=30)  # a volunteer may check in this long before the start
+GENERATE_AHEAD = timedelta(weeks=4)
+CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+BATCH = 500  # due rows handled per transaction
+PREFIX = "pa"  # patrol buttons ("pt" is the points capability)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# pure helpers (shared with events and announcements)
+
+
+def zone(compound: Compound | None) -> ZoneInfo:
+    return ZoneInfo((compound.timezone if compound is not None else None) or DEFAULT_TZ)
+
+
+def parse_hhmm(text: str) -> time:
+    hours, _, minutes = text.strip().partition(":")
+    return time(int(hours), int(minutes or 0))
+
+
+def in_quiet_hours(moment: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> bool:
+    local = moment.astimezone(tz).time()
+    if quiet_start > quiet_end:  # wraps past midnight (22:00-07:00)
+        return local >= quiet_start or local < quiet_end
+    return quiet_start <= local < quiet_end
+
+
+def outside_quiet_hours(
+    due: datetime, starts_at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time
+) -> datetime:
+    """Move a reminder that would fall in quiet hours to their end, unless the shift starts sooner than that:
+    then it goes at its own time (a late-night shift still gets its reminder)."""
+    if not in_quiet_hours(due, tz, quiet_start, quiet_end):
+        return due
+    local = due.astimezone(tz)
+    end_day = local.date()
+    if quiet_start > quiet_end and local.time() >= quiet_start:
+        end_day = end_day + timedelta(days=1)
+    end = datetime.combine(end_day, quiet_end, tzinfo=tz).astimezone(UTC)
+    return end if end < starts_at else due
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    radius = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * radius * math.asin(math.sqrt(a))
+
+
+def fmt_when(t: Translator, language: str | None, moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return t(
+        language,
+        "patrols.when",
+        month=local.month,
+        day=local.day,
+        weekday=t(language, f"patrols.wd_{local.weekday()}"),
+        time=local.strftime("%H:%M"),
+    )
+
+
+def fmt_span(t: Translator, language: str | None, start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    return f"{fmt_when(t, language, start, tz)}–{end.astimezone(tz).strftime('%H:%M')}"
+
+
+def new_code(length: int = 10) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# views
+
+
+@dataclass(frozen=True)
+class ShiftView:
+    id: int
+    compound_id: int
+    route: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    booked: int
+    waiting: int
+    status: str
+    tz: str
+    mine: str | None = None  # booked | waiting | None
+    leader: str | None = None
+    names: tuple[str, ...] = ()
+    waiting_names: tuple[str, ...] = ()
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.booked)
+
+
+@dataclass(frozen=True)
+class SignupView:
+    shift: ShiftView
+    status: str  # booked | waiting | cancelled
+    position: int = 0  # place on the waiting list
+    late: bool = False  # cancelled after the cut-off
+    refilled_by: str | None = None  # "waiting" | "offer" | None
+
+
+@dataclass(frozen=True)
+class CheckinView:
+    shift: ShiftView
+    first: bool
+    method: str
+    checkpoint: str | None = None
+    scanned: int = 0
+    total: int = 0
+    distance_m: int | None = None
+
+
+@dataclass(frozen=True)
+class RouteView:
+    id: int
+    name: str
+    checkpoints: list[tuple[str, str]] = field(default_factory=list)  # (name, code)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# internal helpers
+
+
+async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
+    person = await uow.community.person_by_telegram(telegram_id)
+    if person is None:
+        raise UserFacingError("common.not_registered")
+    return person
+
+
+async def _has_role(uow: UnitOfWork, person_id: int, roles: Iterable[str], compound_id: int) -> bool:
+    wanted = set(roles)
+    for role in await uow.community.roles_of(person_id):
+        if role.role in wanted and (role.compound_id is None or role.compound_id == compound_id):
+            return True
+    return False
+
+
+async def _require_volunteer(uow: UnitOfWork, person: Person, compound_id: int) -> None:
+    if not await _has_role(uow, person.id, (Role.PATROL.value, *STAFF_ROLES), compound_id):
+        raise UserFacingError("patrols.not_volunteer")
+
+
+async def _require_staff(uow: UnitOfWork, person: Person, compound_id: int | None = None) -> set[int] | None:
+    """Compounds this person coordinates; None means every compound."""
+    roles = [r for r in await uow.community.roles_of(person.id) if r.role in STAFF_ROLES]
+    if not roles:
+        raise UserFacingError("common.not_allowed")
+    if any(r.compound_id is None for r in roles):
+        return None
+    ids = {r.compound_id for r in roles if r.compound_id is not None}
+    if compound_id is not None and compound_id not in ids:
+        raise UserFacingError("common.not_allowed")
+    return ids
+
+
+async def _coordinators(uow: UnitOfWork, compound_id: int) -> list[Person]:
+    people = [p for _, p in await uow.community.staff_with_role(compound_id, [Role.COORDINATOR.value])]
+    if not people:
+        people = [p for _, p in await uow.community.staff_with_role(compound_id, [Role.ADMIN.value])]
+    seen: dict[int, Person] = {}
+    for p in people:
+        seen.setdefault(p.id, p)
+    return list(seen.values())
+
+
+async def _shift_view(
+    uow: UnitOfWork, shift: PatrolShift, *, person_id: int | None = None, names: bool = False
+) -> ShiftView:
+    repo = PatrolRepository(uow.session)
+    route = await repo.route(shift.route_id)
+    compound = await uow.community.compound(shift.compound_id)
+    signups = await repo.signups(shift.id, ("booked", "waiting"))
+    booked = [s for s in signups if s.status == "booked"]
+    waiting = [s for s in signups if s.status == "waiting"]
+    mine = next((s.status for s in signups if s.person_id == person_id), None)
+    leader = await uow.community.person(shift.leader_id) if shift.leader_id else None
+    booked_names: tuple[str, ...] = ()
+    waiting_names: tuple[str, ...] = ()
+    if names:
+        booked_names = tuple([(await uow.community.person(s.person_id)).display_name for s in booked])  # type: ignore[union-attr]
+        waiting_names = tuple([(await uow.community.person(s.person_id)).display_name for s in waiting])  # type: ignore[union-attr]
+    return ShiftView(
+        id=shift.id,
+        compound_id=shift.compound_id,
+        route=route.name if route else "",
+        starts_at=shift.starts_at,
+        ends_at=shift.ends_at,
+        capacity=shift.capacity,
+        booked=len(booked),
+        waiting=len(waiting),
+        status=shift.status,
+        tz=str(zone(compound)),
+        mine=mine,
+        leader=leader.display_name if leader else None,
+        names=booked_names,
+        waiting_names=waiting_names,
+    )
+
+
+async def _schedule_shift_rows(uow: UnitOfWork, shift: PatrolShift, now: datetime) -> None:
+    """The leader's roster, the understaffed check and closing time of a new shift."""
+    repo = PatrolRepository(uow.session)
+    rules = await repo.settings(shift.compound_id)
+    rows: list[tuple[int | None, str, datetime]] = [(None, "close", shift.ends_at)]
+    understaffed_at = shift.starts_at - timedelta(hours=rules.understaffed_hours)
+    if understaffed_at <= now:
+        # Created inside the alert window: give volunteers an hour to sign up before raising the alarm.
+        understaffed_at = min(now + timedelta(hours=1), shift.starts_at - timedelta(minutes=30))
+    if understaffed_at > now:
+        rows.append((None, "understaffed", understaffed_at))
+    if shift.leader_id is not None:
+        rows.append(
+            (shift.leader_id, "leader", shift.starts_at - timedelta(minutes=rules.hour_before_minutes))
+        )
+    for person_id, kind, due in rows:
+        if await repo.reminder(shift.id, person_id, kind) is None:
+            uow.session.add(
+                PatrolReminder(shift_id=shift.id, person_id=person_id, kind=kind, due_at=due, done=False)
+            )
+
+
+async def _schedule_person(uow: UnitOfWork, shift: PatrolShift, person_id: int, now: datetime) -> None:
+    """The evening-before and hour-before reminders, kept out of quiet hours; none already past."""
+    repo = PatrolRepository(uow.session)
+    rules = await repo.settings(shift.compound_id)
+    tz = zone(await uow.community.compound(shift.compound_id))
+    local_start = shift.starts_at.astimezone(tz)
+    evening = datetime.combine(
+        local_start.date() - timedelta(days=1), parse_hhmm(rules.evening_reminder), tzinfo=tz
+    ).astimezone(UTC)
+    hour = shift.starts_at - timedelta(minutes=rules.hour_before_minutes)
+    qs, qe = parse_hhmm(rules.quiet_start), parse_hhmm(rules.quiet_end)
+    for kind, due in (("evening", evening), ("hour", hour)):
+        due = outside_quiet_hours(due, shift.starts_at, tz, qs, qe)
+        row = await repo.reminder(shift.id, person_id, kind)
+        if due <= now or due >= shift.starts_at:
+            if row is not None and not row.done:
+                row.done, row.outcome = True, "skipped"
+            continue
+        if row is None:
+            uow.session.add(
+                PatrolReminder(shift_id=shift.id, person_id=person_id, kind=kind, due_at=due, done=False)
+            )
+        else:
+            row.due_at, row.done, row.outcome = due, False, None
+
+
+def _local_week(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    local = moment.astimezone(tz)
+    monday = datetime.combine(local.date() - timedelta(days=local.weekday()), time(0), tzinfo=tz)
+    return monday.astimezone(UTC), (monday + timedelta(days=7)).astimezone(UTC)
+
+
+async def _check_can_book(uow: UnitOfWork, shift: PatrolShift, person: Person) -> None:
+    repo = PatrolRepository(uow.session)
+    overlapping = [
+        sh
+        for _, sh in await repo.person_bookings(person.id, shift.starts_at, shift.ends_at)
+        if sh.id != shift.id
+    ]
+    if overlapping:
+        raise UserFacingError("patrols.overlap")
+    rules = await repo.settings(shift.compound_id)
+    tz = zone(await uow.community.compound(shift.compound_id))
+    week_start, week_end = _local_week(shift.starts_at, tz)
+    booked = [
+        sh
+        for _, sh in await repo.person_bookings(person.id, week_start, week_end)
+        if sh.starts_at >= week_start
+    ]
+    if len(booked) >= rules.weekly_max:
+        raise UserFacingError("patrols.weekly_max", limit=rules.weekly_max)
+
+
+async def _book(
+    uow: UnitOfWork, shift: PatrolShift, person: Person, status: str, now: datetime
+) -> ShiftSignup:
+    repo = PatrolRepository(uow.session)
+    signup = await repo.signup(shift.id, person.id)
+    if signup is None:
+        signup = ShiftSignup(shift_id=shift.id, person_id=person.id, status=status, created_at=now)
+        uow.session.add(signup)
+    else:
+        signup.status, signup.created_at, signup.cancelled_at = status, now, None
+    await uow.session.flush()
+    if status == "booked":
+        await _schedule_person(uow, shift, person.id, now)
+    return signup
+
+
+# ---------------------------------------------------------------------------------------------------------
+# setting up routes, templates and shifts
+
+
+async def create_route(
+    uow: UnitOfWork,
+    *,
+    compound_id: int,
+    name: str,
+    checkpoints: list[tuple[str, float, float]],
+    now: datetime,
+    radius_m: int = 300,
+) -> RouteView:
+    if not name.strip() or not checkpoints:
+        raise UserFacingError("patrols.bad_route")
+    async with uow:
+        route = PatrolRoute(
+            compound_id=compound_id, name=name.strip()[:100], radius_m=radius_m, created_at=now
+        )
+        uow.session.add(route)
+        await uow.session.flush()
+        made = []
+        for position, (cp_name, lat, lon) in enumerate(checkpoints):
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise UserFacingError("patrols.bad_route")
+            code = new_code()
+            uow.session.add(
+                PatrolCheckpoint(
+                    route_id=route.id,
+                    name=cp_name[:100],
+                    latitude=lat,
+                    longitude=lon,
+                    code=code,
+                    position=position,
+                )
+            )
+            made.append((cp_name, code))
+        await uow.commit()
+        return RouteView(route.id, route.name, made)
+
+
+@dataclass(frozen=True)
+class RulesView:
+    evening_reminder: str
+    hour_before_minutes: int
+    quiet_start: str
+    quiet_end: str
+    weekly_max: int
+    cutoff_hours: int
+    understaffed_hours: int
+
+
+async def update_rules(uow: UnitOfWork, compound_id: int, **changes: object) -> RulesView:
+    """Change a compound's patrol rules (times "HH:MM"); unknown names or bad values are refused."""
+    allowed = set(RulesView.__dataclass_fields__)
+    async with uow:
+        rules = await PatrolRepository(uow.session).settings(compound_id)
+        for name, value in changes.items():
+            if name not in allowed:
+                raise UserFacingError("common.stale_button")
+            if isinstance(value, str):
+                parse_hhmm(value)
+            elif not isinstance(value, int) or value < 0:
+                raise UserFacingError("patrols.bad_capacity")
+            setattr(rules, name, value)
+        view = RulesView(**{name: getattr(rules, name) for name in allowed})
+        await uow.commit()
+        return view
+
+
+async def create_template(
+    uow: UnitOfWork,
+    *,
+    route_id: int,
+    weekdays: list[int],
+    start_time: str,
+    duration_minutes: int,
+    capacity: int,
+    now: datetime,
+    leader_id: int | None = None,
+) -> int:
+    if capacity < 1:
+        raise UserFacingError("patrols.bad_capacity")
+    if duration_minutes <= 0:
+        raise UserFacingError("patrols.end_before_start")
+    if not weekdays or any(d not in range(7) for d in weekdays):
+        raise UserFacingError("patrols.bad_weekdays")
+    parse_hhmm(start_time)
+    async with uow:
+        route = await PatrolRepository(uow.session).route(route_id)
+        if route is None:
+            raise UserFacingError("patrols.shift_gone")
+        template = ShiftTemplate(
+            compound_id=route.compound_id,
+            route_id=route_id,
+            weekdays=sorted(set(weekdays)),
+            start_time=start_time,
+            duration_minutes=duration_minutes,
+            capacity=capacity,
+            leader_id=leader_id,
+            active=True,
+            created_at=now,
+        )
+        uow.session.add(template)
+        await uow.commit()
+        return template.id
+
+
+async def generate_shifts(uow: UnitOfWork, now: datetime, ahead: timedelta = GENERATE_AHEAD) -> int:
+    """Create the shifts of every active template up to `ahead` from now; existing ones are kept."""
+    made = 0
+    async with uow:
+        repo = PatrolRepository(uow.session)
+        for template in await repo.templates():
+            last = await repo.last_generated(template.id)
+            if last is not None and last >= now + ahead - timedelta(days=7):
+                continue
+            tz = zone(await uow.community.compound(template.compound_id))
+            start_clock = parse_hhmm(template.start_time)
+            day = now.astimezone(tz).date()
+            end_day = (now + ahead).astimezone(tz).date()
+            while day <= end_day:
+                if day.weekday() in template.weekdays:
+                    starts = datetime.combine(day, start_clock, tzinfo=tz).astimezone(UTC)
+                    if starts > now and await repo.shift_at(template.id, starts) is None:
+                        shift = PatrolShift(
+                            compound_id=template.compound_id,
+                            route_id=template.route_id,
+                            template_id=template.id,
+                            starts_at=starts,
+                            ends_at=starts + timedelta(minutes=template.duration_minutes),
+                            capacity=template.capacity,
+                            leader_id=template.leader_id,
+                            status="open",
+                            created_at=now,
+                        )
+                        uow.session.add(shift)
+                        await uow.session.flush()
+                        await _schedule_shift_rows(uow, shift, now)
+                        made += 1
+                day += timedelta(days=1)
+        await uow.commit()
+    return made
+
+
+async def create_shift(
+    uow: UnitOfWork,
+    *,
+    actor_telegram_id: int,
+    route_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int,
+    now: datetime,
+    leader_telegram_id: int | None = None,
+) -> ShiftView:
+    """A one-off shift created by a coordinator."""
+    if starts_at <= now:
+        raise UserFacingError("patrols.in_past")
+    if ends_at <= starts_at:
+        raise UserFacingError("patrols.end_before_start")
+    if capacity < 1:
+        raise UserFacingError("patrols.bad_capacity")
+    async with uow:
+        actor = await _person(uow, actor_telegram_id)
+        route = await PatrolRepository(uow.session).route(route_id)
+        if route is None:
+            raise UserFacingError("patrols.shift_gone")
+        await _require_staff(uow, actor, route.compound_id)
+        leader = await uow.community.person_by_telegram(leader_telegram_id) if leader_telegram_id else None
+        shift = PatrolShift(
+            compound_id=route.compound_id,
+            route_id=route.id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=capacity,
+            leader_id=leader.id if leader else None,
+            status="open",
+            created_at=now,
+        )
+        uow.session.add(shift)
+        await uow.session.flush()
+        await _schedule_shift_rows(uow, shift, now)
+        view = await _shift_view(uow, shift)
+        await uow.commit()
+        return view
+
+
+# ---------------------------------------------------------------------------------------------------------
+# volunteers
+
+
+async def upcoming(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 7) -> list[ShiftView]:
+    async with uow:
+        person = await _person(uow, telegram_id)
+        compounds = {
+            r.compound_id
+            for r in await uow.community.roles_of(person.id)
+            if r.role in (Role.PATROL.value, *STAFF_ROLES)
+        }
+        if not compounds:
+            raise UserFacingError("patrols.not_volunteer")
+        ids = None if None in compounds else {c for c in compounds if c is not None}
+        shifts = await PatrolRepository(uow.session).shifts_between(ids, now, now + timedelta(days=days))
+        return [await _shift_view(uow, s, person_id=person.id) for s in shifts]
+
+
+async def sign_up(
+    uow: UnitOfWork, t: Translator, telegram_id: int, shift_id: int, now: datetime
+) -> SignupView:
+    async with uow:
+        repo = PatrolRepository(uow.session)
+        if not await repo.lock_shift(shift_id):
+            raise UserFacingError("patrols.shift_gone")
+        person = await _person(uow, telegram_id)
+        shift = await repo.shift(shift_id)
+        assert shift is not None
+        await _require_volunteer(uow, person, shift.compound_id)
+        if shift.status != "open":
+            raise UserFacingError("patrols.shift_cancelled")
+        if shift.starts_at <= now:
+            raise UserFacingError("patrols.already_started")
+        existing = await repo.signup(shift.id, person.id)
+        if existing is not None and existing.status in ("booked", "waiting"):
+            raise UserFacingError(f"patrols.already_{existing.status}")
+        await _check_can_book(uow, shift, person)
+        full = await repo.count_booked(shift.id) >= shift.capacity
+        await _book(uow, shift, person, "waiting" if full else "booked", now)
+        view = await _shift_view(uow, shift, person_id=person.id)
+        position = view.waiting if full else 0
+        await uow.commit()
+        return SignupView(view, "waiting" if full else "booked", position=position)
+
+
+async def cancel(
+    uow: UnitOfWork, t: Translator, telegram_id: int, shift_id: int, now: datetime
+) -> SignupView:
+    async with uow:
+        repo = PatrolRepository(uow.session)
+        if not await repo.lock_shift(shift_id):
+            raise UserFacingError("patrols.shift_gone")
+        person = await _person(uow, telegram_id)
+        shift = await repo.shift(shift_id)
+        assert shift is not None
+        signup = await repo.signup(shift.id, person.id)
+        if signup is None or signup.status not in ("booked", "waiting"):
+            raise UserFacingError("patrols.not_signed_up")
+        if shift.starts_at <= now:
+            raise UserFacingError("patrols.cancel_after_start")
+        was = signup.status
+        signup.status, signup.cancelled_at = "cancelled", now
+        await repo.drop_person_reminders(shift.id, person.id)
+        rules = await repo.settings(shift.compound_id)
+        late = was == "booked" and now > shift.starts_at - timedelta(hours=rules.cutoff_hours)
+        tz = zone(await uow.community.compound(shift.compound_id))
+        refilled: str | None = None
+        if was == "booked":
+            if late:
+                for coordinator in await _coordinators(uow, shift.compound_id):
+                    await notify_person(
+                        uow,
+                        t,
+                        coordinator,
+                        "patrols.late_cancel",
+                        now=now,
+                        dedupe_key=f"patrol-late:{shift.id}:{person.id}:{coordinator.id}:{int(now.timestamp())}",
+                        name=person.display_name,
+                        when=fmt_when(t, coordinator.language, shift.starts_at, tz),
+                    )
+            refilled = await _refill(uow, t, shift, person, now)
+        await uow.session.flush()
+        view = await _shift_view(uow, shift, person_id=person.id)
+        await uow.commit()
+        return SignupView(view, "cancelled", late=late, refilled_by=refilled)
+
+
+async def _refill(
+    uow: UnitOfWork, t: Translator, shift: PatrolShift, freed_by: Person, now: datetime
+) -> str | None:
+    """A freed place goes to the first on the waiting list, else to every volunteer with a "我来" button."""
+    repo = PatrolRepository(uow.session)
+    tz = zone(await uow.community.compound(shift.compound_id))
+    for waiting in await repo.signups(shift.id, ("waiting",)):
+        person = await uow.community.person(waiting.person_id)
+        if person is None:
+            continue
+        try:
+            await _check_can_book(uow, shift, person)
+        except UserFacingError:
+            continue
+        waiting.status = "booked"
+        await uow.session.flush()
+        await _schedule_person(uow, shift, person.id, now)
+        await notify_person(
+            uow,
+            t,
+            person,
+            "patrols.promoted",
+            now=now,
+            dedupe_key=f"patrol-promoted:{shift.id}:{person.id}:{waiting.id}",
+            when=fmt_span(t, person.language, shift.starts_at, shift.ends_at, tz),
+        )
+        return "waiting"
+    offer = PlaceOffer(shift_id=shift.id, freed_by=freed_by.id, status="open", created_at=now)
+    uow.session.add(offer)
+    await uow.session.flush()
+    booked = {s.person_id for s in await repo.signups(shift.id, ("booked",))}
+    volunteers = await uow.community.staff_with_role(shift.compound_id, [Role.PATROL.value])
+    seen: set[int] = set()
+    for _, volunteer in volunteers:
+        if volunteer.id in seen or volunteer.id in booked or volunteer.id == freed_by.id:
+            continue
+        seen.add(volunteer.id)
+        await notify_person(
+            uow,
+            t,
+            volunteer,
+            "patrols.offer",
+            now=now,
+            dedupe_key=f"patrol-offer:{offer.id}:{volunteer.id}",
+            reply_markup=inline_keyboard(
+                [[(t(volunteer.language, "patrols.btn_take"), f"{PREFIX}:take:{offer.id}")]]
+            ),
+            when=fmt_span(t, volunteer.language, shift.starts_at, shift.ends_at, tz),
+        )
+    return "offer"
+
+
+async def take_offer(
+    uow: UnitOfWork, t: Translator, telegram_id: int, offer_id: int, now: datetime
+) -> SignupView:
+    async with uow:
+        repo = PatrolRepository(uow.session)
+        offer = await repo.offer(offer_id)
+        if offer is None:
+            raise UserFacingError("patrols.shift_gone")
+        shift_id = offer.shift_id
+        if not await repo.lock_shift(shift_id):
+            raise UserFacingError("patrols.shift_gone")
+        person = await _person(uow, telegram_id)
+        shift = await repo.shift(shift_id)
+        assert shift is not None
+        await _require_volunteer(uow, person, shift.compound_id)
+        if shift.status != "open" or shift.starts_at <= now:
+            raise UserFacingError("patrols.already_started")
+        existing = await repo.signup(shift.id, person.id)
+        if existing is not None and existing.status == "booked":
+            raise UserFacingError("patrols.already_booked")
+        await _check_can_book(uow, shift, person)
+        # Two volunteers pressing at once: only one UPDATE finds the offer still open.
+        result = await uow.session.execute(
+            update(PlaceOffer)
+            .where(PlaceOffer.id == offer_id, PlaceOffer.status == "open")
+            .values(status="taken", taken_by=person.id)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise UserFacingError("patrols.offer_taken")
+        if await repo.count_booked(shift.id) >= shift.capacity:
+            raise UserFacingError("patrols.offer_taken")
+        await _book(uow, shift, person, "booked", now)
+        await _close_offer_messages(uow, offer_id, person.id, now)
+        tz = zone(await uow.community.compound(shift.compound_id))
+        freed = await uow.community.person(offer.freed_by) if offer.freed_by else None
+        if freed is not None:
+            await notify_person(
+                uow,
+                t,
+                freed,
+                "patrols.place_taken",
+                now=now,
+                dedupe_key=f"patrol-taken:{offer.id}",
+                name=person.display_name,
+                when=fmt_when(t, freed.language, shift.starts_at, tz),
+            )
+        view = await _shift_view(uow, shift, person_id=person.id)
+        await uow.commit()
+        return SignupView(view, "booked", refilled_by="offer")
+
+
+async def _close_offer_messages(uow: UnitOfWork, offer_id: int, taker_id: int, now: datetime) -> None:
+    """Take the "我来" button off the offers already delivered to the other volunteers."""
+    from sqlalchemy import select
+
+    from bot.db.models import OutboxMessage
+
+    rows = await uow.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.like(f"patrol-offer:{offer_id}:%"), OutboxMessage.status != "failed"
+        )
+    )
+    for row in rows:
+        if row.person_id == taker_id:
+            continue
+        if row.status == "pending":
+            await uow.session.delete(row)  # not sent yet: no need to offer what is gone
+        elif row.telegram_message_id is not None:
+            await uow.outbox.add(
+                chat_id=row.chat_id,
+                method="editMessageReplyMarkup",
+                payload={"message_id": row.telegram_message_id, "reply_markup": {"inline_keyboard": []}},
+                now=now,
+                dedupe_key=f"patrol-offer-close:{offer_id}:{row.chat_id}",
+                purpose="patrol-offer-close",
+            )
+
+
+async def my_shifts(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 60) -> list[ShiftView]:
+    async with uow:
+        person = await _person(uow, telegram_id)
+        rows = await PatrolRepository(uow.session).person_bookings(person.id, now, now + timedelta(days=days))
+        return [await _shift_view(uow, sh, person_id=person.id) for _, sh in rows]
+
+
+def calendar_ics(shifts: list[ShiftView], title: str, now: datetime, host: str = "redbutler") -> str:
+    """An iCalendar file (RFC 5545) of the given shifts, written by hand; times in UTC."""
+
+    def stamp(moment: datetime) -> str:
+        return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    def escape(text: str) -> str:
+        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//RedButler//patrols//ZH", "CALSCALE:GREGORIAN"]
+    for shift in shifts:
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:shift-{shift.id}@{host}",
+            f"DTSTAMP:{stamp(now)}",
+            f"DTSTART:{stamp(shift.starts_at)}",
+            f"DTEND:{stamp(shift.ends_at)}",
+            f"SUMMARY:{escape(title + ' · ' + shift.route)}",
+            "BEGIN:VALARM",
+            "ACTION:DISPLAY",
+            f"DESCRIPTION:{escape(title)}",
+            "TRIGGER:-PT1H",
+            "END:VALARM",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# check-in, checkpoints, end of shift
+
+
+async def _running_booking(
+    uow: UnitOfWork, person: Person, now: datetime, route_id: int | None = None
+) -> tuple[ShiftSignup, PatrolShift] | None:
+    rows = await PatrolRepository(uow.session).person_bookings(person.id, now, now + CHECKIN_EARLY)
+    for signup, shift in rows:
+        running = shift.status == "open" and shift.starts_at - CHECKIN_EARLY <= now <= shift.ends_at
+        if running and (route_id is None or shift.route_id == route_id):
+            return signup, shift
+    return None
+
+
+async def check_in_location(
+    uow: UnitOfWork, telegram_id: int, latitude: float, longitude: float, now: datetime
+) -> CheckinView:
+    async with uow:
+        person = await _person(uow, telegram_id)
+        found = await _running_booking(uow, person, now)
+        if found is None:
+            raise UserFacingError("patrols.no_shift_now")
+        signup, shift = found
+        repo = PatrolRepository(uow.session)
+        route = await repo.route(shift.route_id)
+        assert route is not None
+        distances = [
+            (haversine_m(latitude, longitude, cp.latitude, cp.longitude), cp)
+            for cp in await repo.checkpoints(route.id)
+        ]
+        if not distances:
+            raise UserFacingError("patrols.no_shift_now")
+        distance, nearest = min(distances, key=lambda d: d[0])
+        if distance > route.radius_m:
+            raise UserFacingError("patrols.too_far", distance=int(distance), radius=route.radius_m)
+        first = signup.checked_in_at is None
+        if first:
+            signup.checked_in_at, signup.checkin_method = now, "location"
+        view = await _shift_view(uow, shift, person_id=person.id)
+        await uow.commit()
+        return CheckinView(view, first, "location", checkpoint=nearest.name, distance_m=int(distance))
+
+
+async def scan_checkpoint(uow: UnitOfWork, telegram_id: int, code: str, now: datetime) -> CheckinView:
+    async with uow:
+        repo = PatrolRepository(uow.session)
+        checkpoint = await repo.checkpoint_by_code(code.strip().lower()[:24]) if code else None
+        if checkpoint is None:
+            raise UserFacingError("patrols.bad_code")
+        person = await _person(uow, telegram_id)
+        found = await _running_booking(uow, person, now, route_id=checkpoint.route_id)
+        if found is None:
+            raise UserFacingError("patrols.not_your_shift")
+        signup, shift = found
+        already = {s.checkpoint_id for s in await repo.scans(shift.id, person.id)}
+        if checkpoint.id not in already:
+            uow.session.add(
+                CheckpointScan(
+                    shift_id=shift.id, person_id=person.id, checkpoint_id=checkpoint.id, scanned_at=now
+                )
+            )
+            already.add(checkpoint.id)
+        first = signup.checked_in_at is None
+        if first:
+            signup.checked_in_at, signup.checkin_method = now, "qr"
+        total = len(await repo.checkpoints(checkpoint.route_id))
+        view = await _shift_view(uow, shift, person_id=person.id)
+        await uow.commit()
+        return CheckinView(view, first, "qr", checkpoint=checkpoint.name, scanned=len(already), total=total)
+
+
+async def close_shift(uow: UnitOfWork, t: Translator, shift_id: int, now: datetime) -> int:
+    """At the end: checked-in volunteers are recorded (once) and asked for a short report; the rest are
+    no-shows. Runs inside the caller's transaction; returns how many completed."""
+    repo = PatrolRepository(uow.session)
+    shift = await repo.shift(shift_id)
+    if shift is None or shift.status != "open":
+        return 0
+    result = await uow.session.execute(
+        update(PatrolShift)
+        .where(PatrolShift.id == shift_id, PatrolShift.status == "open")
+        .values(status="closed")
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return 0
+    hours = round((shift.ends_at - shift.starts_at).total_seconds() / 3600, 2)
+    completed = 0
+    for signup in await repo.signups(shift.id, ("booked",)):
+        if signup.outcome is not None:
+            continue
+        person = await uow.community.person(signup.person_id)
+        if person is None:
+            continue
+        if signup.checked_in_at is None:
+            signup.outcome = "no_show"
+            continue
+        signup.outcome = "completed"
+        completed += 1
+        await record_activity(
+            uow,
+            source_key=f"shift:{shift.id}:person:{person.id}",
+            person_id=person.id,
+            compound_id=shift.compound_id,
+            activity_type="patrol_shift",
+            occurred_at=shift.starts_at,
+            now=now,
+            hours=hours,
+        )
+        await notify_person(
+            uow,
+            t,
+            person,
+            "patrols.ask_report",
+            now=now,
+            dedupe_key=f"patrol-report:{shift.id}:{person.id}",
+            reply_markup=inline_keyboard(
+                [
+                    [(t(person.language, "patrols.btn_all_quiet"), f"{PREFIX}:ok:{shift.id}")],
+                    [(t(person.language, "patrols.btn_found"), f"{PREFIX}:issue:{shift.id}")],
+                ]
+            ),
+        )
+    return completed
+
+
+async def report(
+    uow: UnitOfWork, t: Translator, telegram_id: int, shift_id: int, text: str | None, now: datetime
+) -> bool:
+    """Store the end-of-shift report; anything found goes to the coordinators. False if already reported."""
+    async with uow:
+        person = await _person(uow, telegram_id)
+        repo = PatrolRepository(uow.session)
+        signup = await repo.signup(shift_id, person.id)
+        shift = await repo.shift(shift_id)
+        if signup is None or shift is None or signup.outcome != "completed":
+            raise UserFacingError("patrols.not_signed_up")
+        if signup.report is not None:
+            return False
+        signup.report = (text or "").strip()[:1000] or "-"
+        if text:
+            tz = zone(await uow.community.compound(shift.compound_id))
+            for coordinator in await _coordinators(uow, shift.compound_id):
+                await notify_person(
+                    uow,
+                    t,
+                    coordinator,
+                    "patrols.report_found",
+                    now=now,
+                    dedupe_key=f"patrol-found:{shift.id}:{person.id}:{coordinator.id}",
+                    name=person.display_name,
+                    when=fmt_when(t, coordinator.language, shift.starts_at, tz),
+                    text=signup.report,
+                )
+        await uow.commit()
+        return True
+
+
+# ---------------------------------------------------------------------------------------------------------
+# coordinators
+
+
+async def roster(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 7) -> list[ShiftView]:
+    async with uow:
+        person = await _person(uow, telegram_id)
+        compounds = await _require_staff(uow, person)
+        shifts = await PatrolRepository(uow.session).shifts_between(
+            compounds, now - timedelta(hours=12), now + timedelta(days=days)
+        )
+        return [await _shift_view(uow, s, names=True) for s in shifts if s.ends_at > now]
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    shift_id: int
+    route: str
+    starts_at: datetime
+    ends_at: datetime
+    tz: str
+    capacity: int
+    person: str
+    status: str
+    checked_in_at: datetime | None
+    method: str | None
+    outcome: str | None
+    report: str | None
+
+
+async def export_rows(uow: UnitOfWork, start: datetime, end: datetime) -> list[ExportRow]:
+    async with uow:
+        repo = PatrolRepository(uow.session)
+        rows: list[ExportRow] = []
+        for shift in await repo.shifts_between(None, start, end, open_only=False):
+            view = await _shift_view(uow, shift)
+            signups = await repo.signups(shift.id, ("booked", "waiting", "cancelled"))
+            if not signups:
+                rows.append(
+                    ExportRow(
+                        shift.id,
+                        view.route,
+                        shift.starts_at,
+                        shift.ends_at,
+                        view.tz,
+                        shift.capacity,
+                        "",
+                        "",
+                        None,
+                        None,
+                        None,
+                        None,
+                    )
+                )
+            for s in signups:
+                who = await uow.community.person(s.person_id)
+                rows.append(
+                    ExportRow(
+                        shift.id,
+                        view.route,
+                        shift.starts_at,
+                        shift.ends_at,
+                        view.tz,
+                        shift.capacity,
+                        who.display_name if who else "",
+                        s.status,
+                        s.checked_in_at,
+                        s.checkin_method,
+                        s.outcome,
+                        s.report,
+                    )
+                )
+        return rows
+
+
+async def checkpoint_codes(uow: UnitOfWork) -> list[tuple[str, str, str]]:
+    """(route, checkpoint, code) for printing QR stickers."""
+    async with uow:
+        repo = PatrolRepository(uow.session)
+        out = []
+        for compound in await uow.community.compounds():
+            from sqlalchemy import select
+
+            for route in await uow.session.scalars(
+                select(PatrolRoute).where(PatrolRoute.compound_id == compound.id)
+            ):
+                for cp in await repo.checkpoints(route.id):
+                    out.append((route.name, cp.name, cp.code))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# due work (a DueSource in handlers wires these)
+
+
+async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
+    """Everything due, in batches of BATCH (one transaction each), until nothing due is left."""
+    total = 0
+    while True:
+        handled, full = await _process_batch(uow, t, now)
+        total += handled
+        if not full:
+            return total
+
+
+async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple[int, bool]:
+    handled = 0
+    async with uow:
+        repo = PatrolRepository(uow.session)
+        reminders = await repo.due_reminders(now, BATCH)
+        for reminder in reminders:
+            shift = await repo.shift(reminder.shift_id)
+            if shift is None:
+                await repo.claim_reminder(reminder.id, "skipped")
+                continue
+            sent = await _handle_reminder(uow, t, reminder, shift, now)
+            await repo.claim_reminder(reminder.id, "sent" if sent else "skipped")
+            handled += 1
+        await uow.commit()
+    return handled, len(reminders) == BATCH
+
+
+async def _handle_reminder(
+    uow: UnitOfWork, t: Translator, reminder: PatrolReminder, shift: PatrolShift, now: datetime
+) -> bool:
+    if reminder.kind == "close":
+        await close_shift(uow, t, shift.id, now)
+        return True
+    # A reminder that fell due while the bot was down still goes out, but only before the shift starts.
+    if shift.status != "open" or now >= shift.starts_at:
+        return False
+    repo = PatrolRepository(uow.session)
+    tz = zone(await uow.community.compound(shift.compound_id))
+    route = await repo.route(shift.route_id)
+    route_name = route.name if route else ""
+    if reminder.kind in ("evening", "hour"):
+        signup = await repo.signup(shift.id, reminder.person_id or 0)
+        person = await uow.community.person(reminder.person_id or 0)
+        if signup is None or signup.status != "booked" or person is None:
+            return False
+        if reminder.kind == "evening" and now.astimezone(tz).date() >= shift.starts_at.astimezone(tz).date():
+            return (
+                False  # missed while the bot was down: "tomorrow" is today now; the hour-before one follows
+            )
+        await notify_person(
+            uow,
+            t,
+            person,
+            f"patrols.remind_{reminder.kind}",
+            now=now,
+            dedupe_key=f"patrol-rem:{reminder.id}",
+            when=fmt_span(t, person.language, shift.starts_at, shift.ends_at, tz),
+            route=route_name,
+        )
+        return True
+    if reminder.kind == "leader":
+        leader = await uow.community.person(reminder.person_id or 0)
+        if leader is None:
+            return False
+        view = await _shift_view(uow, shift, names=True)
+        await notify_person(
+            uow,
+            t,
+            leader,
+            "patrols.leader_roster",
+            now=now,
+            dedupe_key=f"patrol-rem:{reminder.id}",
+            when=fmt_span(t, leader.language, shift.starts_at, shift.ends_at, tz),
+            route=route_name,
+            names="、".join(view.names) or "—",
+            count=view.booked,
+            capacity=view.capacity,
+        )
+        return True
+    if reminder.kind == "understaffed":
+        booked = await repo.count_booked(shift.id)
+        if booked >= shift.capacity:
+            return False
+        for coordinator in await _coordinators(uow, shift.compound_id):
+            await notify_person(
+                uow,
+                t,
+                coordinator,
+                "patrols.understaffed",
+                now=now,
+                dedupe_key=f"patrol-under:{shift.id}:{coordinator.id}",
+                when=fmt_span(t, coordinator.language, shift.starts_at, shift.ends_at, tz),
+                route=route_name,
+                count=booked,
+                capacity=shift.capacity,
+            )
+        return True
+    return False
+
+
+async def next_due(uow: UnitOfWork) -> datetime | None:
+    async with uow:
+        return await PatrolRepository(uow.session).next_reminder_at()
+
+
+def week_dates(start: date, days: int) -> list[date]:
+    return [start + timedelta(days=i) for i in range(days)]

@@ -1,0 +1,362 @@
+"""Time-driven repairs work: reminders, the escalation ladder, auto-close, the weekly digest and the monthly
+honour board (红榜). Due times live in repair_timers / repair_runs; each item is claimed once, so nothing is
+sent twice, also after a restart."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.db.models import Compound
+from bot.db.models.repairs import RepairRun, RepairTicket, RepairTimer
+from bot.db.uow import UnitOfWork, UnitOfWorkFactory
+from bot.delivery.notify import notify_chat, notify_person
+from bot.i18n import Translator
+from bot.roles import Role
+from bot.scheduling import DueSource, add_due_source
+from bot.services.repairs import (
+    ACTIVE_STATUSES,
+    LEVEL_ROLES,
+    MAX_LEVEL,
+    _alert_roles,
+    _bump,
+    _event,
+    _labels,
+    _may_work_on,
+    _reload,
+    _tell_residents,
+    limit_minutes,
+    policy_values,
+    refresh_group_cards,
+    repo,
+    task_card,
+    tz_name,
+)
+
+if TYPE_CHECKING:
+    from bot.context import Services
+
+log = logging.getLogger(__name__)
+DIGEST_WEEKDAY = 0  # Monday
+DIGEST_HOUR = 9
+HONOUR_HOUR = 10
+HONOUR_STALE_DAYS = 3  # an honour board more than this late is skipped, not posted weeks later
+
+
+async def escalate(
+    uow: UnitOfWork, t: Translator, ticket: RepairTicket, now: datetime, *, reason: str
+) -> bool:
+    """One step up the ladder (butler → property manager → supervisor), recorded in the timeline."""
+    if ticket.escalation_level >= MAX_LEVEL or ticket.status not in ACTIVE_STATUSES:
+        return False
+    ticket.escalation_level += 1
+    ticket.version += 1
+    level = ticket.escalation_level
+    role = LEVEL_ROLES[level]
+    _event(uow, ticket, "escalated", None, now, level=level, reason=reason)
+    await _alert_roles(
+        uow,
+        t,
+        ticket,
+        [role],
+        "repairs.n.escalated",
+        now,
+        with_accept=ticket.status == "open" and level == 1,
+        tag=f":L{level}",
+    )
+    await refresh_group_cards(uow, t, ticket, now)
+    return True
+
+
+async def _handle_timer(
+    uow: UnitOfWork, t: Translator, timer_id: int, ticket_id: int, kind: str, now: datetime
+) -> int:
+    if not await repo(uow).claim_timer(timer_id):
+        return 0
+    ticket = await repo(uow).ticket(ticket_id)
+    if ticket is None:
+        return 0
+    assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
+    if kind == "remind" and ticket.status in ACTIVE_STATUSES:
+        if assignee is not None:
+            text, markup = task_card(t, assignee.language, ticket)
+            minutes = max(1, int(((ticket.stage_due_at or now) - now).total_seconds() // 60))
+            await notify_person(
+                uow,
+                t,
+                assignee,
+                f"repairs.n.remind_{ticket.status}",
+                now=now,
+                reply_markup=markup,
+                dedupe_key=f"rp:remind:{timer_id}",
+                card=text,
+                minutes=minutes,
+            )
+        else:
+            await _alert_roles(
+                uow,
+                t,
+                ticket,
+                [Role.PROPERTY_MANAGER],
+                "repairs.n.remind_queue",
+                now,
+                with_accept=True,
+                tag=f":r{timer_id}",
+            )
+        return 1
+    if kind == "escalate" and ticket.status in ACTIVE_STATUSES:
+        if assignee is not None and not await _may_work_on(uow, assignee, ticket):
+            # The butler has left the roster: back to the duty queue, so it cannot sit with nobody.
+            ticket.assignee_id = None
+            ticket.queue = "duty"
+            ticket.status = "open"
+            _event(uow, ticket, "left_roster", None, now, name=assignee.display_name)
+        await escalate(uow, t, ticket, now, reason="late")
+        if ticket.escalation_level < MAX_LEVEL:
+            _d, _u, _c, overrides = await policy_values(uow, ticket.compound_id)
+            accept_minutes, resolve_minutes = limit_minutes(overrides, ticket.kind, ticket.urgency)
+            step = accept_minutes if ticket.status == "open" else resolve_minutes
+            uow.session.add(
+                RepairTimer(
+                    ticket_id=ticket.id, kind="escalate", due_at=now + timedelta(minutes=step), created_at=now
+                )
+            )
+        if assignee is not None and ticket.assignee_id == assignee.id:
+            await notify_person(
+                uow,
+                t,
+                assignee,
+                "repairs.n.overdue",
+                now=now,
+                dedupe_key=f"rp:overdue:{timer_id}",
+                **_labels(t, assignee.language, ticket),  # type: ignore[arg-type]
+            )
+        return 1
+    if kind == "autoclose" and ticket.status == "resolved":
+        _d, _u, days, _l = await policy_values(uow, ticket.compound_id)
+        due = ticket.last_person_action_at + timedelta(days=days)
+        if due > now:  # someone acted since: the clock starts again from that action
+            uow.session.add(RepairTimer(ticket_id=ticket.id, kind="autoclose", due_at=due, created_at=now))
+            return 0
+        if not await _bump(
+            uow, ticket.id, ("resolved",), status="closed", closed_at=now, close_reason="auto"
+        ):
+            return 0
+        ticket = await _reload(uow, ticket.id)
+        _event(uow, ticket, "auto_closed", None, now, days=days)
+        await _tell_residents(uow, t, ticket, "repairs.n.auto_closed", now, days=days)
+        await refresh_group_cards(uow, t, ticket, now)
+        return 1
+    return 0
+
+
+async def process_timers(uow_factory: UnitOfWorkFactory, t: Translator, now: datetime) -> int:
+    handled = 0
+    async with uow_factory() as uow:
+        due = await repo(uow).due_timers(now)
+    for timer_id, ticket_id, kind in due:
+        async with uow_factory() as uow:
+            try:
+                handled += await _handle_timer(uow, t, timer_id, ticket_id, kind, now)
+                await uow.commit()
+            except Exception:
+                log.exception("repairs timer %s failed", timer_id)
+    return handled
+
+
+# ---------------------------------------------------------------- weekly digest and honour board
+
+
+def week_start(now: datetime, tz: str) -> datetime:
+    local = now.astimezone(ZoneInfo(tz))
+    monday = (local - timedelta(days=local.weekday())).replace(
+        hour=DIGEST_HOUR, minute=0, second=0, microsecond=0
+    )
+    if monday > local:
+        monday -= timedelta(days=7)
+    return monday
+
+
+def month_start(now: datetime, tz: str) -> datetime:
+    local = now.astimezone(ZoneInfo(tz))
+    first = local.replace(day=1, hour=HONOUR_HOUR, minute=0, second=0, microsecond=0)
+    if first > local:
+        first = (first - timedelta(days=1)).replace(day=1)
+    return first
+
+
+def _previous_month(first: datetime) -> datetime:
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+async def _claim_run(uow: UnitOfWork, kind: str, compound_id: int, period: str, now: datetime) -> bool:
+    if await repo(uow).run_done(kind, compound_id, period):
+        return False
+    uow.session.add(RepairRun(kind=kind, compound_id=compound_id, period=period, done_at=now))
+    try:
+        await uow.session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def butler_stats(
+    uow: UnitOfWork, compound_id: int, start: datetime, end: datetime
+) -> list[tuple[str, int, float, float | None]]:
+    """Per butler who resolved something in [start, end): name, count, on-time rate, average rating."""
+    tickets = await repo(uow).tickets_where(
+        RepairTicket.compound_id == compound_id,
+        RepairTicket.resolved_at.is_not(None),
+        RepairTicket.resolved_at >= start,
+        RepairTicket.resolved_at < end,
+        RepairTicket.assignee_id.is_not(None),
+        limit=100_000,
+    )
+    per: dict[int, list[RepairTicket]] = {}
+    for ticket in tickets:
+        per.setdefault(ticket.assignee_id or 0, []).append(ticket)
+    rows = []
+    for person_id, items in per.items():
+        person = await uow.community.person(person_id)
+        on_time = sum(1 for t in items if t.resolved_on_time) / len(items)
+        ratings = [t.rating for t in items if t.rating is not None]
+        rows.append(
+            (
+                person.display_name if person else "—",
+                len(items),
+                on_time,
+                sum(ratings) / len(ratings) if ratings else None,
+            )
+        )
+    rows.sort(key=lambda r: (-r[2], -(r[3] or 0), -r[1], r[0]))
+    return rows
+
+
+async def _weekly_digest(uow: UnitOfWork, t: Translator, compound: Compound, now: datetime) -> int:
+    tz = tz_name(compound)
+    start = week_start(now, tz)
+    period = start.strftime("%G-W%V")
+    if not await _claim_run(uow, "digest", compound.id, period, now):
+        return 0
+    since = start - timedelta(days=7)
+    tickets = await repo(uow).tickets_where(
+        RepairTicket.compound_id == compound.id,
+        RepairTicket.created_at >= since,
+        RepairTicket.created_at < start,
+        limit=100_000,
+    )
+    open_now = await repo(uow).tickets_where(
+        RepairTicket.compound_id == compound.id, RepairTicket.status.in_(ACTIVE_STATUSES), limit=100_000
+    )
+    if not tickets and not open_now:
+        return 0  # nothing to say; the run is still recorded
+    overdue = sum(1 for x in open_now if x.stage_due_at is not None and x.stage_due_at <= now)
+    ratings = [x.rating for x in tickets if x.rating is not None]
+    average = f"{sum(ratings) / len(ratings):.1f}" if ratings else "—"
+    closed = sum(1 for x in tickets if x.status == "closed")
+    sent = 0
+    for _role, person in await uow.community.staff_with_role(compound.id, [Role.SUPERVISOR]):
+        row = await notify_person(
+            uow,
+            t,
+            person,
+            "repairs.n.weekly_digest",
+            now=now,
+            dedupe_key=f"rp:digest:{compound.id}:{period}:{person.id}",
+            compound=compound.name,
+            new=len(tickets),
+            closed=closed,
+            open=len(open_now),
+            overdue=overdue,
+            average=average,
+        )
+        sent += row is not None
+    return sent
+
+
+async def _honour_board(uow: UnitOfWork, t: Translator, compound: Compound, now: datetime) -> int:
+    policy = await repo(uow).policy(compound.id)
+    if policy is None or not policy.honour_board:
+        return 0
+    tz = tz_name(compound)
+    first = month_start(now, tz)
+    if now - first > timedelta(days=HONOUR_STALE_DAYS):
+        return 0
+    previous = _previous_month(first)
+    period = previous.strftime("%Y-%m")
+    if not await _claim_run(uow, "honour", compound.id, period, now):
+        return 0
+    rows = await butler_stats(uow, compound.id, previous, first)
+    if not rows:
+        return 0
+    lines = []
+    for index, (name, count, on_time, average) in enumerate(rows[:10], start=1):
+        lines.append(
+            t(
+                None,
+                "repairs.honour_line",
+                rank=index,
+                name=name,
+                count=count,
+                on_time=f"{on_time:.0%}",
+                average=f"{average:.1f}" if average is not None else "—",
+            )
+        )
+    text = t(
+        None,
+        "repairs.honour_board",
+        month=previous.strftime("%Y-%m"),
+        compound=compound.name,
+        lines="\n".join(lines),
+    )
+    sent = 0
+    for group in await uow.community.groups_of(compound.id, "residents"):
+        row = await notify_chat(
+            uow,
+            text,
+            chat_id=group.chat_id,
+            now=now,
+            dedupe_key=f"rp:honour:{compound.id}:{period}:{group.chat_id}",
+        )
+        sent += row is not None
+    return sent
+
+
+async def process_periodic(uow_factory: UnitOfWorkFactory, t: Translator, now: datetime) -> int:
+    handled = 0
+    async with uow_factory() as uow:
+        compounds = [c.id for c in await uow.community.compounds()]
+    for compound_id in compounds:
+        for job in (_weekly_digest, _honour_board):
+            async with uow_factory() as uow:
+                compound = await uow.community.compound(compound_id)
+                if compound is None:
+                    continue
+                handled += await job(uow, t, compound, now)
+                await uow.commit()
+    return handled
+
+
+async def _process_due(services: Services, now: datetime) -> int:
+    handled = await process_timers(services.uow_factory, services.translator, now)
+    return handled + await process_periodic(services.uow_factory, services.translator, now)
+
+
+async def _next_due(services: Services, now: datetime) -> datetime | None:
+    async with services.uow() as uow:
+        timer = await repo(uow).next_timer_at()
+        compounds = await uow.community.compounds()
+    times = [timer] if timer is not None else []
+    for compound in compounds:
+        tz = tz_name(compound)
+        times.append(week_start(now, tz) + timedelta(days=7))
+        first = month_start(now, tz)
+        times.append((first + timedelta(days=32)).replace(day=1))
+    return min(times) if times else None
+
+
+add_due_source(DueSource("repairs", _process_due, _next_due))

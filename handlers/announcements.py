@@ -1,0 +1,396 @@
+"""/announce: staff write an announcement (公告) or the 三公开 public accounts, choose who gets it (compound
+groups, every registered resident of the compound, a building or a unit), pin it, send now or later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.callbacks import int_part, pack, unpack
+from bot.commands import CommandSpec, register_command, roles
+from bot.context import BotContext, Services
+from bot.db.models.announcements import Announcement
+from bot.roles import Role
+from bot.scheduling import DueSource, add_due_source
+from bot.services import announcements, events, residents
+from bot.services.announcements import AnnouncementDraft
+from bot.services.errors import UserFacingError
+from bot.services.patrols import fmt_when
+from handlers.common import ensure_current_person
+from handlers.render import answer, buttons, choice_keyboard, edit_or_reply, reply, send_text
+
+PREFIX = "an"
+DRAFT_KEY = "announce_draft"
+STAFF = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
+
+register_command(CommandSpec("announce", "cmd.announce", STAFF, 36))
+
+AUDIENCE_CHOICES = {
+    "g": (True, "none"),
+    "c": (False, "compound"),
+    "gc": (True, "compound"),
+    "b": (False, "building"),
+    "u": (False, "unit"),
+}
+
+
+class AnnounceStep(IntEnum):
+    COMPOUND = 1
+    KIND = 2
+    TITLE = 3
+    BODY = 4
+    AUDIENCE = 5
+    BUILDING = 6
+    UNIT = 7
+    PIN = 8
+    WHEN = 9
+    CONFIRM = 10
+
+
+def _draft(context: BotContext) -> dict[str, object]:
+    assert context.user_data is not None
+    return context.user_data.setdefault(DRAFT_KEY, {})  # type: ignore[no-any-return]
+
+
+def _clear(context: BotContext) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT_KEY, None)
+
+
+def _cancel_row(context: BotContext) -> list[tuple[str, str]]:
+    return [(context.t("common.btn_cancel"), pack(PREFIX, "stop"))]
+
+
+async def start(update: Update, context: BotContext) -> AnnounceStep | int:
+    user = update.effective_user
+    assert user is not None
+    await ensure_current_person(update, context)
+    _clear(context)
+    compounds = await events.organiser_compounds(context.services.uow(), user.id)
+    if not compounds:
+        raise UserFacingError("common.not_allowed")
+    if len(compounds) == 1:
+        _draft(context)["compound_id"] = compounds[0][0]
+        return await _ask_kind(update, context)
+    rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
+    await reply(update, context, "announcements.pick_compound", markup=buttons([*rows, _cancel_row(context)]))
+    return AnnounceStep.COMPOUND
+
+
+async def compound_picked(update: Update, context: BotContext) -> AnnounceStep:
+    query = update.callback_query
+    assert query is not None
+    compound_id = int_part(unpack(query.data), 2)
+    if compound_id is None:
+        await stale(update, context)
+        return AnnounceStep.COMPOUND
+    await answer(update)
+    _draft(context)["compound_id"] = compound_id
+    return await _ask_kind(update, context)
+
+
+async def _ask_kind(update: Update, context: BotContext) -> AnnounceStep:
+    markup = buttons(
+        [
+            [(context.t("announcements.kind_notice"), pack(PREFIX, "k", "notice"))],
+            [(context.t("announcements.kind_accounts"), pack(PREFIX, "k", "accounts"))],
+            _cancel_row(context),
+        ]
+    )
+    await reply(update, context, "announcements.ask_kind", markup=markup)
+    return AnnounceStep.KIND
+
+
+async def kind_picked(update: Update, context: BotContext) -> AnnounceStep:
+    query = update.callback_query
+    assert query is not None
+    parts = unpack(query.data)
+    kind = parts[2] if len(parts) > 2 else ""
+    if kind not in announcements.KINDS:
+        await stale(update, context)
+        return AnnounceStep.KIND
+    await answer(update)
+    _draft(context)["kind"] = kind
+    await edit_or_reply(
+        update, context, context.t("announcements.ask_title"), buttons([_cancel_row(context)])
+    )
+    return AnnounceStep.TITLE
+
+
+async def title_entered(update: Update, context: BotContext) -> AnnounceStep:
+    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    if not text or len(text) > announcements.TITLE_LIMIT:
+        await reply(update, context, "announcements.bad_title", limit=announcements.TITLE_LIMIT)
+        return AnnounceStep.TITLE
+    draft = _draft(context)
+    draft["title"] = text
+    key = "announcements.ask_rows" if draft.get("kind") == "accounts" else "announcements.ask_body"
+    await reply(update, context, key, markup=buttons([_cancel_row(context)]))
+    return AnnounceStep.BODY
+
+
+async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
+    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    draft = _draft(context)
+    if draft.get("kind") == "accounts":
+        try:
+            draft["rows"] = announcements.parse_accounts(text)
+        except UserFacingError as error:
+            await send_text(update, context, context.t(error.key, **error.values))
+            return AnnounceStep.BODY
+    else:
+        if not text:
+            await reply(update, context, "announcements.empty")
+            return AnnounceStep.BODY
+        if len(text) > announcements.BODY_LIMIT:
+            await reply(update, context, "announcements.too_long", limit=announcements.BODY_LIMIT)
+            return AnnounceStep.BODY
+        draft["body"] = text
+    rows = [[(context.t(f"announcements.audience_{k}"), pack(PREFIX, "a", k))] for k in AUDIENCE_CHOICES]
+    await reply(update, context, "announcements.ask_audience", markup=buttons([*rows, _cancel_row(context)]))
+    return AnnounceStep.AUDIENCE
+
+
+async def audience_picked(update: Update, context: BotContext) -> AnnounceStep:
+    query = update.callback_query
+    assert query is not None
+    parts = unpack(query.data)
+    choice = parts[2] if len(parts) > 2 else ""
+    draft = _draft(context)
+    if choice not in AUDIENCE_CHOICES or "compound_id" not in draft:
+        await stale(update, context)
+        return AnnounceStep.AUDIENCE
+    await answer(update)
+    to_groups, scope = AUDIENCE_CHOICES[choice]
+    draft["to_groups"], draft["scope"] = to_groups, scope
+    if scope in ("building", "unit"):
+        choices = await residents.list_buildings(context.services.uow(), int(draft["compound_id"]))  # type: ignore[call-overload]
+        markup = choice_keyboard(choices, pack(PREFIX, "b"), extra=_cancel_row(context))
+        await edit_or_reply(update, context, context.t("announcements.pick_building"), markup)
+        return AnnounceStep.BUILDING
+    return await _after_audience(update, context)
+
+
+async def building_picked(update: Update, context: BotContext) -> AnnounceStep:
+    query = update.callback_query
+    assert query is not None
+    building_id = int_part(unpack(query.data), 2)
+    draft = _draft(context)
+    if building_id is None:
+        await stale(update, context)
+        return AnnounceStep.BUILDING
+    await answer(update)
+    draft["building_id"] = building_id
+    if draft.get("scope") == "unit":
+        choices = await residents.list_units(context.services.uow(), building_id)
+        markup = choice_keyboard(choices, pack(PREFIX, "u"), extra=_cancel_row(context))
+        await edit_or_reply(update, context, context.t("announcements.pick_unit"), markup)
+        return AnnounceStep.UNIT
+    return await _after_audience(update, context)
+
+
+async def unit_picked(update: Update, context: BotContext) -> AnnounceStep:
+    query = update.callback_query
+    assert query is not None
+    unit_id = int_part(unpack(query.data), 2)
+    if unit_id is None:
+        await stale(update, context)
+        return AnnounceStep.UNIT
+    await answer(update)
+    _draft(context)["unit_id"] = unit_id
+    return await _after_audience(update, context)
+
+
+async def _after_audience(update: Update, context: BotContext) -> AnnounceStep:
+    if _draft(context).get("to_groups"):
+        markup = buttons(
+            [
+                [
+                    (context.t("announcements.btn_pin"), pack(PREFIX, "p", 1)),
+                    (context.t("announcements.btn_no_pin"), pack(PREFIX, "p", 0)),
+                ],
+                _cancel_row(context),
+            ]
+        )
+        await edit_or_reply(update, context, context.t("announcements.ask_pin"), markup)
+        return AnnounceStep.PIN
+    _draft(context)["pin"] = False
+    return await _ask_when(update, context)
+
+
+async def pin_picked(update: Update, context: BotContext) -> AnnounceStep:
+    query = update.callback_query
+    assert query is not None
+    value = int_part(unpack(query.data), 2)
+    if value not in (0, 1):
+        await stale(update, context)
+        return AnnounceStep.PIN
+    await answer(update)
+    _draft(context)["pin"] = bool(value)
+    return await _ask_when(update, context)
+
+
+async def _ask_when(update: Update, context: BotContext) -> AnnounceStep:
+    markup = buttons([[(context.t("announcements.btn_now"), pack(PREFIX, "now"))], _cancel_row(context)])
+    await edit_or_reply(update, context, context.t("announcements.ask_when"), markup)
+    return AnnounceStep.WHEN
+
+
+def _draft_obj(context: BotContext) -> AnnouncementDraft:
+    d = _draft(context)
+    send_at = d.get("send_at")
+    return AnnouncementDraft(
+        compound_id=int(d["compound_id"]),  # type: ignore[call-overload]
+        title=str(d["title"]),
+        body=str(d.get("body") or ""),
+        kind=str(d.get("kind") or "notice"),
+        table_rows=tuple(tuple(r) for r in d.get("rows") or []),  # type: ignore[attr-defined]
+        to_groups=bool(d.get("to_groups")),
+        scope=str(d.get("scope") or "none"),
+        building_id=int(d["building_id"]) if d.get("building_id") else None,  # type: ignore[call-overload]
+        unit_id=int(d["unit_id"]) if d.get("unit_id") else None,  # type: ignore[call-overload]
+        pin=bool(d.get("pin")),
+        send_at=datetime.fromisoformat(str(send_at)) if send_at else None,
+    )
+
+
+async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
+    draft = _draft_obj(context)
+    preview = Announcement(
+        kind=draft.kind, title=draft.title, body=draft.body, table_rows=[list(r) for r in draft.table_rows]
+    )
+    text = announcements.render(context.services.translator, context.language, preview)
+    tz = ZoneInfo(context.services.settings.timezone)
+    when = (
+        fmt_when(context.services.translator, context.language, draft.send_at, tz)
+        if draft.send_at
+        else context.t("announcements.now")
+    )
+    choice = next(k for k, v in AUDIENCE_CHOICES.items() if v == (draft.to_groups, draft.scope))
+    summary = context.t(
+        "announcements.confirm",
+        preview=text,
+        audience=context.t(f"announcements.audience_{choice}"),
+        pin=context.t("announcements.yes" if draft.pin else "announcements.no"),
+        when=when,
+    )
+    markup = buttons([[(context.t("announcements.btn_send"), pack(PREFIX, "send"))], _cancel_row(context)])
+    await edit_or_reply(update, context, summary, markup)
+    return AnnounceStep.CONFIRM
+
+
+async def send_now(update: Update, context: BotContext) -> AnnounceStep:
+    await answer(update)
+    _draft(context).pop("send_at", None)
+    return await _confirm(update, context)
+
+
+async def when_entered(update: Update, context: BotContext) -> AnnounceStep:
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    tz = ZoneInfo(context.services.settings.timezone)
+    now = context.services.clock.now()
+    parsed = events.parse_when(text[:100], tz, now)
+    if parsed is None:
+        await reply(update, context, "announcements.bad_when")
+        return AnnounceStep.WHEN
+    if parsed[0] <= now:
+        await reply(update, context, "announcements.in_past")
+        return AnnounceStep.WHEN
+    _draft(context)["send_at"] = parsed[0].isoformat()
+    return await _confirm(update, context)
+
+
+async def send(update: Update, context: BotContext) -> int:
+    user = update.effective_user
+    assert user is not None
+    if "title" not in _draft(context):
+        await stale(update, context)
+        return ConversationHandler.END
+    view = await announcements.create(
+        context.services.uow(),
+        context.services.translator,
+        user.id,
+        _draft_obj(context),
+        context.services.clock.now(),
+    )
+    context.services.notify_outbox()
+    await context.services.schedule_changed()
+    await answer(update)
+    _clear(context)
+    if view.status == "sent":
+        text = context.t("announcements.sent", title=view.title, people=view.recipients, groups=view.groups)
+    else:
+        when = fmt_when(context.services.translator, context.language, view.send_at, ZoneInfo(view.tz))
+        text = context.t("announcements.scheduled", title=view.title, when=when)
+    await edit_or_reply(update, context, text)
+    return ConversationHandler.END
+
+
+async def stop(update: Update, context: BotContext) -> int:
+    await answer(update)
+    _clear(context)
+    await reply(update, context, "announcements.stopped")
+    return ConversationHandler.END
+
+
+async def stale(update: Update, context: BotContext) -> None:
+    await answer(update, context.t("common.stale_button"), alert=True)
+
+
+async def use_buttons(update: Update, context: BotContext) -> None:
+    await reply(update, context, "announcements.use_buttons")
+
+
+async def _process_due(services: Services, now: datetime) -> int:
+    return await announcements.process_due(services.uow(), services.translator, now)
+
+
+async def _next_due(services: Services, now: datetime) -> datetime | None:
+    return await announcements.next_due(services.uow(), now)
+
+
+add_due_source(DueSource("announcements", _process_due, _next_due))
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    text = private & filters.TEXT & ~filters.COMMAND
+    conversation = ConversationHandler(
+        name="announce",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[CommandHandler("announce", start, filters=private)],
+        states={
+            AnnounceStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=rf"^{PREFIX}:c:")],
+            AnnounceStep.KIND: [CallbackQueryHandler(kind_picked, pattern=rf"^{PREFIX}:k:")],
+            AnnounceStep.TITLE: [MessageHandler(text, title_entered)],
+            AnnounceStep.BODY: [MessageHandler(text, body_entered)],
+            AnnounceStep.AUDIENCE: [CallbackQueryHandler(audience_picked, pattern=rf"^{PREFIX}:a:")],
+            AnnounceStep.BUILDING: [CallbackQueryHandler(building_picked, pattern=rf"^{PREFIX}:b:")],
+            AnnounceStep.UNIT: [CallbackQueryHandler(unit_picked, pattern=rf"^{PREFIX}:u:")],
+            AnnounceStep.PIN: [CallbackQueryHandler(pin_picked, pattern=rf"^{PREFIX}:p:")],
+            AnnounceStep.WHEN: [
+                CallbackQueryHandler(send_now, pattern=rf"^{PREFIX}:now$"),
+                MessageHandler(text, when_entered),
+            ],
+            AnnounceStep.CONFIRM: [CallbackQueryHandler(send, pattern=rf"^{PREFIX}:send$")],
+        },
+        fallbacks=[
+            CommandHandler("cancel", stop),
+            CallbackQueryHandler(stop, pattern=rf"^{PREFIX}:stop$"),
+            CallbackQueryHandler(stale, pattern=rf"^{PREFIX}:"),
+            MessageHandler(private & ~filters.COMMAND, use_buttons),
+        ],
+    )
+    return [conversation, CallbackQueryHandler(stale, pattern=rf"^{PREFIX}:")]

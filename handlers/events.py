@@ -1,0 +1,571 @@
+"""Community events: /newevent (a guided conversation for staff), the "报名" button in groups and private
+chats, /events (RSVP, cancel; organisers manage theirs), /checkin CODE and the check-in deep link."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.callbacks import int_part, pack, unpack
+from bot.commands import REGISTERED, Audience, CommandSpec, register_command, roles
+from bot.context import BotContext, Services
+from bot.roles import Role
+from bot.scheduling import DueSource, add_due_source
+from bot.services import events
+from bot.services.errors import UserFacingError
+from bot.services.events import AUDIENCES, EVENT_TYPES, PREFIX, REPEATS, EventDraft, EventView
+from bot.services.invites import deep_link
+from bot.services.patrols import fmt_span
+from handlers.common import ensure_current_person
+from handlers.menu import MenuEntry, add_menu_entry
+from handlers.render import answer, buttons, display_name, edit_or_reply, reply, send_text
+from handlers.start import add_deep_link
+
+ORGANISERS = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
+DRAFT_KEY = "event_draft"
+MESSAGE_KEY = "event_message"
+TEXT_LIMIT = 200
+
+register_command(CommandSpec("events", "cmd.events", Audience(REGISTERED), 33))
+register_command(CommandSpec("newevent", "cmd.newevent", ORGANISERS, 34))
+register_command(CommandSpec("checkin", "cmd.checkin", Audience(REGISTERED), 35))
+
+
+class EventStep(IntEnum):
+    COMPOUND = 1
+    TITLE = 2
+    WHEN = 3
+    PLACE = 4
+    CAPACITY = 5
+    AUDIENCE = 6
+    TYPE = 7
+    REPEAT = 8
+    CONFIRM = 9
+    MESSAGE = 10
+
+
+def _draft(context: BotContext) -> dict[str, object]:
+    assert context.user_data is not None
+    return context.user_data.setdefault(DRAFT_KEY, {})  # type: ignore[no-any-return]
+
+
+def _clear(context: BotContext) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT_KEY, None)
+        context.user_data.pop(MESSAGE_KEY, None)
+
+
+def _nav(context: BotContext) -> list[tuple[str, str]]:
+    return [
+        (context.t("common.btn_back"), pack(PREFIX, "back")),
+        (context.t("common.btn_cancel"), pack(PREFIX, "stop")),
+    ]
+
+
+def _cancel_only(context: BotContext) -> object:
+    return buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "stop"))]])
+
+
+def _when(context: BotContext, view: EventView) -> str:
+    return fmt_span(
+        context.services.translator, context.language, view.starts_at, view.ends_at, ZoneInfo(view.tz)
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the guided conversation
+
+
+async def new_event(update: Update, context: BotContext) -> EventStep | int:
+    user = update.effective_user
+    assert user is not None
+    await ensure_current_person(update, context)
+    _clear(context)
+    compounds = await events.organiser_compounds(context.services.uow(), user.id)
+    if not compounds:
+        raise UserFacingError("common.not_allowed")
+    if len(compounds) == 1:
+        _draft(context)["compound_id"] = compounds[0][0]
+        return await _ask_title(update, context)
+    rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
+    rows.append([(context.t("common.btn_cancel"), pack(PREFIX, "stop"))])
+    await reply(update, context, "events.pick_compound", markup=buttons(rows))
+    return EventStep.COMPOUND
+
+
+async def compound_picked(update: Update, context: BotContext) -> EventStep | int:
+    query = update.callback_query
+    assert query is not None
+    compound_id = int_part(unpack(query.data), 2)
+    if compound_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return EventStep.COMPOUND
+    await answer(update)
+    _draft(context)["compound_id"] = compound_id
+    return await _ask_title(update, context)
+
+
+async def _ask_title(update: Update, context: BotContext) -> EventStep:
+    await reply(update, context, "events.ask_title", markup=_cancel_only(context))  # type: ignore[arg-type]
+    return EventStep.TITLE
+
+
+async def title_entered(update: Update, context: BotContext) -> EventStep:
+    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    if not text or len(text) > events.TITLE_LIMIT:
+        await reply(update, context, "events.bad_title", limit=events.TITLE_LIMIT)
+        return EventStep.TITLE
+    _draft(context)["title"] = text
+    await reply(update, context, "events.ask_when", markup=buttons([_nav(context)]))
+    return EventStep.WHEN
+
+
+async def when_entered(update: Update, context: BotContext) -> EventStep:
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    draft = _draft(context)
+    tz = ZoneInfo(context.services.settings.timezone)
+    now = context.services.clock.now()
+    parsed = events.parse_when(text[:TEXT_LIMIT], tz, now)
+    if parsed is None:
+        await reply(update, context, "events.bad_when")
+        return EventStep.WHEN
+    start, end = parsed
+    if start <= now:
+        await reply(update, context, "events.in_past")
+        return EventStep.WHEN
+    if end <= start:
+        await reply(update, context, "events.end_before_start")
+        return EventStep.WHEN
+    draft["starts_at"], draft["ends_at"] = start.isoformat(), end.isoformat()
+    await reply(update, context, "events.ask_place", markup=buttons([_nav(context)]))
+    return EventStep.PLACE
+
+
+async def place_entered(update: Update, context: BotContext) -> EventStep:
+    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    if not text or len(text) > events.PLACE_LIMIT:
+        await reply(update, context, "events.bad_place", limit=events.PLACE_LIMIT)
+        return EventStep.PLACE
+    _draft(context)["place"] = text
+    await reply(update, context, "events.ask_capacity", markup=buttons([_nav(context)]))
+    return EventStep.CAPACITY
+
+
+async def capacity_entered(update: Update, context: BotContext) -> EventStep:
+    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    try:
+        capacity = int(text)
+    except ValueError:
+        capacity = 0
+    if not 1 <= capacity <= events.CAPACITY_LIMIT:
+        await reply(update, context, "events.bad_capacity", limit=events.CAPACITY_LIMIT)
+        return EventStep.CAPACITY
+    _draft(context)["capacity"] = capacity
+    return await _ask_audience(update, context)
+
+
+async def _ask_audience(update: Update, context: BotContext) -> EventStep:
+    rows = [[(context.t(f"events.audience_{a}"), pack(PREFIX, "a", a))] for a in AUDIENCES]
+    await reply(update, context, "events.ask_audience", markup=buttons([*rows, _nav(context)]))
+    return EventStep.AUDIENCE
+
+
+async def _ask_type(update: Update, context: BotContext) -> EventStep:
+    names = [(context.t(f"events.type_{k}"), pack(PREFIX, "t", k)) for k in EVENT_TYPES]
+    rows = [names[i : i + 2] for i in range(0, len(names), 2)]
+    await edit_or_reply(update, context, context.t("events.ask_type"), buttons([*rows, _nav(context)]))
+    return EventStep.TYPE
+
+
+async def _ask_repeat(update: Update, context: BotContext) -> EventStep:
+    rows = [[(context.t(f"events.repeat_{r}"), pack(PREFIX, "r", r))] for r in REPEATS]
+    await edit_or_reply(update, context, context.t("events.ask_repeat"), buttons([*rows, _nav(context)]))
+    return EventStep.REPEAT
+
+
+def _draft_obj(context: BotContext) -> EventDraft:
+    d = _draft(context)
+    return EventDraft(
+        compound_id=int(d["compound_id"]),  # type: ignore[call-overload]
+        title=str(d["title"]),
+        place=str(d["place"]),
+        starts_at=datetime.fromisoformat(str(d["starts_at"])),
+        ends_at=datetime.fromisoformat(str(d["ends_at"])),
+        capacity=int(d["capacity"]),  # type: ignore[call-overload]
+        audience=str(d["audience"]),
+        event_type=str(d["event_type"]),
+        repeat=str(d["repeat"]),
+    )
+
+
+async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
+    query = update.callback_query
+    assert query is not None
+    parts = unpack(query.data)
+    kind, value = parts[1], parts[2] if len(parts) > 2 else ""
+    draft = _draft(context)
+    expected = {"a": ("audience", AUDIENCES), "t": ("event_type", EVENT_TYPES), "r": ("repeat", REPEATS)}[
+        kind
+    ]
+    if value not in expected[1] or "capacity" not in draft:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return ConversationHandler.END if "capacity" not in draft else EventStep.AUDIENCE
+    await answer(update)
+    draft[expected[0]] = value
+    if kind == "a":
+        return await _ask_type(update, context)
+    if kind == "t":
+        return await _ask_repeat(update, context)
+    event = _draft_obj(context)
+    tz = ZoneInfo(context.services.settings.timezone)
+    summary = context.t(
+        "events.confirm",
+        title=event.title,
+        when=fmt_span(context.services.translator, context.language, event.starts_at, event.ends_at, tz),
+        place=event.place,
+        capacity=event.capacity,
+        audience=context.t(f"events.audience_{event.audience}"),
+        type=context.t(f"events.type_{event.event_type}"),
+        repeat=context.t(f"events.repeat_{event.repeat}"),
+    )
+    markup = buttons([[(context.t("events.btn_publish"), pack(PREFIX, "publish"))], _nav(context)])
+    await edit_or_reply(update, context, summary, markup)
+    return EventStep.CONFIRM
+
+
+async def publish(update: Update, context: BotContext) -> int:
+    user = update.effective_user
+    assert user is not None
+    if "repeat" not in _draft(context):
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return ConversationHandler.END
+    view = await events.create_event(
+        context.services.uow(),
+        context.services.translator,
+        user.id,
+        _draft_obj(context),
+        context.services.clock.now(),
+    )
+    context.services.notify_outbox()
+    await context.services.schedule_changed()
+    await answer(update)
+    _clear(context)
+    await edit_or_reply(
+        update, context, context.t("events.published", title=view.title, when=_when(context, view))
+    )
+    await _send_manage(update, context, view)
+    return ConversationHandler.END
+
+
+async def back(update: Update, context: BotContext) -> EventStep | int:
+    await answer(update)
+    draft = _draft(context)
+    # Step back to the question before the one being answered.
+    if "repeat" in draft or "event_type" in draft:
+        draft.pop("repeat", None)
+        draft.pop("event_type", None)
+        return await _ask_type(update, context)
+    if "audience" in draft or "capacity" in draft:
+        draft.pop("audience", None)
+        draft.pop("capacity", None)
+        await reply(update, context, "events.ask_capacity", markup=buttons([_nav(context)]))
+        return EventStep.CAPACITY
+    if "place" in draft or "starts_at" in draft:
+        draft.pop("place", None)
+        draft.pop("starts_at", None)
+        await reply(update, context, "events.ask_when", markup=buttons([_nav(context)]))
+        return EventStep.WHEN
+    draft.pop("title", None)
+    return await _ask_title(update, context)
+
+
+async def stop(update: Update, context: BotContext) -> int:
+    await answer(update)
+    _clear(context)
+    await reply(update, context, "events.stopped")
+    return ConversationHandler.END
+
+
+async def use_buttons(update: Update, context: BotContext) -> None:
+    await reply(update, context, "events.use_buttons")
+
+
+async def stale(update: Update, context: BotContext) -> None:
+    await answer(update, context.t("common.stale_button"), alert=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# organisers
+
+
+def _manage_markup(context: BotContext, event_id: int) -> object:
+    return buttons(
+        [
+            [(context.t("events.btn_code"), pack(PREFIX, "code", event_id))],
+            [(context.t("events.btn_message"), pack(PREFIX, "msg", event_id))],
+            [(context.t("events.btn_cancel_event"), pack(PREFIX, "kill", event_id))],
+        ]
+    )
+
+
+async def _send_manage(update: Update, context: BotContext, view: EventView) -> None:
+    await reply(
+        update,
+        context,
+        "events.manage",
+        markup=_manage_markup(context, view.id),  # type: ignore[arg-type]
+        title=view.title,
+        when=_when(context, view),
+        going=view.going,
+        capacity=view.capacity,
+        waiting=view.waiting,
+    )
+
+
+async def manage_pressed(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    parts = unpack(query.data)
+    event_id = int_part(parts, 2)
+    if event_id is None:
+        await stale(update, context)
+        return
+    uow, now, t = context.services.uow(), context.services.clock.now(), context.services.translator
+    action = parts[1]
+    if action == "adm":
+        view = await events.organiser_view(uow, update.effective_user.id, event_id)
+        await answer(update)
+        await _send_manage(update, context, view)
+    elif action == "code":
+        view = await events.organiser_view(uow, update.effective_user.id, event_id)
+        await answer(update)
+        link = deep_link(context.services.bot_username, f"ev_{view.checkin_code}")
+        await reply(update, context, "events.code", title=view.title, code=view.checkin_code, link=link)
+    elif action == "kill":
+        view = await events.organiser_view(uow, update.effective_user.id, event_id)
+        await answer(update)
+        markup = buttons([[(context.t("events.btn_kill_yes"), pack(PREFIX, "killok", event_id))]])
+        await reply(update, context, "events.kill_confirm", markup=markup, title=view.title)
+    elif action == "killok":
+        told = await events.cancel_event(uow, t, update.effective_user.id, event_id, now)
+        context.services.notify_outbox()
+        await answer(update)
+        await edit_or_reply(update, context, context.t("events.killed", count=told))
+
+
+async def message_start(update: Update, context: BotContext) -> EventStep | int:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    event_id = int_part(unpack(query.data), 2)
+    if event_id is None or context.user_data is None:
+        await stale(update, context)
+        return ConversationHandler.END
+    view = await events.organiser_view(context.services.uow(), update.effective_user.id, event_id)
+    await answer(update)
+    context.user_data[MESSAGE_KEY] = event_id
+    await reply(update, context, "events.ask_message", markup=_cancel_only(context), title=view.title)  # type: ignore[arg-type]
+    return EventStep.MESSAGE
+
+
+async def message_entered(update: Update, context: BotContext) -> EventStep | int:
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    event_id = (context.user_data or {}).get(MESSAGE_KEY)
+    if not isinstance(event_id, int):
+        return ConversationHandler.END
+    if len(message.text or "") > 3000:
+        await reply(update, context, "events.message_too_long")
+        return EventStep.MESSAGE
+    count = await events.message_attendees(
+        context.services.uow(),
+        context.services.translator,
+        update.effective_user.id,
+        event_id,
+        message.text or "",
+        context.services.clock.now(),
+    )
+    context.services.notify_outbox()
+    _clear(context)
+    await reply(update, context, "events.message_sent", count=count)
+    return ConversationHandler.END
+
+
+# ---------------------------------------------------------------------------------------------------------
+# residents
+
+
+async def rsvp_pressed(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    parts = unpack(query.data)
+    event_id = int_part(parts, 2)
+    if event_id is None:
+        await stale(update, context)
+        return
+    uow, now = context.services.uow(), context.services.clock.now()
+    if parts[1] == "go":
+        result = await events.rsvp(uow, update.effective_user.id, display_name(update), event_id, now)
+        await context.services.schedule_changed()
+        key = "events.rsvp_going" if result.status == "going" else "events.rsvp_waiting"
+    else:
+        result = await events.cancel_rsvp(
+            uow, context.services.translator, update.effective_user.id, event_id, now
+        )
+        context.services.notify_outbox()
+        key = "events.rsvp_cancelled"
+    text = context.t(
+        key,
+        title=result.event.title,
+        when=_when(context, result.event),
+        place=result.event.place,
+        position=result.position,
+    )
+    chat = update.effective_chat
+    if chat is not None and chat.type != "private":
+        # In a group the answer goes to the presser only, as an alert.
+        await answer(update, text[:200], alert=True)  # Telegram refuses longer answers
+        return
+    await answer(update)
+    await send_text(update, context, text)
+
+
+def _event_line(context: BotContext, view: EventView) -> str:
+    mark = {"going": context.t("events.mark_going"), "waiting": context.t("events.mark_waiting")}.get(
+        view.mine or "", ""
+    )
+    return context.t(
+        "events.line",
+        title=view.title,
+        when=_when(context, view),
+        place=view.place,
+        going=view.going,
+        capacity=view.capacity,
+        mark=mark,
+    )
+
+
+async def events_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    person = await ensure_current_person(update, context)
+    found = await events.upcoming(context.services.uow(), user.id, context.services.clock.now())
+    if not found:
+        await reply(update, context, "events.none")
+        return
+    staff = person.has_role(Role.COORDINATOR.value, Role.ADMIN.value, Role.SUPERVISOR.value)
+    rows = []
+    for view in found:
+        label_when = view.starts_at.astimezone(ZoneInfo(view.tz)).strftime("%m/%d")
+        if view.mine in ("going", "waiting"):
+            rows.append(
+                [
+                    (
+                        context.t("events.btn_cancel_rsvp", title=view.title[:12], when=label_when),
+                        pack(PREFIX, "cx", view.id),
+                    )
+                ]
+            )
+        else:
+            rows.append(
+                [
+                    (
+                        context.t("events.btn_rsvp_named", title=view.title[:12], when=label_when),
+                        pack(PREFIX, "go", view.id),
+                    )
+                ]
+            )
+        if staff and (view.organiser_id == person.id or person.has_role(Role.ADMIN.value)):
+            rows.append(
+                [(context.t("events.btn_manage", title=view.title[:12]), pack(PREFIX, "adm", view.id))]
+            )
+    lines = "\n".join(_event_line(context, v) for v in found)
+    await reply(update, context, "events.list", markup=buttons(rows), lines=lines)
+
+
+async def _check_in(update: Update, context: BotContext, code: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    view = await events.check_in(context.services.uow(), user.id, code, context.services.clock.now())
+    await reply(update, context, "events.checked_in", title=view.title)
+
+
+async def checkin_command(update: Update, context: BotContext) -> None:
+    await ensure_current_person(update, context)
+    code = context.args[0] if context.args else ""
+    if not code:
+        await reply(update, context, "events.checkin_how")
+        return
+    await _check_in(update, context, code)
+
+
+async def checkin_link(update: Update, context: BotContext, code: str) -> None:
+    await _check_in(update, context, code)
+
+
+async def menu_events(update: Update, context: BotContext) -> None:
+    await events_command(update, context)
+
+
+async def _process_due(services: Services, now: datetime) -> int:
+    return await events.process_due(services.uow(), services.translator, now)
+
+
+async def _next_due(services: Services, now: datetime) -> datetime | None:
+    return await events.next_due(services.uow())
+
+
+add_due_source(DueSource("events", _process_due, _next_due))
+add_deep_link("ev", checkin_link)
+add_menu_entry(MenuEntry("menu.events", menu_events, Audience(REGISTERED), 33))
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    text = private & filters.TEXT & ~filters.COMMAND
+    conversation = ConversationHandler(
+        name="events_new",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[
+            CommandHandler("newevent", new_event, filters=private),
+            CallbackQueryHandler(message_start, pattern=rf"^{PREFIX}:msg:"),
+        ],
+        states={
+            EventStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=rf"^{PREFIX}:c:")],
+            EventStep.TITLE: [MessageHandler(text, title_entered)],
+            EventStep.WHEN: [MessageHandler(text, when_entered)],
+            EventStep.PLACE: [MessageHandler(text, place_entered)],
+            EventStep.CAPACITY: [MessageHandler(text, capacity_entered)],
+            EventStep.AUDIENCE: [CallbackQueryHandler(choice_picked, pattern=rf"^{PREFIX}:a:")],
+            EventStep.TYPE: [CallbackQueryHandler(choice_picked, pattern=rf"^{PREFIX}:t:")],
+            EventStep.REPEAT: [CallbackQueryHandler(choice_picked, pattern=rf"^{PREFIX}:r:")],
+            EventStep.CONFIRM: [CallbackQueryHandler(publish, pattern=rf"^{PREFIX}:publish$")],
+            EventStep.MESSAGE: [MessageHandler(text, message_entered)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", stop),
+            CallbackQueryHandler(stop, pattern=rf"^{PREFIX}:stop$"),
+            CallbackQueryHandler(back, pattern=rf"^{PREFIX}:back$"),
+            CallbackQueryHandler(stale, pattern=rf"^{PREFIX}:(c|a|t|r|publish)"),
+            MessageHandler(private & ~filters.COMMAND, use_buttons),
+        ],
+    )
+    return [
+        conversation,
+        CommandHandler("events", events_command, filters=private),
+        CommandHandler("checkin", checkin_command, filters=private),
+        CallbackQueryHandler(rsvp_pressed, pattern=rf"^{PREFIX}:(go|cx):"),
+        CallbackQueryHandler(manage_pressed, pattern=rf"^{PREFIX}:(adm|code|kill|killok):"),
+        CallbackQueryHandler(stale, pattern=rf"^{PREFIX}:(stop|back)$"),
+    ]

@@ -1,0 +1,510 @@
+"""Civil Code answers (民法典问答) in Telegram, and the top-level free-text replies (help, not understood).
+
+Private chat: /law or the "⚖️ 法律问答" button asks for a question; free text the router calls "law" is
+answered directly. Groups: "/law 问题", or a message that mentions the bot or replies to it, when it is a
+legal question. Free text reaches us through start.TEXT_HOOKS, i.e. only when no conversation took it: we
+never answer text that belongs to somebody's conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from enum import IntEnum
+
+from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import POST_INIT_HOOKS
+from bot.callbacks import int_part, pack, unpack
+from bot.commands import Audience, CommandSpec, register_command, roles
+from bot.context import BotContext
+from bot.i18n import SUPPORTED_LANGUAGES, default_translator
+from bot.roles import Role
+from bot.services import law
+from bot.services import routing as routing_service
+from bot.services.law import PREFIX, ArticleView, FaqView, GapsView, LawReply
+from handlers.common import current_person, ensure_current_person, is_private, show_menu
+from handlers.menu import MenuEntry, add_menu_entry, entry_for_label
+from handlers.render import TEXT_LIMIT, answer, buttons, display_name, edit_or_reply, reply, send_text
+from handlers.routing import intent_of
+
+LABEL_LIMIT = 40  # suggestion button labels
+GAP_PAGE_LIMIT = TEXT_LIMIT - 200  # room for the page footer
+REPLY_KEY = "law_reply"
+
+
+class LawStep(IntEnum):
+    ASK = 1
+    VOLUNTEER_REPLY = 2
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+def _articles(context: BotContext, numbers: tuple[int, ...]) -> str:
+    return context.t("law.article_sep").join(context.t("law.article_ref", number=n) for n in numbers)
+
+
+def _text_buttons(context: BotContext, numbers: tuple[int, ...]) -> list[list[tuple[str, str]]]:
+    return [[(context.t("law.btn_text", number=n), pack(PREFIX, "t", n))] for n in numbers[:3]]
+
+
+def render_answer(
+    context: BotContext, faq: FaqView, question_id: int | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    text = "\n\n".join(
+        [
+            faq.answer(context.language),
+            context.t("law.basis", articles=_articles(context, faq.articles)),
+        ]
+    )
+    text += "\n" + context.t("law.disclaimer")
+    qid = question_id or 0
+    rows = [
+        [
+            (context.t("law.btn_helpful"), pack(PREFIX, "v", qid, faq.key, 1)),
+            (context.t("law.btn_not_helpful"), pack(PREFIX, "v", qid, faq.key, 0)),
+        ],
+        *_text_buttons(context, faq.with_text),
+    ]
+    return text, buttons(rows)
+
+
+def _label(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
+
+
+def render_article(context: BotContext, article: ArticleView, question_id: int | None) -> tuple[str, object]:
+    if not article.valid:
+        return context.t("law.article_out_of_range", number=article.number, max=law.MAX_ARTICLE), None
+    lines = [context.t("law.article_header", number=article.number)]
+    if article.title:
+        lines.append(article.title)
+    lines.append("")
+    lines.append(article.summary(context.language) or context.t("law.article_no_summary"))
+    rows: list[list[tuple[str, str]]] = []
+    if article.faqs:
+        lines += ["", context.t("law.article_faqs")]
+        rows += [[(_label(f.question), pack(PREFIX, "s", question_id or 0, f.key))] for f in article.faqs]
+    if article.has_text:
+        rows += _text_buttons(context, (article.number,))
+    return "\n".join(lines), buttons(rows) if rows else None
+
+
+async def send_reply(update: Update, context: BotContext, result: LawReply) -> None:
+    if result.kind == "empty":
+        await reply(update, context, "law.need_text")
+        return
+    if result.kind == "article" and result.article is not None:
+        text, markup = render_article(context, result.article, result.question_id)
+        await send_text(update, context, text, markup)  # type: ignore[arg-type]
+        return
+    if result.kind == "answer" and result.faq is not None:
+        text, markup = render_answer(context, result.faq, result.question_id)
+        await send_text(update, context, text, markup)
+        return
+    qid = result.question_id or 0
+    if result.kind == "suggest" and result.suggestions:
+        rows = [[(_label(f.question), pack(PREFIX, "s", qid, f.key))] for f in result.suggestions]
+        rows.append([(context.t("law.btn_none_of_these"), pack(PREFIX, "p", qid))])
+        await reply(update, context, "law.did_you_mean", markup=buttons(rows))
+        return
+    markup = buttons([[(context.t("law.btn_pass"), pack(PREFIX, "p", qid))]])
+    await reply(update, context, "law.no_match", markup=markup)
+
+
+async def answer_question(update: Update, context: BotContext, text: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    if is_private(update):
+        await ensure_current_person(update, context)
+    result = await law.ask(
+        context.services.uow(),
+        telegram_id=user.id,
+        display_name=display_name(update),
+        question=text,
+        now=context.services.clock.now(),
+    )
+    await send_reply(update, context, result)
+
+
+def _command_argument(message: Message) -> str:
+    """What follows "/law" (or "/law@Bot"), on the same line or the next ones."""
+    parts = (message.text or "").split(None, 1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def _cancel_markup(context: BotContext) -> InlineKeyboardMarkup:
+    return buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "x"))]])
+
+
+# --- asking ---------------------------------------------------------------------------------------
+
+async def law_command(update: Update, context: BotContext) -> LawStep | int:
+    message = update.effective_message
+    assert message is not None
+    question = _command_argument(message)
+    if question:
+        await answer_question(update, context, question)
+        return ConversationHandler.END
+    await ensure_current_person(update, context)
+    await reply(update, context, "law.ask", markup=_cancel_markup(context))
+    return LawStep.ASK
+
+
+async def law_menu(update: Update, context: BotContext) -> LawStep:
+    await ensure_current_person(update, context)
+    await reply(update, context, "law.ask", markup=_cancel_markup(context))
+    return LawStep.ASK
+
+
+async def question_entered(update: Update, context: BotContext) -> LawStep | int:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    entry = entry_for_label(context, message.text)
+    if entry is not None:
+        # Another big button while we wait: the resident changed their mind.
+        if entry.label_key == "menu.law":
+            return await law_menu(update, context)
+        await entry.callback(update, context)
+        return ConversationHandler.END
+    await answer_question(update, context, message.text)
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(REPLY_KEY, None)
+    if update.callback_query is not None:
+        await answer(update)
+        await edit_or_reply(update, context, context.t("common.cancelled"))
+    else:
+        await show_menu(update, context, await current_person(update, context), "common.cancelled")
+    return ConversationHandler.END
+
+
+async def text_please(update: Update, context: BotContext) -> None:
+    await reply(update, context, "law.text_please")
+
+
+async def free_text(update: Update, context: BotContext) -> bool:
+    """start.TEXT_HOOKS: private text nobody else took. law → answer; help → /help; none → not understood."""
+    message = update.effective_message
+    if message is None or message.text is None or not is_private(update):
+        return False
+    intent = intent_of(message)
+    if intent == "law":
+        await answer_question(update, context, message.text)
+        return True
+    if intent == "help":
+        from handlers.start import help_command
+
+        await help_command(update, context)
+        return True
+    if intent == "none":
+        await show_menu(update, context, await current_person(update, context), "common.not_understood")
+        return True
+    return False  # an intent whose capability is missing: start's fallback says it did not understand
+
+
+# --- buttons --------------------------------------------------------------------------------------
+
+async def on_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    parts = unpack(query.data)
+    action = parts[1] if len(parts) > 1 else ""
+    services = context.services
+    now = services.clock.now()
+    if action == "s" and len(parts) == 4:
+        result = await law.show_faq(services.uow(), parts[3], int_part(parts, 2) or None)
+        await answer(update)
+        await send_reply(update, context, result)
+    elif action == "v" and len(parts) == 5 and parts[4] in ("0", "1"):
+        vote = await law.vote(
+            services.uow(),
+            telegram_id=user.id,
+            display_name=display_name(update),
+            key=parts[3],
+            question_id=int_part(parts, 2) or None,
+            helpful=parts[4] == "1",
+            now=now,
+        )
+        if not vote.recorded:
+            key = "law.already_voted"
+        else:
+            key = "law.thanks_helpful" if vote.helpful else "law.thanks_not_helpful"
+        await answer(update, context.t(key))
+    elif action == "p" and int_part(parts, 2):
+        passed = await law.pass_to_volunteer(
+            services.uow(),
+            services.translator,
+            telegram_id=user.id,
+            display_name=display_name(update),
+            question_id=int_part(parts, 2) or 0,
+            now=now,
+        )
+        services.notify_outbox()
+        key = "law.already_passed" if passed.already else "law.passed"
+        await answer(update, context.t(key, count=passed.volunteers))
+        await edit_or_reply(update, context, context.t(key, count=passed.volunteers))
+    elif action == "t" and int_part(parts, 2) is not None:
+        view = await law.article_text(services.uow(), int_part(parts, 2) or 0)
+        await answer(update)
+        title = f"\n{view.title}" if view.title else ""
+        text = context.t("law.official_text", number=view.number, title=title, text=view.text)
+        await send_text(update, context, text)
+    elif action == "g" and int_part(parts, 2) is not None:
+        gaps = await law.list_gaps(services.uow(), telegram_id=user.id)
+        await answer(update)
+        text, markup = gaps_page(context, gaps, int_part(parts, 2) or 0)
+        await edit_or_reply(update, context, text, markup)
+    else:
+        await answer(update, context.t("common.stale_button"), alert=True)
+
+
+# --- legal volunteers reply -----------------------------------------------------------------------
+
+async def volunteer_reply_start(update: Update, context: BotContext) -> LawStep | int:
+    user = update.effective_user
+    assert user is not None
+    question_id = int_part(unpack(update.callback_query.data if update.callback_query else ""), 2)
+    if question_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return ConversationHandler.END
+    view = await law.question_for_volunteer(
+        context.services.uow(), telegram_id=user.id, question_id=question_id
+    )
+    await answer(update)
+    assert context.user_data is not None
+    context.user_data[REPLY_KEY] = view.id
+    await reply(
+        update,
+        context,
+        "law.volunteer_prompt",
+        markup=buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "x"))]]),
+        name=view.asker_name,
+        question=view.question,
+    )
+    return LawStep.VOLUNTEER_REPLY
+
+
+async def volunteer_reply_entered(update: Update, context: BotContext) -> LawStep | int:
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and message.text is not None and user is not None
+    question_id = (context.user_data or {}).get(REPLY_KEY)
+    if not isinstance(question_id, int):
+        await reply(update, context, "common.stale_button")
+        return ConversationHandler.END
+    view = await law.volunteer_reply(
+        context.services.uow(),
+        context.services.translator,
+        telegram_id=user.id,
+        question_id=question_id,
+        text=message.text,
+        now=context.services.clock.now(),
+    )
+    context.services.notify_outbox()
+    if context.user_data is not None:
+        context.user_data.pop(REPLY_KEY, None)
+    await reply(update, context, "law.volunteer_sent", name=view.asker_name)
+    return ConversationHandler.END
+
+
+# --- admins: /law_gaps ----------------------------------------------------------------------------
+
+def _gap_lines(context: BotContext, view: GapsView) -> list[str]:
+    lines: list[str] = []
+    if view.gaps:
+        lines.append(context.t("law.gaps_header", count=len(view.gaps)))
+        for gap in view.gaps:
+            lines.append(
+                context.t(
+                    "law.gaps_line",
+                    question=_clip(gap.question, 200),
+                    count=gap.count,
+                    date=gap.last_asked.astimezone(context.services.settings.tz).strftime("%m-%d"),
+                    passed=context.t("law.gaps_passed") if gap.passed else "",
+                )
+            )
+    else:
+        lines.append(context.t("law.gaps_none"))
+    lines.append("")
+    if view.dislikes:
+        lines.append(context.t("law.dislikes_header"))
+        for d in view.dislikes:
+            sample = f"“{_clip(d.sample_question, 100)}”" if d.sample_question else ""
+            lines.append(
+                context.t(
+                    "law.dislikes_line", topic=view.topics.get(d.faq_id, ""), faq_id=d.faq_id, count=d.count,
+                    sample=sample,
+                )
+            )
+    else:
+        lines.append(context.t("law.dislikes_none"))
+    return lines
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def paginate(lines: list[str], limit: int = GAP_PAGE_LIMIT) -> list[str]:
+    pages: list[str] = []
+    current = ""
+    for line in lines:
+        line = line[:limit]
+        if current and len(current) + len(line) + 1 > limit:
+            pages.append(current.rstrip("\n"))
+            current = ""
+        current += line + "\n"
+    if current.strip():
+        pages.append(current.rstrip("\n"))
+    return pages or [""]
+
+
+def gaps_page(context: BotContext, view: GapsView, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    pages = paginate(_gap_lines(context, view))
+    page = max(0, min(page, len(pages) - 1))
+    if len(pages) == 1:
+        return pages[0], None
+    text = pages[page] + "\n\n" + context.t("law.gaps_page", page=page + 1, pages=len(pages))
+    nav: list[tuple[str, str]] = []
+    if page > 0:
+        nav.append((context.t("law.btn_prev"), pack(PREFIX, "g", page - 1)))
+    if page < len(pages) - 1:
+        nav.append((context.t("law.btn_next"), pack(PREFIX, "g", page + 1)))
+    return text, buttons([nav])
+
+
+async def gaps_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    view = await law.list_gaps(context.services.uow(), telegram_id=user.id)
+    text, markup = gaps_page(context, view, 0)
+    await send_text(update, context, text, markup)
+
+
+# --- groups ---------------------------------------------------------------------------------------
+
+class _AddressedToBot(filters.MessageFilter):
+    """A group message that mentions the bot or replies to one of its messages."""
+
+    def filter(self, message: Message) -> bool:
+        bot = message.get_bot()
+        reply_to = message.reply_to_message
+        if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == bot.id:
+            return True
+        mention = f"@{bot.username}".lower() if bot.username else None
+        if mention is None:
+            return False
+        return any(
+            entity.type == MessageEntity.MENTION and message.parse_entity(entity).lower() == mention
+            for entity in message.entities
+        )
+
+
+def _without_mention(message: Message) -> str:
+    text = message.text or ""
+    for entity in reversed(message.entities):
+        if entity.type == MessageEntity.MENTION:
+            text = text[: entity.offset] + " " + text[entity.offset + entity.length :]
+    return text.strip()
+
+
+async def group_law_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    assert message is not None
+    question = _command_argument(message)
+    if not question:
+        await reply(update, context, "law.group_usage")
+        return
+    await answer_question(update, context, question)
+
+
+async def group_addressed(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    assert message is not None
+    await answer_question(update, context, _without_mention(message))
+
+
+class _LegalQuestion(filters.MessageFilter):
+    """Only legal questions: the bot never joins other talk in a group."""
+
+    def filter(self, message: Message) -> bool:
+        return bool(message.text) and not (message.text or "").startswith("/") and intent_of(message) == "law"
+
+
+# --- wiring ---------------------------------------------------------------------------------------
+
+def _menu_labels() -> list[str]:
+    t = default_translator()
+    return [t(language, "menu.law") for language in SUPPORTED_LANGUAGES]
+
+
+register_command(CommandSpec("law", "cmd.law", Audience(), 30))
+register_command(CommandSpec("law_gaps", "cmd.law_gaps", roles(Role.ADMIN, Role.LEGAL_VOLUNTEER), 76))
+add_menu_entry(MenuEntry("menu.law", law_menu, Audience(), 30))
+
+
+def _register_text_hook() -> None:
+    from handlers.start import TEXT_HOOKS
+
+    if free_text not in TEXT_HOOKS:
+        TEXT_HOOKS.append(free_text)
+
+
+_register_text_hook()
+
+
+async def _warm_up(application: object, services: object) -> None:
+    """Load the corpus and build the matcher at start, so the first resident does not wait for it."""
+    await asyncio.to_thread(routing_service.warm_up)
+
+
+if _warm_up not in POST_INIT_HOOKS:
+    POST_INIT_HOOKS.append(_warm_up)
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    conversation: ConversationHandler[BotContext] = ConversationHandler(
+        name="law",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[
+            CommandHandler("law", law_command, filters=private),
+            MessageHandler(private & filters.Text(_menu_labels()), law_menu),
+            CallbackQueryHandler(volunteer_reply_start, pattern=rf"^{PREFIX}:r:"),
+        ],
+        states={
+            LawStep.ASK: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, question_entered)],
+            LawStep.VOLUNTEER_REPLY: [
+                MessageHandler(private & filters.TEXT & ~filters.COMMAND, volunteer_reply_entered)
+            ],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:x$"),
+            MessageHandler(private & ~filters.COMMAND & ~filters.TEXT, text_please),
+        ],
+    )
+    return [
+        conversation,
+        CommandHandler("law_gaps", gaps_command, filters=private),
+        CommandHandler("law", group_law_command, filters=groups),
+        MessageHandler(groups & filters.TEXT & _AddressedToBot() & _LegalQuestion(), group_addressed),
+        CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:x$"),
+        CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"),
+    ]

@@ -1,0 +1,592 @@
+"""Volunteer points: /points, the catalogue and vouchers, merchants' /verify, staff awards and rules.
+
+Everything is a stateless button or command: the state lives in the database (held vouchers, the ledger),
+so a restart loses nothing. Importing this module also registers the activity listener (earning).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from telegram import InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.callbacks import int_part, pack, unpack
+from bot.commands import REGISTERED, Audience, CommandSpec, register_command, roles
+from bot.context import BotContext
+from bot.roles import Role
+from bot.services import points
+from bot.services.invites import deep_link
+from bot.services.points_reports import statement_xlsx
+from handlers.common import current_person, ensure_current_person
+from handlers.menu import MenuEntry, add_menu_entry
+from handlers.render import answer, buttons, edit_or_reply, reply, send_text
+from handlers.routing import IntentFilter
+from handlers.start import add_deep_link
+
+PREFIX = "pt"
+LAST_ENTRIES = 5
+
+
+def _when(moment: datetime | None, tz: str) -> str:
+    return "" if moment is None else f"{moment.astimezone(ZoneInfo(tz)):%m-%d %H:%M}"
+
+
+def _entry_line(context: BotContext, entry: points.EntryView, tz: str) -> str:
+    return context.t(
+        "points.entry_line",
+        when=_when(entry.created_at, tz),
+        kind=context.t(f"points.kind_{entry.kind}"),
+        amount=f"{entry.amount:+d}",
+        reason=entry.reason,
+    )
+
+
+def _home_buttons(context: BotContext) -> object:
+    return buttons(
+        [
+            [
+                (context.t("points.btn_redeem"), pack(PREFIX, "cat")),
+                (context.t("points.btn_my"), pack(PREFIX, "my")),
+            ],
+            [
+                (context.t("points.btn_xlsx"), pack(PREFIX, "xlsx")),
+                (context.t("points.btn_top"), pack(PREFIX, "top")),
+            ],
+        ]
+    )
+
+
+async def show_points(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    await ensure_current_person(update, context)
+    summary = await points.points_summary(
+        context.services.uow(), user.id, context.services.clock.now(), last=LAST_ENTRIES
+    )
+    lines = "\n".join(_entry_line(context, e, summary.timezone) for e in summary.entries)
+    text = context.t(
+        "points.summary",
+        balance=summary.balance,
+        earned=summary.earned_this_month,
+        entries=lines or context.t("points.no_entries"),
+    )
+    if update.callback_query is not None:
+        await answer(update)
+        await edit_or_reply(update, context, text, _home_buttons(context))  # type: ignore[arg-type]
+    else:
+        await send_text(update, context, text, _home_buttons(context))  # type: ignore[arg-type]
+
+
+async def send_statement(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    summary = await points.statement(context.services.uow(), user.id, context.services.clock.now())
+    data = statement_xlsx(context.services.translator, context.language, summary)
+    await answer(update)
+    filename = f"points-{context.services.clock.now():%Y%m%d}.xlsx"
+    await context.bot.send_document(
+        chat.id,
+        InputFile(io.BytesIO(data), filename=filename),
+        caption=context.t("points.xlsx_caption", balance=summary.balance, count=len(summary.entries)),
+    )
+
+
+# Leaderboard ----------
+
+
+async def show_leaderboard(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    board = await points.leaderboard(context.services.uow(), user.id, context.services.clock.now())
+    lines = []
+    for row in board.rows:
+        if row.name:
+            who = row.name
+        elif row.building:
+            who = context.t("points.anonymous_building", building=row.building)
+        else:
+            who = context.t("points.anonymous")
+        mark = context.t("points.me_mark") if row.is_me else ""
+        lines.append(context.t("points.leader_line", rank=row.rank, who=who, points=row.points, me=mark))
+    text = context.t(
+        "points.leaderboard",
+        compound=board.compound_name,
+        month=board.month,
+        rows="\n".join(lines) or context.t("points.leaderboard_empty"),
+    )
+    toggle = (
+        (context.t("points.btn_hide_name"), pack(PREFIX, "pub", 0))
+        if board.public_name
+        else (context.t("points.btn_show_name"), pack(PREFIX, "pub", 1))
+    )
+    await answer(update)
+    await edit_or_reply(
+        update, context, text, buttons([[toggle], [(context.t("points.btn_back"), pack(PREFIX, "home"))]])
+    )
+
+
+async def toggle_public_name(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    query = update.callback_query
+    assert user is not None and query is not None
+    value = int_part(unpack(query.data), 2)
+    if value not in (0, 1):
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    opted = await points.set_public_name(context.services.uow(), user.id, bool(value))
+    await answer(update, context.t("points.name_shown" if opted else "points.name_hidden"))
+    await show_leaderboard(update, context)
+
+
+async def publicname_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    switch = points.parse_switch(context.args[0] if context.args else "")
+    if switch is None:
+        await reply(update, context, "points.publicname_usage")
+        return
+    opted = await points.set_public_name(context.services.uow(), user.id, switch)
+    await reply(update, context, "points.name_shown" if opted else "points.name_hidden")
+
+
+# Catalogue and vouchers ----------
+
+
+async def show_categories(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    names = await points.categories(context.services.uow(), user.id)
+    await answer(update)
+    if not names:
+        await edit_or_reply(update, context, context.t("points.catalogue_empty"))
+        return
+    rows = [[(name, pack(PREFIX, "c", index))] for index, name in enumerate(names)]
+    rows.append([(context.t("points.btn_back"), pack(PREFIX, "home"))])
+    await edit_or_reply(update, context, context.t("points.pick_category"), buttons(rows))
+
+
+async def show_category(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    query = update.callback_query
+    assert user is not None and query is not None
+    index = int_part(unpack(query.data), 2)
+    names = await points.categories(context.services.uow(), user.id)
+    if index is None or not 0 <= index < len(names):
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    items = await points.services_in(context.services.uow(), user.id, names[index])
+    rows = [
+        [
+            (
+                context.t("points.service_button", name=s.name, partner=s.partner, cost=s.cost),
+                pack(PREFIX, "s", s.id),
+            )
+        ]
+        for s in items[:40]
+    ]
+    rows.append([(context.t("points.btn_back"), pack(PREFIX, "cat"))])
+    await answer(update)
+    await edit_or_reply(
+        update, context, context.t("points.pick_service", category=names[index]), buttons(rows)
+    )
+
+
+async def show_service(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    query = update.callback_query
+    assert user is not None and query is not None
+    service_id = int_part(unpack(query.data), 2)
+    if service_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    item = await points.service_detail(context.services.uow(), user.id, service_id)
+    stock = context.t("points.stock_unlimited") if item.stock is None else str(item.stock)
+    limit = context.t("points.limit_none") if item.per_person_limit is None else str(item.per_person_limit)
+    text = context.t(
+        "points.service_detail",
+        name=item.name,
+        partner=item.partner,
+        address=item.address or "—",
+        category=item.category,
+        cost=item.cost,
+        stock=stock,
+        limit=limit,
+        days=item.validity_days,
+    )
+    await answer(update)
+    await edit_or_reply(
+        update,
+        context,
+        text,
+        buttons(
+            [
+                [(context.t("points.btn_redeem_this", cost=item.cost), pack(PREFIX, "r", item.id))],
+                [(context.t("points.btn_back"), pack(PREFIX, "cat"))],
+            ]
+        ),
+    )
+
+
+async def redeem(update: Update, context: BotContext) -> None:
+    """Hold the points at once; the resident confirms (or cancels) on the next step."""
+    user = update.effective_user
+    query = update.callback_query
+    assert user is not None and query is not None and query.message is not None
+    service_id = int_part(unpack(query.data), 2)
+    if service_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    # One pressed button = one request: pressing it twice (or Telegram redelivering it) holds once.
+    request_key = f"{query.message.chat.id}:{query.message.message_id}:{service_id}"
+    voucher = await points.hold_redemption(
+        context.services.uow(), user.id, service_id, request_key, context.services.clock.now()
+    )
+    await context.services.schedule_changed()
+    await answer(update)
+    if voucher.status != "held":
+        await _voucher_state(update, context, voucher)
+        return
+    text = context.t(
+        "points.confirm_hold",
+        service=voucher.service,
+        partner=voucher.partner,
+        cost=voucher.cost,
+        balance=voucher.balance,
+        minutes=points.HOLD_MINUTES,
+    )
+    await edit_or_reply(
+        update,
+        context,
+        text,
+        buttons(
+            [
+                [(context.t("points.btn_confirm"), pack(PREFIX, "ok", voucher.id))],
+                [(context.t("points.btn_cancel_hold"), pack(PREFIX, "x", voucher.id))],
+            ]
+        ),
+    )
+
+
+async def _voucher_state(update: Update, context: BotContext, voucher: points.VoucherView) -> None:
+    if voucher.status == "active":
+        await send_voucher(update, context, voucher)
+    else:
+        await edit_or_reply(update, context, context.t(f"points.status_{voucher.status}", code=voucher.code))
+
+
+def voucher_qr(link: str) -> bytes:
+    import qrcode
+
+    image = qrcode.make(link)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def send_voucher(update: Update, context: BotContext, voucher: points.VoucherView) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    link = deep_link(context.services.bot_username, f"v_{voucher.code}")
+    caption = context.t(
+        "points.voucher_caption",
+        service=voucher.service,
+        partner=voucher.partner,
+        code=voucher.code,
+        cost=voucher.cost,
+        expires=_when(voucher.expires_at, voucher.timezone),
+        link=link,
+        balance=voucher.balance,
+    )
+    await context.bot.send_photo(
+        chat.id,
+        InputFile(io.BytesIO(voucher_qr(link)), filename=f"{voucher.code}.png"),
+        caption=caption[:1024],
+        reply_markup=buttons([[(context.t("points.btn_cancel_voucher"), pack(PREFIX, "x", voucher.id))]]),
+    )
+
+
+async def confirm(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    query = update.callback_query
+    assert user is not None and query is not None
+    voucher_id = int_part(unpack(query.data), 2)
+    if voucher_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    voucher = await points.confirm_redemption(
+        context.services.uow(), user.id, voucher_id, context.services.clock.now()
+    )
+    await context.services.schedule_changed()
+    await answer(update)
+    await edit_or_reply(
+        update, context, context.t("points.confirmed", service=voucher.service, code=voucher.code)
+    )
+    await send_voucher(update, context, voucher)
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    query = update.callback_query
+    assert user is not None and query is not None
+    voucher_id = int_part(unpack(query.data), 2)
+    if voucher_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    voucher = await points.cancel_voucher(
+        context.services.uow(), user.id, voucher_id, context.services.clock.now()
+    )
+    await answer(update)
+    text = context.t("points.cancelled", service=voucher.service, cost=voucher.cost, balance=voucher.balance)
+    message = query.message
+    if message is not None and getattr(message, "photo", None):
+        # A voucher photo: its caption cannot be replaced by text, so answer below it.
+        await context.bot.edit_message_reply_markup(message.chat.id, message.message_id, reply_markup=None)
+        await send_text(update, context, text)
+    else:
+        await edit_or_reply(update, context, text)
+
+
+async def my_vouchers(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    vouchers = await points.my_vouchers(context.services.uow(), user.id)
+    await answer(update)
+    if not vouchers:
+        await edit_or_reply(
+            update,
+            context,
+            context.t("points.no_vouchers"),
+            buttons([[(context.t("points.btn_back"), pack(PREFIX, "home"))]]),
+        )
+        return
+    rows = [
+        [
+            (
+                context.t(
+                    "points.voucher_button", service=v.service, expires=_when(v.expires_at, v.timezone)
+                ),
+                pack(PREFIX, "v", v.id),
+            )
+        ]
+        for v in vouchers[:20]
+    ]
+    rows.append([(context.t("points.btn_back"), pack(PREFIX, "home"))])
+    await edit_or_reply(update, context, context.t("points.my_vouchers", count=len(vouchers)), buttons(rows))
+
+
+async def show_voucher(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    query = update.callback_query
+    assert user is not None and query is not None
+    voucher_id = int_part(unpack(query.data), 2)
+    if voucher_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    voucher = await points.my_voucher(context.services.uow(), user.id, voucher_id)
+    await answer(update)
+    if voucher.status == "active":
+        await send_voucher(update, context, voucher)
+    else:
+        await send_text(update, context, context.t(f"points.status_{voucher.status}", code=voucher.code))
+
+
+# Merchants ----------
+
+
+async def _verify(update: Update, context: BotContext, code: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    voucher = await points.verify_voucher(
+        context.services.uow(), context.services.translator, user.id, code, context.services.clock.now()
+    )
+    context.services.notify_outbox()
+    await reply(
+        update,
+        context,
+        "points.verified",
+        service=voucher.service,
+        code=voucher.code,
+        cost=voucher.cost,
+        name=voucher.owner_name,
+    )
+
+
+async def verify_command(update: Update, context: BotContext) -> None:
+    if not context.args:
+        await reply(update, context, "points.verify_usage")
+        return
+    await _verify(update, context, "".join(context.args)[:40])
+
+
+async def verify_link(update: Update, context: BotContext, rest: str) -> None:
+    """The QR's link: a merchant verifies; the voucher's owner who opens it just sees their voucher."""
+    user = update.effective_user
+    assert user is not None
+    own = await points.my_voucher_by_code(context.services.uow(), user.id, rest[:40])
+    if own is not None:
+        await _voucher_state(update, context, own)
+        return
+    await _verify(update, context, rest[:40])
+
+
+# Staff ----------
+
+
+async def _award(update: Update, context: BotContext, deduct: bool) -> None:
+    user = update.effective_user
+    message = update.effective_message
+    assert user is not None and message is not None
+    args = context.args or []
+    amount: int | None
+    try:
+        amount = int(args[1]) if len(args) >= 2 else None
+    except ValueError:
+        amount = None
+    if amount is None:
+        await reply(update, context, "points.award_usage", limit=points.MANUAL_LIMIT)
+        return
+    result = await points.award_points(
+        context.services.uow(),
+        context.services.translator,
+        user.id,
+        args[0],
+        amount,
+        " ".join(args[2:]),
+        f"{message.chat_id}:{message.message_id}",
+        context.services.clock.now(),
+        deduct=deduct,
+    )
+    context.services.notify_outbox()
+    key = "points.awarded" if result.amount > 0 else "points.deducted"
+    await reply(
+        update,
+        context,
+        key,
+        name=result.person_name,
+        points=abs(result.amount),
+        balance=result.balance,
+        reason=result.reason,
+        entry=result.entry_id,
+    )
+
+
+async def award_command(update: Update, context: BotContext) -> None:
+    await _award(update, context, False)
+
+
+async def deduct_command(update: Update, context: BotContext) -> None:
+    await _award(update, context, True)
+
+
+async def reverse_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    args = context.args or []
+    entry_id = int_part(args, 0)
+    if entry_id is None:
+        await reply(update, context, "points.reverse_usage")
+        return
+    result = await points.reverse_entry(
+        context.services.uow(),
+        context.services.translator,
+        user.id,
+        entry_id,
+        " ".join(args[1:]),
+        context.services.clock.now(),
+    )
+    context.services.notify_outbox()
+    await reply(
+        update,
+        context,
+        "points.reversed",
+        entry=entry_id,
+        name=result.person_name,
+        points=f"{result.amount:+d}",
+        balance=result.balance,
+    )
+
+
+async def rules_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    args = context.args or []
+    if args:
+        await _set_rule(update, context, args)
+        return
+    rules = await points.list_rules(context.services.uow(), user.id)
+    lines = [
+        context.t(
+            "points.rule_line_hour" if r.per_hour else "points.rule_line",
+            label=r.label,
+            type=r.activity_type,
+            points=r.points,
+        )
+        for r in rules
+        if r.active
+    ]
+    await reply(update, context, "points.rules", rules="\n".join(lines) or context.t("points.no_rules"))
+
+
+async def _set_rule(update: Update, context: BotContext, args: list[str]) -> None:
+    user = update.effective_user
+    assert user is not None
+    value = int_part(args, 1)
+    if value is None:
+        await reply(update, context, "points.rule_usage")
+        return
+    per_hour = len(args) > 2 and points.is_per_hour_word(args[2])
+    label = " ".join(args[3:] if per_hour else args[2:])
+    rule = await points.set_rule(
+        context.services.uow(), user.id, args[0], value, per_hour, label, context.services.clock.now()
+    )
+    key = "points.rule_saved" if rule.active else "points.rule_off"
+    await reply(update, context, key, label=rule.label, type=rule.activity_type, points=rule.points)
+
+
+async def text_about_points(update: Update, context: BotContext) -> None:
+    person = await current_person(update, context)
+    if person is None or not person.is_registered:
+        await reply(update, context, "points.not_registered")
+        return
+    await show_points(update, context)
+
+
+register_command(CommandSpec("points", "points.cmd_points", Audience(REGISTERED), 30))
+register_command(CommandSpec("verify", "points.cmd_verify", roles(Role.MERCHANT), 31))
+register_command(CommandSpec("award", "points.cmd_award", roles(*points.STAFF_ROLES), 32))
+register_command(CommandSpec("deduct", "points.cmd_deduct", roles(*points.STAFF_ROLES), 33))
+register_command(CommandSpec("reverse", "points.cmd_reverse", roles(*points.REVERSE_ROLES), 34))
+register_command(CommandSpec("pointrules", "points.cmd_rules", roles(*points.RULE_ROLES), 35))
+register_command(CommandSpec("publicname", "points.cmd_publicname", Audience(REGISTERED), 36))
+add_menu_entry(MenuEntry("points.menu", show_points, Audience(REGISTERED), 30))
+add_deep_link("v", verify_link)
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("points", show_points, filters=private),
+        CommandHandler("verify", verify_command, filters=private),
+        CommandHandler("award", award_command, filters=private),
+        CommandHandler("deduct", deduct_command, filters=private),
+        CommandHandler("reverse", reverse_command, filters=private),
+        CommandHandler("pointrules", rules_command, filters=private),
+        CommandHandler("publicname", publicname_command, filters=private),
+        CallbackQueryHandler(show_points, pattern=rf"^{PREFIX}:home$"),
+        CallbackQueryHandler(show_categories, pattern=rf"^{PREFIX}:cat$"),
+        CallbackQueryHandler(show_category, pattern=rf"^{PREFIX}:c:"),
+        CallbackQueryHandler(show_service, pattern=rf"^{PREFIX}:s:"),
+        CallbackQueryHandler(redeem, pattern=rf"^{PREFIX}:r:"),
+        CallbackQueryHandler(confirm, pattern=rf"^{PREFIX}:ok:"),
+        CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:x:"),
+        CallbackQueryHandler(my_vouchers, pattern=rf"^{PREFIX}:my$"),
+        CallbackQueryHandler(show_voucher, pattern=rf"^{PREFIX}:v:"),
+        CallbackQueryHandler(send_statement, pattern=rf"^{PREFIX}:xlsx$"),
+        CallbackQueryHandler(show_leaderboard, pattern=rf"^{PREFIX}:top$"),
+        CallbackQueryHandler(toggle_public_name, pattern=rf"^{PREFIX}:pub:"),
+        MessageHandler(private & IntentFilter("points"), text_about_points),
+    ]

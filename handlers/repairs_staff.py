@@ -1,0 +1,358 @@
+"""Butlers' and supervisors' side of repairs: the task card (接单/转派/需要协助/完成), /tasks, /board."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.callbacks import int_part, pack, unpack
+from bot.commands import CommandSpec, register_command, roles
+from bot.context import BotContext
+from bot.roles import Role
+from bot.services import repairs
+from bot.services.repairs import TicketView
+from handlers.common import is_private
+from handlers.render import answer, buttons, edit_or_reply, reply, send_text
+
+RP = repairs.PREFIX
+PREFIX = "rs"  # staff conversation buttons
+STAFF_KEY = "repair_staff"
+
+register_command(
+    CommandSpec("tasks", "cmd.tasks", roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 20)
+)
+register_command(
+    CommandSpec("board", "cmd.board", roles(Role.SUPERVISOR, Role.PROPERTY_MANAGER, Role.ADMIN), 21)
+)
+
+
+class StaffStep(IntEnum):
+    REASSIGN_PICK = 1
+    REASSIGN_REASON = 2
+    DONE_PHOTO = 3
+
+
+def _user_id(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+def _ticket_id(update: Update) -> int | None:
+    query = update.callback_query
+    return int_part(unpack(query.data), 2) if query is not None else None
+
+
+async def _show_card(update: Update, context: BotContext, view: TicketView) -> None:
+    """Edit the pressed private card to the ticket's new state (the group card is edited via the outbox)."""
+    from handlers.repairs import dict_markup
+
+    if not is_private(update):
+        return
+    text, markup = repairs.task_card(context.services.translator, context.language, view, view.assignee_name)
+    await edit_or_reply(update, context, text, dict_markup(markup))
+
+
+async def accept(update: Update, context: BotContext) -> None:
+    ticket_id = _ticket_id(update)
+    if ticket_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    view = await repairs.accept(
+        context.services.uow(),
+        context.services.translator,
+        _user_id(update),
+        ticket_id,
+        context.services.clock.now(),
+    )
+    context.services.notify_outbox()
+    await context.services.schedule_changed()
+    await answer(update, context.t("repairs.accepted_ok", number=view.number))
+    await _show_card(update, context, view)
+
+
+async def ask_help(update: Update, context: BotContext) -> None:
+    ticket_id = _ticket_id(update)
+    if ticket_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    view = await repairs.ask_help(
+        context.services.uow(),
+        context.services.translator,
+        _user_id(update),
+        ticket_id,
+        context.services.clock.now(),
+    )
+    context.services.notify_outbox()
+    await answer(update, context.t("repairs.help_sent"), alert=True)
+    await _show_card(update, context, view)
+
+
+async def open_card(update: Update, context: BotContext) -> None:
+    ticket_id = _ticket_id(update)
+    if ticket_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    from handlers.repairs import dict_markup
+
+    detail = await repairs.ticket_detail(
+        context.services.uow(), _user_id(update), ticket_id, context.services.clock.now()
+    )
+    if detail.viewer != "staff":
+        await answer(update, context.t("common.not_allowed"), alert=True)
+        return
+    await answer(update)
+    text, markup = repairs.task_card(
+        context.services.translator, context.language, detail.ticket, detail.ticket.assignee_name
+    )
+    await send_text(update, context, text, dict_markup(markup))
+
+
+# ---------------------------------------------------------------- 转派 with a reason
+
+
+async def reassign_start(update: Update, context: BotContext) -> StaffStep | int:
+    ticket_id = _ticket_id(update)
+    if ticket_id is None or not is_private(update):
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return ConversationHandler.END
+    targets = await repairs.reassign_targets(context.services.uow(), _user_id(update), ticket_id)
+    await answer(update)
+    assert context.user_data is not None
+    context.user_data[STAFF_KEY] = {"ticket_id": ticket_id}
+    rows = [[(c.label, pack(PREFIX, "to", c.id))] for c in targets]
+    rows.append([(context.t("repairs.btn.to_duty"), pack(PREFIX, "to", 0))])
+    rows.append([(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))])
+    await send_text(
+        update,
+        context,
+        context.t("repairs.ask_reassign_to", number=repairs.number_of(ticket_id)),
+        buttons(rows),
+    )
+    return StaffStep.REASSIGN_PICK
+
+
+async def reassign_target(update: Update, context: BotContext) -> StaffStep:
+    target = _ticket_id(update)
+    assert context.user_data is not None
+    state = context.user_data.get(STAFF_KEY)
+    if target is None or not state:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return StaffStep.REASSIGN_PICK
+    await answer(update)
+    state["target"] = target
+    await edit_or_reply(
+        update,
+        context,
+        context.t("repairs.ask_reason"),
+        buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))]]),
+    )
+    return StaffStep.REASSIGN_REASON
+
+
+async def reassign_reason(update: Update, context: BotContext) -> StaffStep | int:
+    message = update.effective_message
+    assert message is not None and context.user_data is not None
+    state = context.user_data.get(STAFF_KEY) or {}
+    reason = (message.text or "").strip()
+    if len(reason) > repairs.REASON_LIMIT:
+        await reply(update, context, "common.too_long", limit=repairs.REASON_LIMIT)
+        return StaffStep.REASSIGN_REASON
+    view = await repairs.reassign(
+        context.services.uow(),
+        context.services.translator,
+        _user_id(update),
+        int(state["ticket_id"]),
+        int(state.get("target", 0)),
+        reason,
+        context.services.clock.now(),
+    )
+    context.user_data.pop(STAFF_KEY, None)
+    context.services.notify_outbox()
+    await context.services.schedule_changed()
+    await reply(
+        update,
+        context,
+        "repairs.reassigned_ok",
+        number=view.number,
+        name=view.assignee_name or context.t("repairs.duty_staff"),
+    )
+    return ConversationHandler.END
+
+
+# ---------------------------------------------------------------- 完成 with an optional photo
+
+
+async def done_start(update: Update, context: BotContext) -> StaffStep | int:
+    ticket_id = _ticket_id(update)
+    if ticket_id is None or not is_private(update):
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return ConversationHandler.END
+    detail = await repairs.ticket_detail(
+        context.services.uow(), _user_id(update), ticket_id, context.services.clock.now()
+    )
+    me = await repairs_me(update, context)
+    if detail.ticket.assignee_id != me or detail.ticket.status != "accepted":
+        await answer(update, context.t("repairs.cannot_complete"), alert=True)
+        return ConversationHandler.END
+    await answer(update)
+    assert context.user_data is not None
+    context.user_data[STAFF_KEY] = {"ticket_id": ticket_id}
+    rows = [
+        [(context.t("repairs.btn.skip_photo"), pack(PREFIX, "nophoto"))],
+        [(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))],
+    ]
+    await send_text(
+        update, context, context.t("repairs.ask_result_photo", number=detail.ticket.number), buttons(rows)
+    )
+    return StaffStep.DONE_PHOTO
+
+
+async def repairs_me(update: Update, context: BotContext) -> int | None:
+    from handlers.common import current_person
+
+    person = await current_person(update, context)
+    return person.id if person else None
+
+
+async def _finish(update: Update, context: BotContext, photo: str | None) -> int:
+    assert context.user_data is not None
+    state = context.user_data.get(STAFF_KEY) or {}
+    if "ticket_id" not in state:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return ConversationHandler.END
+    view = await repairs.complete(
+        context.services.uow(),
+        context.services.translator,
+        _user_id(update),
+        int(state["ticket_id"]),
+        photo,
+        context.services.clock.now(),
+    )
+    context.user_data.pop(STAFF_KEY, None)
+    context.services.notify_outbox()
+    await context.services.schedule_changed()
+    await answer(update)
+    await reply(update, context, "repairs.completed_ok", number=view.number)
+    return ConversationHandler.END
+
+
+async def done_photo(update: Update, context: BotContext) -> int:
+    message = update.effective_message
+    assert message is not None
+    return await _finish(update, context, message.photo[-1].file_id)
+
+
+async def done_no_photo(update: Update, context: BotContext) -> int:
+    return await _finish(update, context, None)
+
+
+async def done_text(update: Update, context: BotContext) -> StaffStep:
+    await reply(update, context, "repairs.hint_result_photo")
+    return StaffStep.DONE_PHOTO
+
+
+async def staff_cancel(update: Update, context: BotContext) -> int:
+    await answer(update)
+    if context.user_data is not None:
+        context.user_data.pop(STAFF_KEY, None)
+    if update.callback_query is not None:
+        await edit_or_reply(update, context, context.t("common.cancelled"))
+    else:
+        await reply(update, context, "common.cancelled")
+    return ConversationHandler.END
+
+
+async def staff_wrong(update: Update, context: BotContext) -> None:
+    await reply(update, context, "repairs.hint_buttons")
+
+
+# ---------------------------------------------------------------- lists
+
+
+async def tasks_command(update: Update, context: BotContext) -> None:
+    from handlers.repairs import ticket_line
+
+    tasks = await repairs.staff_tasks(context.services.uow(), _user_id(update))
+    if not tasks:
+        await reply(update, context, "repairs.no_tasks")
+        return
+    lines = [ticket_line(context, t, private_place=True) for t in tasks[:20]]
+    rows = [
+        [(f"{t.number} · {context.t(f'repairs.status.{t.status}')}", pack(RP, "card", t.id))]
+        for t in tasks[:20]
+    ]
+    await reply(update, context, "repairs.tasks", markup=buttons(rows), lines="\n".join(lines))
+
+
+async def board_command(update: Update, context: BotContext) -> None:
+    from handlers.repairs import ticket_line
+
+    view = await repairs.board(context.services.uow(), _user_id(update), context.services.clock.now())
+    none = context.t("repairs.none")
+    overdue = "\n".join(ticket_line(context, t, private_place=True) for t in view.overdue) or none
+    worst = (
+        "\n".join(
+            ticket_line(context, t, private_place=True) + f" {'⭐' * (t.rating or 0)}"
+            for t in view.worst_rated
+        )
+        or none
+    )
+    help_needed = "\n".join(ticket_line(context, t, private_place=True) for t in view.help_needed) or none
+    await reply(
+        update,
+        context,
+        "repairs.board",
+        compound=view.compound_name,
+        open=view.counts.get("open", 0),
+        accepted=view.counts.get("accepted", 0),
+        resolved=view.counts.get("resolved", 0),
+        closed=view.counts.get("closed", 0),
+        overdue=overdue,
+        worst=worst,
+        help=help_needed,
+    )
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    cb = CallbackQueryHandler
+    staff: ConversationHandler[BotContext] = ConversationHandler(
+        name="repairs_staff",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[cb(reassign_start, pattern=rf"^{RP}:rea:"), cb(done_start, pattern=rf"^{RP}:don:")],
+        states={
+            StaffStep.REASSIGN_PICK: [cb(reassign_target, pattern=rf"^{PREFIX}:to:")],
+            StaffStep.REASSIGN_REASON: [
+                MessageHandler(private & filters.TEXT & ~filters.COMMAND, reassign_reason)
+            ],
+            StaffStep.DONE_PHOTO: [
+                MessageHandler(private & filters.PHOTO, done_photo),
+                cb(done_no_photo, pattern=rf"^{PREFIX}:nophoto$"),
+                MessageHandler(private & filters.TEXT & ~filters.COMMAND, done_text),
+            ],
+        },
+        fallbacks=[
+            CommandHandler("cancel", staff_cancel),
+            cb(staff_cancel, pattern=rf"^{PREFIX}:cancel$"),
+            MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, staff_wrong),
+        ],
+    )
+    return [
+        staff,
+        cb(accept, pattern=rf"^{RP}:acc:"),
+        cb(ask_help, pattern=rf"^{RP}:hlp:"),
+        cb(open_card, pattern=rf"^{RP}:card:"),
+        CommandHandler("tasks", tasks_command, filters=private),
+        CommandHandler("board", board_command, filters=private),
+        cb(lambda u, c: answer(u, c.t("common.stale_button"), alert=True), pattern=rf"^{PREFIX}:"),
+    ]

@@ -1,0 +1,184 @@
+"""The FAQ corpus: entries (knowledge/data/faq/*.yaml) and article summaries (knowledge/data/articles/*.yaml).
+
+Loading is lenient: a malformed row is skipped and described in ``Corpus.problems`` so one bad entry never
+takes the bot down; ``redbutler law check`` reports those problems and fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+try:  # libyaml is several times faster; fall back to the pure-Python loader.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    id: str
+    topic: str
+    questions: tuple[str, ...]
+    answer_zh: str
+    answer_en: str
+    articles: tuple[int, ...]
+    source: str = ""  # "file.yaml#3" for messages about the entry
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleSummary:
+    article: int
+    summary_zh: str
+    summary_en: str
+    source: str = ""
+
+
+@dataclass(slots=True)
+class Corpus:
+    entries: list[FaqEntry] = field(default_factory=list)
+    summaries: dict[int, ArticleSummary] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # rows that could not be loaded
+
+    def entry(self, faq_id: str) -> FaqEntry | None:
+        for e in self.entries:
+            if e.id == faq_id:
+                return e
+        return None
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
+
+
+def _read(path: Path, problems: list[str]) -> list[Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        problems.append(f"{path.name}: cannot read: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+        return []
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        problems.append(f"{path.name}: expected a list of rows at the top level")
+        return []
+    return data
+
+
+def _str(row: Mapping[str, Any], key: str) -> str | None:
+    value = row.get(key)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _int_list(value: Any) -> tuple[int, ...] | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if not isinstance(value, list) or not value:
+        return None
+    out: list[int] = []
+    for v in value:
+        if isinstance(v, bool):
+            return None
+        if isinstance(v, int):
+            out.append(v)
+        elif isinstance(v, str) and v.strip().isdigit():
+            out.append(int(v.strip()))
+        else:
+            return None
+    return tuple(out)
+
+
+def parse_faq_row(row: Any, source: str, problems: list[str]) -> FaqEntry | None:
+    """One YAML row -> FaqEntry, or None (with a problem recorded) when a field is missing or wrong."""
+    if not isinstance(row, Mapping):
+        problems.append(f"{source}: not a mapping")
+        return None
+    faq_id = _str(row, "id")
+    where = f"{source} ({faq_id})" if faq_id else source
+    missing = [k for k in ("id", "topic", "answer_zh", "answer_en") if _str(row, k) is None]
+    raw_q = row.get("questions")
+    questions: tuple[str, ...] | None = None
+    if isinstance(raw_q, list) and all(isinstance(q, str) and q.strip() for q in raw_q) and raw_q:
+        questions = tuple(q.strip() for q in raw_q)
+    else:
+        missing.append("questions")
+    articles = _int_list(row.get("articles"))
+    if articles is None:
+        missing.append("articles")
+    if missing:
+        problems.append(f"{where}: missing or malformed field(s): {', '.join(missing)}")
+        return None
+    assert faq_id is not None and questions is not None and articles is not None
+    return FaqEntry(
+        id=faq_id,
+        topic=_str(row, "topic") or "",
+        questions=questions,
+        answer_zh=_str(row, "answer_zh") or "",
+        answer_en=_str(row, "answer_en") or "",
+        articles=articles,
+        source=source,
+    )
+
+
+def parse_summary_row(row: Any, source: str, problems: list[str]) -> ArticleSummary | None:
+    if not isinstance(row, Mapping):
+        problems.append(f"{source}: not a mapping")
+        return None
+    number = row.get("article")
+    if isinstance(number, str) and number.strip().isdigit():
+        number = int(number.strip())
+    zh, en = _str(row, "summary_zh"), _str(row, "summary_en")
+    if not isinstance(number, int) or isinstance(number, bool) or zh is None or en is None:
+        problems.append(f"{source}: article summary needs article (int), summary_zh and summary_en")
+        return None
+    return ArticleSummary(article=number, summary_zh=zh, summary_en=en, source=source)
+
+
+def load_corpus(data_dir: str | Path | None = None) -> Corpus:
+    """Load every FAQ file under ``<data_dir>/faq`` and every summary file under ``<data_dir>/articles``.
+
+    ``data_dir`` defaults to ``knowledge/data``. On duplicate article summaries the first one (in file-name
+    order) wins. Never raises on bad content; see ``Corpus.problems``.
+    """
+    root = Path(data_dir) if data_dir is not None else DATA_DIR
+    corpus = Corpus()
+    for path in _files(root / "faq"):
+        for i, row in enumerate(_read(path, corpus.problems), start=1):
+            entry = parse_faq_row(row, f"{path.name}#{i}", corpus.problems)
+            if entry is not None:
+                corpus.entries.append(entry)
+    for path in _files(root / "articles"):
+        for i, row in enumerate(_read(path, corpus.problems), start=1):
+            summary = parse_summary_row(row, f"{path.name}#{i}", corpus.problems)
+            if summary is not None and summary.article not in corpus.summaries:
+                corpus.summaries[summary.article] = summary
+    return corpus
+
+
+def corpus_from_rows(
+    faq_rows: Iterable[Any], summary_rows: Iterable[Any] = (), *, source: str = "memory"
+) -> Corpus:
+    """Build a corpus from already-parsed rows (tests, synthetic benchmarks)."""
+    corpus = Corpus()
+    for i, row in enumerate(faq_rows, start=1):
+        entry = parse_faq_row(row, f"{source}#{i}", corpus.problems)
+        if entry is not None:
+            corpus.entries.append(entry)
+    for i, row in enumerate(summary_rows, start=1):
+        summary = parse_summary_row(row, f"{source}#{i}", corpus.problems)
+        if summary is not None and summary.article not in corpus.summaries:
+            corpus.summaries[summary.article] = summary
+    return corpus

@@ -1,0 +1,667 @@
+"""Functions behind the command line: ``redbutler law ask|check|eval``, ``redbutler route`` and
+``redbutler bench law``.
+
+Everything returns plain dicts / dataclasses; printing is the CLI's job.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from knowledge.articles import MAX_ARTICLE, MIN_ARTICLE
+from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
+from knowledge.matcher import LawMatcher, MatchResult
+from knowledge.normalize import normalize_text
+from knowledge.router import IntentRouter
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAW_DEV_DIR = REPO_ROOT / "tests" / "data" / "law_dev"
+INTENT_DEV_FILE = REPO_ROOT / "tests" / "data" / "intent_dev.tsv"
+
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_ANSWER_ZH = 400
+MAX_ANSWER_EN = 600
+MAX_SUMMARY_ZH = 80
+MAX_SUMMARY_EN = 160
+MIN_QUESTIONS = 3
+
+# Messages with nothing legal in them: the matcher must say "none" (reported by the bench).
+OFF_TOPIC_PROBES: tuple[str, ...] = (
+    "今天天气不错", "哈哈", "哈哈哈哈", "😀😀😀", "👍", "hello", "hi there", "你好", "在吗", "谢谢", "好的",
+    "吃了吗", "晚上吃什么", "明天会下雨吗", "我儿子考上大学了", "今天股票又跌了", "。。。", "？？？", "嗯嗯",
+    "周末去哪玩", "ok", "asdfgh", "123456", "祝大家新年快乐", "早上好",
+)
+
+
+# --- law ask -----------------------------------------------------------------------------------------------
+
+def result_json(result: MatchResult) -> dict[str, Any]:
+    """The ``redbutler law ask --json`` object for a match result.
+
+    ``faq_id``, ``articles`` and ``score`` describe the top candidate (also when the decision is "suggest" or
+    "none", so maintainers can see near misses); ``alternatives`` are the other candidates.
+    """
+    top = result.top
+    return {
+        "question": result.question,
+        "decision": result.decision,
+        "faq_id": top.faq_id if top else None,
+        "articles": list(top.articles) if top else [],
+        "score": top.score if top else 0.0,
+        "alternatives": [
+            {"faq_id": c.faq_id, "articles": list(c.articles), "score": c.score}
+            for c in result.candidates[1:]
+        ],
+    }
+
+
+def ask_json(matcher: LawMatcher, question: str) -> dict[str, Any]:
+    return result_json(matcher.match(question))
+
+
+def route_json(router: IntentRouter, text: str) -> dict[str, Any]:
+    r = router.route(text)
+    return {"text": text, "intent": r.intent, "score": r.score}
+
+
+# --- law check ---------------------------------------------------------------------------------------------
+
+def check_corpus(
+    entries: Sequence[FaqEntry],
+    summaries: Mapping[int, ArticleSummary],
+    *,
+    matcher: LawMatcher | None = None,
+    load_problems: Iterable[str] = (),
+) -> list[str]:
+    """Every problem found in the corpus, one readable line each; empty when the corpus is fine.
+
+    Checks the schema (id format, topic, at least three distinct phrasings, answer lengths), duplicate ids and
+    phrasings, article numbers 1..1260, a summary for every cited article, and that every phrasing finds its
+    own entry first.
+    """
+    problems = list(load_problems)
+    ids = Counter(e.id for e in entries)
+    for faq_id, n in sorted(ids.items()):
+        if n > 1:
+            where = ", ".join(e.source for e in entries if e.id == faq_id)
+            problems.append(f"{faq_id}: duplicate id ({n} entries: {where})")
+    owners: dict[str, list[str]] = defaultdict(list)
+    for e in entries:
+        tag = f"{e.source} ({e.id})" if e.source else e.id
+        if not ID_RE.match(e.id):
+            problems.append(f"{tag}: id must be lowercase ascii words joined by '-'")
+        if not e.topic.strip():
+            problems.append(f"{tag}: empty topic")
+        if len(e.questions) < MIN_QUESTIONS:
+            problems.append(f"{tag}: needs at least {MIN_QUESTIONS} phrasings, has {len(e.questions)}")
+        for q in e.questions:
+            key = normalize_text(q).replace(" ", "")
+            if not key:
+                problems.append(f"{tag}: phrasing {q!r} has no searchable text")
+                continue
+            if e.id not in owners[key]:
+                owners[key].append(e.id)
+            elif sum(1 for x in e.questions if normalize_text(x).replace(" ", "") == key) > 1:
+                problems.append(f"{tag}: phrasing repeated within the entry: {q!r}")
+        if len(e.answer_zh) > MAX_ANSWER_ZH:
+            problems.append(f"{tag}: answer_zh is {len(e.answer_zh)} characters (max {MAX_ANSWER_ZH})")
+        if len(e.answer_en) > MAX_ANSWER_EN:
+            problems.append(f"{tag}: answer_en is {len(e.answer_en)} characters (max {MAX_ANSWER_EN})")
+        if not e.articles:
+            problems.append(f"{tag}: cites no article")
+        if len(set(e.articles)) != len(e.articles):
+            problems.append(f"{tag}: an article is listed twice")
+        for art in e.articles:
+            if not MIN_ARTICLE <= art <= MAX_ARTICLE:
+                problems.append(f"{tag}: article {art} is outside {MIN_ARTICLE}..{MAX_ARTICLE}")
+            elif art not in summaries:
+                problems.append(f"{tag}: article {art} has no summary in knowledge/data/articles")
+    for key, owner_ids in sorted(owners.items()):
+        if len(owner_ids) > 1:
+            problems.append(f"phrasing {key!r} is used by several entries: {', '.join(owner_ids)}")
+    for art, s in sorted(summaries.items()):
+        tag = f"{s.source} (article {art})" if s.source else f"article {art}"
+        if not MIN_ARTICLE <= art <= MAX_ARTICLE:
+            problems.append(f"{tag}: article number outside {MIN_ARTICLE}..{MAX_ARTICLE}")
+        if len(s.summary_zh) > MAX_SUMMARY_ZH:
+            problems.append(f"{tag}: summary_zh is {len(s.summary_zh)} characters (max {MAX_SUMMARY_ZH})")
+        if len(s.summary_en) > MAX_SUMMARY_EN:
+            problems.append(f"{tag}: summary_en is {len(s.summary_en)} characters (max {MAX_SUMMARY_EN})")
+
+    if entries:
+        m = matcher or LawMatcher(list(entries))
+        for e in entries:
+            if ids[e.id] > 1:
+                continue
+            for q in e.questions:
+                r = m.match(q)
+                top = r.top
+                if top is None or top.faq_id != e.id:
+                    got = f"{top.faq_id} ({top.score})" if top else "nothing"
+                    problems.append(f"{e.id}: phrasing {q!r} finds {got} first")
+    return problems
+
+
+def check_corpus_dir(data_dir: str | Path | None = None) -> list[str]:
+    """``redbutler law check``: load the corpus and check it, including rows that could not be loaded."""
+    corpus = load_corpus(data_dir)
+    return check_corpus(corpus.entries, corpus.summaries, load_problems=corpus.problems)
+
+
+# --- law eval ----------------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class DevItem:
+    question: str
+    articles: frozenset[int]
+
+
+@dataclass(slots=True)
+class EvalResult:
+    total: int = 0
+    top1: int = 0
+    top3: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)
+    answered_right: int = 0  # decision "answer" and the top entry cites an expected article
+    misses: list[dict[str, Any]] = field(default_factory=list)
+    bad_lines: list[str] = field(default_factory=list)
+
+    @property
+    def top1_accuracy(self) -> float:
+        return self.top1 / self.total if self.total else 0.0
+
+    @property
+    def top3_accuracy(self) -> float:
+        return self.top3 / self.total if self.total else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        answered = self.decisions.get("answer", 0)
+        return {
+            "total": self.total,
+            "top1": round(self.top1_accuracy, 4),
+            "top3": round(self.top3_accuracy, 4),
+            "decisions": dict(self.decisions),
+            "answer_precision": round(self.answered_right / answered, 4) if answered else None,
+            "bad_lines": list(self.bad_lines),
+        }
+
+
+def parse_dev_lines(lines: Iterable[str]) -> tuple[list[DevItem], list[str]]:
+    """Lines ``question<TAB>article,article``; blank lines and lines starting with '#' are skipped."""
+    items: list[DevItem] = []
+    bad: list[str] = []
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        question, sep, arts = line.rpartition("\t")
+        numbers = [a.strip() for a in re.split(r"[,，;\s]+", arts) if a.strip()]
+        if not sep or not question.strip() or not numbers or not all(n.isdigit() for n in numbers):
+            bad.append(line)
+            continue
+        items.append(DevItem(question.strip(), frozenset(int(n) for n in numbers)))
+    return items, bad
+
+
+def read_dev_files(paths: Iterable[str | Path] | None = None) -> tuple[list[DevItem], list[str]]:
+    files = [Path(p) for p in paths] if paths is not None else sorted(LAW_DEV_DIR.glob("*.tsv"))
+    lines: list[str] = []
+    for f in files:
+        if f.is_dir():
+            for g in sorted(f.glob("*.tsv")):
+                lines.extend(g.read_text(encoding="utf-8").splitlines())
+        else:
+            lines.extend(f.read_text(encoding="utf-8").splitlines())
+    return parse_dev_lines(lines)
+
+
+RankFn = Callable[[str], list[tuple[str, tuple[int, ...]]]]  # question -> [(faq_id, articles)] best first
+
+
+def _timed(fn: Callable[[str], Any], questions: Sequence[str], repeat: int) -> list[float]:
+    """Milliseconds per question: the median of ``repeat`` timed calls, so that a busy machine's scheduler
+    hiccups do not pass for matcher latency."""
+    gc.collect()
+    out: list[float] = []
+    for q in questions:
+        runs = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn(q)
+            runs.append((time.perf_counter() - t) * 1000)
+        out.append(statistics.median(runs))
+    return out
+
+
+def _evaluate_ranker(rank: RankFn, items: Sequence[DevItem], repeat: int = 3) -> tuple[int, int, list[float]]:
+    top1 = top3 = 0
+    for it in items:
+        ranked = rank(it.question)
+        if ranked and set(ranked[0][1]) & it.articles:
+            top1 += 1
+        if any(set(arts) & it.articles for _, arts in ranked[:3]):
+            top3 += 1
+    return top1, top3, _timed(rank, [it.question for it in items], repeat)
+
+
+def evaluate(matcher: LawMatcher, lines: Iterable[str]) -> EvalResult:
+    """``redbutler law eval FILE``: a hit when the top entry cites one of the expected articles."""
+    items, bad = parse_dev_lines(lines)
+    return evaluate_items(matcher, items, bad)
+
+
+def evaluate_items(matcher: LawMatcher, items: Sequence[DevItem], bad: Sequence[str] = ()) -> EvalResult:
+    res = EvalResult(bad_lines=list(bad))
+    for it in items:
+        r = matcher.match(it.question)
+        res.total += 1
+        res.decisions[r.decision] += 1
+        hit1 = bool(r.top and set(r.top.articles) & it.articles)
+        hit3 = any(set(c.articles) & it.articles for c in r.candidates[:3])
+        res.top1 += hit1
+        res.top3 += hit3
+        if r.decision == "answer" and hit1:
+            res.answered_right += 1
+        if not hit1:
+            res.misses.append({
+                "question": it.question,
+                "expected": sorted(it.articles),
+                "got": r.top.faq_id if r.top else None,
+                "got_articles": list(r.top.articles) if r.top else [],
+                "score": r.score,
+                "decision": r.decision,
+            })
+    return res
+
+
+# --- route eval --------------------------------------------------------------------------------------------
+
+def evaluate_routes(router: IntentRouter, lines: Iterable[str]) -> dict[str, Any]:
+    """Lines ``text<TAB>intent``. Returns accuracy, per-intent recall and the misses."""
+    total = ok = 0
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    misses: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if not line.strip() or line.startswith("#") or "\t" not in line:
+            continue
+        text, _, expected = line.rpartition("\t")
+        expected = expected.strip()
+        t = time.perf_counter()
+        got = router.route(text)
+        latencies.append((time.perf_counter() - t) * 1000)
+        total += 1
+        per[expected][1] += 1
+        if got.intent == expected:
+            ok += 1
+            per[expected][0] += 1
+        else:
+            misses.append({"text": text, "expected": expected, "got": got.intent, "score": got.score})
+    return {
+        "total": total,
+        "accuracy": round(ok / total, 4) if total else 0.0,
+        "per_intent": {k: round(v[0] / v[1], 4) for k, v in sorted(per.items())},
+        "p99_ms": round(_percentile(latencies, 99), 3),
+        "misses": misses,
+    }
+
+
+# --- bench -------------------------------------------------------------------------------------------------
+
+def _percentile(values: Sequence[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))
+    return ordered[k]
+
+
+def _latency(values: Sequence[float]) -> dict[str, float]:
+    return {"p50_ms": round(_percentile(values, 50), 3), "p99_ms": round(_percentile(values, 99), 3)}
+
+
+def _rapidfuzz_baseline(entries: Sequence[FaqEntry]) -> tuple[RankFn, RankFn]:
+    """(top-3 ranker, top-1 ranker) using ``process.extractOne`` with WRatio over every phrasing."""
+    from rapidfuzz import fuzz, process, utils
+
+    choices: list[str] = []
+    owner: list[FaqEntry] = []
+    for e in entries:
+        for q in e.questions:
+            choices.append(q)
+            owner.append(e)
+
+    def rank(question: str) -> list[tuple[str, tuple[int, ...]]]:
+        best = process.extractOne(question, choices, scorer=fuzz.WRatio, processor=utils.default_process)
+        if best is None:
+            return []
+        ranked = [best[2]]
+        # top-3 for the report: the next best distinct entries
+        more = process.extract(
+            question, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=12
+        )
+        for _, _, idx in more:
+            if owner[idx].id not in {owner[i].id for i in ranked}:
+                ranked.append(idx)
+        return [(owner[i].id, owner[i].articles) for i in ranked[:3]]
+
+    def rank_top1_only(question: str) -> list[tuple[str, tuple[int, ...]]]:
+        best = process.extractOne(question, choices, scorer=fuzz.WRatio, processor=utils.default_process)
+        return [(owner[best[2]].id, owner[best[2]].articles)] if best else []
+
+    return rank, rank_top1_only
+
+
+def _bm25_baseline(entries: Sequence[FaqEntry]) -> RankFn:
+    """Plain BM25 (k1=1.5, b=0.75) over jieba's default tokens of every phrasing; an entry scores as its best
+    phrasing."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    docs: list[list[str]] = []
+    owner: list[int] = []
+    for ei, e in enumerate(entries):
+        for q in e.questions:
+            docs.append([t for t in jieba.lcut(q) if t.strip()])
+            owner.append(ei)
+    k1, b = 1.5, 0.75
+    n = len(docs)
+    avgdl = sum(len(d) for d in docs) / n if n else 1.0
+    df: Counter[str] = Counter(t for d in docs for t in set(d))
+    idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+    postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for di, d in enumerate(docs):
+        for t, c in Counter(d).items():
+            postings[t].append((di, c * (k1 + 1) / (c + k1 * (1 - b + b * len(d) / avgdl))))
+
+    def rank(question: str) -> list[tuple[str, tuple[int, ...]]]:
+        acc: dict[int, float] = defaultdict(float)
+        for t in set(jieba.lcut(question)):
+            if t in idf:
+                for di, w in postings[t]:
+                    acc[di] += idf[t] * w
+        best: dict[int, float] = {}
+        for di, s in acc.items():
+            ei = owner[di]
+            if s > best.get(ei, -1.0):
+                best[ei] = s
+        top = sorted(best, key=lambda ei: -best[ei])[:3]
+        return [(entries[ei].id, entries[ei].articles) for ei in top]
+
+    return rank
+
+
+def _matcher_ranker(matcher: LawMatcher) -> RankFn:
+    def rank(question: str) -> list[tuple[str, tuple[int, ...]]]:
+        return [(c.faq_id, c.articles) for c in matcher.match(question).candidates]
+
+    return rank
+
+
+def synthetic_entries(entries: Sequence[FaqEntry], size: int, *, seed: int = 7) -> list[FaqEntry]:
+    """``size`` entries that look statistically like ours: each phrasing is a real phrasing with its words
+    shuffled and two random corpus words added, so common words are as common as in real life."""
+    from knowledge.tokenize import cut
+
+    rng = random.Random(seed)
+    if not entries:
+        return []
+    tokenised = [[cut(normalize_text(q)) for q in e.questions] for e in entries]
+    vocab = [t for e in tokenised for q in e for t in q]
+    out: list[FaqEntry] = []
+    for i in range(size):
+        base = entries[i % len(entries)]
+        qs = []
+        for toks in tokenised[i % len(entries)]:
+            words = list(toks)
+            rng.shuffle(words)
+            words.insert(rng.randrange(len(words) + 1), rng.choice(vocab))
+            words.insert(rng.randrange(len(words) + 1), rng.choice(vocab))
+            qs.append("".join(words))
+        out.append(FaqEntry(f"{base.id}-syn{i}", base.topic, tuple(qs), base.answer_zh, base.answer_en,
+                            base.articles))
+    return out
+
+
+def measure_startup(data_dir: str | Path | None = None, runs: int = 3) -> dict[str, Any]:
+    """Wall time of a fresh Python process importing the package, loading the corpus, building the matcher
+    (jieba's dictionary load included) and answering one question. ``cold``: the index is built from the
+    corpus; ``cached``: the index comes from the on-disk cache the bot uses (first run fills it)."""
+    results: dict[str, Any] = {}
+    for label, cache in (("cold", False), ("cached", True)):
+        code = (
+            "import time;t=time.perf_counter();"
+            "from knowledge.corpus import load_corpus;"
+            "from knowledge.matcher import LawMatcher,default_cache_dir;"
+            f"c=load_corpus({str(data_dir)!r} if {data_dir is not None} else None);"
+            f"m=LawMatcher(c,cache_dir=default_cache_dir() if {cache} else None);"
+            "m.match('物业费');print(time.perf_counter()-t)"
+        )
+        times: list[float] = []
+        for _ in range(runs + (1 if cache else 0)):
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT,
+                                  timeout=120, check=False)
+            if proc.returncode != 0:
+                lines = proc.stderr.strip().splitlines()
+                results[label] = {"error": lines[-1] if lines else "failed"}
+                break
+            times.append(float(proc.stdout.strip().splitlines()[-1]))
+        else:
+            if cache:
+                times = times[1:]  # the first run fills the cache
+            results[label] = {"min_s": round(min(times), 3), "max_s": round(max(times), 3)}
+    return results
+
+
+def bench_law(
+    data_dir: str | Path | None = None,
+    dev_paths: Iterable[str | Path] | None = None,
+    *,
+    synthetic_size: int = 10_000,
+    startup: bool = True,
+) -> dict[str, Any]:
+    """``redbutler bench law``: accuracy and latency of our matcher against two baselines, build and start-up
+    times, latency on a synthetic corpus, and how off-topic messages are handled. Latencies are per question
+    (median of three calls), reported as p50/p99 over the dev set."""
+    corpus: Corpus = load_corpus(data_dir)
+    items, bad = read_dev_files(dev_paths)
+    questions = [it.question for it in items]
+    report: dict[str, Any] = {
+        "corpus": {"entries": len(corpus.entries), "phrasings": sum(len(e.questions) for e in corpus.entries),
+                   "summaries": len(corpus.summaries), "load_problems": len(corpus.problems)},
+        "dev": {"questions": len(items), "bad_lines": len(bad)},
+    }
+
+    LawMatcher(corpus.entries[:1] or corpus.entries)  # load jieba once so build time below is the index only
+    builds = []
+    for _ in range(3):
+        t = time.perf_counter()
+        matcher = LawMatcher(corpus)
+        builds.append((time.perf_counter() - t) * 1000)
+    report["index_build_ms"] = round(min(builds), 1)  # best of three, jieba already loaded
+    for q in questions[:20]:  # warm up caches the same way for every contender
+        matcher.match(q)
+
+    def run(rank: RankFn) -> dict[str, Any]:
+        top1, top3, lat = _evaluate_ranker(rank, items)
+        n = len(items) or 1
+        return {"top1": round(top1 / n, 4), "top3": round(top3 / n, 4), **_latency(lat)}
+
+    ours = run(_matcher_ranker(matcher))
+    detail = evaluate_items(matcher, items, bad)
+    ours["decisions"] = dict(detail.decisions)
+    ours["answer_precision"] = detail.as_dict()["answer_precision"]
+    report["ours"] = ours
+
+    rf_rank, rf_top1 = _rapidfuzz_baseline(corpus.entries)
+    rf_res = run(rf_rank)
+    rf_res.update(_latency(_timed(rf_top1, questions, 3)))  # latency of the plain extractOne call
+    report["rapidfuzz_wratio"] = rf_res
+    report["bm25_jieba"] = run(_bm25_baseline(corpus.entries))
+
+    probes = [matcher.match(p).decision for p in OFF_TOPIC_PROBES]
+    report["off_topic"] = {"probes": len(probes), "none": probes.count("none"),
+                           "suggest": probes.count("suggest"), "answer": probes.count("answer")}
+
+    if INTENT_DEV_FILE.exists():
+        report["routing"] = bench_route(IntentRouter(matcher))
+    if synthetic_size and corpus.entries:
+        syn = synthetic_entries(corpus.entries, synthetic_size)
+        t = time.perf_counter()
+        big = LawMatcher(syn)
+        build = (time.perf_counter() - t) * 1000
+        lat = _timed(big.match, questions or [q for e in corpus.entries for q in e.questions[:1]], 3)
+        report["synthetic"] = {"entries": len(syn), "build_ms": round(build, 1), **_latency(lat)}
+    if startup:
+        report["startup"] = measure_startup(data_dir)
+    return report
+
+
+def bench_route(router: IntentRouter, path: str | Path = INTENT_DEV_FILE) -> dict[str, Any]:
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    res = evaluate_routes(router, lines)
+    res.pop("misses")
+    return res
+
+
+# --- tuning (for maintainers, after the corpus or the dev set changed a lot) --------------------------------
+
+@dataclass(slots=True)
+class _Sample:
+    feats: dict[int, dict[str, float]]  # entry index -> feature values
+    info: float
+    articles: frozenset[int]
+
+
+def _samples(matcher: LawMatcher, questions: Sequence[tuple[str, frozenset[int]]]) -> list[_Sample]:
+    from knowledge.matcher import INFO_FACTOR
+
+    out = []
+    for q, arts in questions:
+        a = matcher.analyzer.analyze(normalize_text(q))
+        words = matcher._query_terms(a.words, matcher._pool)
+        bigrams = matcher._query_terms(a.bigrams, matcher._pool_bigram)
+        ids = matcher._retrieve(words, bigrams) if (words or bigrams) else []
+        feats = (
+            matcher._features(ids, words, bigrams, " ".join(sorted(words)), a.canonical, a.chars, a.content)
+            if ids else {}
+        )
+        out.append(_Sample(feats, INFO_FACTOR.get(a.content_chars, 1.0), arts))
+    return out
+
+
+def _best(weights: Mapping[str, float], s: _Sample) -> tuple[int | None, float]:
+    if not s.feats:
+        return None, 0.0
+    score = {ei: sum(w * f.get(k, 0.0) for k, w in weights.items()) for ei, f in s.feats.items()}
+    ei = max(score, key=score.__getitem__)
+    return ei, 100.0 * s.info * score[ei]
+
+
+def tune_weights(
+    corpus: Corpus, items: Sequence[DevItem], *, iterations: int = 600, seed: int = 1,
+    start: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """Local random search for ``matcher.WEIGHTS`` maximising dev top-1 accuracy, plus a small reward for
+    scoring dev questions above off-topic chit-chat (so that "none" stays reachable). Fit on one half of the
+    dev set and reported on the other half, then refit on all of it. Returns the weights and the figures;
+    copy the weights into matcher.py by hand, then run ``calibrate_thresholds``."""
+    from knowledge.matcher import WEIGHTS
+
+    names = [k for k in WEIGHTS if k != "fuzz_partial"]  # partial_ratio is slow and did not help
+    full = LawMatcher(corpus, weights={k: 1.0 for k in names})
+    dev = _samples(full, [(it.question, it.articles) for it in items])
+    neg = _samples(full, [(p, frozenset()) for p in OFF_TOPIC_PROBES])
+    entries = full.entries
+
+    def accuracy(w: Mapping[str, float], rows: Sequence[_Sample]) -> float:
+        hits = 0
+        for s in rows:
+            ei, _ = _best(w, s)
+            hits += bool(ei is not None and set(entries[ei].articles) & s.articles)
+        return hits / len(rows) if rows else 0.0
+
+    def objective(w: Mapping[str, float], rows: Sequence[_Sample]) -> float:
+        ceiling = max((_best(w, s)[1] for s in neg), default=0.0)
+        above = sum(1 for s in rows if _best(w, s)[1] > ceiling) / (len(rows) or 1)
+        return accuracy(w, rows) + 0.15 * above
+
+    def search(
+        rows: Sequence[_Sample], w0: Mapping[str, float], iters: int, rng: random.Random
+    ) -> dict[str, float]:
+        best_w = {k: float(w0.get(k, 0.0)) for k in names}
+        best = objective(best_w, rows)
+        for _ in range(iters):
+            w = dict(best_w)
+            for _ in range(1 + (rng.random() < 0.3)):
+                k = rng.choice(names)
+                w[k] = max(0.0, w[k] + rng.gauss(0, 0.06))
+            total = sum(w.values()) or 1.0
+            w = {k: v / total for k, v in w.items()}
+            value = objective(w, rows)
+            if value >= best:
+                best, best_w = value, w
+        return best_w
+
+    rng = random.Random(seed)
+    half_a, half_b = dev[0::2], dev[1::2]
+    start_w = dict(start or WEIGHTS)
+    w_a = search(half_a, start_w, iterations, rng)
+    w_all = search(dev, w_a, iterations // 2, rng)
+    return {
+        "weights": {k: round(w_all.get(k, 0.0), 3) for k in WEIGHTS},
+        "current_top1": round(accuracy(start_w, dev), 4),
+        "fit_on_half_a": {
+            "top1_a": round(accuracy(w_a, half_a), 4),
+            "top1_b_held_out": round(accuracy(w_a, half_b), 4),
+        },
+        "fit_on_all_top1": round(accuracy(w_all, dev), 4),
+    }
+
+
+def calibrate_thresholds(
+    matcher: LawMatcher, items: Sequence[DevItem], *, precision: float = 0.95
+) -> dict[str, Any]:
+    """Suggested thresholds for the current weights: ``suggest`` just above the best off-topic probe score;
+    ``answer`` at the same level with the smallest lead over rival entries that keeps the answers' precision
+    on the dev set at ``precision``."""
+    probe_scores = [(s[0][1] if (s := matcher.score_entries(p)) else 0.0) for p in OFF_TOPIC_PROBES]
+    suggest = math.floor(max(probe_scores, default=0.0)) + 1.0
+    rows: list[tuple[float, float, bool]] = []
+    for it in items:
+        scored = matcher.score_entries(it.question, limit=8)
+        if not scored:
+            rows.append((0.0, 0.0, False))
+            continue
+        ei, top = scored[0]
+        arts = set(matcher.entries[ei].articles)
+        rival = next((sc for e, sc in scored[1:] if not arts & set(matcher.entries[e].articles)), 0.0)
+        rows.append((top, top - rival, bool(arts & it.articles)))
+    options = []
+    for margin in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        chosen = [ok for top, lead, ok in rows if top >= suggest and lead >= margin]
+        prec = sum(chosen) / len(chosen) if chosen else 0.0
+        options.append({"margin": margin, "answered": round(len(chosen) / (len(rows) or 1), 3),
+                        "precision": round(prec, 3)})
+    good = [o for o in options if o["precision"] >= precision]
+    pick = good[0] if good else options[-1]
+    return {
+        "suggest_threshold": suggest,
+        "answer_threshold": suggest,
+        "answer_margin": pick["margin"],
+        "below_suggest_on_dev": sum(1 for top, _, _ in rows if top < suggest),
+        "options": options,
+    }

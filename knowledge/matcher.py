@@ -1,0 +1,550 @@
+"""LawMatcher: finds the FAQ entry that answers a resident's question.
+
+Pipeline for a question:
+
+1. ``normalize_text`` (width, traditional -> simplified, punctuation, article numerals), then synonyms rewrite
+   how people talk into the corpus' words (管理费 -> 物业费) and jieba cuts it into content words.
+2. Retrieval: BM25 postings (jieba words and character bigrams over every phrasing) pick the best few dozen
+   entries (very common terms are skipped when rarer ones are present, so the cost stays flat as it grows).
+3. Scoring, per candidate entry, each feature in 0..1 (``WEIGHTS`` says how much each counts; features with
+   weight 0 are not even computed):
+   * ``fuzz`` / ``fuzz_content`` - rapidfuzz ratio between the question and the closest phrasing, on the whole
+     canonical text / on its content words only (order-aware character similarity: the strongest signal);
+   * ``pool_char`` / ``pool`` / ``pool_bigram`` - BM25 of the question's characters / words / bigrams over all
+     phrasings and the topic of the entry taken together, divided by what a perfect match would get (so: how
+     much of what the resident said the entry covers);
+   * ``answer`` / ``answer_bigram`` - the same for the words / bigrams of the answer text;
+   * ``word``, ``bigram``, ``char``, ``back``, ``fuzz_set``, ``fuzz_sort``, ``fuzz_partial`` - per-phrasing
+     variants, kept for tuning (``evaluation.tune_weights``) but weighted 0 today.
+   Framing words ("谁负责", "合法吗") count less than topic words. The weighted sum times 100 is the score;
+   one or two content characters scale it down; an article number in the question and a word-for-word
+   phrasing add a bonus.
+4. Decision: ``answer`` at or above ``answer_threshold`` with a lead of ``answer_margin`` over the best entry
+   citing other articles; ``suggest`` ("您是不是想问") at or above ``suggest_threshold``, or from
+   ``WEAK_SUGGEST_THRESHOLD`` when the text sounds legal (a legal phrase or a word of our domain); otherwise
+   ``none``. Weights and thresholds were calibrated on tests/data/law_dev and off-topic chit-chat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+import os
+import pickle
+import re
+import stat
+import tempfile
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from knowledge.articles import article_lookup, is_valid_article, parse_article_number, strip_article_refs
+from knowledge.corpus import Corpus, FaqEntry, load_corpus
+from knowledge.normalize import normalize_text
+from knowledge.tokenize import Analysis, Analyzer, char_bigrams, default_analyzer
+
+K1 = 1.2
+B = 0.75
+
+# Feature weights (sum to 1) and thresholds, calibrated on tests/data/law_dev and off-topic chit-chat with
+# evaluation.tune_weights / evaluation.calibrate_thresholds.
+WEIGHTS: dict[str, float] = {
+    "word": 0.0,
+    "bigram": 0.0,
+    "back": 0.0,
+    "pool": 0.032,
+    "pool_bigram": 0.0,
+    "answer": 0.167,
+    "answer_bigram": 0.1,
+    "char": 0.0,
+    "pool_char": 0.192,
+    "fuzz_set": 0.0,
+    "fuzz_sort": 0.0,
+    "fuzz": 0.34,
+    "fuzz_content": 0.168,
+    "fuzz_partial": 0.0,
+}
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# Words that frame a legal question rather than say what it is about ("谁负责", "合法吗"): they count less.
+WEAK_WORDS: frozenset[str] = frozenset(
+    _words(
+        """
+        负责 赔 赔偿 找 找谁 合法 违法 算数 说法 要求 起诉 报警 处理 解决 管 不管 规定 法律
+        民法典 责任 承担 权利 义务 有权 允许 行不行 算不算 咋整 能要 要回 钱 出钱
+        """
+    )
+)
+WEAK_FACTOR = 0.4
+ANSWER_THRESHOLD = 33.0
+SUGGEST_THRESHOLD = 33.0
+# Between these two, suggest only when the text sounds like a legal question (a LEGAL_CUE phrase or a word
+# of our domain dictionary / synonym map); otherwise none.
+WEAK_SUGGEST_THRESHOLD = 22.0
+ARTICLE_BONUS = 15.0
+EXACT_BONUS = 10.0
+# "answer" also needs the best entry to lead every entry citing other articles by this many points; closer
+# calls are shown as "您是不是想问" buttons (on the dev set a lead of 4+ points is right ~96% of the time).
+ANSWER_MARGIN = 4.0
+LEGAL_CUE = re.compile(
+    "赔|责任|负责|担责|合法|违法|犯法|法律|法院|权|起诉|告|归谁|谁的|算数|有效|能不能|可不可以|可以吗|能吗|"
+    "行不行|行吗|凭什么|该不该|要不要|必须|应该|谁出|谁管|找谁|怎么办|咋办|咋整|怎么处理|合理|有没有"
+)
+INFO_FACTOR: dict[int, float] = {0: 0.5, 1: 0.5, 2: 0.8, 3: 0.92}
+RETRIEVE = 20  # candidates scored in full
+COMMON_DF = 0.08  # in retrieval, terms in more than this share of entries are skipped if rarer terms exist
+
+Decision = str  # "answer" | "suggest" | "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    faq_id: str
+    articles: tuple[int, ...]
+    score: float  # 0..100
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    question: str
+    decision: Decision
+    candidates: tuple[Candidate, ...] = ()
+    article_ref: int | None = None  # the message is an article look-up ("第1254条"); may be out of range
+
+    @property
+    def top(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+    @property
+    def article_ref_valid(self) -> bool:
+        return self.article_ref is not None and is_valid_article(self.article_ref)
+
+
+# --- BM25 field -------------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Field:
+    """One BM25 field: per-document term weights (tf part, length-normalised) and idf."""
+
+    weights: list[dict[str, float]] = field(default_factory=list)
+    idf: dict[str, float] = field(default_factory=dict)
+    mass: list[float] = field(default_factory=list)  # sum of idf over a document's distinct terms
+    oov_idf: float = 0.0
+
+    @classmethod
+    def build(cls, docs: Sequence[Sequence[str]]) -> _Field:
+        f = cls()
+        n = len(docs)
+        avgdl = (sum(len(d) for d in docs) / n) if n else 1.0
+        avgdl = avgdl or 1.0
+        df: dict[str, int] = defaultdict(int)
+        for doc in docs:
+            counts: dict[str, int] = defaultdict(int)
+            for t in doc:
+                counts[t] += 1
+            norm = K1 * (1 - B + B * len(doc) / avgdl)
+            f.weights.append({t: c * (K1 + 1) / (c + norm) for t, c in counts.items()})
+            for t in counts:
+                df[t] += 1
+        f.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        f.oov_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
+        f.mass = [sum(f.idf[t] for t in w) for w in f.weights]
+        return f
+
+    def term_idf(self, term: str) -> float:
+        return self.idf.get(term, self.oov_idf)
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrasing:
+    entry: int
+    analysis: Analysis
+    joined: str  # content words joined by spaces, for token-set ratio
+
+
+_INDEX_ATTRS = (
+    "_phrasings", "_entry_phrasings", "_citing", "_word", "_bigram", "_char", "_pool", "_pool_bigram",
+    "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram", "_postings", "_entry_df_limit",
+)
+_CACHE_VERSION = "1"
+
+
+def default_cache_dir() -> Path:
+    """A per-user folder in the system temp directory."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"redbutler-index-{uid}"
+
+
+def _cache_key(entries: Sequence[FaqEntry], weights: dict[str, float]) -> str:
+    h = hashlib.sha256(_CACHE_VERSION.encode())
+    h.update(repr(sorted(k for k, v in weights.items() if v > 0)).encode())
+    here = Path(__file__).resolve().parent
+    for name in ("matcher.py", "tokenize.py", "normalize.py", "synonyms.txt", "dictionary.txt"):
+        try:
+            h.update((here / name).read_bytes())
+        except OSError:
+            h.update(name.encode())
+    for e in entries:
+        h.update(repr((e.id, e.topic, e.questions, e.answer_zh, e.articles)).encode())
+    return h.hexdigest()[:32]
+
+
+def _private_dir(cache_dir: str | Path) -> Path | None:
+    """The cache folder if it is ours and private (a pickle from a folder others can write is not safe)."""
+    folder = Path(cache_dir)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
+    except OSError:
+        return None
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        return None
+    return folder
+
+
+def _load_index(cache_dir: str | Path, key: str) -> dict[str, object] | None:
+    folder = _private_dir(cache_dir)
+    path = folder / f"law-{key}.pickle" if folder else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        with path.open("rb") as fh:
+            state = pickle.load(fh)
+    except Exception:  # a damaged or foreign cache is simply rebuilt
+        return None
+    if not isinstance(state, dict) or set(state) != set(_INDEX_ATTRS):
+        return None
+    return state
+
+
+def _save_index(cache_dir: str | Path, key: str, state: dict[str, object]) -> None:
+    folder = _private_dir(cache_dir)
+    if folder is None:
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, folder / f"law-{key}.pickle")
+        for old in folder.glob("law-*.pickle"):  # indexes of earlier corpus versions
+            if old.name != f"law-{key}.pickle":
+                old.unlink(missing_ok=True)
+    except OSError:
+        return
+
+
+class LawMatcher:
+    """Built once from the corpus (a few hundred ms); ``match`` is thread-safe (it only reads the index)."""
+
+    def __init__(
+        self,
+        corpus: Corpus | Sequence[FaqEntry],
+        *,
+        analyzer: Analyzer | None = None,
+        answer_threshold: float = ANSWER_THRESHOLD,
+        suggest_threshold: float = SUGGEST_THRESHOLD,
+        answer_margin: float = ANSWER_MARGIN,
+        weights: dict[str, float] | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        """``cache_dir``: keep the built index there (a private folder is created) and reuse it while the
+        corpus, synonyms, dictionary and code are unchanged; ``default_cache_dir()`` is a good choice."""
+        entries = list(corpus.entries if isinstance(corpus, Corpus) else corpus)
+        self.entries: list[FaqEntry] = entries
+        self._by_id: dict[str, FaqEntry] = {}
+        for e in entries:
+            self._by_id.setdefault(e.id, e)
+        self.analyzer = analyzer or default_analyzer()
+        self.answer_threshold = answer_threshold
+        self.suggest_threshold = suggest_threshold
+        self.answer_margin = answer_margin
+        self.weights = dict(weights or WEIGHTS)
+        key = _cache_key(entries, self.weights) if cache_dir is not None else ""
+        state = _load_index(cache_dir, key) if cache_dir is not None else None
+        if state is not None:
+            self.__dict__.update(state)
+        else:
+            self._build_index(entries)
+            if cache_dir is not None:
+                _save_index(cache_dir, key, {k: self.__dict__[k] for k in _INDEX_ATTRS})
+
+    def _build_index(self, entries: list[FaqEntry]) -> None:
+        phrasings: list[_Phrasing] = []
+        pool_docs: list[list[str]] = []
+        pool_bigram_docs: list[list[str]] = []
+        pool_char_docs: list[list[str]] = []
+        answer_texts: list[str] = []
+        answer_bigram_docs: list[list[str]] = []
+        self._entry_phrasings: list[list[int]] = []
+        self._citing: dict[int, list[int]] = defaultdict(list)
+        analyze = self.analyzer.analyze
+        for ei, e in enumerate(entries):
+            idxs: list[int] = []
+            topic = analyze(normalize_text(e.topic))
+            pool: list[str] = list(topic.words)
+            pool_b: list[str] = list(topic.bigrams)
+            pool_c: list[str] = list(topic.chars)
+            for q in e.questions:
+                a = analyze(normalize_text(q))
+                if not a.words and not a.bigrams:
+                    continue
+                idxs.append(len(phrasings))
+                phrasings.append(_Phrasing(ei, a, " ".join(sorted(set(a.words)))))
+                pool.extend(a.words)
+                pool_b.extend(a.bigrams)
+                pool_c.extend(a.chars)
+            self._entry_phrasings.append(idxs)
+            pool_docs.append(pool)
+            pool_bigram_docs.append(pool_b)
+            pool_char_docs.append(pool_c)
+            # Answers are long: no jieba here (it would dominate start-up); words are found by substring
+            # search at query time, and the bigrams come straight from the text.
+            ans = self.analyzer.canonical(normalize_text(e.answer_zh, max_chars=1000))
+            answer_texts.append(ans)
+            answer_bigram_docs.append(char_bigrams(ans))
+            for art in e.articles:
+                self._citing[art].append(ei)
+        self._phrasings = phrasings
+        # Phrasing-level fields cost build time; they are only built when their features carry weight.
+        need = {k for k, v in self.weights.items() if v > 0}
+        self._word = (
+            _Field.build([p.analysis.words for p in phrasings]) if need & {"word", "back"} else _Field()
+        )
+        self._bigram = _Field.build([p.analysis.bigrams for p in phrasings]) if "bigram" in need else _Field()
+        self._pool = _Field.build(pool_docs)
+        self._pool_bigram = _Field.build(pool_bigram_docs)
+        self._pool_char = _Field.build(pool_char_docs)
+        self._char = _Field.build([p.analysis.chars for p in phrasings]) if "char" in need else _Field()
+        self._answer_text = answer_texts
+        avg = (sum(len(t) for t in answer_texts) / len(answer_texts)) if answer_texts else 1.0
+        self._answer_norm = [K1 * (1 - B + B * len(t) / (avg or 1.0)) for t in answer_texts]
+        self._answer_bigram = _Field.build(answer_bigram_docs)
+
+        # Retrieval postings at entry level: term -> [(entry, weight)], from the pooled phrasings and answers.
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for fld, prefix in ((self._pool, "w:"), (self._pool_bigram, "b:"), (self._answer_bigram, "a:")):
+            for ei, w in enumerate(fld.weights):
+                for t, v in w.items():
+                    self._postings[prefix + t].append((ei, v))
+        self._postings = dict(self._postings)
+        self._entry_df_limit = max(50, int(COMMON_DF * len(entries)))
+
+    # -- public API -----------------------------------------------------------------------------------------
+
+    def entry(self, faq_id: str) -> FaqEntry | None:
+        return self._by_id.get(faq_id)
+
+    def entries_citing(self, article: int) -> list[FaqEntry]:
+        return [self.entries[i] for i in self._citing.get(article, [])]
+
+    def match(self, question: str | None, *, limit: int = 3) -> MatchResult:
+        text = question if isinstance(question, str) else ("" if question is None else str(question))
+        ref = article_lookup(text)
+        if ref is not None:
+            if not ref.valid:
+                return MatchResult(text, "none", (), ref.number)
+            citing = self._citing.get(ref.number, [])[:limit]
+            cands = tuple(Candidate(self.entries[i].id, self.entries[i].articles, 100.0) for i in citing)
+            return MatchResult(text, "suggest" if cands else "none", cands, ref.number)
+        scored = self.score_entries(text, limit=max(limit, 8))
+        if not scored:
+            return MatchResult(text, "none", ())
+        top_ei, top = scored[0]
+        top_articles = set(self.entries[top_ei].articles)
+        rival = next((sc for ei, sc in scored[1:] if not top_articles & set(self.entries[ei].articles)), 0.0)
+        if top >= self.answer_threshold and top - rival >= self.answer_margin:
+            decision = "answer"
+        elif top >= self.suggest_threshold or (top >= WEAK_SUGGEST_THRESHOLD and self._sounds_legal(text)):
+            decision = "suggest"
+        else:
+            decision = "none"
+        cands = tuple(
+            Candidate(self.entries[ei].id, self.entries[ei].articles, sc) for ei, sc in scored[:limit]
+        )
+        if decision == "suggest":
+            cands = tuple(c for c in cands if c.score >= WEAK_SUGGEST_THRESHOLD * 0.8)
+        return MatchResult(text, decision, cands)
+
+    def _sounds_legal(self, text: str) -> bool:
+        """A legal-question phrase (LEGAL_CUE) or a word of our domain (物业, 邻居, 房东, 遗嘱, ...)."""
+        norm = normalize_text(text)
+        if LEGAL_CUE.search(norm):
+            return True
+        return self.analyzer.mentions_domain(self.analyzer.analyze(norm))
+
+    def score_entries(self, question: str, *, limit: int = 3) -> list[tuple[int, float]]:
+        """[(entry index, score 0..100)] best first; empty when nothing in the question is searchable."""
+        norm = normalize_text(question)
+        if not norm:
+            return []
+        mentioned = parse_article_number(question)
+        if mentioned is not None:
+            norm = strip_article_refs(norm)
+        a = self.analyzer.analyze(norm)
+        words = self._query_terms(a.words, self._pool)
+        bigrams = self._query_terms(a.bigrams, self._pool_bigram)
+        if not words and not bigrams:
+            return []
+        pool_ids = self._retrieve(words, bigrams)
+        if not pool_ids:
+            return []
+        # One or two content characters ("热", "押金") say too little for a confident answer.
+        info = INFO_FACTOR.get(a.content_chars, 1.0)
+        feats = self._features(
+            pool_ids, words, bigrams, " ".join(sorted(words)), a.canonical, a.chars, a.content
+        )
+        w = self.weights
+        results: list[tuple[int, float]] = []
+        for ei, f in feats.items():
+            s = 100.0 * info * sum(v * f.get(k, 0.0) for k, v in w.items() if v)
+            if mentioned is not None and mentioned in self.entries[ei].articles:
+                s += ARTICLE_BONUS
+            if f["fuzz"] >= 1.0:  # the question is one of this entry's phrasings, word for word
+                s += EXACT_BONUS
+            results.append((ei, min(100.0, max(0.0, s))))
+        results.sort(key=lambda r: (-r[1], r[0]))
+        return [(ei, round(sc, 1)) for ei, sc in results[:limit]]
+
+    # -- internals -----------------------------------------------------------------------------------------
+
+    def _query_terms(self, terms: Sequence[str], fld: _Field) -> list[str]:
+        """Distinct query terms; ASCII words the corpus never uses are dropped (English filler), Chinese
+        terms are kept even when unknown so that they lower the confidence."""
+        out: list[str] = []
+        seen: set[str] = set()
+        for t in terms:
+            if t in seen:
+                continue
+            seen.add(t)
+            if t.isascii() and t not in fld.idf:
+                continue
+            out.append(t)
+        return out
+
+    def _retrieve(self, words: list[str], bigrams: list[str]) -> list[int]:
+        terms = [("w:" + t, self._pool.term_idf(t)) for t in words]
+        terms += [("b:" + t, 0.5 * self._pool_bigram.term_idf(t)) for t in bigrams]
+        terms += [("a:" + t, 0.3 * self._answer_bigram.term_idf(t)) for t in bigrams]
+        present = [(t, idf, self._postings[t]) for t, idf in terms if t in self._postings]
+        if not present:
+            return []
+        rare = [p for p in present if len(p[2]) <= self._entry_df_limit]
+        use = rare if rare else present
+        acc: dict[int, float] = defaultdict(float)
+        for _, idf, plist in use:
+            for ei, v in plist:
+                acc[ei] += idf * v
+        return heapq.nlargest(RETRIEVE, acc, key=acc.__getitem__)
+
+    def _features(
+        self, entry_ids: list[int], words: list[str], bigrams: list[str], joined: str, canon: str,
+        chars: Sequence[str] = (), content: str = "",
+    ) -> dict[int, dict[str, float]]:
+        """Feature values (0..1) per candidate entry; features with weight 0 are not computed (left at 0)."""
+        need = {k for k, v in self.weights.items() if v > 0} | {"fuzz"}
+        chars = list(dict.fromkeys(chars))
+
+        def weighted(fld: _Field, terms: list[str]) -> tuple[dict[str, float], float]:
+            q = {t: fld.term_idf(t) * (WEAK_FACTOR if t in WEAK_WORDS else 1.0) for t in terms}
+            return q, (sum(q.values()) or 1.0)
+
+        def dot(q: dict[str, float], w: dict[str, float]) -> float:
+            return sum(q[t] * w[t] for t in q.keys() & w.keys())
+
+        def entry_score(fld: _Field, ei: int, q: dict[str, float], norm: float) -> float:
+            return min(1.0, dot(q, fld.weights[ei]) / norm)
+
+        widf, wn = weighted(self._word, words)
+        do_answer = "answer" in need
+        aidf, an = weighted(self._pool, [w for w in words if not w.isascii()])
+
+        bidf, bn = weighted(self._bigram, bigrams)
+        cidf, cn = weighted(self._char, chars)
+        entry_fields = [
+            (name, fld, *weighted(fld, terms))
+            for name, fld, terms in (
+                ("pool", self._pool, words),
+                ("pool_bigram", self._pool_bigram, bigrams),
+                ("pool_char", self._pool_char, chars),
+                ("answer_bigram", self._answer_bigram, bigrams),
+            )
+            if name in need
+        ]
+        wset = set(words)
+        word_w, bigram_w, char_w = self._word.weights, self._bigram.weights, self._char.weights
+        mass, idf = self._word.mass, self._word.idf
+        phrasings = self._phrasings
+        do_word, do_bigram, do_char = ("word" in need, "bigram" in need, "char" in need)
+        do_back = "back" in need
+        do_set, do_sort, do_content = ("fuzz_set" in need, "fuzz_sort" in need, "fuzz_content" in need)
+        do_partial = "fuzz_partial" in need
+        partial_ratio = fuzz.partial_ratio
+        token_set_ratio, token_sort_ratio, ratio = fuzz.token_set_ratio, fuzz.token_sort_ratio, fuzz.ratio
+        out: dict[int, dict[str, float]] = {}
+        for ei in entry_ids:
+            best_w = best_b = best_c = best_back = best_set = best_sort = best_ratio = best_content = 0.0
+            best_partial = 0.0
+            for pi in self._entry_phrasings[ei]:
+                p = phrasings[pi]
+                if do_word or do_back:
+                    ww = word_w[pi]
+                    if do_word:
+                        best_w = max(best_w, dot(widf, ww))
+                    if do_back and mass[pi] > 0:
+                        best_back = max(best_back, sum(idf[t] for t in ww.keys() & wset) / mass[pi])
+                if do_bigram:
+                    best_b = max(best_b, dot(bidf, bigram_w[pi]))
+                if do_char:
+                    best_c = max(best_c, dot(cidf, char_w[pi]))
+                if do_set:
+                    best_set = max(best_set, token_set_ratio(joined, p.joined))
+                if do_sort:
+                    best_sort = max(best_sort, token_sort_ratio(joined, p.joined))
+                if do_content:
+                    best_content = max(best_content, ratio(content, p.analysis.content))
+                if do_partial:
+                    best_partial = max(best_partial, partial_ratio(content, p.analysis.content))
+                best_ratio = max(best_ratio, ratio(canon, p.analysis.canonical))
+            feats = {
+                "word": min(1.0, best_w / wn),
+                "bigram": min(1.0, best_b / bn),
+                "char": min(1.0, best_c / cn),
+                "back": best_back,
+                "fuzz_set": best_set / 100.0,
+                "fuzz_sort": best_sort / 100.0,
+                "fuzz": best_ratio / 100.0,
+                "fuzz_content": best_content / 100.0,
+                "answer": 0.0,
+                "fuzz_partial": best_partial / 100.0,
+            }
+            for name, fld, q, norm in entry_fields:
+                feats[name] = entry_score(fld, ei, q, norm)
+            if do_answer:
+                text, norm_len = self._answer_text[ei], self._answer_norm[ei]
+                total = 0.0
+                for t, i in aidf.items():
+                    tf = text.count(t)
+                    if tf:
+                        total += i * tf * (K1 + 1) / (tf + norm_len)
+                feats["answer"] = min(1.0, total / an)
+            out[ei] = feats
+        return out
+
+
+def build_matcher(data_dir: str | Path | None = None, *, cache: bool = True) -> tuple[Corpus, LawMatcher]:
+    """What the bot does at start-up: load the corpus and build the matcher, reusing the on-disk index cache
+    (``default_cache_dir()``) when the corpus has not changed."""
+    corpus = load_corpus(data_dir)
+    return corpus, LawMatcher(corpus, cache_dir=default_cache_dir() if cache else None)

@@ -1,0 +1,183 @@
+"""`redbutler points ...` and `redbutler export points|redemptions` against a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select, update
+
+from bot.cli import main
+from bot.db.engine import make_engine, make_sessionmaker
+from bot.db.models.points import PartnerMember, PointsAccount, PointsRule, RewardService
+from bot.db.uow import UnitOfWorkFactory
+from bot.i18n import default_translator
+from bot.services import points
+from tests.conftest import START
+from tests.factories import COMPOUND, USERS
+from tests.points_helpers import give_points, seed_catalogue
+
+YAML = """
+rules:
+  - {type: patrol_shift, label: 平安巡逻, points: 2}
+  - {type: elderly_care, label: 养老院陪护, points: 2, per_hour: true}
+partners:
+  - name: 康乐社区诊所
+    address: 幸福路 12 号
+    merchants: ["13800000009"]
+    services:
+      - {category: 医疗保健, name: 测血压血糖, cost: 4, stock: 50, limit: 2, days: 30}
+      - {category: 医疗保健, name: 中医推拿一次, cost: 10, stock: 10, limit: 1}
+  - name: 巧手理发店
+    services:
+      - {category: 生活服务, name: 理发一次, cost: 6}
+"""
+
+
+def run(database_url: str, work: Callable[[UnitOfWorkFactory], Awaitable[Any]]) -> Any:
+    async def go() -> Any:
+        engine = make_engine(database_url)
+        try:
+            return await work(UnitOfWorkFactory(make_sessionmaker(engine)))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def cli_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("REDBUTLER_DATABASE_URL", database_url)
+    return database_url
+
+
+def test_import_catalogue_from_yaml_then_again_changes_nothing_twice(
+    cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(YAML, encoding="utf-8")
+
+    assert main(["points", "import-catalogue", str(path), "--compound", COMPOUND]) == 0
+    assert "rules: 2, partners: 2, services: 3, merchants bound: 1" in capsys.readouterr().out
+    assert main(["points", "import-catalogue", str(path), "--compound", COMPOUND]) == 0
+    assert "merchants bound: 0" in capsys.readouterr().out
+
+    async def check(uf: UnitOfWorkFactory) -> tuple[int, int, int, bool]:
+        async with uf() as uow:
+            services = (await uow.session.scalars(select(RewardService))).all()
+            rules = (await uow.session.scalars(select(PointsRule))).all()
+            members = (await uow.session.scalars(select(PartnerMember))).all()
+            hourly = next(r.per_hour for r in rules if r.activity_type == "elderly_care")
+            return len(services), len(rules), len(members), hourly
+
+    assert run(cli_db, check) == (3, 2, 1, True)
+
+
+def test_a_bad_catalogue_is_refused_whole(
+    cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(YAML.replace("cost: 6", "cost: lots"), encoding="utf-8")
+
+    assert main(["points", "import-catalogue", str(path), "--compound", COMPOUND]) == 1
+    assert "not a number" in capsys.readouterr().err
+
+    async def count(uf: UnitOfWorkFactory) -> int:
+        async with uf() as uow:
+            return len((await uow.session.scalars(select(RewardService))).all())
+
+    assert run(cli_db, count) == 0
+    other = tmp_path / "cat.txt"
+    other.write_text("x", encoding="utf-8")
+    assert main(["points", "import-catalogue", str(other), "--compound", COMPOUND]) == 1
+    good = tmp_path / "good.yaml"
+    good.write_text(YAML, encoding="utf-8")
+    assert main(["points", "import-catalogue", str(good), "--compound", "没有这个小区"]) == 1
+    assert run(cli_db, count) == 0
+
+
+def test_import_catalogue_from_xlsx(cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    workbook = Workbook()
+    rules = workbook.active
+    assert rules is not None
+    rules.title = "规则"
+    rules.append(["类型", "名称", "积分", "按小时"])
+    rules.append(["party_day", "主题党日", 2, ""])
+    services = workbook.create_sheet("服务")
+    services.append(["商家", "地址", "类别", "服务", "所需积分", "库存", "每人限兑", "有效天数", "商户手机"])
+    services.append(["邻里食堂", "活动中心", "餐饮", "老人午餐一份", 3, "", 10, 7, ""])
+    services.append(["邻里食堂", "", "餐饮", "儿童午餐一份", 3, 20, "", "", "13800000009"])
+    path = tmp_path / "catalogue.xlsx"
+    workbook.save(path)
+
+    assert main(["points", "import-catalogue", str(path), "--compound", COMPOUND]) == 0
+    assert "rules: 1, partners: 1, services: 2, merchants bound: 1" in capsys.readouterr().out
+
+    async def check(uf: UnitOfWorkFactory) -> list[tuple[str, int, int | None, int | None, int]]:
+        async with uf() as uow:
+            rows = (await uow.session.scalars(select(RewardService).order_by(RewardService.name))).all()
+            return [(s.name, s.cost, s.stock, s.per_person_limit, s.validity_days) for s in rows]
+
+    assert run(cli_db, check) == [("儿童午餐一份", 3, 20, None, 30), ("老人午餐一份", 3, None, 10, 7)]
+
+
+def test_audit_passes_then_fails_when_a_balance_is_tampered_with(
+    cli_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def setup(uf: UnitOfWorkFactory) -> None:
+        await seed_catalogue(uf, START)
+        await give_points(uf, USERS.resident, 20, START, "audit")
+        items = await points.services_in(uf(), USERS.resident, None)
+        held = await points.hold_redemption(uf(), USERS.resident, items[0].id, "a", START)
+        await points.cancel_voucher(uf(), USERS.resident, held.id, START)
+
+    run(cli_db, setup)
+    assert main(["points", "audit"]) == 0
+    assert "OK" in capsys.readouterr().out
+
+    async def tamper(uf: UnitOfWorkFactory) -> None:
+        async with uf() as uow:
+            await uow.session.execute(update(PointsAccount).values(balance=999))
+            await uow.commit()
+
+    run(cli_db, tamper)
+    assert main(["points", "audit"]) == 1
+    assert "balance 999 but ledger sums to 20" in capsys.readouterr().err
+
+
+def test_exports_show_issued_redeemed_outstanding_and_the_settlement_list(
+    cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def setup(uf: UnitOfWorkFactory) -> str:
+        await seed_catalogue(uf, START)
+        await give_points(uf, USERS.resident, 20, START, "export")
+        items = await points.services_in(uf(), USERS.resident, "医疗保健")
+        used = await points.hold_redemption(uf(), USERS.resident, items[0].id, "u", START)
+        await points.confirm_redemption(uf(), USERS.resident, used.id, START)
+        await points.verify_voucher(uf(), default_translator(), USERS.merchant, used.code, START)
+        waiting = await points.hold_redemption(uf(), USERS.resident, items[1].id, "w", START)
+        await points.confirm_redemption(uf(), USERS.resident, waiting.id, START)
+        return used.code
+
+    code = run(cli_db, setup)
+
+    assert main(["export", "points"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "compound,month,issued,redeemed,held,outstanding"
+    assert f"{COMPOUND},2026-11,20,4,10,6" in out  # 20 earned, 4 used, 10 still on a voucher; 6 left
+
+    assert main(["export", "redemptions", "--month", "2026-11"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2
+    assert f"{COMPOUND},康乐社区诊所,2026-11,2026-11-02 10:00,{code},测血压血糖,4,钱老板" == out[1]
+    assert main(["export", "redemptions", "--month", "2026-10"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+
+    target = tmp_path / "redemptions.xlsx"
+    assert main(["export", "redemptions", "--out", str(target)]) == 0
+    rows = list(load_workbook(target).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert rows[1][4] == code and rows[1][6] == 4
