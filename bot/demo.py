@@ -151,6 +151,21 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, now: datetime, *, bot_userna
     return DemoInfo(compound_id, invites[0].code)
 
 
+async def unused_home_invite(uow_factory: UnitOfWorkFactory) -> str | None:
+    """An invite of the demo that nobody has used yet (shown again when the demo restarts)."""
+    from sqlalchemy import select
+
+    from bot.db.models import InviteCode
+
+    async with uow_factory() as uow:
+        return await uow.session.scalar(
+            select(InviteCode.code)
+            .where(InviteCode.kind == "household", InviteCode.uses == 0, InviteCode.revoked.is_(False))
+            .order_by(InviteCode.id)
+            .limit(1)
+        )
+
+
 async def is_empty(uow_factory: UnitOfWorkFactory) -> bool:
     async with uow_factory() as uow:
         return not await uow.community.compounds()
@@ -158,3 +173,88 @@ async def is_empty(uow_factory: UnitOfWorkFactory) -> bool:
 
 def web_presets() -> list[dict[str, Any]]:
     return [{"user_id": p.telegram_id, "name": p.name, "description": p.description} for p in DEMO_PEOPLE]
+
+
+# What the capabilities need in the demo: public spots for QR posters, a patrol route with nightly shifts, a
+# monthly party day and a Saturday clinic, a points catalogue with partner shops.
+DEMO_PLACES = ["东门", "西门", "地下车库B1", "3栋电梯", "中心花园"]
+DEMO_CHECKPOINTS = [
+    ("东门岗亭", 30.65980, 104.06330),
+    ("中心花园", 30.66050, 104.06410),
+    ("地下车库B1入口", 30.66110, 104.06290),
+]
+
+
+async def _seed_places(uow_factory: UnitOfWorkFactory, compound_id: int, now: datetime) -> None:
+    from bot.services.repairs import ensure_places
+
+    await ensure_places(uow_factory(), compound_id, DEMO_PLACES, now)
+
+
+async def _seed_patrols(uow_factory: UnitOfWorkFactory, compound_id: int, now: datetime) -> None:
+    from bot.services.patrols import create_route, create_template, generate_shifts
+
+    route = await create_route(
+        uow_factory(), compound_id=compound_id, name="平安夜巡", checkpoints=DEMO_CHECKPOINTS, now=now
+    )
+    async with uow_factory() as uow:
+        leader = await uow.community.person_by_phone("13800138005")
+        leader_id = leader.id if leader else None
+    await create_template(
+        uow_factory(),
+        route_id=route.id,
+        weekdays=list(range(7)),
+        start_time="19:30",
+        duration_minutes=120,
+        capacity=6,
+        now=now,
+        leader_id=leader_id,
+    )
+    await generate_shifts(uow_factory(), now)
+
+
+async def _seed_events(uow_factory: UnitOfWorkFactory, compound_id: int, now: datetime) -> None:
+    from datetime import timedelta
+
+    from bot.i18n import default_translator
+    from bot.services.events import EventDraft, create_event
+
+    start = (now + timedelta(days=3)).replace(hour=6, minute=30, second=0, microsecond=0)  # 14:30 in Shanghai
+    drafts = [
+        EventDraft(
+            compound_id,
+            "主题党日：小区议事会",
+            "党群服务中心",
+            start,
+            start + timedelta(hours=2),
+            40,
+            "everyone",
+            "party_day",
+            "monthly",
+        ),
+        EventDraft(
+            compound_id,
+            "义诊和免费理发",
+            "中心花园",
+            start + timedelta(days=1),
+            start + timedelta(days=1, hours=3),
+            30,
+            "everyone",
+            "clinic",
+            "none",
+        ),
+    ]
+    for draft in drafts:
+        await create_event(uow_factory(), default_translator(), 20010, draft, now)
+
+
+async def _seed_points(uow_factory: UnitOfWorkFactory, compound_id: int, now: datetime) -> None:
+    from bot.services.points_catalogue import seed_demo_catalogue
+
+    async with uow_factory() as uow:
+        await seed_demo_catalogue(uow, compound_id, now)
+        await uow.commit()
+
+
+for _seeder in (_seed_places, _seed_patrols, _seed_events, _seed_points):
+    add_demo_seeder(_seeder)

@@ -130,7 +130,11 @@ async def new_members(update: Update, context: BotContext) -> None:
     status = await groups.group_status(context.services.uow(), chat.id)
     if status is None or status.compound_id is None or status.purpose != "residents":
         return
-    newcomers = [m for m in message.new_chat_members or [] if not m.is_bot]
+    joined = [m for m in message.new_chat_members or [] if not m.is_bot]
+    to_greet = await groups.newcomers_to_greet(
+        context.services.uow(), status.compound_id, [m.id for m in joined]
+    )
+    newcomers = [m for m in joined if m.id in to_greet]
     if not newcomers:
         return
     link = deep_link(context.services.bot_username, f"reg_{status.compound_id}")

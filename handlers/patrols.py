@@ -233,8 +233,37 @@ async def report_text(update: Update, context: BotContext) -> ReportStep | int:
     context.services.notify_outbox()
     if context.user_data is not None:
         context.user_data.pop(REPORT_KEY, None)
-    await reply(update, context, "patrols.thanks_found" if stored else "patrols.report_done")
+    if not stored:
+        await reply(update, context, "patrols.report_done")
+        return ConversationHandler.END
+    await reply(
+        update,
+        context,
+        "patrols.thanks_found",
+        markup=buttons([[(context.t("patrols.btn_to_hazard"), pack(PREFIX, "hz", shift_id))]]),
+    )
     return ConversationHandler.END
+
+
+async def to_hazard(update: Update, context: BotContext) -> None:
+    """One tap: what the volunteer found becomes a 安全隐患 repair ticket."""
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    shift_id = int_part(unpack(query.data), 2)
+    if shift_id is None:
+        await answer(update, context.t("common.stale_button"), alert=True)
+        return
+    number, created = await patrols.report_to_hazard(
+        context.services.uow(),
+        context.services.translator,
+        update.effective_user.id,
+        shift_id,
+        context.services.clock.now(),
+    )
+    context.services.notify_outbox()
+    key = "patrols.hazard_created" if created else "patrols.hazard_exists"
+    await answer(update)
+    await edit_or_reply(update, context, context.t(key, number=number))
 
 
 async def report_cancel(update: Update, context: BotContext) -> int:
@@ -342,6 +371,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CallbackQueryHandler(signup_pressed, pattern=rf"^{PREFIX}:(up|cx):"),
         CallbackQueryHandler(take_pressed, pattern=rf"^{PREFIX}:take:"),
         CallbackQueryHandler(all_quiet, pattern=rf"^{PREFIX}:ok:"),
+        CallbackQueryHandler(to_hazard, pattern=rf"^{PREFIX}:hz:"),
         CallbackQueryHandler(report_cancel, pattern=rf"^{PREFIX}:rcancel$"),
         MessageHandler(private & filters.LOCATION, location_sent),
     ]

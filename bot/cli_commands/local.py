@@ -43,7 +43,15 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
     from bot.cli_commands.core import wait_for_signal
     from bot.db.engine import make_engine, make_sessionmaker
     from bot.db.uow import UnitOfWorkFactory
-    from bot.demo import DEMO_GROUP_ID, DEMO_PEOPLE, DEMO_STAFF_GROUP_ID, is_empty, seed_demo, web_presets
+    from bot.demo import (
+        DEMO_GROUP_ID,
+        DEMO_PEOPLE,
+        DEMO_STAFF_GROUP_ID,
+        is_empty,
+        seed_demo,
+        unused_home_invite,
+        web_presets,
+    )
     from bot.emulator.core import TelegramWorld
     from bot.emulator.server import start_emulator
 
@@ -54,6 +62,8 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
         if seed and await is_empty(uow_factory):
             info = await seed_demo(uow_factory, datetime.now(UTC), bot_username=settings.bot_username)
             invite_code = info.newcomer_invite
+        elif seed:
+            invite_code = await unused_home_invite(uow_factory)
     finally:
         await engine.dispose()
 
@@ -83,7 +93,7 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
     )
     print(f"红管家 is running on the local emulator. Open {server.chat_url} in a browser.")
     if invite_code:
-        print(f"李大爷 (not registered yet) can bind 3栋1单元102 with the invite code {invite_code}")
+        print(f"李大爷 (not registered yet) can bind a home with the invite code {invite_code}")
         print(f"  or open the link https://t.me/{settings.bot_username}?start=inv_{invite_code}")
     print("Press Ctrl+C to stop.")
     try:

@@ -115,3 +115,18 @@ async def forget_group(uow: UnitOfWork, chat_id: int) -> None:
         if group is not None:
             group.compound_id = None
         await uow.commit()
+
+
+async def newcomers_to_greet(uow: UnitOfWork, compound_id: int, telegram_ids: list[int]) -> list[int]:
+    """Those who joined the group but have no home in its compound yet (registered people need no nudge)."""
+    async with uow:
+        greet = []
+        for telegram_id in telegram_ids:
+            person = await uow.community.person_by_telegram(telegram_id)
+            if person is None:
+                greet.append(telegram_id)
+                continue
+            homes = await uow.community.residencies_of(person.id)
+            if not any(r.household.unit.building.compound_id == compound_id for r in homes):
+                greet.append(telegram_id)
+        return greet

@@ -929,6 +929,47 @@ async def report(
         return True
 
 
+async def report_to_hazard(
+    uow: UnitOfWork, t: Translator, telegram_id: int, shift_id: int, now: datetime
+) -> tuple[str, bool]:
+    """Turn a volunteer's "found something" report into a 安全隐患 repair ticket at the patrol route.
+
+    Returns (ticket number, created now). Pressing twice, or from two phones, makes one ticket.
+    """
+    from bot.services import repairs
+
+    async with uow:
+        person = await _person(uow, telegram_id)
+        repo = PatrolRepository(uow.session)
+        signup = await repo.signup(shift_id, person.id)
+        shift = await repo.shift(shift_id)
+        if signup is None or shift is None or not signup.report or signup.report == "-":
+            raise UserFacingError("patrols.nothing_to_report")
+        claimed = await uow.session.execute(
+            update(ShiftSignup)
+            .where(ShiftSignup.id == signup.id, ShiftSignup.hazard_ticket_id.is_(None))
+            .values(hazard_ticket_id=0)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            await uow.session.refresh(signup)
+            return repairs.number_of(signup.hazard_ticket_id or 0), False
+        route = await uow.session.get(PatrolRoute, shift.route_id)
+        route_name = route.name if route is not None else t(person.language, "patrols.hazard_place")
+        place_id = await repairs.ensure_spot(uow, shift.compound_id, route_name, now)
+        draft = repairs.ReportDraft(
+            kind="safety",
+            urgency="normal",
+            description=t(person.language, "patrols.hazard_description", text=signup.report),
+            place_id=place_id,
+        )
+        result = await repairs.create_ticket(uow, t, person, draft, now)
+        await uow.session.execute(
+            update(ShiftSignup).where(ShiftSignup.id == signup.id).values(hazard_ticket_id=result.ticket.id)
+        )
+        await uow.commit()
+        return result.ticket.number, True
+
+
 # ---------------------------------------------------------------------------------------------------------
 # coordinators
 

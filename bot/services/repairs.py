@@ -368,6 +368,13 @@ def _place_view(place: RepairPlace) -> PlaceView:
     return PlaceView(place.id, place.compound_id, place.code, place.name, place.kind, place.building_id)
 
 
+async def ensure_spot(uow: UnitOfWork, compound_id: int, name: str, now: datetime) -> int:
+    """A public spot by name, created if new, inside the caller's unit of work; returns its id."""
+    building_id = await _building_for_spot(uow, compound_id, name)
+    place = await _ensure_place(uow, compound_id, name[:60], "spot", now, building_id=building_id)
+    return place.id
+
+
 async def _ensure_place(
     uow: UnitOfWork,
     compound_id: int,
@@ -545,65 +552,76 @@ async def _route(
 async def submit_report(
     uow: UnitOfWork, t: Translator, telegram_id: int, draft: ReportDraft, now: datetime
 ) -> SubmitResult:
-    if draft.kind not in KINDS or draft.urgency not in URGENCIES:
-        raise UserFacingError("repairs.draft_broken")
     async with uow:
         person = await _person(uow, telegram_id)
-        compound_id, building_id, label, public = await _where(uow, person, draft)
-        daily, _urge, _close, _limits = await policy_values(uow, compound_id)
-        if (
-            draft.urgency != "emergency"
-            and await repo(uow).reports_since(person.id, now - timedelta(days=1)) >= daily
-        ):
-            raise UserFacingError("repairs.daily_limit", limit=daily)
-        queue, assignee = await _route(uow, compound_id, building_id, draft.kind)
-        ticket = RepairTicket(
-            compound_id=compound_id,
-            reporter_id=person.id,
-            household_id=draft.household_id if draft.place_id is None else None,
-            place_id=draft.place_id,
-            building_id=building_id,
-            place_label=label,
-            public_label=public,
-            kind=draft.kind,
-            urgency=draft.urgency,
-            description=draft.description[:DESCRIPTION_LIMIT],
-            photos=list(draft.photos[:PHOTO_LIMIT]),
-            status="open",
-            queue=queue,
-            assignee_id=assignee.id if assignee else None,
-            escalation_level=0,
-            needs_help=False,
-            reopen_count=0,
-            version=1,
-            last_person_action_at=now,
-            created_at=now,
-        )
-        uow.session.add(ticket)
-        await uow.session.flush()
-        _event(uow, ticket, "created", person, now, urgency=draft.urgency)
-        _event(
-            uow,
-            ticket,
-            "assigned" if assignee else "queued",
-            None,
-            now,
-            name=assignee.display_name if assignee else "",
-            queue=queue,
-        )
-        await schedule_stage(uow, ticket, "accept", now)
-        compound = await _compound(uow, compound_id)
-        await _send_task_card(uow, t, ticket, assignee, now)
-        if assignee is None or ticket.urgency == "emergency":
-            await _alert_roles(
-                uow, t, ticket, [Role.PROPERTY_MANAGER], "repairs.n.duty_queue", now, with_accept=True
-            )
-        if ticket.urgency == "emergency":
-            await _alert_roles(uow, t, ticket, [Role.SUPERVISOR], "repairs.n.emergency_alert", now)
-        await refresh_group_cards(uow, t, ticket, now)
-        view = _view(ticket, assignee)
+        result = await create_ticket(uow, t, person, draft, now)
         await uow.commit()
-        return SubmitResult(view, compound.duty_phone)
+        return result
+
+
+async def create_ticket(
+    uow: UnitOfWork, t: Translator, person: Person, draft: ReportDraft, now: datetime
+) -> SubmitResult:
+    """Create, route and announce a ticket inside the caller's open unit of work (the caller commits).
+
+    Used by the resident's report and by other capabilities (a patrol's finding becomes a hazard ticket).
+    """
+    if draft.kind not in KINDS or draft.urgency not in URGENCIES:
+        raise UserFacingError("repairs.draft_broken")
+    compound_id, building_id, label, public = await _where(uow, person, draft)
+    daily, _urge, _close, _limits = await policy_values(uow, compound_id)
+    if (
+        draft.urgency != "emergency"
+        and await repo(uow).reports_since(person.id, now - timedelta(days=1)) >= daily
+    ):
+        raise UserFacingError("repairs.daily_limit", limit=daily)
+    queue, assignee = await _route(uow, compound_id, building_id, draft.kind)
+    ticket = RepairTicket(
+        compound_id=compound_id,
+        reporter_id=person.id,
+        household_id=draft.household_id if draft.place_id is None else None,
+        place_id=draft.place_id,
+        building_id=building_id,
+        place_label=label,
+        public_label=public,
+        kind=draft.kind,
+        urgency=draft.urgency,
+        description=draft.description[:DESCRIPTION_LIMIT],
+        photos=list(draft.photos[:PHOTO_LIMIT]),
+        status="open",
+        queue=queue,
+        assignee_id=assignee.id if assignee else None,
+        escalation_level=0,
+        needs_help=False,
+        reopen_count=0,
+        version=1,
+        last_person_action_at=now,
+        created_at=now,
+    )
+    uow.session.add(ticket)
+    await uow.session.flush()
+    _event(uow, ticket, "created", person, now, urgency=draft.urgency)
+    _event(
+        uow,
+        ticket,
+        "assigned" if assignee else "queued",
+        None,
+        now,
+        name=assignee.display_name if assignee else "",
+        queue=queue,
+    )
+    await schedule_stage(uow, ticket, "accept", now)
+    compound = await _compound(uow, compound_id)
+    await _send_task_card(uow, t, ticket, assignee, now)
+    if assignee is None or ticket.urgency == "emergency":
+        await _alert_roles(
+            uow, t, ticket, [Role.PROPERTY_MANAGER], "repairs.n.duty_queue", now, with_accept=True
+        )
+    if ticket.urgency == "emergency":
+        await _alert_roles(uow, t, ticket, [Role.SUPERVISOR], "repairs.n.emergency_alert", now)
+    await refresh_group_cards(uow, t, ticket, now)
+    view = _view(ticket, assignee)
+    return SubmitResult(view, compound.duty_phone)
 
 
 async def follow(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: datetime) -> TicketView:

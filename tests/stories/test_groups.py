@@ -35,3 +35,12 @@ async def test_bot_added_admin_links_group_and_newcomers_get_private_button(harn
 async def test_linkgroup_in_private_chat_explains_where_to_send_it(harness: Harness) -> None:
     replies = await harness.send(USERS.admin, "/linkgroup")
     assert "小区群里" in (replies[-1].text or "")
+
+
+async def test_registered_resident_joining_the_group_is_not_asked_to_register(harness: Harness) -> None:
+    await harness.send(USERS.admin, "/linkgroup", chat_id=USERS.group)
+    before = len(harness.world.bot_messages(USERS.group))
+    await harness.process(harness.world.user_leaves_group(USERS.resident, USERS.group))
+    await harness.process(harness.world.user_joins_group(USERS.resident, USERS.group))
+    await harness.drain_outbox()
+    assert len(harness.world.bot_messages(USERS.group)) == before

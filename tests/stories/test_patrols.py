@@ -335,3 +335,37 @@ async def test_an_english_speaking_volunteer_gets_everything_in_english(harness:
     harness.clock.set(local("2026-11-02 20:00"))
     await settle(harness)
     assert "Reminder: you have a patrol shift tomorrow" in (harness.last(4001).text or "")
+
+
+async def test_a_finding_becomes_one_hazard_ticket_for_the_butlers(harness: Harness) -> None:
+    import asyncio
+
+    from sqlalchemy import select
+
+    from bot.db.models.repairs import RepairTicket
+
+    route = await make_route(harness)
+    await make_shift(harness, route, "2026-11-03 19:30", capacity=3)
+    await grant_patrol(harness, USERS.neighbour)
+    await sign_up(harness, USERS.neighbour)
+    harness.clock.set(local("2026-11-03 19:40"))
+    await harness.open_link(USERS.neighbour, f"cp_{route.checkpoints[0][1]}")
+    harness.clock.set(local("2026-11-03 21:31"))
+    await settle(harness)
+    await harness.press(USERS.neighbour, harness.last(USERS.neighbour), "发现情况")
+    await harness.send(USERS.neighbour, "楼道里有人飞线充电")
+    thanks = harness.last(USERS.neighbour)
+    data = thanks.find_button("转为隐患报修")["callback_data"]
+    # Two phones press at once: one ticket.
+    await asyncio.gather(
+        harness.process(harness.world.user_presses(USERS.neighbour, thanks.message_id, data)),
+        harness.process(harness.world.user_presses(USERS.neighbour, thanks.message_id, data)),
+    )
+    async with harness.services.uow() as uow:
+        tickets = list(await uow.session.scalars(select(RepairTicket)))
+    assert len(tickets) == 1
+    assert tickets[0].kind == "safety" and "飞线充电" in tickets[0].description
+    assert "单号 BX" in (harness.world.message(USERS.neighbour, thanks.message_id).text or "")
+    await deliver(harness)
+    # Nobody covers 安全隐患 at a route: the property office's duty queue gets it.
+    assert any("飞线充电" in t or "安全隐患" in t for t in harness.texts(USERS.manager))

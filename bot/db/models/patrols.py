@@ -102,6 +102,8 @@ class ShiftSignup(Base):
     # None until the shift is closed: completed | no_show
     outcome: Mapped[str | None] = mapped_column(String(12))
     report: Mapped[str | None] = mapped_column(Text)
+    # The repair/hazard ticket made from this report (0 while it is being made), so one tap makes one ticket.
+    hazard_ticket_id: Mapped[int | None] = mapped_column()
 
 
 class CheckpointScan(Base):
