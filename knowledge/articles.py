@@ -12,9 +12,9 @@ MAX_ARTICLE = 1260
 
 # Applied to normalised text (numerals already Arabic inside "第...条", punctuation already spaces).
 _REF_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"第 ?(\d{1,6}) ?条"),
+    re.compile(r"第 ?(\d{1,12}) ?条"),
     re.compile(r"(?<![\d.])(\d{1,6}) ?条(?=$| |规定|说|讲|写|内容|原文|是|的规定|的内容|怎么)"),
-    re.compile(r"民法典 ?第? ?(\d{1,6})(?!\d)"),
+    re.compile(r"民法典 ?第? ?(\d{1,12})(?!\d)"),
     re.compile(r"\b(?:article|art|civil code) ?(?:no )?(\d{1,6})\b"),
 )
 

@@ -12,9 +12,12 @@ from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.context import Services
+from bot.delivery.limits import FloodLimits, RateLimiter
 from bot.delivery.sender import SendStats
 from bot.emulator.core import Message, TelegramWorld
 from bot.emulator.transport import EmulatorRequest
+
+UNLIMITED = FloodLimits(global_per_second=1e9, group_per_minute=10**9, chat_per_second=1e9)
 
 
 @dataclass
@@ -48,6 +51,10 @@ class Harness:
         await self.app.initialize()
         assert self.app.post_init is not None
         await self.app.post_init(self.app)
+        # Stories run on a fake clock; real-time flood waits would only make them slow or flaky. The limits
+        # themselves are proven in tests/integration/test_outbox.py and by `redbutler bench reminders`.
+        assert self.services.sender is not None
+        self.services.sender.limiter = RateLimiter(UNLIMITED)
         return self
 
     async def stop(self) -> None:

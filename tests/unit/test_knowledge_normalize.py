@@ -85,6 +85,8 @@ def test_article_out_of_range_is_reported_not_accepted() -> None:
     ref = article_lookup("民法典第一万条")
     assert ref is not None and ref.number == 10000 and not ref.valid
     assert article_lookup("第0条") == ArticleRef(0)
+    huge = article_lookup("第一二三四五六七八九条")
+    assert huge is not None and not huge.valid
     assert not ArticleRef(0).valid
     assert is_valid_article(1) and is_valid_article(1260)
     assert not is_valid_article(1261)
