@@ -81,5 +81,15 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         if self.user_data is not None:
             self.user_data[LANGUAGE_KEY] = value
 
+    def draft(self, key: str) -> dict[str, Any]:
+        """A conversation's draft in user_data (JSON-safe values: it is persisted after every update)."""
+        assert self.user_data is not None
+        return self.user_data.setdefault(key, {})  # type: ignore[no-any-return]
+
+    def drop(self, *keys: str) -> None:
+        if self.user_data is not None:
+            for key in keys:
+                self.user_data.pop(key, None)
+
     def t(self, key: str, /, **values: object) -> str:
         return self.services.translator(self.language, key, **values)

@@ -58,14 +58,6 @@ class AnnounceStep(IntEnum):
     CONFIRM = 10
 
 
-def _draft(context: BotContext) -> dict[str, object]:
-    assert context.user_data is not None
-    return context.user_data.setdefault(DRAFT_KEY, {})  # type: ignore[no-any-return]
-
-
-def _clear(context: BotContext) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT_KEY, None)
 
 
 def _cancel_row(context: BotContext) -> list[tuple[str, str]]:
@@ -76,12 +68,12 @@ async def start(update: Update, context: BotContext) -> AnnounceStep | int:
     user = update.effective_user
     assert user is not None
     await ensure_current_person(update, context)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     compounds = await events.organiser_compounds(context.services.uow(), user.id)
     if not compounds:
         raise UserFacingError("common.not_allowed")
     if len(compounds) == 1:
-        _draft(context)["compound_id"] = compounds[0][0]
+        context.draft(DRAFT_KEY)["compound_id"] = compounds[0][0]
         return await _ask_kind(update, context)
     rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
     await reply(update, context, "announcements.pick_compound", markup=buttons([*rows, _cancel_row(context)]))
@@ -96,7 +88,7 @@ async def compound_picked(update: Update, context: BotContext) -> AnnounceStep:
         await stale(update, context)
         return AnnounceStep.COMPOUND
     await answer(update)
-    _draft(context)["compound_id"] = compound_id
+    context.draft(DRAFT_KEY)["compound_id"] = compound_id
     return await _ask_kind(update, context)
 
 
@@ -121,7 +113,7 @@ async def kind_picked(update: Update, context: BotContext) -> AnnounceStep:
         await stale(update, context)
         return AnnounceStep.KIND
     await answer(update)
-    _draft(context)["kind"] = kind
+    context.draft(DRAFT_KEY)["kind"] = kind
     await edit_or_reply(
         update, context, context.t("announcements.ask_title"), buttons([_cancel_row(context)])
     )
@@ -133,7 +125,7 @@ async def title_entered(update: Update, context: BotContext) -> AnnounceStep:
     if not text or len(text) > announcements.TITLE_LIMIT:
         await reply(update, context, "announcements.bad_title", limit=announcements.TITLE_LIMIT)
         return AnnounceStep.TITLE
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     draft["title"] = text
     key = "announcements.ask_rows" if draft.get("kind") == "accounts" else "announcements.ask_body"
     await reply(update, context, key, markup=buttons([_cancel_row(context)]))
@@ -142,7 +134,7 @@ async def title_entered(update: Update, context: BotContext) -> AnnounceStep:
 
 async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
     text = (update.effective_message.text or "").strip() if update.effective_message else ""
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     if draft.get("kind") == "accounts":
         try:
             draft["rows"] = announcements.parse_accounts(text)
@@ -167,7 +159,7 @@ async def audience_picked(update: Update, context: BotContext) -> AnnounceStep:
     assert query is not None
     parts = unpack(query.data)
     choice = parts[2] if len(parts) > 2 else ""
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     if choice not in AUDIENCE_CHOICES or "compound_id" not in draft:
         await stale(update, context)
         return AnnounceStep.AUDIENCE
@@ -186,7 +178,7 @@ async def building_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
     building_id = int_part(unpack(query.data), 2)
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     if building_id is None:
         await stale(update, context)
         return AnnounceStep.BUILDING
@@ -208,12 +200,12 @@ async def unit_picked(update: Update, context: BotContext) -> AnnounceStep:
         await stale(update, context)
         return AnnounceStep.UNIT
     await answer(update)
-    _draft(context)["unit_id"] = unit_id
+    context.draft(DRAFT_KEY)["unit_id"] = unit_id
     return await _after_audience(update, context)
 
 
 async def _after_audience(update: Update, context: BotContext) -> AnnounceStep:
-    if _draft(context).get("to_groups"):
+    if context.draft(DRAFT_KEY).get("to_groups"):
         markup = buttons(
             [
                 [
@@ -225,7 +217,7 @@ async def _after_audience(update: Update, context: BotContext) -> AnnounceStep:
         )
         await edit_or_reply(update, context, context.t("announcements.ask_pin"), markup)
         return AnnounceStep.PIN
-    _draft(context)["pin"] = False
+    context.draft(DRAFT_KEY)["pin"] = False
     return await _ask_when(update, context)
 
 
@@ -237,7 +229,7 @@ async def pin_picked(update: Update, context: BotContext) -> AnnounceStep:
         await stale(update, context)
         return AnnounceStep.PIN
     await answer(update)
-    _draft(context)["pin"] = bool(value)
+    context.draft(DRAFT_KEY)["pin"] = bool(value)
     return await _ask_when(update, context)
 
 
@@ -248,7 +240,7 @@ async def _ask_when(update: Update, context: BotContext) -> AnnounceStep:
 
 
 def _draft_obj(context: BotContext) -> AnnouncementDraft:
-    d = _draft(context)
+    d = context.draft(DRAFT_KEY)
     send_at = d.get("send_at")
     return AnnouncementDraft(
         compound_id=int(d["compound_id"]),  # type: ignore[call-overload]
@@ -292,7 +284,7 @@ async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
 
 async def send_now(update: Update, context: BotContext) -> AnnounceStep:
     await answer(update)
-    _draft(context).pop("send_at", None)
+    context.draft(DRAFT_KEY).pop("send_at", None)
     return await _confirm(update, context)
 
 
@@ -307,14 +299,14 @@ async def when_entered(update: Update, context: BotContext) -> AnnounceStep:
     if parsed[0] <= now:
         await reply(update, context, "announcements.in_past")
         return AnnounceStep.WHEN
-    _draft(context)["send_at"] = parsed[0].isoformat()
+    context.draft(DRAFT_KEY)["send_at"] = parsed[0].isoformat()
     return await _confirm(update, context)
 
 
 async def send(update: Update, context: BotContext) -> int:
     user = update.effective_user
     assert user is not None
-    if "title" not in _draft(context):
+    if "title" not in context.draft(DRAFT_KEY):
         await stale(update, context)
         return ConversationHandler.END
     view = await announcements.create(
@@ -327,7 +319,7 @@ async def send(update: Update, context: BotContext) -> int:
     context.services.notify_outbox()
     await context.services.schedule_changed()
     await answer(update)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     if view.status == "sent":
         text = context.t("announcements.sent", title=view.title, people=view.recipients, groups=view.groups)
     else:
@@ -339,7 +331,7 @@ async def send(update: Update, context: BotContext) -> int:
 
 async def stop(update: Update, context: BotContext) -> int:
     await answer(update)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     await reply(update, context, "announcements.stopped")
     return ConversationHandler.END
 

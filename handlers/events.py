@@ -55,15 +55,6 @@ class EventStep(IntEnum):
     MESSAGE = 10
 
 
-def _draft(context: BotContext) -> dict[str, object]:
-    assert context.user_data is not None
-    return context.user_data.setdefault(DRAFT_KEY, {})  # type: ignore[no-any-return]
-
-
-def _clear(context: BotContext) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT_KEY, None)
-        context.user_data.pop(MESSAGE_KEY, None)
 
 
 def _nav(context: BotContext) -> list[tuple[str, str]]:
@@ -91,12 +82,12 @@ async def new_event(update: Update, context: BotContext) -> EventStep | int:
     user = update.effective_user
     assert user is not None
     await ensure_current_person(update, context)
-    _clear(context)
+    context.drop(DRAFT_KEY, MESSAGE_KEY)
     compounds = await events.organiser_compounds(context.services.uow(), user.id)
     if not compounds:
         raise UserFacingError("common.not_allowed")
     if len(compounds) == 1:
-        _draft(context)["compound_id"] = compounds[0][0]
+        context.draft(DRAFT_KEY)["compound_id"] = compounds[0][0]
         return await _ask_title(update, context)
     rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
     rows.append([(context.t("common.btn_cancel"), pack(PREFIX, "stop"))])
@@ -112,7 +103,7 @@ async def compound_picked(update: Update, context: BotContext) -> EventStep | in
         await answer(update, context.t("common.stale_button"), alert=True)
         return EventStep.COMPOUND
     await answer(update)
-    _draft(context)["compound_id"] = compound_id
+    context.draft(DRAFT_KEY)["compound_id"] = compound_id
     return await _ask_title(update, context)
 
 
@@ -126,14 +117,14 @@ async def title_entered(update: Update, context: BotContext) -> EventStep:
     if not text or len(text) > events.TITLE_LIMIT:
         await reply(update, context, "events.bad_title", limit=events.TITLE_LIMIT)
         return EventStep.TITLE
-    _draft(context)["title"] = text
+    context.draft(DRAFT_KEY)["title"] = text
     await reply(update, context, "events.ask_when", markup=buttons([_nav(context)]))
     return EventStep.WHEN
 
 
 async def when_entered(update: Update, context: BotContext) -> EventStep:
     text = (update.effective_message.text or "") if update.effective_message else ""
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     tz = ZoneInfo(context.services.settings.timezone)
     now = context.services.clock.now()
     parsed = events.parse_when(text[:TEXT_LIMIT], tz, now)
@@ -157,7 +148,7 @@ async def place_entered(update: Update, context: BotContext) -> EventStep:
     if not text or len(text) > events.PLACE_LIMIT:
         await reply(update, context, "events.bad_place", limit=events.PLACE_LIMIT)
         return EventStep.PLACE
-    _draft(context)["place"] = text
+    context.draft(DRAFT_KEY)["place"] = text
     await reply(update, context, "events.ask_capacity", markup=buttons([_nav(context)]))
     return EventStep.CAPACITY
 
@@ -171,7 +162,7 @@ async def capacity_entered(update: Update, context: BotContext) -> EventStep:
     if not 1 <= capacity <= events.CAPACITY_LIMIT:
         await reply(update, context, "events.bad_capacity", limit=events.CAPACITY_LIMIT)
         return EventStep.CAPACITY
-    _draft(context)["capacity"] = capacity
+    context.draft(DRAFT_KEY)["capacity"] = capacity
     return await _ask_audience(update, context)
 
 
@@ -195,7 +186,7 @@ async def _ask_repeat(update: Update, context: BotContext) -> EventStep:
 
 
 def _draft_obj(context: BotContext) -> EventDraft:
-    d = _draft(context)
+    d = context.draft(DRAFT_KEY)
     return EventDraft(
         compound_id=int(d["compound_id"]),  # type: ignore[call-overload]
         title=str(d["title"]),
@@ -214,7 +205,7 @@ async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
     assert query is not None
     parts = unpack(query.data)
     kind, value = parts[1], parts[2] if len(parts) > 2 else ""
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     expected = {"a": ("audience", AUDIENCES), "t": ("event_type", EVENT_TYPES), "r": ("repeat", REPEATS)}[
         kind
     ]
@@ -247,7 +238,7 @@ async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
 async def publish(update: Update, context: BotContext) -> int:
     user = update.effective_user
     assert user is not None
-    if "repeat" not in _draft(context):
+    if "repeat" not in context.draft(DRAFT_KEY):
         await answer(update, context.t("common.stale_button"), alert=True)
         return ConversationHandler.END
     view = await events.create_event(
@@ -260,7 +251,7 @@ async def publish(update: Update, context: BotContext) -> int:
     context.services.notify_outbox()
     await context.services.schedule_changed()
     await answer(update)
-    _clear(context)
+    context.drop(DRAFT_KEY, MESSAGE_KEY)
     await edit_or_reply(
         update, context, context.t("events.published", title=view.title, when=_when(context, view))
     )
@@ -270,7 +261,7 @@ async def publish(update: Update, context: BotContext) -> int:
 
 async def back(update: Update, context: BotContext) -> EventStep | int:
     await answer(update)
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     # Step back to the question before the one being answered.
     if "repeat" in draft or "event_type" in draft:
         draft.pop("repeat", None)
@@ -292,7 +283,7 @@ async def back(update: Update, context: BotContext) -> EventStep | int:
 
 async def stop(update: Update, context: BotContext) -> int:
     await answer(update)
-    _clear(context)
+    context.drop(DRAFT_KEY, MESSAGE_KEY)
     await reply(update, context, "events.stopped")
     return ConversationHandler.END
 
@@ -396,7 +387,7 @@ async def message_entered(update: Update, context: BotContext) -> EventStep | in
         context.services.clock.now(),
     )
     context.services.notify_outbox()
-    _clear(context)
+    context.drop(DRAFT_KEY, MESSAGE_KEY)
     await reply(update, context, "events.message_sent", count=count)
     return ConversationHandler.END
 

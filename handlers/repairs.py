@@ -66,14 +66,6 @@ def dict_markup(markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
     )
 
 
-def _draft(context: BotContext) -> dict[str, Any]:
-    assert context.user_data is not None
-    return context.user_data.setdefault(DRAFT_KEY, {})  # type: ignore[no-any-return]
-
-
-def _clear(context: BotContext) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT_KEY, None)
 
 
 def _nav(context: BotContext, back: bool = True) -> list[tuple[str, str]]:
@@ -84,7 +76,7 @@ def _nav(context: BotContext, back: bool = True) -> list[tuple[str, str]]:
 
 
 def _push(context: BotContext, step: ReportStep) -> None:
-    history = _draft(context).setdefault("history", [])
+    history = context.draft(DRAFT_KEY).setdefault("history", [])
     if not history or history[-1] != int(step):
         history.append(int(step))
 
@@ -115,7 +107,7 @@ async def show_emergency(update: Update, context: BotContext) -> ReportStep:
 
 
 async def show_place(update: Update, context: BotContext) -> ReportStep:
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     rows = [[(f"🏠 {label}", pack(PREFIX, "h", hid))] for hid, label in draft.get("homes", [])]
     if draft.get("has_spots"):
         rows.append([(context.t("repairs.btn.public_spot"), pack(PREFIX, "spots"))])
@@ -143,7 +135,7 @@ async def show_describe(update: Update, context: BotContext) -> ReportStep:
 
 async def show_photos(update: Update, context: BotContext) -> ReportStep:
     _push(context, ReportStep.PHOTOS)
-    count = len(_draft(context).get("photos", []))
+    count = len(context.draft(DRAFT_KEY).get("photos", []))
     rows = [
         [(context.t("repairs.btn.photos_done" if count else "repairs.btn.skip"), pack(PREFIX, "pd"))],
         _nav(context),
@@ -168,7 +160,7 @@ async def show_urgency(update: Update, context: BotContext) -> ReportStep:
 
 
 async def show_confirm(update: Update, context: BotContext) -> ReportStep:
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     draft.pop("editing", None)
     _push(context, ReportStep.CONFIRM)
     text = context.t(
@@ -229,7 +221,7 @@ async def _begin(
     update: Update, context: BotContext, *, place_code: str | None = None, text: str = ""
 ) -> ReportStep | int:
     person = await ensure_current_person(update, context)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     if not person.is_registered:
         await reply(update, context, "common.not_registered", markup=register_buttons(context))  # type: ignore[arg-type]
         return ConversationHandler.END
@@ -247,7 +239,7 @@ async def _begin(
     except UserFacingError as error:
         await reply(update, context, error.key, **error.values)  # type: ignore[arg-type]
         return ConversationHandler.END
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     draft.update(
         compound_id=start.compound_id,
         homes=[[c.id, c.label] for c in start.homes],
@@ -268,7 +260,7 @@ async def _begin(
         )
         await reply(update, context, "repairs.place_from_qr", place=draft["place_label"])
     elif not start.homes and not start.spots:
-        _clear(context)
+        context.drop(DRAFT_KEY)
         await reply(update, context, "repairs.no_place")
         return ConversationHandler.END
     if start.left_today <= 0:
@@ -322,7 +314,7 @@ def dict_url_markup(markup: dict[str, Any]) -> InlineKeyboardMarkup:
 
 def _after(context: BotContext, step: ReportStep) -> ReportStep:
     """Where the guided path goes after a step (straight back to the summary when editing)."""
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     if draft.get("editing") and step != ReportStep.KIND:
         return ReportStep.CONFIRM
     if step in (ReportStep.KIND,):
@@ -339,8 +331,8 @@ def _after(context: BotContext, step: ReportStep) -> ReportStep:
 async def _go(update: Update, context: BotContext, step: ReportStep) -> ReportStep | int:
     if (
         step == ReportStep.DESCRIBE
-        and _draft(context).get("description")
-        and not _draft(context).get("editing_text")
+        and context.draft(DRAFT_KEY).get("description")
+        and not context.draft(DRAFT_KEY).get("editing_text")
     ):
         step = ReportStep.PHOTOS
     return await SHOW[step](update, context)
@@ -354,7 +346,7 @@ async def kind_picked(update: Update, context: BotContext) -> ReportStep | int:
         await answer(update, context.t("common.stale_button"), alert=True)
         return ReportStep.KIND
     await answer(update)
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     draft.update(kind=kind, urgency=draft.get("urgency") if draft.get("urgency") != "emergency" else "normal")
     draft.pop("emergency", None)
     if draft.get("editing"):
@@ -381,7 +373,7 @@ async def emergency_what(update: Update, context: BotContext) -> ReportStep | in
         await answer(update, context.t("common.stale_button"), alert=True)
         return ReportStep.EMERGENCY
     await answer(update)
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     draft.update(
         kind=EMERGENCIES[what],
         urgency="emergency",
@@ -397,12 +389,12 @@ async def home_picked(update: Update, context: BotContext) -> ReportStep | int:
     query = update.callback_query
     assert query is not None
     household_id = int_part(unpack(query.data), 2)
-    homes = {int(h): label for h, label in _draft(context).get("homes", [])}
+    homes = {int(h): label for h, label in context.draft(DRAFT_KEY).get("homes", [])}
     if household_id not in homes:
         await answer(update, context.t("common.stale_button"), alert=True)
         return ReportStep.PLACE
     await answer(update)
-    _draft(context).update(household_id=household_id, place_id=None, place_label=homes[household_id])
+    context.draft(DRAFT_KEY).update(household_id=household_id, place_id=None, place_label=homes[household_id])
     return await _after_place(update, context)
 
 
@@ -421,12 +413,12 @@ async def spot_picked(update: Update, context: BotContext) -> ReportStep | int:
         await answer(update, context.t("common.stale_button"), alert=True)
         return ReportStep.SPOT
     await answer(update)
-    _draft(context).update(place_id=place_id, household_id=None, place_label=names[place_id])
+    context.draft(DRAFT_KEY).update(place_id=place_id, household_id=None, place_label=names[place_id])
     return await _after_place(update, context)
 
 
 def _report_draft(context: BotContext) -> ReportDraft:
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     return ReportDraft(
         kind=str(draft.get("kind", "")),
         urgency=str(draft.get("urgency") or "normal"),
@@ -438,7 +430,7 @@ def _report_draft(context: BotContext) -> ReportDraft:
 
 
 async def _after_place(update: Update, context: BotContext) -> ReportStep | int:
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     if draft.get("urgency") == "emergency":
         return await _submit(update, context)
     if not draft.get("dup_ok"):
@@ -469,19 +461,19 @@ async def duplicate_follow(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     ticket_id = int_part(unpack(query.data), 2)
-    if ticket_id is None or ticket_id != _draft(context).get("dup_id"):
+    if ticket_id is None or ticket_id != context.draft(DRAFT_KEY).get("dup_id"):
         await answer(update, context.t("common.stale_button"), alert=True)
         return ReportStep.DUPLICATE
     view = await repairs.follow(context.services.uow(), _user_id(update), ticket_id, _now(context))
     await answer(update)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     await edit_or_reply(update, context, context.t("repairs.following", number=view.number))
     return ConversationHandler.END
 
 
 async def duplicate_new(update: Update, context: BotContext) -> ReportStep | int:
     await answer(update)
-    _draft(context)["dup_ok"] = True
+    context.draft(DRAFT_KEY)["dup_ok"] = True
     return await _go(update, context, _after(context, ReportStep.PLACE))
 
 
@@ -495,7 +487,7 @@ async def described(update: Update, context: BotContext) -> ReportStep | int:
     if len(text) < 2:
         await reply(update, context, "repairs.describe_more")
         return ReportStep.DESCRIBE
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     draft["description"] = text
     draft.pop("editing_text", None)
     return await _go(update, context, _after(context, ReportStep.DESCRIBE))
@@ -504,13 +496,13 @@ async def described(update: Update, context: BotContext) -> ReportStep | int:
 async def photo_added(update: Update, context: BotContext) -> ReportStep:
     message = update.effective_message
     assert message is not None
-    photos = _draft(context).setdefault("photos", [])
+    photos = context.draft(DRAFT_KEY).setdefault("photos", [])
     if len(photos) >= repairs.PHOTO_LIMIT:
         await reply(update, context, "repairs.photos_full", limit=repairs.PHOTO_LIMIT)
         return ReportStep.PHOTOS
     photos.append(message.photo[-1].file_id)
-    if message.caption and not _draft(context).get("description"):
-        _draft(context)["description"] = message.caption[: repairs.DESCRIPTION_LIMIT]
+    if message.caption and not context.draft(DRAFT_KEY).get("description"):
+        context.draft(DRAFT_KEY)["description"] = message.caption[: repairs.DESCRIPTION_LIMIT]
     rows = [[(context.t("repairs.btn.photos_done"), pack(PREFIX, "pd"))], _nav(context)]
     await reply(update, context, "repairs.photo_received", markup=buttons(rows), count=len(photos))
     return ReportStep.PHOTOS
@@ -529,7 +521,7 @@ async def urgency_picked(update: Update, context: BotContext) -> ReportStep | in
         await answer(update, context.t("common.stale_button"), alert=True)
         return ReportStep.URGENCY
     await answer(update)
-    _draft(context)["urgency"] = urgency
+    context.draft(DRAFT_KEY)["urgency"] = urgency
     return await show_confirm(update, context)
 
 
@@ -543,7 +535,7 @@ async def edit_part(update: Update, context: BotContext) -> ReportStep | int:
     assert query is not None
     part = unpack(query.data)[2] if len(unpack(query.data)) > 2 else ""
     await answer(update)
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     draft["editing"] = True
     if part == "kind":
         return await show_kind(update, context)
@@ -567,7 +559,7 @@ async def submit(update: Update, context: BotContext) -> ReportStep | int:
 
 
 async def _submit(update: Update, context: BotContext) -> ReportStep | int:
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     try:
         result = await repairs.submit_report(
             context.services.uow(),
@@ -579,7 +571,7 @@ async def _submit(update: Update, context: BotContext) -> ReportStep | int:
     except UserFacingError as error:
         await edit_or_reply(update, context, context.t(error.key, **error.values))
         if error.key == "repairs.daily_limit":
-            _clear(context)
+            context.drop(DRAFT_KEY)
             return ConversationHandler.END
         return ReportStep.CONFIRM
     context.services.notify_outbox()
@@ -592,7 +584,7 @@ async def _submit(update: Update, context: BotContext) -> ReportStep | int:
         text += "\n\n" + context.t(f"repairs.em_tip.{draft.get('emergency', 'water')}")
     else:
         text = context.t(f"repairs.sent_{ticket.queue}", number=ticket.number, name=who)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     await edit_or_reply(update, context, text)
     return ConversationHandler.END
 
@@ -602,7 +594,7 @@ async def _submit(update: Update, context: BotContext) -> ReportStep | int:
 
 async def back(update: Update, context: BotContext) -> ReportStep | int:
     await answer(update)
-    history: list[int] = _draft(context).get("history", [])
+    history: list[int] = context.draft(DRAFT_KEY).get("history", [])
     if history:
         history.pop()
     while history:
@@ -615,7 +607,7 @@ async def back(update: Update, context: BotContext) -> ReportStep | int:
 
 async def cancel(update: Update, context: BotContext) -> int:
     await answer(update)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     if update.callback_query is not None:
         await edit_or_reply(update, context, context.t("common.cancelled"))
     else:
@@ -640,7 +632,7 @@ async def wrong_content(update: Update, context: BotContext) -> None:
 
 
 def _current_state(context: BotContext, update: Update) -> ReportStep | None:
-    history = _draft(context).get("history", [])
+    history = context.draft(DRAFT_KEY).get("history", [])
     return ReportStep(history[-1]) if history else None
 
 

@@ -44,14 +44,6 @@ class RegisterStep(IntEnum):
 DRAFT_KEY = "register"
 
 
-def _draft(context: BotContext) -> dict[str, int | str]:
-    assert context.user_data is not None
-    return context.user_data.setdefault(DRAFT_KEY, {})  # type: ignore[no-any-return]
-
-
-def _clear(context: BotContext) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT_KEY, None)
 
 
 def _nav(context: BotContext) -> list[tuple[str, str]]:
@@ -63,11 +55,11 @@ def _nav(context: BotContext) -> list[tuple[str, str]]:
 
 async def ask_code(update: Update, context: BotContext) -> RegisterStep:
     await answer(update)
-    keep = _draft(context).get("compound_id")
-    _clear(context)
+    keep = context.draft(DRAFT_KEY).get("compound_id")
+    context.drop(DRAFT_KEY)
     if keep:
         # Came from a compound group's button: a code of another compound is refused.
-        _draft(context)["compound_id"] = keep
+        context.draft(DRAFT_KEY)["compound_id"] = keep
     await reply(update, context, "residents.ask_code", markup=_cancel_only(context))  # type: ignore[arg-type]
     return RegisterStep.ENTER_CODE
 
@@ -95,7 +87,7 @@ async def code_entered(update: Update, context: BotContext) -> RegisterStep | in
 async def _redeem(update: Update, context: BotContext, code: str) -> InviteOutcome:
     user = update.effective_user
     assert user is not None
-    expected = _draft(context).get("compound_id")
+    expected = context.draft(DRAFT_KEY).get("compound_id")
     return await residents.redeem_invite(
         context.services.uow(),
         user.id,
@@ -110,7 +102,7 @@ async def _after_redeem(update: Update, context: BotContext, outcome: InviteOutc
     chat = update.effective_chat
     assert chat is not None
     if outcome.kind == "choose_room" and outcome.building_id is not None:
-        draft = _draft(context)
+        draft = context.draft(DRAFT_KEY)
         draft.update(code=outcome.code, building_id=outcome.building_id)
         units = await residents.list_units(context.services.uow(), outcome.building_id)
         await reply(
@@ -122,7 +114,7 @@ async def _after_redeem(update: Update, context: BotContext, outcome: InviteOutc
             ),
         )
         return RegisterStep.PICK_UNIT
-    _clear(context)
+    context.drop(DRAFT_KEY)
     await refresh_commands(context, chat.id, outcome.person)
     if outcome.kind == "bound_home" and outcome.home is not None:
         await show_menu(update, context, outcome.person, "residents.bound_home", home=outcome.home.label)
@@ -150,7 +142,7 @@ async def deep_link_invite(update: Update, context: BotContext, code: str) -> Re
 
 async def start_with_invite(update: Update, context: BotContext) -> RegisterStep | int:
     await ensure_current_person(update, context)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     payload = context.args[0] if context.args else ""
     code = payload.partition("_")[2] if payload.startswith("inv_") else payload
     return await deep_link_invite(update, context, code)
@@ -159,14 +151,14 @@ async def start_with_invite(update: Update, context: BotContext) -> RegisterStep
 async def start_from_group(update: Update, context: BotContext) -> RegisterStep | int:
     """The group greeting's button: continue privately for the compound of that group."""
     person = await ensure_current_person(update, context)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     payload = context.args[0] if context.args else ""
     compound_id = int_part(payload.split("_"), 1)
     if person.is_registered:
         await show_menu(update, context, person, "residents.already_registered")
         return ConversationHandler.END
     if compound_id is not None:
-        _draft(context)["compound_id"] = compound_id
+        context.draft(DRAFT_KEY)["compound_id"] = compound_id
     await reply(update, context, "start.how_to_register", markup=register_buttons(context, compound_id))  # type: ignore[arg-type]
     return ConversationHandler.END
 
@@ -175,15 +167,15 @@ async def start_join(update: Update, context: BotContext) -> RegisterStep:
     await answer(update)
     query = update.callback_query
     compound_id = int_part(unpack(query.data), 2) if query is not None else None
-    keep = _draft(context).get("compound_id")
-    _clear(context)
+    keep = context.draft(DRAFT_KEY).get("compound_id")
+    context.drop(DRAFT_KEY)
     compound_id = compound_id or (int(keep) if keep else None)
     if compound_id is not None:
-        _draft(context)["compound_id"] = compound_id
+        context.draft(DRAFT_KEY)["compound_id"] = compound_id
         return await _show_buildings(update, context, compound_id)
     compounds = await residents.list_compounds(context.services.uow())
     if len(compounds) == 1:
-        _draft(context)["compound_id"] = compounds[0].id
+        context.draft(DRAFT_KEY)["compound_id"] = compounds[0].id
         return await _show_buildings(update, context, compounds[0].id)
     await edit_or_reply(
         update,
@@ -253,7 +245,7 @@ async def picked(update: Update, context: BotContext) -> RegisterStep | int | No
 
 
 async def _next_step(update: Update, context: BotContext, level: str, value: int) -> RegisterStep | int:
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     if level == "c":
         draft["compound_id"] = value
         return await _show_buildings(update, context, value)
@@ -283,7 +275,7 @@ async def _next_step(update: Update, context: BotContext, level: str, value: int
 async def _bind_with_code(update: Update, context: BotContext, household_id: int) -> int:
     user = update.effective_user
     assert user is not None
-    code = str(_draft(context).get("code", ""))
+    code = str(context.draft(DRAFT_KEY).get("code", ""))
     outcome = await residents.bind_with_building_invite(
         context.services.uow(),
         user.id,
@@ -301,7 +293,7 @@ async def _bind_with_code(update: Update, context: BotContext, household_id: int
 async def send_request(update: Update, context: BotContext) -> int:
     user = update.effective_user
     assert user is not None
-    household_id = _draft(context).get("household_id")
+    household_id = context.draft(DRAFT_KEY).get("household_id")
     if not household_id:
         await answer(update, context.t("common.stale_button"), alert=True)
         return ConversationHandler.END
@@ -315,7 +307,7 @@ async def send_request(update: Update, context: BotContext) -> int:
         daily_limit=context.services.settings.join_requests_per_day,
     )
     context.services.notify_outbox()
-    _clear(context)
+    context.drop(DRAFT_KEY)
     await answer(update)
     await edit_or_reply(update, context, context.t("residents.request_sent", home=request.home_label))
     return ConversationHandler.END
@@ -323,7 +315,7 @@ async def send_request(update: Update, context: BotContext) -> int:
 
 async def back(update: Update, context: BotContext) -> RegisterStep | int:
     await answer(update)
-    draft = _draft(context)
+    draft = context.draft(DRAFT_KEY)
     if "household_id" in draft and not draft.get("code"):
         draft.pop("household_id")
         return await _show_rooms(update, context, int(draft["unit_id"]))
@@ -338,7 +330,7 @@ async def back(update: Update, context: BotContext) -> RegisterStep | int:
 
 async def cancel(update: Update, context: BotContext) -> int:
     await answer(update)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     if update.callback_query is not None:
         await edit_or_reply(update, context, context.t("common.cancelled"))
     else:
@@ -357,7 +349,7 @@ async def stale_in_conversation(update: Update, context: BotContext) -> None:
 
 async def register_command(update: Update, context: BotContext) -> RegisterStep | int:
     person = await ensure_current_person(update, context)
-    _clear(context)
+    context.drop(DRAFT_KEY)
     if person.homes:
         await show_menu(update, context, person, "residents.already_registered")
         return ConversationHandler.END
