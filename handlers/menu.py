@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import ReplyKeyboardMarkup, Update
+from telegram import Message, ReplyKeyboardMarkup, Update
+from telegram.ext import filters
 
 from bot.commands import Audience
 from bot.context import BotContext
-from bot.i18n import SUPPORTED_LANGUAGES
+from bot.i18n import SUPPORTED_LANGUAGES, default_translator
 from bot.services.views import PersonView
 from handlers.render import reply_keyboard
 
@@ -48,3 +49,17 @@ def entry_for_label(context: BotContext, text: str) -> MenuEntry | None:
             if translator(language, entry.label_key) == text:
                 return entry
     return None
+
+
+class MenuLabelFilter(filters.MessageFilter):
+    """A press of one of the big menu buttons (in any language)."""
+
+    def filter(self, message: Message) -> bool:
+        if not message.text:
+            return False
+        translator = default_translator()
+        return any(
+            translator(language, entry.label_key) == message.text
+            for entry in MENU
+            for language in SUPPORTED_LANGUAGES
+        )

@@ -89,6 +89,9 @@ class Harness:
     async def process(self, update_json: dict[str, Any]) -> None:
         update = Update.de_json(update_json, self.app.bot)
         await self.app.process_update(update)
+        # What a running Application's update fetcher does: handle what handlers put back on the queue.
+        while not self.app.update_queue.empty():
+            await self.app.process_update(self.app.update_queue.get_nowait())
 
     def _since(self, chat_id: int, before: int) -> list[Message]:
         return [m for m in self.world.chat_history(chat_id) if m.from_bot and m.message_id > before]

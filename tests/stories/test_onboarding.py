@@ -276,3 +276,14 @@ async def test_help_shows_only_what_the_role_can_do(harness: Harness) -> None:
     assert "/linkgroup" in admin_help
     newcomer_help = (await harness.send(USERS.newcomer, "/help"))[-1].text or ""
     assert "/register" in newcomer_help and "/me" not in newcomer_help
+
+
+async def test_a_menu_button_in_the_middle_of_a_flow_leaves_it_and_works(harness: Harness) -> None:
+    replies = await harness.send(USERS.newcomer, "/register")
+    await harness.press(USERS.newcomer, replies[-1], "申请加入")
+    assert "哪个小区" in (harness.last(USERS.newcomer).text or "")
+    replies = await harness.send(USERS.newcomer, "❓ 帮助")
+    assert "/register" in (replies[-1].text or "")
+    # The flow has ended: its old buttons are stale now, and plain text is no longer "press the buttons".
+    answer, _ = await harness.press(USERS.newcomer, harness.world.bot_messages(USERS.newcomer)[-2], COMPOUND)
+    assert answer is not None and "过期" in (answer.get("text") or "")

@@ -278,3 +278,15 @@ async def test_an_english_speaker_reports_in_english_and_the_butler_reads_chines
     await drain(harness)
     card = find(harness.world.bot_messages(USERS.butler), "有新的报修")
     assert "2栋1单元301" in (card.text or "") and "The bathroom tap" in (card.text or "")
+
+
+async def test_a_menu_button_at_the_describe_step_is_not_taken_as_the_description(harness: Harness) -> None:
+    await harness.send(USERS.resident, "/report")
+    await harness.press(USERS.resident, harness.last(USERS.resident), "🚰 水电")
+    await harness.press(USERS.resident, harness.last(USERS.resident), "🏠")
+    replies = await harness.send(USERS.resident, "⚖️ 法律问答")
+    assert replies and "第1254条" in "".join(m.text or "" for m in replies)
+    assert await tickets(harness) == []
+    # The report was left, not half-kept: text now goes where free text goes, not into a description.
+    replies = await harness.send(USERS.resident, "厨房水管漏水了")
+    assert await tickets(harness) == []
