@@ -37,9 +37,9 @@ CAPABILITIES = (residents, groups, points, patrols, events, announcements, repai
 async def leave_flow_for_menu(update: Update, context: BotContext) -> int:
     """A big menu button pressed in the middle of a flow ends that flow and does what the button says.
 
-    Elderly users reach for the menu to get out; "please press the buttons above" would leave them stuck. The
-    update goes back on the update queue and is handled again once this conversation has ended, so the button's
-    own handler (which may start another conversation) takes it.
+    Elderly users reach for the menu to get out; "please press the buttons above" would leave them stuck.
+    The update goes back on the update queue and is handled again once this conversation has ended, so the
+    button's own handler (which may start another conversation) takes it.
     """
     await context.application.update_queue.put(update)
     return ConversationHandler.END
