@@ -793,7 +793,12 @@ async def check_in_location(
         person = await _person(uow, telegram_id)
         found = await _running_booking(uow, person, now)
         if found is None:
-            raise UserFacingError("patrols.no_shift_now")
+            # A location from someone who never patrols is not a check-in: say what any stray content gets.
+            patrol_roles = {Role.PATROL.value, *STAFF_ROLES}
+            roles = {r.role for r in await uow.community.roles_of(person.id)}
+            raise UserFacingError(
+                "patrols.no_shift_now" if roles & patrol_roles else "common.unexpected_content"
+            )
         signup, shift = found
         repo = PatrolRepository(uow.session)
         route = await repo.route(shift.route_id)

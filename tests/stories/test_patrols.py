@@ -369,3 +369,9 @@ async def test_a_finding_becomes_one_hazard_ticket_for_the_butlers(harness: Harn
     await deliver(harness)
     # Nobody covers 安全隐患 at a route: the property office's duty queue gets it.
     assert any("飞线充电" in t or "安全隐患" in t for t in harness.texts(USERS.manager))
+
+
+async def test_a_location_from_a_resident_who_does_not_patrol_is_not_a_check_in(harness: Harness) -> None:
+    await harness.process(harness.world.user_sends_location(USERS.resident, *GATE))
+    text = harness.last(USERS.resident).text or ""
+    assert "巡逻" not in text and "用不上" in text
