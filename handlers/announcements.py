@@ -23,7 +23,7 @@ from bot.context import BotContext, Services
 from bot.db.models.announcements import Announcement
 from bot.roles import Role
 from bot.scheduling import DueSource, add_due_source
-from bot.services import announcements, events, residents
+from bot.services import announcements, compounds, events, residents
 from bot.services.announcements import AnnouncementDraft
 from bot.services.errors import UserFacingError
 from bot.services.patrols import fmt_when
@@ -263,7 +263,7 @@ async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
         kind=draft.kind, title=draft.title, body=draft.body, table_rows=[list(r) for r in draft.table_rows]
     )
     text = announcements.render(context.services.translator, context.language, preview)
-    tz = ZoneInfo(context.services.settings.timezone)
+    tz = await _compound_zone(context)
     when = (
         fmt_when(context.services.translator, context.language, draft.send_at, tz)
         if draft.send_at
@@ -290,7 +290,7 @@ async def send_now(update: Update, context: BotContext) -> AnnounceStep:
 
 async def when_entered(update: Update, context: BotContext) -> AnnounceStep:
     text = (update.effective_message.text or "") if update.effective_message else ""
-    tz = ZoneInfo(context.services.settings.timezone)
+    tz = await _compound_zone(context)
     now = context.services.clock.now()
     parsed = events.parse_when(text[:100], tz, now)
     if parsed is None:
@@ -386,3 +386,12 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         ],
     )
     return [conversation, CallbackQueryHandler(stale, pattern=rf"^{PREFIX}:")]
+
+
+async def _compound_zone(context: BotContext) -> ZoneInfo:
+    compound_id = context.draft(DRAFT_KEY).get("compound_id")
+    return await compounds.zone(
+        context.services.uow(),
+        int(compound_id) if compound_id is not None else None,
+        context.services.settings.timezone,
+    )

@@ -22,7 +22,7 @@ from bot.commands import REGISTERED, Audience, CommandSpec, register_command, ro
 from bot.context import BotContext, Services
 from bot.roles import Role
 from bot.scheduling import DueSource, add_due_source
-from bot.services import events
+from bot.services import compounds, events
 from bot.services.errors import UserFacingError
 from bot.services.events import AUDIENCES, EVENT_TYPES, PREFIX, REPEATS, EventDraft, EventView
 from bot.services.invites import deep_link
@@ -125,7 +125,7 @@ async def title_entered(update: Update, context: BotContext) -> EventStep:
 async def when_entered(update: Update, context: BotContext) -> EventStep:
     text = (update.effective_message.text or "") if update.effective_message else ""
     draft = context.draft(DRAFT_KEY)
-    tz = ZoneInfo(context.services.settings.timezone)
+    tz = await _compound_zone(context)
     now = context.services.clock.now()
     parsed = events.parse_when(text[:TEXT_LIMIT], tz, now)
     if parsed is None:
@@ -219,7 +219,7 @@ async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
     if kind == "t":
         return await _ask_repeat(update, context)
     event = _draft_obj(context)
-    tz = ZoneInfo(context.services.settings.timezone)
+    tz = await _compound_zone(context)
     summary = context.t(
         "events.confirm",
         title=event.title,
@@ -560,3 +560,12 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CallbackQueryHandler(manage_pressed, pattern=rf"^{PREFIX}:(adm|code|kill|killok):"),
         CallbackQueryHandler(stale, pattern=rf"^{PREFIX}:(stop|back)$"),
     ]
+
+
+async def _compound_zone(context: BotContext) -> ZoneInfo:
+    compound_id = context.draft(DRAFT_KEY).get("compound_id")
+    return await compounds.zone(
+        context.services.uow(),
+        int(compound_id) if compound_id is not None else None,
+        context.services.settings.timezone,
+    )

@@ -206,3 +206,24 @@ async def test_bad_input_in_the_conversation_gets_clear_hints(harness: Harness) 
     assert "没有发布" in (replies[-1].text or "")
     async with harness.services.uow() as uow:
         assert await uow.session.scalar(select(CommunityEvent)) is None
+
+
+async def test_times_typed_are_read_in_the_compound_time_zone(harness: Harness) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from bot.db.models import Compound
+    from tests.factories import COMPOUND
+
+    async with harness.services.uow() as uow:
+        await uow.session.execute(
+            update(Compound).where(Compound.name == COMPOUND).values(timezone="Asia/Urumqi")
+        )
+        await uow.commit()
+    await publish(harness, title="夜校", when="11月10日 9:00-11:00")
+    async with harness.services.uow() as uow:
+        event = await uow.session.scalar(select(CommunityEvent).where(CommunityEvent.title == "夜校"))
+    assert event is not None
+    # 09:00 in Urumqi (UTC+6) is 03:00 UTC, not 01:00 as it would be in Shanghai.
+    assert event.starts_at == datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
