@@ -28,6 +28,17 @@ class DueSource:
 
 
 DUE_SOURCES: list[DueSource] = []
+
+
+async def in_batches(batch: Callable[[], Awaitable[tuple[int, bool]]]) -> int:
+    """Run `batch` (one transaction each; it returns how many it handled and whether it was full) until a
+    batch comes back not full, so a long backlog after downtime never becomes one huge transaction."""
+    total = 0
+    while True:
+        handled, full = await batch()
+        total += handled
+        if not full:
+            return total
 SWEEP_INTERVAL = timedelta(seconds=30)
 
 

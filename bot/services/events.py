@@ -17,6 +17,7 @@ from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
 from bot.roles import Role
+from bot.scheduling import in_batches
 from bot.services.activity import record_activity
 from bot.services.errors import UserFacingError
 from bot.services.patrols import (
@@ -621,12 +622,7 @@ async def check_in(uow: UnitOfWork, telegram_id: int, code: str, now: datetime) 
 
 async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
     """Everything due, in batches of BATCH (one transaction each), until nothing due is left."""
-    total = 0
-    while True:
-        handled, full = await _process_batch(uow, t, now)
-        total += handled
-        if not full:
-            return total
+    return await in_batches(lambda: _process_batch(uow, t, now))
 
 
 async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple[int, bool]:
