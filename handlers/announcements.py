@@ -28,7 +28,16 @@ from bot.services.announcements import AnnouncementDraft
 from bot.services.errors import UserFacingError
 from bot.services.patrols import fmt_when
 from handlers.common import ensure_current_person
-from handlers.render import answer, buttons, choice_keyboard, edit_or_reply, reply, send_text
+from handlers.render import (
+    answer,
+    buttons,
+    choice_keyboard,
+    edit_or_reply,
+    pressed_int,
+    reply,
+    send_text,
+    stale_button,
+)
 
 PREFIX = "an"
 DRAFT_KEY = "announce_draft"
@@ -58,8 +67,6 @@ class AnnounceStep(IntEnum):
     CONFIRM = 10
 
 
-
-
 def _cancel_row(context: BotContext) -> list[tuple[str, str]]:
     return [(context.t("common.btn_cancel"), pack(PREFIX, "stop"))]
 
@@ -83,9 +90,8 @@ async def start(update: Update, context: BotContext) -> AnnounceStep | int:
 async def compound_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    compound_id = int_part(unpack(query.data), 2)
+    compound_id = await pressed_int(update, context, 2)
     if compound_id is None:
-        await stale(update, context)
         return AnnounceStep.COMPOUND
     await answer(update)
     context.draft(DRAFT_KEY)["compound_id"] = compound_id
@@ -110,7 +116,7 @@ async def kind_picked(update: Update, context: BotContext) -> AnnounceStep:
     parts = unpack(query.data)
     kind = parts[2] if len(parts) > 2 else ""
     if kind not in announcements.KINDS:
-        await stale(update, context)
+        await stale_button(update, context)
         return AnnounceStep.KIND
     await answer(update)
     context.draft(DRAFT_KEY)["kind"] = kind
@@ -161,7 +167,7 @@ async def audience_picked(update: Update, context: BotContext) -> AnnounceStep:
     choice = parts[2] if len(parts) > 2 else ""
     draft = context.draft(DRAFT_KEY)
     if choice not in AUDIENCE_CHOICES or "compound_id" not in draft:
-        await stale(update, context)
+        await stale_button(update, context)
         return AnnounceStep.AUDIENCE
     await answer(update)
     to_groups, scope = AUDIENCE_CHOICES[choice]
@@ -180,7 +186,7 @@ async def building_picked(update: Update, context: BotContext) -> AnnounceStep:
     building_id = int_part(unpack(query.data), 2)
     draft = context.draft(DRAFT_KEY)
     if building_id is None:
-        await stale(update, context)
+        await stale_button(update, context)
         return AnnounceStep.BUILDING
     await answer(update)
     draft["building_id"] = building_id
@@ -195,9 +201,8 @@ async def building_picked(update: Update, context: BotContext) -> AnnounceStep:
 async def unit_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    unit_id = int_part(unpack(query.data), 2)
+    unit_id = await pressed_int(update, context, 2)
     if unit_id is None:
-        await stale(update, context)
         return AnnounceStep.UNIT
     await answer(update)
     context.draft(DRAFT_KEY)["unit_id"] = unit_id
@@ -226,7 +231,7 @@ async def pin_picked(update: Update, context: BotContext) -> AnnounceStep:
     assert query is not None
     value = int_part(unpack(query.data), 2)
     if value not in (0, 1):
-        await stale(update, context)
+        await stale_button(update, context)
         return AnnounceStep.PIN
     await answer(update)
     context.draft(DRAFT_KEY)["pin"] = bool(value)
@@ -307,7 +312,7 @@ async def send(update: Update, context: BotContext) -> int:
     user = update.effective_user
     assert user is not None
     if "title" not in context.draft(DRAFT_KEY):
-        await stale(update, context)
+        await stale_button(update, context)
         return ConversationHandler.END
     view = await announcements.create(
         context.services.uow(),
@@ -334,10 +339,6 @@ async def stop(update: Update, context: BotContext) -> int:
     context.drop(DRAFT_KEY)
     await reply(update, context, "announcements.stopped")
     return ConversationHandler.END
-
-
-async def stale(update: Update, context: BotContext) -> None:
-    await answer(update, context.t("common.stale_button"), alert=True)
 
 
 async def use_buttons(update: Update, context: BotContext) -> None:
@@ -381,11 +382,11 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         fallbacks=[
             CommandHandler("cancel", stop),
             CallbackQueryHandler(stop, pattern=rf"^{PREFIX}:stop$"),
-            CallbackQueryHandler(stale, pattern=rf"^{PREFIX}:"),
+            CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:"),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],
     )
-    return [conversation, CallbackQueryHandler(stale, pattern=rf"^{PREFIX}:")]
+    return [conversation, CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:")]
 
 
 async def _compound_zone(context: BotContext) -> ZoneInfo:

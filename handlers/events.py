@@ -29,7 +29,16 @@ from bot.services.invites import deep_link
 from bot.services.patrols import fmt_span
 from handlers.common import ensure_current_person
 from handlers.menu import MenuEntry, add_menu_entry
-from handlers.render import answer, buttons, display_name, edit_or_reply, reply, send_text
+from handlers.render import (
+    answer,
+    buttons,
+    display_name,
+    edit_or_reply,
+    pressed_int,
+    reply,
+    send_text,
+    stale_button,
+)
 from handlers.start import add_deep_link
 
 ORGANISERS = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
@@ -53,8 +62,6 @@ class EventStep(IntEnum):
     REPEAT = 8
     CONFIRM = 9
     MESSAGE = 10
-
-
 
 
 def _nav(context: BotContext) -> list[tuple[str, str]]:
@@ -98,9 +105,8 @@ async def new_event(update: Update, context: BotContext) -> EventStep | int:
 async def compound_picked(update: Update, context: BotContext) -> EventStep | int:
     query = update.callback_query
     assert query is not None
-    compound_id = int_part(unpack(query.data), 2)
+    compound_id = await pressed_int(update, context, 2)
     if compound_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
         return EventStep.COMPOUND
     await answer(update)
     context.draft(DRAFT_KEY)["compound_id"] = compound_id
@@ -210,7 +216,7 @@ async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
         kind
     ]
     if value not in expected[1] or "capacity" not in draft:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ConversationHandler.END if "capacity" not in draft else EventStep.AUDIENCE
     await answer(update)
     draft[expected[0]] = value
@@ -239,7 +245,7 @@ async def publish(update: Update, context: BotContext) -> int:
     user = update.effective_user
     assert user is not None
     if "repeat" not in context.draft(DRAFT_KEY):
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ConversationHandler.END
     view = await events.create_event(
         context.services.uow(),
@@ -292,10 +298,6 @@ async def use_buttons(update: Update, context: BotContext) -> None:
     await reply(update, context, "events.use_buttons")
 
 
-async def stale(update: Update, context: BotContext) -> None:
-    await answer(update, context.t("common.stale_button"), alert=True)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # organisers
 
@@ -330,7 +332,7 @@ async def manage_pressed(update: Update, context: BotContext) -> None:
     parts = unpack(query.data)
     event_id = int_part(parts, 2)
     if event_id is None:
-        await stale(update, context)
+        await stale_button(update, context)
         return
     uow, now, t = context.services.uow(), context.services.clock.now(), context.services.translator
     action = parts[1]
@@ -360,7 +362,7 @@ async def message_start(update: Update, context: BotContext) -> EventStep | int:
     assert query is not None and update.effective_user is not None
     event_id = int_part(unpack(query.data), 2)
     if event_id is None or context.user_data is None:
-        await stale(update, context)
+        await stale_button(update, context)
         return ConversationHandler.END
     view = await events.organiser_view(context.services.uow(), update.effective_user.id, event_id)
     await answer(update)
@@ -402,7 +404,7 @@ async def rsvp_pressed(update: Update, context: BotContext) -> None:
     parts = unpack(query.data)
     event_id = int_part(parts, 2)
     if event_id is None:
-        await stale(update, context)
+        await stale_button(update, context)
         return
     uow, now = context.services.uow(), context.services.clock.now()
     if parts[1] == "go":
@@ -548,7 +550,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
             CommandHandler("cancel", stop),
             CallbackQueryHandler(stop, pattern=rf"^{PREFIX}:stop$"),
             CallbackQueryHandler(back, pattern=rf"^{PREFIX}:back$"),
-            CallbackQueryHandler(stale, pattern=rf"^{PREFIX}:(c|a|t|r|publish)"),
+            CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:(c|a|t|r|publish)"),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],
     )
@@ -558,7 +560,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("checkin", checkin_command, filters=private),
         CallbackQueryHandler(rsvp_pressed, pattern=rf"^{PREFIX}:(go|cx):"),
         CallbackQueryHandler(manage_pressed, pattern=rf"^{PREFIX}:(adm|code|kill|killok):"),
-        CallbackQueryHandler(stale, pattern=rf"^{PREFIX}:(stop|back)$"),
+        CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:(stop|back)$"),
     ]
 
 

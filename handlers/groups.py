@@ -20,7 +20,7 @@ from bot.delivery.markup import url_keyboard
 from bot.services import groups, outbox_notices
 from bot.services.errors import UserFacingError
 from bot.services.invites import deep_link
-from handlers.render import answer, choice_keyboard, edit_or_reply, reply
+from handlers.render import answer, choice_keyboard, edit_or_reply, reply, stale_button
 
 log = logging.getLogger(__name__)
 PREFIX = "lg"
@@ -70,7 +70,7 @@ async def link_picked(update: Update, context: BotContext) -> None:
     compound_id = int_part(parts, 2)
     purpose = parts[1] if len(parts) > 1 else ""
     if compound_id is None or purpose not in ("residents", "staff"):
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return
     view = await groups.link_group(
         context.services.uow(),

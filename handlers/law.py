@@ -32,7 +32,16 @@ from bot.services import routing as routing_service
 from bot.services.law import PREFIX, ArticleView, FaqView, GapsView, LawReply
 from handlers.common import current_person, ensure_current_person, is_private, show_menu
 from handlers.menu import MenuEntry, add_menu_entry, entry_for_label
-from handlers.render import TEXT_LIMIT, answer, buttons, display_name, edit_or_reply, reply, send_text
+from handlers.render import (
+    TEXT_LIMIT,
+    answer,
+    buttons,
+    display_name,
+    edit_or_reply,
+    reply,
+    send_text,
+    stale_button,
+)
 from handlers.routing import intent_of
 
 LABEL_LIMIT = 40  # suggestion button labels
@@ -46,6 +55,7 @@ class LawStep(IntEnum):
 
 
 # --- rendering ------------------------------------------------------------------------------------
+
 
 def _articles(context: BotContext, numbers: tuple[int, ...]) -> str:
     return context.t("law.article_sep").join(context.t("law.article_ref", number=n) for n in numbers)
@@ -147,6 +157,7 @@ def _cancel_markup(context: BotContext) -> InlineKeyboardMarkup:
 
 # --- asking ---------------------------------------------------------------------------------------
 
+
 async def law_command(update: Update, context: BotContext) -> LawStep | int:
     message = update.effective_message
     assert message is not None
@@ -216,6 +227,7 @@ async def free_text(update: Update, context: BotContext) -> bool:
 
 # --- buttons --------------------------------------------------------------------------------------
 
+
 async def on_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
@@ -268,17 +280,18 @@ async def on_button(update: Update, context: BotContext) -> None:
         text, markup = gaps_page(context, gaps, int_part(parts, 2) or 0)
         await edit_or_reply(update, context, text, markup)
     else:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
 
 
 # --- legal volunteers reply -----------------------------------------------------------------------
+
 
 async def volunteer_reply_start(update: Update, context: BotContext) -> LawStep | int:
     user = update.effective_user
     assert user is not None
     question_id = int_part(unpack(update.callback_query.data if update.callback_query else ""), 2)
     if question_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ConversationHandler.END
     view = await law.question_for_volunteer(
         context.services.uow(), telegram_id=user.id, question_id=question_id
@@ -322,6 +335,7 @@ async def volunteer_reply_entered(update: Update, context: BotContext) -> LawSte
 
 # --- admins: /law_gaps ----------------------------------------------------------------------------
 
+
 def _gap_lines(context: BotContext, view: GapsView) -> list[str]:
     lines: list[str] = []
     if view.gaps:
@@ -345,7 +359,10 @@ def _gap_lines(context: BotContext, view: GapsView) -> list[str]:
             sample = f"“{_clip(d.sample_question, 100)}”" if d.sample_question else ""
             lines.append(
                 context.t(
-                    "law.dislikes_line", topic=view.topics.get(d.faq_id, ""), faq_id=d.faq_id, count=d.count,
+                    "law.dislikes_line",
+                    topic=view.topics.get(d.faq_id, ""),
+                    faq_id=d.faq_id,
+                    count=d.count,
                     sample=sample,
                 )
             )
@@ -397,6 +414,7 @@ async def gaps_command(update: Update, context: BotContext) -> None:
 
 # --- groups ---------------------------------------------------------------------------------------
 
+
 class _AddressedToBot(filters.MessageFilter):
     """A group message that mentions the bot or replies to one of its messages."""
 
@@ -446,6 +464,7 @@ class _LegalQuestion(filters.MessageFilter):
 
 
 # --- wiring ---------------------------------------------------------------------------------------
+
 
 def _menu_labels() -> list[str]:
     t = default_translator()

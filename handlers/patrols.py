@@ -26,7 +26,7 @@ from bot.services import patrols
 from bot.services.patrols import PREFIX, ShiftView, fmt_span
 from handlers.common import current_person, ensure_current_person
 from handlers.menu import MenuEntry, add_menu_entry
-from handlers.render import answer, buttons, edit_or_reply, reply
+from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, stale_button
 from handlers.start import add_deep_link
 
 VOLUNTEERS = roles(Role.PATROL, Role.COORDINATOR, Role.ADMIN)
@@ -103,7 +103,7 @@ async def signup_pressed(update: Update, context: BotContext) -> None:
     parts = unpack(query.data)
     shift_id = int_part(parts, 2)
     if shift_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return
     now = context.services.clock.now()
     t = context.services.translator
@@ -127,9 +127,8 @@ async def signup_pressed(update: Update, context: BotContext) -> None:
 async def take_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    offer_id = int_part(unpack(query.data), 2)
+    offer_id = await pressed_int(update, context, 2)
     if offer_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
         return
     t = context.services.translator
     result = await patrols.take_offer(
@@ -177,9 +176,8 @@ async def checkpoint_link(update: Update, context: BotContext, code: str) -> Non
 async def all_quiet(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    shift_id = int_part(unpack(query.data), 2)
+    shift_id = await pressed_int(update, context, 2)
     if shift_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
         return
     stored = await patrols.report(
         context.services.uow(),
@@ -200,7 +198,7 @@ async def report_start(update: Update, context: BotContext) -> ReportStep | int:
     assert query is not None
     shift_id = int_part(unpack(query.data), 2)
     if shift_id is None or context.user_data is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ConversationHandler.END
     await answer(update)
     context.user_data[REPORT_KEY] = shift_id
@@ -249,9 +247,8 @@ async def to_hazard(update: Update, context: BotContext) -> None:
     """One tap: what the volunteer found becomes a 安全隐患 repair ticket."""
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    shift_id = int_part(unpack(query.data), 2)
+    shift_id = await pressed_int(update, context, 2)
     if shift_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
         return
     number, created = await patrols.report_to_hazard(
         context.services.uow(),

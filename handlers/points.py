@@ -22,7 +22,7 @@ from bot.services.invites import deep_link
 from bot.services.points_reports import statement_xlsx
 from handlers.common import current_person, ensure_current_person
 from handlers.menu import MenuEntry, add_menu_entry
-from handlers.render import answer, buttons, edit_or_reply, reply, send_text
+from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
 from handlers.routing import IntentFilter
 from handlers.start import add_deep_link
 
@@ -135,7 +135,7 @@ async def toggle_public_name(update: Update, context: BotContext) -> None:
     assert user is not None and query is not None
     value = int_part(unpack(query.data), 2)
     if value not in (0, 1):
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return
     opted = await points.set_public_name(context.services.uow(), user.id, bool(value))
     await answer(update, context.t("points.name_shown" if opted else "points.name_hidden"))
@@ -176,7 +176,7 @@ async def show_category(update: Update, context: BotContext) -> None:
     index = int_part(unpack(query.data), 2)
     names = await points.categories(context.services.uow(), user.id)
     if index is None or not 0 <= index < len(names):
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return
     items = await points.services_in(context.services.uow(), user.id, names[index])
     rows = [
@@ -199,9 +199,8 @@ async def show_service(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None
-    service_id = int_part(unpack(query.data), 2)
+    service_id = await pressed_int(update, context, 2)
     if service_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
         return
     item = await points.service_detail(context.services.uow(), user.id, service_id)
     stock = context.t("points.stock_unlimited") if item.stock is None else str(item.stock)
@@ -236,9 +235,8 @@ async def redeem(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None and query.message is not None
-    service_id = int_part(unpack(query.data), 2)
+    service_id = await pressed_int(update, context, 2)
     if service_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
         return
     # One pressed button = one request: pressing it twice (or Telegram redelivering it) holds once.
     request_key = f"{query.message.chat.id}:{query.message.message_id}:{service_id}"
@@ -313,9 +311,8 @@ async def confirm(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None
-    voucher_id = int_part(unpack(query.data), 2)
+    voucher_id = await pressed_int(update, context, 2)
     if voucher_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
         return
     voucher = await points.confirm_redemption(
         context.services.uow(), user.id, voucher_id, context.services.clock.now()
@@ -332,9 +329,8 @@ async def cancel(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None
-    voucher_id = int_part(unpack(query.data), 2)
+    voucher_id = await pressed_int(update, context, 2)
     if voucher_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
         return
     voucher = await points.cancel_voucher(
         context.services.uow(), user.id, voucher_id, context.services.clock.now()
@@ -382,9 +378,8 @@ async def show_voucher(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None
-    voucher_id = int_part(unpack(query.data), 2)
+    voucher_id = await pressed_int(update, context, 2)
     if voucher_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
         return
     voucher = await points.my_voucher(context.services.uow(), user.id, voucher_id)
     await answer(update)

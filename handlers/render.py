@@ -14,7 +14,7 @@ from telegram import (
 )
 from telegram.error import BadRequest
 
-from bot.callbacks import pack
+from bot.callbacks import int_part, pack, unpack
 from bot.context import BotContext
 from bot.services.views import Choice
 
@@ -124,3 +124,18 @@ def display_name(update: Update) -> str:
     if user is None:
         return ""
     return user.full_name[:100]
+
+
+async def pressed_int(update: Update, context: BotContext, index: int = 2) -> int | None:
+    """The number a pressed button carries at `index` ("px:action:42"); a button without one (an old or forged
+    client) is told it has expired and gets None."""
+    query = update.callback_query
+    value = int_part(unpack(query.data if query is not None else None), index)
+    if value is None:
+        await stale_button(update, context)
+    return value
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button whose moment has passed (a finished flow, an old message, a forged press)."""
+    await answer(update, context.t("common.stale_button"), alert=True)

@@ -28,7 +28,7 @@ from bot.services.invites import deep_link
 from bot.services.repairs import EMERGENCIES, KINDS, ReportDraft, TicketDetail, TicketView
 from handlers.common import ensure_current_person, is_private
 from handlers.menu import MenuEntry, add_menu_entry
-from handlers.render import answer, buttons, edit_or_reply, reply, send_text
+from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
 from handlers.routing import IntentFilter
 from handlers.start import register_buttons
 
@@ -64,8 +64,6 @@ def dict_markup(markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
             for row in markup["inline_keyboard"]
         ]
     )
-
-
 
 
 def _nav(context: BotContext, back: bool = True) -> list[tuple[str, str]]:
@@ -343,7 +341,7 @@ async def kind_picked(update: Update, context: BotContext) -> ReportStep | int:
     assert query is not None
     kind = unpack(query.data)[2] if len(unpack(query.data)) > 2 else ""
     if kind not in KINDS:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ReportStep.KIND
     await answer(update)
     draft = context.draft(DRAFT_KEY)
@@ -370,7 +368,7 @@ async def emergency_what(update: Update, context: BotContext) -> ReportStep | in
     assert query is not None
     what = unpack(query.data)[2] if len(unpack(query.data)) > 2 else ""
     if what not in EMERGENCIES:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ReportStep.EMERGENCY
     await answer(update)
     draft = context.draft(DRAFT_KEY)
@@ -391,7 +389,7 @@ async def home_picked(update: Update, context: BotContext) -> ReportStep | int:
     household_id = int_part(unpack(query.data), 2)
     homes = {int(h): label for h, label in context.draft(DRAFT_KEY).get("homes", [])}
     if household_id not in homes:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ReportStep.PLACE
     await answer(update)
     context.draft(DRAFT_KEY).update(household_id=household_id, place_id=None, place_label=homes[household_id])
@@ -410,7 +408,7 @@ async def spot_picked(update: Update, context: BotContext) -> ReportStep | int:
     start = await repairs.start_report(context.services.uow(), _user_id(update), _now(context))
     names = {s.id: s.label for s in start.spots}
     if place_id not in names:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ReportStep.SPOT
     await answer(update)
     context.draft(DRAFT_KEY).update(place_id=place_id, household_id=None, place_label=names[place_id])
@@ -462,7 +460,7 @@ async def duplicate_follow(update: Update, context: BotContext) -> int:
     assert query is not None
     ticket_id = int_part(unpack(query.data), 2)
     if ticket_id is None or ticket_id != context.draft(DRAFT_KEY).get("dup_id"):
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ReportStep.DUPLICATE
     view = await repairs.follow(context.services.uow(), _user_id(update), ticket_id, _now(context))
     await answer(update)
@@ -518,7 +516,7 @@ async def urgency_picked(update: Update, context: BotContext) -> ReportStep | in
     assert query is not None
     urgency = unpack(query.data)[2] if len(unpack(query.data)) > 2 else ""
     if urgency not in ("normal", "urgent"):
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ReportStep.URGENCY
     await answer(update)
     context.draft(DRAFT_KEY)["urgency"] = urgency
@@ -615,10 +613,6 @@ async def cancel(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def stale(update: Update, context: BotContext) -> None:
-    await answer(update, context.t("common.stale_button"), alert=True)
-
-
 HINTS = {
     ReportStep.DESCRIBE: "repairs.hint_text",
     ReportStep.PHOTOS: "repairs.hint_photo",
@@ -705,9 +699,8 @@ def detail_buttons(context: BotContext, detail: TicketDetail) -> InlineKeyboardM
 async def view_ticket(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
-    ticket_id = int_part(unpack(query.data), 2)
+    ticket_id = await pressed_int(update, context, 2)
     if ticket_id is None:
-        await stale(update, context)
         return
     detail = await repairs.ticket_detail(context.services.uow(), _user_id(update), ticket_id, _now(context))
     await answer(update)
@@ -726,9 +719,8 @@ async def ticket_command(update: Update, context: BotContext) -> None:
 async def urge(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
-    ticket_id = int_part(unpack(query.data), 2)
+    ticket_id = await pressed_int(update, context, 2)
     if ticket_id is None:
-        await stale(update, context)
         return
     view = await repairs.urge(
         context.services.uow(), context.services.translator, _user_id(update), ticket_id, _now(context)
@@ -741,9 +733,8 @@ async def urge(update: Update, context: BotContext) -> None:
 async def not_fixed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
-    ticket_id = int_part(unpack(query.data), 2)
+    ticket_id = await pressed_int(update, context, 2)
     if ticket_id is None:
-        await stale(update, context)
         return
     view = await repairs.reopen(
         context.services.uow(), context.services.translator, _user_id(update), ticket_id, _now(context)
@@ -768,7 +759,7 @@ async def rated(update: Update, context: BotContext) -> RateStep | int:
     parts = unpack(query.data)
     ticket_id, stars = int_part(parts, 2), int_part(parts, 3)
     if ticket_id is None or stars is None:
-        await stale(update, context)
+        await stale_button(update, context)
         return ConversationHandler.END
     view = await repairs.rate(
         context.services.uow(), context.services.translator, _user_id(update), ticket_id, stars, _now(context)
@@ -878,7 +869,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
             CommandHandler("cancel", cancel),
             cb(cancel, pattern=rf"^{PREFIX}:cancel$"),
             cb(back, pattern=rf"^{PREFIX}:back$"),
-            cb(stale, pattern=rf"^{PREFIX}:"),
+            cb(stale_button, pattern=rf"^{PREFIX}:"),
             MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, wrong_content),
         ],
     )
@@ -905,5 +896,5 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         cb(view_ticket, pattern=rf"^{RP}:view:"),
         cb(urge, pattern=rf"^{RP}:urg:"),
         cb(not_fixed, pattern=rf"^{RP}:bad:"),
-        cb(stale, pattern=rf"^({PREFIX}|rc):"),
+        cb(stale_button, pattern=rf"^({PREFIX}|rc):"),
     ]

@@ -21,7 +21,7 @@ from bot.roles import Role
 from bot.services import repairs
 from bot.services.repairs import TicketView
 from handlers.common import is_private
-from handlers.render import answer, buttons, edit_or_reply, reply, send_text
+from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 
 RP = repairs.PREFIX
 PREFIX = "rs"  # staff conversation buttons
@@ -64,7 +64,7 @@ async def _show_card(update: Update, context: BotContext, view: TicketView) -> N
 async def accept(update: Update, context: BotContext) -> None:
     ticket_id = _ticket_id(update)
     if ticket_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return
     view = await repairs.accept(
         context.services.uow(),
@@ -82,7 +82,7 @@ async def accept(update: Update, context: BotContext) -> None:
 async def ask_help(update: Update, context: BotContext) -> None:
     ticket_id = _ticket_id(update)
     if ticket_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return
     view = await repairs.ask_help(
         context.services.uow(),
@@ -99,7 +99,7 @@ async def ask_help(update: Update, context: BotContext) -> None:
 async def open_card(update: Update, context: BotContext) -> None:
     ticket_id = _ticket_id(update)
     if ticket_id is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return
     from handlers.repairs import dict_markup
 
@@ -122,7 +122,7 @@ async def open_card(update: Update, context: BotContext) -> None:
 async def reassign_start(update: Update, context: BotContext) -> StaffStep | int:
     ticket_id = _ticket_id(update)
     if ticket_id is None or not is_private(update):
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ConversationHandler.END
     targets = await repairs.reassign_targets(context.services.uow(), _user_id(update), ticket_id)
     await answer(update)
@@ -145,7 +145,7 @@ async def reassign_target(update: Update, context: BotContext) -> StaffStep:
     assert context.user_data is not None
     state = context.user_data.get(STAFF_KEY)
     if target is None or not state:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return StaffStep.REASSIGN_PICK
     await answer(update)
     state["target"] = target
@@ -194,7 +194,7 @@ async def reassign_reason(update: Update, context: BotContext) -> StaffStep | in
 async def done_start(update: Update, context: BotContext) -> StaffStep | int:
     ticket_id = _ticket_id(update)
     if ticket_id is None or not is_private(update):
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ConversationHandler.END
     detail = await repairs.ticket_detail(
         context.services.uow(), _user_id(update), ticket_id, context.services.clock.now()
@@ -227,7 +227,7 @@ async def _finish(update: Update, context: BotContext, photo: str | None) -> int
     assert context.user_data is not None
     state = context.user_data.get(STAFF_KEY) or {}
     if "ticket_id" not in state:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ConversationHandler.END
     view = await repairs.complete(
         context.services.uow(),
@@ -354,5 +354,5 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         cb(open_card, pattern=rf"^{RP}:card:"),
         CommandHandler("tasks", tasks_command, filters=private),
         CommandHandler("board", board_command, filters=private),
-        cb(lambda u, c: answer(u, c.t("common.stale_button"), alert=True), pattern=rf"^{PREFIX}:"),
+        cb(stale_button, pattern=rf"^{PREFIX}:"),
     ]

@@ -22,7 +22,15 @@ from bot.services.errors import UserFacingError
 from bot.services.residents import InviteOutcome
 from handlers.common import current_person, ensure_current_person, refresh_commands, show_menu
 from handlers.menu import MenuEntry, add_menu_entry
-from handlers.render import answer, choice_keyboard, display_name, edit_or_reply, reply, send_text
+from handlers.render import (
+    answer,
+    choice_keyboard,
+    display_name,
+    edit_or_reply,
+    reply,
+    send_text,
+    stale_button,
+)
 from handlers.start import register_buttons
 
 PREFIX = "rg"
@@ -42,8 +50,6 @@ class RegisterStep(IntEnum):
 
 
 DRAFT_KEY = "register"
-
-
 
 
 def _nav(context: BotContext) -> list[tuple[str, str]]:
@@ -237,7 +243,7 @@ async def picked(update: Update, context: BotContext) -> RegisterStep | int | No
     parts = unpack(query.data)
     level, value = (parts[1] if len(parts) > 1 else ""), int_part(parts, 2)
     if value is None:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return None  # stay where we are
     step = await _next_step(update, context, level, value)
     await answer(update)
@@ -295,7 +301,7 @@ async def send_request(update: Update, context: BotContext) -> int:
     assert user is not None
     household_id = context.draft(DRAFT_KEY).get("household_id")
     if not household_id:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return ConversationHandler.END
     request = await residents.request_join(
         context.services.uow(),
@@ -343,10 +349,6 @@ async def press_buttons_please(update: Update, context: BotContext) -> None:
     await reply(update, context, "residents.use_buttons")
 
 
-async def stale_in_conversation(update: Update, context: BotContext) -> None:
-    await answer(update, context.t("common.stale_button"), alert=True)
-
-
 async def register_command(update: Update, context: BotContext) -> RegisterStep | int:
     person = await ensure_current_person(update, context)
     context.drop(DRAFT_KEY)
@@ -378,7 +380,7 @@ async def decide(update: Update, context: BotContext) -> None:
     parts = unpack(query.data)
     request_id = int_part(parts, 2)
     if request_id is None or parts[1] not in ("ok", "no"):
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return
     result = await residents.decide_join(
         context.services.uow(),
@@ -426,13 +428,13 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
             CommandHandler("cancel", cancel),
             CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:cancel$"),
             CallbackQueryHandler(back, pattern=rf"^{PREFIX}:back$"),
-            CallbackQueryHandler(stale_in_conversation, pattern=rf"^{PREFIX}:"),
+            CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:"),
             MessageHandler(private & ~filters.COMMAND, press_buttons_please),
         ],
     )
     return [
         conversation,
         CallbackQueryHandler(decide, pattern=r"^jr:"),
-        CallbackQueryHandler(stale_in_conversation, pattern=rf"^{PREFIX}:"),
+        CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:"),
         MessageHandler(private & filters.Regex(INVITE_TYPED_RE), code_typed_anywhere),
     ]

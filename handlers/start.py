@@ -15,7 +15,7 @@ from bot.services import people
 from bot.services.views import PersonView
 from handlers.common import current_person, ensure_current_person, is_private, refresh_commands, show_menu
 from handlers.menu import MenuEntry, add_menu_entry, entry_for_label
-from handlers.render import answer, buttons, display_name, edit_or_reply, reply
+from handlers.render import answer, buttons, display_name, edit_or_reply, reply, stale_button
 
 DeepLinkCallback = Callable[[Update, BotContext, str], Awaitable[object]]
 # Payload prefixes ("inv", "reg", ...) → what opening such a link does. Capabilities add theirs.
@@ -86,7 +86,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
     parts = unpack(query.data)
     language = parts[1] if len(parts) > 1 else ""
     if language not in SUPPORTED_LANGUAGES:
-        await answer(update, context.t("common.stale_button"), alert=True)
+        await stale_button(update, context)
         return
     await people.set_language(
         context.services.uow(),
@@ -155,10 +155,6 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 async def unexpected_content(update: Update, context: BotContext) -> None:
     await reply(update, context, "common.unexpected_content")
-
-
-async def stale_button(update: Update, context: BotContext) -> None:
-    await answer(update, context.t("common.stale_button"), alert=True)
 
 
 add_menu_entry(MenuEntry("menu.me", me_command, Audience(REGISTERED), 80))
