@@ -19,6 +19,7 @@ CLI_MODULES: list[str] = [
     "bot.cli_commands.local",
     "bot.cli_commands.repairs",
     "bot.cli_commands.law",
+    "bot.cli_commands.routing",
     "bot.cli_commands.patrols",
     "bot.cli_commands.events",
     "bot.cli_commands.points",

@@ -1,0 +1,285 @@
+"""The trained intent model behind ``IntentRouter``: training, the on-disk cache, and scoring one message.
+
+Features: character n-grams (``char_wb`` 1..3, TF-IDF, sublinear tf) of the normalised text — so typos,
+traditional characters, full-width letters, pinyin abbreviations and mixed Chinese-English all share n-grams
+with the training messages — plus three numbers from the law matcher (its answer score, its suggest score, and
+whether the message is an article look-up). A linear SVM is fitted on them and its scores are calibrated into
+probabilities (sigmoid, cross-validated), so "two intents are close" is a statement about probabilities.
+
+The fitted model is cached (joblib) in the matcher's private cache folder, keyed by the training data, this
+code, scikit-learn's version and the law matcher's answers to a few probe messages; a missing or stale cache
+is rebuilt by training (a few seconds, no network).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from knowledge.articles import article_lookup
+from knowledge.matcher import _private_dir  # the law index's cache folder check: same folder, same rule
+from knowledge.normalize import normalize_text
+
+log = logging.getLogger(__name__)
+
+INTENTS: tuple[str, ...] = ("repair", "law", "points", "patrol", "event", "tickets", "help")
+DATA_DIR = Path(__file__).resolve().parent / "data" / "intents"
+TRAIN_FILES: tuple[Path, ...] = (DATA_DIR / "train.tsv",)
+TUNE_FILE = DATA_DIR / "tune.tsv"
+MODEL_VERSION = "1"
+# The longest text the model reads: what a resident asks fits; a pasted essay costs no more than this.
+MAX_MODEL_CHARS = 200
+# Messages whose law-matcher answers fingerprint the matcher in the cache key (a changed matcher means the
+# law features mean something else, so the model is retrained).
+MATCHER_PROBES: tuple[str, ...] = (
+    "楼上漏水不修能起诉吗", "我家水管漏了", "物业费不交会怎样", "狗咬人谁负责", "我还有多少积分", "房东不退押金",
+    "电梯坏了", "高空抛物砸车找谁", "你好", "巡逻排班", "业委会怎么换物业", "离婚房子怎么分",
+)
+
+
+class LawMatch(Protocol):
+    @property
+    def decision(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+
+class LawSignal(Protocol):
+    """What the router needs from the law matcher: ``match(text)`` with ``.decision`` and ``.score``."""
+
+    def match(self, text: str) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The hyper-parameters, chosen on the tune file (see ``redbutler route train --tune``)."""
+
+    ngram_max: int = 3
+    c: float = 1.5
+    law_weight: float = 1.5  # how loud the law matcher's three numbers are next to the unit-length n-grams
+    class_weight: str | None = "balanced"
+
+
+DEFAULT_PARAMS = Params()
+
+
+def prepare(text: str | None) -> str:
+    """The text the model reads: normalised (NFKC, simplified, lower case, no punctuation), no command slash."""
+    norm = normalize_text(text if isinstance(text, str) else ("" if text is None else str(text)))
+    return norm.lstrip("/").strip()[:MAX_MODEL_CHARS]
+
+
+def has_content(prepared: str) -> bool:
+    return any(ch.isalnum() for ch in prepared)
+
+
+def law_features(matcher: LawSignal | None, text: str) -> tuple[float, float, float]:
+    """(answer score, suggest score, article look-up), each 0..1."""
+    lookup = 1.0 if article_lookup(text) is not None else 0.0
+    if matcher is None:
+        return 0.0, 0.0, lookup
+    result = matcher.match(text)
+    score = max(0.0, min(100.0, float(result.score))) / 100.0
+    if result.decision == "answer":
+        return score, 0.0, lookup
+    if result.decision == "suggest":
+        return 0.0, score, lookup
+    return 0.0, 0.0, lookup
+
+
+def read_labelled(paths: Iterable[Path]) -> list[tuple[str, str]]:
+    """``text<TAB>intent`` lines; ``#`` comments and blank lines are skipped, unknown intents refused."""
+    rows: list[tuple[str, str]] = []
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            text, _, intent = line.rpartition("\t")
+            intent = intent.strip()
+            if not text or intent not in INTENTS:
+                raise ValueError(f"{path.name}:{number}: expected text<TAB>intent, got {line!r}")
+            rows.append((text, intent))
+    return rows
+
+
+@dataclass
+class IntentModel:
+    """A fitted model. ``probabilities`` scores one message in well under a millisecond: the fitted TF-IDF
+    and calibrated SVM are read into plain arrays once, so a single message skips scikit-learn's per-call
+    validation (which costs more than the arithmetic); ``sklearn_probabilities`` is the reference path."""
+
+    vectorizer: Any
+    classifier: Any
+    params: Params
+    classes: tuple[str, ...]
+    trained_on: int
+    train_seconds: float
+    key: str = ""
+    _fast: Any = field(default=None, repr=False)
+
+    def _arrays(self) -> Any:
+        if self._fast is None:
+            import numpy as np
+
+            calibrated = self.classifier.calibrated_classifiers_[0]
+            svm = calibrated.estimator
+            self._fast = (
+                self.vectorizer.build_analyzer(),
+                self.vectorizer.vocabulary_,
+                np.asarray(self.vectorizer.idf_, dtype=np.float64),
+                np.asarray(svm.coef_, dtype=np.float64),
+                np.asarray(svm.intercept_, dtype=np.float64),
+                np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64),
+                np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64),
+            )
+        return self._fast
+
+    def probabilities(self, prepared: str, law: Sequence[float]) -> dict[str, float]:
+        import numpy as np
+
+        analyzer, vocabulary, idf, coef, intercept, cal_a, cal_b = self._arrays()
+        counts: dict[int, int] = {}
+        for gram in analyzer(prepared):
+            index = vocabulary.get(gram)
+            if index is not None:
+                counts[index] = counts.get(index, 0) + 1
+        n_grams = coef.shape[1] - len(law)
+        decision = intercept.copy()
+        if counts:
+            indices = np.fromiter(counts, dtype=np.intp, count=len(counts))
+            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[indices]
+            values /= np.sqrt(values @ values)
+            decision += coef[:, indices] @ values
+        decision += coef[:, n_grams:] @ (np.asarray(law, dtype=np.float64) * self.params.law_weight)
+        probs = 1.0 / (1.0 + np.exp(cal_a * decision + cal_b))
+        total = probs.sum()
+        probs = probs / total if total > 0 else np.full_like(probs, 1.0 / len(probs))
+        return {c: float(p) for c, p in zip(self.classes, probs, strict=True)}
+
+    def sklearn_probabilities(self, prepared: str, law: Sequence[float]) -> dict[str, float]:
+        from scipy.sparse import csr_matrix, hstack
+
+        grams = self.vectorizer.transform([prepared])
+        row = hstack([grams, csr_matrix([[v * self.params.law_weight for v in law]])], format="csr")
+        probs = self.classifier.predict_proba(row)[0]
+        return {c: float(p) for c, p in zip(self.classes, probs, strict=True)}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_fast"] = None  # the analyzer is a closure; rebuilt after loading
+        return state
+
+
+def train(
+    rows: Sequence[tuple[str, str]], matcher: LawSignal | None, params: Params = DEFAULT_PARAMS
+) -> IntentModel:
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    started = time.perf_counter()
+    texts = [prepare(t) for t, _ in rows]
+    labels = [i for _, i in rows]
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(1, params.ngram_max), sublinear_tf=True, min_df=1, dtype=_float32()
+    )
+    grams = vectorizer.fit_transform(texts)
+    law = csr_matrix([[v * params.law_weight for v in law_features(matcher, t)] for t, _ in rows])
+    features = hstack([grams, law], format="csr")
+    svm = LinearSVC(C=params.c, class_weight=params.class_weight)
+    classifier = CalibratedClassifierCV(svm, method="sigmoid", cv=5, ensemble=False)
+    classifier.fit(features, labels)
+    classes = tuple(str(c) for c in classifier.classes_)
+    return IntentModel(vectorizer, classifier, params, classes, len(rows), time.perf_counter() - started)
+
+
+def _float32() -> Any:
+    import numpy as np
+
+    return np.float32
+
+
+# --------------------------------------------------------------------------------------------- the cache
+
+
+def cache_key(matcher: LawSignal | None, params: Params = DEFAULT_PARAMS,
+              train_files: Sequence[Path] = TRAIN_FILES) -> str:
+    import sklearn
+
+    h = hashlib.sha256(f"{MODEL_VERSION}|{sklearn.__version__}|{params!r}".encode())
+    here = Path(__file__).resolve().parent
+    for name in ("intent_model.py", "normalize.py", "articles.py"):
+        h.update((here / name).read_bytes())
+    for path in train_files:
+        h.update(path.read_bytes())
+    if matcher is not None:
+        for probe in MATCHER_PROBES:
+            law = law_features(matcher, probe)
+            h.update(repr(tuple(round(v, 3) for v in law)).encode())
+    else:
+        h.update(b"no-matcher")
+    return h.hexdigest()[:24]
+
+
+def _model_path(folder: Path, key: str) -> Path:
+    return folder / f"intent-{key}.joblib"
+
+
+def load_cached(cache_dir: str | Path, key: str) -> IntentModel | None:
+    import joblib
+
+    folder = _private_dir(cache_dir)
+    path = _model_path(folder, key) if folder else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        model = joblib.load(path)
+    except Exception:  # a damaged or foreign file is simply retrained
+        log.warning("intent model cache %s unreadable; retraining", path.name)
+        return None
+    return model if isinstance(model, IntentModel) and model.key == key else None
+
+
+def save_cached(cache_dir: str | Path, model: IntentModel) -> Path | None:
+    import joblib
+
+    folder = _private_dir(cache_dir)
+    if folder is None:
+        return None
+    target = _model_path(folder, model.key)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            joblib.dump(model, fh)
+        os.replace(tmp, target)  # atomic: a process loading at the same moment sees the old file or the new
+        for old in folder.glob("intent-*.joblib"):
+            if old != target:
+                old.unlink(missing_ok=True)
+    except OSError:
+        return None
+    return target
+
+
+def load_or_train(matcher: LawSignal | None, cache_dir: str | Path | None, *, force: bool = False,
+                  params: Params = DEFAULT_PARAMS) -> IntentModel:
+    """The cached model when it matches the data, code and matcher; else a freshly trained (and cached) one."""
+    key = cache_key(matcher, params)
+    if cache_dir is not None and not force:
+        cached = load_cached(cache_dir, key)
+        if cached is not None:
+            return cached
+    model = train(read_labelled(TRAIN_FILES), matcher, params)
+    model.key = key
+    if cache_dir is not None:
+        save_cached(cache_dir, model)
+    log.info("intent model trained on %d messages in %.1f s", model.trained_on, model.train_seconds)
+    return model
