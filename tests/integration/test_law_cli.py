@@ -1,4 +1,4 @@
-"""The `redbutler law ...` and `redbutler route` command line: the stable interface corpus scripts rely on."""
+"""The `redbutler law ...` command line: the stable interface corpus scripts rely on."""
 
 from __future__ import annotations
 
@@ -134,17 +134,6 @@ def test_import_text_validates_and_is_idempotent(
     code, out, _ = run(capsys, "law", "import-text", str(changed))
     assert code == 0 and "1 updated" in out
     assert _texts(database_url)[1254] == "测试用的条文甲（修订）"
-
-
-def test_route_json_per_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run(capsys, "route", "--json", stdin="我家水管漏了\n楼上漏水不修能起诉吗\n你好\n",
-                       monkeypatch=monkeypatch)
-    assert code == 0
-    objects = [json.loads(line) for line in out.splitlines()]
-    assert [set(o) for o in objects] == [{"text", "intent", "score"}] * 3
-    assert [o["intent"] for o in objects] == ["repair", "law", "help"]
-    code, out, _ = run(capsys, "route", "--json", "我还有多少积分")
-    assert json.loads(out)["intent"] == "points"
 
 
 def test_bench_law_prints_the_engine_figures(
