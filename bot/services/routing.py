@@ -49,5 +49,10 @@ def route_text(text: str | None) -> RouteResult:
 
 
 def warm_up() -> None:
-    """Build everything at start so the first resident does not wait for jieba's dictionary."""
-    intent_router()
+    """Build everything at start so the first resident does not wait for jieba's dictionary or OpenCC's
+    tables (loaded by the first traditional-character message)."""
+    from knowledge.route_eval import WARM_UP
+
+    router = intent_router()
+    for text in WARM_UP:
+        router.route(text)
