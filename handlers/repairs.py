@@ -285,7 +285,7 @@ async def start_from_text(update: Update, context: BotContext) -> ReportStep | i
 
 
 async def start_from_choice(update: Update, context: BotContext) -> ReportStep | int:
-    """Asked "a repair or a legal question?", the resident pressed repair: the report starts from their text."""
+    """Asked "a repair or a legal question?", the resident chose repair: the report starts from their text."""
     text = await take_pending(update, context)
     if text is None:
         return ConversationHandler.END

@@ -99,7 +99,8 @@ async def take_pending(update: Update, context: BotContext) -> str | None:
     assert context.user_data is not None
     context.user_data.pop(PENDING_KEY, None)
     await answer(update)
-    await edit_or_reply(update, context, context.t("routing.chosen", choice=context.t(f"routing.btn.{parts[1]}")))
+    choice = context.t(f"routing.btn.{parts[1]}")
+    await edit_or_reply(update, context, context.t("routing.chosen", choice=choice))
     return str(pending.get("text") or "")
 
 

@@ -39,8 +39,8 @@ MAX_MODEL_CHARS = 200
 # Messages whose law-matcher answers fingerprint the matcher in the cache key (a changed matcher means the
 # law features mean something else, so the model is retrained).
 MATCHER_PROBES: tuple[str, ...] = (
-    "楼上漏水不修能起诉吗", "我家水管漏了", "物业费不交会怎样", "狗咬人谁负责", "我还有多少积分", "房东不退押金",
-    "电梯坏了", "高空抛物砸车找谁", "你好", "巡逻排班", "业委会怎么换物业", "离婚房子怎么分",
+    "楼上漏水不修能起诉吗", "我家水管漏了", "物业费不交会怎样", "狗咬人谁负责", "我还有多少积分",
+    "房东不退押金", "电梯坏了", "高空抛物砸车找谁", "你好", "巡逻排班", "业委会怎么换物业", "离婚房子怎么分",
 )
 
 
@@ -72,7 +72,7 @@ DEFAULT_PARAMS = Params()
 
 
 def prepare(text: str | None) -> str:
-    """The text the model reads: normalised (NFKC, simplified, lower case, no punctuation), no command slash."""
+    """The text the model reads: normalised (NFKC, simplified, lower case, no punctuation), no leading "/"."""
     norm = normalize_text(text if isinstance(text, str) else ("" if text is None else str(text)))
     return norm.lstrip("/").strip()[:MAX_MODEL_CHARS]
 
@@ -155,7 +155,8 @@ class IntentModel:
         decision = intercept.copy()
         if counts:
             indices = np.fromiter(counts, dtype=np.intp, count=len(counts))
-            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[indices]
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            values = (1.0 + np.log(tf)) * idf[indices]  # sublinear tf times idf, as the vectorizer does
             values /= np.sqrt(values @ values)
             decision += coef[:, indices] @ values
         decision += coef[:, n_grams:] @ (np.asarray(law, dtype=np.float64) * self.params.law_weight)
@@ -271,7 +272,7 @@ def save_cached(cache_dir: str | Path, model: IntentModel) -> Path | None:
 
 def load_or_train(matcher: LawSignal | None, cache_dir: str | Path | None, *, force: bool = False,
                   params: Params = DEFAULT_PARAMS) -> IntentModel:
-    """The cached model when it matches the data, code and matcher; else a freshly trained (and cached) one."""
+    """The cached model when it matches the data, code and matcher; else a newly trained (and cached) one."""
     key = cache_key(matcher, params)
     if cache_dir is not None and not force:
         cached = load_cached(cache_dir, key)

@@ -1,7 +1,7 @@
 """Measuring the intent router: ``redbutler route`` output, and ``redbutler bench route`` on a labelled file.
 
 Labelled files are ``text<TAB>intent`` or the frozen dev set's ``text<TAB>intent<TAB>emergency kind or -<TAB>
-tag`` (tag ``emergency``, ``near`` for a near miss such as "煤气费怎么交", or ``-``). ``#`` lines are comments.
+tag`` (tag ``emergency``, ``near`` for a near miss such as "煤气费怎么交", or ``-``); ``#`` lines: comments.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 
 # Routed before timing: the first traditional-character message loads OpenCC's tables, the first message
-# jieba's dictionary — one-time costs the bot pays at start (``bot.services.routing.warm_up``), not per message.
+# jieba's dictionary: one-time costs the bot pays at start (bot.services.routing.warm_up), not per message.
 WARM_UP = ("電梯壞了", "我家水管漏了", "hello", "楼上漏水不修能起诉吗")
 
 
@@ -143,9 +143,10 @@ STARTUP_SCRIPT = (
 
 
 def startup_ms(call: str = "routing.intent_router()") -> float | None:
-    """Milliseconds a fresh process needs to import and build ``call`` (the caches are warm by then)."""
+    """Milliseconds a fresh process takes to import and build ``call`` (the caches are warm by then)."""
     proc = subprocess.run(
-        [sys.executable, "-c", STARTUP_SCRIPT.format(call=call)], capture_output=True, text=True, cwd=REPO_ROOT,
+        [sys.executable, "-c", STARTUP_SCRIPT.format(call=call)], capture_output=True, text=True,
+        cwd=REPO_ROOT,
         timeout=120, check=False,
     )
     try:

@@ -22,7 +22,15 @@ from pathlib import Path
 
 from knowledge.articles import article_lookup
 from knowledge.emergency import EmergencySignal, detect_emergency
-from knowledge.intent_model import INTENTS, IntentModel, LawSignal, has_content, law_features, load_or_train, prepare
+from knowledge.intent_model import (
+    INTENTS,
+    IntentModel,
+    LawSignal,
+    has_content,
+    law_features,
+    load_or_train,
+    prepare,
+)
 from knowledge.matcher import LawMatcher, default_cache_dir
 from knowledge.normalize import normalize_text
 
@@ -55,11 +63,12 @@ def _emergency_route(signal: EmergencySignal) -> RouteResult:
 
 class IntentRouter:
     """``route(text)`` -> ``RouteResult`` from the trained model. ``matcher`` is the law matcher (its
-    confidence is a feature); the fitted model is kept in ``cache_dir`` (default: the law index's folder) between
-    runs and trained when missing or stale; ``model`` skips both (tests, the bench)."""
+    confidence is a feature); the fitted model is kept in ``cache_dir`` (default: the law index's folder)
+    between runs and trained when missing or stale; ``model`` skips both (tests, the bench)."""
 
-    def __init__(self, matcher: LawSignal | None = None, *, cache: bool = True, cache_dir: str | Path | None = None,
-                 model: IntentModel | None = None, margin: float = CLOSE_MARGIN) -> None:
+    def __init__(self, matcher: LawSignal | None = None, *, cache: bool = True,
+                 cache_dir: str | Path | None = None, model: IntentModel | None = None,
+                 margin: float = CLOSE_MARGIN) -> None:
         self.matcher = matcher
         if model is None:
             model = load_or_train(matcher, (cache_dir or default_cache_dir()) if cache else None)
@@ -74,7 +83,10 @@ class IntentRouter:
         prepared = prepare(raw)
         if not has_content(prepared):  # empty, emoji, punctuation: nothing to route
             return RouteResult("help", 100.0, {})
-        probs = self.model.probabilities(prepared, law_features(self.matcher, raw[:500]))
+        law = law_features(self.matcher, raw[:500])
+        if law[2]:  # a whole-message article look-up ("第1300条", even out of range) is for the law flow
+            return RouteResult("law", 100.0, {})
+        probs = self.model.probabilities(prepared, law)
         ranked = sorted(probs, key=lambda k: (-probs[k], INTENTS.index(k)))
         best, second = ranked[0], ranked[1]
         close = probs[best] - probs[second] < self.margin
@@ -123,7 +135,7 @@ def _keywords(path: Path = KEYWORDS_FILE) -> _Keywords:
 
 class KeywordRouter:
     """The hand-weighted keyword router the trained model replaced; kept as the bench's baseline.
-    ``route(text)`` -> ``RouteResult``; the law matcher (optional) recognises legal questions without keywords."""
+    ``route(text)`` -> ``RouteResult``; the law matcher (optional) spots legal questions without keywords."""
 
     def __init__(self, matcher: LawMatcher | None = None, *, min_score: float = MIN_SCORE) -> None:
         self.matcher = matcher

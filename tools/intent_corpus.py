@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a data file: one phrasing list per line group reads better than wrapped literals)
 """Writes the intent router's labelled messages: knowledge/data/intents/train.tsv and tune.tsv.
 
     python tools/intent_corpus.py

@@ -76,8 +76,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = router.model
     rows, _ = read_bench_file(TUNE_FILE.read_text(encoding="utf-8").splitlines())
     tuned = evaluate_router(router, rows)
-    report = {"trained_on": model.trained_on, "train_seconds": round(model.train_seconds, 2), "key": model.key,
-              "tune_accuracy": tuned["accuracy"], "tune_messages": tuned["total"]}
+    report = {"trained_on": model.trained_on, "train_seconds": round(model.train_seconds, 2),
+              "key": model.key, "tune_accuracy": tuned["accuracy"], "tune_messages": tuned["total"]}
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:

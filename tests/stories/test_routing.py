@@ -1,4 +1,4 @@
-"""Free text goes to the right flow; when the router is torn between two, the resident chooses with a button."""
+"""Free text goes to the right flow; when the router is torn between two, the resident picks with a button."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ async def test_a_close_call_is_asked_and_repair_starts_the_report_with_the_messa
     text = torn(REPAIR_OR_LAW, {"repair", "law"})
     replies = await harness.send(USERS.resident, text)
     question = replies[-1]
-    assert "您是想" in (question.text or "") and "报修" in (question.text or "") and "问法律" in (question.text or "")
+    asked = question.text or ""
+    assert "您是想" in asked and "报修" in asked and "问法律" in asked
     assert await questions(harness, text) == 0  # not answered before the resident chose
 
     answer, replies = await harness.press(USERS.resident, question, "🔧 报修")
@@ -109,7 +110,8 @@ async def test_unregistered_person_choosing_repair_is_told_to_link_a_home(harnes
     text = torn(REPAIR_OR_LAW, {"repair", "law"})
     question = (await harness.send(USERS.newcomer, text))[-1]
     _, replies = await harness.press(USERS.newcomer, question, "🔧 报修")
-    assert any("绑定" in (m.text or "") or "登记" in (m.text or "") for m in replies), [m.text for m in replies]
+    texts = [m.text or "" for m in replies]
+    assert any("绑定" in t or "登记" in t for t in texts), texts
     assert await tickets(harness) == []
 
 
@@ -122,7 +124,7 @@ async def test_a_clear_message_is_not_asked_about(harness: Harness, text: str, n
 
 async def test_patrol_and_event_questions_get_their_lists(harness: Harness) -> None:
     replies = await harness.send(USERS.resident, "这周巡逻排哪天")
-    assert "巡逻班次" in (replies[-1].text or "")  # the shift list (empty in this compound)
+    assert "巡逻志愿者" in (replies[-1].text or "")  # the patrol flow's answer to a non-volunteer
     replies = await harness.send(USERS.resident, "最近小区有什么活动")
     assert "社区活动" in (replies[-1].text or "")
 
