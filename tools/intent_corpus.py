@@ -57,15 +57,47 @@ REPAIR_SEEDS = [
     "厕所堵了咋弄啊", "楼道里黑咕隆咚的灯坏了", "马桶漏水 滴滴答答一晚上", "门口那个坑啥时候填",
     "我家那个那个厨房水管就是一直在滴水你们能不能派个人过来看一下", "喂喂电梯又坏了我妈腿脚不好上不去楼",
     "那个楼下的路灯坏了好几天了晚上出门都看不见", "嗯就是卫生间顶上漏水应该是楼上的管子",
-    "the elevator is broken", "water pipe leaking in my kitchen", "toilet is blocked", "street light not working",
+    "the elevator is broken", "water pipe leaking in my kitchen", "the gate is stuck", "the door won't close",
+    "the window is broken", "the light in the stairwell is out", "garage door stuck", "the lift door is stuck",
+    "the heating doesn't work", "there's a hole in the road", "the intercom is broken", "water coming through the ceiling", "toilet is blocked", "street light not working",
     "my door lock is broken", "there is a water leak in the hallway", "lift broken again in building 3",
     "I want to report a repair", "can someone fix the gate", "the corridor light is out", "no hot water since morning",
     "ceiling dripping water", "drain clogged pls help", "elevator 坏了", "kitchen 水管漏了", "路灯broken了",
     "楼道light不亮", "report repair 水管", "有人在楼道里抽烟还乱扔烟头", "楼道里有股焦糊味", "小孩把电梯按钮全按了卡住了",
     "垃圾分类桶盖子坏了", "楼下有条流浪狗挺凶的", "小区大门口的地砖翘起来了", "快递柜旁边漏水", "喷泉池子臭了",
     "楼道墙上被人乱涂乱画", "我家门口的感应灯不亮", "顶楼天台门锁坏了 谁都能上去", "电动车在楼道里充电 太危险",
-    "楼道有人堆了煤气罐", "水管冻裂了", "地暖不热", "空调排水管堵了", "阳台推拉门卡住了", "入户门猫眼掉了",
+    "楼道有人堆了煤气罐", "水管冻裂了", "楼道里好多小广告", "楼道太脏了没人扫", "草坪好久没人修剪了", "树长得挡住了我家窗户",
+    "小区里蚊子太多了 能不能打药", "地下室有蟑螂", "楼下有狗屎没人清", "水泵房嗡嗡响一整夜", "变压器声音特别大",
+    "有辆僵尸车停在消防通道好几个月", "快递堆在楼道过不去人", "二楼阳台的花盆摆在外面 随时会掉", "外墙空鼓了 敲着咚咚响",
+    "窗户框松了怕掉下去", "小区里的排水沟堵了", "雨水井盖被偷了", "路面结冰了很滑 能撒点盐吗", "楼梯上有油很滑",
+    "楼道里有人养鸡", "有人在绿化带里种菜", "楼顶的太阳能热水器要掉了", "防护栏锈断了", "门口的坡道坏了 轮椅上不去",
+    "无障碍通道被占了", "单元门口的灯罩掉了", "电表箱门掉了", "楼道的窗户没有纱窗 进蚊子", "空调冷凝水滴得楼下全是", "地暖不热", "空调排水管堵了", "阳台推拉门卡住了", "入户门猫眼掉了",
 ]
+# Immediate danger is a repair too (the emergency detector runs first; these keep the model right without it).
+EMERGENCY_SEEDS = [
+    "电梯困人了", "电梯里有人被困了", "我被困在电梯里了 快来人", "电梯卡住了里面有老人", "3号楼电梯关人了", "电梯停在两层中间 我出不去",
+    "救命 电梯不动了 门打不开", "电梯突然往下掉", "家里有煤气味", "楼道里一股煤气味", "燃气泄漏了", "天然气管子漏气了",
+    "厨房闻到很重的燃气味", "煤气味好重 怎么办", "着火了", "楼下着火了", "楼道起火了快来", "隔壁冒烟了", "垃圾房着火了",
+    "车库有车烧起来了", "电动车在楼道着火了", "有股烧焦味还冒烟", "电箱冒火花了", "楼道电箱冒火花", "电线冒火星子", "电线裸露还在打火",
+    "插座冒烟了", "配电房有爆炸声", "水管爆了 家里全是水", "水管爆了", "楼上往下灌水 家里成河了", "家里进水了 水漫到客厅",
+    "暖气管爆了 喷热水", "地下室被淹了", "有人晕倒了", "楼下有老人摔倒起不来", "有人倒地不起", "邻居家老人昏倒了",
+    "小孩卡在栏杆里了", "有人被困在阳台", "消防通道被堵 楼里着火了", "电梯里冒烟了", "楼顶有人要跳楼", "燃气表在漏气 嘶嘶响",
+    "elevator stuck with people inside", "smell gas in the kitchen", "fire in the hallway", "pipe burst water everywhere",
+    "someone collapsed downstairs", "sparks from the electric box", "電梯困人了", "家裡有煤氣味", "著火了 快來人", "水管爆了家裏全是水",
+    "电梯 困人 快", "煤气漏了咋办啊", "俺家着火了", "火 火 楼道里", "快来人啊有人晕倒了", "电线着火了",
+]
+# Words that look like danger but are not ("火锅", "漏交物业费", "困难补助"): each goes where it belongs.
+NEAR_MISS_SEEDS = {
+    "law": ["电梯广告费归谁", "上次漏水的事法律上怎么说", "漏交物业费会怎样", "楼下火锅店油烟熏我家 合法吗",
+            "电梯事故的责任谁来承担", "煤气公司多收了钱能告吗", "以前着过火的房子卖的时候要告诉买家吗",
+            "电梯维修费该谁出", "楼上漏水把我家泡了 赔偿怎么算", "燃气管道改造费业主要出吗", "电梯加装费用怎么分摊"],
+    "help": ["今晚吃火锅", "火车票买好了", "火锅好吃", "我困了", "困死了 睡觉", "我的手机漏电吗", "热死了", "救命 好无聊",
+             "烧烤去不去", "这部电影太火了", "煤气费怎么交", "水费在哪交", "电费怎么交", "困难补助怎么申请", "低保怎么办理"],
+    "event": ["消防演练几点开始", "防火安全讲座在哪", "急救培训报名", "燃气安全宣传活动", "电梯安全知识讲座"],
+    "tickets": ["上次报的漏水修好了吗", "电梯困人那次的单子处理完了吗", "上回报的煤气味的事有人来看了没"],
+    "repair": ["电梯里的广告屏坏了", "燃气表的电池没电了", "消防栓箱门坏了", "楼道灭火器不见了", "烟感一直在响",
+               "电梯按钮有个不亮", "楼道里的应急灯不亮了"],
+}
 # --------------------------------------------------------------------------------------------------- law
 LAW_PARTIES = [
     "物业", "房东", "邻居", "楼上", "楼下", "开发商", "业委会", "租客", "对门", "中介", "隔壁", "二房东", "前夫", "老板",
@@ -106,7 +138,12 @@ LAW_SEEDS = [
     "property fee law", "can management cut off my water", "civil code article 1254", "what does the law say about parking spaces",
     "landlord won't return deposit", "物业 illegal 收费", "law question 租房", "房东不退deposit怎么办",
     "我想咨询个法律问题", "问个法律问题", "有律师吗", "能免费法律咨询吗", "法律咨询", "民法典", "我要问民法典",
-    "业委会贪污怎么举报", "遗产怎么分", "房产证加名字有什么说法", "赡养老人是法定义务吗", "彩礼能要回来吗",
+    "业委会贪污怎么举报", "遗产怎么分", "房子写的是我的名字 兄弟要来分", "爸妈的房子我姐要分一半", "分家的时候房子归谁",
+    "老人的存款子女怎么分", "房子过户给儿子要交什么税", "继承房子要不要公证", "女儿出嫁了还能继承吗", "老人再婚后房子归谁",
+    "新房质量问题保修期多久", "装修保修期是几年", "防水保修期过了漏水谁负责", "楼上扔东西砸坏了我的晾衣架 要他赔",
+    "楼上掉下来的东西弄坏了我的车 找谁", "楼上泼水弄湿了我晒的被子", "邻居家的狗咬坏了我的鞋子要赔吗", "烟头从楼上扔下来烫坏了我的东西",
+    "扶老人被讹了怎么办", "见义勇为受伤了谁赔", "好心帮忙出了事要担责吗", "广告收入业主有没有份", "小区停车收入归谁",
+    "物业收的场地费去哪了", "加装电梯一楼不同意怎么办", "加装电梯费用怎么摊", "电梯更新要动用维修基金吗", "房产证加名字有什么说法", "赡养老人是法定义务吗", "彩礼能要回来吗",
     "夫妻共同债务怎么认定", "借给朋友的钱不还怎么办", "邻居占了我家的车位", "物业丢了我的快递要赔吗",
     "小区里被车刮了谁赔", "小孩在小区游乐设施摔伤了谁负责", "宠物猫抓伤人要赔吗", "装修公司跑路了怎么办", "物业合同里的霸王条款有效吗", "小区停车费标准谁定的", "高空抛物找不到人谁赔",
     "楼上漏水到我家他不承认怎么办", "电梯出事故物业要担责吗", "物业不作为可以换掉吗", "wy不作为 咋换",
@@ -181,7 +218,9 @@ TICKETS_SEEDS = [
     "我的ticket", "repair 进度", "check ticket", "工单 status", "报修的那个那个水管到底啥时候能来修啊都等三天了",
     "喂我前两天报的电梯那个事有人管没有", "R20251201-0003进度", "单号R123怎么样了", "报修编号在哪看",
     "上次报修的评价还能改吗", "修好了 谢谢师傅", "已经修好了", "师傅到了", "师傅还没到", "能不能约明天上午来修",
-    "维修要收费吗", "上门维修费多少", "换个零件要自己出钱吗",
+    "维修要收费吗", "上门维修费多少", "换个零件要自己出钱吗", "等了一个礼拜了还没人来修", "说好的维修人呢",
+    "报了好几天了还没人管", "修了一半人走了", "单子被关了但没修好", "为啥我的报修被取消了", "上回报的事有人处理吗",
+    "前天那个单子有下文吗", "我报过的那个楼道灯 有人来了吗", "上礼拜报的漏水 处理了没",
 ]
 # --------------------------------------------------------------------------------------------------- help
 HELP_SEEDS = [
@@ -201,7 +240,14 @@ HELP_SEEDS = [
     "我下班了", "刚到家", "出门了", "我在外地", "今天好累", "我去买菜了", "孙子来了", "刚睡醒", "要下雨了",
     "周末愉快", "节日快乐", "生日快乐", "恭喜恭喜", "谢谢管家", "辛苦你们了", "你们真好", "点赞", "厉害",
     "thanks", "thank you", "good morning", "good night", "bye", "see you", "lol", "yes", "no", "ok thanks",
-    "hello there", "who are you", "how are you", "nice", "cool", "emmm", "？？？", "!!!", "……", "🌹🌹", "🙂",
+    "hello there", "who are you", "how are you", "nice", "cool", "emmm", "is anyone there", "what is this", "what's this app",
+    "how do I use this", "can you help me", "I need help", "what are you", "are you a robot", "good afternoon", "hi everyone",
+    "我在上班", "我要上班去了", "今天加班", "下班回家了", "在做饭", "刚吃完饭", "准备睡了", "出去散步", "去医院看病了", "我去接孩子",
+    "孙子今天生日", "女儿回来了", "老伴出去了", "今天降温了", "外面下大雪", "雾霾好大", "今天好晒", "超市打折", "菜价又涨了",
+    "手机没电了", "我在公园", "这个月工资发了", "周末去爬山", "过年回老家", "身体不太舒服", "血压有点高", "我想学用手机",
+    "你说话好慢", "你懂的真多", "你是哪里人", "机器人会累吗", "能聊会儿吗", "我就随便看看", "没什么事", "打错了", "发错了",
+    "不好意思发错了", "刚才那个不算", "啊这", "哦哦", "噢", "好吧好吧", "行行行", "知道啦", "ok ok", "👌", "🤔", "😅", "❤️",
+    "有人在吗？", "有人没", "管家在吗", "在线吗", "能听见吗", "人工服务", "能转人工吗", "我要投诉你们这个机器人", "你好笨", "？？？", "!!!", "……", "🌹🌹", "🙂",
     "2", "100", "520", "好的好的", "嗯嗯好", "收到谢谢", "有人在吗", "人呢", "喂", "喂喂", "听得到吗",
 ]
 
@@ -280,6 +326,17 @@ TUNE = {
     ],
 }
 
+TUNE_EXTRA = {
+    "repair": ["电梯坏在半路 我们三个人在里面", "厨房里煤气味特别大", "楼道里的电线在冒火星", "卫生间水管喷水了 止不住",
+               "隔壁好像着火了 有烟", "楼下有个大爷晕过去了", "lift stopped between floors, we are inside", "電線冒火花",
+               "烟感器坏了一直叫", "楼梯间的应急灯坏了"],
+    "law": ["电梯里的广告收入业主有份吗", "漏缴了半年物业费要交滞纳金吗", "以前漏水的赔偿没谈妥 法律怎么规定",
+            "天然气公司乱收费可以起诉吗", "加装电梯低楼层不同意怎么办"],
+    "help": ["火锅还是烧烤", "买火车票", "困了困了", "电费在哪里交", "困难补助找谁", "热水器怎么用省电"],
+    "event": ["消防安全培训是哪天", "急救知识讲座还收人吗"],
+    "tickets": ["上周报的燃气味那个 有人处理了吗"],
+}
+
 # --------------------------------------------------------------------------------------------------- noise
 PREFIXES = [
     "", "", "", "", "你好，", "您好 ", "请问", "请问一下", "麻烦问下", "问一下", "那个", "嗯 ", "喂 ", "哎 ", "我想问问",
@@ -337,7 +394,7 @@ def noisy(text: str, rng: random.Random, cc) -> str:  # type: ignore[no-untyped-
         text = cc.convert(text)
     elif roll < 0.18:
         text = full_width(text)
-    elif roll < 0.22:
+    elif roll < 0.22 and not text.isascii():
         text = text.replace(" ", "")
     return text.strip() or text
 
@@ -376,12 +433,21 @@ def build() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
             train.append((text, intent))
             for _ in range(variants_per_seed[intent]):
                 train.append((noisy(text, rng, cc), intent))
+    for text in EMERGENCY_SEEDS:
+        train.append((text, "repair"))
+        for _ in range(2):
+            train.append((noisy(text, rng, cc), "repair"))
+    for intent, phrasings in NEAR_MISS_SEEDS.items():
+        for text in phrasings:
+            train.append((text, intent))
+            for _ in range(2):
+                train.append((noisy(text, rng, cc), intent))
     for text in repair_templates(rng, 420):
         train.append((noisy(text, rng, cc), "repair"))
     for text in law_templates(rng, 380):
         train.append((noisy(text, rng, cc), "law"))
     tune: list[tuple[str, str]] = []
-    for intent, phrasings in TUNE.items():
+    for intent, phrasings in [*TUNE.items(), *TUNE_EXTRA.items()]:
         for text in phrasings:
             tune.append((text, intent))
             tune.append((noisy(text, rng, cc), intent))
