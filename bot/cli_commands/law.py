@@ -15,11 +15,10 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.cli import existing_file, now
+from bot.cli import existing_file, now, text_inputs
 from bot.cli_commands.bench import bench_subparsers
 from bot.config import Settings
 
@@ -54,22 +53,12 @@ def register(subparsers: Any) -> None:
     bench.set_defaults(handler=cmd_bench_law)
 
 
-def _inputs(words: list[str]) -> Iterator[str]:
-    if words:
-        yield " ".join(words)
-        return
-    for line in sys.stdin:
-        line = line.rstrip("\r\n")
-        if line.strip():
-            yield line
-
-
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.routing import law_matcher
     from knowledge.evaluation import ask_json
 
     matcher = law_matcher()
-    for question in _inputs(args.question):
+    for question in text_inputs(args.question):
         result = ask_json(matcher, question)
         if args.json:
             print(json.dumps(result, ensure_ascii=False), flush=True)

@@ -15,11 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.cli import existing_file
+from bot.cli import existing_file, text_inputs
 from bot.cli_commands.bench import bench_subparsers
 from bot.config import Settings
 
@@ -38,16 +37,6 @@ def register(subparsers: Any) -> None:
     bench.set_defaults(handler=cmd_bench_route)
 
 
-def _inputs(words: list[str]) -> Iterator[str]:
-    if words:
-        yield " ".join(words)
-        return
-    for line in sys.stdin:
-        line = line.rstrip("\r\n")
-        if line.strip():
-            yield line
-
-
 def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     if args.text == ["train"]:
         return cmd_train(args)
@@ -55,7 +44,7 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     from knowledge.route_eval import route_json
 
     router = intent_router()
-    for text in _inputs(args.text):
+    for text in text_inputs(args.text):
         result = route_json(router, text)
         if args.json:
             print(json.dumps(result, ensure_ascii=False), flush=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from pathlib import Path
 
@@ -11,21 +10,11 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.cli import main
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models.law import LawArticleText
+from tests.cli_helpers import run
 
 ASK_KEYS = {"question", "decision", "faq_id", "articles", "score", "alternatives"}
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None,
-        monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str, str]:
-    if stdin is not None:
-        assert monkeypatch is not None
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_ask_json_one_object_per_line_with_the_documented_keys(
