@@ -6,9 +6,9 @@ with the training messages — plus three numbers from the law matcher (its answ
 whether the message is an article look-up). A linear SVM is fitted on them and its scores are calibrated into
 probabilities (sigmoid, cross-validated), so "two intents are close" is a statement about probabilities.
 
-The fitted model is cached (joblib) in the matcher's private cache folder, keyed by the training data, this
-code, scikit-learn's version and the law matcher's answers to a few probe messages; a missing or stale cache
-is rebuilt by training (a few seconds, no network).
+The fitted model is cached as plain arrays (a pickle) in the law matcher's private cache folder, keyed by
+the training data, this code, scikit-learn's version and the law matcher's answers to a few probe messages;
+a missing or stale cache is rebuilt by training (a few seconds, no network).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -33,7 +34,7 @@ INTENTS: tuple[str, ...] = ("repair", "law", "points", "patrol", "event", "ticke
 DATA_DIR = Path(__file__).resolve().parent / "data" / "intents"
 TRAIN_FILES: tuple[Path, ...] = (DATA_DIR / "train.tsv",)
 TUNE_FILE = DATA_DIR / "tune.tsv"
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"
 # The longest text the model reads: what a resident asks fits; a pasted essay costs no more than this.
 MAX_MODEL_CHARS = 200
 # Messages whose law-matcher answers fingerprint the matcher in the cache key (a changed matcher means the
@@ -111,78 +112,89 @@ def read_labelled(paths: Iterable[Path]) -> list[tuple[str, str]]:
     return rows
 
 
+def char_wb_ngrams(text: str, max_n: int) -> list[str]:
+    """Character 1..max_n-grams inside word boundaries, words padded with a space: exactly what
+    scikit-learn's ``analyzer="char_wb"`` produces for lower-case input (a unit test holds them equal)."""
+    grams: list[str] = []
+    append = grams.append
+    for word in text.split():
+        w = f" {word} "
+        length = len(w)
+        for n in range(1, max_n + 1):
+            offset = 0
+            append(w[offset:offset + n])
+            while offset + n < length:
+                offset += 1
+                append(w[offset:offset + n])
+            if offset == 0:  # a word shorter than n is counted once
+                break
+    return grams
+
+
 @dataclass
 class IntentModel:
-    """A fitted model. ``probabilities`` scores one message in well under a millisecond: the fitted TF-IDF
-    and calibrated SVM are read into plain arrays once, so a single message skips scikit-learn's per-call
-    validation (which costs more than the arithmetic); ``sklearn_probabilities`` is the reference path."""
+    """A fitted model as plain arrays: the TF-IDF vocabulary and idf weights, the linear SVM's
+    coefficients and the sigmoid calibration per intent. Scoring one message is a few dictionary look-ups
+    and a small matrix product (well under a millisecond), and loading it needs numpy only: importing
+    scikit-learn alone costs about a second, so only training imports it. ``reference`` keeps the fitted
+    scikit-learn objects when the model was trained in this process (never cached), to check against."""
 
-    vectorizer: Any
-    classifier: Any
     params: Params
     classes: tuple[str, ...]
+    vocabulary: dict[str, int]
+    idf: Any
+    coef: Any  # intents x (n-grams + 3 law features)
+    intercept: Any
+    calibration_a: Any
+    calibration_b: Any
     trained_on: int
     train_seconds: float
     key: str = ""
-    _fast: Any = field(default=None, repr=False)
-
-    def _arrays(self) -> Any:
-        if self._fast is None:
-            import numpy as np
-
-            calibrated = self.classifier.calibrated_classifiers_[0]
-            svm = calibrated.estimator
-            self._fast = (
-                self.vectorizer.build_analyzer(),
-                self.vectorizer.vocabulary_,
-                np.asarray(self.vectorizer.idf_, dtype=np.float64),
-                np.asarray(svm.coef_, dtype=np.float64),
-                np.asarray(svm.intercept_, dtype=np.float64),
-                np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64),
-                np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64),
-            )
-        return self._fast
+    reference: Any = field(default=None, repr=False)
 
     def probabilities(self, prepared: str, law: Sequence[float]) -> dict[str, float]:
         import numpy as np
 
-        analyzer, vocabulary, idf, coef, intercept, cal_a, cal_b = self._arrays()
         counts: dict[int, int] = {}
-        for gram in analyzer(prepared):
+        vocabulary = self.vocabulary
+        for gram in char_wb_ngrams(prepared, self.params.ngram_max):
             index = vocabulary.get(gram)
             if index is not None:
                 counts[index] = counts.get(index, 0) + 1
-        n_grams = coef.shape[1] - len(law)
-        decision = intercept.copy()
+        decision = self.intercept.copy()
         if counts:
             indices = np.fromiter(counts, dtype=np.intp, count=len(counts))
             tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            values = (1.0 + np.log(tf)) * idf[indices]  # sublinear tf times idf, as the vectorizer does
+            values = (1.0 + np.log(tf)) * self.idf[indices]  # sublinear tf times idf, as the vectorizer does
             values /= np.sqrt(values @ values)
-            decision += coef[:, indices] @ values
-        decision += coef[:, n_grams:] @ (np.asarray(law, dtype=np.float64) * self.params.law_weight)
-        probs = 1.0 / (1.0 + np.exp(cal_a * decision + cal_b))
+            decision += self.coef[:, indices] @ values
+        n_grams = self.coef.shape[1] - len(law)
+        decision += self.coef[:, n_grams:] @ (np.asarray(law, dtype=np.float64) * self.params.law_weight)
+        probs = 1.0 / (1.0 + np.exp(self.calibration_a * decision + self.calibration_b))
         total = probs.sum()
         probs = probs / total if total > 0 else np.full_like(probs, 1.0 / len(probs))
         return {c: float(p) for c, p in zip(self.classes, probs, strict=True)}
 
     def sklearn_probabilities(self, prepared: str, law: Sequence[float]) -> dict[str, float]:
+        """The same through scikit-learn (only for a model trained in this process)."""
         from scipy.sparse import csr_matrix, hstack
 
-        grams = self.vectorizer.transform([prepared])
+        vectorizer, classifier = self.reference
+        grams = vectorizer.transform([prepared])
         row = hstack([grams, csr_matrix([[v * self.params.law_weight for v in law]])], format="csr")
-        probs = self.classifier.predict_proba(row)[0]
+        probs = classifier.predict_proba(row)[0]
         return {c: float(p) for c, p in zip(self.classes, probs, strict=True)}
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_fast"] = None  # the analyzer is a closure; rebuilt after loading
+        state["reference"] = None  # the cache holds plain arrays only
         return state
 
 
 def train(
     rows: Sequence[tuple[str, str]], matcher: LawSignal | None, params: Params = DEFAULT_PARAMS
 ) -> IntentModel:
+    import numpy as np
     from scipy.sparse import csr_matrix, hstack
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -191,23 +203,28 @@ def train(
     started = time.perf_counter()
     texts = [prepare(t) for t, _ in rows]
     labels = [i for _, i in rows]
-    vectorizer = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(1, params.ngram_max), sublinear_tf=True, min_df=1, dtype=_float32()
-    )
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, params.ngram_max), sublinear_tf=True)
     grams = vectorizer.fit_transform(texts)
     law = csr_matrix([[v * params.law_weight for v in law_features(matcher, t)] for t, _ in rows])
     features = hstack([grams, law], format="csr")
     svm = LinearSVC(C=params.c, class_weight=params.class_weight)
     classifier = CalibratedClassifierCV(svm, method="sigmoid", cv=params.folds, ensemble=False)
     classifier.fit(features, labels)
-    classes = tuple(str(c) for c in classifier.classes_)
-    return IntentModel(vectorizer, classifier, params, classes, len(rows), time.perf_counter() - started)
-
-
-def _float32() -> Any:
-    import numpy as np
-
-    return np.float32
+    calibrated = classifier.calibrated_classifiers_[0]
+    fitted = calibrated.estimator
+    return IntentModel(
+        params=params,
+        classes=tuple(str(c) for c in classifier.classes_),
+        vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
+        idf=np.asarray(vectorizer.idf_, dtype=np.float64),
+        coef=np.asarray(fitted.coef_, dtype=np.float64),
+        intercept=np.asarray(fitted.intercept_, dtype=np.float64),
+        calibration_a=np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64),
+        calibration_b=np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64),
+        trained_on=len(rows),
+        train_seconds=time.perf_counter() - started,
+        reference=(vectorizer, classifier),
+    )
 
 
 # --------------------------------------------------------------------------------------------- the cache
@@ -215,9 +232,9 @@ def _float32() -> Any:
 
 def cache_key(matcher: LawSignal | None, params: Params = DEFAULT_PARAMS,
               train_files: Sequence[Path] = TRAIN_FILES) -> str:
-    import sklearn
+    from importlib.metadata import version
 
-    h = hashlib.sha256(f"{MODEL_VERSION}|{sklearn.__version__}|{params!r}".encode())
+    h = hashlib.sha256(f"{MODEL_VERSION}|{version('scikit-learn')}|{params!r}".encode())
     here = Path(__file__).resolve().parent
     for name in ("intent_model.py", "normalize.py", "articles.py"):
         h.update((here / name).read_bytes())
@@ -233,18 +250,17 @@ def cache_key(matcher: LawSignal | None, params: Params = DEFAULT_PARAMS,
 
 
 def _model_path(folder: Path, key: str) -> Path:
-    return folder / f"intent-{key}.joblib"
+    return folder / f"intent-{key}.pickle"
 
 
 def load_cached(cache_dir: str | Path, key: str) -> IntentModel | None:
-    import joblib
-
     folder = _private_dir(cache_dir)
     path = _model_path(folder, key) if folder else None
     if path is None or not path.is_file():
         return None
     try:
-        model = joblib.load(path)
+        with path.open("rb") as fh:
+            model = pickle.load(fh)
     except Exception:  # a damaged or foreign file is simply retrained
         log.warning("intent model cache %s unreadable; retraining", path.name)
         return None
@@ -252,8 +268,6 @@ def load_cached(cache_dir: str | Path, key: str) -> IntentModel | None:
 
 
 def save_cached(cache_dir: str | Path, model: IntentModel) -> Path | None:
-    import joblib
-
     folder = _private_dir(cache_dir)
     if folder is None:
         return None
@@ -261,9 +275,9 @@ def save_cached(cache_dir: str | Path, model: IntentModel) -> Path | None:
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            joblib.dump(model, fh)
+            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, target)  # atomic: a process loading at the same moment sees the old file or the new
-        for old in folder.glob("intent-*.joblib"):
+        for old in folder.glob("intent-*.pickle"):
             if old != target:
                 old.unlink(missing_ok=True)
     except OSError:
