@@ -207,7 +207,7 @@ def train(
     grams = vectorizer.fit_transform(texts)
     law = csr_matrix([[v * params.law_weight for v in law_features(matcher, t)] for t, _ in rows])
     features = hstack([grams, law], format="csr")
-    svm = LinearSVC(C=params.c, class_weight=params.class_weight)
+    svm = LinearSVC(C=params.c, class_weight=params.class_weight, random_state=0)  # reproducible training
     classifier = CalibratedClassifierCV(svm, method="sigmoid", cv=params.folds, ensemble=False)
     classifier.fit(features, labels)
     calibrated = classifier.calibrated_classifiers_[0]

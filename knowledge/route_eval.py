@@ -85,7 +85,7 @@ def evaluate_router(router: Router, rows: list[Labelled]) -> dict[str, Any]:
         router.route(text)
     per: dict[str, list[int]] = {i: [0, 0] for i in INTENTS}
     times: list[float] = []
-    correct = asked = asked_right = 0
+    correct = asked = asked_right = rescued = 0
     misses: list[dict[str, Any]] = []
     for row in rows:
         started = time.perf_counter()
@@ -102,6 +102,7 @@ def evaluate_router(router: Router, rows: list[Labelled]) -> dict[str, Any]:
         if alternative is not None:
             asked += 1
             asked_right += row.intent in (got.intent, alternative)
+            rescued += got.intent != row.intent and alternative == row.intent
     times.sort()
     total = len(rows)
     return {
@@ -110,6 +111,8 @@ def evaluate_router(router: Router, rows: list[Labelled]) -> dict[str, Any]:
         "per_intent": {k: {"accuracy": round(v[0] / v[1], 4), "n": v[1]} for k, v in per.items() if v[1]},
         "asked": asked,
         "asked_right": asked_right,
+        # Right first time, or wrong but the right intent was the other of the two buttons offered.
+        "accuracy_with_buttons": round((correct + rescued) / total, 4) if total else None,
         "p50_ms": round(statistics.median(times), 3) if times else None,
         "p99_ms": round(_percentile(times, 0.99), 3),
         "misses": misses,

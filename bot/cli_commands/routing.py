@@ -129,7 +129,8 @@ def format_route_bench(report: dict[str, Any], *, misses: bool = False) -> list[
         f"{'p50 ms':<16}{trained['p50_ms']:>10}{keywords['p50_ms']:>10}",
         f"{'p99 ms':<16}{trained['p99_ms']:>10}{keywords['p99_ms']:>10}",
         f"trained router asked instead of guessing: {trained['asked']} times "
-        f"({trained['asked_right']} with the right intent among the two buttons)",
+        f"({trained['asked_right']} with the right intent among the two buttons); right first time or "
+        f"among the buttons: {_pct(trained['accuracy_with_buttons'])}",
         "",
         f"emergencies: {emergency['emergencies']}, recall {_pct(emergency['recall'])} "
         f"(kind right {emergency['kind_right']}); false alarms {emergency['false_alarms']} "

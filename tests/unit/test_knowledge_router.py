@@ -124,13 +124,18 @@ def test_plain_array_scoring_equals_scikit_learn() -> None:
             assert all(abs(fast[k] - reference[k]) < 1e-6 for k in INTENTS), text
 
 
-def test_training_is_reproducible_and_tune_accuracy_holds() -> None:
+def test_training_is_reproducible() -> None:
     rows = read_labelled([TUNE_FILE])
-    plain = IntentRouter(cache=False)
-    again = IntentRouter(model=train(read_labelled(TRAIN_FILES), None))
-    assert [plain.route(t).intent for t, _ in rows[:80]] == [again.route(t).intent for t, _ in rows[:80]]
+    first, second = train(rows, None), train(rows, None)
+    assert first.vocabulary == second.vocabulary
+    assert (first.coef == second.coef).all() and (first.calibration_a == second.calibration_a).all()
+
+
+def test_tune_accuracy_holds_even_without_the_law_matcher() -> None:
+    plain = IntentRouter(model=train(read_labelled(TRAIN_FILES), None))
+    rows = read_labelled([TUNE_FILE])
     right = sum(plain.route(t).intent == i for t, i in rows)
-    assert right / len(rows) >= 0.9  # without the law matcher; the bench reports the real figure
+    assert right / len(rows) >= 0.9  # the bench reports the real figure, with the matcher
 
 
 def test_training_data_is_large_and_covers_every_intent() -> None:
