@@ -128,6 +128,8 @@ def format_route_bench(report: dict[str, Any], *, misses: bool = False) -> list[
         f"{'overall':<10}{trained['total']:>6}{_pct(trained['accuracy']):>10}{_pct(keywords['accuracy']):>10}",
         f"{'p50 ms':<16}{trained['p50_ms']:>10}{keywords['p50_ms']:>10}",
         f"{'p99 ms':<16}{trained['p99_ms']:>10}{keywords['p99_ms']:>10}",
+        f"{'CPU p50 ms':<16}{trained['cpu_p50_ms']:>10}{keywords['cpu_p50_ms']:>10}",
+        f"{'CPU p99 ms':<16}{trained['cpu_p99_ms']:>10}{keywords['cpu_p99_ms']:>10}",
         f"trained router asked instead of guessing: {trained['asked']} times "
         f"({trained['asked_right']} with the right intent among the two buttons); right first time or "
         f"among the buttons: {_pct(trained['accuracy_with_buttons'])}",
