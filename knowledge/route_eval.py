@@ -85,7 +85,7 @@ def evaluate_router(router: Router, rows: list[Labelled]) -> dict[str, Any]:
         router.route(text)
     per: dict[str, list[int]] = {i: [0, 0] for i in INTENTS}
     times: list[float] = []
-    cpu_times: list[float] = []  # the thread's own CPU time: what the router costs, without waiting for a core
+    cpu_times: list[float] = []  # this thread's CPU time: the router's cost without waiting for a core
     correct = asked = asked_right = rescued = 0
     misses: list[dict[str, Any]] = []
     for row in rows:
