@@ -26,6 +26,7 @@ from knowledge.router import INTENTS, RouteResult
 
 PREFIX = "rt"
 PENDING_KEY = "route_choice"  # user_data: {"id": question id, "text": the message being asked about}
+PENDING_TEXT_LIMIT = 1000
 _CACHE_SIZE = 256
 # Keyed by the text too: an edited message, or a fresh emulator reusing message ids, is routed anew.
 _cache: OrderedDict[tuple[int, int, str], RouteResult] = OrderedDict()
@@ -77,7 +78,9 @@ async def ask_which(update: Update, context: BotContext) -> None:
     assert message is not None and context.user_data is not None
     result = route_of(message)
     first, second = result.intent, result.alternative or "help"
-    context.user_data[PENDING_KEY] = {"id": message.message_id, "text": message.text or ""}
+    # Kept in the persisted session, so bounded: more than any description or question needs.
+    text = (message.text or "")[:PENDING_TEXT_LIMIT]
+    context.user_data[PENDING_KEY] = {"id": message.message_id, "text": text}
     markup = buttons([
         [(context.t(f"routing.btn.{first}"), pack(PREFIX, first, message.message_id))],
         [(context.t(f"routing.btn.{second}"), pack(PREFIX, second, message.message_id))],
