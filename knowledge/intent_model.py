@@ -35,6 +35,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data" / "intents"
 TRAIN_FILES: tuple[Path, ...] = (DATA_DIR / "train.tsv",)
 TUNE_FILE = DATA_DIR / "tune.tsv"
 MODEL_VERSION = "2"
+KEEP_MODELS = 3  # cached models kept side by side (see save_cached)
 # The longest text the model reads: what a resident asks fits; a pasted essay costs no more than this.
 MAX_MODEL_CHARS = 200
 # Messages whose law-matcher answers fingerprint the matcher in the cache key (a changed matcher means the
@@ -277,9 +278,11 @@ def save_cached(cache_dir: str | Path, model: IntentModel) -> Path | None:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, target)  # atomic: a process loading at the same moment sees the old file or the new
-        for old in folder.glob("intent-*.pickle"):
-            if old != target:
-                old.unlink(missing_ok=True)
+        # Older models are dropped, but not the last few: two checkouts of the code (a test run next to the
+        # bot) would otherwise delete each other's model and retrain on every start.
+        models = sorted(folder.glob("intent-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in models[KEEP_MODELS:]:
+            old.unlink(missing_ok=True)
     except OSError:
         return None
     return target

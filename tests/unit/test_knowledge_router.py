@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from knowledge.corpus import load_corpus
 from knowledge.evaluation import INTENT_DEV_FILE, evaluate_routes
-from knowledge.intent_model import TRAIN_FILES, TUNE_FILE, char_wb_ngrams, prepare, read_labelled, train
+from knowledge.intent_model import (
+    TRAIN_FILES,
+    TUNE_FILE,
+    char_wb_ngrams,
+    load_or_train,
+    prepare,
+    read_labelled,
+    train,
+)
 from knowledge.matcher import LawMatcher
 from knowledge.route_eval import route_json
 from knowledge.router import INTENTS, IntentRouter, KeywordRouter
@@ -171,3 +180,15 @@ def test_team_dev_set_covers_every_intent_and_is_routed_accurately(router: Inten
     assert set(labels) == set(INTENTS)
     report = evaluate_routes(router, lines)
     assert report["accuracy"] >= 0.95, report["misses"]
+
+
+def test_the_model_is_cached_and_a_stale_or_damaged_cache_is_retrained(tmp_path: Path) -> None:
+    first = load_or_train(None, tmp_path)
+    assert first.reference is not None  # trained here
+    again = load_or_train(None, tmp_path)
+    assert again.reference is None and again.key == first.key  # loaded from the cache: plain arrays only
+    assert again.probabilities("电梯坏了", (0, 0, 0)) == first.probabilities("电梯坏了", (0, 0, 0))
+    [cached] = tmp_path.glob("intent-*.pickle")
+    cached.write_bytes(b"not a pickle")
+    assert load_or_train(None, tmp_path).reference is not None  # damaged: retrained, not crashed
+    assert IntentRouter(cache_dir=tmp_path).route("我还有多少积分").intent == "points"
