@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ CLI_MODULES: list[str] = [
     "bot.cli_commands.local",
     "bot.cli_commands.repairs",
     "bot.cli_commands.law",
+    "bot.cli_commands.routing",
     "bot.cli_commands.patrols",
     "bot.cli_commands.events",
     "bot.cli_commands.points",
@@ -49,6 +50,17 @@ def run_async(coro: Any) -> Any:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def text_inputs(words: list[str]) -> Iterator[str]:
+    """The message given on the command line, or one per non-blank line of stdin when none is given."""
+    if words:
+        yield " ".join(words)
+        return
+    for line in sys.stdin:
+        line = line.rstrip("\r\n")
+        if line.strip():
+            yield line
 
 
 def existing_file(text: str) -> Path:

@@ -206,7 +206,7 @@ async def text_please(update: Update, context: BotContext) -> None:
 
 
 async def free_text(update: Update, context: BotContext) -> bool:
-    """start.TEXT_HOOKS: private text nobody else took. law → answer; help → /help; none → not understood."""
+    """start.TEXT_HOOKS: private text nobody else took. law → answer; help (small talk too) → /help."""
     message = update.effective_message
     if message is None or message.text is None or not is_private(update):
         return False
@@ -218,9 +218,6 @@ async def free_text(update: Update, context: BotContext) -> bool:
         from handlers.start import help_command
 
         await help_command(update, context)
-        return True
-    if intent == "none":
-        await show_menu(update, context, await current_person(update, context), "common.not_understood")
         return True
     return False  # an intent whose capability is missing: start's fallback says it did not understand
 

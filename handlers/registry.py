@@ -24,6 +24,7 @@ from handlers import (
     points,
     repairs,
     residents,
+    routing,
     start,
 )
 from handlers.menu import MenuLabelFilter
@@ -31,7 +32,7 @@ from handlers.menu import MenuLabelFilter
 # Our conversations track a user across messages on purpose (per_message=False); PTB warns about that.
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
-CAPABILITIES = (residents, groups, points, patrols, events, announcements, repairs, law, start)
+CAPABILITIES = (routing, residents, groups, points, patrols, events, announcements, repairs, law, start)
 
 
 async def leave_flow_for_menu(update: Update, context: BotContext) -> int:

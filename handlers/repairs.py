@@ -29,7 +29,7 @@ from bot.services.repairs import EMERGENCIES, KINDS, ReportDraft, TicketDetail, 
 from handlers.common import ensure_current_person, is_private
 from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
-from handlers.routing import IntentFilter
+from handlers.routing import IntentFilter, choice_pattern, take_pending
 from handlers.start import register_buttons
 
 RP = repairs.PREFIX  # ticket buttons (rp:...)
@@ -282,6 +282,14 @@ async def start_from_text(update: Update, context: BotContext) -> ReportStep | i
     message = update.effective_message
     assert message is not None
     return await _begin(update, context, text=(message.text or "").strip())
+
+
+async def start_from_choice(update: Update, context: BotContext) -> ReportStep | int:
+    """Asked "a repair or a legal question?", the resident chose repair: the report starts from their text."""
+    text = await take_pending(update, context)
+    if text is None:
+        return ConversationHandler.END
+    return await _begin(update, context, text=text.strip())
 
 
 async def start_from_link(update: Update, context: BotContext) -> ReportStep | int:
@@ -836,7 +844,11 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     report: ConversationHandler[BotContext] = ConversationHandler(
         name="repairs_report",
         persistent=True,
-        entry_points=[*restart, MessageHandler(text & IntentFilter("repair"), start_from_text)],
+        entry_points=[
+            *restart,
+            MessageHandler(text & IntentFilter("repair"), start_from_text),
+            cb(start_from_choice, pattern=choice_pattern("repair")),
+        ],
         states={
             ReportStep.KIND: [
                 cb(kind_picked, pattern=rf"^{PREFIX}:k:"),

@@ -2,34 +2,54 @@
 
 Capabilities use `IntentFilter("repair")` in their conversation's entry points; the router itself lives in
 knowledge/ (via bot.services.routing). A message is routed once and the answer reused by every filter.
+
+When the router finds two intents close ("楼上漏水不管怎么办": a repair or a legal question?), no filter
+matches; `ask_which` asks with two big buttons, and the pressed one continues into that flow with the
+original text (a repair report starts with it as the description; a legal question is answered). The text
+waits in the person's user_data under the question's id; a second or stale press finds nothing and says so.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
-from telegram import Message
-from telegram.ext import filters
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from bot.callbacks import pack, unpack
+from bot.context import BotContext
 from bot.services.routing import route_text
+from handlers.menu import MenuLabelFilter
+from handlers.render import answer, buttons, edit_or_reply, reply
+from knowledge.router import INTENTS, RouteResult
 
+PREFIX = "rt"
+PENDING_KEY = "route_choice"  # user_data: {"id": question id, "text": the message being asked about}
+PENDING_TEXT_LIMIT = 1000
 _CACHE_SIZE = 256
 # Keyed by the text too: an edited message, or a fresh emulator reusing message ids, is routed anew.
-_cache: OrderedDict[tuple[int, int, str], str] = OrderedDict()
+_cache: OrderedDict[tuple[int, int, str], RouteResult] = OrderedDict()
+
+
+def route_of(message: Message) -> RouteResult:
+    key = (message.chat_id, message.message_id, message.text or "")
+    result = _cache.get(key)
+    if result is None:
+        result = route_text(message.text)
+        _cache[key] = result
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return result
 
 
 def intent_of(message: Message) -> str:
-    key = (message.chat_id, message.message_id, message.text or "")
-    intent = _cache.get(key)
-    if intent is None:
-        intent = route_text(message.text).intent
-        _cache[key] = intent
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return intent
+    return route_of(message).intent
 
 
 class IntentFilter(filters.MessageFilter):
+    """The message is about one of ``intents`` — and the router is sure (a close call is asked first)."""
+
     def __init__(self, *intents: str) -> None:
         super().__init__(name=f"IntentFilter({', '.join(intents)})")
         self.intents = frozenset(intents)
@@ -37,4 +57,122 @@ class IntentFilter(filters.MessageFilter):
     def filter(self, message: Message) -> bool:
         if not message.text or message.text.startswith("/"):
             return False
-        return intent_of(message) in self.intents
+        result = route_of(message)
+        return result.alternative is None and result.intent in self.intents
+
+
+class _CloseCall(filters.MessageFilter):
+    def filter(self, message: Message) -> bool:
+        if not message.text or message.text.startswith("/"):
+            return False
+        return route_of(message).alternative is not None
+
+
+def choice_pattern(intent: str) -> str:
+    """The callback pattern of the "it is <intent>" button (a conversation that starts from it uses this)."""
+    return rf"^{PREFIX}:{intent}:"
+
+
+async def ask_which(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    assert message is not None and context.user_data is not None
+    result = route_of(message)
+    first, second = result.intent, result.alternative or "help"
+    # Kept in the persisted session, so bounded: more than any description or question needs.
+    text = (message.text or "")[:PENDING_TEXT_LIMIT]
+    context.user_data[PENDING_KEY] = {"id": message.message_id, "text": text}
+    markup = buttons([
+        [(context.t(f"routing.btn.{first}"), pack(PREFIX, first, message.message_id))],
+        [(context.t(f"routing.btn.{second}"), pack(PREFIX, second, message.message_id))],
+    ])
+    await reply(update, context, "routing.which", markup=markup,
+                first=context.t(f"routing.do.{first}"), second=context.t(f"routing.do.{second}"))
+
+
+async def take_pending(update: Update, context: BotContext) -> str | None:
+    """The text the pressed button is about, once: None (and the person told) for a stale or second press."""
+    query = update.callback_query
+    assert query is not None
+    parts = unpack(query.data)
+    pending = context.user_data.get(PENDING_KEY) if context.user_data is not None else None
+    if len(parts) != 3 or parts[1] not in INTENTS or not isinstance(pending, dict) \
+            or str(pending.get("id")) != parts[2]:
+        await answer(update, context.t("routing.stale"), alert=True)
+        return None
+    assert context.user_data is not None
+    context.user_data.pop(PENDING_KEY, None)
+    await answer(update)
+    choice = context.t(f"routing.btn.{parts[1]}")
+    await edit_or_reply(update, context, context.t("routing.chosen", choice=choice))
+    return str(pending.get("text") or "")
+
+
+ChoiceHandler = Callable[[Update, BotContext, str], Awaitable[None]]
+
+
+async def _law(update: Update, context: BotContext, text: str) -> None:
+    from handlers.law import answer_question
+
+    await answer_question(update, context, text)
+
+
+async def _points(update: Update, context: BotContext, text: str) -> None:
+    from handlers.points import text_about_points
+
+    await text_about_points(update, context)
+
+
+async def _tickets(update: Update, context: BotContext, text: str) -> None:
+    from handlers.repairs import my_tickets
+
+    await my_tickets(update, context)
+
+
+async def _patrol(update: Update, context: BotContext, text: str) -> None:
+    from handlers.patrols import patrol_command
+
+    await patrol_command(update, context)
+
+
+async def _event(update: Update, context: BotContext, text: str) -> None:
+    from handlers.events import events_command
+
+    await events_command(update, context)
+
+
+# A repair is not here: the report is a conversation, so its entry point takes the "repair" button itself
+# (handlers/repairs.py: `CallbackQueryHandler(start_from_choice, pattern=choice_pattern("repair"))`).
+CHOICES: dict[str, ChoiceHandler] = {
+    "law": _law, "points": _points, "tickets": _tickets, "patrol": _patrol, "event": _event,
+}
+
+
+async def choice_pressed(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    parts = unpack(query.data)
+    intent = parts[1] if len(parts) > 1 else ""
+    if intent not in CHOICES:  # a repair button here means a report is already open: it is not for now
+        await answer(update, context.t("routing.stale"), alert=True)
+        return
+    text = await take_pending(update, context)
+    if text is not None:
+        await CHOICES[intent](update, context, text)
+
+
+async def patrol_text(update: Update, context: BotContext) -> None:
+    await _patrol(update, context, "")
+
+
+async def event_text(update: Update, context: BotContext) -> None:
+    await _event(update, context, "")
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & ~MenuLabelFilter()
+    return [
+        MessageHandler(text & _CloseCall(), ask_which),
+        MessageHandler(text & IntentFilter("patrol"), patrol_text),
+        MessageHandler(text & IntentFilter("event"), event_text),
+        CallbackQueryHandler(choice_pressed, pattern=rf"^{PREFIX}:"),
+    ]

@@ -1,12 +1,16 @@
-"""IntentRouter: which flow a private-chat message belongs to.
+"""Which flow a private-chat message belongs to.
 
-Intents: ``repair`` (reporting a problem or hazard), ``law`` (a legal question), ``points`` (volunteer
-points), ``patrol`` (patrol shifts), ``events`` (event sign-up), ``tickets`` (status of my reports), ``help``
-(greetings, "what can you do") and ``none`` (chit-chat).
+Intents (``INTENTS``): ``repair`` (reporting a problem or hazard), ``law`` (a legal question), ``points``
+(volunteer points), ``patrol`` (patrol shifts), ``event`` (events and sign-up), ``tickets`` (my reports'
+status) and ``help`` (greetings, "what can you do", small talk and anything without content).
 
-Hand-written keyword features (weighted regular expressions in ``intent_keywords.txt``, applied to normalised
-text, so traditional and full-width input work too) plus the law matcher's confidence; no training step.
-Each intent gets a 0..100 score; the best wins, ``none`` when nothing reaches ``MIN_SCORE``.
+``IntentRouter`` is the trained classifier (``knowledge/intent_model.py``: character n-gram TF-IDF plus the
+law matcher's confidence, a linear SVM with calibrated probabilities). When the two most likely intents are
+close it names the runner-up in ``RouteResult.alternative`` so the bot can ask instead of guessing. A message
+that signals immediate danger (``knowledge.emergency``) is a ``repair`` whatever else it says.
+
+``KeywordRouter`` is the earlier hand-weighted regular expressions (``intent_keywords.txt``), kept as the
+baseline the bench compares against.
 """
 
 from __future__ import annotations
@@ -17,18 +21,78 @@ from functools import lru_cache
 from pathlib import Path
 
 from knowledge.articles import article_lookup
-from knowledge.matcher import LawMatcher
+from knowledge.emergency import EmergencySignal, detect_emergency
+from knowledge.intent_model import (
+    INTENTS,
+    IntentModel,
+    LawSignal,
+    has_content,
+    law_features,
+    load_or_train,
+    prepare,
+)
+from knowledge.matcher import LawMatcher, default_cache_dir
 from knowledge.normalize import normalize_text
 
-INTENTS: tuple[str, ...] = ("repair", "law", "points", "patrol", "events", "tickets", "help", "none")
+__all__ = ["INTENTS", "IntentRouter", "KeywordRouter", "RouteResult"]
+
 MIN_SCORE = 30.0
+# Ask rather than guess when the runner-up is within this much probability of the winner (chosen on the tune
+# file: see README, "Routing").
+CLOSE_MARGIN = 0.2
+# Never ask about small talk: "help" is what the bot does anyway when unsure, so it is no useful choice.
+NOT_A_CHOICE = frozenset({"help"})
 
 
 @dataclass(frozen=True, slots=True)
 class RouteResult:
     intent: str
-    score: float  # 0..100
+    score: float  # 0..100: the calibrated probability of ``intent`` (keyword router: its own score)
     scores: dict[str, float] | None = None  # every intent's score (for debugging / tests)
+    alternative: str | None = None  # a close runner-up: ask "intent or alternative?" instead of guessing
+    emergency_kind: str | None = None  # set when the message signals immediate danger (then intent is repair)
+
+    @property
+    def emergency(self) -> bool:
+        return self.emergency_kind is not None
+
+
+def _emergency_route(signal: EmergencySignal) -> RouteResult:
+    return RouteResult("repair", round(100.0 * signal.score, 1), None, None, signal.kind)
+
+
+class IntentRouter:
+    """``route(text)`` -> ``RouteResult`` from the trained model. ``matcher`` is the law matcher (its
+    confidence is a feature); the fitted model is kept in ``cache_dir`` (default: the law index's folder)
+    between runs and trained when missing or stale; ``model`` skips both (tests, the bench)."""
+
+    def __init__(self, matcher: LawSignal | None = None, *, cache: bool = True,
+                 cache_dir: str | Path | None = None, model: IntentModel | None = None,
+                 margin: float = CLOSE_MARGIN) -> None:
+        self.matcher = matcher
+        if model is None:
+            model = load_or_train(matcher, (cache_dir or default_cache_dir()) if cache else None)
+        self.model = model
+        self.margin = margin
+
+    def route(self, text: str | None) -> RouteResult:
+        raw = text if isinstance(text, str) else ("" if text is None else str(text))
+        signal = detect_emergency(raw)
+        if signal.emergency:
+            return _emergency_route(signal)
+        prepared = prepare(raw)
+        if not has_content(prepared):  # empty, emoji, punctuation: nothing to route
+            return RouteResult("help", 100.0, {})
+        law = law_features(self.matcher, raw[:500])
+        if law[2]:  # a whole-message article look-up ("第1300条", even out of range) is for the law flow
+            return RouteResult("law", 100.0, {})
+        probs = self.model.probabilities(prepared, law)
+        ranked = sorted(probs, key=lambda k: (-probs[k], INTENTS.index(k)))
+        best, second = ranked[0], ranked[1]
+        close = probs[best] - probs[second] < self.margin
+        alternative = second if close and not ({best, second} & NOT_A_CHOICE) else None
+        scores = {k: round(100.0 * v, 1) for k, v in probs.items()}
+        return RouteResult(best, scores[best], scores, alternative)
 
 
 KEYWORDS_FILE = Path(__file__).resolve().parent / "intent_keywords.txt"
@@ -56,7 +120,7 @@ def _keywords(path: Path = KEYWORDS_FILE) -> _Keywords:
             sections.append((line[1:-1].strip(), []))
         elif sections:
             sections[-1][1].extend(line.split())
-    features: dict[str, list[tuple[re.Pattern[str], float]]] = {i: [] for i in INTENTS if i != "none"}
+    features: dict[str, list[tuple[re.Pattern[str], float]]] = {i: [] for i in INTENTS}
     markers: dict[str, list[str]] = {"legal-question": [], "already-reported": []}
     for header, patterns in sections:
         name, _, points = header.partition(" ")
@@ -69,21 +133,23 @@ def _keywords(path: Path = KEYWORDS_FILE) -> _Keywords:
     return _Keywords(features, _rx(*markers["legal-question"]), _rx(*markers["already-reported"]))
 
 
-class IntentRouter:
-    """``route(text)`` -> ``RouteResult``. Give it the law matcher to recognise legal questions without
-    keywords
-    ("楼上天天半夜蹦迪咋办")."""
+class KeywordRouter:
+    """The hand-weighted keyword router the trained model replaced; kept as the bench's baseline.
+    ``route(text)`` -> ``RouteResult``; the law matcher (optional) spots legal questions without keywords."""
 
     def __init__(self, matcher: LawMatcher | None = None, *, min_score: float = MIN_SCORE) -> None:
         self.matcher = matcher
         self.min_score = min_score
 
     def route(self, text: str | None) -> RouteResult:
+        signal = detect_emergency(text)
+        if signal.emergency:
+            return _emergency_route(signal)
         norm = normalize_text(text if isinstance(text, str) else ("" if text is None else str(text)))
         if norm.startswith("/"):
             norm = norm[1:]
         if not norm or not any(ch.isalnum() for ch in norm):
-            return RouteResult("none", 0.0, {})
+            return RouteResult("help", 100.0, {})
         compact = norm.replace(" ", "")
         bare = norm.strip()
         scores: dict[str, float] = {}
@@ -120,11 +186,11 @@ class IntentRouter:
         if scores["points"] >= 70:
             # "巡逻的积分" / "活动积分" are points questions.
             scores["patrol"] *= 0.5
-            scores["events"] *= 0.5
+            scores["event"] *= 0.5
         if scores["patrol"] >= 70:
-            scores["events"] *= 0.6  # "报名参加巡逻队" is patrol
+            scores["event"] *= 0.6  # "报名参加巡逻队" is patrol
 
         best = max(scores, key=lambda k: (scores[k], -INTENTS.index(k)))
         if scores[best] < self.min_score:
-            return RouteResult("none", float(round(100.0 - scores[best], 1)), scores)
+            return RouteResult("help", float(round(100.0 - scores[best], 1)), scores)
         return RouteResult(best, float(round(scores[best], 1)), scores)

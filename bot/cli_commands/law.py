@@ -1,4 +1,4 @@
-"""redbutler law ask|check|eval|import-text, redbutler route, redbutler bench law.
+"""redbutler law ask|check|eval|import-text, redbutler bench law (`route` is in routing.py).
 
 Stable interface for corpus maintainers (scripts rely on it; see docs/law.md):
 - `law ask [QUESTION] [--json]`: one question, or one per line from stdin; --json prints one object per line
@@ -6,7 +6,6 @@ Stable interface for corpus maintainers (scripts rely on it; see docs/law.md):
 - `law check`: validates the corpus; exits 1 on any problem.
 - `law eval FILE`: FILE has lines `question<TAB>article,article`; prints top-1 and top-3 accuracy.
 - `law import-text FILE`: JSON lines with article and text (1..1260) into the database; idempotent.
-- `route [TEXT] --json`: one object per line with keys text, intent, score.
 - `bench law`: accuracy and latency against two baselines, build and start-up times, a 10,000-entry corpus.
 """
 
@@ -16,11 +15,10 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.cli import existing_file, now
+from bot.cli import existing_file, now, text_inputs
 from bot.cli_commands.bench import bench_subparsers
 from bot.config import Settings
 
@@ -48,11 +46,6 @@ def register(subparsers: Any) -> None:
     imp.add_argument("file", type=existing_file)
     imp.set_defaults(handler=cmd_import_text)
 
-    route = subparsers.add_parser("route", help="which flow a message belongs to (intent routing)")
-    route.add_argument("text", nargs="*", help="the message; omit to read one message per line from stdin")
-    route.add_argument("--json", action="store_true", help="one JSON object per line")
-    route.set_defaults(handler=cmd_route)
-
     bench = bench_subparsers(subparsers).add_parser("law", help="law matcher accuracy and speed vs baselines")
     bench.add_argument("--synthetic", type=int, default=10_000, help="size of the synthetic corpus (0: skip)")
     bench.add_argument("--no-startup", action="store_true", help="skip the fresh-process start-up timing")
@@ -60,22 +53,12 @@ def register(subparsers: Any) -> None:
     bench.set_defaults(handler=cmd_bench_law)
 
 
-def _inputs(words: list[str]) -> Iterator[str]:
-    if words:
-        yield " ".join(words)
-        return
-    for line in sys.stdin:
-        line = line.rstrip("\r\n")
-        if line.strip():
-            yield line
-
-
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.routing import law_matcher
     from knowledge.evaluation import ask_json
 
     matcher = law_matcher()
-    for question in _inputs(args.question):
+    for question in text_inputs(args.question):
         result = ask_json(matcher, question)
         if args.json:
             print(json.dumps(result, ensure_ascii=False), flush=True)
@@ -171,20 +154,6 @@ async def _with_uow(settings: Settings, work: Any) -> Any:
         return await work(UnitOfWork(make_sessionmaker(engine)))
     finally:
         await engine.dispose()
-
-
-def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.routing import intent_router
-    from knowledge.evaluation import route_json
-
-    router = intent_router()
-    for text in _inputs(args.text):
-        result = route_json(router, text)
-        if args.json:
-            print(json.dumps(result, ensure_ascii=False), flush=True)
-        else:
-            print(f"{result['intent']}\t{result['score']}\t{text}", flush=True)
-    return 0
 
 
 def cmd_bench_law(args: argparse.Namespace, settings: Settings) -> int:

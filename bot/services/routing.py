@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from knowledge.corpus import Corpus, load_corpus
 from knowledge.matcher import LawMatcher, default_cache_dir
-from knowledge.router import IntentRouter, RouteResult
+from knowledge.router import IntentRouter, KeywordRouter, RouteResult
 
 # Longer texts are cut before matching: nobody's question needs more, and it bounds the work per message.
 ROUTE_TEXT_LIMIT = 500
@@ -25,7 +25,23 @@ def law_matcher() -> LawMatcher:
 
 @lru_cache(maxsize=1)
 def intent_router() -> IntentRouter:
-    return IntentRouter(law_matcher())
+    # The trained model is cached next to the law index; trained (a few seconds) when missing or stale.
+    return IntentRouter(law_matcher(), cache_dir=default_cache_dir())
+
+
+@lru_cache(maxsize=1)
+def keyword_router() -> KeywordRouter:
+    """The earlier hand-weighted router, for the bench's side-by-side figures."""
+    return KeywordRouter(law_matcher())
+
+
+def train_router() -> IntentRouter:
+    """Retrain from the data files and replace the cached model (``redbutler route train``)."""
+    from knowledge.intent_model import load_or_train
+
+    intent_router.cache_clear()
+    load_or_train(law_matcher(), default_cache_dir(), force=True)
+    return intent_router()
 
 
 def route_text(text: str | None) -> RouteResult:
@@ -33,5 +49,10 @@ def route_text(text: str | None) -> RouteResult:
 
 
 def warm_up() -> None:
-    """Build everything at start so the first resident does not wait for jieba's dictionary."""
-    intent_router()
+    """Build everything at start so the first resident does not wait for jieba's dictionary or OpenCC's
+    tables (loaded by the first traditional-character message)."""
+    from knowledge.route_eval import WARM_UP
+
+    router = intent_router()
+    for text in WARM_UP:
+        router.route(text)

@@ -1,9 +1,8 @@
-"""The `redbutler law ...` and `redbutler route` command line: the stable interface corpus scripts rely on."""
+"""The `redbutler law ...` command line: the stable interface corpus scripts rely on."""
 
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from pathlib import Path
 
@@ -11,21 +10,11 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.cli import main
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models.law import LawArticleText
+from tests.cli_helpers import run
 
 ASK_KEYS = {"question", "decision", "faq_id", "articles", "score", "alternatives"}
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None,
-        monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str, str]:
-    if stdin is not None:
-        assert monkeypatch is not None
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_ask_json_one_object_per_line_with_the_documented_keys(
@@ -134,17 +123,6 @@ def test_import_text_validates_and_is_idempotent(
     code, out, _ = run(capsys, "law", "import-text", str(changed))
     assert code == 0 and "1 updated" in out
     assert _texts(database_url)[1254] == "测试用的条文甲（修订）"
-
-
-def test_route_json_per_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run(capsys, "route", "--json", stdin="我家水管漏了\n楼上漏水不修能起诉吗\n你好\n",
-                       monkeypatch=monkeypatch)
-    assert code == 0
-    objects = [json.loads(line) for line in out.splitlines()]
-    assert [set(o) for o in objects] == [{"text", "intent", "score"}] * 3
-    assert [o["intent"] for o in objects] == ["repair", "law", "help"]
-    code, out, _ = run(capsys, "route", "--json", "我还有多少积分")
-    assert json.loads(out)["intent"] == "points"
 
 
 def test_bench_law_prints_the_engine_figures(
