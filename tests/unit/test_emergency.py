@@ -228,3 +228,14 @@ def test_detection_is_fast_enough_to_run_on_every_message() -> None:
         detect_emergency(text)
     per_message = (time.perf_counter() - started) / len(texts)
     assert per_message < 0.02  # generous; the bench measures it properly
+
+
+def test_the_law_questions_residents_ask_almost_never_raise_an_alarm() -> None:
+    """Every question of the Civil Code FAQ is a near-miss ("邻居电动车起火烧坏了我家门谁赔"): past damage,
+    money, responsibility. A few that describe live danger ("邻居家燃气味很重怎么办") may alarm."""
+    from knowledge.corpus import load_corpus
+
+    questions = [q for entry in load_corpus().entries for q in entry.questions]
+    alarms = [q for q in questions if detect_emergency(q).emergency]
+    assert len(questions) > 500
+    assert len(alarms) / len(questions) <= 0.01, alarms
