@@ -155,6 +155,9 @@ NEAR_MISSES = [
     "楼道油烟味太大",
     "厨房水管接头漏水",
     "卫生间水龙头滴水",
+    "马桶水箱一直流水",
+    "空调外机一直滴水",
+    "楼上卫生间一直漏水到我家天花板",
     "水费怎么交",
     "电费卡充值在哪",
     "灭火器过期了",
@@ -239,3 +242,8 @@ def test_the_law_questions_residents_ask_almost_never_raise_an_alarm() -> None:
     alarms = [q for q in questions if detect_emergency(q).emergency]
     assert len(questions) > 500
     assert len(alarms) / len(questions) <= 0.01, alarms
+
+
+def test_a_smell_of_smoke_is_an_urgent_repair_but_smoke_is_an_emergency() -> None:
+    assert not detect_emergency("电表箱冒烟味").emergency
+    assert detect_emergency("电表箱冒烟了").kind == "electric"
