@@ -1,5 +1,5 @@
 """Emergencies typed in free text, from any state: one message with what to do now and one button; the
-confirm alerts the on-duty butler, the property manager and the supervisor once. And no dead ends in a flow."""
+confirm alerts the on-duty butler, the property manager and the supervisor once. No dead ends in a flow."""
 
 from __future__ import annotations
 
