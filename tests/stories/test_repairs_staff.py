@@ -178,3 +178,21 @@ async def _reset_runs(harness: Harness) -> None:
     async with harness.services.uow() as uow:
         await uow.session.execute(delete(RepairRun).where(RepairRun.kind == "honour"))
         await uow.commit()
+
+
+async def test_a_reason_that_sounds_like_a_repair_is_the_reason_not_a_new_report(harness: Harness) -> None:
+    """The reason step asks for free text; the report's "repair" entry point must not take it."""
+    await setup_compound(harness)
+    await add_butler(harness)
+    await report(harness, USERS.resident, text="水表漏水")
+    await drain(harness)
+    [row] = await tickets(harness)
+    holder = USERS.butler if row.assignee_id == await person_id(harness, USERS.butler) else SECOND_BUTLER
+    other_name = "王师傅" if holder == SECOND_BUTLER else "李师傅"
+    card = find(harness.world.bot_messages(holder), number_of(row.id))
+    await harness.press(holder, card, "转派")
+    await harness.press(holder, harness.last(holder), other_name)
+    replies = await harness.send(holder, "水管配件没到，麻烦同事去修一下水管")
+    assert other_name in (replies[-1].text or "")
+    assert len(await tickets(harness)) == 1
+    assert await timeline(harness, row.id) == ["created", "assigned", "reassigned"]
