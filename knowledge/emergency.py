@@ -68,9 +68,12 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 @lru_cache(maxsize=1)
 def rules() -> _Rules:
+    words = dict(line.split("\t", 1) for line in _lines("words.tsv"))
     triggers = []
     for line in _lines("triggers.tsv"):
         kind, weight, pattern = line.split("\t", 2)
+        for name, word in words.items():
+            pattern = pattern.replace("{" + name + "}", f"(?:{word})")
         if kind not in EMERGENCY_KINDS:
             raise ValueError(f"unknown emergency kind {kind!r} in triggers.tsv")
         triggers.append(_Trigger(kind, float(weight), _compile(pattern), pattern.isascii()))
