@@ -76,6 +76,8 @@ def rules() -> _Rules:
             pattern = pattern.replace("{" + name + "}", f"(?:{word})")
         if kind not in EMERGENCY_KINDS:
             raise ValueError(f"unknown emergency kind {kind!r} in triggers.tsv")
+        if pattern.isascii():
+            pattern = pattern.replace("'?", "(?:'| )?")  # normalising turns "can't" into "can t"
         triggers.append(_Trigger(kind, float(weight), _compile(pattern), pattern.isascii()))
     vetoes: dict[str, list[str]] = {}
     for line in _lines("vetoes.tsv"):
