@@ -144,7 +144,7 @@ def detect_emergency(text: str | None) -> EmergencySignal:
     weight, _order, trigger = best
     happening_now = _in_context(the_rules, "now", spaced, compact)
     if not happening_now:
-        if any(_in_context(the_rules, c, spaced, compact) for c in ("past", "hypothetical")):
+        if any(_in_context(the_rules, c, spaced, compact) for c in ("past", "hypothetical", "money")):
             return NO_EMERGENCY
         if weight < STRONG and _in_context(the_rules, "law", spaced, compact):
             return NO_EMERGENCY
