@@ -4,7 +4,8 @@ handlers/registry.py adds `step_handler(...)` at the end of every conversation s
 handlers, so a step that asks for text still gets it) and `button_handler(...)` to every conversation's
 fallbacks. For text the step cannot use:
 
-- a legal question ("高空抛物砸坏了我的车找谁") is answered at once, and the flow is offered back;
+- a legal question ("高空抛物砸坏了我的车找谁": the router says law, or it asks who is responsible or pays)
+  is answered at once, and the flow is offered back;
 - a clear request for another capability ("我有多少积分") is offered as a switch; the draft is kept;
 - anything else gets the step's own hint the first time; the second time in a row, two big buttons
   (继续填写 / 取消) instead of the same hint again.
@@ -31,6 +32,7 @@ from bot.callbacks import pack, unpack
 from bot.context import BotContext
 from handlers.render import answer, buttons, edit_or_reply, reply
 from handlers.routing import intent_of
+from knowledge.emergency import is_rights_question
 
 PREFIX = "de"
 STRIKE_KEY = "dead_end"  # user_data: [conversation, state, message id] of the last unusable text
@@ -106,7 +108,7 @@ async def _unusable_text(
     assert message is not None and context.user_data is not None
     intent = intent_of(message)
     own = _own(conversation)
-    if intent == "law" and "law" not in own:
+    if "law" not in own and (intent == "law" or is_rights_question(message.text)):
         from handlers.law import answer_question
 
         context.user_data.pop(STRIKE_KEY, None)

@@ -158,3 +158,17 @@ def is_distress_call(text: str | None) -> bool:
     """A cry for help that does not say what is wrong ("救命！", "help"): not an alarm, but not small talk."""
     spaced, compact = _forms(text)
     return any(p.search(spaced if p.pattern.isascii() else compact) for p in rules().distress)
+
+
+def is_rights_question(text: str | None) -> bool:
+    """A question about rights, responsibility or money ("高空抛物砸坏了我的车找谁", "谁来赔"): the detector's
+    `law` and `money` context. A flow that gets one in the middle of a step answers it as a legal question."""
+    spaced, compact = _forms(text)
+    if not compact.strip("_") or _ASKS_FOR_REPAIR.search(compact):
+        return False
+    the_rules = rules()
+    return _in_context(the_rules, "law", spaced, compact) or _in_context(the_rules, "money", spaced, compact)
+
+
+# "找谁修" asks for a repair, not for a right.
+_ASKS_FOR_REPAIR = re.compile(r"找谁(来)?(修|维修|处理|弄|换)")

@@ -221,9 +221,9 @@ async def test_a_legal_question_inside_a_report_is_answered_and_the_report_goes_
 ) -> None:
     await setup_compound(harness)
     await harness.send(USERS.resident, "/report")
-    replies = await harness.send(USERS.resident, "民法典里高空抛物是怎么规定的")
+    replies = await harness.send(USERS.resident, "高空抛物砸坏了我的车找谁")
     assert len(replies) == 2
-    assert "高空" in (replies[0].text or "") or "1254" in (replies[0].text or "")  # the law answer
+    assert "1254" in (replies[0].text or "")  # the Civil Code answer on things thrown from a height
     kept = replies[-1]
     assert "还留着" in (kept.text or "") and "✏️ 继续填写" in kept.button_texts
     await harness.press(USERS.resident, kept, "继续填写")

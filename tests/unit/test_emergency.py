@@ -11,7 +11,13 @@ import time
 
 import pytest
 
-from knowledge.emergency import EMERGENCY_KINDS, NO_EMERGENCY, detect_emergency, is_distress_call
+from knowledge.emergency import (
+    EMERGENCY_KINDS,
+    NO_EMERGENCY,
+    detect_emergency,
+    is_distress_call,
+    is_rights_question,
+)
 
 POSITIVES: dict[str, list[str]] = {
     "lift": [
@@ -275,3 +281,10 @@ def test_the_later_tuning_sets_are_labelled_right(name: str) -> None:
         (label, text) for label, text in _labelled(name) if (detect_emergency(text).kind or "none") != label
     ]
     assert wrong == []
+
+
+def test_a_question_about_rights_or_money_is_told_from_a_repair_request() -> None:
+    for text in ("高空抛物砸坏了我的车找谁", "楼上漏水泡坏了我家地板谁来赔", "物业不修电梯犯法吗"):
+        assert is_rights_question(text), text
+    for text in ("电梯坏了找谁修", "厨房水管漏水", "嗯嗯", "", "我有多少积分"):
+        assert not is_rights_question(text), text
