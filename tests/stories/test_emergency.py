@@ -304,3 +304,12 @@ async def test_help_alone_gets_the_public_numbers_and_a_question_not_an_alarm(ha
         assert "119" in text and "120" in text and "110" in text and "发生了什么" in text
         assert reply.button_texts == []
     assert await tickets(harness) == []
+
+
+async def test_an_unregistered_person_in_the_compound_group_gets_the_duty_phone(harness: Harness) -> None:
+    await setup_compound(harness)
+    harness.world._chats[USERS.group].members.add(USERS.outsider)
+    [advice] = await harness.send(USERS.outsider, "@RedButlerBot 1栋有人晕倒了", chat_id=USERS.group)
+    text = advice.text or ""
+    assert "120" in text and "0571-88886666" in text and advice.button_texts == []
+    assert await tickets(harness) == []
