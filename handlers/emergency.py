@@ -17,7 +17,7 @@ from bot.callbacks import int_part, pack, unpack
 from bot.context import BotContext
 from bot.services import emergency
 from bot.services.errors import UserFacingError
-from handlers.common import ensure_current_person, is_private
+from handlers.common import AddressedToBot, ensure_current_person, is_private
 from handlers.render import answer, buttons, edit_or_reply, send_text
 from knowledge.emergency import EMERGENCY_KINDS, detect_emergency, is_distress_call
 
@@ -33,21 +33,6 @@ def _text_of(message: Message) -> str:
         if entity.type == MessageEntity.MENTION:
             text = text[: entity.offset] + " " + text[entity.offset + entity.length :]
     return text.strip()
-
-
-class AddressedToBot(filters.MessageFilter):
-    """A group message that mentions the bot or replies to one of its messages."""
-
-    def filter(self, message: Message) -> bool:
-        bot = message.get_bot()
-        reply_to = message.reply_to_message
-        if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == bot.id:
-            return True
-        mention = f"@{bot.username}".lower() if bot.username else None
-        return mention is not None and any(
-            entity.type == MessageEntity.MENTION and message.parse_entity(entity).lower() == mention
-            for entity in message.entities
-        )
 
 
 class Danger(filters.MessageFilter):

@@ -39,6 +39,13 @@ def alerts(texts: list[str], number: str) -> list[str]:
     return [t for t in texts if number in t]
 
 
+async def finish_report(harness: Harness, user: int, description: str) -> None:
+    """From the description step on: describe, no photos, normal urgency, submit."""
+    await harness.send(user, description)
+    for button in ("跳过", "一般", "提交报修"):
+        await harness.press(user, harness.last(user), button)
+
+
 def confirm_data(advice: Message) -> str:
     assert advice.reply_markup is not None
     return str(advice.reply_markup["inline_keyboard"][0][0]["callback_data"])
@@ -151,10 +158,7 @@ async def test_an_emergency_in_the_middle_of_a_report_keeps_the_report(harness: 
     duplicate = harness.world.message(USERS.resident, place_step.message_id)
     assert "已经有人报过了" in (duplicate.text or "")
     await harness.press(USERS.resident, duplicate, "我要新报")
-    await harness.send(USERS.resident, "厨房水管接头漏水")
-    await harness.press(USERS.resident, harness.last(USERS.resident), "跳过")
-    await harness.press(USERS.resident, harness.last(USERS.resident), "一般")
-    await harness.press(USERS.resident, harness.last(USERS.resident), "提交报修")
+    await finish_report(harness, USERS.resident, "厨房水管接头漏水")
     rows = await tickets(harness)
     assert [r.urgency for r in rows] == ["emergency", "normal"]
     assert rows[1].description == "厨房水管接头漏水"
@@ -231,10 +235,7 @@ async def test_a_legal_question_inside_a_report_is_answered_and_the_report_goes_
     assert "🚰 水电" in kind_step.button_texts
     await harness.press(USERS.resident, kind_step, "🚰 水电")
     await harness.press(USERS.resident, harness.last(USERS.resident), "3栋2单元501")
-    await harness.send(USERS.resident, "厨房水管接头漏水")
-    await harness.press(USERS.resident, harness.last(USERS.resident), "跳过")
-    await harness.press(USERS.resident, harness.last(USERS.resident), "一般")
-    await harness.press(USERS.resident, harness.last(USERS.resident), "提交报修")
+    await finish_report(harness, USERS.resident, "厨房水管接头漏水")
     [row] = await tickets(harness)
     assert row.description == "厨房水管接头漏水" and row.status == "open"
 
