@@ -50,8 +50,19 @@ class _Trigger:
 
 
 @dataclass(frozen=True, slots=True)
+class _Pair:
+    """Something in danger and a dangerous state, anywhere in the message ("水...往我家灌")."""
+
+    kind: str
+    weight: float
+    objects: re.Pattern[str]
+    states: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
 class _Rules:
     triggers: tuple[_Trigger, ...]
+    pairs: tuple[_Pair, ...]
     guards: tuple[re.Pattern[str], ...]
     vetoes: dict[str, re.Pattern[str]]
     distress: tuple[re.Pattern[str], ...]
@@ -69,22 +80,31 @@ def _compile(pattern: str) -> re.Pattern[str]:
 @lru_cache(maxsize=1)
 def rules() -> _Rules:
     words = dict(line.split("\t", 1) for line in _lines("words.tsv"))
+
+    def expand(pattern: str) -> str:
+        for name, word in words.items():
+            pattern = pattern.replace("{" + name + "}", f"(?:{word})")
+        return pattern.replace("'?", "(?:'| )?")  # normalising turns "can't" into "can t"
+
     triggers = []
     for line in _lines("triggers.tsv"):
         kind, weight, pattern = line.split("\t", 2)
-        for name, word in words.items():
-            pattern = pattern.replace("{" + name + "}", f"(?:{word})")
         if kind not in EMERGENCY_KINDS:
             raise ValueError(f"unknown emergency kind {kind!r} in triggers.tsv")
-        if pattern.isascii():
-            pattern = pattern.replace("'?", "(?:'| )?")  # normalising turns "can't" into "can t"
-        triggers.append(_Trigger(kind, float(weight), _compile(pattern), pattern.isascii()))
+        triggers.append(_Trigger(kind, float(weight), _compile(expand(pattern)), pattern.isascii()))
+    pairs = []
+    for line in _lines("pairs.tsv"):
+        kind, weight, objects, states = line.split("\t", 3)
+        if kind not in EMERGENCY_KINDS:
+            raise ValueError(f"unknown emergency kind {kind!r} in pairs.tsv")
+        pairs.append(_Pair(kind, float(weight), _compile(expand(objects)), _compile(expand(states))))
     vetoes: dict[str, list[str]] = {}
     for line in _lines("vetoes.tsv"):
         category, pattern = line.split("\t", 1)
         vetoes.setdefault(category, []).append(pattern)
     return _Rules(
         triggers=tuple(triggers),
+        pairs=tuple(pairs),
         guards=tuple(_compile(p) for p in _lines("guards.txt")),
         vetoes={c: _compile("|".join(f"(?:{p})" for p in ps)) for c, ps in vetoes.items()},
         distress=tuple(_compile(p) for p in _lines("distress.txt")),
@@ -107,6 +127,9 @@ def _forms(text: str | None) -> tuple[str, str]:
     for guard in guards:
         if not guard.pattern.isascii():
             compact = _blank(guard, compact)
+    # The same blanks in the spaced text: it holds the compact text's characters, plus spaces.
+    letters = iter(compact)
+    spaced = "".join(ch if ch == " " else next(letters) for ch in spaced)
     return spaced, compact
 
 
@@ -140,6 +163,8 @@ def detect_emergency(text: str | None) -> EmergencySignal:
                 best = (trigger.weight, order, trigger)
             break
     if best is None:
+        best = _best_pair(the_rules, spaced, compact)
+    if best is None:
         return NO_EMERGENCY
     weight, _order, trigger = best
     happening_now = _in_context(the_rules, "now", spaced, compact)
@@ -152,6 +177,19 @@ def detect_emergency(text: str | None) -> EmergencySignal:
     if score < THRESHOLD:
         return NO_EMERGENCY
     return EmergencySignal(True, trigger.kind, round(score, 2))
+
+
+def _best_pair(rules_: _Rules, spaced: str, compact: str) -> tuple[float, int, _Trigger] | None:
+    """No trigger: something in danger and a dangerous state anywhere in the message, not denied."""
+    for order, pair in enumerate(rules_.pairs):
+        for text in (compact, spaced):
+            state = pair.states.search(text)
+            if state is None or pair.objects.search(text) is None:
+                continue
+            window = text[max(0, state.start() - NEGATION_WINDOW) : state.end()]
+            if not _vetoed(rules_, "negated", window):
+                return pair.weight, order, _Trigger(pair.kind, pair.weight, pair.states, text is spaced)
+    return None
 
 
 def is_distress_call(text: str | None) -> bool:
