@@ -314,3 +314,29 @@ async def test_an_unregistered_person_in_the_compound_group_gets_the_duty_phone(
     text = advice.text or ""
     assert "120" in text and "0571-88886666" in text and advice.button_texts == []
     assert await tickets(harness) == []
+
+
+async def test_the_confirm_button_still_works_after_a_restart(harness: Harness) -> None:
+    await setup_compound(harness)
+    [advice] = await harness.send(USERS.resident, "卫生间水管爆了 水一直喷")
+    data = confirm_data(advice)
+    await harness.restart()
+    update = forged_callback(harness.world, USERS.resident, USERS.resident, advice.message_id, data)
+    await harness.process(update)
+    [row] = await tickets(harness)
+    assert row.urgency == "emergency" and "卫生间水管爆了" in row.description
+    assert "已经紧急通知" in (harness.world.message(USERS.resident, advice.message_id).text or "")
+
+
+async def test_after_a_crash_the_confirm_still_alerts(harness: Harness) -> None:
+    """The typed words may be lost in a crash right after the advice; the alert is not."""
+    await setup_compound(harness)
+    [advice] = await harness.send(USERS.resident, "卫生间水管爆了 水一直喷")
+    data = confirm_data(advice)
+    await harness.restart(crash=True)
+    update = forged_callback(harness.world, USERS.resident, USERS.resident, advice.message_id, data)
+    await harness.process(update)
+    [row] = await tickets(harness)
+    assert row.urgency == "emergency" and row.kind == "plumbing_electric" and "漏水" in row.description
+    await drain(harness)
+    assert len(alerts(await outbox_texts(harness, USERS.supervisor), f"BX{row.id:05d}")) == 1
