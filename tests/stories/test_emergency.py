@@ -340,3 +340,16 @@ async def test_after_a_crash_the_confirm_still_alerts(harness: Harness) -> None:
     assert row.urgency == "emergency" and row.kind == "plumbing_electric" and "漏水" in row.description
     await drain(harness)
     assert len(alerts(await outbox_texts(harness, USERS.supervisor), f"BX{row.id:05d}")) == 1
+
+
+async def test_in_a_group_only_someone_with_a_home_there_can_confirm(harness: Harness) -> None:
+    await setup_compound(harness)
+    harness.world._chats[USERS.group].members.add(USERS.outsider)
+    [advice] = await harness.send(USERS.resident, "@RedButlerBot 2栋楼道着火了", chat_id=USERS.group)
+    answer, _ = await harness.press(USERS.outsider, advice, CONFIRM)
+    assert answer is not None and answer.get("show_alert") and "119" in (answer.get("text") or "")
+    assert await tickets(harness) == []
+    await harness.press(USERS.neighbour, advice, CONFIRM)  # 黄先生 lives in the compound too
+    [row] = await tickets(harness)
+    assert row.urgency == "emergency" and row.place_label == "1栋1单元101"
+    assert "已经紧急通知" in (harness.world.message(USERS.group, advice.message_id).text or "")
