@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeChat, Message, MessageEntity, Update
 from telegram.error import TelegramError
+from telegram.ext import filters
 
 from bot.commands import commands_for
 from bot.context import BotContext
@@ -53,3 +54,18 @@ async def show_menu(
 
 def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == "private"
+
+
+class AddressedToBot(filters.MessageFilter):
+    """A group message that mentions the bot or replies to one of its messages."""
+
+    def filter(self, message: Message) -> bool:
+        bot = message.get_bot()
+        reply_to = message.reply_to_message
+        if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == bot.id:
+            return True
+        mention = f"@{bot.username}".lower() if bot.username else None
+        return mention is not None and any(
+            entity.type == MessageEntity.MENTION and message.parse_entity(entity).lower() == mention
+            for entity in message.entities
+        )

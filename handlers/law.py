@@ -30,7 +30,7 @@ from bot.roles import Role
 from bot.services import law
 from bot.services import routing as routing_service
 from bot.services.law import PREFIX, ArticleView, FaqView, GapsView, LawReply
-from handlers.common import current_person, ensure_current_person, is_private, show_menu
+from handlers.common import AddressedToBot, current_person, ensure_current_person, is_private, show_menu
 from handlers.menu import MenuEntry, add_menu_entry, entry_for_label
 from handlers.render import (
     TEXT_LIMIT,
@@ -412,23 +412,6 @@ async def gaps_command(update: Update, context: BotContext) -> None:
 # --- groups ---------------------------------------------------------------------------------------
 
 
-class _AddressedToBot(filters.MessageFilter):
-    """A group message that mentions the bot or replies to one of its messages."""
-
-    def filter(self, message: Message) -> bool:
-        bot = message.get_bot()
-        reply_to = message.reply_to_message
-        if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == bot.id:
-            return True
-        mention = f"@{bot.username}".lower() if bot.username else None
-        if mention is None:
-            return False
-        return any(
-            entity.type == MessageEntity.MENTION and message.parse_entity(entity).lower() == mention
-            for entity in message.entities
-        )
-
-
 def _without_mention(message: Message) -> str:
     text = message.text or ""
     for entity in reversed(message.entities):
@@ -520,7 +503,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         conversation,
         CommandHandler("law_gaps", gaps_command, filters=private),
         CommandHandler("law", group_law_command, filters=groups),
-        MessageHandler(groups & filters.TEXT & _AddressedToBot() & _LegalQuestion(), group_addressed),
+        MessageHandler(groups & filters.TEXT & AddressedToBot() & _LegalQuestion(), group_addressed),
         CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:x$"),
         CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"),
     ]

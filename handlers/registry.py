@@ -1,8 +1,11 @@
 """The one ordered list of handler modules.
 
-Order matters. Every module's conversations come first, so a person in the middle of one flow (a repair
-report, a new event) is answered by that flow, whatever they send; then the modules' other handlers in the
-order below; the catch-all fallbacks last.
+Order matters. The emergency path comes first: danger is answered from any state, and the flow the person was
+in keeps its state and draft. Then every module's conversations, so a person in the middle of one flow (a
+repair report, a new event) is answered by that flow, whatever they send: a conversation's entry point never
+takes an update that a conversation the person is already in would take (the rating comment "修得很好" is
+the comment, not a new repair report). Then the modules' other handlers in the order below; the catch-all
+fallbacks last. Inside a conversation, text a step cannot use goes to handlers/dead_ends.py.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ import warnings
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import Application, BaseHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
 from handlers import (
     announcements,
+    dead_ends,
+    emergency,
     events,
     groups,
     law,
@@ -46,6 +51,47 @@ async def leave_flow_for_menu(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
+class YieldsToActiveConversation(BaseHandler[Update, BotContext, Any]):
+    """A conversation's entry point that lets a conversation the person is already in answer first.
+
+    All conversations sit in one handler group, where the first one to match wins; without this, the report
+    (listed earlier) would start on a rating comment that mentions a repair ("修得很好").
+    """
+
+    def __init__(self, inner: BaseHandler[Any, Any, Any], conversations: list[ConversationHandler[Any]]):
+        super().__init__(inner.callback, block=inner.block)
+        self.inner = inner
+        self.conversations = conversations
+
+    def check_update(self, update: object) -> Any:
+        check = self.inner.check_update(update)
+        if check is None or check is False or not isinstance(update, Update):
+            return check
+        for conversation in self.conversations:
+            if _is_in(conversation, update):
+                taken = conversation.check_update(update)
+                if taken is not None and taken is not False:
+                    return None
+        return check
+
+    async def handle_update(
+        self,
+        update: Update,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        check_result: Any,
+        context: BotContext,
+    ) -> Any:
+        return await self.inner.handle_update(update, application, check_result, context)
+
+
+def _is_in(conversation: ConversationHandler[Any], update: Update) -> bool:
+    try:
+        key = conversation._get_key(update)
+    except RuntimeError:  # the update has no chat or user this conversation is keyed on
+        return False
+    return conversation._conversations.get(key) is not None
+
+
 def ordered_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     handlers = [handler for module in CAPABILITIES for handler in module.handlers()]
     conversations = [h for h in handlers if isinstance(h, ConversationHandler)]
@@ -53,7 +99,13 @@ def ordered_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     menu_press: Any = MessageHandler(filters.ChatType.PRIVATE & MenuLabelFilter(), leave_flow_for_menu)
     for conversation in conversations:
         # Ahead of every step's own handlers: a step that takes any text must not take a menu button as text.
-        for step_handlers in conversation.states.values():
+        for state, step_handlers in conversation.states.items():
             step_handlers.insert(0, menu_press)
+            # After them: text the step cannot use is answered, never met with the same hint twice.
+            step_handlers.append(dead_ends.step_handler(conversation, state))
         conversation.fallbacks.insert(0, menu_press)
-    return [*conversations, *others, *start.fallback_handlers()]
+        conversation.fallbacks.insert(1, dead_ends.button_handler(conversation))
+        others_ = [c for c in conversations if c is not conversation]
+        entry_points = conversation.entry_points
+        entry_points[:] = [YieldsToActiveConversation(h, others_) for h in entry_points]
+    return [*emergency.handlers(), *conversations, *others, *start.fallback_handlers()]

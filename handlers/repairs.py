@@ -27,6 +27,7 @@ from bot.services.errors import UserFacingError
 from bot.services.invites import deep_link
 from bot.services.repairs import EMERGENCIES, KINDS, ReportDraft, TicketDetail, TicketView
 from handlers.common import ensure_current_person, is_private
+from handlers.dead_ends import register_resume
 from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
 from handlers.routing import IntentFilter, choice_pattern, take_pending
@@ -210,6 +211,17 @@ SHOW = {
 def _user_id(update: Update) -> int:
     assert update.effective_user is not None
     return update.effective_user.id
+
+
+async def resume_report(update: Update, context: BotContext, state: object) -> ReportStep:
+    """继续填写 after a detour (a legal question, a stuck step): the current step again, draft as it was."""
+    step = ReportStep(state) if isinstance(state, int) and state in set(ReportStep) else ReportStep.KIND
+    if step == ReportStep.DUPLICATE:
+        step = ReportStep.PLACE
+    return await SHOW[step](update, context)
+
+
+register_resume("repairs_report", resume_report)
 
 
 # ---------------------------------------------------------------- entry points

@@ -287,3 +287,23 @@ async def test_a_menu_button_in_the_middle_of_a_flow_leaves_it_and_works(harness
     # The flow has ended: its old buttons are stale now, and plain text is no longer "press the buttons".
     answer, _ = await harness.press(USERS.newcomer, harness.world.bot_messages(USERS.newcomer)[-2], COMPOUND)
     assert answer is not None and "过期" in (answer.get("text") or "")
+
+
+async def test_registration_survives_an_emergency_and_a_stuck_step(harness: Harness) -> None:
+    """Half-way through registering: danger is answered first (no alert button: no home yet), then the
+    registration goes on; text the step cannot use twice in a row gets 继续填写 / 取消, not the same hint."""
+    code = await invite(harness, building="2栋")
+    replies = await harness.open_link(USERS.newcomer, f"inv_{code}")
+    unit_step = replies[-1]
+    [advice] = await harness.send(USERS.newcomer, "楼道里好多烟 着火了")
+    assert "119" in (advice.text or "") and advice.button_texts == []
+    [first] = await harness.send(USERS.newcomer, "二单元")
+    [second] = await harness.send(USERS.newcomer, "2单元啊")
+    assert second.text != first.text and second.button_texts == ["✏️ 继续填写", "✖️ 取消"]
+    await harness.press(USERS.newcomer, second, "继续填写")
+    assert "接着" in (harness.world.message(USERS.newcomer, second.message_id).text or "")
+    await harness.press(USERS.newcomer, unit_step, "2单元")
+    room_step = harness.world.message(USERS.newcomer, unit_step.message_id)
+    _, replies = await harness.press(USERS.newcomer, room_step, "302")
+    assert any("绑定成功" in (m.text or "") for m in replies)
+    assert await residencies(harness, USERS.newcomer) == 1

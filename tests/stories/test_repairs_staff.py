@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.db.models.repairs import RepairTicket
 from bot.services.repairs import number_of, set_policy
 from tests.factories import USERS
 from tests.harness import Harness, forged_callback
@@ -68,7 +69,8 @@ async def test_routing_prefers_the_butler_with_fewest_open_tasks(harness: Harnes
     assert sorted(assignees) == sorted([first, second])  # type: ignore[type-var]
 
 
-async def test_reassign_with_reason_and_ask_for_help(harness: Harness) -> None:
+async def _reported_to_one_of_two_butlers(harness: Harness) -> tuple[RepairTicket, int, int]:
+    """A report with two butlers covering it: the ticket, the butler holding it and the other one."""
     await setup_compound(harness)
     await add_butler(harness)
     await report(harness, USERS.resident, text="水表漏水")
@@ -76,6 +78,11 @@ async def test_reassign_with_reason_and_ask_for_help(harness: Harness) -> None:
     [row] = await tickets(harness)
     holder = USERS.butler if row.assignee_id == await person_id(harness, USERS.butler) else SECOND_BUTLER
     other = SECOND_BUTLER if holder == USERS.butler else USERS.butler
+    return row, holder, other
+
+
+async def test_reassign_with_reason_and_ask_for_help(harness: Harness) -> None:
+    row, holder, other = await _reported_to_one_of_two_butlers(harness)
     card = find(harness.world.bot_messages(holder), number_of(row.id))
     await harness.press(holder, card, "需要协助")
     await drain(harness)
@@ -178,3 +185,16 @@ async def _reset_runs(harness: Harness) -> None:
     async with harness.services.uow() as uow:
         await uow.session.execute(delete(RepairRun).where(RepairRun.kind == "honour"))
         await uow.commit()
+
+
+async def test_a_reason_that_sounds_like_a_repair_is_the_reason_not_a_new_report(harness: Harness) -> None:
+    """The reason step asks for free text; the report's "repair" entry point must not take it."""
+    row, holder, other = await _reported_to_one_of_two_butlers(harness)
+    other_name = "李师傅" if other == SECOND_BUTLER else "王师傅"
+    card = find(harness.world.bot_messages(holder), number_of(row.id))
+    await harness.press(holder, card, "转派")
+    await harness.press(holder, harness.last(holder), other_name)
+    replies = await harness.send(holder, "水管配件没到，麻烦同事去修一下水管")
+    assert other_name in (replies[-1].text or "")
+    assert len(await tickets(harness)) == 1
+    assert await timeline(harness, row.id) == ["created", "assigned", "reassigned"]

@@ -66,6 +66,8 @@ class RepairTicket(Base):
     last_person_action_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # An alert raised from a typed message: one ticket per message, however often "confirm" is pressed.
+    alert_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class RepairFollower(Base):
