@@ -30,8 +30,9 @@ from telegram.ext import filters as ptb_filters
 
 from bot.callbacks import pack, unpack
 from bot.context import BotContext
+from bot.services.routing import is_clear_request
 from handlers.render import answer, buttons, edit_or_reply, reply
-from handlers.routing import intent_of
+from handlers.routing import route_of
 from knowledge.emergency import is_rights_question
 
 PREFIX = "de"
@@ -106,7 +107,8 @@ async def _unusable_text(
 ) -> object:
     message = update.effective_message
     assert message is not None and context.user_data is not None
-    intent = intent_of(message)
+    route = route_of(message)
+    intent = route.intent
     own = _own(conversation)
     if "law" not in own and (intent == "law" or is_rights_question(message.text)):
         from handlers.law import answer_question
@@ -115,7 +117,7 @@ async def _unusable_text(
         await answer_question(update, context, message.text or "")
         await reply(update, context, "flow.kept", markup=_stuck_markup(context))
         return None
-    if intent in SWITCH_LABELS and intent not in own:
+    if intent in SWITCH_LABELS and intent not in own and is_clear_request(route):
         context.user_data.pop(STRIKE_KEY, None)
         context.user_data[SWITCH_KEY] = update.to_dict()
         what = context.t(SWITCH_LABELS[intent])

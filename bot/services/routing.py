@@ -10,6 +10,9 @@ from knowledge.router import IntentRouter, KeywordRouter, RouteResult
 
 # Longer texts are cut before matching: nobody's question needs more, and it bounds the work per message.
 ROUTE_TEXT_LIMIT = 500
+# Inside a flow, leaving for another capability is offered only for a confident, unambiguous request: a
+# word typed at a button step ("所有人") must not read as a new repair report.
+CLEAR_REQUEST_SCORE = 95.0
 
 
 @lru_cache(maxsize=1)
@@ -46,6 +49,10 @@ def train_router() -> IntentRouter:
 
 def route_text(text: str | None) -> RouteResult:
     return intent_router().route((text or "")[:ROUTE_TEXT_LIMIT])
+
+
+def is_clear_request(result: RouteResult) -> bool:
+    return result.alternative is None and result.score >= CLEAR_REQUEST_SCORE
 
 
 def warm_up() -> None:
