@@ -16,6 +16,7 @@ from bot.delivery.notify import notify_person
 from bot.i18n import Translator
 from bot.roles import APPROVER_ROLES, Role
 from bot.services.errors import UserFacingError
+from bot.services.identity import attach_account
 from bot.services.people import get_or_create, home_view, person_view
 from bot.services.views import Choice, HomeView, PersonView
 
@@ -146,8 +147,8 @@ async def redeem_invite(
                 raise UserFacingError("residents.already_role")
             if roster_person.telegram_id is not None:
                 raise UserFacingError("residents.invite_used")
-            await _consume(uow, invite, person, now)
-            await _merge_roster_person(uow, roster_person, person)
+            await _consume(uow, invite, roster_person, now)
+            person = await attach_account(uow, person, roster_person)
             view = await person_view(uow, person)
             await uow.commit()
             role = view.roles[0].role if view.roles else None
@@ -155,23 +156,6 @@ async def redeem_invite(
                 "staff_bound", view, role=role, compound_name=compound_name, code=invite.code
             )
         raise UserFacingError("residents.invite_invalid")
-
-
-async def _merge_roster_person(uow: UnitOfWork, roster_person: Person, person: Person) -> None:
-    """The roster's entry becomes this Telegram account: its roles and phone move over."""
-    await uow.session.execute(
-        update(StaffRole).where(StaffRole.person_id == roster_person.id).values(person_id=person.id)
-    )
-    await uow.session.execute(
-        update(InviteCode).where(InviteCode.person_id == roster_person.id).values(person_id=person.id)
-    )
-    phone = roster_person.phone
-    name = roster_person.display_name
-    await uow.session.delete(roster_person)
-    await uow.session.flush()
-    person.phone = phone
-    if name:
-        person.display_name = name
 
 
 async def bind_with_building_invite(
