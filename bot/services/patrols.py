@@ -421,7 +421,7 @@ async def create_template(
     async with uow:
         route = await PatrolRepository(uow.session).route(route_id)
         if route is None:
-            raise UserFacingError("patrols.shift_gone")
+            raise UserFacingError("patrols.route_gone")
         template = ShiftTemplate(
             compound_id=route.compound_id,
             route_id=route_id,
@@ -1049,6 +1049,34 @@ async def export_rows(uow: UnitOfWork, start: datetime, end: datetime) -> list[E
                     )
                 )
         return rows
+
+
+@dataclass(frozen=True)
+class RouteListing:
+    id: int
+    compound: str
+    name: str
+    radius_m: int
+    checkpoints: list[tuple[str, float, float, str]]  # (name, latitude, longitude, code)
+
+
+async def list_routes(uow: UnitOfWork, compound_name: str | None = None) -> list[RouteListing]:
+    """Every route with its id (what `patrol template --route-id` needs) and checkpoints."""
+    from sqlalchemy import select
+
+    async with uow:
+        repo = PatrolRepository(uow.session)
+        out = []
+        for compound in await uow.community.compounds():
+            if compound_name and compound.name != compound_name:
+                continue
+            routes = await uow.session.scalars(
+                select(PatrolRoute).where(PatrolRoute.compound_id == compound.id).order_by(PatrolRoute.id)
+            )
+            for route in routes:
+                points = [(c.name, c.latitude, c.longitude, c.code) for c in await repo.checkpoints(route.id)]
+                out.append(RouteListing(route.id, compound.name, route.name, route.radius_m, points))
+        return out
 
 
 async def checkpoint_codes(uow: UnitOfWork) -> list[tuple[str, str, str]]:
