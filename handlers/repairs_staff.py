@@ -200,6 +200,10 @@ async def done_start(update: Update, context: BotContext) -> StaffStep | int:
         context.services.uow(), _user_id(update), ticket_id, context.services.clock.now()
     )
     me = await repairs_me(update, context)
+    if detail.ticket.status in ("resolved", "closed"):
+        stale = context.t(f"repairs.stale_now.{detail.ticket.status}", number=detail.ticket.number)
+        await answer(update, stale, alert=True)
+        return ConversationHandler.END
     if detail.ticket.assignee_id != me or detail.ticket.status != "accepted":
         await answer(update, context.t("repairs.cannot_complete"), alert=True)
         return ConversationHandler.END

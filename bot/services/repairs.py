@@ -613,12 +613,14 @@ async def create_ticket(
     await schedule_stage(uow, ticket, "accept", now)
     compound = await _compound(uow, compound_id)
     await _send_task_card(uow, t, ticket, assignee, now)
-    if assignee is None or ticket.urgency == "emergency":
+    if assignee is None:
         await _alert_roles(
             uow, t, ticket, [Role.PROPERTY_MANAGER], "repairs.n.duty_queue", now, with_accept=True
         )
     if ticket.urgency == "emergency":
-        await _alert_roles(uow, t, ticket, [Role.SUPERVISOR], "repairs.n.emergency_alert", now)
+        # An emergency someone already has is news for the manager, not a queue waiting for a taker.
+        watchers: list[str] = [Role.SUPERVISOR, *([Role.PROPERTY_MANAGER] if assignee is not None else [])]
+        await _alert_roles(uow, t, ticket, watchers, "repairs.n.emergency_alert", now)
     await refresh_group_cards(uow, t, ticket, now)
     view = _view(ticket, assignee)
     return SubmitResult(view, compound.duty_phone)
@@ -654,7 +656,7 @@ def task_card(
         "number": number_of(tid),
         "kind": t(language, f"repairs.kind.{ticket.kind}"),
         "urgency": t(language, f"repairs.urgency.{ticket.urgency}"),
-        "status": t(language, f"repairs.status.{status}"),
+        "status": t(language, f"repairs.staff_status.{status}"),
         "place": ticket.place_label,
         "description": ticket.description or "—",
         "photos": len(ticket.photos or ()),
@@ -685,6 +687,7 @@ def task_card(
 def group_card(t: Translator, ticket: RepairTicket, assignee_name: str) -> tuple[str, dict[str, Any]]:
     """The staff group's card: never a room, a phone or the reporter's name."""
     values = _labels(t, None, ticket, assignee_name)
+    values["status"] = t(None, f"repairs.staff_status.{ticket.status}")  # staff read it, not the resident
     text = t(None, "repairs.card.group", **values)
     if assignee_name:
         text += "\n" + t(None, "repairs.card.handled_by", name=assignee_name)
@@ -814,8 +817,80 @@ def rating_keyboard(t: Translator, language: str | None, ticket_id: int) -> dict
     return inline_keyboard([stars, [(t(language, "repairs.btn.not_fixed"), pack(PREFIX, "bad", ticket_id))]])
 
 
+def _card_buttons_for(ticket: RepairTicket, recipient_id: int | None, alert: bool) -> bool:
+    """Who may still act from a copy of a card: the assignee; while it waits, whoever was asked to take it."""
+    if ticket.status == "accepted":
+        return recipient_id == ticket.assignee_id
+    if ticket.status == "open":
+        return alert or recipient_id == ticket.assignee_id
+    return False
+
+
+async def refresh_private_cards(uow: UnitOfWork, t: Translator, ticket: RepairTicket, now: datetime) -> None:
+    """Every task card already sent to a person (the assignee's, the duty manager's, the alerts) is edited to
+    the ticket's state, with buttons only for whoever may still use them: no "处理中" card with a live ✅ 完成
+    after the ticket was closed. The sent message ids are the ones the outbox remembered."""
+    assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
+    rows = await uow.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.dedupe_key.like("rp:%"), OutboxMessage.method == "sendMessage")
+        .where(OutboxMessage.dedupe_key.like(f"%:{ticket.id}:%"))
+        .order_by(OutboxMessage.id)
+    )
+    for row in rows:
+        parts = (row.dedupe_key or "").split(":")
+        if len(parts) < 4 or parts[2] != str(ticket.id) or row.person_id is None:
+            continue
+        alert = parts[1] in CARD_ALERTS
+        if parts[1] == "task":
+            key = "repairs.n.new_task_emergency" if ticket.urgency == "emergency" else "repairs.n.new_task"
+        elif alert or parts[1] in CARD_NOTICES:
+            key = CARD_NOTICES.get(parts[1], parts[1])
+        else:
+            continue
+        person = await uow.community.person(row.person_id)
+        if person is None:
+            continue
+        had_buttons = bool((row.payload or {}).get("reply_markup", {}).get("inline_keyboard"))
+        card, markup = task_card(t, person.language, ticket, assignee.display_name if assignee else "")
+        if not (had_buttons and _card_buttons_for(ticket, person.id, alert=alert)):
+            markup = inline_keyboard([])
+        name = assignee.display_name if assignee else t(person.language, "repairs.nobody")
+        text = t(person.language, key, card=card, name=name)
+        if row.status == "pending":
+            row.payload = {**(row.payload or {}), "text": text, "reply_markup": markup}
+        elif row.telegram_message_id is not None and row.chat_id is not None:
+            await notify_chat(
+                uow,
+                text,
+                chat_id=row.chat_id,
+                now=now,
+                reply_markup=markup,
+                dedupe_key=f"{row.dedupe_key}:e{ticket.version}",
+                method="editMessageText",
+                extra={"message_id": row.telegram_message_id},
+            )
+
+
+# The notices that carry a copy of the task card, and so are edited as the ticket moves: the assignee's
+# (by the dedupe key's tag) and the alerts to managers and supervisors (by their message key).
+CARD_NOTICES = {"reopen": "repairs.n.reopened_staff", "urge": "repairs.n.urged"}
+CARD_ALERTS = frozenset(
+    {
+        "repairs.n.duty_queue",
+        "repairs.n.emergency_alert",
+        "repairs.n.help",
+        "repairs.n.escalated",
+        "repairs.n.remind_queue",
+        "repairs.n.urged_queue",
+    }
+)
+
+
 async def refresh_group_cards(uow: UnitOfWork, t: Translator, ticket: RepairTicket, now: datetime) -> None:
-    """Post the card to the compound's staff groups once, then edit it as the ticket moves."""
+    """Post the card to the compound's staff groups once, then edit it as the ticket moves; the private
+    copies follow too."""
+    await refresh_private_cards(uow, t, ticket, now)
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
     text, markup = group_card(
         t, ticket, assignee.display_name if assignee and ticket.status != "open" else ""
@@ -859,6 +934,8 @@ async def _reload(uow: UnitOfWork, ticket_id: int) -> RepairTicket:
 
 async def _stale_refusal(uow: UnitOfWork, t: Translator, person: Person, ticket_id: int) -> UserFacingError:
     ticket = await _reload(uow, ticket_id)
+    if ticket.status in ("resolved", "closed"):
+        return UserFacingError(f"repairs.stale_now.{ticket.status}", number=number_of(ticket.id))
     if ticket.status == "accepted" and ticket.assignee_id is not None:
         if ticket.assignee_id == person.id:
             return UserFacingError("repairs.already_yours", number=number_of(ticket.id))
@@ -1001,6 +1078,8 @@ async def complete(
     async with uow:
         ticket = await _ticket(uow, ticket_id)
         person = await _staff_person(uow, telegram_id, ticket)
+        if ticket.status != "accepted":  # an old ✅ 完成: say what happened, not whose it is
+            raise await _stale_refusal(uow, t, person, ticket_id)
         if ticket.assignee_id != person.id:
             raise UserFacingError("repairs.not_assignee")
         on_time = ticket.stage_due_at is None or now <= ticket.stage_due_at
