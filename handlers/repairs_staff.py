@@ -128,7 +128,10 @@ async def reassign_start(update: Update, context: BotContext) -> StaffStep | int
     await answer(update)
     assert context.user_data is not None
     context.user_data[STAFF_KEY] = {"ticket_id": ticket_id}
-    rows = [[(c.label, pack(PREFIX, "to", c.id))] for c in targets]
+    rows = [
+        [(context.t("repairs.btn.colleague", name=c.name, count=c.open_tasks), pack(PREFIX, "to", c.id))]
+        for c in targets
+    ]
     rows.append([(context.t("repairs.btn.to_duty"), pack(PREFIX, "to", 0))])
     rows.append([(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))])
     await send_text(

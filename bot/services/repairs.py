@@ -981,17 +981,27 @@ async def accept(
         return view
 
 
-async def reassign_targets(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> list[Choice]:
+@dataclass(frozen=True)
+class Colleague:
+    id: int
+    name: str
+    open_tasks: int
+
+
+async def reassign_targets(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> list[Colleague]:
+    """The colleagues who cover this ticket's building and kind of work, lightest load first."""
     async with uow:
         ticket = await _ticket(uow, ticket_id)
         person = await _staff_person(uow, telegram_id, ticket)
         roles = [Role.MEDIATOR] if ticket.kind == WorkKind.DISPUTE.value else [Role.BUTLER]
         people = {
             p.id: p.display_name
-            for _r, p in await uow.community.staff_with_role(ticket.compound_id, roles)
-            if p.id != person.id and p.telegram_id is not None
+            for r, p in await uow.community.staff_with_role(ticket.compound_id, roles)
+            if p.id != person.id and p.telegram_id is not None and _covers(r, ticket.building_id, ticket.kind)
         }
-        return [Choice(pid, name) for pid, name in people.items()]
+        load = await repo(uow).open_counts(people)
+        found = [Colleague(pid, name, load.get(pid, 0)) for pid, name in people.items()]
+        return sorted(found, key=lambda c: (c.open_tasks, c.name))
 
 
 async def reassign(

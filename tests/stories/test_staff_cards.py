@@ -83,3 +83,22 @@ async def test_an_assigned_emergency_is_news_for_the_manager_not_a_queue(harness
     manager = all_texts(harness, USERS.manager)
     assert not any("值班队列有一单等人接" in text for text in manager)
     assert any(number_of(row.id) in text and "紧急报修提醒" in text and "王师傅" in text for text in manager)
+
+
+async def test_reassign_offers_the_colleagues_who_cover_the_place_with_their_load(harness: Harness) -> None:
+    from tests.repairs_helpers import SECOND_BUTLER, add_butler, person_id
+
+    await setup_compound(harness)
+    await add_butler(harness)  # 李师傅: 1-3栋, plumbing and lifts
+    await add_butler(harness, 2102, "周师傅", buildings=("1栋",))  # not 3栋
+    await report(harness, USERS.resident, text="水表漏水")  # 张阿姨, 3栋
+    await drain(harness)
+    [row] = await tickets(harness)
+    holder = USERS.butler if row.assignee_id == await person_id(harness, USERS.butler) else SECOND_BUTLER
+    other = "李师傅" if holder == USERS.butler else "王师傅"
+    card = find(harness.world.bot_messages(holder), number_of(row.id))
+    await harness.press(holder, card, "转派")
+    offer = harness.last(holder).button_texts
+    assert f"👷 {other}（手上 0 单）" in offer
+    assert not any("周师傅" in text for text in offer)
+    assert "↩️ 退回物业值班" in offer
