@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import Message, ReplyKeyboardMarkup, Update
+from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, Update
 from telegram.ext import filters
 
 from bot.commands import Audience
@@ -23,6 +23,8 @@ class MenuEntry:
     callback: Callback
     audience: Audience
     order: int
+    # The button shares the person's location instead of its label (📍 签到: one tap checks in).
+    request_location: bool = False
 
 
 MENU: list[MenuEntry] = []
@@ -34,11 +36,16 @@ def add_menu_entry(entry: MenuEntry) -> None:
 
 
 def main_menu(context: BotContext, person: PersonView | None) -> ReplyKeyboardMarkup:
-    labels = [
-        context.t(e.label_key) for e in sorted(MENU, key=lambda e: e.order) if e.audience.admits(person)
+    """Each role's daily work first (its entries have the lowest order), then what everyone has."""
+    entries = [e for e in sorted(MENU, key=lambda e: e.order) if e.audience.admits(person)]
+    buttons = [
+        KeyboardButton(context.t(e.label_key), request_location=True)
+        if e.request_location
+        else KeyboardButton(context.t(e.label_key))
+        for e in entries
     ]
     # Two big buttons a row: easy to hit for elderly users.
-    rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return reply_keyboard(rows)
 
 

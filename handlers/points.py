@@ -417,6 +417,10 @@ async def verify_command(update: Update, context: BotContext) -> None:
     await _verify(update, context, "".join(context.args)[:40])
 
 
+async def verify_menu(update: Update, context: BotContext) -> None:
+    await reply(update, context, "points.verify_usage")
+
+
 async def verify_link(update: Update, context: BotContext, rest: str) -> None:
     """The QR's link: a merchant verifies; the voucher's owner who opens it just sees their voucher."""
     user = update.effective_user
@@ -559,6 +563,7 @@ register_command(CommandSpec("pointrules", "points.cmd_rules", roles(*points.RUL
 register_command(CommandSpec("publicname", "points.cmd_publicname", Audience(REGISTERED), 36))
 add_menu_entry(MenuEntry("points.menu", show_points, Audience(REGISTERED), 30))
 add_deep_link("v", verify_link)
+add_menu_entry(MenuEntry("menu.verify", verify_menu, roles(Role.MERCHANT), 2))
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

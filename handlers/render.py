@@ -113,9 +113,11 @@ def buttons(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
-def reply_keyboard(labels: Sequence[Sequence[str]]) -> ReplyKeyboardMarkup:
+def reply_keyboard(labels: Sequence[Sequence[str | KeyboardButton]]) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
-        [[KeyboardButton(label) for label in row] for row in labels], resize_keyboard=True, is_persistent=True
+        [[b if isinstance(b, KeyboardButton) else KeyboardButton(b) for b in row] for row in labels],
+        resize_keyboard=True,
+        is_persistent=True,
     )
 
 

@@ -21,6 +21,7 @@ from bot.roles import Role
 from bot.services import repairs
 from bot.services.repairs import TicketView
 from handlers.common import is_private
+from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 
 RP = repairs.PREFIX
@@ -327,6 +328,13 @@ async def board_command(update: Update, context: BotContext) -> None:
         worst=worst,
         help=help_needed,
     )
+
+
+# Each role's daily work on its keyboard, ahead of everything else.
+add_menu_entry(
+    MenuEntry("menu.tasks", tasks_command, roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 2)
+)
+add_menu_entry(MenuEntry("menu.board", board_command, roles(Role.SUPERVISOR), 3))
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
