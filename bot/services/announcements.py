@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import select, update
+
+from bot.db.models import OutboxMessage
 from bot.db.models.announcements import Announcement
 from bot.db.repositories.announcements import AnnouncementRepository
 from bot.db.uow import UnitOfWork
-from bot.delivery.notify import clip
+from bot.delivery.notify import clip, notify_person
 from bot.i18n import Translator
 from bot.services.errors import UserFacingError
 from bot.services.patrols import _person, _require_staff, fmt_when, zone
@@ -285,19 +288,78 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
                 if post.status == "pending":
                     waiting = True
                 elif post.status == "sent" and post.telegram_message_id is not None:
+                    key = f"ann-pin:{ann.id}:{post.chat_id}"
                     added = await uow.outbox.add(
                         chat_id=post.chat_id,
                         method="pinChatMessage",
                         now=now,
                         payload={"message_id": post.telegram_message_id, "disable_notification": True},
-                        dedupe_key=f"ann-pin:{ann.id}:{post.chat_id}",
-                        purpose="announcement-pin",
+                        dedupe_key=key,
+                        purpose=PIN_PURPOSE,
                     )
                     handled += added is not None
+                    pin = added or await uow.session.scalar(
+                        select(OutboxMessage).where(OutboxMessage.dedupe_key == key)
+                    )
+                    if pin is None or pin.status == "pending":
+                        waiting = True  # stay awaiting until Telegram has answered the pin
+                    elif pin.status == "failed" and _lacks_rights(pin.last_error):
+                        await _tell_pin_refused(uow, t, ann, post.chat_id, now)
             if not waiting:
                 ann.pins_done = True
         await uow.commit()
     return handled
+
+
+PIN_PURPOSE = "announcement-pin"
+
+
+def _lacks_rights(error: str | None) -> bool:
+    return error is not None and ("rights" in error or "not an administrator" in error)
+
+
+async def _tell_pin_refused(
+    uow: UnitOfWork, t: Translator, ann: Announcement, chat_id: int, now: datetime
+) -> None:
+    """Telegram refused the pin: the author hears it was not pinned and what to grant; the group's admins read
+    the same in the group. The pin is retried when the bot is given the right (`retry_pins`)."""
+    group = await uow.community.group(chat_id)
+    title = group.title if group is not None else ""
+    author = await uow.community.person(ann.author_id) if ann.author_id else None
+    if author is not None:
+        await notify_person(
+            uow,
+            t,
+            author,
+            "announcements.pin_refused_author",
+            now=now,
+            dedupe_key=f"ann-pin-refused:{ann.id}:{chat_id}",
+            title=ann.title,
+            group=title,
+        )
+    await uow.outbox.add(
+        chat_id=chat_id,
+        payload={"text": t(None, "announcements.pin_refused_group", title=ann.title)},
+        now=now,
+        dedupe_key=f"ann-pin-refused-group:{ann.id}:{chat_id}",
+        purpose="announcement-pin-refused",
+    )
+
+
+async def retry_pins(uow: UnitOfWork, chat_id: int, now: datetime) -> int:
+    """The bot was given the right to pin in this group: the pins it was refused are sent again."""
+    async with uow:
+        result = await uow.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.purpose == PIN_PURPOSE,
+                OutboxMessage.status == "failed",
+            )
+            .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+        )
+        await uow.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def next_due(uow: UnitOfWork, now: datetime) -> datetime | None:

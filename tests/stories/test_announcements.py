@@ -124,3 +124,34 @@ async def test_only_staff_may_announce_and_cancel_leaves_nothing(harness: Harnes
             await uow.session.scalar(select(OutboxMessage).where(OutboxMessage.purpose == "announcement"))
             is None
         )
+
+
+async def test_a_refused_pin_is_reported_to_the_author_and_the_admins_and_retried_once_allowed(
+    harness: Harness,
+) -> None:
+    await link_group(harness, bot_admin=False)
+    await compose(
+        harness,
+        kind="普通公告",
+        title="电梯检修",
+        body="周三 2 号电梯停用检修。",
+        audience="业主群和每位住户",
+    )
+    await harness.press(USERS.admin, harness.last(USERS.admin), "📌 置顶")
+    await harness.press(USERS.admin, harness.last(USERS.admin), "现在发")
+    await harness.press(USERS.admin, harness.last(USERS.admin), "确认发送")
+    await deliver(harness)
+    post = harness.last(USERS.group)
+    assert "电梯检修" in (post.text or "")
+    for _ in range(3):
+        await settle(harness)
+    assert not harness.world.message(USERS.group, post.message_id).pinned
+    told = [m.text or "" for m in harness.world.bot_messages(USERS.admin)]
+    assert any("没能置顶" in text and "置顶消息" in text for text in told)
+    assert any("请群管理员" in (m.text or "") for m in harness.world.bot_messages(USERS.group))
+
+    await harness.process(harness.world.bot_promoted(USERS.admin, USERS.group))
+    await settle(harness)
+    assert harness.world.message(USERS.group, post.message_id).pinned
+    refusals = [m for m in harness.world.bot_messages(USERS.admin) if "没能置顶" in (m.text or "")]
+    assert len(refusals) == 1
