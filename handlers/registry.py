@@ -23,6 +23,7 @@ from handlers import (
     patrols,
     points,
     repairs,
+    repairs_contact,
     residents,
     start,
 )
@@ -31,7 +32,9 @@ from handlers.menu import MenuLabelFilter
 # Our conversations track a user across messages on purpose (per_message=False); PTB warns about that.
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
-CAPABILITIES = (residents, groups, points, patrols, events, announcements, repairs, law, start)
+CAPABILITIES = (
+    residents, groups, points, patrols, events, announcements, repairs, repairs_contact, law, start,
+)  # fmt: skip
 
 
 async def leave_flow_for_menu(update: Update, context: BotContext) -> int:

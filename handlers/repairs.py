@@ -584,6 +584,9 @@ async def _submit(update: Update, context: BotContext) -> ReportStep | int:
         text = context.t(f"repairs.sent_{ticket.queue}", number=ticket.number, name=who)
     context.drop(DRAFT_KEY)
     await edit_or_reply(update, context, text)
+    from handlers.repairs_contact import ask_phone_if_missing
+
+    await ask_phone_if_missing(update, context)
     return ConversationHandler.END
 
 

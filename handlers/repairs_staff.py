@@ -58,7 +58,10 @@ async def _show_card(update: Update, context: BotContext, view: TicketView) -> N
 
     if not is_private(update):
         return
-    text, markup = repairs.task_card(context.services.translator, context.language, view, view.assignee_name)
+    phone = await repairs.card_contact(context.services.uow(), _user_id(update), view.id)
+    text, markup = repairs.task_card(
+        context.services.translator, context.language, view, view.assignee_name, reporter_phone=phone
+    )
     await edit_or_reply(update, context, text, dict_markup(markup))
 
 
@@ -111,8 +114,13 @@ async def open_card(update: Update, context: BotContext) -> None:
         await answer(update, context.t("common.not_allowed"), alert=True)
         return
     await answer(update)
+    phone = await repairs.card_contact(context.services.uow(), _user_id(update), ticket_id)
     text, markup = repairs.task_card(
-        context.services.translator, context.language, detail.ticket, detail.ticket.assignee_name
+        context.services.translator,
+        context.language,
+        detail.ticket,
+        detail.ticket.assignee_name,
+        reporter_phone=phone,
     )
     await send_text(update, context, text, dict_markup(markup))
 

@@ -647,9 +647,17 @@ async def follow(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: datetim
 
 
 def task_card(
-    t: Translator, language: str | None, ticket: TicketView | RepairTicket, assignee_name: str = ""
+    t: Translator,
+    language: str | None,
+    ticket: TicketView | RepairTicket,
+    assignee_name: str = "",
+    *,
+    reporter_phone: bool | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The assignee's private card: full place (staff need the room), description and the buttons."""
+    """The assignee's private card: full place (staff need the room), description and the buttons.
+
+    reporter_phone is given only for the assignee's own copy: it adds 💬 (a message relayed through the bot)
+    and, where the resident shared a phone, 📞."""
     tid = ticket.id
     status = ticket.status
     values = {
@@ -681,7 +689,27 @@ def task_card(
             ]
         )
         rows.append([(t(language, "repairs.btn.help"), pack(PREFIX, "hlp", tid))])
+    if reporter_phone is not None and status in ("open", "accepted"):
+        contact = [(t(language, "repairs.btn.message"), pack(PREFIX, "msg", tid))]
+        if reporter_phone:
+            contact.insert(0, (t(language, "repairs.btn.call"), pack(PREFIX, "tel", tid)))
+        rows.append(contact)
     return text, inline_keyboard(rows)
+
+
+async def card_contact(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> bool | None:
+    """For the viewer's copy of a card: None unless they are its assignee; else whether 📞 can be offered."""
+    async with uow:
+        person = await uow.community.person_by_telegram(telegram_id)
+        ticket = await repo(uow).ticket(ticket_id)
+        if person is None or ticket is None or ticket.assignee_id != person.id:
+            return None
+        return await reporter_has_phone(uow, ticket)
+
+
+async def reporter_has_phone(uow: UnitOfWork, ticket: RepairTicket | TicketView) -> bool:
+    reporter = await uow.community.person(ticket.reporter_id)
+    return reporter is not None and bool(reporter.phone)
 
 
 def group_card(t: Translator, ticket: RepairTicket, assignee_name: str) -> tuple[str, dict[str, Any]]:
@@ -725,7 +753,8 @@ async def _send_task_card(
 ) -> None:
     if assignee is None:
         return
-    text, markup = task_card(t, assignee.language, ticket)
+    phone = await reporter_has_phone(uow, ticket)
+    text, markup = task_card(t, assignee.language, ticket, reporter_phone=phone)
     key = "repairs.n.new_task_emergency" if ticket.urgency == "emergency" else "repairs.n.new_task"
     await notify_person(
         uow,
@@ -852,7 +881,11 @@ async def refresh_private_cards(uow: UnitOfWork, t: Translator, ticket: RepairTi
         if person is None:
             continue
         had_buttons = bool((row.payload or {}).get("reply_markup", {}).get("inline_keyboard"))
-        card, markup = task_card(t, person.language, ticket, assignee.display_name if assignee else "")
+        own = person.id == ticket.assignee_id
+        phone = await reporter_has_phone(uow, ticket) if own else None
+        card, markup = task_card(
+            t, person.language, ticket, assignee.display_name if assignee else "", reporter_phone=phone
+        )
         if not (had_buttons and _card_buttons_for(ticket, person.id, alert=alert)):
             markup = inline_keyboard([])
         name = assignee.display_name if assignee else t(person.language, "repairs.nobody")
