@@ -1,4 +1,4 @@
-"""The resident may leave a phone for the butler; the butler (only) calls, and both sides message via the bot."""
+"""A resident may leave a phone for the butler; only the butler calls; both sides message via the bot."""
 
 from __future__ import annotations
 
