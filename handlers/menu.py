@@ -10,7 +10,7 @@ from telegram.ext import filters
 
 from bot.commands import Audience
 from bot.context import BotContext
-from bot.i18n import SUPPORTED_LANGUAGES, default_translator
+from bot.i18n import SUPPORTED_LANGUAGES, Translator, default_translator
 from bot.services.views import PersonView
 from handlers.render import reply_keyboard
 
@@ -36,12 +36,17 @@ def add_menu_entry(entry: MenuEntry) -> None:
 
 
 def main_menu(context: BotContext, person: PersonView | None) -> ReplyKeyboardMarkup:
-    """Each role's daily work first (its entries have the lowest order), then what everyone has."""
+    return menu_for(context.services.translator, context.language, person)
+
+
+def menu_for(t: Translator, language: str | None, person: PersonView | None) -> ReplyKeyboardMarkup:
+    """Each role's daily work first (its entries have the lowest order), then what everyone has; in the
+    person's own language, so it can go with a message to someone else (an approved join request)."""
     entries = [e for e in sorted(MENU, key=lambda e: e.order) if e.audience.admits(person)]
     buttons = [
-        KeyboardButton(context.t(e.label_key), request_location=True)
+        KeyboardButton(t(language, e.label_key), request_location=True)
         if e.request_location
-        else KeyboardButton(context.t(e.label_key))
+        else KeyboardButton(t(language, e.label_key))
         for e in entries
     ]
     # Two big buttons a row: easy to hit for elderly users.

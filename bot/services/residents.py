@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 
@@ -281,6 +283,9 @@ async def request_join(
         return JoinRequestView(request.id, "pending", label, person.display_name)
 
 
+MenuFor = Callable[[PersonView, str | None], dict[str, Any]]
+
+
 async def decide_join(
     uow: UnitOfWork,
     t: Translator,
@@ -288,7 +293,10 @@ async def decide_join(
     decider_telegram_id: int,
     approve: bool,
     now: datetime,
+    *,
+    menu_for: MenuFor | None = None,
 ) -> JoinRequestView:
+    """One decision, however many approvers press; an approved requester gets their menu with the news."""
     async with uow:
         request = await uow.community.join_request(request_id)
         if request is None:
@@ -327,13 +335,18 @@ async def decide_join(
         if approve and requester is not None and not already_home:
             home = Residency(person_id=requester.id, household_id=request.household_id, created_at=now)
             uow.session.add(home)
+            await uow.session.flush()
         if requester is not None:
+            menu = None
+            if approve and menu_for is not None:
+                menu = menu_for(await person_view(uow, requester), requester.language)
             await notify_person(
                 uow,
                 t,
                 requester,
                 "residents.join_approved" if approve else "residents.join_rejected",
                 now=now,
+                reply_markup=menu,
                 dedupe_key=f"join-result:{request.id}",
                 home=label,
             )
