@@ -23,3 +23,38 @@ async def test_an_approved_join_request_brings_the_menu(harness: Harness) -> Non
     assert menu is not None
     labels = [b if isinstance(b, str) else b["text"] for row in menu["keyboard"] for b in row]
     assert "🔧 报修" in labels and "🏠 绑定房屋" not in labels
+
+
+async def test_group_signup_from_someone_new_opens_the_private_chat_to_finish(harness: Harness) -> None:
+    from tests.patrols_helpers import link_group
+    from tests.stories.test_events import group_post, publish
+
+    stranger = 3101
+    harness.world.add_user(stranger, "小周")
+    harness.world._chats[USERS.group].members.add(stranger)
+    await link_group(harness)
+    await publish(harness)
+    post = await group_post(harness)
+    answer, _ = await harness.press(stranger, post, "报名")  # type: ignore[arg-type]
+    assert answer is not None
+    assert "报名成功" not in (answer.get("text") or "")
+    link = answer.get("url") or ""
+    assert link.startswith("https://t.me/RedButlerBot?start=er_")
+    replies = await harness.open_link(stranger, link.rsplit("start=", 1)[1])
+    assert "报名成功" in (replies[-1].text or "") and "免费义诊" in (replies[-1].text or "")
+    # Someone the bot already talks to privately is signed up from the group at once.
+    answer, _ = await harness.press(USERS.resident, post, "报名")  # type: ignore[arg-type]
+    assert answer is not None and "报名成功" in (answer.get("text") or "")
+
+
+async def test_the_check_in_code_comes_with_a_qr_picture(harness: Harness) -> None:
+    from tests.patrols_helpers import link_group
+    from tests.stories.test_events import publish
+
+    await link_group(harness)
+    replies = await publish(harness, kind="主题党日")
+    _, replies = await harness.press(USERS.coordinator, replies[-1], "签到码")
+    photo = harness.world.bot_messages(USERS.coordinator)[-2]
+    assert photo.photo, "no QR picture"
+    assert "签到码" in (harness.last(USERS.coordinator).text or "")
+    assert "签到二维码" in (photo.text or "")
