@@ -24,6 +24,7 @@ from handlers import (
     points,
     repairs,
     repairs_contact,
+    repairs_reopen,
     residents,
     start,
 )
@@ -33,7 +34,8 @@ from handlers.menu import MenuLabelFilter
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
 CAPABILITIES = (
-    residents, groups, points, patrols, events, announcements, repairs, repairs_contact, law, start,
+    residents, groups, points, patrols, events, announcements,
+    repairs_reopen, repairs, repairs_contact, law, start,
 )  # fmt: skip
 
 

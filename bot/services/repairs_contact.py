@@ -128,3 +128,52 @@ async def needs_phone(uow: UnitOfWork, telegram_id: int) -> bool:
     async with uow:
         person = await uow.community.person_by_telegram(telegram_id)
         return person is not None and not person.phone
+
+
+async def add_still_wrong(
+    uow: UnitOfWork,
+    t: Translator,
+    telegram_id: int,
+    ticket_id: int,
+    now: datetime,
+    *,
+    text: str = "",
+    photo: str | None = None,
+) -> RelayTarget:
+    """After 没修好: what is still wrong goes on the ticket (its description or photos, and the timeline) and
+    to whoever has it now, so they do not come back to fix the same thing again."""
+    from bot.services.repairs import DESCRIPTION_LIMIT, _event, refresh_group_cards, send_photos
+
+    text = text.strip()[:RELAY_LIMIT]
+    if not text and not photo:
+        raise UserFacingError("repairs.relay_empty")
+    async with uow:
+        person = await _person(uow, telegram_id)
+        ticket = await _ticket(uow, ticket_id)
+        if ticket.reporter_id != person.id:
+            raise UserFacingError("repairs.not_yours")
+        if ticket.status not in ACTIVE_STATUSES:
+            raise UserFacingError("repairs.relay_closed", number=number_of(ticket.id))
+        if text:
+            ticket.description = f"{ticket.description}\n🔁 {text}"[:DESCRIPTION_LIMIT]
+        if photo:
+            ticket.photos = [*(ticket.photos or []), photo]
+        ticket.version += 1  # the cards are edited again (their edits are keyed by version)
+        _event(uow, ticket, "still_wrong", person, now, photo=bool(photo))
+        assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
+        if assignee is not None:
+            await notify_person(
+                uow,
+                t,
+                assignee,
+                "repairs.n.still_wrong",
+                now=now,
+                dedupe_key=f"rp:still:{ticket.id}:{ticket.version}",
+                number=number_of(ticket.id),
+                text=text or "📷",
+            )
+            if photo:
+                await send_photos(uow, assignee, ticket, [photo], now, f"still{ticket.version}")
+        await refresh_group_cards(uow, t, ticket, now)
+        await uow.commit()
+        return RelayTarget(number_of(ticket.id), assignee.display_name if assignee else "")

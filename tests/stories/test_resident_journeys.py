@@ -58,3 +58,33 @@ async def test_the_check_in_code_comes_with_a_qr_picture(harness: Harness) -> No
     assert photo.photo, "no QR picture"
     assert "签到码" in (harness.last(USERS.coordinator).text or "")
     assert "签到二维码" in (photo.text or "")
+
+
+async def test_not_fixed_asks_what_is_still_wrong_and_puts_it_on_the_ticket(harness: Harness) -> None:
+    from bot.services.repairs import number_of
+    from tests.repairs_helpers import drain, find, report, setup_compound, ticket, tickets
+
+    await setup_compound(harness)
+    await report(harness, USERS.resident, text="厨房水管接头漏水")
+    await harness.process(harness.world.user_replies_keyboard(USERS.resident, "不用了"))
+    await drain(harness)
+    [row] = await tickets(harness)
+    card = find(harness.world.bot_messages(USERS.butler), number_of(row.id))
+    await harness.press(USERS.butler, card, "接单")
+    await harness.press(USERS.butler, harness.world.message(USERS.butler, card.message_id), "完成")
+    await harness.press(USERS.butler, harness.last(USERS.butler), "不发照片")
+    await drain(harness)
+    done = find(harness.world.bot_messages(USERS.resident), "请给个星")
+    await harness.press(USERS.resident, done, "没修好")
+    assert "还有哪里不对" in (harness.last(USERS.resident).text or "")
+    replies = await harness.send(USERS.resident, "接头还在滴水，柜子里都湿了")
+    assert "记在报修单" in (replies[-1].text or "")
+    await harness.send_photo(USERS.resident)  # a later photo is not taken as the answer twice
+    reopened = await ticket(harness, row.id)
+    assert reopened.status == "accepted" and "接头还在滴水" in reopened.description
+    await drain(harness)
+    assert any(
+        "接头还在滴水" in text for text in (m.text or "" for m in harness.world.bot_messages(USERS.butler))
+    )
+    # The butler's card shows it too.
+    assert "接头还在滴水" in (harness.world.message(USERS.butler, card.message_id).text or "")
