@@ -120,9 +120,8 @@ async def kind_picked(update: Update, context: BotContext) -> AnnounceStep:
         return AnnounceStep.KIND
     await answer(update)
     context.draft(DRAFT_KEY)["kind"] = kind
-    await edit_or_reply(
-        update, context, context.t("announcements.ask_title"), buttons([_cancel_row(context)])
-    )
+    ask = "announcements.ask_title_accounts" if kind == "accounts" else "announcements.ask_title"
+    await edit_or_reply(update, context, context.t(ask), buttons([_cancel_row(context)]))
     return AnnounceStep.TITLE
 
 

@@ -121,7 +121,11 @@ async def signup_pressed(update: Update, context: BotContext) -> None:
     )
     text, markup = await _list_text(update, context)
     await edit_or_reply(update, context, text, markup)
-    await reply(update, context, key, when=when, route=result.shift.route, position=result.position)
+    # Promise only the reminders that will really come (none for a shift starting in a few minutes).
+    promise = context.t("patrols.remind_" + ("_".join(result.reminders) or "none"))
+    await reply(
+        update, context, key, when=when, route=result.shift.route, position=result.position, reminders=promise
+    )
 
 
 async def take_pressed(update: Update, context: BotContext) -> None:

@@ -438,7 +438,7 @@ async def _after_place(update: Update, context: BotContext) -> ReportStep | int:
         if duplicate is not None:
             draft["dup_id"] = duplicate.id
             text = context.t(
-                "repairs.duplicate",
+                "repairs.duplicate_mine" if duplicate.mine else "repairs.duplicate",
                 number=duplicate.number,
                 kind=context.t(f"repairs.kind.{duplicate.kind}"),
                 place=duplicate.public_label,
@@ -448,7 +448,7 @@ async def _after_place(update: Update, context: BotContext) -> ReportStep | int:
                 [(context.t("repairs.btn.follow"), pack(PREFIX, "df", duplicate.id))],
                 [(context.t("repairs.btn.report_anyway"), pack(PREFIX, "dn"))],
                 _nav(context),
-            ]
+            ][1 if duplicate.mine else 0 :]  # nobody follows their own ticket
             _push(context, ReportStep.DUPLICATE)
             await edit_or_reply(update, context, text, buttons(rows))
             return ReportStep.DUPLICATE

@@ -138,6 +138,9 @@ class SignupView:
     position: int = 0  # place on the waiting list
     late: bool = False  # cancelled after the cut-off
     refilled_by: str | None = None  # "waiting" | "offer" | None
+    reminders: tuple[
+        str, ...
+    ] = ()  # the reminders still to come: "evening", "hour" (none for a shift about to start)
 
 
 @dataclass(frozen=True)
@@ -558,10 +561,16 @@ async def sign_up(
         await _check_can_book(uow, shift, person)
         full = await repo.count_booked(shift.id) >= shift.capacity
         await _book(uow, shift, person, "waiting" if full else "booked", now)
+        await uow.session.flush()
+        coming = []
+        for kind in ("evening", "hour"):
+            reminder = await repo.reminder(shift.id, person.id, kind)
+            if reminder is not None and not reminder.done:
+                coming.append(kind)
         view = await _shift_view(uow, shift, person_id=person.id)
         position = view.waiting if full else 0
         await uow.commit()
-        return SignupView(view, "waiting" if full else "booked", position=position)
+        return SignupView(view, "waiting" if full else "booked", position=position, reminders=tuple(coming))
 
 
 async def cancel(

@@ -137,6 +137,7 @@ class DuplicateView:
     kind: str
     status: str
     public_label: str
+    mine: bool = False  # the person reporting is the one who reported it (or already follows it)
 
 
 @dataclass(frozen=True)
@@ -525,7 +526,10 @@ async def find_duplicate(uow: UnitOfWork, telegram_id: int, draft: ReportDraft) 
         ticket = await repo(uow).open_duplicate(compound_id, draft.kind, draft.household_id, draft.place_id)
         if ticket is None:
             return None
-        return DuplicateView(ticket.id, number_of(ticket.id), ticket.kind, ticket.status, ticket.public_label)
+        mine = ticket.reporter_id == person.id or await repo(uow).is_follower(ticket.id, person.id)
+        return DuplicateView(
+            ticket.id, number_of(ticket.id), ticket.kind, ticket.status, ticket.public_label, mine=mine
+        )
 
 
 async def _route(

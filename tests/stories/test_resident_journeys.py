@@ -88,3 +88,54 @@ async def test_not_fixed_asks_what_is_still_wrong_and_puts_it_on_the_ticket(harn
     )
     # The butler's card shows it too.
     assert "接头还在滴水" in (harness.world.message(USERS.butler, card.message_id).text or "")
+
+
+async def test_a_shift_starting_in_15_minutes_promises_no_reminders(harness: Harness) -> None:
+    from tests.patrols_helpers import local, make_route, make_shift
+
+    route = await make_route(harness)
+    harness.clock.set(local("2026-11-03 19:15"))
+    await make_shift(harness, route, "2026-11-03 19:30")
+    replies = await harness.send(USERS.patrol, "/patrol")
+    _, replies = await harness.press(USERS.patrol, replies[-1], "报名")
+    text = replies[-1].text or ""
+    assert "报名成功" in text and "前一天晚上" not in text and "提醒" not in text
+    assert "马上就开始了" in text
+    # A shift tomorrow evening still gets both promises.
+    await make_shift(harness, route, "2026-11-04 19:30")
+    replies = await harness.send(USERS.patrol, "/patrol")
+    _, replies = await harness.press(USERS.patrol, replies[-1], "报名")
+    assert "前一天晚上和开始前我都会提醒您" in (replies[-1].text or "")
+
+
+async def test_reporting_the_same_thing_again_says_you_reported_it(harness: Harness) -> None:
+    from tests.repairs_helpers import report, setup_compound
+
+    await setup_compound(harness)
+    await report(harness, USERS.resident, text="厨房水管接头漏水")
+    replies = await harness.send(USERS.resident, "/report")
+    await harness.press(USERS.resident, harness.last(USERS.resident), "🚰 水电")
+    await harness.press(USERS.resident, harness.last(USERS.resident), "🏠")
+    text = harness.last(USERS.resident).text or ""
+    assert "您已经报过了" in text and "已经有人报过了" not in text
+    assert "关注这一单" not in " ".join(harness.last(USERS.resident).button_texts)
+    assert replies
+
+
+async def test_event_preview_names_the_audience_once_and_accounts_have_their_own_example(
+    harness: Harness,
+) -> None:
+    replies = await harness.send(USERS.coordinator, "/newevent")
+    for text in ("免费义诊", "11月10日 9:00-11:00", "社区活动室", "2"):
+        replies = await harness.send(USERS.coordinator, text)
+    await harness.press(USERS.coordinator, replies[-1], "小区业主群")
+    await harness.press(USERS.coordinator, harness.last(USERS.coordinator), "义诊")
+    await harness.press(USERS.coordinator, harness.last(USERS.coordinator), "只办一次")
+    preview = harness.last(USERS.coordinator).text or ""
+    assert "📣 小区业主群" in preview and "📣 📣" not in preview
+    await harness.send(USERS.coordinator, "/cancel")
+
+    replies = await harness.send(USERS.admin, "/announce")
+    _, replies = await harness.press(USERS.admin, replies[-1], "三公开账目")
+    ask = harness.last(USERS.admin).text or ""
+    assert "停水通知" not in ask and "收支" in ask
