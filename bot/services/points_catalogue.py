@@ -352,19 +352,32 @@ DEMO_CATALOGUE: dict[str, Any] = {
 }
 
 
-async def seed_demo_catalogue(uow: UnitOfWork, compound_id: int, now: datetime) -> ImportReport:
+async def seed_demo_catalogue(
+    uow: UnitOfWork, compound_id: int, now: datetime, *, merchant_shops: dict[str, str] | None = None
+) -> ImportReport:
     """A small demo catalogue for a compound, in the caller's open unit of work (the caller commits).
 
-    Every merchant of the compound is bound to the first partner, so `/verify` works in the demo.
-    Safe to call again: it updates what exists.
+    A merchant named in `merchant_shops` (phone → partner) is bound to that shop; every other merchant of the
+    compound to the first partner, so `/verify` works in the demo. Safe to call again: it updates what exists.
     """
     catalogue, problems = parse_mapping(DEMO_CATALOGUE)
     assert not problems, problems
     report = await apply_catalogue(uow, compound_id, catalogue, now)
     repo = PointsRepository(uow.session)
     first = await repo.partner_by_name(compound_id, catalogue.partners[0].name)
+    shops = merchant_shops or {}
     if first is not None:
         for _role, person in await uow.community.staff_with_role(compound_id, [Role.MERCHANT.value]):
+            own = (
+                await repo.partner_by_name(compound_id, shops[person.phone])
+                if person.phone in shops
+                else None
+            )
+            if own is not None:
+                if await repo.member(own.id, person.id) is None:
+                    uow.session.add(PartnerMember(partner_id=own.id, person_id=person.id, created_at=now))
+                    report.merchants += 1
+                continue
             if await repo.member(first.id, person.id) is None:
                 uow.session.add(PartnerMember(partner_id=first.id, person_id=person.id, created_at=now))
                 report.merchants += 1
