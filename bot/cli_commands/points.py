@@ -79,7 +79,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         console.say("cli.audit_ok")
         return 0
     for problem in report.problems:
-        console.fail("cli.audit_problem", problem=problem)
+        console.fail("cli.audit_problem", problem=problem.render(console.translator, console.language))
     return 1
 
 
@@ -91,7 +91,7 @@ def cmd_import_catalogue(args: argparse.Namespace, settings: Settings) -> int:
     if not report.ok:
         console.fail("cli.catalogue_rejected", count=len(report.problems))
         for problem in report.problems:
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {problem.render(console.translator, console.language)}", file=sys.stderr)
         return 1
     console.say(
         "cli.catalogue_imported",

@@ -84,7 +84,8 @@ def test_a_bad_catalogue_is_refused_whole(
     path.write_text(YAML.replace("cost: 6", "cost: lots"), encoding="utf-8")
 
     assert main(["points", "import-catalogue", str(path), "--compound", COMPOUND]) == 1
-    assert "not a number" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "目录有" in err and "“巧手理发店”的第 1 项服务：“lots”不是数字" in err
 
     async def count(uf: UnitOfWorkFactory) -> int:
         async with uf() as uow:
@@ -97,6 +98,11 @@ def test_a_bad_catalogue_is_refused_whole(
     good = tmp_path / "good.yaml"
     good.write_text(YAML, encoding="utf-8")
     assert main(["points", "import-catalogue", str(good), "--compound", "没有这个小区"]) == 1
+    assert "没有叫“没有这个小区”的小区" in capsys.readouterr().err
+    fake = tmp_path / "fake.xlsx"
+    fake.write_bytes(b"not a workbook")
+    assert main(["points", "import-catalogue", str(fake), "--compound", COMPOUND]) == 1
+    assert "不是表格" in capsys.readouterr().err
     assert run(cli_db, count) == 0
 
 
@@ -146,7 +152,7 @@ def test_audit_passes_then_fails_when_a_balance_is_tampered_with(
 
     run(cli_db, tamper)
     assert main(["points", "audit"]) == 1
-    assert "balance 999 but ledger sums to 20" in capsys.readouterr().err
+    assert "余额 999，但流水合计是 20" in capsys.readouterr().err
 
 
 def test_exports_show_issued_redeemed_outstanding_and_the_settlement_list(
