@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.callbacks import pack
+from bot.db.models import Person
+from bot.db.models.repairs import RepairTicket
 from bot.db.uow import UnitOfWork
 from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_person
@@ -45,26 +47,29 @@ async def reporter_contact(uow: UnitOfWork, telegram_id: int, ticket_id: int) ->
         return ReporterContact(number_of(ticket.id), reporter.display_name or "—", reporter.phone)
 
 
+async def _sides(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> tuple[Person, RepairTicket, Person]:
+    """(sender, ticket, other side); refused unless the sender reported or handles this open ticket."""
+    person = await _person(uow, telegram_id)
+    ticket = await _ticket(uow, ticket_id)
+    if ticket.assignee_id is not None and person.id == ticket.assignee_id:
+        other_id = ticket.reporter_id
+    elif person.id == ticket.reporter_id and ticket.assignee_id is not None:
+        other_id = ticket.assignee_id
+    else:
+        raise UserFacingError("repairs.relay_not_yours")
+    if ticket.status not in ACTIVE_STATUSES:
+        raise UserFacingError("repairs.relay_closed", number=number_of(ticket.id))
+    other = await uow.community.person(other_id)
+    if other is None or other.telegram_id is None:
+        raise UserFacingError("repairs.relay_not_yours")
+    return person, ticket, other
+
+
 async def relay_target(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> RelayTarget:
     """Who a message from this person about this ticket would reach (refused if they are neither side)."""
     async with uow:
-        person = await _person(uow, telegram_id)
-        ticket = await _ticket(uow, ticket_id)
-        other_id = _other_side(ticket.assignee_id, ticket.reporter_id, person.id)
-        if ticket.status not in ACTIVE_STATUSES:
-            raise UserFacingError("repairs.relay_closed", number=number_of(ticket.id))
-        other = await uow.community.person(other_id)
-        if other is None:
-            raise UserFacingError("repairs.relay_not_yours")
+        _sender, ticket, other = await _sides(uow, telegram_id, ticket_id)
         return RelayTarget(number_of(ticket.id), other.display_name or "—")
-
-
-def _other_side(assignee_id: int | None, reporter_id: int, person_id: int) -> int:
-    if assignee_id is not None and person_id == assignee_id:
-        return reporter_id
-    if person_id == reporter_id and assignee_id is not None:
-        return assignee_id
-    raise UserFacingError("repairs.relay_not_yours")
 
 
 async def relay(
@@ -83,14 +88,7 @@ async def relay(
     if len(text) > RELAY_LIMIT:
         raise UserFacingError("common.too_long", limit=RELAY_LIMIT)
     async with uow:
-        person = await _person(uow, telegram_id)
-        ticket = await _ticket(uow, ticket_id)
-        other_id = _other_side(ticket.assignee_id, ticket.reporter_id, person.id)
-        if ticket.status not in ACTIVE_STATUSES:
-            raise UserFacingError("repairs.relay_closed", number=number_of(ticket.id))
-        other = await uow.community.person(other_id)
-        if other is None or other.telegram_id is None:
-            raise UserFacingError("repairs.relay_not_yours")
+        person, ticket, other = await _sides(uow, telegram_id, ticket_id)
         from_staff = person.id == ticket.assignee_id
         markup = inline_keyboard([[(t(other.language, "repairs.btn.reply"), pack(PREFIX, "msg", ticket.id))]])
         await notify_person(

@@ -119,6 +119,8 @@ def test_demo_says_how_to_pick_a_port_when_8081_is_taken(
     port = blocker.getsockname()[1]
     try:
         monkeypatch.setenv("REDBUTLER_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}")
+        # The demo sets up logging for a terminal; here it would take over pytest's log capture.
+        monkeypatch.setattr("bot.cli_commands.local.configure_logging", lambda level: None)
         assert main(["demo", "--port", str(port)]) == 1
         err = capsys.readouterr().err
         assert f"端口 {port} 已被占用" in err and "--port" in err and "Traceback" not in err
