@@ -75,3 +75,17 @@ class MenuLabelFilter(filters.MessageFilter):
             for entry in MENU
             for language in SUPPORTED_LANGUAGES
         )
+
+
+class LabelFilter(filters.MessageFilter):
+    """A press of one particular menu button (in any language): a conversation's entry point."""
+
+    def __init__(self, label_key: str) -> None:
+        super().__init__()
+        self.label_key = label_key
+
+    def filter(self, message: Message) -> bool:
+        translator = default_translator()
+        return bool(message.text) and any(
+            translator(language, self.label_key) == message.text for language in SUPPORTED_LANGUAGES
+        )

@@ -57,3 +57,26 @@ async def test_the_check_in_button_shares_the_location(harness: Harness) -> None
     # Pressed outside a shift: the location arrives and the volunteer is told when check-in opens.
     await harness.process(harness.world.user_sends_location(USERS.patrol, 30.57, 104.06))
     assert "没有正在进行的巡逻班次" in (harness.last(USERS.patrol).text or "")
+
+
+async def test_the_merchant_presses_verify_and_types_the_code(harness: Harness) -> None:
+    from tests.points_helpers import give_points, seed_catalogue, vouchers
+    from tests.stories.test_points import code_of, redeem
+
+    uf = harness.services.uow_factory
+    await seed_catalogue(uf, harness.clock.now())
+    await give_points(uf, USERS.resident, 20, harness.clock.now(), "menu-verify")
+    card = await redeem(harness, USERS.resident, "医疗保健", "测血压血糖")
+    _, replies = await harness.press(USERS.resident, card, "确认兑换")
+    code = code_of(replies[-1])
+
+    ask = await harness.send(USERS.merchant, "🎫 核销")
+    assert "请把顾客的兑换码发给我" in (ask[-1].text or "")
+    wrong = await harness.send(USERS.merchant, "ZZZZ9999")
+    assert "没有找到这张兑换券" in (wrong[-1].text or "")
+    done = await harness.send(USERS.merchant, code.lower())
+    assert "核销成功" in (done[-1].text or "")
+    assert [v.status for v in await vouchers(uf)] == ["used"]
+    # The flow has ended: the next text is not taken as a code.
+    after = await harness.send(USERS.merchant, "ABCD2345")
+    assert "没有找到这张兑换券" not in (after[-1].text or "")
