@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from bot.callbacks import pack
 from bot.db.models import Compound, OutboxMessage, Person, StaffRole
@@ -864,10 +864,11 @@ async def refresh_private_cards(uow: UnitOfWork, t: Translator, ticket: RepairTi
     the ticket's state, with buttons only for whoever may still use them: no "处理中" card with a live ✅ 完成
     after the ticket was closed. The sent message ids are the ones the outbox remembered."""
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
+    tags = ["task", *CARD_NOTICES, *CARD_ALERTS]
     rows = await uow.session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.dedupe_key.like("rp:%"), OutboxMessage.method == "sendMessage")
-        .where(OutboxMessage.dedupe_key.like(f"%:{ticket.id}:%"))
+        .where(or_(*(OutboxMessage.dedupe_key.like(f"rp:{tag}:{ticket.id}:%") for tag in tags)))
+        .where(OutboxMessage.method == "sendMessage")
         .order_by(OutboxMessage.id)
     )
     for row in rows:
