@@ -20,6 +20,7 @@ from bot.services import repairs, repairs_contact
 from handlers.common import current_person
 from handlers.menu import main_menu
 from handlers.render import answer, buttons, pressed_int, reply, send_text, stale_button
+from handlers.repairs_staff import _user_id
 
 RP = repairs.PREFIX
 PREFIX = "rc"
@@ -29,11 +30,6 @@ SKIPPED_KEY = "repair_phone_skipped"
 
 class RelayStep(IntEnum):
     TEXT = 1
-
-
-def _user_id(update: Update) -> int:
-    assert update.effective_user is not None
-    return update.effective_user.id
 
 
 async def call_pressed(update: Update, context: BotContext) -> None:

@@ -19,6 +19,7 @@ from bot.callbacks import int_part, unpack
 from bot.context import BotContext
 from bot.services import repairs, repairs_contact
 from handlers.render import answer, buttons, edit_or_reply, reply, send_text
+from handlers.repairs_staff import _user_id
 
 RP = repairs.PREFIX
 PREFIX = "rw"
@@ -27,11 +28,6 @@ TICKET_KEY = "repair_still_wrong"
 
 class StillWrongStep(IntEnum):
     WHAT = 1
-
-
-def _user_id(update: Update) -> int:
-    assert update.effective_user is not None
-    return update.effective_user.id
 
 
 async def not_fixed(update: Update, context: BotContext) -> StillWrongStep | int:
