@@ -185,6 +185,11 @@ DEMO_CHECKPOINTS = [
 ]
 
 
+def demo_places() -> list[dict[str, Any]]:
+    """The patrol checkpoints, proposed by the web chat's location dialog so a check-in can be tried."""
+    return [{"name": name, "latitude": lat, "longitude": lon} for name, lat, lon in DEMO_CHECKPOINTS]
+
+
 async def _seed_places(uow_factory: UnitOfWorkFactory, compound_id: int, now: datetime) -> None:
     from bot.services.repairs import ensure_places
 
@@ -248,12 +253,28 @@ async def _seed_events(uow_factory: UnitOfWorkFactory, compound_id: int, now: da
         await create_event(uow_factory(), default_translator(), 20010, draft, now)
 
 
+DEMO_MERCHANT_SHOPS = {"13800138006": "巧手理发店"}  # 钱老板 verifies his own shop's vouchers
+DEMO_STARTING_POINTS = 20  # 张阿姨 can try a redemption (理发一次 costs 6) straight away
+
+
 async def _seed_points(uow_factory: UnitOfWorkFactory, compound_id: int, now: datetime) -> None:
+    from bot.i18n import default_translator
+    from bot.services.points import award_points
     from bot.services.points_catalogue import seed_demo_catalogue
 
     async with uow_factory() as uow:
-        await seed_demo_catalogue(uow, compound_id, now)
+        await seed_demo_catalogue(uow, compound_id, now, merchant_shops=DEMO_MERCHANT_SHOPS)
         await uow.commit()
+    await award_points(
+        uow_factory(),
+        default_translator(),
+        20003,  # 刘主任, the admin
+        "3栋2单元501",
+        DEMO_STARTING_POINTS,
+        "社区志愿服务",
+        "demo-starting-points",
+        now,
+    )
 
 
 for _seeder in (_seed_places, _seed_patrols, _seed_events, _seed_points):

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import IntEnum
 from zoneinfo import ZoneInfo
 
-from telegram import Update
+from telegram import MessageEntity, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -120,9 +120,8 @@ async def kind_picked(update: Update, context: BotContext) -> AnnounceStep:
         return AnnounceStep.KIND
     await answer(update)
     context.draft(DRAFT_KEY)["kind"] = kind
-    await edit_or_reply(
-        update, context, context.t("announcements.ask_title"), buttons([_cancel_row(context)])
-    )
+    ask = "announcements.ask_title_accounts" if kind == "accounts" else "announcements.ask_title"
+    await edit_or_reply(update, context, context.t(ask), buttons([_cancel_row(context)]))
     return AnnounceStep.TITLE
 
 
@@ -283,7 +282,10 @@ async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
         when=when,
     )
     markup = buttons([[(context.t("announcements.btn_send"), pack(PREFIX, "send"))], _cancel_row(context)])
-    await edit_or_reply(update, context, summary, markup)
+    # The preview shows the accounts table in the same monospace as the post.
+    found = announcements.table_entities(context.services.translator, context.language, preview, summary)
+    entities = [MessageEntity(str(e["type"]), int(str(e["offset"])), int(str(e["length"]))) for e in found]
+    await edit_or_reply(update, context, summary, markup, entities=entities or None)
     return AnnounceStep.CONFIRM
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import IntEnum
 from zoneinfo import ZoneInfo
 
-from telegram import Update
+from telegram import InputFile, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -43,6 +43,7 @@ from handlers.start import add_deep_link
 
 ORGANISERS = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
 DRAFT_KEY = "event_draft"
+RSVP_LINK = "er"  # /start er_<event id>: a group 报名 finished in the private chat
 MESSAGE_KEY = "event_message"
 TEXT_LIMIT = 200
 
@@ -344,6 +345,16 @@ async def manage_pressed(update: Update, context: BotContext) -> None:
         view = await events.organiser_view(uow, update.effective_user.id, event_id)
         await answer(update)
         link = deep_link(context.services.bot_username, f"ev_{view.checkin_code}")
+        # The picture to show on a phone or print at the door (attendees scan it), then the code to type.
+        from bot.services.repairs_posters import qr_png
+
+        chat = update.effective_chat
+        if chat is not None:
+            await context.bot.send_photo(
+                chat.id,
+                InputFile(qr_png(link, view.checkin_code), filename=f"{view.checkin_code}.png"),
+                caption=context.t("events.code_qr_caption", title=view.title, code=view.checkin_code),
+            )
         await reply(update, context, "events.code", title=view.title, code=view.checkin_code, link=link)
     elif action == "kill":
         view = await events.organiser_view(uow, update.effective_user.id, event_id)
@@ -407,6 +418,18 @@ async def rsvp_pressed(update: Update, context: BotContext) -> None:
         await stale_button(update, context)
         return
     uow, now = context.services.uow(), context.services.clock.now()
+    chat = update.effective_chat
+    in_group = chat is not None and chat.type != "private"
+    if (
+        parts[1] == "go"
+        and in_group
+        and not await events.reachable_privately(context.services.uow(), update.effective_user.id)
+    ):
+        # Reminders could never reach someone who never opened the private chat: the button opens it, and
+        # the sign-up is finished there (/start er_<id>).
+        link = deep_link(context.services.bot_username, f"{RSVP_LINK}_{event_id}")
+        await query.answer(url=link)
+        return
     if parts[1] == "go":
         result = await events.rsvp(uow, update.effective_user.id, display_name(update), event_id, now)
         await context.services.schedule_changed()
@@ -424,8 +447,7 @@ async def rsvp_pressed(update: Update, context: BotContext) -> None:
         place=result.event.place,
         position=result.position,
     )
-    chat = update.effective_chat
-    if chat is not None and chat.type != "private":
+    if in_group:
         # In a group the answer goes to the presser only, as an alert.
         await answer(update, text[:200], alert=True)  # Telegram refuses longer answers
         return
@@ -506,6 +528,29 @@ async def checkin_link(update: Update, context: BotContext, code: str) -> None:
     await _check_in(update, context, code)
 
 
+async def rsvp_link(update: Update, context: BotContext, rest: str) -> None:
+    """The private end of a group 报名 by someone new: sign them up here, where reminders can reach them."""
+    user = update.effective_user
+    assert user is not None
+    if not rest.isdigit():
+        await reply(update, context, "start.bad_link")
+        return
+    now = context.services.clock.now()
+    result = await events.rsvp(context.services.uow(), user.id, display_name(update), int(rest), now)
+    await context.services.schedule_changed()
+    key = "events.rsvp_going" if result.status == "going" else "events.rsvp_waiting"
+    view = result.event
+    await reply(
+        update,
+        context,
+        key,
+        title=view.title,
+        when=_when(context, view),
+        place=view.place,
+        position=result.position,
+    )
+
+
 async def menu_events(update: Update, context: BotContext) -> None:
     await events_command(update, context)
 
@@ -520,6 +565,7 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
 
 add_due_source(DueSource("events", _process_due, _next_due))
 add_deep_link("ev", checkin_link)
+add_deep_link(RSVP_LINK, rsvp_link)
 add_menu_entry(MenuEntry("menu.events", menu_events, Audience(REGISTERED), 33))
 
 

@@ -120,6 +120,12 @@ async def bot_membership(update: Update, context: BotContext) -> None:
         return
     if _joined(change):
         await context.bot.send_message(change.chat.id, context.t("groups.hello"))
+    if getattr(change.new_chat_member, "can_pin_messages", False):
+        # Made an admin who may pin: the announcement pins Telegram refused before go out now.
+        from bot.services.announcements import retry_pins
+
+        if await retry_pins(context.services.uow(), change.chat.id, context.services.clock.now()):
+            context.services.notify_outbox()
 
 
 async def new_members(update: Update, context: BotContext) -> None:

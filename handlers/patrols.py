@@ -121,7 +121,11 @@ async def signup_pressed(update: Update, context: BotContext) -> None:
     )
     text, markup = await _list_text(update, context)
     await edit_or_reply(update, context, text, markup)
-    await reply(update, context, key, when=when, route=result.shift.route, position=result.position)
+    # Promise only the reminders that will really come (none for a shift starting in a few minutes).
+    promise = context.t("patrols.remind_" + ("_".join(result.reminders) or "none"))
+    await reply(
+        update, context, key, when=when, route=result.shift.route, position=result.position, reminders=promise
+    )
 
 
 async def take_pressed(update: Update, context: BotContext) -> None:
@@ -155,6 +159,11 @@ async def location_sent(update: Update, context: BotContext) -> None:
     )
     key = "patrols.checked_in" if view.first else "patrols.checked_in_again"
     await reply(update, context, key, route=view.shift.route, checkpoint=view.checkpoint or "")
+
+
+async def checkin_hint(update: Update, context: BotContext) -> None:
+    """The 📍 签到 label arrived as text (a client that cannot share a location): say the other way."""
+    await reply(update, context, "patrols.checkin_hint")
 
 
 async def checkpoint_link(update: Update, context: BotContext, code: str) -> None:
@@ -342,6 +351,8 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
 add_due_source(DueSource("patrols", _process_due, _next_due))
 add_deep_link("cp", checkpoint_link)
 add_menu_entry(MenuEntry("menu.patrols", menu_patrol, VOLUNTEERS, 30))
+# One tap shares the location and checks in (the location handler above); outside a shift it says when.
+add_menu_entry(MenuEntry("menu.checkin", checkin_hint, roles(Role.PATROL), 2, request_location=True))
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

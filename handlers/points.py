@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from enum import IntEnum
 from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.callbacks import int_part, pack, unpack
 from bot.commands import REGISTERED, Audience, CommandSpec, register_command, roles
@@ -21,7 +29,7 @@ from bot.services import points
 from bot.services.invites import deep_link
 from bot.services.points_reports import statement_xlsx
 from handlers.common import current_person, ensure_current_person
-from handlers.menu import MenuEntry, add_menu_entry
+from handlers.menu import LabelFilter, MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
 from handlers.routing import IntentFilter
 from handlers.start import add_deep_link
@@ -417,6 +425,28 @@ async def verify_command(update: Update, context: BotContext) -> None:
     await _verify(update, context, "".join(context.args)[:40])
 
 
+class VerifyStep(IntEnum):
+    CODE = 1
+
+
+async def verify_menu(update: Update, context: BotContext) -> VerifyStep:
+    """🎫 核销: the merchant types (or pastes) the customer's code next; scanning the QR works as before."""
+    await reply(update, context, "points.verify_ask")
+    return VerifyStep.CODE
+
+
+async def verify_typed(update: Update, context: BotContext) -> int:
+    message = update.effective_message
+    assert message is not None
+    await _verify(update, context, (message.text or "")[:40])  # a wrong code is refused; they may retype
+    return ConversationHandler.END
+
+
+async def verify_stop(update: Update, context: BotContext) -> int:
+    await reply(update, context, "common.cancelled")
+    return ConversationHandler.END
+
+
 async def verify_link(update: Update, context: BotContext, rest: str) -> None:
     """The QR's link: a merchant verifies; the voucher's owner who opens it just sees their voucher."""
     user = update.effective_user
@@ -559,11 +589,21 @@ register_command(CommandSpec("pointrules", "points.cmd_rules", roles(*points.RUL
 register_command(CommandSpec("publicname", "points.cmd_publicname", Audience(REGISTERED), 36))
 add_menu_entry(MenuEntry("points.menu", show_points, Audience(REGISTERED), 30))
 add_deep_link("v", verify_link)
+add_menu_entry(MenuEntry("menu.verify", verify_menu, roles(Role.MERCHANT), 2))
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
+    verify: ConversationHandler[BotContext] = ConversationHandler(
+        name="points_verify",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[MessageHandler(private & LabelFilter("menu.verify"), verify_menu)],
+        states={VerifyStep.CODE: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, verify_typed)]},
+        fallbacks=[CommandHandler("cancel", verify_stop)],
+    )
     return [
+        verify,
         CommandHandler("points", show_points, filters=private),
         CommandHandler("verify", verify_command, filters=private),
         CommandHandler("award", award_command, filters=private),

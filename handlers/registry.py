@@ -28,6 +28,8 @@ from handlers import (
     patrols,
     points,
     repairs,
+    repairs_contact,
+    repairs_reopen,
     residents,
     routing,
     start,
@@ -37,7 +39,10 @@ from handlers.menu import MenuLabelFilter
 # Our conversations track a user across messages on purpose (per_message=False); PTB warns about that.
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
-CAPABILITIES = (routing, residents, groups, points, patrols, events, announcements, repairs, law, start)
+CAPABILITIES = (
+    routing, residents, groups, points, patrols, events, announcements,
+    repairs_reopen, repairs, repairs_contact, law, start,
+)  # fmt: skip
 
 
 async def leave_flow_for_menu(update: Update, context: BotContext) -> int:

@@ -9,6 +9,7 @@ from telegram import (
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
+    MessageEntity,
     ReplyKeyboardMarkup,
     Update,
 )
@@ -63,17 +64,26 @@ async def reply(
 
 
 async def edit_or_reply(
-    update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None
+    update: Update,
+    context: BotContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    entities: Sequence[MessageEntity] | None = None,
 ) -> None:
-    """Edit the message whose button was pressed; fall back to a new message if it cannot be edited."""
+    """Edit the message whose button was pressed; fall back to a new message if it cannot be edited.
+    `entities` (e.g. a monospace block) only for a text within one message."""
     query = update.callback_query
     if query is not None and query.message is not None:
         try:
-            await query.edit_message_text(split_text(text)[0], reply_markup=markup)
+            await query.edit_message_text(split_text(text)[0], reply_markup=markup, entities=entities)
             return
         except BadRequest as exc:
             if "not modified" in exc.message:
                 return
+    if entities and len(text) <= TEXT_LIMIT and update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup, entities=entities)
+        return
     await send_text(update, context, text, markup)
 
 
@@ -113,9 +123,11 @@ def buttons(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
-def reply_keyboard(labels: Sequence[Sequence[str]]) -> ReplyKeyboardMarkup:
+def reply_keyboard(labels: Sequence[Sequence[str | KeyboardButton]]) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
-        [[KeyboardButton(label) for label in row] for row in labels], resize_keyboard=True, is_persistent=True
+        [[b if isinstance(b, KeyboardButton) else KeyboardButton(b) for b in row] for row in labels],
+        resize_keyboard=True,
+        is_persistent=True,
     )
 
 

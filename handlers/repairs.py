@@ -458,7 +458,7 @@ async def _after_place(update: Update, context: BotContext) -> ReportStep | int:
         if duplicate is not None:
             draft["dup_id"] = duplicate.id
             text = context.t(
-                "repairs.duplicate",
+                "repairs.duplicate_mine" if duplicate.mine else "repairs.duplicate",
                 number=duplicate.number,
                 kind=context.t(f"repairs.kind.{duplicate.kind}"),
                 place=duplicate.public_label,
@@ -468,7 +468,7 @@ async def _after_place(update: Update, context: BotContext) -> ReportStep | int:
                 [(context.t("repairs.btn.follow"), pack(PREFIX, "df", duplicate.id))],
                 [(context.t("repairs.btn.report_anyway"), pack(PREFIX, "dn"))],
                 _nav(context),
-            ]
+            ][1 if duplicate.mine else 0 :]  # nobody follows their own ticket
             _push(context, ReportStep.DUPLICATE)
             await edit_or_reply(update, context, text, buttons(rows))
             return ReportStep.DUPLICATE
@@ -604,6 +604,9 @@ async def _submit(update: Update, context: BotContext) -> ReportStep | int:
         text = context.t(f"repairs.sent_{ticket.queue}", number=ticket.number, name=who)
     context.drop(DRAFT_KEY)
     await edit_or_reply(update, context, text)
+    from handlers.repairs_contact import ask_phone_if_missing
+
+    await ask_phone_if_missing(update, context)
     return ConversationHandler.END
 
 

@@ -21,6 +21,7 @@ from bot.roles import Role
 from bot.services import repairs
 from bot.services.repairs import TicketView
 from handlers.common import is_private
+from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 
 RP = repairs.PREFIX
@@ -57,7 +58,10 @@ async def _show_card(update: Update, context: BotContext, view: TicketView) -> N
 
     if not is_private(update):
         return
-    text, markup = repairs.task_card(context.services.translator, context.language, view, view.assignee_name)
+    phone = await repairs.card_contact(context.services.uow(), _user_id(update), view.id)
+    text, markup = repairs.task_card(
+        context.services.translator, context.language, view, view.assignee_name, reporter_phone=phone
+    )
     await edit_or_reply(update, context, text, dict_markup(markup))
 
 
@@ -110,8 +114,13 @@ async def open_card(update: Update, context: BotContext) -> None:
         await answer(update, context.t("common.not_allowed"), alert=True)
         return
     await answer(update)
+    phone = await repairs.card_contact(context.services.uow(), _user_id(update), ticket_id)
     text, markup = repairs.task_card(
-        context.services.translator, context.language, detail.ticket, detail.ticket.assignee_name
+        context.services.translator,
+        context.language,
+        detail.ticket,
+        detail.ticket.assignee_name,
+        reporter_phone=phone,
     )
     await send_text(update, context, text, dict_markup(markup))
 
@@ -128,7 +137,10 @@ async def reassign_start(update: Update, context: BotContext) -> StaffStep | int
     await answer(update)
     assert context.user_data is not None
     context.user_data[STAFF_KEY] = {"ticket_id": ticket_id}
-    rows = [[(c.label, pack(PREFIX, "to", c.id))] for c in targets]
+    rows = [
+        [(context.t("repairs.btn.colleague", name=c.name, count=c.open_tasks), pack(PREFIX, "to", c.id))]
+        for c in targets
+    ]
     rows.append([(context.t("repairs.btn.to_duty"), pack(PREFIX, "to", 0))])
     rows.append([(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))])
     await send_text(
@@ -200,6 +212,10 @@ async def done_start(update: Update, context: BotContext) -> StaffStep | int:
         context.services.uow(), _user_id(update), ticket_id, context.services.clock.now()
     )
     me = await repairs_me(update, context)
+    if detail.ticket.status in ("resolved", "closed"):
+        stale = context.t(f"repairs.stale_now.{detail.ticket.status}", number=detail.ticket.number)
+        await answer(update, stale, alert=True)
+        return ConversationHandler.END
     if detail.ticket.assignee_id != me or detail.ticket.status != "accepted":
         await answer(update, context.t("repairs.cannot_complete"), alert=True)
         return ConversationHandler.END
@@ -320,6 +336,13 @@ async def board_command(update: Update, context: BotContext) -> None:
         worst=worst,
         help=help_needed,
     )
+
+
+# Each role's daily work on its keyboard, ahead of everything else.
+add_menu_entry(
+    MenuEntry("menu.tasks", tasks_command, roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 2)
+)
+add_menu_entry(MenuEntry("menu.board", board_command, roles(Role.SUPERVISOR), 3))
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

@@ -21,7 +21,7 @@ from bot.services import residents
 from bot.services.errors import UserFacingError
 from bot.services.residents import InviteOutcome
 from handlers.common import current_person, ensure_current_person, refresh_commands, show_menu
-from handlers.menu import MenuEntry, add_menu_entry
+from handlers.menu import MenuEntry, add_menu_entry, menu_for
 from handlers.render import (
     answer,
     choice_keyboard,
@@ -389,6 +389,7 @@ async def decide(update: Update, context: BotContext) -> None:
         user.id,
         parts[1] == "ok",
         context.services.clock.now(),
+        menu_for=lambda person, language: menu_for(context.services.translator, language, person).to_dict(),
     )
     context.services.notify_outbox()
     key = "residents.decided_approved" if result.status == "approved" else "residents.decided_rejected"

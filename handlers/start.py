@@ -54,6 +54,8 @@ async def start(update: Update, context: BotContext) -> None:
             await callback(update, context, rest)
             return
     if person.language is None and "language" not in (context.user_data or {}):
+        if person.roles:  # staff have work waiting: their keyboard comes before the language question
+            await show_menu(update, context, person, "start.staff_keyboard")
         await reply(update, context, "start.choose_language", markup=language_keyboard(context))  # type: ignore[arg-type]
         return
     await welcome(update, context, person)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli import existing_file, now
+from bot.cli import Console, existing_file, now
 from bot.config import Settings
 from bot.logging_setup import configure_logging
 
@@ -41,11 +41,17 @@ def register(subparsers: Any) -> None:
     invite.add_argument("--building")
     invite.add_argument("--unit")
     invite.add_argument("--room")
-    invite.add_argument("--role", help="a role code, e.g. patrol")
+    invite.add_argument(
+        "--role", help="a role as the roster writes it: 巡逻志愿者, 红管家... (or patrol, butler)"
+    )
     invite.add_argument("--phone", help="a roster person's phone (binds their staff record)")
     invite.add_argument("--max-uses", type=int)
     invite.add_argument("--days", type=int, default=30, help="days the code stays valid (0: forever)")
-    invite.add_argument("--qr-dir", type=Path, help="also write a QR code PNG per invite here")
+    invite.add_argument(
+        "--qr-dir",
+        type=Path,
+        help="also write a QR PNG per invite, named after what it binds, and 邀请卡.pdf to print and cut",
+    )
     invite.set_defaults(handler=cmd_invite)
 
 
@@ -53,7 +59,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from bot.db.migrate import upgrade
 
     upgrade(settings.database_url, args.revision)
-    print(f"database upgraded to {args.revision}")
+    Console(settings).say("cli.db_upgraded", revision=args.revision)
     return 0
 
 
@@ -61,7 +67,7 @@ def cmd_db_downgrade(args: argparse.Namespace, settings: Settings) -> int:
     from bot.db.migrate import downgrade
 
     downgrade(settings.database_url, args.revision)
-    print(f"database downgraded to {args.revision}")
+    Console(settings).say("cli.db_downgraded", revision=args.revision)
     return 0
 
 
@@ -78,40 +84,36 @@ async def _with_uow(settings: Settings, work: Any) -> Any:
 
 def cmd_import_roster(args: argparse.Namespace, settings: Settings) -> int:
     from bot.db.migrate import upgrade
-    from bot.i18n import default_translator
     from bot.services.roster import import_roster, read_tables
 
-    t = default_translator()
-    language = settings.default_language
+    console = Console(settings)
+    t, language = console.translator, console.language
     try:
         tables = read_tables(args.file)
     except ValueError as exc:
-        print(t(language, str(exc)), file=sys.stderr)
-        return 1
+        return console.fail(str(exc))
     upgrade(settings.database_url)
     report = asyncio.run(_with_uow(settings, lambda uow: import_roster(uow, tables, now())))
     if not report.ok:
-        print(t(language, "roster.rejected", count=len(report.problems)), file=sys.stderr)
+        console.fail("roster.rejected", count=len(report.problems))
         for line in report.render(t, language):
             print(line, file=sys.stderr)
         return 1
     if not report.changed:
-        print(t(language, "roster.unchanged"))
+        console.say("roster.unchanged")
         return 0
-    created = ", ".join(f"{k} {v}" for k, v in sorted(report.created.items())) or "0"
-    updated = ", ".join(f"{k} {v}" for k, v in sorted(report.updated.items())) or "0"
-    print(t(language, "roster.imported", created=created, updated=updated))
+    created = report.render_counts(t, language, report.created)
+    updated = report.render_counts(t, language, report.updated)
+    console.say("roster.imported", created=created, updated=updated)
     return 0
 
 
 def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
     from bot.db.migrate import upgrade
-    from bot.i18n import default_translator
     from bot.services.errors import UserFacingError
     from bot.services.invites import create_invites
 
     upgrade(settings.database_url)
-    t = default_translator()
 
     async def work(uow: Any) -> Any:
         return await create_invites(
@@ -128,19 +130,39 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
             valid_days=args.days or None,
         )
 
+    console = Console(settings)
     try:
         invites = asyncio.run(_with_uow(settings, work))
     except UserFacingError as error:
-        print(t(settings.default_language, error.key, **error.values), file=sys.stderr)
-        return 1
+        return console.refuse(error)
     for invite in invites:
-        print(f"{invite.code}\t{invite.label}\t{invite.link}")
-        if args.qr_dir is not None:
-            import qrcode
-
-            args.qr_dir.mkdir(parents=True, exist_ok=True)
-            qrcode.make(invite.link).save(args.qr_dir / f"{invite.code}.png")
+        label = console.role(invite.role) if invite.kind == "role" and invite.role else invite.label
+        print(f"{invite.code}\t{label}\t{invite.link}")
+    if args.qr_dir is not None:
+        _write_invite_cards(console, args.qr_dir, args.compound, invites)
     return 0
+
+
+def invite_place(console: Any, invite: Any) -> str:
+    """What an invite binds, as a file name and a card title: 3栋-2单元-501, 巡逻志愿者, 老马."""
+    if invite.kind == "role" and invite.role:
+        return str(console.role(invite.role))
+    return "-".join(invite.parts) or invite.label
+
+
+def _write_invite_cards(console: Any, directory: Path, compound: str, invites: list[Any]) -> None:
+    from bot.services.repairs_posters import InviteCard, qr_png, render_invite_cards
+
+    directory.mkdir(parents=True, exist_ok=True)
+    cards = []
+    for invite in invites:
+        place = invite_place(console, invite)
+        safe = "".join("_" if c in '/\\:*?"<>|' else c for c in place)
+        (directory / f"{safe}_{invite.code}.png").write_bytes(qr_png(invite.link, invite.code))
+        cards.append(InviteCard(place.replace("-", " "), invite.code, invite.link))
+    sheet = directory / console.text("cli.invite_cards_file")
+    sheet.write_bytes(render_invite_cards(cards, compound, console.text("cli.invite_card_hint")))
+    console.say("cli.invite_cards_written", count=len(cards), path=str(directory), sheet=sheet.name)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

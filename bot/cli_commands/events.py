@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from bot.cli import existing_file, now
+from bot.cli import Console, existing_file, now
 from bot.cli_commands.patrols import _run, nested
 from bot.config import Settings
 
@@ -40,24 +40,21 @@ def read_rows(path: Any) -> list[dict[str, object]]:
 
 def cmd_import_events(args: argparse.Namespace, settings: Settings) -> int:
     from bot.db.migrate import upgrade
-    from bot.i18n import default_translator
     from bot.services.events import import_events
 
+    console = Console(settings)
     try:
         rows = read_rows(args.file)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        print(f"cannot read {args.file}: {exc.__class__.__name__}", file=sys.stderr)
-        return 1
+    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
+        return console.fail("roster.not_a_spreadsheet")
     if not rows:
-        print("no rows to import", file=sys.stderr)
-        return 1
+        return console.fail("cli.events_empty")
     upgrade(settings.database_url)
-    t = default_translator()
-    report = _run(settings, lambda f: import_events(f(), t, rows, now()))
+    report = _run(settings, lambda f: import_events(f(), console.translator, rows, now()))
     if not report.ok:
-        print(f"nothing imported: {len(report.problems)} bad rows", file=sys.stderr)
+        console.fail("cli.events_rejected", count=len(report.problems))
         for number, problem in report.problems:
-            print(f"  row {number}: {problem}", file=sys.stderr)
+            print(console.text("cli.events_problem", row=number, problem=problem), file=sys.stderr)
         return 1
-    print(f"{report.created} events imported and posted (the bot sends the posts when it runs)")
+    console.say("cli.events_imported", count=report.created)
     return 0

@@ -176,8 +176,17 @@ def _pct(value: Any) -> str:
 
 
 HANDLED = frozenset(
-    {"corpus", "dev", "index_build_ms", "ours", "rapidfuzz_wratio", "bm25_jieba", "off_topic", "synthetic",
-     "routing"}
+    {
+        "corpus",
+        "dev",
+        "index_build_ms",
+        "ours",
+        "rapidfuzz_wratio",
+        "bm25_jieba",
+        "off_topic",
+        "synthetic",
+        "routing",
+    }
 )
 
 
@@ -217,8 +226,10 @@ def format_bench(report: dict[str, Any]) -> list[str]:
         lines.append(f"synthetic corpus: {_flat(syn)}")
     routing = report.get("routing")
     if isinstance(routing, dict):
-        lines.append(f"intent routing: {_pct(routing.get('accuracy'))} of {routing.get('total')} messages, "
-                     f"p99 {routing.get('p99_ms')} ms")
+        lines.append(
+            f"intent routing: {_pct(routing.get('accuracy'))} of {routing.get('total')} messages, "
+            f"p99 {routing.get('p99_ms')} ms"
+        )
     for key, value in report.items():
         if key not in HANDLED:
             lines.append(f"{key}: {_flat(value)}")

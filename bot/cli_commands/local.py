@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +48,7 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
         DEMO_GROUP_ID,
         DEMO_PEOPLE,
         DEMO_STAFF_GROUP_ID,
+        demo_places,
         is_empty,
         seed_demo,
         unused_home_invite,
@@ -80,7 +82,20 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
             members=[p.telegram_id for p in DEMO_PEOPLE if p.phone],
             admins=[20003],
         )
-    server = await start_emulator(world, settings.emulator_host, settings.emulator_port, presets=presets)
+    places = demo_places() if seed else []
+    try:
+        server = await start_emulator(
+            world, settings.emulator_host, settings.emulator_port, presets=presets, places=places
+        )
+    except OSError as error:
+        # Port taken (another demo still running?): say how to pick another instead of a traceback.
+        print(
+            f"端口 {settings.emulator_port} 已被占用（{error.strerror}）。另一个 demo 可能还在运行；"
+            f"可以先停掉它，或者换一个端口：redbutler demo --port 8082"
+            f"（或设置 REDBUTLER_EMULATOR_PORT）。",
+            file=sys.stderr,
+        )
+        return 1
     app_settings = settings.model_copy(update={"telegram_base_url": server.base_url})
     application = build_application(app_settings)
     await application.initialize()
@@ -91,11 +106,11 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
     await application.updater.start_polling(
         allowed_updates=["message", "callback_query", "chat_member", "my_chat_member", "poll_answer"]
     )
-    print(f"红管家 is running on the local emulator. Open {server.chat_url} in a browser.")
+    print(f"红管家已在本地模拟器上运行。请用浏览器打开 {server.chat_url}")
     if invite_code:
-        print(f"李大爷 (not registered yet) can bind a home with the invite code {invite_code}")
-        print(f"  or open the link https://t.me/{settings.bot_username}?start=inv_{invite_code}")
-    print("Press Ctrl+C to stop.")
+        print(f"李大爷（还没绑定房屋）可以用邀请码 {invite_code} 绑定，")
+        print(f"  或者打开链接 https://t.me/{settings.bot_username}?start=inv_{invite_code}")
+    print("demo 在前台运行，关掉这个窗口或按 Ctrl+C 就会停止。")
     try:
         await wait_for_signal()
     finally:

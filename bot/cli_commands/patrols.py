@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli import now
+from bot.cli import Console, now
 from bot.config import Settings
 
 
@@ -52,6 +51,9 @@ def register(subparsers: Any) -> None:
         help="repeat for each checkpoint",
     )
     route.set_defaults(handler=cmd_route)
+    routes = sub.add_parser("routes", help="list routes with their ids and checkpoints")
+    routes.add_argument("--compound", help="only this compound")
+    routes.set_defaults(handler=cmd_routes)
     template = sub.add_parser("template", help="a repeating shift, e.g. daily 19:30 for 120 minutes")
     template.add_argument("--route-id", type=int, required=True)
     template.add_argument("--days", default="1-7", help="weekdays 1=Mon..7=Sun: '1-7', '6,7' (default 1-7)")
@@ -107,20 +109,20 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.errors import UserFacingError
     from bot.services.invites import deep_link
 
+    console = Console(settings)
     points = []
     for raw in args.checkpoint:
         try:
             name, lat, lon = (x.strip() for x in raw.split(","))
             points.append((name, float(lat), float(lon)))
         except ValueError:
-            print(f"bad checkpoint {raw!r}: use NAME,LAT,LON", file=sys.stderr)
-            return 1
+            return console.fail("cli.bad_checkpoint", value=raw)
 
     async def work(factory: Any) -> Any:
         async with factory() as uow:
             compound = await uow.community.compound_by_name(args.compound)
         if compound is None:
-            raise UserFacingError("events.gone")
+            raise UserFacingError("cli.unknown_compound", name=args.compound)
         return await patrols.create_route(
             factory(),
             compound_id=compound.id,
@@ -133,11 +135,28 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     try:
         view = _run(settings, work)
     except UserFacingError as error:
-        print(f"refused: {error.key}", file=sys.stderr)
-        return 1
-    print(f"route {view.id}: {view.name}")
+        return console.refuse(error)
+    console.say("cli.route_made", id=view.id, name=view.name)
     for name, code in view.checkpoints:
         print(f"  {name}: {deep_link(settings.bot_username, 'cp_' + code)}")
+    return 0
+
+
+def cmd_routes(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import patrols
+    from bot.services.invites import deep_link
+
+    console = Console(settings)
+    routes = _run(settings, lambda f: patrols.list_routes(f(), args.compound))
+    if not routes:
+        return console.fail("cli.no_routes")
+    for route in routes:
+        console.say(
+            "cli.route_line", id=route.id, compound=route.compound, name=route.name, radius=route.radius_m
+        )
+        for name, lat, lon, code in route.checkpoints:
+            link = deep_link(settings.bot_username, "cp_" + code)
+            print(f"  {name}\t{lat:.6f},{lon:.6f}\t{link}")
     return 0
 
 
@@ -145,12 +164,12 @@ def cmd_template(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import patrols
     from bot.services.errors import UserFacingError
 
+    console = Console(settings)
     try:
         days = parse_days(args.days)
         patrols.parse_hhmm(args.start)
     except ValueError:
-        print("bad --days or --start", file=sys.stderr)
-        return 1
+        return console.fail("cli.bad_days_or_start")
 
     async def work(factory: Any) -> Any:
         leader_id = None
@@ -174,9 +193,8 @@ def cmd_template(args: argparse.Namespace, settings: Settings) -> int:
     try:
         template_id, made = _run(settings, work)
     except UserFacingError as error:
-        print(f"refused: {error.key}", file=sys.stderr)
-        return 1
-    print(f"template {template_id}; {made} shifts created")
+        return console.refuse(error)
+    console.say("cli.template_made", id=template_id, made=made)
     return 0
 
 
@@ -202,16 +220,18 @@ def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
         async with factory() as uow:
             compound = await uow.community.compound_by_name(args.compound)
         if compound is None:
-            raise UserFacingError("events.gone")
+            raise UserFacingError("cli.unknown_compound", name=args.compound)
         return await patrols.update_rules(factory(), compound.id, **changes)
 
+    console = Console(settings)
     try:
         view = _run(settings, work)
-    except (UserFacingError, ValueError):
-        print("refused: unknown compound or a bad value (times HH:MM, whole numbers >= 0)", file=sys.stderr)
-        return 1
+    except UserFacingError as error:
+        return console.refuse(error)
+    except ValueError:
+        return console.fail("cli.bad_rules")
     for name, value in vars(view).items():
-        print(f"{name}: {value}")
+        print(f"{console.text('cli.rule_' + name)}: {value}")
     return 0
 
 
@@ -219,7 +239,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import patrols
 
     made = _run(settings, lambda f: patrols.generate_shifts(f(), now(), timedelta(weeks=args.weeks)))
-    print(f"{made} shifts created")
+    Console(settings).say("cli.shifts_made", made=made)
     return 0
 
 
@@ -236,29 +256,39 @@ def cmd_export_shifts(args: argparse.Namespace, settings: Settings) -> int:
         return await patrols.export_rows(factory(), start, end), await patrols.checkpoint_codes(factory())
 
     rows, codes = _run(settings, work)
+    console = Console(settings)
+
+    def word(kind: str, value: str | None) -> str:
+        return console.text(f"cli.{kind}_{value}") if value else ""
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "班次 shifts"
-    sheet.append(
-        ["班次", "路线", "开始", "结束", "名额", "队员", "状态", "签到时间", "签到方式", "结果", "报告"]
-    )
+    sheet.title = console.text("cli.sheet_shifts")
+    sheet.append([console.text(f"cli.col_shift_{name}") for name in SHIFT_COLUMNS])
     for row in rows:
         tz = ZoneInfo(row.tz)
         sheet.append(
             [
                 row.shift_id, row.route, _local(row.starts_at, tz), _local(row.ends_at, tz), row.capacity,
-                row.person, row.status, _local(row.checked_in_at, tz), row.method, row.outcome, row.report,
+                row.person, word("signup", row.status), _local(row.checked_in_at, tz),
+                word("checkin", row.method), word("outcome", row.outcome), row.report,
             ]
-        )
-    points = book.create_sheet("打卡点 checkpoints")
-    points.append(["路线", "打卡点", "二维码链接"])
+        )  # fmt: skip
+    points = book.create_sheet(console.text("cli.sheet_checkpoints"))
+    points.append([console.text(f"cli.col_cp_{name}") for name in ("route", "name", "link")])
     for route, name, code in codes:
         points.append([route, name, deep_link(settings.bot_username, "cp_" + code)])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     book.save(args.out)
-    print(f"{len(rows)} rows written to {args.out}")
+    console.say("cli.written", path=args.out.name, count=len(rows))
     return 0
+
+
+SHIFT_COLUMNS = (
+    "id", "route", "start", "end", "capacity", "person",
+    "status", "checked_in", "method", "outcome", "report",
+)  # fmt: skip
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli import existing_file, now
+from bot.cli import Console, existing_file, now, parse_month
 from bot.config import Settings
 
 
@@ -37,7 +36,7 @@ def register(subparsers: Any) -> None:
     red = export_sub.add_parser(
         "redemptions", help="merchants' settlement list: used vouchers by partner and month"
     )
-    red.add_argument("--month", help="YYYY-MM")
+    red.add_argument("--month", help="2026-11 or 11月 (this year)")
     red.add_argument("--partner", help="only this partner")
     red.add_argument("--out", type=Path, help="write .xlsx or .csv here (default: CSV on stdout)")
     red.set_defaults(handler=cmd_export_redemptions)
@@ -71,71 +70,71 @@ async def _run(settings: Settings, work: Any) -> Any:
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.points_reports import audit
 
+    console = Console(settings)
     report = asyncio.run(_run(settings, audit))
-    print(f"accounts: {report.accounts}, entries: {report.entries}, vouchers: {report.vouchers}")
+    console.say(
+        "cli.audit_counts", accounts=report.accounts, entries=report.entries, vouchers=report.vouchers
+    )
     if report.ok:
-        print("OK: every balance equals the sum of its ledger")
+        console.say("cli.audit_ok")
         return 0
     for problem in report.problems:
-        print(f"PROBLEM: {problem}", file=sys.stderr)
+        console.fail("cli.audit_problem", problem=problem.render(console.translator, console.language))
     return 1
 
 
 def cmd_import_catalogue(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.points_catalogue import import_catalogue
 
+    console = Console(settings)
     report = asyncio.run(_run(settings, lambda uow: import_catalogue(uow, args.compound, args.file, now())))
     if not report.ok:
-        print("nothing imported:", file=sys.stderr)
+        console.fail("cli.catalogue_rejected", count=len(report.problems))
         for problem in report.problems:
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {problem.render(console.translator, console.language)}", file=sys.stderr)
         return 1
-    print(
-        f"rules: {report.rules}, partners: {report.partners}, services: {report.services}, "
-        f"merchants bound: {report.merchants}"
+    console.say(
+        "cli.catalogue_imported",
+        rules=report.rules,
+        partners=report.partners,
+        services=report.services,
+        merchants=report.merchants,
     )
     return 0
-
-
-def _write(header: list[str], rows: list[list[object]], out: Path | None, title: str) -> None:
-    if out is not None and out.suffix.lower() == ".xlsx":
-        from bot.services.points_reports import table_xlsx
-
-        out.write_bytes(table_xlsx(header, rows, title))
-        print(f"written: {out} ({len(rows)} rows)")
-        return
-    handle = out.open("w", newline="", encoding="utf-8-sig") if out is not None else sys.stdout
-    try:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    finally:
-        if out is not None:
-            handle.close()
-            print(f"written: {out} ({len(rows)} rows)")
 
 
 def cmd_export_points(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.points_reports import points_by_month
 
+    console = Console(settings)
     figures = asyncio.run(_run(settings, lambda uow: points_by_month(uow, args.compound)))
-    header = ["compound", "month", "issued", "redeemed", "held", "outstanding"]
+    header = [
+        console.text(f"cli.col_{name}")
+        for name in ("compound", "month", "issued", "redeemed", "held", "outstanding")
+    ]
     rows: list[list[object]] = [
         [f.compound, f.month, f.issued, f.redeemed, f.held, f.outstanding] for f in figures
     ]
-    _write(header, rows, args.out, "points")
+    console.write_table(header, rows, args.out, console.text("cli.sheet_points"))
     return 0
 
 
 def cmd_export_redemptions(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.points_reports import redemptions
 
-    found = asyncio.run(
-        _run(settings, lambda uow: redemptions(uow, month=args.month, partner_name=args.partner))
-    )
-    header = ["compound", "partner", "month", "used_at", "code", "service", "points", "verified_by"]
+    console = Console(settings)
+    month = None
+    if args.month:
+        month = parse_month(args.month, now())
+        if month is None:
+            return console.fail("cli.bad_month", value=args.month)
+    found = asyncio.run(_run(settings, lambda uow: redemptions(uow, month=month, partner_name=args.partner)))
+    header = [
+        console.text(f"cli.col_{name}")
+        for name in ("compound", "partner", "month", "used_at", "code", "service", "points", "verified_by")
+    ]
     rows: list[list[object]] = [
         [r.compound, r.partner, r.month, r.used_at, r.code, r.service, r.points, r.verified_by] for r in found
     ]
-    _write(header, rows, args.out, "redemptions")
+    console.write_table(header, rows, args.out, console.text("cli.sheet_redemptions"))
     return 0

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli import existing_file, now
+from bot.cli import Console, existing_file, now
 from bot.config import Settings
 
 
@@ -69,14 +69,13 @@ async def _with_uow(settings: Settings, work: Any) -> Any:
 def _run(settings: Settings, work: Any) -> Any:
     """Runs the work; a refusal is printed in the default language and becomes exit code 1."""
     from bot.db.migrate import upgrade
-    from bot.i18n import default_translator
     from bot.services.errors import UserFacingError
 
     upgrade(settings.database_url)
     try:
         return asyncio.run(_with_uow(settings, work))
     except UserFacingError as error:
-        print(default_translator()(settings.default_language, error.key, **error.values), file=sys.stderr)
+        Console(settings).refuse(error)
         return None
 
 
@@ -119,7 +118,8 @@ def cmd_places_list(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     for place in places:
         link = deep_link(settings.bot_username, "rp_" + place.code)
-        print("\t".join((place.code, place.kind, place.name, link)))
+        kind = Console(settings).text(f"cli.place_{place.kind}")
+        print("\t".join((place.code, kind, place.name, link)))
     return 0
 
 
@@ -160,7 +160,7 @@ def cmd_posters(args: argparse.Namespace, settings: Settings) -> int:
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(render_posters(posters, text))
-    print(f"{len(posters)} posters → {args.out}")
+    Console(settings).say("cli.posters_written", count=len(posters), path=args.out.name)
     return 0
 
 
@@ -178,9 +178,8 @@ def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         limits = dict(_parse_limit(item) for item in args.limit)
-    except argparse.ArgumentTypeError as error:
-        print(error, file=sys.stderr)
-        return 2
+    except argparse.ArgumentTypeError:
+        return Console(settings).fail("cli.bad_limit", value=", ".join(args.limit))
 
     async def work(factory: Any) -> Any:
         compound_id = await compound_id_by_name(factory(), args.compound)
@@ -197,8 +196,14 @@ def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
     view = _run(settings, work)
     if view is None:
         return 1
-    print(
-        f"daily_limit={view.daily_limit} urge_hours={view.urge_hours} auto_close_days={view.auto_close_days} "
-        f"honour_board={'on' if view.honour_board else 'off'} limits={view.limits}"
+    console = Console(settings)
+    console.say(
+        "cli.policy",
+        daily_limit=view.daily_limit,
+        urge_hours=view.urge_hours,
+        auto_close_days=view.auto_close_days,
+        honour_board=console.text("cli.on" if view.honour_board else "cli.off"),
     )
+    for key, (accept, resolve) in sorted(view.limits.items()):
+        console.say("cli.policy_limit", kind=key, accept=accept, resolve=resolve)
     return 0

@@ -884,6 +884,22 @@ class TelegramWorld:
         msg = self._new_message(chat, from_user_id=user_id, kind="service", extra={"left_chat_member": user})
         return self._push_update("message", self.message_json(msg), deliver=deliver)
 
+    def bot_promoted(self, by_user_id: int, chat_id: int) -> JSON:
+        """A group admin makes the bot an admin (with every right, pinning included); returns the update."""
+        chat = self._chat_or_value_error(chat_id)
+        old = self._member_json(chat, self.bot_id)
+        chat.admins.add(self.bot_id)
+        return self._push_update(
+            "my_chat_member",
+            {
+                "chat": self._chat_json(chat),
+                "from": self._user(by_user_id),
+                "date": self._now(),
+                "old_chat_member": old,
+                "new_chat_member": self._member_json(chat, self.bot_id),
+            },
+        )
+
     def bot_added_to_group(self, by_user_id: int, chat_id: int) -> JSON:
         """Returns the my_chat_member update; a new_chat_members message follows it in the queue."""
         chat = self._chat_or_value_error(chat_id)

@@ -34,6 +34,7 @@ _DEEP_LINK_RE = re.compile(r"^(?:https?://)?(?:t\.me|telegram\.me)/([A-Za-z0-9_]
 class _ServerState:
     presets: list[JSON]
     token: str | None
+    places: list[JSON] = field(default_factory=list)  # named coordinates the location dialog proposes
     queues: set[asyncio.Queue[JSON]] = field(default_factory=set)
     webhook_task: asyncio.Task[None] | None = None
     status_task: asyncio.Task[None] | None = None
@@ -263,6 +264,7 @@ async def _ui_state(request: web.Request) -> web.Response:
                 "connected": world.bot_connected(),
             },
             "presets": state.presets,
+            "places": state.places,
             "users": users,
             "groups": world.all_groups(),
         }
@@ -526,7 +528,11 @@ def _broadcast(state: _ServerState, event: JSON) -> None:
 
 
 def create_app(
-    world: TelegramWorld, *, presets: list[JSON] | None = None, token: str | None = None
+    world: TelegramWorld,
+    *,
+    presets: list[JSON] | None = None,
+    token: str | None = None,
+    places: list[JSON] | None = None,
 ) -> web.Application:
     """The aiohttp app. ``presets``: [{user_id, name, description}] offered on the web page (added to the
     world if missing). ``token``: when given, only this bot token is accepted (401 otherwise)."""
@@ -539,7 +545,11 @@ def create_app(
             {"user_id": uid, "name": str(p["name"]), "description": str(p.get("description", ""))}
         )
     app = web.Application(client_max_size=50 * 1024 * 1024)
-    state = _ServerState(presets=clean_presets, token=token)
+    clean_places = [
+        {"name": str(p["name"]), "latitude": float(p["latitude"]), "longitude": float(p["longitude"])}
+        for p in places or []
+    ]
+    state = _ServerState(presets=clean_presets, token=token, places=clean_places)
     app[WORLD_KEY] = world
     app[STATE_KEY] = state
 
@@ -603,9 +613,10 @@ async def start_emulator(
     *,
     presets: list[JSON] | None = None,
     token: str | None = None,
+    places: list[JSON] | None = None,
 ) -> EmulatorServer:
     """Serve the emulator on host:port (port 0 picks a free port) and return the running server."""
-    app = create_app(world, presets=presets, token=token)
+    app = create_app(world, presets=presets, token=token, places=places)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

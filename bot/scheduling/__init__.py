@@ -39,6 +39,8 @@ async def in_batches(batch: Callable[[], Awaitable[tuple[int, bool]]]) -> int:
         total += handled
         if not full:
             return total
+
+
 SWEEP_INTERVAL = timedelta(seconds=30)
 
 

@@ -3,15 +3,19 @@ optionally pinned in the groups, optionally scheduled. 三公开 public accounts
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import select, update
+
+from bot.db.models import OutboxMessage
 from bot.db.models.announcements import Announcement
 from bot.db.repositories.announcements import AnnouncementRepository
 from bot.db.uow import UnitOfWork
-from bot.delivery.notify import clip
+from bot.delivery.notify import clip, notify_person
 from bot.i18n import Translator
 from bot.services.errors import UserFacingError
 from bot.services.patrols import _person, _require_staff, fmt_when, zone
@@ -33,35 +37,54 @@ def _pad(text: str, width: int, right: bool = False) -> str:
     return gap + text if right else text + gap
 
 
+# "12,000.50": commas that group thousands (first group of 1-3 digits) belong to the number, not the line.
+_GROUPED = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])")
+TABLE_WIDTH = 28  # wider lines wrap on a phone and the columns fall apart
+
+
+def parse_amount(token: str) -> Decimal | None:
+    """ "12000", "12,000.50", "1.2万", "¥300元", "-" (none) → Decimal; None when it is not an amount."""
+    text = unicodedata.normalize("NFKC", token).strip().lstrip("¥").removesuffix("元")
+    if text in ("-", "—", "－"):
+        return Decimal(0)
+    factor = Decimal(1)
+    if text.endswith("万"):
+        factor, text = Decimal(10000), text[:-1]
+    try:
+        value = Decimal(text.replace(",", "")) * factor
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0 or value > Decimal("1e10"):
+        return None
+    return value.quantize(Decimal("0.01"))
+
+
 def parse_accounts(text: str) -> list[list[str]]:
-    """One line per item: "停车费 12000 3000" (item, income, spending); amounts may be 0 or "-"."""
+    """One line per item: "停车费 12000 3000" (item, income, spending). Amounts may be written as the office
+    writes them: 12,000.50, 1.2万, full-width digits, 0 or "-" for none."""
     rows: list[list[str]] = []
     for raw in (text or "").splitlines():
-        parts = raw.replace("，", " ").replace(",", " ").split()
+        line = raw.replace("，", " ").replace("、", " ").replace("\t", " ")
+        line = unicodedata.normalize("NFKC", line)
+        line = _GROUPED.sub(lambda m: m.group().replace(",", ""), line).replace(",", " ")
+        parts = line.split()
         if not parts:
             continue
         if len(parts) != 3:
             raise UserFacingError("announcements.bad_row", line=raw.strip()[:40])
         item, *amounts = parts
-        clean = []
-        for amount in amounts:
-            if amount in ("-", "—"):
-                amount = "0"
-            try:
-                value = Decimal(amount)
-            except InvalidOperation:
-                raise UserFacingError("announcements.bad_row", line=raw.strip()[:40]) from None
-            if value < 0 or value > Decimal("1e10"):
-                raise UserFacingError("announcements.bad_row", line=raw.strip()[:40])
-            clean.append(f"{value:.2f}")
-        rows.append([item[:12], *clean])
+        values = [parse_amount(a) for a in amounts]
+        if any(v is None for v in values):
+            raise UserFacingError("announcements.bad_row", line=raw.strip()[:40])
+        rows.append([item[:12], *(f"{v:.2f}" for v in values if v is not None)])
     if not rows or len(rows) > ROW_LIMIT:
         raise UserFacingError("announcements.no_rows", limit=ROW_LIMIT)
     return rows
 
 
 def render_table(rows: list[list[str]], headers: tuple[str, ...], total_label: str) -> str:
-    """A monospace table with a total line: item | income | spending | balance."""
+    """A monospace table with a total line: item | income | spending | balance. When the four columns would
+    be wider than a phone's line, each item is stacked instead (its name, then one amount a line)."""
     body = []
     total_in = total_out = Decimal(0)
     for item, income, spent in rows:
@@ -72,12 +95,23 @@ def render_table(rows: list[list[str]], headers: tuple[str, ...], total_label: s
     body.append([total_label, f"{total_in:.2f}", f"{total_out:.2f}", f"{total_in - total_out:.2f}"])
     table = [list(headers), *body]
     widths = [max(_width(r[i]) for r in table) for i in range(4)]
-    lines = []
-    for index, row in enumerate(table):
-        lines.append("  ".join(_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)))
-        if index == 0 or index == len(table) - 2:
-            lines.append("-" * (sum(widths) + 6))
-    return "\n".join(lines)
+    if sum(widths) + 3 <= TABLE_WIDTH:
+        lines = []
+        for index, row in enumerate(table):
+            lines.append(" ".join(_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)))
+            if index == 0 or index == len(table) - 2:
+                lines.append("-" * (sum(widths) + 3))
+        return "\n".join(lines)
+    label = max(_width(h) for h in headers[1:])
+    amount = max(widths[1:])
+    stacked = []
+    for index, row in enumerate(body):
+        if index == len(body) - 1:
+            stacked.append("-" * min(TABLE_WIDTH, 2 + label + 1 + amount))
+        stacked.append(row[0])
+        for header, cell in zip(headers[1:], row[1:], strict=True):
+            stacked.append(f"  {_pad(header, label)} {_pad(cell, amount, right=True)}")
+    return "\n".join(stacked)
 
 
 @dataclass(frozen=True)
@@ -116,21 +150,29 @@ def render(t: Translator, language: str | None, ann: Announcement) -> str:
     return t(language, "announcements.notice_text", title=ann.title, body=ann.body)
 
 
+def table_entities(
+    t: Translator, language: str | None, ann: Announcement, text: str
+) -> list[dict[str, object]]:
+    """The accounts table inside `text` (the post, or the author's preview) as a monospace ("pre") block, so
+    its columns line up; Telegram counts offsets in UTF-16 units."""
+    if ann.kind != "accounts":
+        return []
+    headers = tuple(t(language, f"announcements.col_{c}") for c in ("item", "income", "spent", "balance"))
+    table = render_table([list(r) for r in ann.table_rows], headers, t(language, "announcements.col_total"))
+    index = text.find(table)
+    if index < 0:
+        return []
+    offset = len(text[:index].encode("utf-16-le")) // 2
+    return [{"type": "pre", "offset": offset, "length": len(table.encode("utf-16-le")) // 2}]
+
+
 def render_payload(t: Translator, language: str | None, ann: Announcement) -> dict[str, object]:
     """sendMessage fields; the accounts table is sent as a monospace ("pre") block so its columns line up."""
     text = clip(render(t, language, ann))
     payload: dict[str, object] = {"text": text}
-    if ann.kind == "accounts":
-        headers = tuple(t(language, f"announcements.col_{c}") for c in ("item", "income", "spent", "balance"))
-        table = render_table(
-            [list(r) for r in ann.table_rows], headers, t(language, "announcements.col_total")
-        )
-        index = text.find(table)
-        if index >= 0:
-            offset = len(text[:index].encode("utf-16-le")) // 2
-            payload["entities"] = [
-                {"type": "pre", "offset": offset, "length": len(table.encode("utf-16-le")) // 2}
-            ]
+    entities = table_entities(t, language, ann, text)
+    if entities:
+        payload["entities"] = entities
     return payload
 
 
@@ -285,19 +327,78 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
                 if post.status == "pending":
                     waiting = True
                 elif post.status == "sent" and post.telegram_message_id is not None:
+                    key = f"ann-pin:{ann.id}:{post.chat_id}"
                     added = await uow.outbox.add(
                         chat_id=post.chat_id,
                         method="pinChatMessage",
                         now=now,
                         payload={"message_id": post.telegram_message_id, "disable_notification": True},
-                        dedupe_key=f"ann-pin:{ann.id}:{post.chat_id}",
-                        purpose="announcement-pin",
+                        dedupe_key=key,
+                        purpose=PIN_PURPOSE,
                     )
                     handled += added is not None
+                    pin = added or await uow.session.scalar(
+                        select(OutboxMessage).where(OutboxMessage.dedupe_key == key)
+                    )
+                    if pin is None or pin.status == "pending":
+                        waiting = True  # stay awaiting until Telegram has answered the pin
+                    elif pin.status == "failed" and _lacks_rights(pin.last_error):
+                        await _tell_pin_refused(uow, t, ann, post.chat_id, now)
             if not waiting:
                 ann.pins_done = True
         await uow.commit()
     return handled
+
+
+PIN_PURPOSE = "announcement-pin"
+
+
+def _lacks_rights(error: str | None) -> bool:
+    return error is not None and ("rights" in error or "not an administrator" in error)
+
+
+async def _tell_pin_refused(
+    uow: UnitOfWork, t: Translator, ann: Announcement, chat_id: int, now: datetime
+) -> None:
+    """Telegram refused the pin: the author hears it was not pinned and what to grant; the group's admins read
+    the same in the group. The pin is retried when the bot is given the right (`retry_pins`)."""
+    group = await uow.community.group(chat_id)
+    title = group.title if group is not None else ""
+    author = await uow.community.person(ann.author_id) if ann.author_id else None
+    if author is not None:
+        await notify_person(
+            uow,
+            t,
+            author,
+            "announcements.pin_refused_author",
+            now=now,
+            dedupe_key=f"ann-pin-refused:{ann.id}:{chat_id}",
+            title=ann.title,
+            group=title,
+        )
+    await uow.outbox.add(
+        chat_id=chat_id,
+        payload={"text": t(None, "announcements.pin_refused_group", title=ann.title)},
+        now=now,
+        dedupe_key=f"ann-pin-refused-group:{ann.id}:{chat_id}",
+        purpose="announcement-pin-refused",
+    )
+
+
+async def retry_pins(uow: UnitOfWork, chat_id: int, now: datetime) -> int:
+    """The bot was given the right to pin in this group: the pins it was refused are sent again."""
+    async with uow:
+        result = await uow.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.purpose == PIN_PURPOSE,
+                OutboxMessage.status == "failed",
+            )
+            .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+        )
+        await uow.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def next_due(uow: UnitOfWork, now: datetime) -> datetime | None:

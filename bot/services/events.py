@@ -29,6 +29,7 @@ from bot.services.patrols import (
     outside_quiet_hours,
     zone,
 )
+from bot.services.people import person_view
 
 PREFIX = "ev"
 AUDIENCES = ("groups", "party", "volunteers", "everyone")
@@ -425,6 +426,19 @@ async def _schedule(uow: UnitOfWork, event: CommunityEvent, person_id: int, now:
             )
         else:
             row.due_at, row.done, row.outcome = due, False, None
+
+
+async def reachable_privately(uow: UnitOfWork, telegram_id: int) -> bool:
+    """Whether this person has used the private chat (chose a language, or registered a home or a role
+    there); a group button press alone does not let the bot write to them."""
+    async with uow:
+        person = await uow.community.person_by_telegram(telegram_id)
+        if person is None:
+            return False
+        if person.language is not None:
+            return True
+        view = await person_view(uow, person)
+        return view.is_registered
 
 
 async def rsvp(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.db.models import InviteCode
 from bot.db.uow import UnitOfWork
-from bot.roles import Role
+from bot.roles import parse_role
 from bot.services.errors import UserFacingError
 
 # No 0/O/1/I: codes are read aloud and typed by elderly residents.
@@ -25,6 +25,10 @@ class InviteView:
     link: str
     max_uses: int
     expires_at: datetime | None
+    # What the code binds, for a file name or a printed card: ("3栋", "2单元", "501"), a person's name, or
+    # empty for a role (the role is in `role`).
+    parts: tuple[str, ...] = ()
+    role: str | None = None
 
 
 def deep_link(bot_username: str, payload: str) -> str:
@@ -71,19 +75,23 @@ async def create_invites(
         expires = now + timedelta(days=valid_days) if valid_days else None
         targets: list[InviteCode] = []
         labels: list[str] = []
+        parts: list[tuple[str, ...]] = []
         if phone:
             person = await uow.community.person_by_phone(phone)
             if person is None:
                 raise UserFacingError("invites.unknown_phone")
             targets.append(InviteCode(kind="staff", compound_id=compound.id, person_id=person.id, max_uses=1))
             labels.append(person.display_name)
+            parts.append((person.display_name,))
         elif role:
-            if role not in {r.value for r in Role}:
+            parsed = parse_role(role)  # 巡逻志愿者 or patrol
+            if parsed is None:
                 raise UserFacingError("invites.unknown_role", value=role)
             targets.append(
-                InviteCode(kind="role", compound_id=compound.id, role=role, max_uses=max_uses or 50)
+                InviteCode(kind="role", compound_id=compound.id, role=parsed.value, max_uses=max_uses or 50)
             )
-            labels.append(role)
+            labels.append(parsed.value)
+            parts.append(())
         elif building:
             b = await uow.community.building_by_name(compound.id, building)
             if b is None:
@@ -95,6 +103,7 @@ async def create_invites(
                     )
                 )
                 labels.append(f"{compound.name} {b.name}")
+                parts.append((b.name,))
             else:
                 u = await uow.community.unit_by_name(b.id, unit)
                 if u is None:
@@ -115,10 +124,11 @@ async def create_invites(
                         )
                     )
                     labels.append(f"{compound.name} {b.name}{u.name}{h.room}")
+                    parts.append((b.name, u.name, h.room))
         else:
             raise UserFacingError("invites.need_target")
         views = []
-        for invite, label in zip(targets, labels, strict=True):
+        for invite, label, what in zip(targets, labels, parts, strict=True):
             invite.code = await _unique_code(uow)
             invite.uses = 0
             invite.created_at = now
@@ -133,6 +143,8 @@ async def create_invites(
                     deep_link(bot_username, f"inv_{invite.code}"),
                     invite.max_uses,
                     expires,
+                    parts=what,
+                    role=invite.role,
                 )
             )
         await uow.commit()

@@ -45,6 +45,7 @@ _LONG_NUMBER = re.compile(r"\d[\d -]{5,}\d")
 
 # --- views -------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class FaqView:
     faq_id: str
@@ -123,6 +124,7 @@ class ImportReport:
 
 # --- helpers -----------------------------------------------------------------------------------------------
 
+
 def faq_key(faq_id: str) -> str:
     """8 hex characters: callback data stays short however long an FAQ id is, and survives restarts."""
     return hashlib.sha1(faq_id.encode()).hexdigest()[:8]
@@ -186,6 +188,7 @@ async def _article_view(repo: LawRepository, number: int, matcher: LawMatcher) -
 
 
 # --- asking ------------------------------------------------------------------------------------------------
+
 
 async def ask(
     uow: UnitOfWork,
@@ -255,6 +258,7 @@ async def article_text(uow: UnitOfWork, number: int) -> ArticleTextView:
 
 # --- feedback ----------------------------------------------------------------------------------------------
 
+
 async def vote(
     uow: UnitOfWork,
     *,
@@ -302,6 +306,7 @@ async def vote(
 
 
 # --- legal volunteers --------------------------------------------------------------------------------------
+
 
 def volunteer_markup(t: Translator, language: str | None, question_id: int) -> dict[str, Any]:
     return inline_keyboard([[(t(language, "law.btn_volunteer_reply"), pack(PREFIX, "r", question_id))]])
@@ -417,6 +422,7 @@ async def volunteer_reply(
 
 # --- admins ------------------------------------------------------------------------------------------------
 
+
 async def list_gaps(uow: UnitOfWork, *, telegram_id: int, limit: int = 200) -> GapsView:
     """Unanswered questions and 👎 answers, for admins and legal volunteers to grow the corpus."""
     async with uow:
@@ -432,6 +438,7 @@ async def list_gaps(uow: UnitOfWork, *, telegram_id: int, limit: int = 200) -> G
 
 
 # --- importing the official text ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TextRow:

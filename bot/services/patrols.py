@@ -138,6 +138,9 @@ class SignupView:
     position: int = 0  # place on the waiting list
     late: bool = False  # cancelled after the cut-off
     refilled_by: str | None = None  # "waiting" | "offer" | None
+    reminders: tuple[
+        str, ...
+    ] = ()  # the reminders still to come: "evening", "hour" (none for a shift about to start)
 
 
 @dataclass(frozen=True)
@@ -421,7 +424,7 @@ async def create_template(
     async with uow:
         route = await PatrolRepository(uow.session).route(route_id)
         if route is None:
-            raise UserFacingError("patrols.shift_gone")
+            raise UserFacingError("patrols.route_gone")
         template = ShiftTemplate(
             compound_id=route.compound_id,
             route_id=route_id,
@@ -558,10 +561,16 @@ async def sign_up(
         await _check_can_book(uow, shift, person)
         full = await repo.count_booked(shift.id) >= shift.capacity
         await _book(uow, shift, person, "waiting" if full else "booked", now)
+        await uow.session.flush()
+        coming = []
+        for kind in ("evening", "hour"):
+            reminder = await repo.reminder(shift.id, person.id, kind)
+            if reminder is not None and not reminder.done:
+                coming.append(kind)
         view = await _shift_view(uow, shift, person_id=person.id)
         position = view.waiting if full else 0
         await uow.commit()
-        return SignupView(view, "waiting" if full else "booked", position=position)
+        return SignupView(view, "waiting" if full else "booked", position=position, reminders=tuple(coming))
 
 
 async def cancel(
@@ -1049,6 +1058,34 @@ async def export_rows(uow: UnitOfWork, start: datetime, end: datetime) -> list[E
                     )
                 )
         return rows
+
+
+@dataclass(frozen=True)
+class RouteListing:
+    id: int
+    compound: str
+    name: str
+    radius_m: int
+    checkpoints: list[tuple[str, float, float, str]]  # (name, latitude, longitude, code)
+
+
+async def list_routes(uow: UnitOfWork, compound_name: str | None = None) -> list[RouteListing]:
+    """Every route with its id (what `patrol template --route-id` needs) and checkpoints."""
+    from sqlalchemy import select
+
+    async with uow:
+        repo = PatrolRepository(uow.session)
+        out = []
+        for compound in await uow.community.compounds():
+            if compound_name and compound.name != compound_name:
+                continue
+            routes = await uow.session.scalars(
+                select(PatrolRoute).where(PatrolRoute.compound_id == compound.id).order_by(PatrolRoute.id)
+            )
+            for route in routes:
+                points = [(c.name, c.latitude, c.longitude, c.code) for c in await repo.checkpoints(route.id)]
+                out.append(RouteListing(route.id, compound.name, route.name, route.radius_m, points))
+        return out
 
 
 async def checkpoint_codes(uow: UnitOfWork) -> list[tuple[str, str, str]]:

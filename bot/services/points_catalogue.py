@@ -26,7 +26,7 @@ from bot.db.models.points import Partner, PartnerMember, RewardService
 from bot.db.repositories.points import PointsRepository
 from bot.db.uow import UnitOfWork
 from bot.roles import Role
-from bot.services.errors import UserFacingError
+from bot.services.errors import Problem, UserFacingError
 from bot.services.points import RULE_LIMIT, put_rule
 
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "按小时", "每小时"}
@@ -71,26 +71,37 @@ class ImportReport:
     partners: int = 0
     services: int = 0
     merchants: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def _int(value: Any, what: str, problems: list[str], *, optional: bool = False) -> int | None:
+def _rule_label(index: int) -> Problem:
+    return Problem("cli.cat_rule", f"rule {index}", index=index)
+
+
+def _service_label(partner: str, index: int) -> Problem:
+    return Problem("cli.cat_service", f"{partner} service {index}", partner=partner, index=index)
+
+
+def _int(value: Any, what: Problem, problems: list[Problem], *, optional: bool = False) -> int | None:
     if value is None or str(value).strip() == "":
         if optional:
             return None
-        problems.append(f"{what}: missing number")
+        problems.append(Problem("cli.cat_missing_number", f"{what}: missing number", what=what))
         return None
     try:
         number = int(float(str(value).strip()))
     except ValueError:
-        problems.append(f"{what}: not a number: {value!r}")
+        text = str(value)[:20]
+        problems.append(
+            Problem("cli.cat_not_number", f"{what}: not a number: {value!r}", what=what, value=text)
+        )
         return None
     if number < 0:
-        problems.append(f"{what}: negative: {number}")
+        problems.append(Problem("cli.cat_negative", f"{what}: negative: {number}", what=what, value=number))
         return None
     return number
 
@@ -99,25 +110,32 @@ def _bool(value: Any) -> bool:
     return str(value).strip().lower() in TRUE_WORDS if value is not None else False
 
 
-def parse_mapping(data: dict[str, Any]) -> tuple[CatalogueFile, list[str]]:
-    problems: list[str] = []
+def parse_mapping(data: dict[str, Any]) -> tuple[CatalogueFile, list[Problem]]:
+    problems: list[Problem] = []
     catalogue = CatalogueFile()
     for index, raw in enumerate(data.get("rules") or [], start=1):
-        what = f"rule {index}"
+        what = _rule_label(index)
         points = _int(raw.get("points"), what, problems)
         kind = str(raw.get("type") or raw.get("activity_type") or "").strip()
         if not kind:
-            problems.append(f"{what}: missing type")
+            problems.append(Problem("cli.cat_missing_type", f"{what}: missing type", what=what))
         elif points is not None:
             if points > RULE_LIMIT:
-                problems.append(f"{what}: more than {RULE_LIMIT} points")
+                problems.append(
+                    Problem(
+                        "cli.cat_too_many",
+                        f"{what}: more than {RULE_LIMIT} points",
+                        what=what,
+                        limit=RULE_LIMIT,
+                    )
+                )
             catalogue.rules.append(
                 RuleRow(kind, str(raw.get("label") or kind), points, _bool(raw.get("per_hour")))
             )
     for index, raw in enumerate(data.get("partners") or [], start=1):
         name = str(raw.get("name") or "").strip()
         if not name:
-            problems.append(f"partner {index}: missing name")
+            problems.append(Problem("cli.cat_partner_name", f"partner {index}: missing name", index=index))
             continue
         merchants = raw.get("merchants") or []
         if isinstance(merchants, str):
@@ -126,22 +144,28 @@ def parse_mapping(data: dict[str, Any]) -> tuple[CatalogueFile, list[str]]:
             name, str(raw.get("address") or ""), [str(m).strip() for m in merchants if str(m).strip()]
         )
         for s_index, item in enumerate(raw.get("services") or [], start=1):
-            what = f"{name} service {s_index}"
+            what = _service_label(name, s_index)
             cost = _int(item.get("cost"), what, problems)
             stock = _int(item.get("stock"), what, problems, optional=True)
             limit = _int(item.get("limit"), what, problems, optional=True)
             days = _int(item.get("days"), what, problems, optional=True)
             service_name = str(item.get("name") or "").strip()
             if not service_name:
-                problems.append(f"{what}: missing name")
+                problems.append(Problem("cli.cat_missing_name", f"{what}: missing name", what=what))
                 continue
             if cost is None:
                 continue
             if cost == 0 or cost > COST_LIMIT:
-                problems.append(f"{what}: cost must be 1..{COST_LIMIT}")
+                problems.append(
+                    Problem(
+                        "cli.cat_cost", f"{what}: cost must be 1..{COST_LIMIT}", what=what, limit=COST_LIMIT
+                    )
+                )
                 continue
             if days == 0:
-                problems.append(f"{what}: validity must be at least one day")
+                problems.append(
+                    Problem("cli.cat_days", f"{what}: validity must be at least one day", what=what)
+                )
                 continue
             partner.services.append(
                 ServiceRow(
@@ -152,21 +176,31 @@ def parse_mapping(data: dict[str, Any]) -> tuple[CatalogueFile, list[str]]:
     return catalogue, problems
 
 
-def read_catalogue(path: Path) -> tuple[CatalogueFile, list[str]]:
+def read_catalogue(path: Path) -> tuple[CatalogueFile, list[Problem]]:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         import yaml
 
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            return CatalogueFile(), [f"not valid YAML: {exc}"]
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            return CatalogueFile(), [Problem("cli.cat_bad_yaml", f"not valid YAML: {exc}")]
         if not isinstance(data, dict):
-            return CatalogueFile(), ["the file must hold 'rules' and 'partners'"]
+            return CatalogueFile(), [
+                Problem("cli.cat_no_sections", "the file must hold 'rules' and 'partners'")
+            ]
         return parse_mapping(data)
     if suffix == ".xlsx":
-        return parse_mapping(_xlsx_mapping(path))
-    return CatalogueFile(), ["use a .yaml or .xlsx file"]
+        import zipfile
+
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        try:
+            mapping = _xlsx_mapping(path)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError):
+            return CatalogueFile(), [Problem("roster.not_a_spreadsheet", "not a spreadsheet")]
+        return parse_mapping(mapping)
+    return CatalogueFile(), [Problem("cli.cat_format", "use a .yaml or .xlsx file")]
 
 
 RULE_SHEETS = ("规则", "rules")
@@ -239,7 +273,13 @@ async def apply_catalogue(
                 label=rule.label,
             )
         except UserFacingError:
-            report.problems.append(f"rule {rule.activity_type}: bad type or points")
+            report.problems.append(
+                Problem(
+                    "cli.cat_bad_rule",
+                    f"rule {rule.activity_type}: bad type or points",
+                    kind=rule.activity_type,
+                )
+            )
             continue
         report.rules += 1
     for row in catalogue.partners:
@@ -258,7 +298,12 @@ async def apply_catalogue(
                 or await uow.community.staff_role(person.id, Role.MERCHANT.value, compound_id) is None
             ):
                 report.problems.append(
-                    f"{row.name}: {phone} is not a merchant of this compound in the roster"
+                    Problem(
+                        "cli.cat_not_merchant",
+                        f"{row.name}: {phone} is not a merchant of this compound in the roster",
+                        partner=row.name,
+                        phone=phone,
+                    )
                 )
                 continue
             if await repo.member(partner.id, person.id) is None:
@@ -290,7 +335,13 @@ async def import_catalogue(uow: UnitOfWork, compound_name: str, path: Path, now:
     async with uow:
         compound = await uow.community.compound_by_name(compound_name)
         if compound is None:
-            return ImportReport(problems=[f"no compound named {compound_name!r}"])
+            return ImportReport(
+                problems=[
+                    Problem(
+                        "cli.unknown_compound", f"no compound named {compound_name!r}", name=compound_name
+                    )
+                ]
+            )
         report = await apply_catalogue(uow, compound.id, catalogue, now)
         if report.ok:
             await uow.commit()
@@ -352,19 +403,32 @@ DEMO_CATALOGUE: dict[str, Any] = {
 }
 
 
-async def seed_demo_catalogue(uow: UnitOfWork, compound_id: int, now: datetime) -> ImportReport:
+async def seed_demo_catalogue(
+    uow: UnitOfWork, compound_id: int, now: datetime, *, merchant_shops: dict[str, str] | None = None
+) -> ImportReport:
     """A small demo catalogue for a compound, in the caller's open unit of work (the caller commits).
 
-    Every merchant of the compound is bound to the first partner, so `/verify` works in the demo.
-    Safe to call again: it updates what exists.
+    A merchant named in `merchant_shops` (phone → partner) is bound to that shop; every other merchant of the
+    compound to the first partner, so `/verify` works in the demo. Safe to call again: it updates what exists.
     """
     catalogue, problems = parse_mapping(DEMO_CATALOGUE)
     assert not problems, problems
     report = await apply_catalogue(uow, compound_id, catalogue, now)
     repo = PointsRepository(uow.session)
     first = await repo.partner_by_name(compound_id, catalogue.partners[0].name)
+    shops = merchant_shops or {}
     if first is not None:
         for _role, person in await uow.community.staff_with_role(compound_id, [Role.MERCHANT.value]):
+            own = (
+                await repo.partner_by_name(compound_id, shops[person.phone])
+                if person.phone in shops
+                else None
+            )
+            if own is not None:
+                if await repo.member(own.id, person.id) is None:
+                    uow.session.add(PartnerMember(partner_id=own.id, person_id=person.id, created_at=now))
+                    report.merchants += 1
+                continue
             if await repo.member(first.id, person.id) is None:
                 uow.session.add(PartnerMember(partner_id=first.id, person_id=person.id, created_at=now))
                 report.merchants += 1

@@ -14,6 +14,7 @@ from bot.db.models import Compound, Person
 from bot.db.models.points import Partner, PointsAccount, PointsEntry, RewardService, Voucher
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
+from bot.services.errors import Problem
 from bot.services.points import DEFAULT_TZ, PointsSummary
 
 HOLDING = ("held", "active", "used")
@@ -25,7 +26,7 @@ class AuditReport:
     accounts: int = 0
     entries: int = 0
     vouchers: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -55,10 +56,23 @@ async def audit(uow: UnitOfWork) -> AuditReport:
             total = int(sums.get(account.id) or 0)
             if total != account.balance:
                 report.problems.append(
-                    f"account {account.id}: balance {account.balance} but ledger sums to {total}"
+                    Problem(
+                        "cli.audit_balance",
+                        f"account {account.id}: balance {account.balance} but ledger sums to {total}",
+                        account=account.id,
+                        balance=account.balance,
+                        total=total,
+                    )
                 )
             if account.balance < 0:
-                report.problems.append(f"account {account.id}: negative balance {account.balance}")
+                report.problems.append(
+                    Problem(
+                        "cli.audit_negative",
+                        f"account {account.id}: negative balance {account.balance}",
+                        account=account.id,
+                        balance=account.balance,
+                    )
+                )
         running: dict[int, int] = defaultdict(int)
         holds: dict[str, int] = defaultdict(int)
         releases: dict[str, int] = defaultdict(int)
@@ -67,8 +81,14 @@ async def audit(uow: UnitOfWork) -> AuditReport:
             running[entry.account_id] += entry.amount
             if running[entry.account_id] != entry.balance_after:
                 report.problems.append(
-                    f"entry {entry.id}: balance_after {entry.balance_after}, "
-                    f"running sum {running[entry.account_id]}"
+                    Problem(
+                        "cli.audit_running",
+                        f"entry {entry.id}: balance_after {entry.balance_after}, "
+                        f"running sum {running[entry.account_id]}",
+                        entry=entry.id,
+                        after=entry.balance_after,
+                        running=running[entry.account_id],
+                    )
                 )
             if entry.kind == "hold" and entry.ref_id:
                 holds[entry.ref_id] += 1
@@ -78,17 +98,43 @@ async def audit(uow: UnitOfWork) -> AuditReport:
             report.vouchers += 1
             ref = str(voucher.id)
             if holds[ref] != 1:
-                report.problems.append(f"voucher {voucher.code}: {holds[ref]} hold entries")
+                report.problems.append(
+                    Problem(
+                        "cli.audit_holds",
+                        f"voucher {voucher.code}: {holds[ref]} hold entries",
+                        code=voucher.code,
+                        count=holds[ref],
+                    )
+                )
             expected = 1 if voucher.status in RETURNED else 0
             if releases[ref] != expected:
                 report.problems.append(
-                    f"voucher {voucher.code} ({voucher.status}): {releases[ref]} release entries"
+                    Problem(
+                        "cli.audit_releases",
+                        f"voucher {voucher.code} ({voucher.status}): {releases[ref]} release entries",
+                        code=voucher.code,
+                        count=releases[ref],
+                        expected=expected,
+                    )
                 )
             if voucher.status == "used" and voucher.used_at is None:
-                report.problems.append(f"voucher {voucher.code}: used without a time")
+                report.problems.append(
+                    Problem(
+                        "cli.audit_used_no_time",
+                        f"voucher {voucher.code}: used without a time",
+                        code=voucher.code,
+                    )
+                )
         negative = (await session.scalars(select(RewardService).where(RewardService.stock < 0))).all()
         for service in negative:
-            report.problems.append(f"service {service.id} {service.name}: stock {service.stock}")
+            report.problems.append(
+                Problem(
+                    "cli.audit_stock",
+                    f"service {service.id} {service.name}: stock {service.stock}",
+                    name=service.name,
+                    stock=service.stock,
+                )
+            )
     return report
 
 

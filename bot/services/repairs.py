@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from bot.callbacks import pack
 from bot.db.models import Compound, OutboxMessage, Person, StaffRole
@@ -137,6 +137,7 @@ class DuplicateView:
     kind: str
     status: str
     public_label: str
+    mine: bool = False  # the person reporting is the one who reported it (or already follows it)
 
 
 @dataclass(frozen=True)
@@ -525,7 +526,10 @@ async def find_duplicate(uow: UnitOfWork, telegram_id: int, draft: ReportDraft) 
         ticket = await repo(uow).open_duplicate(compound_id, draft.kind, draft.household_id, draft.place_id)
         if ticket is None:
             return None
-        return DuplicateView(ticket.id, number_of(ticket.id), ticket.kind, ticket.status, ticket.public_label)
+        mine = ticket.reporter_id == person.id or await repo(uow).is_follower(ticket.id, person.id)
+        return DuplicateView(
+            ticket.id, number_of(ticket.id), ticket.kind, ticket.status, ticket.public_label, mine=mine
+        )
 
 
 async def _route(
@@ -613,12 +617,14 @@ async def create_ticket(
     await schedule_stage(uow, ticket, "accept", now)
     compound = await _compound(uow, compound_id)
     await _send_task_card(uow, t, ticket, assignee, now)
-    if assignee is None or ticket.urgency == "emergency":
+    if assignee is None:
         await _alert_roles(
             uow, t, ticket, [Role.PROPERTY_MANAGER], "repairs.n.duty_queue", now, with_accept=True
         )
     if ticket.urgency == "emergency":
-        await _alert_roles(uow, t, ticket, [Role.SUPERVISOR], "repairs.n.emergency_alert", now)
+        # An emergency someone already has is news for the manager, not a queue waiting for a taker.
+        watchers: list[str] = [Role.SUPERVISOR, *([Role.PROPERTY_MANAGER] if assignee is not None else [])]
+        await _alert_roles(uow, t, ticket, watchers, "repairs.n.emergency_alert", now)
     await refresh_group_cards(uow, t, ticket, now)
     view = _view(ticket, assignee)
     return SubmitResult(view, compound.duty_phone)
@@ -645,16 +651,24 @@ async def follow(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: datetim
 
 
 def task_card(
-    t: Translator, language: str | None, ticket: TicketView | RepairTicket, assignee_name: str = ""
+    t: Translator,
+    language: str | None,
+    ticket: TicketView | RepairTicket,
+    assignee_name: str = "",
+    *,
+    reporter_phone: bool | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The assignee's private card: full place (staff need the room), description and the buttons."""
+    """The assignee's private card: full place (staff need the room), description and the buttons.
+
+    reporter_phone is given only for the assignee's own copy: it adds 💬 (a message relayed through the bot)
+    and, where the resident shared a phone, 📞."""
     tid = ticket.id
     status = ticket.status
     values = {
         "number": number_of(tid),
         "kind": t(language, f"repairs.kind.{ticket.kind}"),
         "urgency": t(language, f"repairs.urgency.{ticket.urgency}"),
-        "status": t(language, f"repairs.status.{status}"),
+        "status": t(language, f"repairs.staff_status.{status}"),
         "place": ticket.place_label,
         "description": ticket.description or "—",
         "photos": len(ticket.photos or ()),
@@ -679,12 +693,33 @@ def task_card(
             ]
         )
         rows.append([(t(language, "repairs.btn.help"), pack(PREFIX, "hlp", tid))])
+    if reporter_phone is not None and status in ("open", "accepted"):
+        contact = [(t(language, "repairs.btn.message"), pack(PREFIX, "msg", tid))]
+        if reporter_phone:
+            contact.insert(0, (t(language, "repairs.btn.call"), pack(PREFIX, "tel", tid)))
+        rows.append(contact)
     return text, inline_keyboard(rows)
+
+
+async def card_contact(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> bool | None:
+    """For the viewer's copy of a card: None unless they are its assignee; else whether 📞 can be offered."""
+    async with uow:
+        person = await uow.community.person_by_telegram(telegram_id)
+        ticket = await repo(uow).ticket(ticket_id)
+        if person is None or ticket is None or ticket.assignee_id != person.id:
+            return None
+        return await reporter_has_phone(uow, ticket)
+
+
+async def reporter_has_phone(uow: UnitOfWork, ticket: RepairTicket | TicketView) -> bool:
+    reporter = await uow.community.person(ticket.reporter_id)
+    return reporter is not None and bool(reporter.phone)
 
 
 def group_card(t: Translator, ticket: RepairTicket, assignee_name: str) -> tuple[str, dict[str, Any]]:
     """The staff group's card: never a room, a phone or the reporter's name."""
     values = _labels(t, None, ticket, assignee_name)
+    values["status"] = t(None, f"repairs.staff_status.{ticket.status}")  # staff read it, not the resident
     text = t(None, "repairs.card.group", **values)
     if assignee_name:
         text += "\n" + t(None, "repairs.card.handled_by", name=assignee_name)
@@ -722,7 +757,8 @@ async def _send_task_card(
 ) -> None:
     if assignee is None:
         return
-    text, markup = task_card(t, assignee.language, ticket)
+    phone = await reporter_has_phone(uow, ticket)
+    text, markup = task_card(t, assignee.language, ticket, reporter_phone=phone)
     key = "repairs.n.new_task_emergency" if ticket.urgency == "emergency" else "repairs.n.new_task"
     await notify_person(
         uow,
@@ -814,8 +850,85 @@ def rating_keyboard(t: Translator, language: str | None, ticket_id: int) -> dict
     return inline_keyboard([stars, [(t(language, "repairs.btn.not_fixed"), pack(PREFIX, "bad", ticket_id))]])
 
 
+def _card_buttons_for(ticket: RepairTicket, recipient_id: int | None, alert: bool) -> bool:
+    """Who may still act from a copy of a card: the assignee; while it waits, whoever was asked to take it."""
+    if ticket.status == "accepted":
+        return recipient_id == ticket.assignee_id
+    if ticket.status == "open":
+        return alert or recipient_id == ticket.assignee_id
+    return False
+
+
+async def refresh_private_cards(uow: UnitOfWork, t: Translator, ticket: RepairTicket, now: datetime) -> None:
+    """Every task card already sent to a person (the assignee's, the duty manager's, the alerts) is edited to
+    the ticket's state, with buttons only for whoever may still use them: no "处理中" card with a live ✅ 完成
+    after the ticket was closed. The sent message ids are the ones the outbox remembered."""
+    assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
+    tags = ["task", *CARD_NOTICES, *CARD_ALERTS]
+    rows = await uow.session.scalars(
+        select(OutboxMessage)
+        .where(or_(*(OutboxMessage.dedupe_key.like(f"rp:{tag}:{ticket.id}:%") for tag in tags)))
+        .where(OutboxMessage.method == "sendMessage")
+        .order_by(OutboxMessage.id)
+    )
+    for row in rows:
+        parts = (row.dedupe_key or "").split(":")
+        if len(parts) < 4 or parts[2] != str(ticket.id) or row.person_id is None:
+            continue
+        alert = parts[1] in CARD_ALERTS
+        if parts[1] == "task":
+            key = "repairs.n.new_task_emergency" if ticket.urgency == "emergency" else "repairs.n.new_task"
+        elif alert or parts[1] in CARD_NOTICES:
+            key = CARD_NOTICES.get(parts[1], parts[1])
+        else:
+            continue
+        person = await uow.community.person(row.person_id)
+        if person is None:
+            continue
+        had_buttons = bool((row.payload or {}).get("reply_markup", {}).get("inline_keyboard"))
+        own = person.id == ticket.assignee_id
+        phone = await reporter_has_phone(uow, ticket) if own else None
+        card, markup = task_card(
+            t, person.language, ticket, assignee.display_name if assignee else "", reporter_phone=phone
+        )
+        if not (had_buttons and _card_buttons_for(ticket, person.id, alert=alert)):
+            markup = inline_keyboard([])
+        name = assignee.display_name if assignee else t(person.language, "repairs.nobody")
+        text = t(person.language, key, card=card, name=name)
+        if row.status == "pending":
+            row.payload = {**(row.payload or {}), "text": text, "reply_markup": markup}
+        elif row.telegram_message_id is not None and row.chat_id is not None:
+            await notify_chat(
+                uow,
+                text,
+                chat_id=row.chat_id,
+                now=now,
+                reply_markup=markup,
+                dedupe_key=f"{row.dedupe_key}:e{ticket.version}",
+                method="editMessageText",
+                extra={"message_id": row.telegram_message_id},
+            )
+
+
+# The notices that carry a copy of the task card, and so are edited as the ticket moves: the assignee's
+# (by the dedupe key's tag) and the alerts to managers and supervisors (by their message key).
+CARD_NOTICES = {"reopen": "repairs.n.reopened_staff", "urge": "repairs.n.urged"}
+CARD_ALERTS = frozenset(
+    {
+        "repairs.n.duty_queue",
+        "repairs.n.emergency_alert",
+        "repairs.n.help",
+        "repairs.n.escalated",
+        "repairs.n.remind_queue",
+        "repairs.n.urged_queue",
+    }
+)
+
+
 async def refresh_group_cards(uow: UnitOfWork, t: Translator, ticket: RepairTicket, now: datetime) -> None:
-    """Post the card to the compound's staff groups once, then edit it as the ticket moves."""
+    """Post the card to the compound's staff groups once, then edit it as the ticket moves; the private
+    copies follow too."""
+    await refresh_private_cards(uow, t, ticket, now)
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
     text, markup = group_card(
         t, ticket, assignee.display_name if assignee and ticket.status != "open" else ""
@@ -859,6 +972,8 @@ async def _reload(uow: UnitOfWork, ticket_id: int) -> RepairTicket:
 
 async def _stale_refusal(uow: UnitOfWork, t: Translator, person: Person, ticket_id: int) -> UserFacingError:
     ticket = await _reload(uow, ticket_id)
+    if ticket.status in ("resolved", "closed"):
+        return UserFacingError(f"repairs.stale_now.{ticket.status}", number=number_of(ticket.id))
     if ticket.status == "accepted" and ticket.assignee_id is not None:
         if ticket.assignee_id == person.id:
             return UserFacingError("repairs.already_yours", number=number_of(ticket.id))
@@ -904,17 +1019,27 @@ async def accept(
         return view
 
 
-async def reassign_targets(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> list[Choice]:
+@dataclass(frozen=True)
+class Colleague:
+    id: int
+    name: str
+    open_tasks: int
+
+
+async def reassign_targets(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> list[Colleague]:
+    """The colleagues who cover this ticket's building and kind of work, lightest load first."""
     async with uow:
         ticket = await _ticket(uow, ticket_id)
         person = await _staff_person(uow, telegram_id, ticket)
         roles = [Role.MEDIATOR] if ticket.kind == WorkKind.DISPUTE.value else [Role.BUTLER]
         people = {
             p.id: p.display_name
-            for _r, p in await uow.community.staff_with_role(ticket.compound_id, roles)
-            if p.id != person.id and p.telegram_id is not None
+            for r, p in await uow.community.staff_with_role(ticket.compound_id, roles)
+            if p.id != person.id and p.telegram_id is not None and _covers(r, ticket.building_id, ticket.kind)
         }
-        return [Choice(pid, name) for pid, name in people.items()]
+        load = await repo(uow).open_counts(people)
+        found = [Colleague(pid, name, load.get(pid, 0)) for pid, name in people.items()]
+        return sorted(found, key=lambda c: (c.open_tasks, c.name))
 
 
 async def reassign(
@@ -1001,6 +1126,8 @@ async def complete(
     async with uow:
         ticket = await _ticket(uow, ticket_id)
         person = await _staff_person(uow, telegram_id, ticket)
+        if ticket.status != "accepted":  # an old ✅ 完成: say what happened, not whose it is
+            raise await _stale_refusal(uow, t, person, ticket_id)
         if ticket.assignee_id != person.id:
             raise UserFacingError("repairs.not_assignee")
         on_time = ticket.stage_due_at is None or now <= ticket.stage_due_at

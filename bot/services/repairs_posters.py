@@ -34,15 +34,67 @@ class PosterText:
     no_phone: str
 
 
-def _qr_image(link: str) -> ImageReader:
+def qr_png(link: str, caption: str = "") -> bytes:
+    """A QR code PNG; `caption` (ASCII, e.g. an invite code) is printed under it so it can be typed too."""
+    from PIL import Image, ImageDraw, ImageFont
+
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=2)
     qr.add_data(link)
     qr.make(fit=True)
-    image = qr.make_image(fill_color="black", back_color="white")
+    image = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    if caption:
+        font = ImageFont.load_default(size=36)
+        framed = Image.new("RGB", (image.width, image.height + 60), "white")
+        framed.paste(image, (0, 0))
+        ImageDraw.Draw(framed).text(
+            (image.width // 2, image.height + 25), caption, fill="black", font=font, anchor="mm"
+        )
+        image = framed
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    buffer.seek(0)
-    return ImageReader(buffer)
+    return buffer.getvalue()
+
+
+def _qr_image(link: str) -> ImageReader:
+    return ImageReader(io.BytesIO(qr_png(link)))
+
+
+@dataclass(frozen=True)
+class InviteCard:
+    place: str
+    code: str
+    link: str
+
+
+def render_invite_cards(cards: list[InviteCard], compound: str, hint: str) -> bytes:
+    """A4 pages of cut-out invite cards, six to a page: the place, the QR and the code to type."""
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    width, height = A4
+    card_w, card_h = width / 2, height / 3
+    for index, card in enumerate(cards):
+        if index and index % 6 == 0:
+            pdf.showPage()
+        column, row = index % 2, (index % 6) // 2
+        x, top = column * card_w, height - row * card_h
+        pdf.setDash(2, 3)
+        pdf.rect(x, top - card_h, card_w, card_h)
+        pdf.setDash()
+        centre = x + card_w / 2
+        pdf.setFont(FONT, 11)
+        pdf.drawCentredString(centre, top - 10 * mm, compound)
+        pdf.setFont(FONT, 16)
+        pdf.drawCentredString(centre, top - 18 * mm, card.place)
+        size = 52 * mm
+        pdf.drawImage(_qr_image(card.link), centre - size / 2, top - 21 * mm - size, size, size)
+        pdf.setFont("Helvetica-Bold", 18)
+        pdf.drawCentredString(centre, top - 28 * mm - size, card.code)
+        pdf.setFont(FONT, 9)
+        pdf.drawCentredString(centre, top - 34 * mm - size, hint)
+    pdf.save()
+    return buffer.getvalue()
 
 
 def _centered(pdf: canvas.Canvas, text: str, y: float, size: int) -> None:

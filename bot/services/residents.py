@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 
@@ -16,6 +18,7 @@ from bot.delivery.notify import notify_person
 from bot.i18n import Translator
 from bot.roles import APPROVER_ROLES, Role
 from bot.services.errors import UserFacingError
+from bot.services.identity import attach_account
 from bot.services.people import get_or_create, home_view, person_view
 from bot.services.views import Choice, HomeView, PersonView
 
@@ -146,8 +149,8 @@ async def redeem_invite(
                 raise UserFacingError("residents.already_role")
             if roster_person.telegram_id is not None:
                 raise UserFacingError("residents.invite_used")
-            await _consume(uow, invite, person, now)
-            await _merge_roster_person(uow, roster_person, person)
+            await _consume(uow, invite, roster_person, now)
+            person = await attach_account(uow, person, roster_person)
             view = await person_view(uow, person)
             await uow.commit()
             role = view.roles[0].role if view.roles else None
@@ -155,23 +158,6 @@ async def redeem_invite(
                 "staff_bound", view, role=role, compound_name=compound_name, code=invite.code
             )
         raise UserFacingError("residents.invite_invalid")
-
-
-async def _merge_roster_person(uow: UnitOfWork, roster_person: Person, person: Person) -> None:
-    """The roster's entry becomes this Telegram account: its roles and phone move over."""
-    await uow.session.execute(
-        update(StaffRole).where(StaffRole.person_id == roster_person.id).values(person_id=person.id)
-    )
-    await uow.session.execute(
-        update(InviteCode).where(InviteCode.person_id == roster_person.id).values(person_id=person.id)
-    )
-    phone = roster_person.phone
-    name = roster_person.display_name
-    await uow.session.delete(roster_person)
-    await uow.session.flush()
-    person.phone = phone
-    if name:
-        person.display_name = name
 
 
 async def bind_with_building_invite(
@@ -297,6 +283,9 @@ async def request_join(
         return JoinRequestView(request.id, "pending", label, person.display_name)
 
 
+MenuFor = Callable[[PersonView, str | None], dict[str, Any]]
+
+
 async def decide_join(
     uow: UnitOfWork,
     t: Translator,
@@ -304,7 +293,10 @@ async def decide_join(
     decider_telegram_id: int,
     approve: bool,
     now: datetime,
+    *,
+    menu_for: MenuFor | None = None,
 ) -> JoinRequestView:
+    """One decision, however many approvers press; an approved requester gets their menu with the news."""
     async with uow:
         request = await uow.community.join_request(request_id)
         if request is None:
@@ -343,13 +335,18 @@ async def decide_join(
         if approve and requester is not None and not already_home:
             home = Residency(person_id=requester.id, household_id=request.household_id, created_at=now)
             uow.session.add(home)
+            await uow.session.flush()
         if requester is not None:
+            menu = None
+            if approve and menu_for is not None:
+                menu = menu_for(await person_view(uow, requester), requester.language)
             await notify_person(
                 uow,
                 t,
                 requester,
                 "residents.join_approved" if approve else "residents.join_rejected",
                 now=now,
+                reply_markup=menu,
                 dedupe_key=f"join-result:{request.id}",
                 home=label,
             )

@@ -88,6 +88,11 @@ class RosterReport:
     def bump(self, bucket: dict[str, int], name: str) -> None:
         bucket[name] = bucket.get(name, 0) + 1
 
+    @staticmethod
+    def render_counts(t: Translator, language: str | None, counts: dict[str, int]) -> str:
+        parts = [t(language, f"roster.count_{name}", count=n) for name, n in sorted(counts.items()) if n]
+        return t(language, "roster.count_separator").join(parts) or "0"
+
     def render(self, t: Translator, language: str | None) -> list[str]:
         lines = []
         for p in self.problems:
@@ -100,6 +105,7 @@ class RosterReport:
 
 @dataclass(frozen=True)
 class HouseholdRow:
+    sheet: str
     row: int
     compound: str
     building: str
@@ -110,6 +116,7 @@ class HouseholdRow:
 
 @dataclass(frozen=True)
 class StaffRow:
+    sheet: str
     row: int
     name: str
     phone: str
@@ -150,9 +157,15 @@ def read_tables(path: Path) -> list[Table]:
 
 
 def _read_xlsx(path: Path) -> list[Table]:
-    from openpyxl import load_workbook
+    import zipfile
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
+        raise ValueError("roster.not_a_spreadsheet") from error
     tables = []
     for sheet in workbook.worksheets:
         rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
@@ -217,12 +230,11 @@ def _parse_compound(
         problems.append(_missing(label, row, "compound"))
         return
     phone = r.get("duty_phone") or None
-    if phone is not None:
-        phone = re.sub(r"[\s\-]", "", phone)
-        if not DUTY_PHONE_RE.match(phone):
-            problems.append(RosterProblem(label, row, "roster.err_phone"))
-            return
-    out.append(CompoundRow(row, r["compound"], phone))
+    # Checked without separators, kept as written: posters print "028-66668888", which is easier to read.
+    if phone is not None and not DUTY_PHONE_RE.match(re.sub(r"[\s\-]", "", phone)):
+        problems.append(RosterProblem(label, row, "roster.err_phone"))
+        return
+    out.append(CompoundRow(row, r["compound"], phone[:32] if phone else None))
 
 
 def _parse_household(
@@ -242,7 +254,7 @@ def _parse_household(
             if not area.is_finite() or area <= 0 or area > MAX_AREA:
                 problems.append(RosterProblem(label, row, "roster.err_area", {"value": r["area"][:20]}))
     if len(problems) == before:
-        out.append(HouseholdRow(row, r["compound"], r["building"], r["unit"], r["room"], area))
+        out.append(HouseholdRow(label, row, r["compound"], r["building"], r["unit"], r["room"], area))
 
 
 def _parse_staff(
@@ -273,7 +285,14 @@ def _parse_staff(
     if len(problems) == before and role is not None:
         out.append(
             StaffRow(
-                row, r["name"][:100], phone, role.value, r.get("compound") or None, buildings, tuple(kinds)
+                label,
+                row,
+                r["name"][:100],
+                phone,
+                role.value,
+                r.get("compound") or None,
+                buildings,
+                tuple(kinds),
             )
         )
 
@@ -286,23 +305,53 @@ def _check_duplicates(
         key = (h.compound, h.building, h.unit, h.room)
         if key in seen and seen[key].area != h.area:
             problems.append(
-                RosterProblem("", h.row, "roster.err_duplicate_room", {"first": str(seen[key].row)})
+                RosterProblem(h.sheet, h.row, "roster.err_duplicate_room", {"first": str(seen[key].row)})
             )
         seen.setdefault(key, h)
     names: dict[str, str] = {}
     for s in staff:
         if s.phone in names and names[s.phone] != s.name:
-            problems.append(RosterProblem("", s.row, "roster.err_phone_two_names"))
+            problems.append(RosterProblem(s.sheet, s.row, "roster.err_phone_two_names"))
         names.setdefault(s.phone, s.name)
+
+
+async def _check_places(
+    uow: UnitOfWork,
+    compounds: list[CompoundRow],
+    households: list[HouseholdRow],
+    staff: list[StaffRow],
+    problems: list[RosterProblem],
+) -> None:
+    """A staff row may only name a compound and buildings the file or the database already has: a misspelt
+    name is a mistake to show, never a new compound."""
+    in_file = {c.compound for c in compounds} | {h.compound for h in households}
+    buildings_in_file = {(h.compound, h.building) for h in households}
+    for s in staff:
+        if s.compound is None:
+            continue
+        compound = await uow.community.compound_by_name(s.compound)
+        if compound is None and s.compound not in in_file:
+            problems.append(
+                RosterProblem(s.sheet, s.row, "roster.err_unknown_compound", {"value": s.compound[:30]})
+            )
+            continue
+        for name in s.buildings:
+            if (s.compound, name) in buildings_in_file:
+                continue
+            if compound is None or await uow.community.building_by_name(compound.id, name) is None:
+                problems.append(
+                    RosterProblem(s.sheet, s.row, "roster.err_unknown_building", {"value": name[:20]})
+                )
 
 
 async def import_roster(uow: UnitOfWork, tables: list[Table], now: datetime) -> RosterReport:
     compounds, households, staff, problems = parse(tables)
     report = RosterReport(problems=problems)
-    if problems:
-        return report
-    known_buildings = {(h.compound, h.building) for h in households}
     async with uow:
+        # Every problem at once: the file's own, then what only the database can tell.
+        await _check_places(uow, compounds, households, staff, report.problems)
+        if report.problems:
+            return report
         compound_ids: dict[str, int] = {}
 
         async def compound_id(name: str) -> int:
@@ -351,11 +400,7 @@ async def import_roster(uow: UnitOfWork, tables: list[Table], now: datetime) -> 
                 building = None
                 if staff_cid is not None:
                     building = await uow.community.building_by_name(staff_cid, name)
-                if building is None:
-                    if s.compound and (s.compound, name) not in known_buildings:
-                        report.problems.append(
-                            RosterProblem("", s.row, "roster.err_unknown_building", {"value": name[:20]})
-                        )
+                if building is None:  # checked above; a room sheet may still add it
                     continue
                 building_ids.append(building.id)
             person = await uow.community.person_by_phone(s.phone)

@@ -20,8 +20,14 @@ ASK_KEYS = {"question", "decision", "faq_id", "articles", "score", "alternatives
 def test_ask_json_one_object_per_line_with_the_documented_keys(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, _ = run(capsys, "law", "ask", "--json", stdin="狗把我家孩子咬了谁负责\n\n第1300条\n😀\n",
-                       monkeypatch=monkeypatch)
+    code, out, _ = run(
+        capsys,
+        "law",
+        "ask",
+        "--json",
+        stdin="狗把我家孩子咬了谁负责\n\n第1300条\n😀\n",
+        monkeypatch=monkeypatch,
+    )
     assert code == 0
     objects = [json.loads(line) for line in out.splitlines()]
     assert [o["question"] for o in objects] == ["狗把我家孩子咬了谁负责", "第1300条", "😀"]
@@ -56,8 +62,14 @@ def test_check_passes_on_our_corpus_and_fails_on_a_broken_one(
 
     (tmp_path / "faq").mkdir()
     (tmp_path / "articles").mkdir()
-    entry = {"id": "test-noise", "topic": "噪音", "questions": ["楼上吵", "楼上很吵怎么办", "楼上天天吵"],
-             "answer_zh": "先沟通。", "answer_en": "Talk first.", "articles": [1300]}
+    entry = {
+        "id": "test-noise",
+        "topic": "噪音",
+        "questions": ["楼上吵", "楼上很吵怎么办", "楼上天天吵"],
+        "answer_zh": "先沟通。",
+        "answer_en": "Talk first.",
+        "articles": [1300],
+    }
     text = yaml.safe_dump([entry, entry], allow_unicode=True)
     (tmp_path / "faq" / "a.yaml").write_text(text, encoding="utf-8")
     code, out, err = run(capsys, "law", "check", "--data-dir", str(tmp_path))

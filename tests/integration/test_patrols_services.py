@@ -183,7 +183,7 @@ async def test_export_shifts_writes_a_workbook(
     assert await asyncio.to_thread(cmd_export_shifts, args, settings) == 0
     book = load_workbook(out)
     shifts = list(book.worksheets[0].iter_rows(values_only=True))
-    assert shifts[1][1] == "西区" and shifts[1][5] == "孙队长" and shifts[1][6] == "booked"
+    assert shifts[1][1] == "西区" and shifts[1][5] == "孙队长" and shifts[1][6] == "已报名"
     codes = list(book.worksheets[1].iter_rows(values_only=True))
     assert codes[1][0] == "西区" and "start=cp_" in str(codes[1][2])
 

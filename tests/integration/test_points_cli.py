@@ -62,9 +62,9 @@ def test_import_catalogue_from_yaml_then_again_changes_nothing_twice(
     path.write_text(YAML, encoding="utf-8")
 
     assert main(["points", "import-catalogue", str(path), "--compound", COMPOUND]) == 0
-    assert "rules: 2, partners: 2, services: 3, merchants bound: 1" in capsys.readouterr().out
+    assert "积分规则 2 条，合作商户 2 家，服务 3 项，绑定商户账号 1 个" in capsys.readouterr().out
     assert main(["points", "import-catalogue", str(path), "--compound", COMPOUND]) == 0
-    assert "merchants bound: 0" in capsys.readouterr().out
+    assert "绑定商户账号 0 个" in capsys.readouterr().out
 
     async def check(uf: UnitOfWorkFactory) -> tuple[int, int, int, bool]:
         async with uf() as uow:
@@ -84,7 +84,8 @@ def test_a_bad_catalogue_is_refused_whole(
     path.write_text(YAML.replace("cost: 6", "cost: lots"), encoding="utf-8")
 
     assert main(["points", "import-catalogue", str(path), "--compound", COMPOUND]) == 1
-    assert "not a number" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "目录有" in err and "“巧手理发店”的第 1 项服务：“lots”不是数字" in err
 
     async def count(uf: UnitOfWorkFactory) -> int:
         async with uf() as uow:
@@ -97,6 +98,11 @@ def test_a_bad_catalogue_is_refused_whole(
     good = tmp_path / "good.yaml"
     good.write_text(YAML, encoding="utf-8")
     assert main(["points", "import-catalogue", str(good), "--compound", "没有这个小区"]) == 1
+    assert "没有叫“没有这个小区”的小区" in capsys.readouterr().err
+    fake = tmp_path / "fake.xlsx"
+    fake.write_bytes(b"not a workbook")
+    assert main(["points", "import-catalogue", str(fake), "--compound", COMPOUND]) == 1
+    assert "不是表格" in capsys.readouterr().err
     assert run(cli_db, count) == 0
 
 
@@ -115,7 +121,7 @@ def test_import_catalogue_from_xlsx(cli_db: str, tmp_path: Path, capsys: pytest.
     workbook.save(path)
 
     assert main(["points", "import-catalogue", str(path), "--compound", COMPOUND]) == 0
-    assert "rules: 1, partners: 1, services: 2, merchants bound: 1" in capsys.readouterr().out
+    assert "积分规则 1 条，合作商户 1 家，服务 2 项，绑定商户账号 1 个" in capsys.readouterr().out
 
     async def check(uf: UnitOfWorkFactory) -> list[tuple[str, int, int | None, int | None, int]]:
         async with uf() as uow:
@@ -137,7 +143,7 @@ def test_audit_passes_then_fails_when_a_balance_is_tampered_with(
 
     run(cli_db, setup)
     assert main(["points", "audit"]) == 0
-    assert "OK" in capsys.readouterr().out
+    assert "核对无误" in capsys.readouterr().out
 
     async def tamper(uf: UnitOfWorkFactory) -> None:
         async with uf() as uow:
@@ -146,7 +152,7 @@ def test_audit_passes_then_fails_when_a_balance_is_tampered_with(
 
     run(cli_db, tamper)
     assert main(["points", "audit"]) == 1
-    assert "balance 999 but ledger sums to 20" in capsys.readouterr().err
+    assert "余额 999，但流水合计是 20" in capsys.readouterr().err
 
 
 def test_exports_show_issued_redeemed_outstanding_and_the_settlement_list(
@@ -167,17 +173,40 @@ def test_exports_show_issued_redeemed_outstanding_and_the_settlement_list(
 
     assert main(["export", "points"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "compound,month,issued,redeemed,held,outstanding"
+    assert out[0] == "小区,月份,发放积分,已兑换积分,冻结积分,未使用积分"
     assert f"{COMPOUND},2026-11,20,4,10,6" in out  # 20 earned, 4 used, 10 still on a voucher; 6 left
 
     assert main(["export", "redemptions", "--month", "2026-11"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2
     assert f"{COMPOUND},康乐社区诊所,2026-11,2026-11-02 10:00,{code},测血压血糖,4,钱老板" == out[1]
+    assert main(["export", "redemptions", "--month", "2026年11月"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == out[1:]
     assert main(["export", "redemptions", "--month", "2026-10"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 1
+    for bad in ("13月", "2026-13", "十一月份吧"):
+        assert main(["export", "redemptions", "--month", bad]) == 1
+        assert f"看不懂月份“{bad}”" in capsys.readouterr().err
 
     target = tmp_path / "redemptions.xlsx"
     assert main(["export", "redemptions", "--out", str(target)]) == 0
-    rows = list(load_workbook(target).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert capsys.readouterr().out.strip() == "已写入 redemptions.xlsx，共 1 行"
+    sheet = load_workbook(target).active
+    assert sheet is not None and sheet.title == "兑换结算"
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("小区", "合作商户", "月份")
     assert rows[1][4] == code and rows[1][6] == 4
+
+
+def test_a_month_is_read_as_the_office_writes_it() -> None:
+    from datetime import datetime
+
+    from bot.cli import parse_month
+
+    march = datetime(2027, 3, 5)
+    assert parse_month("2026-11", march) == "2026-11"
+    assert parse_month("2026/11", march) == "2026-11"
+    assert parse_month("２０２６年１１月", march) == "2026-11"  # full-width digits from a Chinese IME
+    assert parse_month("11月", march) == "2026-11"  # the latest November
+    assert parse_month("3月", march) == "2027-03"
+    assert parse_month("13月", march) is None and parse_month("下个月", march) is None

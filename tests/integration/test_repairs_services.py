@@ -124,4 +124,6 @@ def test_cli_imports_places_and_prints_posters(
         limit=["*:emergency=5,60"],
     )
     assert cli.cmd_policy(policy, settings) == 0
-    assert "daily_limit=3" in capsys.readouterr().out
+    policy_out = capsys.readouterr().out
+    assert "每人每天最多报修 3 次" in policy_out and "光荣榜：开" in policy_out
+    assert "*:emergency：5 分钟内接单，60 分钟内完成" in policy_out

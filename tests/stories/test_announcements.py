@@ -124,3 +124,60 @@ async def test_only_staff_may_announce_and_cancel_leaves_nothing(harness: Harnes
             await uow.session.scalar(select(OutboxMessage).where(OutboxMessage.purpose == "announcement"))
             is None
         )
+
+
+async def test_a_refused_pin_is_reported_to_the_author_and_the_admins_and_retried_once_allowed(
+    harness: Harness,
+) -> None:
+    await link_group(harness, bot_admin=False)
+    await compose(
+        harness,
+        kind="普通公告",
+        title="电梯检修",
+        body="周三 2 号电梯停用检修。",
+        audience="业主群和每位住户",
+    )
+    await harness.press(USERS.admin, harness.last(USERS.admin), "📌 置顶")
+    await harness.press(USERS.admin, harness.last(USERS.admin), "现在发")
+    await harness.press(USERS.admin, harness.last(USERS.admin), "确认发送")
+    await deliver(harness)
+    post = harness.last(USERS.group)
+    assert "电梯检修" in (post.text or "")
+    for _ in range(3):
+        await settle(harness)
+    assert not harness.world.message(USERS.group, post.message_id).pinned
+    told = [m.text or "" for m in harness.world.bot_messages(USERS.admin)]
+    assert any("没能置顶" in text and "置顶消息" in text for text in told)
+    assert any("请群管理员" in (m.text or "") for m in harness.world.bot_messages(USERS.group))
+
+    await harness.process(harness.world.bot_promoted(USERS.admin, USERS.group))
+    await settle(harness)
+    assert harness.world.message(USERS.group, post.message_id).pinned
+    refusals = [m for m in harness.world.bot_messages(USERS.admin) if "没能置顶" in (m.text or "")]
+    assert len(refusals) == 1
+
+
+async def test_accounts_accept_the_office_s_ways_of_writing_amounts_and_fit_a_phone(harness: Harness) -> None:
+    from bot.services.announcements import _width
+
+    await link_group(harness)
+    replies = await harness.send(USERS.admin, "/announce")
+    _, replies = await harness.press(USERS.admin, replies[-1], "三公开")
+    await harness.send(USERS.admin, "2026年11月公共收益")
+    rows = "停车费 12,000.50 3000\n广告收入，1.2万，０\n维修基金 - ８０００．５"
+    replies = await harness.send(USERS.admin, rows)
+    assert "没看懂" not in (replies[-1].text or "")
+    _, replies = await harness.press(USERS.admin, replies[-1], "小区业主群")
+    await harness.press(USERS.admin, harness.last(USERS.admin), "不置顶")
+    await harness.press(USERS.admin, harness.last(USERS.admin), "现在发")
+    preview = harness.last(USERS.admin)
+    assert "12000.50" in (preview.text or "") and "24000.50" in (preview.text or "")  # 12000.50 + 1.2万
+    assert any(e["type"] == "pre" for e in preview.entities)  # the same monospace as the post
+    await harness.press(USERS.admin, preview, "确认发送")
+    await deliver(harness)
+    post = harness.last(USERS.group)
+    [pre] = [e for e in post.entities if e["type"] == "pre"]
+    table = (post.text or "").encode("utf-16-le")[pre["offset"] * 2 : (pre["offset"] + pre["length"]) * 2]
+    lines = table.decode("utf-16-le").splitlines()
+    assert "11000.50" in "\n".join(lines) and "8000.50" in "\n".join(lines)
+    assert max(_width(line) for line in lines) <= 28

@@ -40,8 +40,12 @@ async def count(harness: Harness, model: type[Any], *where: Any) -> int:
 
 
 # The corpus grows; the tests pick whichever of these the matcher currently places in the outcome they need.
-NO_MATCH = ["股票被套了能起诉券商吗", "我想咨询一下商标注册的问题", "游戏账号被盗了能报警吗",
-            "网购的衣服不合身能退吗"]
+NO_MATCH = [
+    "股票被套了能起诉券商吗",
+    "我想咨询一下商标注册的问题",
+    "游戏账号被盗了能报警吗",
+    "网购的衣服不合身能退吗",
+]
 VAGUE = ["物业费", "邻居", "狗", "房子", "合同", "车位", "押金", "楼上", "孩子", "钱"]
 
 
@@ -62,6 +66,7 @@ def entry_for(question: str) -> FaqEntry:
 
 
 # --- the three outcomes ------------------------------------------------------------------------------------
+
 
 async def test_free_text_legal_question_gets_our_answer_with_article_and_note(harness: Harness) -> None:
     question = "狗把我家孩子咬了谁负责"
@@ -245,6 +250,7 @@ async def test_only_legal_volunteers_can_answer_a_passed_question(harness: Harne
 
 # --- bad input ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("text", ["😀😀😀", "？？？。。。", "!!!"])
 async def test_emoji_or_punctuation_asks_for_words_and_records_nothing(harness: Harness, text: str) -> None:
     replies = await ask(harness, USERS.resident, text)
@@ -283,6 +289,7 @@ async def test_free_text_help_and_chit_chat_at_top_level(harness: Harness) -> No
 
 
 # --- article look-ups --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("text", ["第1254条", "民法典第一千二百五十四条", "第一二五四条"])
 async def test_article_lookup_shows_summary_and_citing_entries(harness: Harness, text: str) -> None:
@@ -346,6 +353,7 @@ async def test_original_text_button_before_import_says_it_is_missing(harness: Ha
 
 # --- feedback ----------------------------------------------------------------------------------------------
 
+
 async def test_thumbs_down_is_recorded_once_and_pressing_again_changes_nothing(harness: Harness) -> None:
     replies = await harness.send(USERS.resident, "狗把我家孩子咬了谁负责")
     card = replies[-1]
@@ -377,6 +385,7 @@ async def test_forged_feedback_button_is_refused(harness: Harness) -> None:
 
 # --- admins ------------------------------------------------------------------------------------------------
 
+
 async def test_law_gaps_only_for_admins_and_legal_volunteers(harness: Harness) -> None:
     question = pick(NO_MATCH, "none")
     await ask(harness, USERS.resident, question)
@@ -404,8 +413,14 @@ async def test_law_gaps_pages_stay_within_telegram_limits(harness: Harness) -> N
         for i in range(40):
             text = f"{question} 第{i}个 " + "说来话长" * 40
             uow.session.add(
-                LawQuestion(person_id=None, question=text, gap_key=law_service.gap_key(text), decision="none",
-                            score=0.0, created_at=harness.clock.now())
+                LawQuestion(
+                    person_id=None,
+                    question=text,
+                    gap_key=law_service.gap_key(text),
+                    decision="none",
+                    score=0.0,
+                    created_at=harness.clock.now(),
+                )
             )
         await uow.commit()
     replies = await harness.send(USERS.admin, "/law_gaps")
@@ -418,6 +433,7 @@ async def test_law_gaps_pages_stay_within_telegram_limits(harness: Harness) -> N
 
 
 # --- groups ------------------------------------------------------------------------------------------------
+
 
 async def test_group_law_command_answers_and_other_talk_is_left_alone(harness: Harness) -> None:
     replies = await harness.send(USERS.resident, "/law 狗把我家孩子咬了谁负责", chat_id=USERS.group)

@@ -27,37 +27,77 @@ from knowledge.matcher import LawMatcher
 def _entry(
     faq_id: str, topic: str, questions: list[str], articles: list[int], answer: str
 ) -> dict[str, object]:
-    return {"id": faq_id, "topic": topic, "questions": questions, "answer_zh": answer,
-            "answer_en": f"Plain answer for {faq_id}.", "articles": articles}
+    return {
+        "id": faq_id,
+        "topic": topic,
+        "questions": questions,
+        "answer_zh": answer,
+        "answer_en": f"Plain answer for {faq_id}.",
+        "articles": articles,
+    }
 
 
 FAQ_ROWS = [
-    _entry("fee-refuse-poor-service", "物业服务合同",
-           ["物业不修电梯我能不交物业费吗", "物业服务太差了可以拒交物业费吗",
-            "电梯坏了半个月没人管 物业费还要交不"],
-           [944], "物业服务不好也不能直接不交物业费，可以找业委会反映，或者向12345投诉。"),
-    _entry("noise-upstairs-night", "相邻关系·噪音",
-           ["楼上半夜老是咚咚响睡不着", "楼上邻居天天晚上跳来跳去太吵了", "楼上深夜开派对扰民怎么办"],
-           [288, 294], "邻居之间要互相体谅，半夜制造噪音影响休息不对。先沟通，再找物业或居委会调解。"),
-    _entry("dog-bites-child", "饲养动物",
-           ["邻居家的狗咬了我家小孩 谁负责", "孩子在小区被狗咬伤了找谁赔", "被别人家的狗咬了能要医药费吗"],
-           [1245], "狗咬了人，狗主人要赔医药费、疫苗费等损失。先打疫苗、留好单据，协商不成可以调解或起诉。"),
-    _entry("thrown-object-car", "高空抛物",
-           ["楼上扔东西把我车砸坏了", "高空抛物砸到人谁来赔", "不知道哪家扔的花盆砸了车怎么办"],
-           [1254], "高空抛物砸坏东西，扔的人要赔；查不到是谁，可能加害的住户要分担补偿。"
-                   "先报110，物业要配合调查。"),
-    _entry("deposit-not-returned", "租赁·押金",
-           ["房东不退押金咋整", "退租了押金一直拖着不给", "房东找理由扣我押金合法吗"],
-           [577, 733], "正常使用的磨损不能扣押金。留好验房照片和转账记录，可以找居委会调解或到法院起诉。"),
-    _entry("maintenance-fund-use", "维修资金",
-           ["维修基金怎么用 要谁同意", "电梯大修能动用维修资金吗", "业委会能自己决定花维修基金吗"],
-           [281], "维修资金属于业主共有，用于共用部位和设施的维修，使用要经业主共同决定并且公布。"),
-    _entry("will-handwritten", "继承·遗嘱",
-           ["自己手写的遗嘱有效吗", "老人亲笔写的遗嘱要注意什么", "手写遗嘱要不要签名写日期"],
-           [1134], "自书遗嘱要本人亲笔书写全文、签名，并写明年月日。"),
-    _entry("parking-space-owner", "车位",
-           ["小区车位到底归谁", "开发商卖车位给外人行不行", "地下车位是业主的还是开发商的"],
-           [275, 276], "车位归属看合同约定；占用业主共有道路划的车位属于全体业主。车位要先满足业主需要。"),
+    _entry(
+        "fee-refuse-poor-service",
+        "物业服务合同",
+        [
+            "物业不修电梯我能不交物业费吗",
+            "物业服务太差了可以拒交物业费吗",
+            "电梯坏了半个月没人管 物业费还要交不",
+        ],
+        [944],
+        "物业服务不好也不能直接不交物业费，可以找业委会反映，或者向12345投诉。",
+    ),
+    _entry(
+        "noise-upstairs-night",
+        "相邻关系·噪音",
+        ["楼上半夜老是咚咚响睡不着", "楼上邻居天天晚上跳来跳去太吵了", "楼上深夜开派对扰民怎么办"],
+        [288, 294],
+        "邻居之间要互相体谅，半夜制造噪音影响休息不对。先沟通，再找物业或居委会调解。",
+    ),
+    _entry(
+        "dog-bites-child",
+        "饲养动物",
+        ["邻居家的狗咬了我家小孩 谁负责", "孩子在小区被狗咬伤了找谁赔", "被别人家的狗咬了能要医药费吗"],
+        [1245],
+        "狗咬了人，狗主人要赔医药费、疫苗费等损失。先打疫苗、留好单据，协商不成可以调解或起诉。",
+    ),
+    _entry(
+        "thrown-object-car",
+        "高空抛物",
+        ["楼上扔东西把我车砸坏了", "高空抛物砸到人谁来赔", "不知道哪家扔的花盆砸了车怎么办"],
+        [1254],
+        "高空抛物砸坏东西，扔的人要赔；查不到是谁，可能加害的住户要分担补偿。先报110，物业要配合调查。",
+    ),
+    _entry(
+        "deposit-not-returned",
+        "租赁·押金",
+        ["房东不退押金咋整", "退租了押金一直拖着不给", "房东找理由扣我押金合法吗"],
+        [577, 733],
+        "正常使用的磨损不能扣押金。留好验房照片和转账记录，可以找居委会调解或到法院起诉。",
+    ),
+    _entry(
+        "maintenance-fund-use",
+        "维修资金",
+        ["维修基金怎么用 要谁同意", "电梯大修能动用维修资金吗", "业委会能自己决定花维修基金吗"],
+        [281],
+        "维修资金属于业主共有，用于共用部位和设施的维修，使用要经业主共同决定并且公布。",
+    ),
+    _entry(
+        "will-handwritten",
+        "继承·遗嘱",
+        ["自己手写的遗嘱有效吗", "老人亲笔写的遗嘱要注意什么", "手写遗嘱要不要签名写日期"],
+        [1134],
+        "自书遗嘱要本人亲笔书写全文、签名，并写明年月日。",
+    ),
+    _entry(
+        "parking-space-owner",
+        "车位",
+        ["小区车位到底归谁", "开发商卖车位给外人行不行", "地下车位是业主的还是开发商的"],
+        [275, 276],
+        "车位归属看合同约定；占用业主共有道路划的车位属于全体业主。车位要先满足业主需要。",
+    ),
 ]
 SUMMARY_ROWS = [
     {"article": a, "summary_zh": f"第{a}条的要点。", "summary_en": f"Gist of article {a}."}
@@ -117,8 +157,20 @@ def test_english_question_with_known_words_finds_the_entry(matcher: LawMatcher) 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", None, "😀😀😀", "！！！？？？。。。", "哈哈", "今天天气不错", "hello", "hi there", "吃了吗",
-     "🐶🐶🐶", "12345"],
+    [
+        "",
+        "   ",
+        None,
+        "😀😀😀",
+        "！！！？？？。。。",
+        "哈哈",
+        "今天天气不错",
+        "hello",
+        "hi there",
+        "吃了吗",
+        "🐶🐶🐶",
+        "12345",
+    ],
 )
 def test_nothing_legal_gives_none_without_crashing(matcher: LawMatcher, text: str | None) -> None:
     result = matcher.match(text)
@@ -201,8 +253,12 @@ def test_calibration_puts_the_suggest_threshold_above_chit_chat(matcher: LawMatc
 
 
 def test_weight_tuning_returns_usable_weights(corpus: Corpus) -> None:
-    items = [DevItem("狗把我家孩子咬了谁负责", frozenset({1245})), DevItem("退房押金不给", frozenset({577})),
-             DevItem("楼上往下扔瓶子", frozenset({1254})), DevItem("车位归谁", frozenset({275}))]
+    items = [
+        DevItem("狗把我家孩子咬了谁负责", frozenset({1245})),
+        DevItem("退房押金不给", frozenset({577})),
+        DevItem("楼上往下扔瓶子", frozenset({1254})),
+        DevItem("车位归谁", frozenset({275})),
+    ]
     res = tune_weights(corpus, items, iterations=20)
     assert abs(sum(res["weights"].values()) - 1.0) < 0.02
     tuned = LawMatcher(corpus, weights=res["weights"])
@@ -210,6 +266,7 @@ def test_weight_tuning_returns_usable_weights(corpus: Corpus) -> None:
 
 
 # --- loading and checking ---------------------------------------------------------------------------
+
 
 def _write(tmp: Path, faq: list[object], summaries: list[object]) -> Path:
     (tmp / "faq").mkdir(parents=True)
@@ -230,9 +287,11 @@ def test_load_corpus_reads_files_and_first_summary_wins(tmp_path: Path) -> None:
 
 
 def test_malformed_rows_are_skipped_and_reported(tmp_path: Path) -> None:
-    rows = [*FAQ_ROWS,
-            {"id": "no-questions", "topic": "x", "answer_zh": "y", "answer_en": "z", "articles": [1]},
-            "just a string"]
+    rows = [
+        *FAQ_ROWS,
+        {"id": "no-questions", "topic": "x", "answer_zh": "y", "answer_en": "z", "articles": [1]},
+        "just a string",
+    ]
     root = _write(tmp_path, rows, SUMMARY_ROWS)
     (root / "faq" / "broken.yaml").write_text("- id: [unclosed\n", encoding="utf-8")
     corpus = load_corpus(root)
@@ -245,12 +304,27 @@ def test_check_corpus_finds_each_kind_of_problem() -> None:
     rows = [
         *FAQ_ROWS,
         _entry("dog-bites-child", "重复", ["狗咬人", "狗咬了人怎么办", "被狗咬"], [1245], "重复的条目"),
-        _entry("Bad_ID", "格式", ["格式不对的编号问题一", "格式不对的编号问题二", "格式不对的编号问题三"],
-               [1], "x"),
-        _entry("out-of-range", "条号", ["条号超出范围的问题一", "条号超出范围的问题二",
-                                        "条号超出范围的问题三"], [1300], "x"),
-        _entry("no-summary", "摘要", ["没有摘要的条文问题一", "没有摘要的条文问题二",
-                                      "没有摘要的条文问题三"], [999], "x"),
+        _entry(
+            "Bad_ID",
+            "格式",
+            ["格式不对的编号问题一", "格式不对的编号问题二", "格式不对的编号问题三"],
+            [1],
+            "x",
+        ),
+        _entry(
+            "out-of-range",
+            "条号",
+            ["条号超出范围的问题一", "条号超出范围的问题二", "条号超出范围的问题三"],
+            [1300],
+            "x",
+        ),
+        _entry(
+            "no-summary",
+            "摘要",
+            ["没有摘要的条文问题一", "没有摘要的条文问题二", "没有摘要的条文问题三"],
+            [999],
+            "x",
+        ),
         _entry("too-few", "太少", ["只有一个问法", "房东不退押金咋整"], [577], "x"),
     ]
     corpus = corpus_from_rows(rows, [*SUMMARY_ROWS, {"article": 1, "summary_zh": "一", "summary_en": "one"}])
@@ -292,6 +366,7 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
 
 # --- the real corpus --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def real_corpus() -> Corpus:
     corpus = load_corpus()
@@ -307,8 +382,11 @@ def test_real_corpus_passes_the_check(real_corpus: Corpus) -> None:
 
 def test_real_corpus_answers_the_issue_examples(real_corpus: Corpus) -> None:
     m = LawMatcher(real_corpus)
-    for question, article in [("楼上天天半夜蹦迪咋办", 288), ("物业不修电梯我能不交物业费吗", 944),
-                              ("狗把我家孩子咬了谁负责", 1245)]:
+    for question, article in [
+        ("楼上天天半夜蹦迪咋办", 288),
+        ("物业不修电梯我能不交物业费吗", 944),
+        ("狗把我家孩子咬了谁负责", 1245),
+    ]:
         result = m.match(question)
         assert result.decision == "answer", question
         assert result.top is not None and article in result.top.articles, question

@@ -69,9 +69,16 @@ def test_very_long_text_is_cut() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["第1254条", "民法典第一千二百五十四条", "第一二五四条", "1254条", "第１２５４条",
-     "民法典第一千二百五十四條",
-     "查一下民法典第1254条原文", "article 1254"],
+    [
+        "第1254条",
+        "民法典第一千二百五十四条",
+        "第一二五四条",
+        "1254条",
+        "第１２５４条",
+        "民法典第一千二百五十四條",
+        "查一下民法典第1254条原文",
+        "article 1254",
+    ],
 )
 def test_article_reference_forms(text: str) -> None:
     assert parse_article_number(text) == 1254

@@ -108,12 +108,26 @@ def test_accounts_rows_and_table() -> None:
         ["广告收入", "5000.00", "0.00"],
         ["维修基金", "0.00", "8000.50"],
     ]
+
+    def width(line: str) -> int:
+        return sum(2 if ord(c) > 0x2E80 else 1 for c in line)
+
     table = render_table(rows, ("项目", "收入", "支出", "结余"), "合计")
     lines = table.splitlines()
-    assert lines[-1].split() == ["合计", "17000.00", "11000.50", "5999.50"]
-    # Columns line up: every row has the same display width.
-    widths = {sum(2 if ord(c) > 0x2E80 else 1 for c in line) for line in lines if not line.startswith("-")}
-    assert len(widths) == 1
+    # Four columns would be wider than a phone's 28: each item is stacked, amounts right-aligned.
+    assert max(width(line) for line in lines) <= 28
+    assert [line.split() for line in lines[-4:]] == [
+        ["合计"],
+        ["收入", "17000.00"],
+        ["支出", "11000.50"],
+        ["结余", "5999.50"],
+    ]
+    assert len({width(line) for line in lines if line.startswith("  ")}) == 1
+    # Small amounts fit as a table: the columns line up, every row the same display width.
+    small = render_table([["水费", "100.00", "20.00"]], ("项目", "收入", "支出", "结余"), "合计")
+    assert small.splitlines()[-1].split() == ["合计", "100.00", "20.00", "80.00"]
+    widths = {width(line) for line in small.splitlines() if not line.startswith("-")}
+    assert len(widths) == 1 and max(widths) <= 28
     for bad in ("停车费 12000", "停车费 一万 3000", "停车费 -5 3", ""):
         with pytest.raises(UserFacingError):
             parse_accounts(bad)

@@ -34,7 +34,8 @@ class PointsAccount(Base):
     __table_args__ = (UniqueConstraint("person_id", "compound_id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    # RESTRICT: the ledger never goes with a deleted person; a person is merged (services/identity.py).
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id", ondelete="CASCADE"), index=True)
     balance: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -51,8 +52,8 @@ class PointsEntry(Base):
     __table_args__ = (Index("ix_points_entries_compound_created", "compound_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id", ondelete="RESTRICT"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id", ondelete="CASCADE"))
     amount: Mapped[int] = mapped_column(Integer)
     balance_after: Mapped[int] = mapped_column(Integer)
@@ -125,8 +126,8 @@ class Voucher(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     request_key: Mapped[str] = mapped_column(String(120), unique=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id", ondelete="RESTRICT"))
     service_id: Mapped[int] = mapped_column(ForeignKey("points_services.id", ondelete="CASCADE"))
     partner_id: Mapped[int] = mapped_column(ForeignKey("points_partners.id", ondelete="CASCADE"), index=True)
     cost: Mapped[int] = mapped_column(Integer)

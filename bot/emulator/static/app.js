@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   bot: null,
   presets: [],
+  places: [], // named coordinates for the location dialog
   users: [],
   groups: [],
   me: null, // user id
@@ -122,6 +123,7 @@ async function loadState() {
   const data = await api("state");
   state.bot = data.bot;
   state.presets = data.presets;
+  state.places = data.places || [];
   state.users = data.users;
   state.groups = data.groups;
   $("bot-name").textContent = data.bot.name + " · @" + data.bot.username;
@@ -517,6 +519,20 @@ function askContact() {
 
 function askLocation() {
   if (!requireChat()) return;
+  // Named places (the demo's patrol checkpoints) are one tap away; any coordinates can still be typed.
+  const list = $("location-places");
+  list.replaceChildren();
+  for (const place of state.places || []) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = "📍 " + place.name;
+    b.addEventListener("click", () => {
+      $("lat-input").value = String(place.latitude);
+      $("lon-input").value = String(place.longitude);
+    });
+    list.append(b);
+  }
+  list.hidden = !(state.places || []).length;
   $("location-dialog").showModal();
 }
 
