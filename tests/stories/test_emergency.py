@@ -156,7 +156,7 @@ async def test_an_emergency_in_the_middle_of_a_report_keeps_the_report(harness: 
     # The report goes on where it was (and knows about the alert just raised for the same home).
     await harness.press(USERS.resident, place_step, "3栋2单元501")
     duplicate = harness.world.message(USERS.resident, place_step.message_id)
-    assert "已经有人报过了" in (duplicate.text or "")
+    assert "您已经报过了" in (duplicate.text or "")  # the reporter's own alert, in their own words
     await harness.press(USERS.resident, duplicate, "我要新报")
     await finish_report(harness, USERS.resident, "厨房水管接头漏水")
     rows = await tickets(harness)
