@@ -47,6 +47,9 @@ def intent_of(message: Message) -> str:
     return route_of(message).intent
 
 
+_MENU_PRESS = MenuLabelFilter()
+
+
 class IntentFilter(filters.MessageFilter):
     """The message is about one of ``intents`` — and the router is sure (a close call is asked first)."""
 
@@ -55,7 +58,8 @@ class IntentFilter(filters.MessageFilter):
         self.intents = frozenset(intents)
 
     def filter(self, message: Message) -> bool:
-        if not message.text or message.text.startswith("/"):
+        # A big menu button is a press, never free text to route, whatever words its label has.
+        if not message.text or message.text.startswith("/") or _MENU_PRESS.filter(message):
             return False
         result = route_of(message)
         return result.alternative is None and result.intent in self.intents
