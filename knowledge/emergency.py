@@ -115,10 +115,26 @@ def _blank(pattern: re.Pattern[str], text: str) -> str:
     return pattern.sub(lambda m: "_" * len(m.group()), text)
 
 
+@dataclass(frozen=True, slots=True)
+class _Forms:
+    """The normalised message: spaced (for the English rules) and compact (for the Chinese rules, where a
+    space typed between characters is noise), with guarded words blanked out, and as typed (``plain_*``)
+    for the context vetoes: a guarded word can be the context itself ("消防演练" blanked, yet a drill)."""
+
+    spaced: str
+    compact: str
+    plain_spaced: str
+    plain_compact: str
+
+
 def _forms(text: str | None) -> tuple[str, str]:
-    """The normalised text with guarded words blanked out: (spaced, for the English rules; compact, for the
-    Chinese rules, where a space typed between characters is noise)."""
-    spaced = normalize_text((text or "")[:MAX_CHARS], max_chars=MAX_CHARS)
+    forms = _all_forms(text)
+    return forms.spaced, forms.compact
+
+
+def _all_forms(text: str | None) -> _Forms:
+    plain = normalize_text((text or "")[:MAX_CHARS], max_chars=MAX_CHARS)
+    spaced = plain
     guards = rules().guards
     for guard in guards:
         if guard.pattern.isascii():
@@ -130,7 +146,7 @@ def _forms(text: str | None) -> tuple[str, str]:
     # The same blanks in the spaced text: it holds the compact text's characters, plus spaces.
     letters = iter(compact)
     spaced = "".join(ch if ch == " " else next(letters) for ch in spaced)
-    return spaced, compact
+    return _Forms(spaced, compact, plain, plain.replace(" ", ""))
 
 
 def _vetoed(rules_: _Rules, category: str, text: str) -> bool:
@@ -143,7 +159,8 @@ def _in_context(rules_: _Rules, category: str, spaced: str, compact: str) -> boo
 
 
 def detect_emergency(text: str | None) -> EmergencySignal:
-    spaced, compact = _forms(text)
+    forms = _all_forms(text)
+    spaced, compact = forms.spaced, forms.compact
     if not compact.strip("_"):
         return NO_EMERGENCY
     the_rules = rules()
@@ -167,11 +184,12 @@ def detect_emergency(text: str | None) -> EmergencySignal:
     if best is None:
         return NO_EMERGENCY
     weight, _order, trigger = best
-    happening_now = _in_context(the_rules, "now", spaced, compact)
+    plain_spaced, plain_compact = forms.plain_spaced, forms.plain_compact
+    happening_now = _in_context(the_rules, "now", plain_spaced, plain_compact)
     if not happening_now:
-        if any(_in_context(the_rules, c, spaced, compact) for c in ("past", "hypothetical", "money")):
+        if any(_in_context(the_rules, c, plain_spaced, plain_compact) for c in ("past", "hypothetical", "money")):
             return NO_EMERGENCY
-        if weight < STRONG and _in_context(the_rules, "law", spaced, compact):
+        if weight < STRONG and _in_context(the_rules, "law", plain_spaced, plain_compact):
             return NO_EMERGENCY
     score = min(1.0, weight + (0.05 if happening_now else 0.0))
     if score < THRESHOLD:

@@ -273,6 +273,9 @@ def _labelled(name: str) -> list[tuple[str, str]]:
         "emergency_tuning_3.tsv",
         "emergency_tuning_4.tsv",
         "emergency_tuning_5.tsv",
+        "emergency_tuning_6.tsv",
+        "emergency_tuning_7.tsv",
+        "emergency_fresh.tsv",
     ],
 )
 def test_the_later_tuning_sets_are_labelled_right(name: str) -> None:
