@@ -132,8 +132,12 @@ def _forms(text: str | None) -> tuple[str, str]:
     return forms.spaced, forms.compact
 
 
+# Mixed input ("电梯stuck了", "socket在冒spark"): a Chinese character next to a Latin letter is a word break.
+_SCRIPT_CHANGE = re.compile(r"(?<=[\u3400-\u9fff])(?=[a-z])|(?<=[a-z])(?=[\u3400-\u9fff])")
+
+
 def _all_forms(text: str | None) -> _Forms:
-    plain = normalize_text((text or "")[:MAX_CHARS], max_chars=MAX_CHARS)
+    plain = _SCRIPT_CHANGE.sub(" ", normalize_text((text or "")[:MAX_CHARS], max_chars=MAX_CHARS))
     spaced = plain
     guards = rules().guards
     for guard in guards:
