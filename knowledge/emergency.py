@@ -188,12 +188,12 @@ def detect_emergency(text: str | None) -> EmergencySignal:
     if best is None:
         return NO_EMERGENCY
     weight, _order, trigger = best
-    plain_spaced, plain_compact = forms.plain_spaced, forms.plain_compact
-    happening_now = _in_context(the_rules, "now", plain_spaced, plain_compact)
+    as_typed = forms.plain_spaced, forms.plain_compact
+    happening_now = _in_context(the_rules, "now", *as_typed)
     if not happening_now:
-        if any(_in_context(the_rules, c, plain_spaced, plain_compact) for c in ("past", "hypothetical", "money")):
+        if any(_in_context(the_rules, c, *as_typed) for c in ("past", "hypothetical", "money")):
             return NO_EMERGENCY
-        if weight < STRONG and _in_context(the_rules, "law", plain_spaced, plain_compact):
+        if weight < STRONG and _in_context(the_rules, "law", *as_typed):
             return NO_EMERGENCY
     score = min(1.0, weight + (0.05 if happening_now else 0.0))
     if score < THRESHOLD:
