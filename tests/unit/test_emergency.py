@@ -322,6 +322,10 @@ def test_the_blind_set_is_labelled_right() -> None:
         ("孩子误喝了消毒水", "medical"),  # poisoning
         ("我老伴刚才突然从椅子上滑下去了 怎么叫都不答应", "medical"),
         ("my baby is choking", "medical"),
+        ("着火了 要是烧到我家怎么办", "fire"),  # the condition comes after the danger: not a what-if
+        ("煤气泄漏了 万一爆炸怎么办", "gas"),
+        ("昨天修好的水管又爆了 家里全是水", "water"),  # it happens again now
+        ("以前从没见过这么大的烟 楼下着火了", "fire"),
     ],
 )
 def test_how_people_really_say_it(text: str, kind: str) -> None:
@@ -344,6 +348,8 @@ def test_how_people_really_say_it(text: str, kind: str) -> None:
         "电梯门关不严，老是夹人",
         "水管爆裂险",
         "老人倒了杯水",
+        "如果着火了怎么办",  # the condition comes before the danger: a what-if
+        "要是电梯困人了打哪个电话",
     ],
 )
 def test_more_ordinary_messages_raise_no_alarm(text: str) -> None:
