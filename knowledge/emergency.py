@@ -115,10 +115,30 @@ def _blank(pattern: re.Pattern[str], text: str) -> str:
     return pattern.sub(lambda m: "_" * len(m.group()), text)
 
 
+@dataclass(frozen=True, slots=True)
+class _Forms:
+    """The normalised message: spaced (for the English rules) and compact (for the Chinese rules, where a
+    space typed between characters is noise), with guarded words blanked out, and as typed (``plain_*``)
+    for the context vetoes: a guarded word can be the context itself ("消防演练" blanked, yet a drill)."""
+
+    spaced: str
+    compact: str
+    plain_spaced: str
+    plain_compact: str
+
+
 def _forms(text: str | None) -> tuple[str, str]:
-    """The normalised text with guarded words blanked out: (spaced, for the English rules; compact, for the
-    Chinese rules, where a space typed between characters is noise)."""
-    spaced = normalize_text((text or "")[:MAX_CHARS], max_chars=MAX_CHARS)
+    forms = _all_forms(text)
+    return forms.spaced, forms.compact
+
+
+# Mixed input ("电梯stuck了", "socket在冒spark"): a Chinese character next to a Latin letter is a word break.
+_SCRIPT_CHANGE = re.compile(r"(?<=[\u3400-\u9fff])(?=[a-z])|(?<=[a-z])(?=[\u3400-\u9fff])")
+
+
+def _all_forms(text: str | None) -> _Forms:
+    plain = _SCRIPT_CHANGE.sub(" ", normalize_text((text or "")[:MAX_CHARS], max_chars=MAX_CHARS))
+    spaced = plain
     guards = rules().guards
     for guard in guards:
         if guard.pattern.isascii():
@@ -130,7 +150,7 @@ def _forms(text: str | None) -> tuple[str, str]:
     # The same blanks in the spaced text: it holds the compact text's characters, plus spaces.
     letters = iter(compact)
     spaced = "".join(ch if ch == " " else next(letters) for ch in spaced)
-    return spaced, compact
+    return _Forms(spaced, compact, plain, plain.replace(" ", ""))
 
 
 def _vetoed(rules_: _Rules, category: str, text: str) -> bool:
@@ -142,12 +162,36 @@ def _in_context(rules_: _Rules, category: str, spaced: str, compact: str) -> boo
     return _vetoed(rules_, category, spaced) or _vetoed(rules_, category, compact)
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """The strongest signal in a message, and where it starts (in the spaced and in the compact text)."""
+
+    weight: float
+    order: int
+    kind: str
+    start_spaced: int
+    start_compact: int
+
+
+def _found(weight: float, order: int, kind: str, spaced: str, start: int, *, in_spaced: bool) -> _Found:
+    if in_spaced:
+        return _Found(weight, order, kind, start, start - spaced.count(" ", 0, start))
+    letters = -1
+    for index, char in enumerate(spaced):
+        if char != " ":
+            letters += 1
+            if letters == start:
+                return _Found(weight, order, kind, index, start)
+    return _Found(weight, order, kind, len(spaced), start)
+
+
 def detect_emergency(text: str | None) -> EmergencySignal:
-    spaced, compact = _forms(text)
+    forms = _all_forms(text)
+    spaced, compact = forms.spaced, forms.compact
     if not compact.strip("_"):
         return NO_EMERGENCY
     the_rules = rules()
-    best: tuple[float, int, _Trigger] | None = None
+    best: tuple[float, int, _Trigger, int] | None = None
     for order, trigger in enumerate(the_rules.triggers):
         haystack = spaced if trigger.ascii else compact
         for match in trigger.pattern.finditer(haystack):
@@ -160,26 +204,34 @@ def detect_emergency(text: str | None) -> EmergencySignal:
             if _vetoed(the_rules, "negated", window):
                 continue
             if best is None or (trigger.weight, -order) > (best[0], -best[1]):
-                best = (trigger.weight, order, trigger)
+                best = (trigger.weight, order, trigger, match.start())
             break
-    if best is None:
-        best = _best_pair(the_rules, spaced, compact)
-    if best is None:
+    found = (
+        _found(best[0], best[1], best[2].kind, spaced, best[3], in_spaced=best[2].ascii)
+        if best is not None
+        else _best_pair(the_rules, spaced, compact)
+    )
+    if found is None:
         return NO_EMERGENCY
-    weight, _order, trigger = best
-    happening_now = _in_context(the_rules, "now", spaced, compact)
+    as_typed = forms.plain_spaced, forms.plain_compact
+    # A condition comes before what it is about: "如果着火了怎么办" is a what-if,
+    # "着火了 如果你们不来…" is not.
+    before = forms.plain_spaced[: found.start_spaced], forms.plain_compact[: found.start_compact]
+    happening_now = _in_context(the_rules, "now", *as_typed)
     if not happening_now:
-        if any(_in_context(the_rules, c, spaced, compact) for c in ("past", "hypothetical", "money")):
+        if any(_in_context(the_rules, c, *as_typed) for c in ("past", "hypothetical", "money")):
             return NO_EMERGENCY
-        if weight < STRONG and _in_context(the_rules, "law", spaced, compact):
+        if _in_context(the_rules, "condition", *before):
             return NO_EMERGENCY
-    score = min(1.0, weight + (0.05 if happening_now else 0.0))
+        if found.weight < STRONG and _in_context(the_rules, "law", *as_typed):
+            return NO_EMERGENCY
+    score = min(1.0, found.weight + (0.05 if happening_now else 0.0))
     if score < THRESHOLD:
         return NO_EMERGENCY
-    return EmergencySignal(True, trigger.kind, round(score, 2))
+    return EmergencySignal(True, found.kind, round(score, 2))
 
 
-def _best_pair(rules_: _Rules, spaced: str, compact: str) -> tuple[float, int, _Trigger] | None:
+def _best_pair(rules_: _Rules, spaced: str, compact: str) -> _Found | None:
     """No trigger: something in danger and a dangerous state anywhere in the message, not denied."""
     for order, pair in enumerate(rules_.pairs):
         for text in (compact, spaced):
@@ -188,7 +240,7 @@ def _best_pair(rules_: _Rules, spaced: str, compact: str) -> tuple[float, int, _
                 continue
             window = text[max(0, state.start() - NEGATION_WINDOW) : state.end()]
             if not _vetoed(rules_, "negated", window):
-                return pair.weight, order, _Trigger(pair.kind, pair.weight, pair.states, text is spaced)
+                return _found(pair.weight, order, pair.kind, spaced, state.start(), in_spaced=text is spaced)
     return None
 
 
