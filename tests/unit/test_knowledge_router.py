@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from knowledge.corpus import load_corpus
 from knowledge.evaluation import INTENT_DEV_FILE, evaluate_routes
 from knowledge.intent_model import (
+    DEFAULT_PARAMS,
     TRAIN_FILES,
     TUNE_FILE,
     char_wb_ngrams,
@@ -17,6 +19,7 @@ from knowledge.intent_model import (
     prepare,
     read_labelled,
     train,
+    word_ngrams,
 )
 from knowledge.matcher import LawMatcher
 from knowledge.route_eval import route_json
@@ -119,14 +122,20 @@ def test_probabilities_are_calibrated_and_sum_to_one(router: IntentRouter) -> No
     assert abs(sum(scores.values()) - 100) < 0.5
 
 
-def test_plain_array_scoring_equals_scikit_learn() -> None:
-    model = train(read_labelled([TUNE_FILE]), None)  # small and quick; the arithmetic is what is checked
-    vectorizer, _ = model.reference
+@pytest.mark.parametrize("word_ngram_max", [0, 2])
+def test_plain_array_scoring_equals_scikit_learn(word_ngram_max: int) -> None:
+    params = replace(DEFAULT_PARAMS, word_ngram_max=word_ngram_max, word_weight=0.7)
+    model = train(read_labelled([TUNE_FILE]), None, params)  # small and quick; the arithmetic is what is checked
+    vectorizer, words, _ = model.reference
+    assert (words is None) == (word_ngram_max == 0) and bool(model.word_vocabulary) == (words is not None)
     analyzer = vectorizer.build_analyzer()
-    texts = ["电梯坏了", "我還有多少積分", "fd不退押金", "hello  world", "倾听日 kitchen", "a", "", "x" * 50]
+    texts = ["电梯坏了", "我還有多少積分", "fd不退押金", "hello  world", "倾听日 kitchen", "a", "", "x" * 50,
+             "楼上漏水淹了我家谁赔"]
     for text in texts:
         prepared = prepare(text)
         assert char_wb_ngrams(prepared, model.params.ngram_max) == analyzer(prepared)
+        if words is not None:
+            assert word_ngrams(prepared, word_ngram_max) == words.build_analyzer()(prepared)
         for law in [(0.3, 0.0, 0.0), (0.0, 0.8, 0.0), (0.0, 0.0, 0.0)]:
             fast = model.probabilities(prepared, law)
             reference = model.sklearn_probabilities(prepared, law)
