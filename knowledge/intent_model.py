@@ -2,9 +2,11 @@
 
 Features: character n-grams (``char_wb`` 1..3, TF-IDF, sublinear tf) of the normalised text — so typos,
 traditional characters, full-width letters, pinyin abbreviations and mixed Chinese-English all share n-grams
-with the training messages — plus three numbers from the law matcher (its answer score, its suggest score, and
-whether the message is an article look-up). A linear SVM is fitted on them and its scores are calibrated into
-probabilities (sigmoid, cross-validated), so "two intents are close" is a statement about probabilities.
+with the training messages — plus jieba's words of the same text (a second unit-length TF-IDF block at half
+the length: "谁 赔", "能 告" weigh as words, not only as characters) and three numbers from the law matcher
+(its answer score, its suggest score, and whether the message is an article look-up). A linear SVM is
+fitted on them and its scores are calibrated into probabilities (sigmoid, cross-validated), so "two intents
+are close" is a statement about probabilities.
 
 The fitted model is cached as plain arrays (a pickle) in the law matcher's private cache folder, keyed by
 the training data, this code, scikit-learn's version and the law matcher's answers to a few probe messages;
@@ -35,8 +37,11 @@ INTENTS: tuple[str, ...] = ("repair", "law", "points", "patrol", "event", "ticke
 DATA_DIR = Path(__file__).resolve().parent / "data" / "intents"
 # train.tsv is generated (tools/intent_corpus.py); train_handwritten.tsv is written by hand, not generated:
 # residents' own phrasings at the intents' boundaries, which the templates alone left too narrow.
-TRAIN_FILES: tuple[Path, ...] = (DATA_DIR / "train.tsv", DATA_DIR / "train_handwritten.tsv")
+HANDWRITTEN_FILE = DATA_DIR / "train_handwritten.tsv"
+TRAIN_FILES: tuple[Path, ...] = (DATA_DIR / "train.tsv", HANDWRITTEN_FILE)
 TUNE_FILE = DATA_DIR / "tune.tsv"
+# A second tuning set written by another person, independently of everything above (held out from training).
+TUNE2_FILE = DATA_DIR / "tune2.tsv"
 MODEL_VERSION = "3"
 KEEP_MODELS = 3  # cached models kept side by side (see save_cached)
 # The longest text the model reads: what a resident asks fits; a pasted essay costs no more than this.
@@ -71,8 +76,8 @@ class Params:
     c: float = 1.5
     law_weight: float = 1.5  # how loud the law matcher's three numbers are next to the unit-length n-grams
     class_weight: str | None = "balanced"
-    word_ngram_max: int = 0  # jieba words (1) and word pairs (2) next to the characters; 0: characters only
-    word_weight: float = 1.0  # the length of the (unit-length) word vector next to the character vector
+    word_ngram_max: int = 1  # jieba words (1) and word pairs (2) next to the characters; 0: characters only
+    word_weight: float = 0.5  # the length of the (unit-length) word vector next to the character vector
     folds: int = 3  # calibration folds (5 gave the same tune accuracy, and trains slower)
 
 
@@ -203,7 +208,8 @@ class IntentModel:
             words = _tfidf_row(word_ngrams(prepared, self.params.word_ngram_max), self.word_vocabulary,
                                self.word_idf)
             if words is not None:
-                decision += self.coef[:, len(self.vocabulary) + words[0]] @ (words[1] * self.params.word_weight)
+                word_columns = len(self.vocabulary) + words[0]
+                decision += self.coef[:, word_columns] @ (words[1] * self.params.word_weight)
         n_grams = self.coef.shape[1] - len(law)
         decision += self.coef[:, n_grams:] @ (np.asarray(law, dtype=np.float64) * self.params.law_weight)
         probs = 1.0 / (1.0 + np.exp(self.calibration_a * decision + self.calibration_b))

@@ -12,7 +12,9 @@ from knowledge.corpus import load_corpus
 from knowledge.evaluation import INTENT_DEV_FILE, evaluate_routes
 from knowledge.intent_model import (
     DEFAULT_PARAMS,
+    HANDWRITTEN_FILE,
     TRAIN_FILES,
+    TUNE2_FILE,
     TUNE_FILE,
     char_wb_ngrams,
     load_or_train,
@@ -125,7 +127,7 @@ def test_probabilities_are_calibrated_and_sum_to_one(router: IntentRouter) -> No
 @pytest.mark.parametrize("word_ngram_max", [0, 2])
 def test_plain_array_scoring_equals_scikit_learn(word_ngram_max: int) -> None:
     params = replace(DEFAULT_PARAMS, word_ngram_max=word_ngram_max, word_weight=0.7)
-    model = train(read_labelled([TUNE_FILE]), None, params)  # small and quick; the arithmetic is what is checked
+    model = train(read_labelled([TUNE_FILE]), None, params)  # small and quick; the arithmetic is checked
     vectorizer, words, _ = model.reference
     assert (words is None) == (word_ngram_max == 0) and bool(model.word_vocabulary) == (words is not None)
     analyzer = vectorizer.build_analyzer()
@@ -162,6 +164,12 @@ def test_training_data_is_large_and_covers_every_intent() -> None:
     assert set(Counter(i for _, i in rows)) == set(INTENTS)
     tune = {t for t, _ in read_labelled([TUNE_FILE])}
     assert not tune & {t for t, _ in rows}, "the tune file never repeats a training message"
+    # The second tune file was written by someone else; its commonest short messages ("你好", "报修") happen
+    # to be in the generated file too, but nothing of it was copied into the hand-written training file.
+    tune2 = {t for t, _ in read_labelled([TUNE2_FILE])}
+    assert len(tune2) >= 500
+    assert not tune2 & {t for t, _ in read_labelled([HANDWRITTEN_FILE])}
+    assert len(read_labelled([HANDWRITTEN_FILE])) >= 1500
 
 
 def test_keyword_router_is_kept_as_the_baseline() -> None:
