@@ -11,6 +11,10 @@ jf 积分), traditional characters, full-width letters, English and mixed Chines
 The tune file is written from its OWN hand-written phrasings (none of them appears in the training seeds or
 templates) with the same kinds of noise, so that choosing hyper-parameters on it says how the model does on
 phrasings it never saw. The output is deterministic (fixed random seed): re-running writes the same files.
+
+The training also reads knowledge/data/intents/train_handwritten.tsv, which this script does not write: messages
+written by hand, one by one, at the intents' boundaries (a question about who pays for a leak is law, the report
+of the leak is repair; small talk mentioning the lift is help; asking about my earlier report is tickets).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Stable interface (scripts rely on it):
   (lift|gas|fire|electric|water|medical|null) and alternative (a close runner-up intent or null); intents are
   repair law points patrol event tickets help. An emergency's intent is repair.
 - `route train`: retrain the intent model from knowledge/data/intents/ and replace the cached model; prints
-  the training time and the accuracy on the tune file. (To route the single word "train", use stdin.)
+  the training time and the accuracy on the two tune files. (To route the single word "train", use stdin.)
 - `bench route [--file F]`: accuracy per intent, emergency recall and false alarms, p50/p99 latency of the
   trained router and of the old keyword router side by side, start-up time with a warm cache.
 """
@@ -58,20 +58,27 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from bot.services.routing import train_router
-    from knowledge.intent_model import TUNE_FILE
+    from knowledge.intent_model import TUNE2_FILE, TUNE_FILE
     from knowledge.route_eval import evaluate_router, read_bench_file
 
     router = train_router()
     model = router.model
-    rows, _ = read_bench_file(TUNE_FILE.read_text(encoding="utf-8").splitlines())
-    tuned = evaluate_router(router, rows)
-    report = {"trained_on": model.trained_on, "train_seconds": round(model.train_seconds, 2),
-              "key": model.key, "tune_accuracy": tuned["accuracy"], "tune_messages": tuned["total"]}
+    report: dict[str, Any] = {"trained_on": model.trained_on, "train_seconds": round(model.train_seconds, 2),
+                              "key": model.key}
+    for name, path in (("tune", TUNE_FILE), ("tune2", TUNE2_FILE)):
+        if not path.is_file():
+            continue
+        rows, _ = read_bench_file(path.read_text(encoding="utf-8").splitlines())
+        tuned = evaluate_router(router, rows)
+        report[f"{name}_accuracy"], report[f"{name}_messages"] = tuned["accuracy"], tuned["total"]
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
         print(f"trained on {model.trained_on} messages in {model.train_seconds:.1f} s (model {model.key})")
-        print(f"tune set: {tuned['accuracy']:.1%} of {tuned['total']} messages")
+        for name in ("tune", "tune2"):
+            if f"{name}_accuracy" in report:
+                accuracy, messages = report[f"{name}_accuracy"], report[f"{name}_messages"]
+                print(f"{name} set: {accuracy:.1%} of {messages} messages")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,13 +11,17 @@ import pytest
 from knowledge.corpus import load_corpus
 from knowledge.evaluation import INTENT_DEV_FILE, evaluate_routes
 from knowledge.intent_model import (
+    DEFAULT_PARAMS,
+    HANDWRITTEN_FILE,
     TRAIN_FILES,
+    TUNE2_FILE,
     TUNE_FILE,
     char_wb_ngrams,
     load_or_train,
     prepare,
     read_labelled,
     train,
+    word_ngrams,
 )
 from knowledge.matcher import LawMatcher
 from knowledge.route_eval import route_json
@@ -119,14 +124,20 @@ def test_probabilities_are_calibrated_and_sum_to_one(router: IntentRouter) -> No
     assert abs(sum(scores.values()) - 100) < 0.5
 
 
-def test_plain_array_scoring_equals_scikit_learn() -> None:
-    model = train(read_labelled([TUNE_FILE]), None)  # small and quick; the arithmetic is what is checked
-    vectorizer, _ = model.reference
+@pytest.mark.parametrize("word_ngram_max", [0, 2])
+def test_plain_array_scoring_equals_scikit_learn(word_ngram_max: int) -> None:
+    params = replace(DEFAULT_PARAMS, word_ngram_max=word_ngram_max, word_weight=0.7)
+    model = train(read_labelled([TUNE_FILE]), None, params)  # small and quick; the arithmetic is checked
+    vectorizer, words, _ = model.reference
+    assert (words is None) == (word_ngram_max == 0) and bool(model.word_vocabulary) == (words is not None)
     analyzer = vectorizer.build_analyzer()
-    texts = ["电梯坏了", "我還有多少積分", "fd不退押金", "hello  world", "倾听日 kitchen", "a", "", "x" * 50]
+    texts = ["电梯坏了", "我還有多少積分", "fd不退押金", "hello  world", "倾听日 kitchen", "a", "", "x" * 50,
+             "楼上漏水淹了我家谁赔"]
     for text in texts:
         prepared = prepare(text)
         assert char_wb_ngrams(prepared, model.params.ngram_max) == analyzer(prepared)
+        if words is not None:
+            assert word_ngrams(prepared, word_ngram_max) == words.build_analyzer()(prepared)
         for law in [(0.3, 0.0, 0.0), (0.0, 0.8, 0.0), (0.0, 0.0, 0.0)]:
             fast = model.probabilities(prepared, law)
             reference = model.sklearn_probabilities(prepared, law)
@@ -153,6 +164,12 @@ def test_training_data_is_large_and_covers_every_intent() -> None:
     assert set(Counter(i for _, i in rows)) == set(INTENTS)
     tune = {t for t, _ in read_labelled([TUNE_FILE])}
     assert not tune & {t for t, _ in rows}, "the tune file never repeats a training message"
+    # The second tune file was written by someone else; its commonest short messages ("你好", "报修") happen
+    # to be in the generated file too, but nothing of it was copied into the hand-written training file.
+    tune2 = {t for t, _ in read_labelled([TUNE2_FILE])}
+    assert len(tune2) >= 500
+    assert not tune2 & {t for t, _ in read_labelled([HANDWRITTEN_FILE])}
+    assert len(read_labelled([HANDWRITTEN_FILE])) >= 1500
 
 
 def test_keyword_router_is_kept_as_the_baseline() -> None:
