@@ -21,6 +21,7 @@ from bot.context import AppState, BotContext, Services
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.persistence import SqlPersistence
 from bot.db.uow import UnitOfWorkFactory
+from bot.delivery.inbox import InboxApplication, InboxProcessor
 from bot.delivery.limits import FloodLimits
 from bot.delivery.sender import OutboxSender
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, default_translator
@@ -52,6 +53,12 @@ class _EngineHolder:
 async def _persist_now(update: Update, context: BotContext) -> None:
     # PTB writes persistence on a timer; writing after every update means a crash loses no conversation step.
     await context.application.update_persistence()
+
+
+async def _record_failure(update: object, context: BotContext) -> None:
+    services = context.application.bot_data.services
+    if services is not None and services.inbox is not None:
+        await services.inbox.record_failure(update, context)
 
 
 def build_application(
@@ -90,6 +97,7 @@ def build_application(
             ),
             concurrency=settings.outbox_concurrency,
         )
+        services.inbox = InboxProcessor(application, services.uow_factory, the_clock, the_translator)
         services.scheduler = Scheduler(services, application.job_queue if autostart else None)
         application.bot_data.services = services
         for hook in POST_INIT_HOOKS:
@@ -102,6 +110,8 @@ def build_application(
     async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = application.bot_data.services
         if services is not None:
+            if services.inbox is not None:
+                await services.inbox.stop()
             if services.sender is not None:
                 await services.sender.stop()
             for hook in SHUTDOWN_HOOKS:
@@ -110,6 +120,7 @@ def build_application(
 
     builder = (
         ApplicationBuilder()
+        .application_class(InboxApplication)
         .token(settings.token())
         .context_types(ContextTypes(context=BotContext, bot_data=AppState))
         .persistence(SqlPersistence(engine_holder))
@@ -131,6 +142,7 @@ def build_application(
 
     application.add_handlers(ordered_handlers())
     application.add_handler(TypeHandler(Update, _persist_now), group=PERSIST_GROUP)
+    application.add_error_handler(_record_failure)
     application.add_error_handler(on_error)
     return application
 

@@ -41,6 +41,7 @@ def run_local(settings: Settings, *, seed: bool) -> int:
 async def _run_local(settings: Settings, *, seed: bool) -> int:
     from bot.app import build_application
     from bot.cli_commands.core import wait_for_signal
+    from bot.runner import serve
     from bot.db.engine import make_engine, make_sessionmaker
     from bot.db.uow import UnitOfWorkFactory
     from bot.demo import (
@@ -82,27 +83,15 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
         )
     server = await start_emulator(world, settings.emulator_host, settings.emulator_port, presets=presets)
     app_settings = settings.model_copy(update={"telegram_base_url": server.base_url})
-    application = build_application(app_settings)
-    await application.initialize()
-    if application.post_init is not None:
-        await application.post_init(application)
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(
-        allowed_updates=["message", "callback_query", "chat_member", "my_chat_member", "poll_answer"]
-    )
-    print(f"红管家 is running on the local emulator. Open {server.chat_url} in a browser.")
-    if invite_code:
-        print(f"李大爷 (not registered yet) can bind a home with the invite code {invite_code}")
-        print(f"  or open the link https://t.me/{settings.bot_username}?start=inv_{invite_code}")
-    print("Press Ctrl+C to stop.")
+
+    def ready(_application: Any) -> None:
+        print(f"红管家 is running on the local emulator. Open {server.chat_url} in a browser.")
+        if invite_code:
+            print(f"李大爷 (not registered yet) can bind a home with the invite code {invite_code}")
+            print(f"  or open the link https://t.me/{settings.bot_username}?start=inv_{invite_code}")
+        print("Press Ctrl+C to stop.")
+
     try:
-        await wait_for_signal()
+        return await serve(app_settings, lambda: build_application(app_settings), wait_for_signal, on_ready=ready)
     finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
         await server.runner.cleanup()
-    return 0

@@ -66,6 +66,8 @@ class RepairTicket(Base):
     last_person_action_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The draft's key: a second press of 提交 after a crash finds this row instead of adding another.
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class RepairFollower(Base):
