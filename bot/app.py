@@ -22,7 +22,7 @@ from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.persistence import SqlPersistence
 from bot.db.uow import UnitOfWorkFactory
 from bot.delivery.inbox import InboxApplication, InboxProcessor
-from bot.delivery.limits import FloodLimits
+from bot.delivery.limits import FloodLimits, FloodRateLimiter, RateLimiter
 from bot.delivery.sender import OutboxSender
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, default_translator
 from bot.scheduling import Scheduler
@@ -30,6 +30,7 @@ from bot.scheduling import Scheduler
 log = logging.getLogger(__name__)
 
 PERSIST_GROUP = 1000
+GUARD_GROUP = -1000
 
 
 class _EngineHolder:
@@ -75,6 +76,14 @@ def build_application(
     the_translator = translator or default_translator()
     # Tests drive the sender and the scheduler by hand; the bot runs both in the background.
     autostart = settings.outbox_autostart if background is None else background
+    # One budget for every send: the outbox sender books its slots here, direct replies wait for theirs.
+    limiter = RateLimiter(
+        FloodLimits(
+            settings.outbox_global_per_second,
+            settings.outbox_group_per_minute,
+            settings.outbox_chat_per_second,
+        )
+    )
 
     async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         engine = engine_holder()
@@ -90,12 +99,8 @@ def build_application(
             services.uow_factory,
             application.bot,
             the_clock,
-            FloodLimits(
-                settings.outbox_global_per_second,
-                settings.outbox_group_per_minute,
-                settings.outbox_chat_per_second,
-            ),
             concurrency=settings.outbox_concurrency,
+            limiter=limiter,
         )
         services.inbox = InboxProcessor(application, services.uow_factory, the_clock, the_translator)
         services.scheduler = Scheduler(services, application.job_queue if autostart else None)
@@ -127,6 +132,7 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .arbitrary_callback_data(False)
+        .rate_limiter(FloodRateLimiter(limiter))
     )
     if settings.telegram_base_url:
         base = settings.telegram_base_url.rstrip("/")
@@ -140,6 +146,11 @@ def build_application(
     from handlers.errors import on_error
     from handlers.registry import ordered_handlers
 
+    from telegram.ext import CallbackQueryHandler
+
+    from handlers.render import refuse_unusable_press
+
+    application.add_handler(CallbackQueryHandler(refuse_unusable_press), group=GUARD_GROUP)
     application.add_handlers(ordered_handlers())
     application.add_handler(TypeHandler(Update, _persist_now), group=PERSIST_GROUP)
     application.add_error_handler(_record_failure)

@@ -12,7 +12,7 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.context import Services
 from bot.delivery.inbox import InboxProcessor
-from bot.delivery.limits import FloodLimits, RateLimiter
+from bot.delivery.limits import FloodLimits, FloodRateLimiter, RateLimiter
 from bot.delivery.sender import SendStats
 from bot.emulator.core import Message, TelegramWorld
 from bot.emulator.transport import EmulatorRequest
@@ -54,7 +54,9 @@ class Harness:
         # Stories run on a fake clock; real-time flood waits would only make them slow or flaky. The limits
         # themselves are proven in tests/integration/test_outbox.py and by `redbutler bench reminders`.
         assert self.services.sender is not None
-        self.services.sender.limiter = RateLimiter(UNLIMITED)
+        unlimited = RateLimiter(UNLIMITED)
+        self.services.sender.limiter = unlimited
+        self.flood_limiter.limiter = unlimited
         # A failing handler is tried again at once instead of after a real-time pause.
         self.inbox.retry_delays = (0.0,)
         return self
@@ -92,6 +94,12 @@ class Harness:
         """The way a running bot takes an update: into the inbox first, then handled from there."""
         await self.inbox.receive([update_json])
         await self.inbox.process_pending()
+
+    @property
+    def flood_limiter(self) -> FloodRateLimiter:
+        limiter = self.app.bot.rate_limiter
+        assert isinstance(limiter, FloodRateLimiter)
+        return limiter
 
     @property
     def inbox(self) -> InboxProcessor:

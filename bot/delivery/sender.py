@@ -22,7 +22,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.clock import Clock
 from bot.db.models import OutboxMessage, Person
 from bot.db.uow import UnitOfWorkFactory
-from bot.delivery.limits import FloodLimits, RateLimiter
+from bot.delivery.limits import BOOKED, FloodLimits, RateLimiter
 
 log = logging.getLogger(__name__)
 # Outbox rows name their Bot API method; PTB suggests the typed wrappers, which cannot take a stored row.
@@ -167,7 +167,13 @@ class OutboxSender:
         row_id, chat_id, method, payload, attempts = item
         try:
             try:
-                result = await self.bot.do_api_request(method, api_kwargs={"chat_id": chat_id, **payload})
+                # The slot is booked above; the bot's own rate limiter (shared with direct replies) lets it by.
+                booked: dict[str, Any] = (
+                    {"rate_limit_args": BOOKED} if getattr(self.bot, "rate_limiter", None) is not None else {}
+                )
+                result = await self.bot.do_api_request(
+                    method, api_kwargs={"chat_id": chat_id, **payload}, **booked
+                )
             except RetryAfter as exc:
                 seconds = _seconds(exc.retry_after)
                 self.limiter.hold_chat(chat_id, seconds)
