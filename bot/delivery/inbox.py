@@ -148,7 +148,7 @@ class InboxProcessor:
                 return
             if attempts >= self.max_attempts:
                 text = "".join(traceback.format_exception(failure))
-                await self._quarantine(update_id, f"handler failed {attempts} times: {text}")
+                await self._quarantine(update_id, f"handler failed {attempts} times: {failure!r}\n{text}")
                 return
             log.warning("update %s failed (try %s of %s); trying again", update_id, attempts, self.max_attempts)
             await self._sleep(self.retry_delays[min(attempts - 1, len(self.retry_delays) - 1)])
