@@ -143,11 +143,10 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
 
-    from handlers.errors import on_error
-    from handlers.registry import ordered_handlers
-
     from telegram.ext import CallbackQueryHandler
 
+    from handlers.errors import on_error
+    from handlers.registry import ordered_handlers
     from handlers.render import refuse_unusable_press
 
     application.add_handler(CallbackQueryHandler(refuse_unusable_press), group=GUARD_GROUP)

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +25,7 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 async def serve(
     settings: Settings,
     make_application: Callable[[], AnyApplication],
-    until: Callable[[], Awaitable[None]],
+    until: Callable[[], Coroutine[Any, Any, None]],
     *,
     on_ready: Callable[[AnyApplication], Any] | None = None,
     on_standby: Callable[[], Any] | None = None,

@@ -3,9 +3,8 @@ urging (催办), rating and reopening. Staff actions live in handlers/repairs_st
 
 from __future__ import annotations
 
-import secrets
-
 import re
+import secrets
 from enum import IntEnum
 from typing import Any
 

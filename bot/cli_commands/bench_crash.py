@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def register(subparsers: Any) -> None:
     bench = bench_subparsers(subparsers)
-    crash = bench.add_parser("crash", help="kill -9 the bot during bursts of awards; count losses and doubles")
+    crash = bench.add_parser(
+        "crash", help="kill -9 the bot during bursts of awards; count losses and doubles"
+    )
     crash.add_argument("--cycles", type=int, default=20)
     crash.add_argument("--burst", type=int, default=20, help="awards sent at once per cycle (default 20)")
     crash.add_argument("--database-url", help="default: a temporary SQLite file (use an empty PostgreSQL db)")
@@ -235,7 +237,9 @@ async def inbox_overhead(url: str, updates: int, batch: int = 20) -> tuple[float
 
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
-    await seed_demo(UnitOfWorkFactory(make_sessionmaker(engine)), datetime.now(UTC), bot_username="RedButlerBot")
+    await seed_demo(
+        UnitOfWorkFactory(make_sessionmaker(engine)), datetime.now(UTC), bot_username="RedButlerBot"
+    )
     await engine.dispose()
     world = TelegramWorld(bot_username="RedButlerBot")
     for person in DEMO_PEOPLE:
@@ -270,7 +274,7 @@ async def inbox_overhead(url: str, updates: int, batch: int = 20) -> tuple[float
         return made
 
     try:
-        rates = []
+        rates: list[float] = []
         for mode in ("direct", "inbox", "direct", "inbox"):
             items = burst(mode[0] + str(len(rates)))
             started = time.perf_counter()
@@ -295,7 +299,7 @@ def cmd_bench_inbox(args: argparse.Namespace, settings: Settings) -> int:
         without, with_inbox = asyncio.run(inbox_overhead(url, args.updates))
     overhead = 100 * (1 - with_inbox / without)
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-    print(f"inbox overhead on {backend} ({args.updates} updates: half /points, half /award; in-process emulator)")
+    print(f"inbox overhead on {backend} ({args.updates} updates: half /points, half /award; in-process)")
     print(f"  straight into the Application   {without:.0f} updates/s")
     print(f"  through the durable inbox       {with_inbox:.0f} updates/s")
     print(f"  overhead                        {overhead:.1f}% (target ≤ 15%)")

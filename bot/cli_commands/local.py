@@ -41,7 +41,6 @@ def run_local(settings: Settings, *, seed: bool) -> int:
 async def _run_local(settings: Settings, *, seed: bool) -> int:
     from bot.app import build_application
     from bot.cli_commands.core import wait_for_signal
-    from bot.runner import serve
     from bot.db.engine import make_engine, make_sessionmaker
     from bot.db.uow import UnitOfWorkFactory
     from bot.demo import (
@@ -55,6 +54,7 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
     )
     from bot.emulator.core import TelegramWorld
     from bot.emulator.server import start_emulator
+    from bot.runner import serve
 
     engine = make_engine(settings.database_url)
     uow_factory = UnitOfWorkFactory(make_sessionmaker(engine))
@@ -92,6 +92,8 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
         print("Press Ctrl+C to stop.")
 
     try:
-        return await serve(app_settings, lambda: build_application(app_settings), wait_for_signal, on_ready=ready)
+        return await serve(
+            app_settings, lambda: build_application(app_settings), wait_for_signal, on_ready=ready
+        )
     finally:
         await server.runner.cleanup()

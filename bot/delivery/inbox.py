@@ -1,11 +1,12 @@
-"""The way in: every update is stored in the inbox before Telegram is told we have it, then handled from there.
+"""The way in: every update is stored in the inbox before Telegram is told we have it, then handled.
 
-Long polling confirms a batch to Telegram by asking for the next offset; PTB's Updater asks as soon as the batch
-is on its in-memory queue, so a crash lost whatever was queued. Here the next getUpdates (or the webhook's 200)
-happens only after the batch is committed to the inbox table. The processor then feeds the Application from
-the table, one update at a time in update_id order (so in order per chat), and marks each handled right after
-its handlers ran. A crash between the two repeats at most the update being handled; the actions that create
-something carry keys derived from the update or the draft, so the repeat finds the first result.
+Long polling confirms a batch to Telegram by asking for the next offset; PTB's Updater asks as soon as
+the batch is on its in-memory queue, so a crash lost whatever was queued. Here the next getUpdates (or the
+webhook's 200) happens only after the batch is committed to the inbox table. The processor then feeds the
+Application from the table, one update at a time in update_id order (so in order per chat), and marks each
+handled in the same transaction as the conversation step it caused. A crash in between repeats at most the
+update being handled; the actions that create something carry keys derived from the update or the draft, so
+the repeat finds the first result.
 
 An update that cannot be parsed, or whose handlers keep failing, is quarantined with its error (see
 bot/services/inbox.py) and the line moves on.
@@ -29,6 +30,7 @@ from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.clock import Clock
+from bot.db.persistence import SqlPersistence, Write
 from bot.db.repositories.inbox import InboxRepository, sender_of
 from bot.db.uow import UnitOfWorkFactory
 from bot.i18n import Translator
@@ -90,6 +92,7 @@ class InboxProcessor:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._last_prune = 0.0
+        self._resumed = False
         self.handled = 0
         self.quarantined = 0
 
@@ -98,6 +101,10 @@ class InboxProcessor:
     async def receive(self, updates: Sequence[dict[str, Any]]) -> int:
         """Commit raw updates to the inbox; returns how many were new. Raises if the database refuses, so the
         caller does not confirm them to Telegram."""
+        if not self._resumed:
+            async with self._lock:
+                if not self._resumed:
+                    await self._suspect_first_pending()
         async with self.uow_factory() as uow:
             added = await InboxRepository(uow.session).add_all(updates, self.clock.now())
             await uow.commit()
@@ -118,6 +125,8 @@ class InboxProcessor:
         """Handle everything pending, oldest first; returns how many updates were settled."""
         settled = 0
         async with self._lock:
+            if not self._resumed:
+                await self._suspect_first_pending()
             while True:
                 async with self.uow_factory() as uow:
                     rows = await InboxRepository(uow.session).pending(BATCH)
@@ -129,52 +138,85 @@ class InboxProcessor:
                     settled += 1
         return settled
 
+    async def _suspect_first_pending(self) -> None:
+        """Updates are handled one at a time in update_id order, so the oldest row still pending at start is
+        the one the last process was handling when it stopped (or the next in line). Counting that as a try
+        quarantines an update that takes the whole process down, instead of crashing on it forever — and costs
+        one write per start instead of one per update."""
+        self._resumed = True
+        async with self.uow_factory() as uow:
+            repo = InboxRepository(uow.session)
+            first = await repo.pending(1)
+            if first:
+                await repo.bump_attempts(first[0].update_id)
+                await uow.commit()
+
     async def _settle(self, update_id: int, payload: dict[str, Any], attempts: int) -> None:
         if attempts >= self.max_attempts:
-            # Tried this often and never settled: it took the process down with it each time.
-            await self._quarantine(update_id, "the bot stopped while handling it, every time it tried")
+            await self._quarantine(
+                update_id, "the bot stopped while handling it, every time it tried", attempts
+            )
             return
         while True:
             attempts += 1
-            await self._bump(update_id)
             try:
                 update = Update.de_json(payload, self.application.bot)
             except Exception as exc:
-                await self._quarantine(update_id, f"cannot be parsed: {exc!r}")
+                await self._quarantine(update_id, f"cannot be parsed: {exc!r}", attempts)
                 return
-            failure = await self._dispatch(update, final=attempts >= self.max_attempts)
+            failure, held = await self._dispatch(update, final=attempts >= self.max_attempts)
             if failure is None:
-                await self._mark_handled(update_id, payload)
+                await self._mark_handled(update_id, payload, held)
                 return
+            await self._apply(held)
             if attempts >= self.max_attempts:
                 text = "".join(traceback.format_exception(failure))
-                await self._quarantine(update_id, f"handler failed {attempts} times: {failure!r}\n{text}")
+                await self._quarantine(
+                    update_id, f"handler failed {attempts} times: {failure!r}\n{text}", attempts
+                )
                 return
-            log.warning("update %s failed (try %s of %s); trying again", update_id, attempts, self.max_attempts)
+            log.warning(
+                "update %s failed (try %s of %s); trying again", update_id, attempts, self.max_attempts
+            )
             await self._sleep(self.retry_delays[min(attempts - 1, len(self.retry_delays) - 1)])
 
-    async def _dispatch(self, update: Update, *, final: bool) -> BaseException | None:
+    async def _dispatch(self, update: Update, *, final: bool) -> tuple[BaseException | None, list[Write]]:
+        persistence = self.application.persistence
+        holder = persistence if isinstance(persistence, SqlPersistence) else None
+        if holder is not None:
+            holder.collect()
         token = FINAL_ATTEMPT.set(final)
         try:
-            await self.application.process_update(update)
-            failure = self._failures.pop(id(update), None)
-            requeued: deque[object] = getattr(self.application, "requeued", deque())
-            queue = self.application.update_queue
-            while requeued or not queue.empty():
-                again = requeued.popleft() if requeued else queue.get_nowait()
-                await self.application.process_update(again)
-                failure = failure or self._failures.pop(id(again), None)
-            return failure
+            failure = await self._run_handlers(update)
         finally:
             FINAL_ATTEMPT.reset(token)
+            held = holder.take() if holder is not None else []
+        return failure, held
 
-    async def _bump(self, update_id: int) -> None:
+    async def _run_handlers(self, update: Update) -> BaseException | None:
+        await self.application.process_update(update)
+        failure = self._failures.pop(id(update), None)
+        requeued: deque[object] = getattr(self.application, "requeued", deque())
+        queue = self.application.update_queue
+        while requeued or not queue.empty():
+            again = requeued.popleft() if requeued else queue.get_nowait()
+            await self.application.process_update(again)
+            failure = failure or self._failures.pop(id(again), None)
+        return failure
+
+    async def _apply(self, held: list[Write]) -> None:
+        if not held:
+            return
         async with self.uow_factory() as uow:
-            await InboxRepository(uow.session).bump_attempts(update_id)
+            for write in held:
+                await write(uow.session)
             await uow.commit()
 
-    async def _mark_handled(self, update_id: int, payload: dict[str, Any]) -> None:
+    async def _mark_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
         async with self.uow_factory() as uow:
+            # The conversation step the update caused and its "handled" mark: one transaction.
+            for write in held:
+                await write(uow.session)
             repo = InboxRepository(uow.session)
             await repo.set_status(update_id, "handled", self.clock.now())
             person = sender_of(payload)
@@ -184,9 +226,11 @@ class InboxProcessor:
             await uow.commit()
         self.handled += 1
 
-    async def _quarantine(self, update_id: int, error: str) -> None:
+    async def _quarantine(self, update_id: int, error: str, attempts: int) -> None:
         log.error("update %s quarantined: %s", update_id, error.splitlines()[0][:300])
-        await inbox_service.quarantine(self.uow_factory(), self.translator, update_id, error, self.clock.now())
+        await inbox_service.quarantine(
+            self.uow_factory(), self.translator, update_id, error, attempts, self.clock.now()
+        )
         self.quarantined += 1
         services = getattr(self.application.bot_data, "services", None)
         if services is not None:

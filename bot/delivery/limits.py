@@ -76,7 +76,9 @@ class RateLimiter:
 
     def _book(self, chat_id: int, at: float) -> None:
         self._global_next = max(self._global_next, at) + 1.0 / self.limits.global_per_second
-        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), at + 1.0 / self.limits.chat_per_second)
+        self._chat_next[chat_id] = max(
+            self._chat_next.get(chat_id, 0.0), at + 1.0 / self.limits.chat_per_second
+        )
         if chat_id < 0:
             self._group_window.setdefault(chat_id, deque()).append(at)
 

@@ -167,7 +167,7 @@ class OutboxSender:
         row_id, chat_id, method, payload, attempts = item
         try:
             try:
-                # The slot is booked above; the bot's own rate limiter (shared with direct replies) lets it by.
+                # Booked above; the bot's own rate limiter (shared with direct replies) lets it by.
                 booked: dict[str, Any] = (
                     {"rate_limit_args": BOOKED} if getattr(self.bot, "rate_limiter", None) is not None else {}
                 )

@@ -1,8 +1,8 @@
 """One running bot per database.
 
 PostgreSQL: the bot holds a session-level advisory lock on a connection of its own; a second `redbutler run`
-waits as a standby, trying the lock every second, and takes over (polling, scheduler and sender) as soon as the
-first process's connection is gone — PostgreSQL drops it, and with it the lock, the moment that process dies.
+waits as a standby, trying the lock every second, and takes over (polling, scheduler and sender) as soon as
+the first process's connection is gone: PostgreSQL drops it, and the lock with it, when that process dies.
 
 SQLite is a single-machine database: a second process refuses to start and says which one is running (an
 exclusive lock on a file next to the database; the operating system releases it when the process dies).
@@ -55,7 +55,9 @@ class InstanceLock:
             try:
                 connection = await self._engine.connect()
                 connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                got = await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY})
+                got = await connection.scalar(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}
+                )
             except Exception as exc:
                 log.warning("cannot reach the database for the instance lock (%s); trying again", exc)
                 await asyncio.sleep(self.try_every)

@@ -25,11 +25,13 @@ class FailedUpdate:
     kind: str
 
 
-async def quarantine(uow: UnitOfWork, t: Translator, update_id: int, error: str, now: datetime) -> None:
+async def quarantine(
+    uow: UnitOfWork, t: Translator, update_id: int, error: str, attempts: int, now: datetime
+) -> None:
     """Move an update aside and tell every admin once (the notice carries no personal data)."""
     async with uow:
         repo = InboxRepository(uow.session)
-        await repo.set_status(update_id, "failed", now, error)
+        await repo.set_status(update_id, "failed", now, error, attempts=attempts)
         for admin in await repo.admins():
             await notify_person(
                 uow,

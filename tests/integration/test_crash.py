@@ -43,17 +43,20 @@ async def _answers(world: object, user: int, count: int, timeout: float) -> floa
 
 
 async def test_a_second_process_waits_and_takes_over_within_10_s(empty_database: str) -> None:
+    from datetime import UTC, datetime
+
     from bot.db.engine import make_engine, make_sessionmaker
     from bot.db.migrate import upgrade
     from bot.db.uow import UnitOfWorkFactory
     from bot.demo import DEMO_PEOPLE, seed_demo
     from bot.emulator.core import TelegramWorld
     from bot.emulator.server import start_emulator
-    from datetime import UTC, datetime
 
     await asyncio.to_thread(upgrade, empty_database)
     engine = make_engine(empty_database)
-    await seed_demo(UnitOfWorkFactory(make_sessionmaker(engine)), datetime.now(UTC), bot_username="RedButlerBot")
+    await seed_demo(
+        UnitOfWorkFactory(make_sessionmaker(engine)), datetime.now(UTC), bot_username="RedButlerBot"
+    )
     await engine.dispose()
     world = TelegramWorld(bot_username="RedButlerBot")
     for person in DEMO_PEOPLE:
@@ -83,5 +86,3 @@ async def test_a_second_process_waits_and_takes_over_within_10_s(empty_database:
                 process.send_signal(signal.SIGTERM)
                 await asyncio.to_thread(process.wait, 30)
         await server.runner.cleanup()
-
-

@@ -94,7 +94,9 @@ async def test_an_update_delivered_twice_is_handled_once(harness: Harness) -> No
     await harness.process(update)
     await harness.process(copy.deepcopy(update))  # Telegram resends / a webhook retry
     async with harness.services.uow() as uow:
-        count = await uow.session.scalar(select(func.count(PointsEntry.id)).where(PointsEntry.reason == "扫雪"))
+        count = await uow.session.scalar(
+            select(func.count(PointsEntry.id)).where(PointsEntry.reason == "扫雪")
+        )
     assert count == 1
     assert len([t for t in harness.texts(USERS.admin) if "扫雪" in t]) == 1
 
@@ -136,7 +138,10 @@ async def test_submitting_a_report_again_after_a_crash_files_one_ticket(harness:
     async with harness.services.uow() as uow:
         saved = [
             (PtbStore, [copy.deepcopy(r.__dict__) for r in await uow.session.scalars(select(PtbStore))]),
-            (PtbConversation, [copy.deepcopy(r.__dict__) for r in await uow.session.scalars(select(PtbConversation))]),
+            (
+                PtbConversation,
+                [copy.deepcopy(r.__dict__) for r in await uow.session.scalars(select(PtbConversation))],
+            ),
         ]
     _, first = await harness.press(user, confirm, "提交报修")
     # The process died after the ticket was committed and before the conversation step was saved.
@@ -175,7 +180,9 @@ async def test_submitting_a_report_again_after_a_crash_files_one_ticket(harness:
 async def test_forged_button_data_is_refused_like_a_stale_button(harness: Harness, data: str) -> None:
     replies = await harness.send(USERS.resident, "/points")
     message = replies[-1]
-    update = harness.world.user_sends_callback(USERS.resident, message.message_id, "pt:x", chat_id=USERS.resident)
+    update = harness.world.user_sends_callback(
+        USERS.resident, message.message_id, "pt:x", chat_id=USERS.resident
+    )
     update["callback_query"]["data"] = data
     await harness.process(update)
     answer = harness.world.callback_answer(update["callback_query"]["id"]) or {}
@@ -192,7 +199,11 @@ async def test_every_button_prefix_survives_ids_above_2_63(harness: Harness) -> 
 
     def collect(handler: object) -> None:
         if isinstance(handler, ConversationHandler):
-            for h in [*handler.entry_points, *handler.fallbacks, *(x for v in handler.states.values() for x in v)]:
+            for h in [
+                *handler.entry_points,
+                *handler.fallbacks,
+                *(x for v in handler.states.values() for x in v),
+            ]:
                 collect(h)
         elif isinstance(handler, CallbackQueryHandler) and handler.pattern is not None:
             pattern = getattr(handler.pattern, "pattern", str(handler.pattern)).lstrip("^")
@@ -215,12 +226,16 @@ async def test_every_button_prefix_survives_ids_above_2_63(harness: Harness) -> 
         update = harness.world.user_sends_callback(USERS.admin, message.message_id, "x", chat_id=USERS.admin)
         update["callback_query"]["data"] = data[:64]
         await harness.process(update)
-    assert [f.error.splitlines()[0][:80] for f in await inbox_service.failed_updates(harness.services.uow())] == []
+    assert [
+        f.error.splitlines()[0][:80] for f in await inbox_service.failed_updates(harness.services.uow())
+    ] == []
 
 
 async def test_a_press_with_no_message_under_it_is_answered_as_stale(harness: Harness) -> None:
     replies = await harness.send(USERS.resident, "/points")
-    update = harness.world.user_sends_callback(USERS.resident, replies[-1].message_id, "pt:cat", chat_id=USERS.resident)
+    update = harness.world.user_sends_callback(
+        USERS.resident, replies[-1].message_id, "pt:cat", chat_id=USERS.resident
+    )
     del update["callback_query"]["message"]
     update["callback_query"]["inline_message_id"] = "AAAA"
     await harness.process(update)
@@ -244,7 +259,9 @@ async def test_broadcasts_skip_someone_who_blocked_the_bot_until_they_write_agai
         async with harness.services.uow() as uow:
             person = await uow.session.scalar(select(Person).where(Person.telegram_id == USERS.resident))
             assert person is not None
-            await notify_person(uow, harness.services.translator, person, "common.stale_button", now=harness.clock.now())
+            await notify_person(
+                uow, harness.services.translator, person, "common.stale_button", now=harness.clock.now()
+            )
             await uow.commit()
             return int(
                 await uow.session.scalar(

@@ -17,7 +17,14 @@ from bot.roles import Role
 def chat_of(payload: dict[str, Any]) -> int | None:
     """The chat an update belongs to (its order is kept per chat); a button press without a message, or a
     poll answer, belongs to the person's private chat."""
-    for kind in ("message", "edited_message", "channel_post", "chat_member", "my_chat_member", "chat_join_request"):
+    for kind in (
+        "message",
+        "edited_message",
+        "channel_post",
+        "chat_member",
+        "my_chat_member",
+        "chat_join_request",
+    ):
         body = payload.get(kind)
         if isinstance(body, dict) and isinstance(body.get("chat"), dict):
             return _int(body["chat"].get("id"))
@@ -39,7 +46,14 @@ def chat_of(payload: dict[str, Any]) -> int | None:
 
 def sender_of(payload: dict[str, Any]) -> int | None:
     """The person who caused the update (None for channel posts and service updates)."""
-    for kind in ("message", "edited_message", "callback_query", "chat_member", "my_chat_member", "poll_answer"):
+    for kind in (
+        "message",
+        "edited_message",
+        "callback_query",
+        "chat_member",
+        "my_chat_member",
+        "poll_answer",
+    ):
         body = payload.get(kind)
         if isinstance(body, dict):
             who = body.get("from") or body.get("user")
@@ -74,7 +88,7 @@ class InboxRepository:
         ]
         if not rows:
             return 0
-        dialect = self.session.bind.dialect.name
+        dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         result = await self.session.execute(
             insert(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
@@ -107,11 +121,23 @@ class InboxRepository:
             .values(attempts=InboxUpdate.attempts + 1)
         )
 
-    async def set_status(self, update_id: int, status: str, now: datetime, error: str | None = None) -> None:
+    async def set_status(
+        self,
+        update_id: int,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "handled_at": now,
+            "error": error[:2000] if error else None,
+        }
+        if attempts is not None:
+            values["attempts"] = attempts
         await self.session.execute(
-            update(InboxUpdate)
-            .where(InboxUpdate.update_id == update_id)
-            .values(status=status, handled_at=now, error=error[:2000] if error else None)
+            update(InboxUpdate).where(InboxUpdate.update_id == update_id).values(**values)
         )
 
     async def get(self, update_id: int) -> InboxUpdate | None:
