@@ -134,34 +134,62 @@ async def test_submitting_a_report_again_after_a_crash_files_one_ticket(harness:
     await harness.press(user, harness.last(user), "跳过")
     await harness.press(user, harness.last(user), "一般")
     confirm = harness.last(user)
-    data = confirm.find_button("提交报修")["callback_data"]
-    async with harness.services.uow() as uow:
-        saved = [
-            (PtbStore, [copy.deepcopy(r.__dict__) for r in await uow.session.scalars(select(PtbStore))]),
-            (
-                PtbConversation,
-                [copy.deepcopy(r.__dict__) for r in await uow.session.scalars(select(PtbConversation))],
-            ),
-        ]
-    _, first = await harness.press(user, confirm, "提交报修")
-    # The process died after the ticket was committed and before the conversation step was saved.
-    async with harness.services.uow() as uow:
-        for model, rows in saved:
-            await uow.session.execute(delete(model))
-            for row in rows:
-                row.pop("_sa_instance_state", None)
-                uow.session.add(model(**row))
-        await uow.commit()
-    await harness.restart(crash=True)
-    # The resident saw no confirmation and presses 提交 again on the message as it was.
-    before = harness._last_id(user)
-    await harness.process(harness.world.user_sends_callback(user, confirm.message_id, data, chat_id=user))
-    second = harness._since(user, before) or [harness.world.message(user, confirm.message_id)]
+    first, second = await _press_again_after_a_crash(harness, user, confirm, "提交报修")
     async with harness.services.uow() as uow:
         tickets = list(await uow.session.scalars(select(RepairTicket)))
     assert len(tickets) == 1
-    first_text = (first or [harness.world.message(user, confirm.message_id)])[-1].text or ""
-    assert "BX" in first_text and first_text == (second[-1].text or "")
+    assert "BX" in first and first == second
+
+
+async def test_publishing_an_announcement_again_after_a_crash_sends_one(harness: Harness) -> None:
+    from bot.db.models.announcements import Announcement
+    from tests.stories.test_announcements import compose
+
+    await compose(harness, kind="普通公告", title="停电通知", body="周三停电两小时。", audience="某一栋楼")
+    await harness.press(USERS.admin, harness.last(USERS.admin), "3栋")
+    await harness.press(USERS.admin, harness.last(USERS.admin), "现在发")
+    confirm = harness.last(USERS.admin)
+    first, second = await _press_again_after_a_crash(harness, USERS.admin, confirm, "确认发送")
+    async with harness.services.uow() as uow:
+        rows = list(await uow.session.scalars(select(Announcement)))
+        queued = await uow.session.scalar(
+            select(func.count(OutboxMessage.id)).where(OutboxMessage.purpose == "announcement")
+        )
+    assert len(rows) == 1 and queued == 1
+    assert "停电通知" in first and first == second
+
+
+async def _press_again_after_a_crash(
+    harness: Harness, user: int, confirm: Any, button: str
+) -> tuple[str, str]:
+    """Press `button`; the process dies after the service committed and before the conversation step was
+    saved; after the restart the person, who saw no answer, presses the same button again. Returns what the
+    bot said (or edited the message into) after each press."""
+    data = confirm.find_button(button)["callback_data"]
+    async with harness.services.uow() as uow:
+        saved = [
+            (model, [_columns(r) for r in await uow.session.scalars(select(model))])
+            for model in (PtbStore, PtbConversation)
+        ]
+
+    async def press() -> str:
+        before = harness._last_id(user)
+        await harness.process(harness.world.user_sends_callback(user, confirm.message_id, data, chat_id=user))
+        new = harness._since(user, before)
+        return (new[-1] if new else harness.world.message(user, confirm.message_id)).text or ""
+
+    first = await press()
+    async with harness.services.uow() as uow:
+        for model, rows in saved:
+            await uow.session.execute(delete(model))
+            uow.session.add_all(model(**row) for row in rows)
+        await uow.commit()
+    await harness.restart(crash=True)
+    return first, await press()
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    return {c.key: copy.deepcopy(getattr(row, c.key)) for c in row.__table__.columns}
 
 
 @pytest.mark.parametrize(
