@@ -95,26 +95,41 @@ async def _until(check: Any, timeout: float, step: float = 0.05) -> bool:
     return False
 
 
+async def demo_world(url: str) -> Any:
+    """The demo community in a fresh database, and an emulator world that knows its people."""
+    from bot.db.engine import make_engine, make_sessionmaker
+    from bot.db.migrate import upgrade
+    from bot.db.uow import UnitOfWorkFactory
+    from bot.demo import DEMO_PEOPLE, seed_demo
+    from bot.emulator.core import TelegramWorld
+
+    await asyncio.to_thread(upgrade, url)
+    engine = make_engine(url)
+    try:
+        await seed_demo(
+            UnitOfWorkFactory(make_sessionmaker(engine)), datetime.now(UTC), bot_username="RedButlerBot"
+        )
+    finally:
+        await engine.dispose()
+    world = TelegramWorld(bot_username="RedButlerBot")
+    for person in DEMO_PEOPLE:
+        world.add_user(person.telegram_id, person.name)
+    return world
+
+
 async def crash_campaign(url: str, cycles: int, burst: int = 20, seed: int = 16) -> CrashResult:
     from sqlalchemy import func, select
 
     from bot.db.engine import make_engine, make_sessionmaker
-    from bot.db.migrate import upgrade
     from bot.db.models import InboxUpdate
     from bot.db.models.points import PointsEntry
     from bot.db.uow import UnitOfWorkFactory
-    from bot.demo import DEMO_PEOPLE, seed_demo
-    from bot.emulator.core import TelegramWorld
     from bot.emulator.server import start_emulator
 
     rng = random.Random(seed)
-    await asyncio.to_thread(upgrade, url)
+    world = await demo_world(url)
     engine = make_engine(url)
     factory = UnitOfWorkFactory(make_sessionmaker(engine))
-    await seed_demo(factory, datetime.now(UTC), bot_username="RedButlerBot")
-    world = TelegramWorld(bot_username="RedButlerBot")
-    for person in DEMO_PEOPLE:
-        world.add_user(person.telegram_id, person.name)
     server = await start_emulator(world, "127.0.0.1", 0)
     reasons: list[str] = []
     result = CrashResult(cycles=cycles, sent=0, applied=0)

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from bot.cli import now
+from bot.cli_commands.core import _with_uow
 from bot.config import Settings
 
 
@@ -24,21 +25,10 @@ def register(subparsers: Any) -> None:
     drop.set_defaults(handler=cmd_drop)
 
 
-async def _run(settings: Settings, work: Any) -> Any:
-    from bot.db.engine import make_engine, make_sessionmaker
-    from bot.db.uow import UnitOfWork
-
-    engine = make_engine(settings.database_url)
-    try:
-        return await work(UnitOfWork(make_sessionmaker(engine)))
-    finally:
-        await engine.dispose()
-
-
 def cmd_failed(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import inbox
 
-    rows = asyncio.run(_run(settings, inbox.failed_updates))
+    rows = asyncio.run(_with_uow(settings, inbox.failed_updates))
     if not rows:
         print("no quarantined updates")
         return 0
@@ -56,7 +46,7 @@ def _change(settings: Settings, action: Any, update_id: int, done: str) -> int:
     from bot.services.errors import UserFacingError
 
     try:
-        asyncio.run(_run(settings, lambda uow: action(uow, update_id, now())))
+        asyncio.run(_with_uow(settings, lambda uow: action(uow, update_id, now())))
     except UserFacingError as error:
         print(default_translator()(settings.default_language, error.key, **error.values), file=sys.stderr)
         return 1

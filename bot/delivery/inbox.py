@@ -33,6 +33,7 @@ from bot.clock import Clock
 from bot.db.persistence import SqlPersistence, Write
 from bot.db.repositories.inbox import InboxRepository, sender_of
 from bot.db.uow import UnitOfWorkFactory
+from bot.delivery.background import Background
 from bot.i18n import Translator
 from bot.services import inbox as inbox_service
 from bot.services.errors import UserFacingError
@@ -89,7 +90,7 @@ class InboxProcessor:
         self._sleep = sleep
         self._failures: dict[int, BaseException] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background(self._run, "inbox-processor")
         self._lock = asyncio.Lock()
         self._last_prune = 0.0
         self._resumed = False
@@ -242,15 +243,10 @@ class InboxProcessor:
         self._wake.set()
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="inbox-processor")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         while True:
@@ -285,19 +281,14 @@ class InboxPoller:
         self.processor = processor
         self.timeout = timeout
         self.allowed_updates = list(allowed_updates)
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background(self._run, "inbox-poller")
         self.offset: int | None = None
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="inbox-poller")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def poll_once(self, timeout: int | None = None) -> int:
         bot = self.application.bot

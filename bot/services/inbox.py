@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.db.models import InboxUpdate
 from bot.db.repositories.inbox import InboxRepository
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_person
@@ -64,22 +65,23 @@ async def failed_updates(uow: UnitOfWork) -> list[FailedUpdate]:
 async def retry(uow: UnitOfWork, update_id: int, now: datetime) -> None:
     """Put a quarantined update back in line (after a fix); it gets a fresh set of attempts."""
     async with uow:
-        repo = InboxRepository(uow.session)
-        row = await repo.get(update_id)
-        if row is None or row.status != "failed":
-            raise UserFacingError("inbox.not_failed", update_id=update_id)
+        row = await _quarantined(uow, update_id)
         row.status, row.attempts, row.handled_at = "pending", 0, None
         await uow.commit()
 
 
 async def drop(uow: UnitOfWork, update_id: int, now: datetime) -> None:
     async with uow:
-        repo = InboxRepository(uow.session)
-        row = await repo.get(update_id)
-        if row is None or row.status != "failed":
-            raise UserFacingError("inbox.not_failed", update_id=update_id)
-        await repo.set_status(update_id, "dropped", now, row.error)
+        row = await _quarantined(uow, update_id)
+        row.status, row.handled_at = "dropped", now
         await uow.commit()
+
+
+async def _quarantined(uow: UnitOfWork, update_id: int) -> InboxUpdate:
+    row = await InboxRepository(uow.session).get(update_id)
+    if row is None or row.status != "failed":
+        raise UserFacingError("inbox.not_failed", update_id=update_id)
+    return row
 
 
 async def prune(uow: UnitOfWork, now: datetime, retention: timedelta = RETENTION) -> int:

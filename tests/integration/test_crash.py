@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_commands.bench_crash import RESIDENT, _bot_process, crash_campaign
+from bot.cli_commands.bench_crash import RESIDENT, _bot_process, crash_campaign, demo_world
 from tests.conftest import PG_URL, _pg_exec
 
 
@@ -43,24 +43,9 @@ async def _answers(world: object, user: int, count: int, timeout: float) -> floa
 
 
 async def test_a_second_process_waits_and_takes_over_within_10_s(empty_database: str) -> None:
-    from datetime import UTC, datetime
-
-    from bot.db.engine import make_engine, make_sessionmaker
-    from bot.db.migrate import upgrade
-    from bot.db.uow import UnitOfWorkFactory
-    from bot.demo import DEMO_PEOPLE, seed_demo
-    from bot.emulator.core import TelegramWorld
     from bot.emulator.server import start_emulator
 
-    await asyncio.to_thread(upgrade, empty_database)
-    engine = make_engine(empty_database)
-    await seed_demo(
-        UnitOfWorkFactory(make_sessionmaker(engine)), datetime.now(UTC), bot_username="RedButlerBot"
-    )
-    await engine.dispose()
-    world = TelegramWorld(bot_username="RedButlerBot")
-    for person in DEMO_PEOPLE:
-        world.add_user(person.telegram_id, person.name)
+    world = await demo_world(empty_database)
     server = await start_emulator(world, "127.0.0.1", 0)
     first = _bot_process(empty_database, server.base_url)
     second = None
