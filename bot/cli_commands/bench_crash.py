@@ -144,17 +144,24 @@ async def crash_campaign(url: str, cycles: int, burst: int = 20, seed: int = 16)
                 or 0
             )
 
-    async def answered(user: int, count: int) -> bool:
-        return len(world.bot_messages(user)) >= count
+    asked = 0
 
     try:
         for cycle in range(cycles + 1):
             process = _bot_process(url, server.base_url)
             try:
-                # Ready once it answers a resident (startup, migrations and the previous backlog included).
-                before = len(world.bot_messages(RESIDENT))
+                # Ready once it has answered this /points (it comes after the previous backlog, which the
+                # bot handles first) and nothing is waiting: the burst then meets a bot that is idle.
                 world.user_sends_text(RESIDENT, "/points")
-                if not await _until(lambda b=before: answered(RESIDENT, b + 1), 90):
+                asked += 1
+
+                async def ready(wanted: int = asked) -> bool:
+                    answers = [m for m in world.bot_messages(RESIDENT) if (m.text or "").startswith("⭐")]
+                    return (
+                        len(answers) >= wanted and not world.pending_updates() and await pending_rows() == 0
+                    )
+
+                if not await _until(ready, 300):
                     raise RuntimeError("the bot did not start")
                 if cycle == cycles:
                     # The last run is not killed: it settles what the crashes left behind.
@@ -174,7 +181,7 @@ async def crash_campaign(url: str, cycles: int, burst: int = 20, seed: int = 16)
                     reason = f"c{cycle}n{index}"
                     reasons.append(reason)
                     world.user_sends_text(ADMIN, f"/award {TARGET} 1 {reason}")
-                delay = rng.uniform(0.3, 4.0)
+                delay = rng.uniform(0.2, 6.0)
                 result.kill_delays.append(delay)
                 await asyncio.sleep(delay)
             finally:
