@@ -103,6 +103,7 @@ def build_application(
             limiter=limiter,
         )
         services.inbox = InboxProcessor(application, services.uow_factory, the_clock, the_translator)
+        services.sender.on_unreachable = services.inbox.unreachable
         services.scheduler = Scheduler(services, application.job_queue if autostart else None)
         application.bot_data.services = services
         for hook in POST_INIT_HOOKS:

@@ -94,6 +94,9 @@ class InboxProcessor:
         self._lock = asyncio.Lock()
         self._last_prune = 0.0
         self._resumed = False
+        # People this process has already marked reachable since it last heard they blocked the bot: saves a
+        # write per update.
+        self._reachable: set[int] = set()
         self.handled = 0
         self.quarantined = 0
 
@@ -215,17 +218,24 @@ class InboxProcessor:
 
     async def _mark_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
         async with self.uow_factory() as uow:
+            repo = InboxRepository(uow.session)
+            await repo.commit_without_waiting_for_disk()
             # The conversation step the update caused and its "handled" mark: one transaction.
             for write in held:
                 await write(uow.session)
-            repo = InboxRepository(uow.session)
             await repo.set_status(update_id, "handled", self.clock.now())
             person = sender_of(payload)
-            if person is not None:
+            if person is not None and person not in self._reachable:
                 # Someone who writes again can be reached again: broadcasts include them from now on.
                 await repo.mark_reachable(person)
             await uow.commit()
+        if person is not None:
+            self._reachable.add(person)
         self.handled += 1
+
+    def unreachable(self, telegram_id: int) -> None:
+        """The sender was refused (403) by this person: the next update from them marks them reachable."""
+        self._reachable.discard(telegram_id)
 
     async def _quarantine(self, update_id: int, error: str, attempts: int) -> None:
         log.error("update %s quarantined: %s", update_id, error.splitlines()[0][:300])

@@ -53,6 +53,7 @@ class OutboxSender:
         concurrency: int = 4,
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        on_unreachable: Callable[[int], None] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.bot = bot
@@ -60,6 +61,7 @@ class OutboxSender:
         self.limiter = limiter or RateLimiter(limits or FloodLimits())
         self.concurrency = concurrency
         self._sleep = sleep
+        self.on_unreachable = on_unreachable
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -249,6 +251,8 @@ class OutboxSender:
                     update(Person).where(Person.telegram_id == unreachable_chat).values(reachable=False)
                 )
             await uow.commit()
+        if unreachable_chat is not None and self.on_unreachable is not None:
+            self.on_unreachable(unreachable_chat)
 
 
 def _seconds(value: int | timedelta) -> float:
