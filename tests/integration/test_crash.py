@@ -5,25 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from bot.cli_commands.bench_crash import RESIDENT, _bot_process, crash_campaign, demo_world
-from tests.conftest import PG_URL, _pg_exec
+from tests.conftest import PG_URL
+from tests.integration import test_migrations
 
-
-@pytest.fixture
-def empty_database(tmp_path: Path) -> Iterator[str]:
-    if PG_URL:
-        name = f"rbc_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_pg_exec(PG_URL, f'CREATE DATABASE "{name}"'))
-        yield PG_URL.rpartition("/")[0] + "/" + name
-        asyncio.run(_pg_exec(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'crash.sqlite3'}"
+# An empty database, SQLite or PostgreSQL: the same fixture the migration tests use.
+empty_database = test_migrations.empty_database
 
 
 async def test_kill_9_during_bursts_loses_nothing_and_doubles_nothing(empty_database: str) -> None:
