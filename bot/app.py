@@ -21,7 +21,8 @@ from bot.context import AppState, BotContext, Services
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.persistence import SqlPersistence
 from bot.db.uow import UnitOfWorkFactory
-from bot.delivery.limits import FloodLimits
+from bot.delivery.inbox import InboxApplication, InboxProcessor
+from bot.delivery.limits import FloodLimits, FloodRateLimiter, RateLimiter
 from bot.delivery.sender import OutboxSender
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, default_translator
 from bot.scheduling import Scheduler
@@ -29,6 +30,7 @@ from bot.scheduling import Scheduler
 log = logging.getLogger(__name__)
 
 PERSIST_GROUP = 1000
+GUARD_GROUP = -1000
 
 
 class _EngineHolder:
@@ -54,6 +56,12 @@ async def _persist_now(update: Update, context: BotContext) -> None:
     await context.application.update_persistence()
 
 
+async def _record_failure(update: object, context: BotContext) -> None:
+    services = context.application.bot_data.services
+    if services is not None and services.inbox is not None:
+        await services.inbox.record_failure(update, context)
+
+
 def build_application(
     settings: Settings,
     *,
@@ -68,6 +76,14 @@ def build_application(
     the_translator = translator or default_translator()
     # Tests drive the sender and the scheduler by hand; the bot runs both in the background.
     autostart = settings.outbox_autostart if background is None else background
+    # One budget for every send: the outbox sender books its slots here, direct replies wait for theirs.
+    limiter = RateLimiter(
+        FloodLimits(
+            settings.outbox_global_per_second,
+            settings.outbox_group_per_minute,
+            settings.outbox_chat_per_second,
+        )
+    )
 
     async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         engine = engine_holder()
@@ -83,13 +99,11 @@ def build_application(
             services.uow_factory,
             application.bot,
             the_clock,
-            FloodLimits(
-                settings.outbox_global_per_second,
-                settings.outbox_group_per_minute,
-                settings.outbox_chat_per_second,
-            ),
             concurrency=settings.outbox_concurrency,
+            limiter=limiter,
         )
+        services.inbox = InboxProcessor(application, services.uow_factory, the_clock, the_translator)
+        services.sender.on_unreachable = services.inbox.unreachable
         services.scheduler = Scheduler(services, application.job_queue if autostart else None)
         application.bot_data.services = services
         for hook in POST_INIT_HOOKS:
@@ -102,6 +116,8 @@ def build_application(
     async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = application.bot_data.services
         if services is not None:
+            if services.inbox is not None:
+                await services.inbox.stop()
             if services.sender is not None:
                 await services.sender.stop()
             for hook in SHUTDOWN_HOOKS:
@@ -110,12 +126,14 @@ def build_application(
 
     builder = (
         ApplicationBuilder()
+        .application_class(InboxApplication)
         .token(settings.token())
         .context_types(ContextTypes(context=BotContext, bot_data=AppState))
         .persistence(SqlPersistence(engine_holder))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .arbitrary_callback_data(False)
+        .rate_limiter(FloodRateLimiter(limiter))
     )
     if settings.telegram_base_url:
         base = settings.telegram_base_url.rstrip("/")
@@ -126,11 +144,16 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
 
+    from telegram.ext import CallbackQueryHandler
+
     from handlers.errors import on_error
     from handlers.registry import ordered_handlers
+    from handlers.render import refuse_unusable_press
 
+    application.add_handler(CallbackQueryHandler(refuse_unusable_press), group=GUARD_GROUP)
     application.add_handlers(ordered_handlers())
     application.add_handler(TypeHandler(Update, _persist_now), group=PERSIST_GROUP)
+    application.add_error_handler(_record_failure)
     application.add_error_handler(on_error)
     return application
 

@@ -14,6 +14,7 @@ from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.i18n import Translator, normalise_language
 
 if TYPE_CHECKING:
+    from bot.delivery.inbox import InboxProcessor
     from bot.delivery.sender import OutboxSender
     from bot.scheduling import Scheduler
 
@@ -29,6 +30,7 @@ class Services:
     translator: Translator
     sender: OutboxSender | None = None
     scheduler: Scheduler | None = None
+    inbox: InboxProcessor | None = None
     bot_username: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -3,6 +3,7 @@ groups, every registered resident of the compound, a building or a unit), pin it
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import IntEnum
 from zoneinfo import ZoneInfo
@@ -76,6 +77,8 @@ async def start(update: Update, context: BotContext) -> AnnounceStep | int:
     assert user is not None
     await ensure_current_person(update, context)
     context.drop(DRAFT_KEY)
+    # Publishing twice (a press after a crash, two phones) sends one announcement: the service keys on this.
+    context.draft(DRAFT_KEY)["request_key"] = secrets.token_hex(8)
     compounds = await events.organiser_compounds(context.services.uow(), user.id)
     if not compounds:
         raise UserFacingError("common.not_allowed")
@@ -258,6 +261,7 @@ def _draft_obj(context: BotContext) -> AnnouncementDraft:
         unit_id=int(d["unit_id"]) if d.get("unit_id") else None,  # type: ignore[call-overload]
         pin=bool(d.get("pin")),
         send_at=datetime.fromisoformat(str(send_at)) if send_at else None,
+        request_key=str(d["request_key"]) if d.get("request_key") else None,
     )
 
 

@@ -8,6 +8,7 @@ import secrets
 from telegram import Update
 
 from bot.context import BotContext
+from bot.delivery.inbox import FINAL_ATTEMPT
 from bot.services.errors import UserFacingError
 from handlers.render import answer, send_text
 
@@ -24,6 +25,8 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     error_id = secrets.token_hex(4)
     log.error("error %s while handling an update", error_id, exc_info=error)
+    if not FINAL_ATTEMPT.get():
+        return  # the inbox tries this update again; the person hears from us once, after the last try
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             text = context.t("common.error", error_id=error_id)

@@ -14,8 +14,9 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop
 
-from bot.callbacks import int_part, pack, unpack
+from bot.callbacks import int_part, is_valid, pack, unpack
 from bot.context import BotContext
 from bot.services.views import Choice
 
@@ -151,3 +152,14 @@ async def pressed_int(update: Update, context: BotContext, index: int = 2) -> in
 async def stale_button(update: Update, context: BotContext) -> None:
     """A button whose moment has passed (a finished flow, an old message, a forged press)."""
     await answer(update, context.t("common.stale_button"), alert=True)
+
+
+async def refuse_unusable_press(update: Update, context: BotContext) -> None:
+    """Ahead of every handler: a press with no message under it (we never send inline-mode messages) or with
+    data no button of ours carries (empty, over Telegram's 64 bytes) is answered like a stale button."""
+    query = update.callback_query
+    if query is None:
+        return
+    if query.message is None or not is_valid(query.data):
+        await stale_button(update, context)
+        raise ApplicationHandlerStop

@@ -4,6 +4,7 @@ urging (催办), rating and reopening. Staff actions live in handlers/repairs_st
 from __future__ import annotations
 
 import re
+import secrets
 from enum import IntEnum
 from typing import Any
 
@@ -17,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
+from bot.callbacks import bounded_int, int_part, pack, unpack
 from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, register_command
 from bot.context import BotContext
 from bot.delivery.markup import url_keyboard
@@ -257,6 +258,8 @@ async def _begin(
         left=start.left_today,
         photos=[],
         history=[],
+        # Submitting twice (a press after a crash, two phones) files one ticket: the service keys on this.
+        request_key=secrets.token_hex(8),
     )
     if text:
         draft["description"] = text[: repairs.DESCRIPTION_LIMIT]
@@ -444,6 +447,7 @@ def _report_draft(context: BotContext) -> ReportDraft:
         household_id=draft.get("household_id"),
         place_id=draft.get("place_id"),
         photos=tuple(draft.get("photos", [])),
+        request_key=draft.get("request_key"),
     )
 
 
@@ -732,10 +736,11 @@ async def view_ticket(update: Update, context: BotContext) -> None:
 
 async def ticket_command(update: Update, context: BotContext) -> None:
     raw = (context.args[0] if context.args else "").upper().removeprefix("BX")
-    if not raw.isdigit():
+    number = bounded_int(raw) if raw.isdigit() else None
+    if number is None:
         await reply(update, context, "repairs.ticket_usage")
         return
-    detail = await repairs.ticket_detail(context.services.uow(), _user_id(update), int(raw), _now(context))
+    detail = await repairs.ticket_detail(context.services.uow(), _user_id(update), number, _now(context))
     await send_text(update, context, render_detail(context, detail), detail_buttons(context, detail))
 
 

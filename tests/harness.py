@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.context import Services
-from bot.delivery.limits import FloodLimits, RateLimiter
+from bot.delivery.inbox import InboxProcessor
+from bot.delivery.limits import FloodLimits, FloodRateLimiter, RateLimiter
 from bot.delivery.sender import SendStats
 from bot.emulator.core import Message, TelegramWorld
 from bot.emulator.transport import EmulatorRequest
@@ -54,7 +54,11 @@ class Harness:
         # Stories run on a fake clock; real-time flood waits would only make them slow or flaky. The limits
         # themselves are proven in tests/integration/test_outbox.py and by `redbutler bench reminders`.
         assert self.services.sender is not None
-        self.services.sender.limiter = RateLimiter(UNLIMITED)
+        unlimited = RateLimiter(UNLIMITED)
+        self.services.sender.limiter = unlimited
+        self.flood_limiter.limiter = unlimited
+        # A failing handler is tried again at once instead of after a real-time pause.
+        self.inbox.retry_delays = (0.0,)
         return self
 
     async def stop(self) -> None:
@@ -87,11 +91,20 @@ class Harness:
         return services
 
     async def process(self, update_json: dict[str, Any]) -> None:
-        update = Update.de_json(update_json, self.app.bot)
-        await self.app.process_update(update)
-        # What a running Application's update fetcher does: handle what handlers put back on the queue.
-        while not self.app.update_queue.empty():
-            await self.app.process_update(self.app.update_queue.get_nowait())
+        """The way a running bot takes an update: into the inbox first, then handled from there."""
+        await self.inbox.receive([update_json])
+        await self.inbox.process_pending()
+
+    @property
+    def flood_limiter(self) -> FloodRateLimiter:
+        limiter = self.app.bot.rate_limiter
+        assert isinstance(limiter, FloodRateLimiter)
+        return limiter
+
+    @property
+    def inbox(self) -> InboxProcessor:
+        assert self.services.inbox is not None
+        return self.services.inbox
 
     def _since(self, chat_id: int, before: int) -> list[Message]:
         return [m for m in self.world.chat_history(chat_id) if m.from_bot and m.message_id > before]

@@ -175,22 +175,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_local(settings, seed=False)
     from bot.app import build_application
+    from bot.runner import serve
 
-    application = build_application(settings)
-    if settings.webhook_url:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=["message", "callback_query", "chat_member", "my_chat_member", "poll_answer"],
-        )
-    else:
-        application.run_polling(
-            allowed_updates=["message", "callback_query", "chat_member", "my_chat_member", "poll_answer"]
-        )
-    return 0
+    return int(asyncio.run(serve(settings, lambda: build_application(settings), wait_for_signal)))
 
 
 async def wait_for_signal() -> None:

@@ -56,6 +56,7 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
     )
     from bot.emulator.core import TelegramWorld
     from bot.emulator.server import start_emulator
+    from bot.runner import serve
 
     engine = make_engine(settings.database_url)
     uow_factory = UnitOfWorkFactory(make_sessionmaker(engine))
@@ -97,27 +98,17 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
         )
         return 1
     app_settings = settings.model_copy(update={"telegram_base_url": server.base_url})
-    application = build_application(app_settings)
-    await application.initialize()
-    if application.post_init is not None:
-        await application.post_init(application)
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(
-        allowed_updates=["message", "callback_query", "chat_member", "my_chat_member", "poll_answer"]
-    )
-    print(f"红管家已在本地模拟器上运行。请用浏览器打开 {server.chat_url}")
-    if invite_code:
-        print(f"李大爷（还没绑定房屋）可以用邀请码 {invite_code} 绑定，")
-        print(f"  或者打开链接 https://t.me/{settings.bot_username}?start=inv_{invite_code}")
-    print("demo 在前台运行，关掉这个窗口或按 Ctrl+C 就会停止。")
+
+    def ready(_application: Any) -> None:
+        print(f"红管家已在本地模拟器上运行。请用浏览器打开 {server.chat_url}")
+        if invite_code:
+            print(f"李大爷（还没绑定房屋）可以用邀请码 {invite_code} 绑定，")
+            print(f"  或者打开链接 https://t.me/{settings.bot_username}?start=inv_{invite_code}")
+        print("demo 在前台运行，关掉这个窗口或按 Ctrl+C 就会停止。")
+
     try:
-        await wait_for_signal()
+        return await serve(
+            app_settings, lambda: build_application(app_settings), wait_for_signal, on_ready=ready
+        )
     finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
         await server.runner.cleanup()
-    return 0

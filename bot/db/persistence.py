@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -13,9 +13,15 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.db.models import PtbConversation, PtbStore
 
+Write = Callable[[AsyncSession], Awaitable[None]]
+
 
 class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """bot_data is not persisted: it holds the live services (see bot.context.AppState)."""
+    """bot_data is not persisted: it holds the live services (see bot.context.AppState).
+
+    While the inbox handles an update (between `collect()` and `take()`), writes are held back and handed to
+    it, so the conversation step and the update's "handled" mark are committed in one transaction.
+    """
 
     def __init__(self, engine: Callable[[], AsyncEngine], update_interval: float = 5.0) -> None:
         super().__init__(
@@ -24,6 +30,22 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
         )
         self._engine = engine
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._held: list[Write] | None = None
+
+    def collect(self) -> None:
+        self._held = []
+
+    def take(self) -> list[Write]:
+        held, self._held = self._held or [], None
+        return held
+
+    async def _write(self, work: Write) -> None:
+        if self._held is not None:
+            self._held.append(work)
+            return
+        async with self._session() as session:
+            await work(session)
+            await session.commit()
 
     def _session(self) -> AsyncSession:
         if self._sessionmaker is None:
@@ -36,18 +58,13 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
             return {int(row.key): dict(row.data or {}) for row in rows}
 
     async def _store(self, kind: str, key: int | str, data: Any) -> None:
-        async with self._session() as session:
-            row = await session.get(PtbStore, (kind, str(key)))
-            if row is None:
-                session.add(PtbStore(kind=kind, key=str(key), data=data))
-            else:
-                row.data = data
-            await session.commit()
+        await self._write(lambda session: store_row(session, kind, key, data))
 
     async def _drop(self, kind: str, key: int) -> None:
-        async with self._session() as session:
+        async def work(session: AsyncSession) -> None:
             await session.execute(delete(PtbStore).where(PtbStore.kind == kind, PtbStore.key == str(key)))
-            await session.commit()
+
+        await self._write(work)
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         return await self._load("user")
@@ -67,17 +84,21 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
             return {tuple(json.loads(row.key)): row.state for row in rows}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
-        async with self._session() as session:
-            db_key = json.dumps(list(key))
+        db_key = json.dumps(list(key))
+        state = None if new_state is None else _plain(new_state)
+
+        async def work(session: AsyncSession) -> None:
             row = await session.get(PtbConversation, (name, db_key))
-            if new_state is None:
+            if state is None:
                 if row is not None:
                     await session.delete(row)
             elif row is None:
-                session.add(PtbConversation(name=name, key=db_key, state=_plain(new_state)))
+                session.add(PtbConversation(name=name, key=db_key, state=state))
+                await session.flush()  # a second held write to the same key finds this row
             else:
-                row.state = _plain(new_state)
-            await session.commit()
+                row.state = state
+
+        await self._write(work)
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
         await self._store("user", user_id, _json_safe(data))
@@ -116,3 +137,12 @@ def _plain(state: object) -> Any:
 
 def _json_safe(data: dict[Any, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=str))
+
+
+async def store_row(session: AsyncSession, kind: str, key: int | str, data: Any) -> None:
+    row = await session.get(PtbStore, (kind, str(key)))
+    if row is None:
+        session.add(PtbStore(kind=kind, key=str(key), data=data))
+        await session.flush()  # a second held write to the same key finds this row
+    else:
+        row.data = data

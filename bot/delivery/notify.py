@@ -29,7 +29,8 @@ async def notify_person(
     not_before: datetime | None = None,
     **values: object,
 ) -> OutboxMessage | None:
-    if person.telegram_id is None:
+    if person.telegram_id is None or person.reachable is False:
+        # Blocked us (403): skipped until they write again (the inbox marks them reachable then).
         return None
     payload: dict[str, Any] = {"text": clip(t(person.language, key, **values))}
     if reply_markup is not None:

@@ -22,7 +22,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.clock import Clock
 from bot.db.models import OutboxMessage, Person
 from bot.db.uow import UnitOfWorkFactory
-from bot.delivery.limits import FloodLimits, RateLimiter
+from bot.delivery.limits import BOOKED, FloodLimits, RateLimiter
 
 log = logging.getLogger(__name__)
 # Outbox rows name their Bot API method; PTB suggests the typed wrappers, which cannot take a stored row.
@@ -53,6 +53,7 @@ class OutboxSender:
         concurrency: int = 4,
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        on_unreachable: Callable[[int], None] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.bot = bot
@@ -60,6 +61,7 @@ class OutboxSender:
         self.limiter = limiter or RateLimiter(limits or FloodLimits())
         self.concurrency = concurrency
         self._sleep = sleep
+        self.on_unreachable = on_unreachable
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -167,7 +169,13 @@ class OutboxSender:
         row_id, chat_id, method, payload, attempts = item
         try:
             try:
-                result = await self.bot.do_api_request(method, api_kwargs={"chat_id": chat_id, **payload})
+                # Booked above; the bot's own rate limiter (shared with direct replies) lets it by.
+                booked: dict[str, Any] = (
+                    {"rate_limit_args": BOOKED} if getattr(self.bot, "rate_limiter", None) is not None else {}
+                )
+                result = await self.bot.do_api_request(
+                    method, api_kwargs={"chat_id": chat_id, **payload}, **booked
+                )
             except RetryAfter as exc:
                 seconds = _seconds(exc.retry_after)
                 self.limiter.hold_chat(chat_id, seconds)
@@ -243,6 +251,8 @@ class OutboxSender:
                     update(Person).where(Person.telegram_id == unreachable_chat).values(reachable=False)
                 )
             await uow.commit()
+        if unreachable_chat is not None and self.on_unreachable is not None:
+            self.on_unreachable(unreachable_chat)
 
 
 def _seconds(value: int | timedelta) -> float:

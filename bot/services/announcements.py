@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
-from bot.db.models import OutboxMessage
+from bot.db.models import Compound, OutboxMessage
 from bot.db.models.announcements import Announcement
 from bot.db.repositories.announcements import AnnouncementRepository
 from bot.db.uow import UnitOfWork
@@ -127,6 +128,8 @@ class AnnouncementDraft:
     unit_id: int | None = None
     pin: bool = False
     send_at: datetime | None = None
+    # Derived from the draft: publishing the same draft again returns the first announcement.
+    request_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,14 @@ async def create(
             unit = await uow.community.unit(draft.unit_id)
             if unit is None or unit.building.compound_id != compound.id:
                 raise UserFacingError("announcements.gone")
+        if draft.request_key is not None:
+            earlier = await uow.session.scalar(
+                select(Announcement).where(Announcement.request_key == draft.request_key)
+            )
+            if earlier is not None:
+                return await _view_of(uow, earlier, compound)
         ann = Announcement(
+            request_key=draft.request_key,
             compound_id=compound.id,
             author_id=author.id,
             kind=draft.kind,
@@ -235,14 +245,34 @@ async def create(
         )
         uow.session.add(ann)
         await uow.session.flush()
-        groups = len(await uow.community.groups_of(compound.id)) if draft.to_groups else 0
         if ann.send_at <= now:
             await _send(uow, t, ann, now)
-        view = AnnouncementView(
-            ann.id, ann.title, ann.status, ann.send_at, ann.recipients, groups, str(zone(compound))
-        )
-        await uow.commit()
+        view = await _view_of(uow, ann, compound)
+        try:
+            await uow.commit()
+        except IntegrityError:
+            await uow.rollback()  # the same draft published at the same moment from another phone
+            earlier = await uow.session.scalar(
+                select(Announcement).where(Announcement.request_key == draft.request_key)
+            )
+            if earlier is None or draft.request_key is None:
+                raise
+            return await _view_of(uow, earlier, await _compound_of(uow, earlier.compound_id))
         return view
+
+
+async def _compound_of(uow: UnitOfWork, compound_id: int) -> Compound:
+    compound = await uow.community.compound(compound_id)
+    if compound is None:
+        raise UserFacingError("announcements.gone")
+    return compound
+
+
+async def _view_of(uow: UnitOfWork, ann: Announcement, compound: Compound) -> AnnouncementView:
+    groups = len(await uow.community.groups_of(compound.id)) if ann.to_groups else 0
+    return AnnouncementView(
+        ann.id, ann.title, ann.status, ann.send_at, ann.recipients, groups, str(zone(compound))
+    )
 
 
 async def _send(uow: UnitOfWork, t: Translator, ann: Announcement, now: datetime) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.callbacks import pack
 from bot.db.models import Compound, OutboxMessage, Person, StaffRole
@@ -97,6 +98,8 @@ class ReportDraft:
     household_id: int | None = None
     place_id: int | None = None
     photos: tuple[str, ...] = ()
+    # Derived from the draft: submitting the same draft again returns the first ticket.
+    request_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -558,9 +561,33 @@ async def submit_report(
 ) -> SubmitResult:
     async with uow:
         person = await _person(uow, telegram_id)
+        earlier = await _ticket_for_draft(uow, person, draft)
+        if earlier is not None:
+            return earlier
         result = await create_ticket(uow, t, person, draft, now)
-        await uow.commit()
+        try:
+            await uow.commit()
+        except IntegrityError:
+            await uow.rollback()  # the same draft submitted at the same moment from another phone
+            earlier = await _ticket_for_draft(uow, person, draft)
+            if earlier is None:
+                raise
+            return earlier
         return result
+
+
+async def _ticket_for_draft(uow: UnitOfWork, person: Person, draft: ReportDraft) -> SubmitResult | None:
+    if draft.request_key is None:
+        return None
+    ticket = await uow.session.scalar(
+        select(RepairTicket).where(
+            RepairTicket.request_key == draft.request_key, RepairTicket.reporter_id == person.id
+        )
+    )
+    if ticket is None:
+        return None
+    compound = await _compound(uow, ticket.compound_id)
+    return SubmitResult(await _ticket_view(uow, ticket), compound.duty_phone)
 
 
 async def create_ticket(
@@ -601,6 +628,7 @@ async def create_ticket(
         version=1,
         last_person_action_at=now,
         created_at=now,
+        request_key=draft.request_key,
     )
     uow.session.add(ticket)
     await uow.session.flush()

@@ -17,7 +17,7 @@ from bot.db.models.community import (
     StaffRole,
     Unit,
 )
-from bot.db.models.delivery import OutboxMessage
+from bot.db.models.delivery import InboxUpdate, OutboxMessage
 from bot.db.models.persistence import PtbConversation, PtbStore
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Compound",
     "GroupChat",
     "Household",
+    "InboxUpdate",
     "InviteCode",
     "InviteRedemption",
     "JoinRequest",

@@ -33,3 +33,5 @@ class Announcement(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The draft's key: a second press of 发布 after a crash finds this row instead of adding another.
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)

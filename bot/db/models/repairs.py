@@ -68,6 +68,8 @@ class RepairTicket(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # An alert raised from a typed message: one ticket per message, however often "confirm" is pressed.
     alert_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The draft's key: a second press of 提交 after a crash finds this row instead of adding another.
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class RepairFollower(Base):

@@ -1,0 +1,182 @@
+"""The inbox table: raw updates stored before Telegram is told we have them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import InboxUpdate, Person, StaffRole
+from bot.roles import Role
+
+
+def chat_of(payload: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (its order is kept per chat); a button press without a message, or a
+    poll answer, belongs to the person's private chat."""
+    for kind in (
+        "message",
+        "edited_message",
+        "channel_post",
+        "chat_member",
+        "my_chat_member",
+        "chat_join_request",
+    ):
+        body = payload.get(kind)
+        if isinstance(body, dict) and isinstance(body.get("chat"), dict):
+            return _int(body["chat"].get("id"))
+    query = payload.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message")
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            return _int(message["chat"].get("id"))
+        if isinstance(query.get("from"), dict):
+            return _int(query["from"].get("id"))
+    for kind in ("poll_answer", "inline_query", "pre_checkout_query"):
+        body = payload.get(kind)
+        if isinstance(body, dict):
+            who = body.get("user") or body.get("from")
+            if isinstance(who, dict):
+                return _int(who.get("id"))
+    return None
+
+
+def sender_of(payload: dict[str, Any]) -> int | None:
+    """The person who caused the update (None for channel posts and service updates)."""
+    for kind in (
+        "message",
+        "edited_message",
+        "callback_query",
+        "chat_member",
+        "my_chat_member",
+        "poll_answer",
+    ):
+        body = payload.get(kind)
+        if isinstance(body, dict):
+            who = body.get("from") or body.get("user")
+            if isinstance(who, dict) and not who.get("is_bot"):
+                return _int(who.get("id"))
+    return None
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None
+
+
+class InboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_all(self, updates: Sequence[dict[str, Any]], now: datetime) -> int:
+        """Store what is new; an update_id already stored (a resend, a webhook retry) is left as it is."""
+        rows = [
+            {
+                "update_id": u["update_id"],
+                "chat_id": chat_of(u),
+                "payload": u,
+                "received_at": now,
+                "status": "pending",
+                "attempts": 0,
+            }
+            for u in updates
+            if isinstance(u.get("update_id"), int) and 0 <= u["update_id"] < 2**63
+        ]
+        if not rows:
+            return 0
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        result = await self.session.execute(
+            insert(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def commit_without_waiting_for_disk(self) -> None:
+        """PostgreSQL: this transaction's commit does not wait for its WAL flush. Only for the handled mark:
+        if the database server itself crashes in the next moment the mark may be lost, and the update is
+        handled again — which the actions' keys make harmless. (SQLite has no per-transaction switch.)"""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+    async def pending(self, limit: int) -> list[InboxUpdate]:
+        rows = await self.session.scalars(
+            select(InboxUpdate)
+            .where(InboxUpdate.status == "pending")
+            .order_by(InboxUpdate.update_id)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def count_pending(self) -> int:
+        from sqlalchemy import func
+
+        return int(
+            await self.session.scalar(
+                select(func.count(InboxUpdate.update_id)).where(InboxUpdate.status == "pending")
+            )
+            or 0
+        )
+
+    async def bump_attempts(self, update_id: int) -> None:
+        await self.session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id)
+            .values(attempts=InboxUpdate.attempts + 1)
+        )
+
+    async def set_status(
+        self,
+        update_id: int,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "handled_at": now,
+            "error": error[:2000] if error else None,
+        }
+        if attempts is not None:
+            values["attempts"] = attempts
+        await self.session.execute(
+            update(InboxUpdate).where(InboxUpdate.update_id == update_id).values(**values)
+        )
+
+    async def get(self, update_id: int) -> InboxUpdate | None:
+        return await self.session.get(InboxUpdate, update_id)
+
+    async def quarantined(self) -> list[InboxUpdate]:
+        rows = await self.session.scalars(
+            select(InboxUpdate).where(InboxUpdate.status == "failed").order_by(InboxUpdate.update_id)
+        )
+        return list(rows)
+
+    async def prune(self, before: datetime) -> int:
+        """Forget settled rows older than the retention window; quarantined ones wait for an admin."""
+        result = await self.session.execute(
+            delete(InboxUpdate).where(
+                InboxUpdate.received_at < before, InboxUpdate.status.in_(("handled", "dropped"))
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def mark_reachable(self, telegram_id: int) -> None:
+        await self.session.execute(
+            update(Person)
+            .where(Person.telegram_id == telegram_id, Person.reachable.is_(False))
+            .values(reachable=True)
+        )
+
+    async def admins(self) -> list[Person]:
+        rows = await self.session.scalars(
+            select(Person)
+            .join(StaffRole, StaffRole.person_id == Person.id)
+            .where(StaffRole.role == Role.ADMIN.value, StaffRole.active.is_(True))
+            .distinct()
+        )
+        return list(rows)

@@ -1,0 +1,341 @@
+"""The way in: every update is stored in the inbox before Telegram is told we have it, then handled.
+
+Long polling confirms a batch to Telegram by asking for the next offset; PTB's Updater asks as soon as
+the batch is on its in-memory queue, so a crash lost whatever was queued. Here the next getUpdates (or the
+webhook's 200) happens only after the batch is committed to the inbox table. The processor then feeds the
+Application from the table, one update at a time in update_id order (so in order per chat), and marks each
+handled in the same transaction as the conversation step it caused. A crash in between repeats at most the
+update being handled; the actions that create something carry keys derived from the update or the draft, so
+the repeat finds the first result.
+
+An update that cannot be parsed, or whose handlers keep failing, is quarantined with its error (see
+bot/services/inbox.py) and the line moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import traceback
+import warnings
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from telegram import Update
+from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application
+
+from bot.clock import Clock
+from bot.db.persistence import SqlPersistence, Write
+from bot.db.repositories.inbox import InboxRepository, sender_of
+from bot.db.uow import UnitOfWorkFactory
+from bot.delivery.background import Background
+from bot.i18n import Translator
+from bot.services import inbox as inbox_service
+from bot.services.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+warnings.filterwarnings("ignore", message="Please use 'Bot.", category=UserWarning)
+
+MAX_ATTEMPTS = 3
+RETRY_DELAYS = (0.5, 2.0)
+BATCH = 100
+PRUNE_EVERY = 3600.0
+ALLOWED_UPDATES = ["message", "callback_query", "chat_member", "my_chat_member", "poll_answer"]
+
+# False while a failed update will be tried again: the error handler keeps quiet until the last try, so the
+# person reads one apology, not three.
+FINAL_ATTEMPT: ContextVar[bool] = ContextVar("inbox_final_attempt", default=True)
+
+
+class InboxApplication(Application):  # type: ignore[type-arg]
+    """An Application whose update queue is only for handlers that hand an update back (see
+    handlers/registry.leave_flow_for_menu); the inbox processor handles those right after the update that
+    put them there, so they stay in order and inside that update's inbox row."""
+
+    requeued: deque[object]
+
+    async def _update_fetcher(self) -> None:
+        self.requeued = getattr(self, "requeued", deque())
+        while True:
+            item = await self.update_queue.get()
+            self.update_queue.task_done()
+            if not isinstance(item, Update):
+                return  # PTB's stop signal
+            self.requeued.append(item)
+
+
+class InboxProcessor:
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        translator: Translator,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.application = application
+        self.uow_factory = uow_factory
+        self.clock = clock
+        self.translator = translator
+        self.max_attempts = max_attempts
+        self.retry_delays = tuple(retry_delays)
+        self._sleep = sleep
+        self._failures: dict[int, BaseException] = {}
+        self._wake = asyncio.Event()
+        self._background = Background(self._run, "inbox-processor")
+        self._lock = asyncio.Lock()
+        self._last_prune = 0.0
+        self._resumed = False
+        # People this process has already marked reachable since it last heard they blocked the bot: saves a
+        # write per update.
+        self._reachable: set[int] = set()
+        self.handled = 0
+        self.quarantined = 0
+
+    # -- the way in
+
+    async def receive(self, updates: Sequence[dict[str, Any]]) -> int:
+        """Commit raw updates to the inbox; returns how many were new. Raises if the database refuses, so the
+        caller does not confirm them to Telegram."""
+        if not self._resumed:
+            async with self._lock:
+                if not self._resumed:
+                    await self._suspect_first_pending()
+        async with self.uow_factory() as uow:
+            added = await InboxRepository(uow.session).add_all(updates, self.clock.now())
+            await uow.commit()
+        self._wake.set()
+        return added
+
+    # -- the way through
+
+    async def record_failure(self, update: object, context: Any) -> None:
+        """Registered as the first error handler: remembers which update's handler failed."""
+        error = context.error
+        # A refusal the user reads, or a person who blocked the bot mid-reply, is an outcome, not a failure.
+        if isinstance(error, UserFacingError | Forbidden) or not isinstance(error, Exception):
+            return
+        self._failures[id(update)] = error
+
+    async def process_pending(self) -> int:
+        """Handle everything pending, oldest first; returns how many updates were settled."""
+        settled = 0
+        async with self._lock:
+            if not self._resumed:
+                await self._suspect_first_pending()
+            while True:
+                async with self.uow_factory() as uow:
+                    rows = await InboxRepository(uow.session).pending(BATCH)
+                    batch = [(r.update_id, dict(r.payload), r.attempts) for r in rows]
+                if not batch:
+                    break
+                for update_id, payload, attempts in batch:
+                    await self._settle(update_id, payload, attempts)
+                    settled += 1
+        return settled
+
+    async def _suspect_first_pending(self) -> None:
+        """Updates are handled one at a time in update_id order, so the oldest row still pending at start is
+        the one the last process was handling when it stopped (or the next in line). Counting that as a try
+        quarantines an update that takes the whole process down, instead of crashing on it forever — and costs
+        one write per start instead of one per update."""
+        self._resumed = True
+        async with self.uow_factory() as uow:
+            repo = InboxRepository(uow.session)
+            first = await repo.pending(1)
+            if first:
+                await repo.bump_attempts(first[0].update_id)
+                await uow.commit()
+
+    async def _settle(self, update_id: int, payload: dict[str, Any], attempts: int) -> None:
+        if attempts >= self.max_attempts:
+            await self._quarantine(
+                update_id, "the bot stopped while handling it, every time it tried", attempts
+            )
+            return
+        while True:
+            attempts += 1
+            try:
+                update = Update.de_json(payload, self.application.bot)
+            except Exception as exc:
+                await self._quarantine(update_id, f"cannot be parsed: {exc!r}", attempts)
+                return
+            failure, held = await self._dispatch(update, final=attempts >= self.max_attempts)
+            if failure is None:
+                await self._mark_handled(update_id, payload, held)
+                return
+            await self._apply(held)
+            if attempts >= self.max_attempts:
+                text = "".join(traceback.format_exception(failure))
+                await self._quarantine(
+                    update_id, f"handler failed {attempts} times: {failure!r}\n{text}", attempts
+                )
+                return
+            log.warning(
+                "update %s failed (try %s of %s); trying again", update_id, attempts, self.max_attempts
+            )
+            await self._sleep(self.retry_delays[min(attempts - 1, len(self.retry_delays) - 1)])
+
+    async def _dispatch(self, update: Update, *, final: bool) -> tuple[BaseException | None, list[Write]]:
+        persistence = self.application.persistence
+        holder = persistence if isinstance(persistence, SqlPersistence) else None
+        if holder is not None:
+            holder.collect()
+        token = FINAL_ATTEMPT.set(final)
+        try:
+            failure = await self._run_handlers(update)
+        finally:
+            FINAL_ATTEMPT.reset(token)
+            held = holder.take() if holder is not None else []
+        return failure, held
+
+    async def _run_handlers(self, update: Update) -> BaseException | None:
+        await self.application.process_update(update)
+        failure = self._failures.pop(id(update), None)
+        requeued: deque[object] = getattr(self.application, "requeued", deque())
+        queue = self.application.update_queue
+        while requeued or not queue.empty():
+            again = requeued.popleft() if requeued else queue.get_nowait()
+            await self.application.process_update(again)
+            failure = failure or self._failures.pop(id(again), None)
+        return failure
+
+    async def _apply(self, held: list[Write]) -> None:
+        if not held:
+            return
+        async with self.uow_factory() as uow:
+            for write in held:
+                await write(uow.session)
+            await uow.commit()
+
+    async def _mark_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
+        async with self.uow_factory() as uow:
+            repo = InboxRepository(uow.session)
+            await repo.commit_without_waiting_for_disk()
+            # The conversation step the update caused and its "handled" mark: one transaction.
+            for write in held:
+                await write(uow.session)
+            await repo.set_status(update_id, "handled", self.clock.now())
+            person = sender_of(payload)
+            if person is not None and person not in self._reachable:
+                # Someone who writes again can be reached again: broadcasts include them from now on.
+                await repo.mark_reachable(person)
+            await uow.commit()
+        if person is not None:
+            self._reachable.add(person)
+        self.handled += 1
+
+    def unreachable(self, telegram_id: int) -> None:
+        """The sender was refused (403) by this person: the next update from them marks them reachable."""
+        self._reachable.discard(telegram_id)
+
+    async def _quarantine(self, update_id: int, error: str, attempts: int) -> None:
+        log.error("update %s quarantined: %s", update_id, error.splitlines()[0][:300])
+        await inbox_service.quarantine(
+            self.uow_factory(), self.translator, update_id, error, attempts, self.clock.now()
+        )
+        self.quarantined += 1
+        services = getattr(self.application.bot_data, "services", None)
+        if services is not None:
+            services.notify_outbox()
+
+    # -- running in the background
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._background.start()
+
+    async def stop(self) -> None:
+        await self._background.stop()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.process_pending()
+                if time.monotonic() - self._last_prune > PRUNE_EVERY:
+                    self._last_prune = time.monotonic()
+                    removed = await inbox_service.prune(self.uow_factory(), self.clock.now())
+                    if removed:
+                        log.info("pruned %s old inbox rows", removed)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("inbox pass failed; trying again shortly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+
+class InboxPoller:
+    """getUpdates → commit to the inbox → only then ask for the next offset (which confirms the batch)."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        processor: InboxProcessor,
+        *,
+        timeout: int = 10,
+        allowed_updates: Sequence[str] = ALLOWED_UPDATES,
+    ) -> None:
+        self.application = application
+        self.processor = processor
+        self.timeout = timeout
+        self.allowed_updates = list(allowed_updates)
+        self._background = Background(self._run, "inbox-poller")
+        self.offset: int | None = None
+
+    def start(self) -> None:
+        self._background.start()
+
+    async def stop(self) -> None:
+        await self._background.stop()
+
+    async def poll_once(self, timeout: int | None = None) -> int:
+        bot = self.application.bot
+        wait = self.timeout if timeout is None else timeout
+        kwargs: dict[str, Any] = {"timeout": wait, "allowed_updates": self.allowed_updates}
+        if self.offset is not None:
+            kwargs["offset"] = self.offset
+        # The raw JSON, not PTB's parsed objects: one update PTB cannot parse must not block the others.
+        result = await bot.do_api_request("getUpdates", api_kwargs=kwargs, read_timeout=wait + 10)
+        updates = [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
+        if not updates:
+            return 0
+        await self.processor.receive(updates)
+        ids = [u["update_id"] for u in updates if isinstance(u.get("update_id"), int)]
+        if ids:
+            self.offset = max(ids) + 1
+        return len(updates)
+
+    async def _run(self) -> None:
+        with contextlib.suppress(TelegramError):
+            await self.application.bot.delete_webhook()
+        backoff = 1.0
+        while True:
+            try:
+                await self.poll_once()
+                backoff = 1.0
+            except asyncio.CancelledError:
+                raise
+            except InvalidToken:
+                log.critical("Telegram refused the bot token; polling stops")
+                raise
+            except (NetworkError, TelegramError) as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(30.0, backoff * 2)
+            except Exception:
+                # The database refused the batch: it was not confirmed, Telegram will send it again.
+                log.exception("could not store updates; retrying in %.0f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(30.0, backoff * 2)

@@ -1,0 +1,61 @@
+"""A real bot process, killed with SIGKILL in the middle of a burst of awards, against the HTTP emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+from bot.cli_commands.bench_crash import RESIDENT, _bot_process, crash_campaign, demo_world
+from tests.conftest import PG_URL
+from tests.integration import test_migrations
+
+# An empty database, SQLite or PostgreSQL: the same fixture the migration tests use.
+empty_database = test_migrations.empty_database
+
+
+async def test_kill_9_during_bursts_loses_nothing_and_doubles_nothing(empty_database: str) -> None:
+    result = await crash_campaign(empty_database, cycles=3, burst=20, seed=7)
+    assert result.sent == 60
+    assert result.lost == [] and result.doubled == [] and result.unanswered == []
+    assert result.quarantined == 0
+
+
+async def _answers(world: object, user: int, count: int, timeout: float) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if len(world.bot_messages(user)) >= count:  # type: ignore[attr-defined]
+            return time.monotonic() - started
+        await asyncio.sleep(0.05)
+    return None
+
+
+async def test_a_second_process_waits_and_takes_over_within_10_s(empty_database: str) -> None:
+    from bot.emulator.server import start_emulator
+
+    world = await demo_world(empty_database)
+    server = await start_emulator(world, "127.0.0.1", 0)
+    first = _bot_process(empty_database, server.base_url)
+    second = None
+    try:
+        world.user_sends_text(RESIDENT, "/points")
+        assert await _answers(world, RESIDENT, 1, 90) is not None
+        second = _bot_process(empty_database, server.base_url)
+        if not PG_URL:
+            # SQLite: one bot per database; the second refuses and says why.
+            code = await asyncio.to_thread(second.wait, 60)
+            assert code == 3
+            return
+        await asyncio.sleep(8)  # the standby is up and waiting
+        assert second.poll() is None
+        first.kill()
+        await asyncio.to_thread(first.wait, 10)
+        world.user_sends_text(RESIDENT, "/points")
+        took = await _answers(world, RESIDENT, 2, 30)
+        assert took is not None and took <= 10
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(process.wait, 30)
+        await server.runner.cleanup()
