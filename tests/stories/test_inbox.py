@@ -175,7 +175,8 @@ async def _press_again_after_a_crash(
     async def press() -> str:
         before = harness._last_id(user)
         await harness.process(harness.world.user_sends_callback(user, confirm.message_id, data, chat_id=user))
-        new = harness._since(user, before)
+        # What the press answered: the card it edited, or its reply (a follow-up question may come after).
+        new = [m for m in harness._since(user, before) if "方便留个电话" not in (m.text or "")]
         return (new[-1] if new else harness.world.message(user, confirm.message_id)).text or ""
 
     first = await press()
