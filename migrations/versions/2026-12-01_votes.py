@@ -10,6 +10,11 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+import bot.db.base
+from sqlalchemy import Text  # noqa: F401  (autogenerate writes Text() for JSONB)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+
 
 revision: str = '0011_votes'
 down_revision: str | None = '0010_emergency'
