@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('notice_posted', sa.Boolean(), nullable=False),
     sa.Column('reminders_sent', sa.Integer(), nullable=False),
     sa.Column('result_posted', sa.Boolean(), nullable=False),
+    sa.Column('published_result', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql').with_variant(sqlite.JSON(), 'sqlite'), nullable=True),
     sa.Column('created_at', bot.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['compound_id'], ['compounds.id'], name=op.f('fk_owner_votes_compound_id_compounds'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by'], ['people.id'], name=op.f('fk_owner_votes_created_by_people'), ondelete='SET NULL'),

@@ -75,6 +75,8 @@ class OwnerVote(Base):
     notice_posted: Mapped[bool] = mapped_column(Boolean, default=False)
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     result_posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The figures as published at close, so `vote audit` can show a later recount agrees with them.
+    published_result: Mapped[dict[str, object] | None] = mapped_column(JsonType)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
