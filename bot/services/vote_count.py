@@ -36,7 +36,9 @@ DEVELOPER = "developer"
 class Home:
     household_id: int
     area: int  # hundredths of a square metre
-    owners: frozenset[str] = frozenset()  # "p<person id>" per owner, DEVELOPER for the developer's unsold homes
+    owners: frozenset[str] = (
+        frozenset()
+    )  # "p<person id>" per owner, DEVELOPER for the developer's unsold homes
 
 
 @dataclass(frozen=True)

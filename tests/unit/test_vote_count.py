@@ -9,7 +9,8 @@ from bot.services.vote_count import DEVELOPER, CastBallot, Figures, Home, area_u
 
 def homes(*areas: int, owners: list[frozenset[str]] | None = None) -> list[Home]:
     return [
-        Home(i + 1, area * 100, owners[i] if owners else frozenset({f"p{i + 1}"})) for i, area in enumerate(areas)
+        Home(i + 1, area * 100, owners[i] if owners else frozenset({f"p{i + 1}"}))
+        for i, area in enumerate(areas)
     ]
 
 
@@ -37,7 +38,9 @@ def test_a_co_owned_home_is_one_owner_with_one_vote() -> None:
 def test_an_owner_of_three_homes_counts_once_with_the_areas_added() -> None:
     one = frozenset({"p9"})
     owned = homes(80, 90, 100, 70, owners=[one, one, one, frozenset({"p4"})])
-    tally = count("ordinary", owned, [CastBallot(1, 1, "yes"), CastBallot(2, 1, "yes"), CastBallot(3, 1, "no")])
+    tally = count(
+        "ordinary", owned, [CastBallot(1, 1, "yes"), CastBallot(2, 1, "yes"), CastBallot(3, 1, "no")]
+    )
     assert tally.eligible == Figures(34000, 2)
     assert tally.participated == Figures(27000, 1)
     assert tally.options["yes"] == Figures(17000, 1)  # the head follows the larger area
@@ -46,7 +49,9 @@ def test_an_owner_of_three_homes_counts_once_with_the_areas_added() -> None:
 
 def test_an_owner_split_evenly_counts_as_abstaining() -> None:
     one = frozenset({"p9"})
-    tally = count("ordinary", homes(80, 80, owners=[one, one]), [CastBallot(1, 1, "yes"), CastBallot(2, 1, "no")])
+    tally = count(
+        "ordinary", homes(80, 80, owners=[one, one]), [CastBallot(1, 1, "yes"), CastBallot(2, 1, "no")]
+    )
     assert tally.options["abstain"].owners == 1
     assert not tally.passed
 
@@ -69,7 +74,11 @@ def test_quorum_exactly_two_thirds_is_enough_and_just_under_is_not() -> None:
     assert tally.participated == Figures(20000, 2)
     assert tally.quorum_met and tally.passed
     # 2/3 of the owners but one hundredth of a square metre short of 2/3 of the area.
-    short = [Home(1, 10000, frozenset({"a"})), Home(2, 9999, frozenset({"b"})), Home(3, 10001, frozenset({"c"}))]
+    short = [
+        Home(1, 10000, frozenset({"a"})),
+        Home(2, 9999, frozenset({"b"})),
+        Home(3, 10001, frozenset({"c"})),
+    ]
     tally = count("ordinary", short, ballots("yes", "yes", ""))
     assert 3 * tally.participated.area == 2 * 30000 - 3
     assert not tally.quorum_met and not tally.passed
@@ -88,7 +97,9 @@ def test_ordinary_matter_exactly_half_fails_and_just_over_passes() -> None:
 
 
 def test_only_the_latest_ballot_of_a_home_counts() -> None:
-    tally = count("ordinary", homes(100), [CastBallot(1, 1, "no"), CastBallot(1, 3, "yes"), CastBallot(1, 2, "no")])
+    tally = count(
+        "ordinary", homes(100), [CastBallot(1, 1, "no"), CastBallot(1, 3, "yes"), CastBallot(1, 2, "no")]
+    )
     assert tally.options["yes"] == Figures(10000, 1) and tally.participated.owners == 1
 
 

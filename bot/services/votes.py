@@ -1,0 +1,747 @@
+"""Owners' assembly votes (业主大会表决): creating a vote, online and paper ballots, the running and final
+count, the audit that recounts from the ballots, the evidence workbook, owners from a spreadsheet.
+
+The rules of the count are in bot/services/vote_count.py. Integrity, here:
+- one current ballot per home: a ballot is a new row with the home's next `seq`; the unique (vote, home, seq)
+  turns two presses at once (two phones, two family members) into one next ballot and a retry that sees it;
+- pressing the option the home already holds adds nothing;
+- a paper or proxy ballot replaces the home's online ballot; once a home voted on paper, an online press is
+  refused (the signed paper is the owner's written will; a change is another paper ballot);
+- nothing is accepted before the vote opens or from its closing time on; no ballot is ever updated or deleted.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.db.models import Person
+from bot.db.models.votes import Ballot, HomeOwnership, OwnerVote
+from bot.db.repositories.votes import HomeRow, VoteRepository
+from bot.db.uow import UnitOfWork
+from bot.services.errors import Problem, UserFacingError
+from bot.services.patrols import zone
+from bot.services.vote_count import (
+    DEVELOPER,
+    MATTERS,
+    CastBallot,
+    Home,
+    Tally,
+    area_units,
+    count,
+    square_metres,
+)
+
+OPTION_WORDS = {"同意": "yes", "反对": "no", "弃权": "abstain"}
+WORD_OF_OPTION = {v: k for k, v in OPTION_WORDS.items()}
+CHANNELS = ("online", "paper", "proxy")
+DEFAULT_NOTICE_DAYS = 15
+TITLE_LIMIT = 200
+CAST_RETRIES = 8
+BALLOT_HEADER = ("楼栋", "单元", "房号", "选项")
+PROXY_COLUMN = "委托人"
+OWNER_KINDS = {"业主": "owner", "租户": "tenant", "开发商": DEVELOPER, "owner": "owner", "tenant": "tenant"}
+
+
+def parse_local(text: str, tz: ZoneInfo) -> datetime | None:
+    """ "2026-12-20 09:00" in the compound's time zone, as UTC; None when it is not that shape."""
+    try:
+        local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
+    return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+def is_open(vote: OwnerVote, now: datetime) -> bool:
+    return vote.opens_at <= now < vote.closes_at
+
+
+async def create_vote(
+    uow: UnitOfWork,
+    *,
+    compound: str,
+    title: str,
+    matter: str,
+    opens: str,
+    closes: str,
+    notice_days: int,
+    now: datetime,
+    created_by: int | None = None,
+) -> int:
+    """The vote's id. Opening must leave the owners `notice_days` of notice (15 by default; 0 when the notice
+    went out on paper)."""
+    async with uow:
+        found = await uow.community.compound_by_name(compound.strip())
+        if found is None:
+            raise UserFacingError("votes.no_compound", name=compound)
+        title = title.strip()
+        if not title or len(title) > TITLE_LIMIT:
+            raise UserFacingError("votes.bad_title", limit=TITLE_LIMIT)
+        if matter not in MATTERS:
+            raise UserFacingError("votes.bad_matter")
+        if notice_days < 0:
+            raise UserFacingError("votes.bad_notice_days")
+        tz = zone(found)
+        opens_at, closes_at = parse_local(opens, tz), parse_local(closes, tz)
+        if opens_at is None or closes_at is None:
+            raise UserFacingError("votes.bad_time", example="2026-12-20 09:00")
+        if closes_at <= opens_at:
+            raise UserFacingError("votes.closes_before_opens")
+        earliest = now + timedelta(days=notice_days)
+        if opens_at < earliest:
+            raise UserFacingError(
+                "votes.notice_too_short",
+                days=notice_days,
+                earliest=earliest.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            )
+        vote = OwnerVote(
+            compound_id=found.id,
+            title=title,
+            matter=matter,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            notice_days=notice_days,
+            documents=[],
+            created_by=created_by,
+            created_at=now,
+        )
+        uow.session.add(vote)
+        await uow.session.flush()
+        vote_id = vote.id
+        await uow.commit()
+        return vote_id
+
+
+# --- the count ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Census:
+    vote: OwnerVote
+    rows: list[HomeRow]
+    homes: list[Home]
+    ballots: list[Ballot]
+    owners_of: dict[int, list[int]]  # household id → confirmed owners' person ids
+    developer_homes: set[int]
+
+
+async def _vote(uow: UnitOfWork, vote_id: int) -> OwnerVote:
+    vote = await VoteRepository(uow.session).vote(vote_id)
+    if vote is None:
+        raise UserFacingError("votes.no_vote", id=vote_id)
+    return vote
+
+
+async def _census(uow: UnitOfWork, vote: OwnerVote) -> Census:
+    repo = VoteRepository(uow.session)
+    rows = await repo.homes(vote.compound_id)
+    owners_of: dict[int, list[int]] = {}
+    developer: set[int] = set()
+    for holding in await repo.ownerships([r.household_id for r in rows]):
+        if holding.status != "confirmed":
+            continue
+        if holding.kind == DEVELOPER:
+            developer.add(holding.household_id)
+        elif holding.kind == "owner" and holding.person_id is not None:
+            owners_of.setdefault(holding.household_id, []).append(holding.person_id)
+    homes = [
+        Home(
+            r.household_id,
+            area_units(r.area),
+            frozenset({DEVELOPER})
+            if r.household_id in developer
+            else frozenset(f"p{p}" for p in owners_of.get(r.household_id, [])),
+        )
+        for r in rows
+    ]
+    return Census(vote, rows, homes, await repo.ballots(vote.id), owners_of, developer)
+
+
+def _tally(census: Census) -> Tally:
+    return count(
+        census.vote.matter,
+        census.homes,
+        (CastBallot(b.household_id, b.seq, b.option) for b in census.ballots),
+    )
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    vote_id: int
+    title: str
+    compound_id: int
+    closed: bool
+    tally: Tally
+    opens_at: datetime
+    closes_at: datetime
+
+
+async def result(uow: UnitOfWork, vote_id: int, now: datetime) -> VoteResult:
+    async with uow:
+        vote = await _vote(uow, vote_id)
+        census = await _census(uow, vote)
+        return VoteResult(
+            vote.id,
+            vote.title,
+            vote.compound_id,
+            now >= vote.closes_at,
+            _tally(census),
+            vote.opens_at,
+            vote.closes_at,
+        )
+
+
+def _figures(area: int, owners: int) -> dict[str, object]:
+    return {"area": float(square_metres(area)), "owners": owners}
+
+
+def result_json(outcome: VoteResult) -> dict[str, object]:
+    """The stable `vote result --json` shape scripts rely on (areas in m²)."""
+    tally = outcome.tally
+    return {
+        "closed": outcome.closed,
+        "eligible": _figures(tally.eligible.area, tally.eligible.owners),
+        "participated": _figures(tally.participated.area, tally.participated.owners),
+        "options": {WORD_OF_OPTION[o]: _figures(f.area, f.owners) for o, f in tally.options.items()},
+        "quorum_met": tally.quorum_met,
+        "passed": tally.passed,
+        "threshold": tally.threshold,
+    }
+
+
+# --- online ballots -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    vote_id: int
+    title: str
+    household_id: int
+    home: str
+    option: str
+    seq: int
+    cast_at: datetime
+    changed: bool  # False when the home already held this option (a second press)
+
+
+def home_label(row: HomeRow) -> str:
+    return f"{row.building}{row.unit}{row.room}"
+
+
+async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
+    person = await uow.community.person_by_telegram(telegram_id)
+    if person is None:
+        raise UserFacingError("common.not_registered")
+    return person
+
+
+def _require_open(vote: OwnerVote, now: datetime) -> None:
+    if now < vote.opens_at:
+        raise UserFacingError("votes.not_open_yet")
+    if now >= vote.closes_at:
+        raise UserFacingError("votes.closed")
+
+
+async def cast_online(
+    uow: UnitOfWork, telegram_id: int, vote_id: int, household_id: int, option: str, now: datetime
+) -> Receipt:
+    if option not in WORD_OF_OPTION:
+        raise UserFacingError("votes.bad_option")
+    async with uow:
+        repo = VoteRepository(uow.session)
+        person = await _person(uow, telegram_id)
+        vote = await _vote(uow, vote_id)
+        _require_open(vote, now)
+        if household_id not in await repo.owned_homes(person.id):
+            raise UserFacingError("votes.not_owner")
+        row = next((r for r in await repo.homes(vote.compound_id) if r.household_id == household_id), None)
+        if row is None:
+            raise UserFacingError("votes.not_owner")
+        for _attempt in range(CAST_RETRIES):
+            current = await repo.current_ballot(vote.id, household_id)
+            if current is not None and current.channel != "online":
+                raise UserFacingError("votes.paper_counts")
+            if current is not None and current.option == option:
+                return Receipt(
+                    vote.id,
+                    vote.title,
+                    household_id,
+                    home_label(row),
+                    option,
+                    current.seq,
+                    current.cast_at,
+                    changed=False,
+                )
+            seq = (current.seq if current is not None else 0) + 1
+            uow.session.add(
+                Ballot(
+                    vote_id=vote.id,
+                    household_id=household_id,
+                    seq=seq,
+                    option=option,
+                    channel="online",
+                    cast_by=person.id,
+                    cast_at=now,
+                )
+            )
+            try:
+                await uow.commit()
+            except IntegrityError:  # another press of the same home took this seq: look again
+                await uow.rollback()
+                continue
+            return Receipt(vote.id, vote.title, household_id, home_label(row), option, seq, now, changed=True)
+        raise UserFacingError("votes.busy")
+
+
+@dataclass(frozen=True)
+class HomeChoice:
+    household_id: int
+    home: str
+    option: str | None
+    channel: str | None
+
+
+@dataclass(frozen=True)
+class Ballotable:
+    vote_id: int
+    title: str
+    matter: str
+    closes_at: datetime
+    tz: str
+    homes: list[HomeChoice]
+
+
+async def my_ballot(uow: UnitOfWork, telegram_id: int, vote_id: int, now: datetime) -> Ballotable:
+    """The homes this person may vote for in this vote, each with its current choice."""
+    async with uow:
+        repo = VoteRepository(uow.session)
+        person = await _person(uow, telegram_id)
+        vote = await _vote(uow, vote_id)
+        _require_open(vote, now)
+        owned = set(await repo.owned_homes(person.id))
+        rows = [r for r in await repo.homes(vote.compound_id) if r.household_id in owned]
+        if not rows:
+            raise UserFacingError("votes.not_owner")
+        choices = []
+        for row in rows:
+            current = await repo.current_ballot(vote.id, row.household_id)
+            choices.append(
+                HomeChoice(
+                    row.household_id,
+                    home_label(row),
+                    current.option if current else None,
+                    current.channel if current else None,
+                )
+            )
+        compound = await uow.community.compound(vote.compound_id)
+        return Ballotable(vote.id, vote.title, vote.matter, vote.closes_at, str(zone(compound)), choices)
+
+
+# --- paper ballots ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PaperReport:
+    problems: list[Problem] = field(default_factory=list)
+    recorded: int = 0
+    replaced: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_ballot_header(header: list[str]) -> bool:
+    cleaned = [h.strip() for h in header]
+    return tuple(cleaned[:4]) == BALLOT_HEADER and all(h in ("", PROXY_COLUMN) for h in cleaned[4:])
+
+
+async def import_paper(
+    uow: UnitOfWork,
+    vote_id: int,
+    rows: list[dict[str, str]],
+    now: datetime,
+    *,
+    entered_by: str | None = None,
+    confirmed_by: str | None = None,
+) -> PaperReport:
+    """Paper and proxy (书面委托) ballots from the scrutineers' sheet: all rows or none. A row replaces the
+    home's online ballot; two rows for one home in a sheet are a problem, not a silent choice."""
+    report = PaperReport()
+    async with uow:
+        repo = VoteRepository(uow.session)
+        vote = await _vote(uow, vote_id)
+        _require_open(vote, now)
+        by_place = {(r.building, r.unit, r.room): r for r in await repo.homes(vote.compound_id)}
+        wanted: list[tuple[HomeRow, str, str | None]] = []
+        seen: dict[int, int] = {}
+        for number, raw in enumerate(rows, start=2):
+            building, unit, room = (str(raw.get(k) or "").strip() for k in BALLOT_HEADER[:3])
+            word = str(raw.get("选项") or "").strip()
+            proxy = str(raw.get(PROXY_COLUMN) or "").strip() or None
+            row = by_place.get((building, unit, room))
+            if row is None:
+                report.problems.append(
+                    Problem(
+                        "votes.paper_no_home",
+                        f"row {number}: no such home",
+                        row=number,
+                        home=f"{building}{unit}{room}",
+                    )
+                )
+                continue
+            if word not in OPTION_WORDS:
+                report.problems.append(
+                    Problem("votes.paper_bad_option", f"row {number}: bad option", row=number, value=word)
+                )
+                continue
+            if row.household_id in seen:
+                report.problems.append(
+                    Problem(
+                        "votes.paper_twice",
+                        f"row {number}: home twice",
+                        row=number,
+                        home=home_label(row),
+                        first=seen[row.household_id],
+                    )
+                )
+                continue
+            seen[row.household_id] = number
+            wanted.append((row, OPTION_WORDS[word], proxy))
+        if report.problems:
+            return report
+        for row, option, proxy in wanted:
+            current = await repo.current_ballot(vote.id, row.household_id)
+            if current is not None:
+                report.replaced += 1
+            uow.session.add(
+                Ballot(
+                    vote_id=vote.id,
+                    household_id=row.household_id,
+                    seq=(current.seq if current else 0) + 1,
+                    option=option,
+                    channel="proxy" if proxy else "paper",
+                    proxy_name=proxy,
+                    entered_by=entered_by,
+                    confirmed_by=confirmed_by,
+                    cast_at=now,
+                )
+            )
+            report.recorded += 1
+        try:
+            await uow.commit()
+        except IntegrityError:  # an owner pressed at the same moment: nothing of the sheet is kept
+            await uow.rollback()
+            raise UserFacingError("votes.busy") from None
+    return report
+
+
+# --- audit and evidence -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    tally: Tally
+    ballots: int
+    homes_voted: int
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _check_ballots(census: Census) -> list[Problem]:
+    vote = census.vote
+    known = {r.household_id: r for r in census.rows}
+    problems: list[Problem] = []
+    seqs: dict[int, list[int]] = {}
+    for ballot in census.ballots:
+        seqs.setdefault(ballot.household_id, []).append(ballot.seq)
+        label = (
+            home_label(known[ballot.household_id])
+            if ballot.household_id in known
+            else str(ballot.household_id)
+        )
+        if ballot.household_id not in known:
+            problems.append(Problem("votes.audit_foreign_home", "ballot for a home outside", id=ballot.id))
+        if not vote.opens_at <= ballot.cast_at < vote.closes_at:
+            problems.append(
+                Problem(
+                    "votes.audit_outside_time", "ballot outside the voting time", id=ballot.id, home=label
+                )
+            )
+        if ballot.channel == "online" and ballot.cast_by not in census.owners_of.get(ballot.household_id, []):
+            problems.append(
+                Problem("votes.audit_not_owner", "online ballot by a non-owner", id=ballot.id, home=label)
+            )
+        if ballot.channel not in CHANNELS or ballot.option not in WORD_OF_OPTION:
+            problems.append(Problem("votes.audit_bad_row", "unknown option or channel", id=ballot.id))
+    for household_id, numbers in seqs.items():
+        if sorted(numbers) != list(range(1, len(numbers) + 1)):
+            label = home_label(known[household_id]) if household_id in known else str(household_id)
+            problems.append(Problem("votes.audit_gap", "ballot sequence broken", home=label))
+    return problems
+
+
+async def audit(uow: UnitOfWork, vote_id: int) -> AuditReport:
+    """Recount from the ballot rows alone and check each row; a published result must equal the recount."""
+    async with uow:
+        vote = await _vote(uow, vote_id)
+        census = await _census(uow, vote)
+        tally = _tally(census)
+        problems = _check_ballots(census)
+        if vote.published_result is not None:
+            recount = result_json(
+                VoteResult(vote.id, vote.title, vote.compound_id, True, tally, vote.opens_at, vote.closes_at)
+            )
+            if recount != vote.published_result:
+                problems.append(Problem("votes.audit_published_differs", "published result differs"))
+        homes_voted = len({b.household_id for b in census.ballots})
+        return AuditReport(tally, len(census.ballots), homes_voted, problems)
+
+
+def _local(moment: datetime | None, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+async def export_evidence(uow: UnitOfWork, vote_id: int, now: datetime) -> bytes:
+    """The evidence workbook: 汇总 (the figures), 各户 (each home's current ballot), 全部选票 (every ballot
+    row, superseded ones too), 通知 (each notice, reminder and result sent)."""
+    from openpyxl import Workbook
+
+    async with uow:
+        repo = VoteRepository(uow.session)
+        vote = await _vote(uow, vote_id)
+        census = await _census(uow, vote)
+        tally = _tally(census)
+        compound = await uow.community.compound(vote.compound_id)
+        tz = zone(compound)
+        person_ids = {p for owners in census.owners_of.values() for p in owners}
+        person_ids |= {b.cast_by for b in census.ballots if b.cast_by is not None}
+        notices = await repo.notices(vote.id)
+        person_ids |= {n.person_id for n in notices if n.person_id is not None}
+        people = await repo.people(person_ids)
+
+    def owner_names(household_id: int) -> str:
+        if household_id in census.developer_homes:
+            return "开发商（未售）"
+        return "、".join(
+            people[p].display_name for p in census.owners_of.get(household_id, []) if p in people
+        )
+
+    book = Workbook()
+    summary = book.active
+    assert summary is not None
+    summary.title = "汇总"
+    figures = result_json(
+        VoteResult(
+            vote.id, vote.title, vote.compound_id, now >= vote.closes_at, tally, vote.opens_at, vote.closes_at
+        )
+    )
+    summary.append(["表决", vote.title])
+    summary.append(
+        ["事项", "特别事项（民法典第278条第六至八项）" if vote.matter == "special" else "一般事项"]
+    )
+    summary.append(["开始", _local(vote.opens_at, tz)])
+    summary.append(["截止", _local(vote.closes_at, tz)])
+    summary.append(["已截止", "是" if figures["closed"] else "否"])
+    summary.append(["", "面积(m²)", "人数"])
+    summary.append(["全体业主", square_metres(tally.eligible.area), tally.eligible.owners])
+    summary.append(["参与表决", square_metres(tally.participated.area), tally.participated.owners])
+    for option, f in tally.options.items():
+        summary.append([WORD_OF_OPTION[option], square_metres(f.area), f.owners])
+    summary.append(["达到参与门槛(2/3)", "是" if tally.quorum_met else "否"])
+    summary.append([f"通过门槛({tally.threshold})", "是" if tally.passed else "否"])
+    summary.append(["导出时间", _local(now, tz)])
+
+    current: dict[int, Ballot] = {}
+    for ballot in census.ballots:
+        current[ballot.household_id] = ballot  # ballots come ordered by seq within each home
+    homes_sheet = book.create_sheet("各户")
+    homes_sheet.append(
+        ["楼栋", "单元", "房号", "面积(m²)", "业主", "选项", "方式", "委托人", "时间", "录入人", "监票人"]
+    )
+    channel_words = {"online": "线上", "paper": "书面", "proxy": "书面委托"}
+    for row in census.rows:
+        b = current.get(row.household_id)
+        homes_sheet.append(
+            [
+                row.building,
+                row.unit,
+                row.room,
+                row.area,
+                owner_names(row.household_id),
+                WORD_OF_OPTION[b.option] if b else "未表决",
+                channel_words.get(b.channel, b.channel) if b else "",
+                (b.proxy_name or "") if b else "",
+                _local(b.cast_at, tz) if b else "",
+                (b.entered_by or "") if b else "",
+                (b.confirmed_by or "") if b else "",
+            ]
+        )
+    labels = {r.household_id: r for r in census.rows}
+    all_sheet = book.create_sheet("全部选票")
+    all_sheet.append(
+        [
+            "编号",
+            "楼栋",
+            "单元",
+            "房号",
+            "第几次",
+            "选项",
+            "方式",
+            "投票人",
+            "委托人",
+            "时间",
+            "录入人",
+            "监票人",
+            "是否有效",
+        ]
+    )
+    for b in census.ballots:
+        place = labels.get(b.household_id)
+        voter = people[b.cast_by].display_name if b.cast_by in people else ""
+        all_sheet.append(
+            [
+                b.id,
+                place.building if place else "",
+                place.unit if place else "",
+                place.room if place else "",
+                b.seq,
+                WORD_OF_OPTION.get(b.option, b.option),
+                channel_words.get(b.channel, b.channel),
+                voter,
+                b.proxy_name or "",
+                _local(b.cast_at, tz),
+                b.entered_by or "",
+                b.confirmed_by or "",
+                "有效" if current.get(b.household_id) is b else "已被替换",
+            ]
+        )
+    notice_sheet = book.create_sheet("通知")
+    notice_sheet.append(["类别", "发往", "时间"])
+    kinds = {"notice": "表决公告", "reminder": "提醒", "result": "结果公布"}
+    for n in notices:
+        target = (
+            f"群 {n.chat_id}"
+            if n.chat_id is not None
+            else (people[n.person_id].display_name if n.person_id in people else "")
+        )
+        notice_sheet.append([kinds.get(n.kind, n.kind), target, _local(n.sent_at, tz)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# --- owners from the property office's spreadsheet ----------------------------------------------------------
+
+
+OWNER_HEADERS = {
+    "小区": "compound",
+    "楼栋": "building",
+    "单元": "unit",
+    "房号": "room",
+    "姓名": "name",
+    "手机": "phone",
+    "身份": "kind",
+}
+
+
+@dataclass
+class OwnersReport:
+    problems: list[Problem] = field(default_factory=list)
+    created: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+async def import_owners(uow: UnitOfWork, rows: Iterable[dict[str, object]], now: datetime) -> OwnersReport:
+    """Who holds each home: 小区 楼栋 单元 房号 姓名 手机 身份(业主/租户/开发商); all rows or none.
+
+    A person is found by phone (made when new), so one person listed for several homes is one owner. Rows
+    already recorded change nothing."""
+    report = OwnersReport()
+    async with uow:
+        repo = VoteRepository(uow.session)
+        homes: dict[tuple[str, str, str, str], HomeRow] = {}
+        for compound in await uow.community.compounds():
+            for r in await repo.homes(compound.id):
+                homes[(compound.name, r.building, r.unit, r.room)] = r
+        wanted: list[tuple[int, str, str, str]] = []
+        for number, raw in enumerate(rows, start=2):
+            values = {
+                OWNER_HEADERS.get(str(k).strip(), ""): str(v if v is not None else "").strip()
+                for k, v in raw.items()
+            }
+            home = homes.get(
+                (
+                    values.get("compound", ""),
+                    values.get("building", ""),
+                    values.get("unit", ""),
+                    values.get("room", ""),
+                )
+            )
+            kind = OWNER_KINDS.get(values.get("kind", ""))
+            if home is None:
+                report.problems.append(
+                    Problem("votes.owners_no_home", f"row {number}: no such home", row=number)
+                )
+                continue
+            if kind is None:
+                report.problems.append(
+                    Problem(
+                        "votes.owners_bad_kind",
+                        f"row {number}: bad kind",
+                        row=number,
+                        value=values.get("kind", ""),
+                    )
+                )
+                continue
+            if kind != DEVELOPER and not values.get("phone"):
+                report.problems.append(
+                    Problem("votes.owners_no_phone", f"row {number}: no phone", row=number)
+                )
+                continue
+            wanted.append((home.household_id, kind, values.get("name", ""), values.get("phone", "")))
+        if report.problems:
+            return report
+        existing = {
+            (o.household_id, o.person_id, o.kind)
+            for o in await repo.ownerships([h.household_id for h in homes.values()])
+        }
+        for household_id, kind, name, phone in wanted:
+            person_id: int | None = None
+            if kind != DEVELOPER:
+                person = await uow.community.person_by_phone(phone)
+                if person is None:
+                    person = await uow.community.add_person(
+                        telegram_id=None, name=name, language=None, now=now
+                    )
+                    person.phone = phone
+                    await uow.session.flush()
+                person_id = person.id
+            if (household_id, person_id, kind) in existing:
+                continue
+            existing.add((household_id, person_id, kind))
+            uow.session.add(
+                HomeOwnership(
+                    household_id=household_id,
+                    person_id=person_id,
+                    kind=kind,
+                    status="confirmed",
+                    source="import",
+                    confirmed_at=now,
+                    created_at=now,
+                )
+            )
+            report.created += 1
+        await uow.commit()
+    return report
