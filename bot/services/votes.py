@@ -16,6 +16,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from bot.db.models import Person
 from bot.db.models.votes import Ballot, HomeOwnership, OwnerVote
 from bot.db.repositories.votes import HomeRow, VoteRepository
 from bot.db.uow import UnitOfWork
+from bot.i18n import Translator
 from bot.services.errors import Problem, UserFacingError
 from bot.services.patrols import zone
 from bot.services.vote_count import (
@@ -212,6 +214,62 @@ def result_json(outcome: VoteResult) -> dict[str, object]:
         "passed": tally.passed,
         "threshold": tally.threshold,
     }
+
+
+def _m2(units: int) -> str:
+    return f"{square_metres(units):.2f}"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{(Decimal(part) * 100 / whole):.1f}%" if whole else "0%"
+
+
+def result_lines(t: Translator, language: str | None, outcome: VoteResult) -> list[str]:
+    """Every figure of the count, for people (CLI, groups, owners); no room numbers."""
+    tally = outcome.tally
+    e, p = tally.eligible, tally.participated
+    lines = [
+        t(
+            language,
+            "votes.result_title_closed" if outcome.closed else "votes.result_title_running",
+            title=outcome.title,
+        ),
+        t(language, "votes.result_eligible", area=_m2(e.area), owners=e.owners),
+        t(
+            language,
+            "votes.result_participated",
+            area=_m2(p.area),
+            owners=p.owners,
+            area_share=_share(p.area, e.area),
+            owners_share=_share(p.owners, e.owners),
+        ),
+    ]
+    for option, figures in tally.options.items():
+        lines.append(
+            t(
+                language,
+                "votes.result_option",
+                option=WORD_OF_OPTION[option],
+                area=_m2(figures.area),
+                owners=figures.owners,
+                area_share=_share(figures.area, p.area),
+                owners_share=_share(figures.owners, p.owners),
+            )
+        )
+    lines.append(
+        t(language, "votes.result_quorum_met" if tally.quorum_met else "votes.result_quorum_not_met")
+    )
+    threshold_key = (
+        "votes.result_threshold_special" if tally.matter == "special" else "votes.result_threshold_ordinary"
+    )
+    lines.append(t(language, threshold_key))
+    if outcome.closed:
+        lines.append(t(language, "votes.result_passed" if tally.passed else "votes.result_failed"))
+    else:
+        lines.append(
+            t(language, "votes.result_so_far_passed" if tally.passed else "votes.result_so_far_failed")
+        )
+    return lines
 
 
 # --- online ballots -----------------------------------------------------------------------------------------
