@@ -97,7 +97,7 @@ def test_owners_paper_ballots_result_audit_and_export(
     code, out, _ = run(capsys, "import", "owners", str(tmp_path / "owners.xlsx"))
     assert code == 0 and "0" in out  # again: nothing new
 
-    # Eligible: 60 homes, 5370 m²; owners: 60 homes - 2 (three homes of one person) - 9 (developer's ten) = 49.
+    # Eligible: 60 homes, 5370 m²; owners: 60 - 2 (three homes of one person) - 9 (the developer's ten) = 49.
     code, out, _ = run(capsys, "vote", "result", vote_id, "--json")
     figures = json.loads(out)
     assert figures["eligible"] == {"area": 5370.0, "owners": 49}
@@ -160,8 +160,8 @@ def test_owners_paper_ballots_result_audit_and_export(
     assert developer[4] == "开发商（未售）"
 
     at(monkeypatch, AFTER)
-    code, _, err = run(capsys, "vote", "ballots", vote_id, str(ballots_csv(tmp_path / "late.csv",
-                                                                          ["3栋,1单元,102,同意,"])))  # fmt: skip
+    late = ballots_csv(tmp_path / "late.csv", ["3栋,1单元,102,同意,"])
+    code, _, err = run(capsys, "vote", "ballots", vote_id, str(late))
     assert code == 1 and "已经截止" in err
     code, out, _ = run(capsys, "vote", "result", vote_id, "--json")
     assert json.loads(out)["closed"] is True
