@@ -320,30 +320,23 @@ async def cast_online(
         row = next((r for r in await repo.homes(vote.compound_id) if r.household_id == household_id), None)
         if row is None:
             raise UserFacingError("votes.not_owner")
+        # Plain values: a rollback after a lost race expires every loaded object.
+        vote_key, title, person_id, label = vote.id, vote.title, person.id, home_label(row)
         for _attempt in range(CAST_RETRIES):
-            current = await repo.current_ballot(vote.id, household_id)
+            current = await repo.current_ballot(vote_key, household_id)
             if current is not None and current.channel != "online":
                 raise UserFacingError("votes.paper_counts")
             if current is not None and current.option == option:
-                return Receipt(
-                    vote.id,
-                    vote.title,
-                    household_id,
-                    home_label(row),
-                    option,
-                    current.seq,
-                    current.cast_at,
-                    changed=False,
-                )
+                return Receipt(vote_key, title, household_id, label, option, current.seq, current.cast_at, False)
             seq = (current.seq if current is not None else 0) + 1
             uow.session.add(
                 Ballot(
-                    vote_id=vote.id,
+                    vote_id=vote_key,
                     household_id=household_id,
                     seq=seq,
                     option=option,
                     channel="online",
-                    cast_by=person.id,
+                    cast_by=person_id,
                     cast_at=now,
                 )
             )
@@ -352,7 +345,7 @@ async def cast_online(
             except IntegrityError:  # another press of the same home took this seq: look again
                 await uow.rollback()
                 continue
-            return Receipt(vote.id, vote.title, household_id, home_label(row), option, seq, now, changed=True)
+            return Receipt(vote_key, title, household_id, label, option, seq, now, changed=True)
         raise UserFacingError("votes.busy")
 
 
