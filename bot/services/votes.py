@@ -327,7 +327,8 @@ async def cast_online(
             if current is not None and current.channel != "online":
                 raise UserFacingError("votes.paper_counts")
             if current is not None and current.option == option:
-                return Receipt(vote_key, title, household_id, label, option, current.seq, current.cast_at, False)
+                held = current
+                return Receipt(vote_key, title, household_id, label, option, held.seq, held.cast_at, False)
             seq = (current.seq if current is not None else 0) + 1
             uow.session.add(
                 Ballot(
