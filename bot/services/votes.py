@@ -797,3 +797,216 @@ async def import_owners(uow: UnitOfWork, rows: Iterable[dict[str, object]], now:
             report.created += 1
         await uow.commit()
     return report
+
+
+# --- notices, reminders and the published result (due work) ------------------------------------------------
+
+REMINDERS_BEFORE_CLOSE = (timedelta(days=3), timedelta(days=1))  # at most two reminders
+PREFIX = "vt"
+VOTE_LINK = "vt"  # /start vt_<vote id>: the group notice's button opens the ballot in the private chat
+
+
+def _reminder_times(vote: OwnerVote) -> list[datetime]:
+    return [max(vote.opens_at, vote.closes_at - before) for before in REMINDERS_BEFORE_CLOSE]
+
+
+def _next_step(vote: OwnerVote) -> datetime | None:
+    if vote.result_posted:
+        return None
+    if not vote.notice_posted:
+        return vote.created_at
+    times = _reminder_times(vote)
+    if vote.reminders_sent < len(times):
+        return min(times[vote.reminders_sent], vote.closes_at)
+    return vote.closes_at
+
+
+async def next_due(uow: UnitOfWork) -> datetime | None:
+    async with uow:
+        times = [
+            t for v in await VoteRepository(uow.session).unfinished() if (t := _next_step(v)) is not None
+        ]
+    return min(times, default=None)
+
+
+async def _owners(uow: UnitOfWork, census: Census) -> dict[int, Person]:
+    ids = {p for owners in census.owners_of.values() for p in owners}
+    return await VoteRepository(uow.session).people(ids)
+
+
+def _vote_markup(t: Translator, language: str | None, vote_id: int) -> dict[str, object]:
+    return {
+        "inline_keyboard": [
+            [{"text": t(language, "votes.btn_open"), "callback_data": f"{PREFIX}:open:{vote_id}"}]
+        ]
+    }
+
+
+async def _record(uow: UnitOfWork, vote_id: int, kind: str, now: datetime, *, chat_id: int | None = None,
+                  person_id: int | None = None) -> None:  # fmt: skip
+    from bot.db.models.votes import VoteNotice
+
+    uow.session.add(VoteNotice(vote_id=vote_id, kind=kind, chat_id=chat_id, person_id=person_id, sent_at=now))
+
+
+async def _publish_notice(uow: UnitOfWork, t: Translator, vote: OwnerVote, census: Census, now: datetime,
+                          bot_username: str) -> None:  # fmt: skip
+    from bot.delivery.notify import notify_chat, notify_person
+    from bot.services.invites import deep_link
+
+    compound = await uow.community.compound(vote.compound_id)
+    tz = zone(compound)
+    values = {
+        "title": vote.title,
+        "opens": vote.opens_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "closes": vote.closes_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+    }
+    matter_key = "votes.matter_special" if vote.matter == "special" else "votes.matter_ordinary"
+    for group in await uow.community.groups_of(vote.compound_id):
+        language = None
+        text = t(language, "votes.notice_group", matter=t(language, matter_key), **values)
+        link = deep_link(bot_username, f"{VOTE_LINK}_{vote.id}") if bot_username else None
+        markup = (
+            {"inline_keyboard": [[{"text": t(language, "votes.btn_open"), "url": link}]]} if link else None
+        )
+        await notify_chat(uow, text, chat_id=group.chat_id, now=now, reply_markup=markup,
+                          dedupe_key=f"vote-notice:{vote.id}:{group.chat_id}")  # fmt: skip
+        await _record(uow, vote.id, "notice", now, chat_id=group.chat_id)
+    for person in (await _owners(uow, census)).values():
+        sent = await notify_person(
+            uow, t, person, "votes.notice_owner", now=now, dedupe_key=f"vote-notice:{vote.id}:p{person.id}",
+            reply_markup=_vote_markup(t, person.language, vote.id), matter=t(person.language, matter_key),
+            title=values["title"], opens=values["opens"], closes=values["closes"],
+        )  # fmt: skip
+        if sent is not None:
+            await _record(uow, vote.id, "notice", now, person_id=person.id)
+
+
+async def _remind(uow: UnitOfWork, t: Translator, vote: OwnerVote, census: Census, now: datetime) -> None:
+    from bot.delivery.notify import notify_person
+
+    voted = {b.household_id for b in census.ballots}
+    waiting = {p for h, owners in census.owners_of.items() if h not in voted for p in owners}
+    people = await VoteRepository(uow.session).people(waiting)
+    compound = await uow.community.compound(vote.compound_id)
+    closes = vote.closes_at.astimezone(zone(compound)).strftime("%Y-%m-%d %H:%M")
+    for person in people.values():
+        sent = await notify_person(
+            uow, t, person, "votes.reminder", now=now, reply_markup=_vote_markup(t, person.language, vote.id),
+            dedupe_key=f"vote-remind:{vote.id}:{vote.reminders_sent}:p{person.id}", title=vote.title,
+            closes=closes,
+        )  # fmt: skip
+        if sent is not None:
+            await _record(uow, vote.id, "reminder", now, person_id=person.id)
+
+
+async def _publish_result(
+    uow: UnitOfWork, t: Translator, vote: OwnerVote, census: Census, now: datetime
+) -> None:
+    from bot.delivery.notify import notify_chat, notify_person
+
+    outcome = VoteResult(
+        vote.id, vote.title, vote.compound_id, True, _tally(census), vote.opens_at, vote.closes_at
+    )
+    vote.published_result = result_json(outcome)
+    for group in await uow.community.groups_of(vote.compound_id):
+        text = "\n".join(result_lines(t, None, outcome))
+        await notify_chat(
+            uow, text, chat_id=group.chat_id, now=now, dedupe_key=f"vote-result:{vote.id}:{group.chat_id}"
+        )
+        await _record(uow, vote.id, "result", now, chat_id=group.chat_id)
+    for person in (await _owners(uow, census)).values():
+        body = "\n".join(result_lines(t, person.language, outcome))
+        sent = await notify_person(uow, t, person, "votes.result_message", now=now, body=body,
+                                   dedupe_key=f"vote-result:{vote.id}:p{person.id}")  # fmt: skip
+        if sent is not None:
+            await _record(uow, vote.id, "result", now, person_id=person.id)
+
+
+async def process_due(uow: UnitOfWork, t: Translator, now: datetime, bot_username: str = "") -> int:
+    """Notice at creation, at most two reminders to owners of homes not yet voted, the result at closing;
+    each step once (flags on the vote, committed with the messages it queued)."""
+    handled = 0
+    async with uow:
+        for vote in await VoteRepository(uow.session).unfinished():
+            step = _next_step(vote)
+            if step is None or step > now:
+                continue
+            census = await _census(uow, vote)
+            if not vote.notice_posted:
+                await _publish_notice(uow, t, vote, census, now, bot_username)
+                vote.notice_posted = True
+            due = sum(1 for when in _reminder_times(vote) if when <= now)
+            if vote.reminders_sent < due and vote.opens_at <= now < vote.closes_at:
+                await _remind(uow, t, vote, census, now)
+                vote.reminders_sent = due
+            if now >= vote.closes_at:
+                vote.reminders_sent = len(REMINDERS_BEFORE_CLOSE)
+                await _publish_result(uow, t, vote, census, now)
+                vote.result_posted = True
+            handled += 1
+        await uow.commit()
+    return handled
+
+
+# --- what the people in the chat see ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenVote:
+    vote_id: int
+    title: str
+    closes_at: datetime
+    tz: str
+
+
+async def open_votes(uow: UnitOfWork, telegram_id: int, now: datetime) -> list[OpenVote]:
+    """Votes open now in the compounds where this person owns a home."""
+    async with uow:
+        repo = VoteRepository(uow.session)
+        person = await _person(uow, telegram_id)
+        compounds = await repo.compounds_of_homes(await repo.owned_homes(person.id))
+        out = []
+        for vote in await repo.unfinished():
+            if vote.compound_id in compounds and is_open(vote, now):
+                compound = await uow.community.compound(vote.compound_id)
+                out.append(OpenVote(vote.id, vote.title, vote.closes_at, str(zone(compound))))
+        return out
+
+
+@dataclass(frozen=True)
+class Unvoted:
+    vote_id: int
+    title: str
+    homes: list[str]
+    total: int
+
+
+async def unvoted_homes(uow: UnitOfWork, telegram_id: int, now: datetime) -> list[Unvoted]:
+    """For building leaders (their buildings) and admins (the whole compound): the homes of each open vote
+    with no ballot yet, for knocking on doors. Room numbers: only ever sent to this person privately."""
+    from bot.roles import Role
+
+    async with uow:
+        repo = VoteRepository(uow.session)
+        person = await _person(uow, telegram_id)
+        buildings: dict[int, set[int] | None] = {}  # compound → its buildings this person covers (None: all)
+        for role in await uow.community.roles_of(person.id):
+            if role.role == Role.ADMIN.value and role.compound_id is not None:
+                buildings[role.compound_id] = None
+            elif role.role == Role.BUILDING_LEADER.value and role.compound_id is not None:
+                covered = {a.building_id for a in role.areas if a.building_id is not None}
+                if buildings.get(role.compound_id, set()) is not None:
+                    buildings[role.compound_id] = (buildings.get(role.compound_id) or set()) | covered
+        if not buildings:
+            raise UserFacingError("common.not_allowed")
+        out = []
+        for vote in await repo.unfinished():
+            if vote.compound_id not in buildings or not is_open(vote, now):
+                continue
+            mine = buildings[vote.compound_id]
+            voted = {b.household_id for b in await repo.ballots(vote.id)}
+            rows = [r for r in await repo.homes(vote.compound_id) if mine is None or r.building_id in mine]
+            waiting = [home_label(r) for r in rows if r.household_id not in voted]
+            out.append(Unvoted(vote.id, vote.title, waiting, len(rows)))
+        return out

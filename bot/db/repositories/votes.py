@@ -93,6 +93,23 @@ class VoteRepository:
         )
         return list(result)
 
+    async def unfinished(self) -> list[OwnerVote]:
+        result = await self.session.scalars(
+            select(OwnerVote).where(OwnerVote.result_posted.is_(False)).order_by(OwnerVote.id)
+        )
+        return list(result)
+
+    async def compounds_of_homes(self, household_ids: list[int]) -> set[int]:
+        if not household_ids:
+            return set()
+        result = await self.session.scalars(
+            select(Building.compound_id)
+            .join(Unit, Unit.building_id == Building.id)
+            .join(Household, Household.unit_id == Unit.id)
+            .where(Household.id.in_(household_ids))
+        )
+        return set(result)
+
     async def people(self, person_ids: set[int]) -> dict[int, Person]:
         if not person_ids:
             return {}
