@@ -842,15 +842,23 @@ def _vote_markup(t: Translator, language: str | None, vote_id: int) -> dict[str,
     }
 
 
-async def _record(uow: UnitOfWork, vote_id: int, kind: str, now: datetime, *, chat_id: int | None = None,
-                  person_id: int | None = None) -> None:  # fmt: skip
+async def _record(
+    uow: UnitOfWork,
+    vote_id: int,
+    kind: str,
+    now: datetime,
+    *,
+    chat_id: int | None = None,
+    person_id: int | None = None,
+) -> None:
     from bot.db.models.votes import VoteNotice
 
     uow.session.add(VoteNotice(vote_id=vote_id, kind=kind, chat_id=chat_id, person_id=person_id, sent_at=now))
 
 
-async def _publish_notice(uow: UnitOfWork, t: Translator, vote: OwnerVote, census: Census, now: datetime,
-                          bot_username: str) -> None:  # fmt: skip
+async def _publish_notice(
+    uow: UnitOfWork, t: Translator, vote: OwnerVote, census: Census, now: datetime, bot_username: str
+) -> None:
     from bot.delivery.notify import notify_chat, notify_person
     from bot.services.invites import deep_link
 
@@ -869,15 +877,29 @@ async def _publish_notice(uow: UnitOfWork, t: Translator, vote: OwnerVote, censu
         markup = (
             {"inline_keyboard": [[{"text": t(language, "votes.btn_open"), "url": link}]]} if link else None
         )
-        await notify_chat(uow, text, chat_id=group.chat_id, now=now, reply_markup=markup,
-                          dedupe_key=f"vote-notice:{vote.id}:{group.chat_id}")  # fmt: skip
+        await notify_chat(
+            uow,
+            text,
+            chat_id=group.chat_id,
+            now=now,
+            reply_markup=markup,
+            dedupe_key=f"vote-notice:{vote.id}:{group.chat_id}",
+        )
         await _record(uow, vote.id, "notice", now, chat_id=group.chat_id)
     for person in (await _owners(uow, census)).values():
         sent = await notify_person(
-            uow, t, person, "votes.notice_owner", now=now, dedupe_key=f"vote-notice:{vote.id}:p{person.id}",
-            reply_markup=_vote_markup(t, person.language, vote.id), matter=t(person.language, matter_key),
-            title=values["title"], opens=values["opens"], closes=values["closes"],
-        )  # fmt: skip
+            uow,
+            t,
+            person,
+            "votes.notice_owner",
+            now=now,
+            dedupe_key=f"vote-notice:{vote.id}:p{person.id}",
+            reply_markup=_vote_markup(t, person.language, vote.id),
+            matter=t(person.language, matter_key),
+            title=values["title"],
+            opens=values["opens"],
+            closes=values["closes"],
+        )
         if sent is not None:
             await _record(uow, vote.id, "notice", now, person_id=person.id)
 
@@ -892,10 +914,16 @@ async def _remind(uow: UnitOfWork, t: Translator, vote: OwnerVote, census: Censu
     closes = vote.closes_at.astimezone(zone(compound)).strftime("%Y-%m-%d %H:%M")
     for person in people.values():
         sent = await notify_person(
-            uow, t, person, "votes.reminder", now=now, reply_markup=_vote_markup(t, person.language, vote.id),
-            dedupe_key=f"vote-remind:{vote.id}:{vote.reminders_sent}:p{person.id}", title=vote.title,
+            uow,
+            t,
+            person,
+            "votes.reminder",
+            now=now,
+            reply_markup=_vote_markup(t, person.language, vote.id),
+            dedupe_key=f"vote-remind:{vote.id}:{vote.reminders_sent}:p{person.id}",
+            title=vote.title,
             closes=closes,
-        )  # fmt: skip
+        )
         if sent is not None:
             await _record(uow, vote.id, "reminder", now, person_id=person.id)
 
@@ -917,8 +945,15 @@ async def _publish_result(
         await _record(uow, vote.id, "result", now, chat_id=group.chat_id)
     for person in (await _owners(uow, census)).values():
         body = "\n".join(result_lines(t, person.language, outcome))
-        sent = await notify_person(uow, t, person, "votes.result_message", now=now, body=body,
-                                   dedupe_key=f"vote-result:{vote.id}:p{person.id}")  # fmt: skip
+        sent = await notify_person(
+            uow,
+            t,
+            person,
+            "votes.result_message",
+            now=now,
+            body=body,
+            dedupe_key=f"vote-result:{vote.id}:p{person.id}",
+        )
         if sent is not None:
             await _record(uow, vote.id, "result", now, person_id=person.id)
 
