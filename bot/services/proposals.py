@@ -297,7 +297,7 @@ async def decide_claim(
         return held.status, label
 
 
-# --- 倾听日 --------------------------------------------------------------------------------------------------
+# --- 倾听日 (listening day) -------------------------------------------------------------------------
 
 
 def next_listening_day(now: datetime, tz: ZoneInfo) -> datetime:
