@@ -46,7 +46,7 @@ def upgrade() -> None:
     with op.batch_alter_table('owner_votes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_owner_votes_compound_id'), ['compound_id'], unique=False)
 
-    op.create_table('proposals',
+    op.create_table('owner_proposals',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('compound_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('author_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -55,14 +55,14 @@ def upgrade() -> None:
     sa.Column('vote_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('decided_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_at', bot.db.base.UtcDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['author_id'], ['people.id'], name=op.f('fk_proposals_author_id_people'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['compound_id'], ['compounds.id'], name=op.f('fk_proposals_compound_id_compounds'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['decided_by'], ['people.id'], name=op.f('fk_proposals_decided_by_people'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['vote_id'], ['owner_votes.id'], name=op.f('fk_proposals_vote_id_owner_votes'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposals'))
+    sa.ForeignKeyConstraint(['author_id'], ['people.id'], name=op.f('fk_owner_proposals_author_id_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['compound_id'], ['compounds.id'], name=op.f('fk_owner_proposals_compound_id_compounds'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by'], ['people.id'], name=op.f('fk_owner_proposals_decided_by_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['vote_id'], ['owner_votes.id'], name=op.f('fk_owner_proposals_vote_id_owner_votes'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_owner_proposals'))
     )
-    with op.batch_alter_table('proposals', schema=None) as batch_op:
-        batch_op.create_index('ix_proposals_compound_status', ['compound_id', 'status'], unique=False)
+    with op.batch_alter_table('owner_proposals', schema=None) as batch_op:
+        batch_op.create_index('ix_owner_proposals_compound_status', ['compound_id', 'status'], unique=False)
 
     op.create_table('vote_notices',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -84,7 +84,7 @@ def upgrade() -> None:
     sa.Column('person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('created_at', bot.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_proposal_supports_person_id_people'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['proposal_id'], ['proposals.id'], name=op.f('fk_proposal_supports_proposal_id_proposals'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['proposal_id'], ['owner_proposals.id'], name=op.f('fk_proposal_supports_proposal_id_owner_proposals'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_proposal_supports')),
     sa.UniqueConstraint('proposal_id', 'person_id', name=op.f('uq_proposal_supports_proposal_id_person_id'))
     )
@@ -154,10 +154,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_vote_notices_vote')
 
     op.drop_table('vote_notices')
-    with op.batch_alter_table('proposals', schema=None) as batch_op:
-        batch_op.drop_index('ix_proposals_compound_status')
+    with op.batch_alter_table('owner_proposals', schema=None) as batch_op:
+        batch_op.drop_index('ix_owner_proposals_compound_status')
 
-    op.drop_table('proposals')
+    op.drop_table('owner_proposals')
     with op.batch_alter_table('owner_votes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_owner_votes_compound_id'))
 

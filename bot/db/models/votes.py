@@ -35,8 +35,8 @@ class HomeOwnership(Base):
 class Proposal(Base):
     """A proposal or a problem (问题清单) a resident raised; supports rank the list."""
 
-    __tablename__ = "proposals"
-    __table_args__ = (Index("ix_proposals_compound_status", "compound_id", "status"),)
+    __tablename__ = "owner_proposals"
+    __table_args__ = (Index("ix_owner_proposals_compound_status", "compound_id", "status"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id", ondelete="CASCADE"))
@@ -53,7 +53,7 @@ class ProposalSupport(Base):
     __table_args__ = (UniqueConstraint("proposal_id", "person_id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("owner_proposals.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
