@@ -197,7 +197,8 @@ async def claim(uow: UnitOfWork, t: Translator, telegram_id: int, household_id: 
         residency = await uow.community.residency(person.id, household_id)
         if residency is None:
             raise UserFacingError("proposals.claim_not_your_home")
-        home = residency.household
+        home = await uow.community.household(household_id)
+        assert home is not None
         unit = await uow.community.unit(home.unit_id)
         assert unit is not None
         building = await uow.community.building(unit.building_id)

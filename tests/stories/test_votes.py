@@ -1,0 +1,199 @@
+"""Owners' decisions through the real Application: a proposal supported by neighbours and put to a vote, an
+ownership claim confirmed by the building leader, the notice, the private ballot and its receipt, reminders,
+the result published with every figure; a paper ballot replacing an online one; double presses; a tenant
+refused; a vote after closing refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.db.models.votes import Ballot, HomeOwnership, VoteNotice
+from bot.services import votes
+from tests.factories import COMPOUND, USERS
+from tests.harness import Harness, forged_callback
+from tests.patrols_helpers import deliver, link_group, settle, texts_since
+
+DECISIONS = "🗳 议事表决"
+STALE = "按钮已经过期"
+
+
+async def make_owner(harness: Harness, telegram_id: int, building: str, unit: str, room: str) -> int:
+    async with harness.services.uow() as uow:
+        compound = await uow.community.compound_by_name(COMPOUND)
+        assert compound is not None
+        b = await uow.community.building_by_name(compound.id, building)
+        assert b is not None
+        u = await uow.community.unit_by_name(b.id, unit)
+        assert u is not None
+        home = await uow.community.household_by_room(u.id, room)
+        person = await uow.community.person_by_telegram(telegram_id)
+        assert home is not None and person is not None
+        uow.session.add(
+            HomeOwnership(
+                household_id=home.id, person_id=person.id, kind="owner", created_at=harness.clock.now()
+            )
+        )
+        await uow.commit()
+        return home.id
+
+
+async def open_vote(harness: Harness, *, days: int = 5, matter: str = "ordinary") -> int:
+    now = harness.clock.now()
+    fmt = "%Y-%m-%d %H:%M"
+    local = now + timedelta(hours=8)  # Shanghai
+    return await votes.create_vote(
+        harness.services.uow(),
+        compound=COMPOUND,
+        title="更换3栋电梯（使用维修资金）",
+        matter=matter,
+        opens=local.strftime(fmt),
+        closes=(local + timedelta(days=days)).strftime(fmt),
+        notice_days=0,
+        now=now,
+    )
+
+
+async def ballots(harness: Harness, vote_id: int) -> list[Ballot]:
+    async with harness.services.uow() as uow:
+        return list(
+            await uow.session.scalars(select(Ballot).where(Ballot.vote_id == vote_id).order_by(Ballot.id))
+        )
+
+
+async def test_from_proposal_to_published_result(harness: Harness) -> None:
+    await link_group(harness)
+    # A resident raises a problem; a neighbour supports it once; the admin puts it to an owners' vote.
+    await harness.send(USERS.resident, "/propose")
+    replies = await harness.send(USERS.resident, "3栋电梯老是坏，建议用维修资金换新的")
+    assert "收到了" in (replies[-1].text or "")
+    replies = await harness.send(USERS.neighbour, DECISIONS)
+    listing = replies[-1]
+    assert "3栋电梯老是坏" in (listing.text or "") and "👍 0" in (listing.text or "")
+    answer, _ = await harness.press(USERS.neighbour, listing, "👍 支持第1条")
+    assert answer is not None and "1 人支持" in answer["text"]
+    answer, _ = await harness.press(USERS.neighbour, listing, "👍 支持第1条")
+    assert answer is not None and "已经支持过了" in answer["text"]
+    replies = await harness.send(USERS.resident, "/proposals")
+    assert "交表决" not in " ".join(replies[-1].button_texts)  # residents cannot set the agenda
+    replies = await harness.send(USERS.admin, "/proposals")
+    assert "👍 1" in (replies[-1].text or "")
+    _, replies = await harness.press(USERS.admin, replies[-1], "🗳 第1条交表决")
+    assert "列为业主大会表决事项" in (replies[-1].text or "")
+    await deliver(harness)
+    assert any("要交业主大会表决" in t for t in harness.texts(USERS.resident))
+
+    # The resident claims to own her home; the building leader of 3栋 confirms.
+    replies = await harness.send(USERS.resident, "/claim")
+    _, replies = await harness.press(USERS.resident, replies[-1], "我是 3栋2单元501 的业主")
+    assert "楼栋长确认后" in (replies[-1].text or "")
+    await deliver(harness)
+    request = harness.last(USERS.building_leader)
+    assert "张阿姨" in (request.text or "") and "3栋2单元501" in (request.text or "")
+    _, replies = await harness.press(USERS.building_leader, request, "✅ 是业主")
+    await deliver(harness)
+    assert "可以参加业主大会表决" in harness.texts(USERS.resident)[-1]
+
+    vote_id = await open_vote(harness)
+    await settle(harness)
+    group_notice = harness.texts(USERS.group)[-1]
+    assert "业主大会表决公告" in group_notice and "三分之二" in group_notice
+    notice = harness.last(USERS.resident)
+    assert "业主大会表决通知" in (notice.text or "")
+    assert not any("业主大会表决通知" in t for t in harness.texts(USERS.neighbour))  # not an owner
+
+    # First reminder (3 days before closing) reaches the owner who has not voted.
+    harness.clock.advance(timedelta(days=2, minutes=1))
+    await settle(harness)
+    assert "还没投票" in harness.texts(USERS.resident)[-1]
+
+    _, replies = await harness.press(USERS.resident, notice, "🗳 去投票")
+    ballot = replies[-1]
+    assert "3栋2单元501：还没投" in (ballot.text or "")
+    answer, replies = await harness.press(USERS.resident, ballot, "✅ 同意")
+    assert answer is not None and "同意" in answer["text"]
+    receipt = replies[-1].text or ""
+    assert "投票回执" in receipt and "3栋2单元501" in receipt and "同意" in receipt
+    assert "☑️ ✅ 同意" in harness.world.bot_messages(USERS.resident)[-2].button_texts
+    # The building leader sees the homes of 3栋 still to visit, privately; no room number in the group.
+    replies = await harness.send(USERS.building_leader, "/unvoted")
+    assert "19 户（共 20 户）" in (replies[-1].text or "") and "3栋1单元101" in (replies[-1].text or "")
+    assert "3栋2单元501" not in (replies[-1].text or "")
+    assert not any("501" in t or "101" in t for t in harness.texts(USERS.group))
+
+    # Second reminder: she has voted, so nothing more for her.
+    before = harness.world.chat_history(USERS.resident)[-1].message_id
+    harness.clock.advance(timedelta(days=2))
+    await settle(harness)
+    assert texts_since(harness, USERS.resident, before) == []
+
+    # Closing: the result with every figure to the group and every owner; a late press is refused.
+    harness.clock.advance(timedelta(days=1))
+    await settle(harness)
+    result = harness.texts(USERS.group)[-1]
+    assert "表决结果" in result and "参与表决：面积 89.50 m²" in result and "未通过" in result
+    assert "全体业主：面积 5370.00 m²，60 人" in result  # a home with no owner recorded counts as one
+    assert "表决结果" in harness.texts(USERS.resident)[-1]
+    answer, _ = await harness.press(USERS.resident, ballot, "❌ 反对")
+    assert answer is not None and "已经截止" in answer["text"]
+    assert len(await ballots(harness, vote_id)) == 1
+    report = await votes.audit(harness.services.uow(), vote_id)
+    assert report.ok, report.problems
+    async with harness.services.uow() as uow:
+        kinds = [
+            n.kind for n in await uow.session.scalars(select(VoteNotice).where(VoteNotice.vote_id == vote_id))
+        ]
+    assert kinds.count("reminder") == 1 and kinds.count("notice") == 2 and kinds.count("result") == 2
+
+
+async def test_a_paper_ballot_replaces_the_online_one_and_a_tenant_is_refused(harness: Harness) -> None:
+    await make_owner(harness, USERS.resident, "3栋", "2单元", "501")
+    vote_id = await open_vote(harness)
+    replies = await harness.open_link(USERS.resident, f"vt_{vote_id}")
+    await harness.press(USERS.resident, replies[-1], "✅ 同意")
+    report = await votes.import_paper(
+        harness.services.uow(), vote_id, [{"楼栋": "3栋", "单元": "2单元", "房号": "501", "选项": "反对"}],
+        harness.clock.now(), entered_by="赵姐", confirmed_by="陈书记",
+    )  # fmt: skip
+    assert report.ok and report.replaced == 1
+    replies = await harness.open_link(USERS.resident, f"vt_{vote_id}")
+    assert "3栋2单元501：反对" in (replies[-1].text or "")
+    answer, _ = await harness.press(USERS.resident, replies[-1], "✅ 同意")
+    assert answer is not None and "纸质选票" in answer["text"]
+    rows = await ballots(harness, vote_id)
+    assert [(b.seq, b.option, b.channel) for b in rows] == [(1, "yes", "online"), (2, "no", "paper")]
+    outcome = votes.result_json(await votes.result(harness.services.uow(), vote_id, harness.clock.now()))
+    assert outcome["options"]["反对"] == {"area": 89.5, "owners": 1}  # type: ignore[index]
+
+    # 黄先生 lives in 1栋1单元101 but is not recorded as its owner: no ballot for him.
+    replies = await harness.open_link(USERS.neighbour, f"vt_{vote_id}")
+    assert "只有登记的业主才能投票" in (replies[-1].text or "")
+
+
+async def test_two_phones_of_one_home_and_double_presses_leave_one_current_ballot(harness: Harness) -> None:
+    home = await make_owner(harness, USERS.resident, "3栋", "2单元", "501")
+    await make_owner(harness, USERS.neighbour, "3栋", "2单元", "501")  # co-owners of one home
+    vote_id = await open_vote(harness, matter="special")
+    mine = (await harness.open_link(USERS.resident, f"vt_{vote_id}"))[-1]
+    theirs = (await harness.open_link(USERS.neighbour, f"vt_{vote_id}"))[-1]
+    await harness.press(USERS.resident, mine, "✅ 同意")
+    _, replies = await harness.press(USERS.neighbour, theirs, "✅ 同意")
+    assert not any(
+        "投票回执" in (m.text or "") for m in replies
+    )  # the home already holds 同意: no new ballot
+    await harness.press(USERS.resident, mine, "✅ 同意")
+    assert len(await ballots(harness, vote_id)) == 1
+    await harness.press(USERS.neighbour, theirs, "❌ 反对")
+    rows = await ballots(harness, vote_id)
+    assert [(b.household_id, b.seq, b.option) for b in rows] == [(home, 1, "yes"), (home, 2, "no")]
+    tally = (await votes.result(harness.services.uow(), vote_id, harness.clock.now())).tally
+    assert tally.participated.owners == 1 and tally.options["no"].owners == 1
+    # A forged or outdated button is told it has expired; nothing is recorded.
+    update = forged_callback(
+        harness.world, USERS.resident, USERS.resident, mine.message_id, f"vt:c:{vote_id}:{home}:x"
+    )
+    await harness.process(update)
+    answer = harness.world.callback_answer(update["callback_query"]["id"])
+    assert answer is not None and STALE in answer["text"]
+    assert len(await ballots(harness, vote_id)) == 2
