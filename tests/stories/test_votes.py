@@ -10,10 +10,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.db.models.votes import Ballot, HomeOwnership, VoteNotice
+from bot.scheduling import next_wakeup
 from bot.services import votes
 from tests.factories import COMPOUND, USERS
 from tests.harness import Harness, forged_callback
-from tests.patrols_helpers import deliver, link_group, settle, texts_since
+from tests.patrols_helpers import deliver, link_group, local, settle, texts_since
 
 DECISIONS = "🗳 议事表决"
 STALE = "按钮已经过期"
@@ -197,3 +198,19 @@ async def test_two_phones_of_one_home_and_double_presses_leave_one_current_ballo
     answer = harness.world.callback_answer(update["callback_query"]["id"])
     assert answer is not None and STALE in answer["text"]
     assert len(await ballots(harness, vote_id)) == 2
+
+
+async def test_listening_day_reminds_the_groups_once_on_the_first_of_the_month(harness: Harness) -> None:
+    await link_group(harness)
+    harness.clock.set(local("2026-11-30 20:00"))
+    await settle(harness)
+    assert not any("倾听日" in t for t in harness.texts(USERS.group))
+    wakeup = await next_wakeup(harness.services)
+    assert wakeup is not None and wakeup <= local("2026-12-01 09:00")
+    harness.clock.set(local("2026-12-01 09:00"))
+    await settle(harness)
+    await settle(harness)
+    assert sum("倾听日" in t for t in harness.texts(USERS.group)) == 1
+    harness.clock.set(local("2026-12-02 09:00"))
+    await settle(harness)
+    assert sum("倾听日" in t for t in harness.texts(USERS.group)) == 1
