@@ -60,6 +60,14 @@ def register(subparsers: Any) -> None:
     owners.set_defaults(handler=cmd_import_owners)
 
 
+def _list_problems(console: Console, key: str, problems: list[Any]) -> int:
+    """The refusal line, then each problem in the operator's language; the exit code 1."""
+    console.fail(key, count=len(problems))
+    for problem in problems:
+        print(console.text(problem.key, **problem.values), file=sys.stderr)
+    return 1
+
+
 def _prepare(settings: Settings) -> None:
     from bot.db.migrate import upgrade
 
@@ -132,10 +140,7 @@ def cmd_ballots(args: argparse.Namespace, settings: Settings) -> int:
     except UserFacingError as error:
         return console.refuse(error)
     if not report.ok:
-        console.fail("votes.cli_ballots_rejected", count=len(report.problems))
-        for problem in report.problems:
-            print(console.text(problem.key, **problem.values), file=sys.stderr)
-        return 1
+        return _list_problems(console, "votes.cli_ballots_rejected", report.problems)
     console.say("votes.cli_ballots_recorded", count=report.recorded, replaced=report.replaced)
     return 0
 
@@ -181,10 +186,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     if report.ok:
         console.say("votes.cli_audit_clean")
         return 0
-    console.fail("votes.cli_audit_problems", count=len(report.problems))
-    for problem in report.problems:
-        print(console.text(problem.key, **problem.values), file=sys.stderr)
-    return 1
+    return _list_problems(console, "votes.cli_audit_problems", report.problems)
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -217,9 +219,6 @@ def cmd_import_owners(args: argparse.Namespace, settings: Settings) -> int:
     _prepare(settings)
     report = _run(settings, lambda f: votes.import_owners(f(), rows, now()))
     if not report.ok:
-        console.fail("votes.cli_owners_rejected", count=len(report.problems))
-        for problem in report.problems:
-            print(console.text(problem.key, **problem.values), file=sys.stderr)
-        return 1
+        return _list_problems(console, "votes.cli_owners_rejected", report.problems)
     console.say("votes.cli_owners_imported", count=report.created)
     return 0

@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.db.models import Person
+from bot.db.models import Building, Person
 from bot.db.models.votes import HomeOwnership, Proposal, ProposalSupport
 from bot.db.repositories.votes import VoteRepository
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.roles import Role
 from bot.services.errors import UserFacingError
-from bot.services.patrols import zone
+from bot.services.patrols import _person, zone
 
 TEXT_LIMIT = 300
 LIST_LIMIT = 10
@@ -29,13 +29,6 @@ COMMITTEE = (Role.ADMIN.value, Role.SUPERVISOR.value)
 CONFIRMERS = (Role.ADMIN.value, Role.BUILDING_LEADER.value)
 AGENDAS = ("meeting", "vote")
 LISTENING_TIME = time(9, 0)  # 倾听日: the 1st of each month, 09:00 local
-
-
-async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
-    person = await uow.community.person_by_telegram(telegram_id)
-    if person is None:
-        raise UserFacingError("common.not_registered")
-    return person
 
 
 async def _home_compound(uow: UnitOfWork, person: Person) -> int:
@@ -172,6 +165,17 @@ class ClaimableHome:
     state: str | None  # None | pending | confirmed
 
 
+async def _place(uow: UnitOfWork, household_id: int) -> tuple[str, Building]:
+    """A home's label (3栋2单元501) and its building."""
+    home = await uow.community.household(household_id)
+    assert home is not None
+    unit = await uow.community.unit(home.unit_id)
+    assert unit is not None
+    building = await uow.community.building(unit.building_id)
+    assert building is not None
+    return f"{building.name}{unit.name}{home.room}", building
+
+
 async def claimable_homes(uow: UnitOfWork, telegram_id: int) -> list[ClaimableHome]:
     async with uow:
         repo = VoteRepository(uow.session)
@@ -197,13 +201,7 @@ async def claim(uow: UnitOfWork, t: Translator, telegram_id: int, household_id: 
         residency = await uow.community.residency(person.id, household_id)
         if residency is None:
             raise UserFacingError("proposals.claim_not_your_home")
-        home = await uow.community.household(household_id)
-        assert home is not None
-        unit = await uow.community.unit(home.unit_id)
-        assert unit is not None
-        building = await uow.community.building(unit.building_id)
-        assert building is not None
-        label = f"{building.name}{unit.name}{home.room}"
+        label, building = await _place(uow, household_id)
         held = await repo.ownership_of(household_id, person.id, "owner")
         if held is not None and held.status in ("pending", "confirmed"):
             return held.status
@@ -260,13 +258,7 @@ async def decide_claim(
         held = await repo.ownership(ownership_id)
         if held is None or held.person_id is None:
             raise UserFacingError("common.stale_button")
-        home = await uow.community.household(held.household_id)
-        assert home is not None
-        unit = await uow.community.unit(home.unit_id)
-        assert unit is not None
-        building = await uow.community.building(unit.building_id)
-        assert building is not None
-        label = f"{building.name}{unit.name}{home.room}"
+        label, building = await _place(uow, held.household_id)
         allowed = False
         for role in await uow.community.roles_of(person.id):
             if role.compound_id not in (None, building.compound_id):

@@ -27,7 +27,7 @@ from bot.db.repositories.votes import HomeRow, VoteRepository
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.services.errors import Problem, UserFacingError
-from bot.services.patrols import zone
+from bot.services.patrols import _person, zone
 from bot.services.vote_count import (
     DEVELOPER,
     MATTERS,
@@ -289,13 +289,6 @@ class Receipt:
 
 def home_label(row: HomeRow) -> str:
     return f"{row.building}{row.unit}{row.room}"
-
-
-async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
-    person = await uow.community.person_by_telegram(telegram_id)
-    if person is None:
-        raise UserFacingError("common.not_registered")
-    return person
 
 
 def _require_open(vote: OwnerVote, now: datetime) -> None:
