@@ -31,6 +31,13 @@ def register(subparsers: Any) -> None:
     create.add_argument(
         "--notice-days", type=int, default=15, help="days of notice before opening (default 15)"
     )
+    create.add_argument(
+        "--document",
+        action="append",
+        type=existing_file,
+        default=[],
+        help="a document of the vote (repeat for each); its name and SHA-256 are kept as evidence",
+    )
     create.set_defaults(handler=cmd_create)
     ballots = sub.add_parser(
         "ballots", help="import paper ballots: 楼栋,单元,房号,选项[,委托人] (all or none)"
@@ -68,6 +75,13 @@ def _list_problems(console: Console, key: str, problems: list[Any]) -> int:
     return 1
 
 
+def _fingerprint(path: Path) -> dict[str, str]:
+    """What proves later which document the owners were shown: its name and SHA-256."""
+    import hashlib
+
+    return {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
 def _prepare(settings: Settings) -> None:
     from bot.db.migrate import upgrade
 
@@ -91,6 +105,7 @@ def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
                 opens=args.opens,
                 closes=args.closes,
                 notice_days=args.notice_days,
+                documents=[_fingerprint(path) for path in args.document],
                 now=now(),
             ),
         )

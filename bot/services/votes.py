@@ -74,6 +74,7 @@ async def create_vote(
     notice_days: int,
     now: datetime,
     created_by: int | None = None,
+    documents: list[dict[str, str]] | None = None,
 ) -> int:
     """The vote's id. Opening must leave the owners `notice_days` of notice (15 by default; 0 when the notice
     went out on paper)."""
@@ -108,7 +109,7 @@ async def create_vote(
             opens_at=opens_at,
             closes_at=closes_at,
             notice_days=notice_days,
-            documents=[],
+            documents=list(documents or []),
             created_by=created_by,
             created_at=now,
         )
@@ -603,6 +604,8 @@ async def export_evidence(uow: UnitOfWork, vote_id: int, now: datetime) -> bytes
         summary.append([WORD_OF_OPTION[option], square_metres(f.area), f.owners])
     summary.append(["达到参与门槛(2/3)", "是" if tally.quorum_met else "否"])
     summary.append([f"通过门槛({tally.threshold})", "是" if tally.passed else "否"])
+    for document in vote.documents or []:
+        summary.append(["文件", document.get("name", ""), document.get("sha256", "")])
     summary.append(["导出时间", _local(now, tz)])
 
     current: dict[int, Ballot] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,7 +76,9 @@ def test_owners_paper_ballots_result_audit_and_export(
     cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at(monkeypatch, CREATED)
-    code, out, _ = create(capsys)
+    plan = tmp_path / "维修资金筹集方案.pdf"
+    plan.write_bytes(b"%PDF-1.4 plan")
+    code, out, _ = create(capsys, "--document", str(plan))
     assert code == 0
     vote_id = out.strip()
 
@@ -148,6 +151,8 @@ def test_owners_paper_ballots_result_audit_and_export(
     assert code == 0
     book = load_workbook(export)
     assert book.sheetnames == ["汇总", "各户", "全部选票", "通知"]
+    summary = list(book["汇总"].iter_rows(values_only=True))
+    assert ("文件", "维修资金筹集方案.pdf", hashlib.sha256(b"%PDF-1.4 plan").hexdigest()) in summary
     homes = list(book["各户"].iter_rows(values_only=True))
     assert len(homes) == 61
     row_101 = next(r for r in homes if r[:3] == ("1栋", "1单元", "101"))
