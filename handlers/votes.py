@@ -162,6 +162,59 @@ async def unvoted_command(update: Update, context: BotContext) -> None:
         )
 
 
+async def paper_command(update: Update, context: BotContext) -> None:
+    """/paper VOTE 楼栋 单元 房号 同意|反对|弃权 [委托人]: counted once a second person confirms it."""
+    user = update.effective_user
+    assert user is not None
+    await ensure_current_person(update, context)
+    args = context.args or []
+    if len(args) < 5 or not args[0].isdigit():
+        await reply(update, context, "votes.paper_how")
+        return
+    proxy = " ".join(args[5:]).strip() or None
+    view = await votes.enter_paper(
+        context.services.uow(),
+        context.services.translator,
+        user.id,
+        int(args[0]),
+        (args[1], args[2], args[3]),
+        args[4],
+        proxy,
+        context.services.clock.now(),
+    )
+    context.services.notify_outbox()
+    await reply(
+        update, context, "votes.paper_entered", home=view.home, choice=_option_word(context, view.option)
+    )
+
+
+async def paper_decided(update: Update, context: BotContext) -> None:
+    entry_id = await pressed_int(update, context)
+    if entry_id is None:
+        return
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    approve = unpack(query.data)[1] == "ok"
+    view = await votes.decide_paper(
+        context.services.uow(),
+        context.services.translator,
+        user.id,
+        entry_id,
+        approve,
+        context.services.clock.now(),
+    )
+    context.services.notify_outbox()
+    await answer(update)
+    await edit_or_reply(
+        update,
+        context,
+        context.t(
+            f"votes.paper_done_{view.status}", home=view.home, choice=_option_word(context, view.option)
+        ),
+    )
+
+
 # --- proposals ----------------------------------------------------------------------------------------------
 
 
@@ -357,6 +410,9 @@ register_command(CommandSpec("proposals", "cmd.proposals", Audience(REGISTERED),
 register_command(CommandSpec("propose", "cmd.propose", Audience(RESIDENTS), 42))
 register_command(CommandSpec("claim", "cmd.claim", Audience(RESIDENTS), 43))
 register_command(CommandSpec("unvoted", "cmd.unvoted", LEADERS, 44))
+register_command(
+    CommandSpec("paper", "cmd.paper", roles(Role.BUILDING_LEADER, Role.ADMIN, Role.SUPERVISOR), 45)
+)
 add_menu_entry(MenuEntry("menu.decisions", menu_decisions, Audience(RESIDENTS), 40))
 add_deep_link(VOTE_LINK, vote_link)
 add_due_source(DueSource("votes", _process_due, _next_due))
@@ -383,6 +439,8 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("proposals", proposals_command, filters=private),
         CommandHandler("claim", claim_command, filters=private),
         CommandHandler("unvoted", unvoted_command, filters=private),
+        CommandHandler("paper", paper_command, filters=private),
+        CallbackQueryHandler(paper_decided, pattern=r"^vp:(ok|no):"),
         CallbackQueryHandler(vote_open_pressed, pattern=rf"^{PREFIX}:open:"),
         CallbackQueryHandler(choice_pressed, pattern=rf"^{PREFIX}:c:"),
         CallbackQueryHandler(support_pressed, pattern=rf"^{PROPOSAL_PREFIX}:s:"),

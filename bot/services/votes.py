@@ -402,6 +402,34 @@ class PaperReport:
         return not self.problems
 
 
+async def _add_paper(
+    uow: UnitOfWork,
+    vote_id: int,
+    household_id: int,
+    option: str,
+    proxy: str | None,
+    entered_by: str | None,
+    confirmed_by: str | None,
+    now: datetime,
+) -> bool:
+    """Append a paper or proxy ballot as the home's next; True when it replaces an earlier ballot."""
+    current = await VoteRepository(uow.session).current_ballot(vote_id, household_id)
+    uow.session.add(
+        Ballot(
+            vote_id=vote_id,
+            household_id=household_id,
+            seq=(current.seq if current else 0) + 1,
+            option=option,
+            channel="proxy" if proxy else "paper",
+            proxy_name=proxy,
+            entered_by=entered_by,
+            confirmed_by=confirmed_by,
+            cast_at=now,
+        )
+    )
+    return current is not None
+
+
 def check_ballot_header(header: list[str]) -> bool:
     cleaned = [h.strip() for h in header]
     return tuple(cleaned[:4]) == BALLOT_HEADER and all(h in ("", PROXY_COLUMN) for h in cleaned[4:])
@@ -462,22 +490,10 @@ async def import_paper(
         if report.problems:
             return report
         for row, option, proxy in wanted:
-            current = await repo.current_ballot(vote.id, row.household_id)
-            if current is not None:
-                report.replaced += 1
-            uow.session.add(
-                Ballot(
-                    vote_id=vote.id,
-                    household_id=row.household_id,
-                    seq=(current.seq if current else 0) + 1,
-                    option=option,
-                    channel="proxy" if proxy else "paper",
-                    proxy_name=proxy,
-                    entered_by=entered_by,
-                    confirmed_by=confirmed_by,
-                    cast_at=now,
-                )
+            replaced = await _add_paper(
+                uow, vote.id, row.household_id, option, proxy, entered_by, confirmed_by, now
             )
+            report.replaced += replaced
             report.recorded += 1
         try:
             await uow.commit()
@@ -485,6 +501,164 @@ async def import_paper(
             await uow.rollback()
             raise UserFacingError("votes.busy") from None
     return report
+
+
+SCRUTINEERS = ("admin", "supervisor", "building_leader")
+
+
+@dataclass(frozen=True)
+class PaperEntryView:
+    entry_id: int
+    title: str
+    home: str
+    option: str
+    proxy: str | None
+    status: str
+
+
+async def enter_paper(
+    uow: UnitOfWork,
+    t: Translator,
+    telegram_id: int,
+    vote_id: int,
+    place: tuple[str, str, str],
+    word: str,
+    proxy: str | None,
+    now: datetime,
+) -> PaperEntryView:
+    """A building leader types in a paper ballot; it counts once a second person (监票) confirms it."""
+    from bot.db.models.votes import PaperEntry
+    from bot.delivery.notify import notify_person
+
+    async with uow:
+        repo = VoteRepository(uow.session)
+        person = await _person(uow, telegram_id)
+        vote = await _vote(uow, vote_id)
+        roles = [
+            r
+            for r in await uow.community.roles_of(person.id)
+            if r.role in SCRUTINEERS and r.compound_id in (None, vote.compound_id)
+        ]
+        if not roles:
+            raise UserFacingError("common.not_allowed")
+        _require_open(vote, now)
+        option = OPTION_WORDS.get(word.strip())
+        if option is None:
+            raise UserFacingError("votes.bad_option")
+        building, unit, room = (p.strip() for p in place)
+        row = next(
+            (
+                r
+                for r in await repo.homes(vote.compound_id)
+                if (r.building, r.unit, r.room) == (building, unit, room)
+            ),
+            None,
+        )
+        if row is None:
+            raise UserFacingError("votes.paper_unknown_home", home=f"{building}{unit}{room}")
+        entry = PaperEntry(
+            vote_id=vote.id,
+            household_id=row.household_id,
+            option=option,
+            proxy_name=proxy,
+            entered_by=person.id,
+            created_at=now,
+        )
+        uow.session.add(entry)
+        await uow.session.flush()
+        label = home_label(row)
+        markup = {
+            "inline_keyboard": [
+                [
+                    {"text": t(None, "votes.btn_paper_ok"), "callback_data": f"vp:ok:{entry.id}"},
+                    {"text": t(None, "votes.btn_paper_no"), "callback_data": f"vp:no:{entry.id}"},
+                ]
+            ]
+        }
+        for _role, staff in await uow.community.staff_with_role(vote.compound_id, SCRUTINEERS):
+            if staff.id == person.id:
+                continue
+            await notify_person(
+                uow,
+                t,
+                staff,
+                "votes.paper_to_confirm",
+                now=now,
+                reply_markup=markup,
+                dedupe_key=f"vote-paper:{entry.id}:{staff.id}",
+                name=person.display_name,
+                title=vote.title,
+                home=label,
+                choice=t(staff.language, f"votes.option_{option}"),
+                proxy=proxy or "—",
+            )
+        view = PaperEntryView(entry.id, vote.title, label, option, proxy, "pending")
+        await uow.commit()
+        return view
+
+
+async def decide_paper(
+    uow: UnitOfWork, t: Translator, telegram_id: int, entry_id: int, approve: bool, now: datetime
+) -> PaperEntryView:
+    """The scrutineer's check: a different person from the one who typed it; once only."""
+    from bot.db.models.votes import PaperEntry
+    from bot.delivery.notify import notify_person
+
+    async with uow:
+        repo = VoteRepository(uow.session)
+        person = await _person(uow, telegram_id)
+        entry = await uow.session.get(PaperEntry, entry_id)
+        if entry is None:
+            raise UserFacingError("common.stale_button")
+        vote = await _vote(uow, entry.vote_id)
+        if not any(
+            r.role in SCRUTINEERS and r.compound_id in (None, vote.compound_id)
+            for r in await uow.community.roles_of(person.id)
+        ):
+            raise UserFacingError("common.not_allowed")
+        if entry.entered_by == person.id:
+            raise UserFacingError("votes.paper_same_person")
+        row = next(r for r in await repo.homes(vote.compound_id) if r.household_id == entry.household_id)
+        if entry.status != "pending":
+            return PaperEntryView(
+                entry.id, vote.title, home_label(row), entry.option, entry.proxy_name, entry.status
+            )
+        if approve:
+            _require_open(vote, now)
+        enterer = await uow.community.person(entry.entered_by)
+        entry.status = "confirmed" if approve else "rejected"
+        entry.decided_by = person.id
+        entry.decided_at = now
+        if approve:
+            await _add_paper(
+                uow,
+                vote.id,
+                entry.household_id,
+                entry.option,
+                entry.proxy_name,
+                enterer.display_name if enterer else None,
+                person.display_name,
+                now,
+            )
+        if enterer is not None:
+            await notify_person(
+                uow,
+                t,
+                enterer,
+                f"votes.paper_{entry.status}",
+                now=now,
+                home=home_label(row),
+                dedupe_key=f"vote-paper-done:{entry.id}",
+            )
+        view = PaperEntryView(
+            entry.id, vote.title, home_label(row), entry.option, entry.proxy_name, entry.status
+        )
+        try:
+            await uow.commit()
+        except IntegrityError:  # the owner pressed at this very moment: the scrutineer presses again
+            await uow.rollback()
+            raise UserFacingError("votes.busy") from None
+        return view
 
 
 # --- audit and evidence -------------------------------------------------------------------------------------

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from bot.db.models.votes import Ballot, HomeOwnership, VoteNotice
+from bot.db.models.votes import Ballot, HomeOwnership, PaperEntry, VoteNotice
 from bot.scheduling import next_wakeup
 from bot.services import votes
+from bot.services.errors import UserFacingError
 from tests.factories import COMPOUND, USERS
 from tests.harness import Harness, forged_callback
 from tests.patrols_helpers import deliver, link_group, local, settle, texts_since
 
 DECISIONS = "🗳 议事表决"
 STALE = "按钮已经过期"
+NOT_ALLOWED = "没有权限"
 
 
 async def make_owner(harness: Harness, telegram_id: int, building: str, unit: str, room: str) -> int:
@@ -214,3 +217,42 @@ async def test_listening_day_reminds_the_groups_once_on_the_first_of_the_month(h
     harness.clock.set(local("2026-12-02 09:00"))
     await settle(harness)
     assert sum("倾听日" in t for t in harness.texts(USERS.group)) == 1
+
+
+async def test_a_paper_ballot_typed_in_by_the_leader_counts_once_a_second_person_confirms(
+    harness: Harness,
+) -> None:
+    await make_owner(harness, USERS.resident, "3栋", "2单元", "501")
+    vote_id = await open_vote(harness)
+    replies = await harness.open_link(USERS.resident, f"vt_{vote_id}")
+    await harness.press(USERS.resident, replies[-1], "✅ 同意")
+    replies = await harness.send(USERS.building_leader, f"/paper {vote_id} 3栋 2单元 501 反对 张阿姨的儿子")
+    assert "等另一位监票人确认" in (replies[-1].text or "")
+    assert len(await ballots(harness, vote_id)) == 1  # not counted yet
+    await deliver(harness)
+    request = harness.last(USERS.admin)
+    assert "3栋2单元501" in (request.text or "") and "反对" in (request.text or "")
+    # The leader cannot confirm her own entry.
+    async with harness.services.uow() as uow:
+        entry_id = await uow.session.scalar(select(PaperEntry.id))
+    assert entry_id is not None
+    with pytest.raises(UserFacingError) as refused:
+        await votes.decide_paper(harness.services.uow(), harness.services.translator, USERS.building_leader,
+                                 entry_id, True, harness.clock.now())  # fmt: skip
+    assert refused.value.key == "votes.paper_same_person"
+    assert len(await ballots(harness, vote_id)) == 1
+    mine = harness.last(USERS.supervisor)
+    answer, _ = await harness.press(USERS.admin, request, "✅ 核对无误")
+    assert answer is not None
+    answer, _ = await harness.press(USERS.supervisor, mine, "✅ 核对无误")  # a second press changes nothing
+    rows = await ballots(harness, vote_id)
+    assert [(b.option, b.channel, b.proxy_name) for b in rows] == [
+        ("yes", "online", None),
+        ("no", "proxy", "张阿姨的儿子"),
+    ]
+    assert rows[-1].entered_by == "赵姐" and rows[-1].confirmed_by == "刘主任"
+    await deliver(harness)
+    assert "计入结果" in harness.texts(USERS.building_leader)[-1]
+    replies = await harness.send(USERS.resident, f"/paper {vote_id} 3栋 2单元 501 同意")
+    assert NOT_ALLOWED in (replies[-1].text or "")
+    assert len(await ballots(harness, vote_id)) == 2

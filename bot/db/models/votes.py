@@ -115,3 +115,22 @@ class VoteNotice(Base):
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PaperEntry(Base):
+    """A paper or proxy ballot typed in by a building leader, waiting for a second person (监票) to
+    confirm it; only a confirmed entry becomes a ballot."""
+
+    __tablename__ = "vote_paper_entries"
+    __table_args__ = (Index("ix_vote_paper_entries_vote", "vote_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("owner_votes.id", ondelete="CASCADE"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    option: Mapped[str] = mapped_column(String(8))
+    proxy_name: Mapped[str | None] = mapped_column(String(100))
+    entered_by: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | confirmed | rejected
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
