@@ -5,7 +5,7 @@ of homes not yet voted for building leaders (privately only), and the due work (
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from bot.context import BotContext, Services
 from bot.roles import Role
 from bot.scheduling import DueSource, add_due_source
 from bot.services import proposals, votes
+from bot.services.errors import UserFacingError
 from bot.services.votes import PREFIX, VOTE_LINK, Ballotable
 from handlers.common import ensure_current_person
 from handlers.menu import MenuEntry, add_menu_entry
@@ -39,6 +40,18 @@ CODE_OF_OPTION = {v: k for k, v in OPTION_CODES.items()}
 
 class ProposalStep(IntEnum):
     TEXT = 1
+
+
+class NewVoteStep(IntEnum):
+    TITLE = 1
+    MATTER = 2
+    OPENS = 3
+    CLOSES = 4
+    CONFIRM = 5
+
+
+VOTE_DRAFT = "vote_draft"
+TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def _option_word(context: BotContext, option: str | None) -> str:
@@ -213,6 +226,122 @@ async def paper_decided(update: Update, context: BotContext) -> None:
             f"votes.paper_done_{view.status}", home=view.home, choice=_option_word(context, view.option)
         ),
     )
+
+
+# --- an admin creates a vote in the chat --------------------------------------------------------------------
+
+
+def _cancel_markup(context: BotContext) -> InlineKeyboardMarkup:
+    return buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "stop"))]])
+
+
+async def new_vote(update: Update, context: BotContext) -> NewVoteStep | int:
+    user = update.effective_user
+    assert user is not None
+    await ensure_current_person(update, context)
+    context.drop(VOTE_DRAFT)
+    name, person_id, tz = await votes.committee_compound(context.services.uow(), user.id)
+    context.draft(VOTE_DRAFT).update(compound=name, person_id=person_id, tz=tz)
+    await reply(update, context, "votes.ask_title", markup=_cancel_markup(context), compound=name)
+    return NewVoteStep.TITLE
+
+
+async def vote_title_entered(update: Update, context: BotContext) -> NewVoteStep:
+    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    if not text or len(text) > votes.TITLE_LIMIT:
+        await reply(update, context, "votes.bad_title", limit=votes.TITLE_LIMIT)
+        return NewVoteStep.TITLE
+    context.draft(VOTE_DRAFT)["title"] = text
+    rows = [
+        [(context.t("votes.btn_matter_ordinary"), pack(PREFIX, "m", "ordinary"))],
+        [(context.t("votes.btn_matter_special"), pack(PREFIX, "m", "special"))],
+        [(context.t("common.btn_cancel"), pack(PREFIX, "stop"))],
+    ]
+    await reply(update, context, "votes.ask_matter", markup=buttons(rows))
+    return NewVoteStep.MATTER
+
+
+async def vote_matter_picked(update: Update, context: BotContext) -> NewVoteStep:
+    query = update.callback_query
+    assert query is not None
+    parts = unpack(query.data)
+    matter = parts[2] if len(parts) > 2 else ""
+    if matter not in ("ordinary", "special"):
+        await stale_button(update, context)
+        return NewVoteStep.MATTER
+    await answer(update)
+    draft = context.draft(VOTE_DRAFT)
+    draft["matter"] = matter
+    earliest = context.services.clock.now() + timedelta(days=votes.DEFAULT_NOTICE_DAYS, hours=1)
+    example = earliest.astimezone(ZoneInfo(draft["tz"])).strftime("%Y-%m-%d 09:00")
+    await reply(update, context, "votes.ask_opens", markup=_cancel_markup(context), example=example)
+    return NewVoteStep.OPENS
+
+
+async def vote_time_entered(update: Update, context: BotContext) -> NewVoteStep:
+    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    draft = context.draft(VOTE_DRAFT)
+    step = NewVoteStep.CLOSES if "opens" in draft else NewVoteStep.OPENS
+    if votes.parse_local(text, ZoneInfo(draft["tz"])) is None:
+        await reply(update, context, "votes.bad_time", example="2026-12-20 09:00")
+        return step
+    if step == NewVoteStep.OPENS:
+        draft["opens"] = text
+        await reply(update, context, "votes.ask_closes", markup=_cancel_markup(context))
+        return NewVoteStep.CLOSES
+    draft["closes"] = text
+    matter = context.t("votes.matter_special" if draft["matter"] == "special" else "votes.matter_ordinary")
+    rows = [
+        [
+            (context.t("votes.btn_publish"), pack(PREFIX, "pub")),
+            (context.t("common.btn_cancel"), pack(PREFIX, "stop")),
+        ]
+    ]
+    await reply(
+        update,
+        context,
+        "votes.confirm_new",
+        markup=buttons(rows),
+        title=draft["title"],
+        matter=matter,
+        opens=draft["opens"],
+        closes=text,
+    )
+    return NewVoteStep.CONFIRM
+
+
+async def vote_publish(update: Update, context: BotContext) -> NewVoteStep | int:
+    await answer(update)
+    draft = context.draft(VOTE_DRAFT)
+    try:
+        vote_id = await votes.create_vote(
+            context.services.uow(),
+            compound=draft["compound"],
+            title=draft["title"],
+            matter=draft["matter"],
+            opens=draft["opens"],
+            closes=draft["closes"],
+            notice_days=votes.DEFAULT_NOTICE_DAYS,
+            now=context.services.clock.now(),
+            created_by=draft["person_id"],
+        )
+    except UserFacingError as refusal:
+        draft.pop("opens", None)
+        draft.pop("closes", None)
+        await send_text(update, context, context.t(refusal.key, **refusal.values))
+        await reply(update, context, "votes.ask_opens_again", markup=_cancel_markup(context))
+        return NewVoteStep.OPENS
+    context.drop(VOTE_DRAFT)
+    await context.services.schedule_changed()
+    await reply(update, context, "votes.created", id=vote_id)
+    return ConversationHandler.END
+
+
+async def new_vote_stop(update: Update, context: BotContext) -> int:
+    await answer(update)
+    context.drop(VOTE_DRAFT)
+    await reply(update, context, "votes.stopped")
+    return ConversationHandler.END
 
 
 # --- proposals ----------------------------------------------------------------------------------------------
@@ -433,14 +562,33 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         states={ProposalStep.TEXT: [MessageHandler(text, proposal_entered)]},
         fallbacks=[CommandHandler("cancel", propose_stop)],
     )
+    new_vote_flow = ConversationHandler(
+        name="votes_new",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[CommandHandler("newvote", new_vote, filters=private)],
+        states={
+            NewVoteStep.TITLE: [MessageHandler(text, vote_title_entered)],
+            NewVoteStep.MATTER: [CallbackQueryHandler(vote_matter_picked, pattern=rf"^{PREFIX}:m:")],
+            NewVoteStep.OPENS: [MessageHandler(text, vote_time_entered)],
+            NewVoteStep.CLOSES: [MessageHandler(text, vote_time_entered)],
+            NewVoteStep.CONFIRM: [CallbackQueryHandler(vote_publish, pattern=rf"^{PREFIX}:pub$")],
+        },
+        fallbacks=[
+            CommandHandler("cancel", new_vote_stop),
+            CallbackQueryHandler(new_vote_stop, pattern=rf"^{PREFIX}:stop$"),
+        ],
+    )
     return [
         conversation,
+        new_vote_flow,
         CommandHandler("vote", vote_command, filters=private),
         CommandHandler("proposals", proposals_command, filters=private),
         CommandHandler("claim", claim_command, filters=private),
         CommandHandler("unvoted", unvoted_command, filters=private),
         CommandHandler("paper", paper_command, filters=private),
         CallbackQueryHandler(paper_decided, pattern=r"^vp:(ok|no):"),
+        CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:(m|pub|stop)"),
         CallbackQueryHandler(vote_open_pressed, pattern=rf"^{PREFIX}:open:"),
         CallbackQueryHandler(choice_pressed, pattern=rf"^{PREFIX}:c:"),
         CallbackQueryHandler(support_pressed, pattern=rf"^{PROPOSAL_PREFIX}:s:"),

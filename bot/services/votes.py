@@ -120,6 +120,28 @@ async def create_vote(
         return vote_id
 
 
+COMMITTEE_ROLES = ("admin", "supervisor")
+
+
+async def committee_compound(uow: UnitOfWork, telegram_id: int) -> tuple[str, int, str]:
+    """(compound name, person id, time zone) for an admin or the community's party organisation creating a
+    vote in the chat: the first compound their role names (community-wide roles: the first compound)."""
+    async with uow:
+        person = await _person(uow, telegram_id)
+        roles = [r for r in await uow.community.roles_of(person.id) if r.role in COMMITTEE_ROLES]
+        if not roles:
+            raise UserFacingError("common.not_allowed")
+        named = [r.compound_id for r in roles if r.compound_id is not None]
+        compound = (
+            await uow.community.compound(named[0])
+            if named
+            else next(iter(await uow.community.compounds()), None)
+        )
+        if compound is None:
+            raise UserFacingError("common.not_allowed")
+        return compound.name, person.id, str(zone(compound))
+
+
 # --- the count ---------------------------------------------------------------------------------------------
 
 

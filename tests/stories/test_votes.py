@@ -256,3 +256,33 @@ async def test_a_paper_ballot_typed_in_by_the_leader_counts_once_a_second_person
     replies = await harness.send(USERS.resident, f"/paper {vote_id} 3栋 2单元 501 同意")
     assert NOT_ALLOWED in (replies[-1].text or "")
     assert len(await ballots(harness, vote_id)) == 2
+
+
+async def test_an_admin_creates_a_vote_in_the_chat_with_fifteen_days_notice(harness: Harness) -> None:
+    await link_group(harness)
+    replies = await harness.send(USERS.resident, "/newvote")
+    assert NOT_ALLOWED in (replies[-1].text or "")
+    replies = await harness.send(USERS.admin, "/newvote")
+    assert "表决什么事" in (replies[-1].text or "")
+    replies = await harness.send(USERS.admin, "续聘物业公司")
+    _, replies = await harness.press(
+        USERS.admin, replies[-1], "一般事项（选聘物业、使用维修资金、管理规约等）"
+    )
+    assert "提前 15 天" in (replies[-1].text or "")
+    replies = await harness.send(USERS.admin, "明天上午")
+    assert "2026-12-20 09:00" in (replies[-1].text or "")  # the format, shown again
+    await harness.send(USERS.admin, "2026-11-05 09:00")  # only three days ahead
+    replies = await harness.send(USERS.admin, "2026-11-20 18:00")
+    _, replies = await harness.press(USERS.admin, replies[-1], "📢 发布")
+    assert any("提前 15 天公告" in (m.text or "") for m in replies)
+    assert len(await ballots(harness, 1)) == 0
+    await harness.send(USERS.admin, "2026-11-18 09:00")
+    replies = await harness.send(USERS.admin, "2026-11-30 18:00")
+    assert "续聘物业公司" in (replies[-1].text or "") and "一般事项" in (replies[-1].text or "")
+    _, replies = await harness.press(USERS.admin, replies[-1], "📢 发布")
+    assert "表决已创建" in (replies[-1].text or "")
+    await settle(harness)
+    assert (
+        "续聘物业公司" in harness.texts(USERS.group)[-1]
+        and "2026-11-18 09:00" in harness.texts(USERS.group)[-1]
+    )
