@@ -185,3 +185,30 @@ def test_ballot_sheet_with_a_wrong_header_or_unknown_vote(
     assert code == 1 and "999" in err
     code, _, err = run(capsys, "vote", "result", "999", "--json")
     assert code == 1 and "999" in err
+
+
+def test_a_special_matter_passes_by_headcount_but_fails_by_area(
+    cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at(monkeypatch, CREATED)
+    vote_id = create(capsys)[1].strip()
+    # One investor owns all 15 homes of 1栋 1单元 … 2单元 (first 15); everyone else owns one home each.
+    homes = [(b, u, f"{f}0{r}") for b in (1, 2, 3) for u in (1, 2) for f in (1, 2, 3, 4, 5) for r in (1, 2)]
+    investor, others = homes[:15], homes[15:]
+    rows = [
+        [COMPOUND, f"{b}栋", f"{u}单元", room, "钱老板", "13900000100", "业主"] for b, u, room in investor
+    ]
+    rows += [
+        [COMPOUND, f"{b}栋", f"{u}单元", room, f"业主{i}", f"139{i:08d}", "业主"]
+        for i, (b, u, room) in enumerate(others)
+    ]
+    assert run(capsys, "import", "owners", str(owners_workbook(tmp_path / "o.xlsx", rows)))[0] == 0
+    at(monkeypatch, DURING)
+    lines = [f"{b}栋,{u}单元,{room},反对," for b, u, room in investor]
+    lines += [f"{b}栋,{u}单元,{room},同意," for b, u, room in others[:40]]
+    assert run(capsys, "vote", "ballots", vote_id, str(ballots_csv(tmp_path / "b.csv", lines)))[0] == 0
+    figures = json.loads(run(capsys, "vote", "result", vote_id, "--json")[1])
+    assert figures["eligible"]["owners"] == 46  # 60 homes, the investor's 15 count once
+    assert figures["participated"] == {"area": 4922.5, "owners": 41}  # 55 homes
+    assert figures["options"]["同意"] == {"area": 3580.0, "owners": 40}  # 40/41 heads ≥ 3/4; 40/55 area < 3/4
+    assert figures["quorum_met"] is True and figures["passed"] is False
