@@ -286,3 +286,32 @@ async def test_an_admin_creates_a_vote_in_the_chat_with_fifteen_days_notice(harn
         "续聘物业公司" in harness.texts(USERS.group)[-1]
         and "2026-11-18 09:00" in harness.texts(USERS.group)[-1]
     )
+
+
+async def test_an_owner_of_three_homes_gets_a_row_of_buttons_per_home(harness: Harness) -> None:
+    for room in ("101", "102", "201"):
+        await make_owner(harness, USERS.resident, "2栋", "1单元", room)
+    vote_id = await open_vote(harness)
+    replies = await harness.open_link(USERS.resident, f"vt_{vote_id}")
+    ballot = replies[-1]
+    assert ballot.reply_markup is not None
+    rows = ballot.reply_markup["inline_keyboard"]  # type: ignore[index]
+    assert len(rows) == 3 and all(len(row) == 3 for row in rows)
+    assert [row[0]["text"] for row in rows] == [
+        "2栋1单元101 ✅ 同意",
+        "2栋1单元102 ✅ 同意",
+        "2栋1单元201 ✅ 同意",
+    ]
+    for button in ("2栋1单元101 ✅ 同意", "2栋1单元102 ✅ 同意", "2栋1单元201 ❌ 反对"):
+        ballot = next(
+            m for m in harness.world.bot_messages(USERS.resident) if m.message_id == ballot.message_id
+        )
+        await harness.press(USERS.resident, ballot, button)
+    ballot = next(m for m in harness.world.bot_messages(USERS.resident) if m.message_id == ballot.message_id)
+    assert "2栋1单元201：反对" in (ballot.text or "") and "2栋1单元101：同意" in (ballot.text or "")
+    receipts = [t for t in harness.texts(USERS.resident) if "投票回执" in t]
+    assert len(receipts) == 3
+    tally = (await votes.result(harness.services.uow(), vote_id, harness.clock.now())).tally
+    assert tally.participated.owners == 1 and tally.participated.area == 3 * 8950
+    assert tally.options["yes"].owners == 1 and tally.options["yes"].area == 2 * 8950
+    assert tally.eligible.owners == 58  # 60 homes; her three count once
