@@ -163,6 +163,7 @@ async def unvoted_command(update: Update, context: BotContext) -> None:
     if not found:
         await reply(update, context, "votes.none_open")
         return
+    now = context.services.clock.now()
     for item in found:
         await reply(
             update,
@@ -173,6 +174,10 @@ async def unvoted_command(update: Update, context: BotContext) -> None:
             total=item.total,
             homes="、".join(item.homes) or context.t("votes.unvoted_none"),
         )
+        # The live turnout against the 2/3 quorum, for the whole compound.
+        outcome = await votes.result(context.services.uow(), item.vote_id, now)
+        lines = votes.result_lines(context.services.translator, context.language, outcome)
+        await send_text(update, context, "\n".join(lines))
 
 
 async def paper_command(update: Update, context: BotContext) -> None:

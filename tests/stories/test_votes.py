@@ -122,8 +122,11 @@ async def test_from_proposal_to_published_result(harness: Harness) -> None:
     assert "☑️ ✅ 同意" in harness.world.bot_messages(USERS.resident)[-2].button_texts
     # The building leader sees the homes of 3栋 still to visit, privately; no room number in the group.
     replies = await harness.send(USERS.building_leader, "/unvoted")
-    assert "19 户（共 20 户）" in (replies[-1].text or "") and "3栋1单元101" in (replies[-1].text or "")
-    assert "3栋2单元501" not in (replies[-1].text or "")
+    assert "19 户（共 20 户）" in (replies[-2].text or "") and "3栋1单元101" in (replies[-2].text or "")
+    assert "3栋2单元501" not in (replies[-2].text or "")
+    assert "当前计票" in (replies[-1].text or "") and "参与表决：面积 89.50 m²（1.7%）" in (
+        replies[-1].text or ""
+    )
     assert not any("501" in t or "101" in t for t in harness.texts(USERS.group))
 
     # Second reminder: she has voted, so nothing more for her.
