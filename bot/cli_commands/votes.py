@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -120,9 +121,12 @@ def _read_ballot_sheet(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         rows = read_rows(path)
         header = list(rows[0].keys()) if rows else []
         return header, [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows]
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        lines = [line for line in reader if any(cell.strip() for cell in line)]
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # Excel on a Chinese Windows saves CSV as GBK
+        text = raw.decode("gb18030")
+    lines = [line for line in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in line)]
     if not lines:
         return [], []
     header = [h.strip() for h in lines[0]]

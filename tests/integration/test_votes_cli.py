@@ -175,6 +175,10 @@ def test_owners_paper_ballots_result_audit_and_export(
 def test_ballot_sheet_with_a_wrong_header_or_unknown_vote(
     cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("楼栋,单元,房号,选项\n9栋,1单元,101,同意\n".encode("gbk"))
+    code, _, err = run(capsys, "vote", "ballots", "1", str(gbk))
+    assert code == 1 and "编号为 1" in err  # read fine (GBK from Excel); refused only for the unknown vote
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("building,unit,room,option\n1栋,1单元,101,同意\n", encoding="utf-8")
     code, _, err = run(capsys, "vote", "ballots", "1", str(wrong))
