@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ from bot.db.repositories.votes import HomeRow, VoteRepository
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.services.errors import Problem, UserFacingError
-from bot.services.patrols import _person, zone
+from bot.services.patrols import _person, outside_quiet_hours, zone
 from bot.services.vote_count import (
     DEVELOPER,
     MATTERS,
@@ -1026,6 +1026,17 @@ async def _owners(uow: UnitOfWork, census: Census) -> dict[int, Person]:
     return await VoteRepository(uow.session).people(ids)
 
 
+QUIET_HOURS = (time(22, 0), time(7, 0))
+
+
+async def _daytime(uow: UnitOfWork, vote: OwnerVote, now: datetime) -> datetime:
+    """A message to an owner that would arrive at night waits for the morning (unless the vote closes)."""
+    compound = await uow.community.compound(vote.compound_id)
+    return outside_quiet_hours(
+        now, max(vote.closes_at, now + timedelta(hours=12)), zone(compound), *QUIET_HOURS
+    )
+
+
 def _vote_markup(t: Translator, language: str | None, vote_id: int) -> dict[str, object]:
     return {
         "inline_keyboard": [
@@ -1084,6 +1095,7 @@ async def _publish_notice(
             t,
             person,
             "votes.notice_owner",
+            not_before=await _daytime(uow, vote, now),
             now=now,
             dedupe_key=f"vote-notice:{vote.id}:p{person.id}",
             reply_markup=_vote_markup(t, person.language, vote.id),
@@ -1110,6 +1122,7 @@ async def _remind(uow: UnitOfWork, t: Translator, vote: OwnerVote, census: Censu
             t,
             person,
             "votes.reminder",
+            not_before=await _daytime(uow, vote, now),
             now=now,
             reply_markup=_vote_markup(t, person.language, vote.id),
             dedupe_key=f"vote-remind:{vote.id}:{vote.reminders_sent}:p{person.id}",
@@ -1142,6 +1155,7 @@ async def _publish_result(
             t,
             person,
             "votes.result_message",
+            not_before=await _daytime(uow, vote, now),
             now=now,
             body=body,
             dedupe_key=f"vote-result:{vote.id}:p{person.id}",

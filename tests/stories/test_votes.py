@@ -318,3 +318,16 @@ async def test_an_owner_of_three_homes_gets_a_row_of_buttons_per_home(harness: H
     assert tally.participated.owners == 1 and tally.participated.area == 3 * 8950
     assert tally.options["yes"].owners == 1 and tally.options["yes"].area == 2 * 8950
     assert tally.eligible.owners == 58  # 60 homes; her three count once
+
+
+async def test_a_vote_created_late_at_night_reaches_owners_in_the_morning(harness: Harness) -> None:
+    await link_group(harness)
+    harness.clock.set(local("2026-11-02 23:00"))
+    await make_owner(harness, USERS.resident, "3栋", "2单元", "501")
+    await open_vote(harness)
+    await settle(harness)
+    assert any("业主大会表决公告" in t for t in harness.texts(USERS.group))
+    assert not any("业主大会表决通知" in t for t in harness.texts(USERS.resident))
+    harness.clock.set(local("2026-11-03 07:01"))
+    await settle(harness)
+    assert "业主大会表决通知" in harness.texts(USERS.resident)[-1]
