@@ -78,7 +78,7 @@ def _ballot_markup(context: BotContext, ballot: Ballotable) -> InlineKeyboardMar
             if home.option == option:
                 label = "☑️ " + label
             if several:
-                label = f"{home.home[-8:]} {label}"
+                label = f"{home.home} {label}"
             row.append((label, pack(PREFIX, "c", ballot.vote_id, home.household_id, CODE_OF_OPTION[option])))
         rows.append(row)
     return buttons(rows)
