@@ -331,3 +331,40 @@ async def test_a_vote_created_late_at_night_reaches_owners_in_the_morning(harnes
     harness.clock.set(local("2026-11-03 07:01"))
     await settle(harness)
     assert "业主大会表决通知" in harness.texts(USERS.resident)[-1]
+
+
+async def test_a_claim_goes_to_who_covers_the_building_and_a_rejected_claimant_cannot_vote(
+    harness: Harness,
+) -> None:
+    vote_id = await open_vote(harness)
+    replies = await harness.send(USERS.neighbour, "/claim")
+    assert "1栋1单元101：还没认领" in (replies[-1].text or "")
+    leader_before = len(harness.texts(USERS.building_leader))
+    await harness.press(USERS.neighbour, replies[-1], "我是 1栋1单元101 的业主")
+    replies = await harness.send(USERS.neighbour, "/claim")
+    assert "1栋1单元101：等楼栋长确认" in (replies[-1].text or "")
+    await deliver(harness)
+    assert len(harness.texts(USERS.building_leader)) == leader_before  # 赵姐 leads 3栋 only
+    request = harness.last(USERS.admin)
+    assert "黄先生" in (request.text or "")
+    # The 3栋 leader cannot decide a 1栋 claim, even with a forged button.
+    async with harness.services.uow() as uow:
+        claim_id = await uow.session.scalar(select(HomeOwnership.id).where(HomeOwnership.status == "pending"))
+    own_message = (await harness.send(USERS.building_leader, "/claim"))[-1]
+    update = forged_callback(
+        harness.world,
+        USERS.building_leader,
+        USERS.building_leader,
+        own_message.message_id,
+        f"vo:ok:{claim_id}",
+    )
+    await harness.process(update)
+    answer = harness.world.callback_answer(update["callback_query"]["id"])
+    assert answer is not None and NOT_ALLOWED in answer["text"]
+    await harness.press(USERS.admin, request, "❌ 不是")
+    assert "已驳回" in (harness.last(USERS.admin).text or "")
+
+    await deliver(harness)
+    assert "没有确认您是 1栋1单元101 的业主" in harness.texts(USERS.neighbour)[-1]
+    replies = await harness.open_link(USERS.neighbour, f"vt_{vote_id}")
+    assert "只有登记的业主才能投票" in (replies[-1].text or "")
