@@ -54,6 +54,18 @@ VOTE_DRAFT = "vote_draft"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
+def _user_id(update: Update) -> int:
+    user = update.effective_user
+    assert user is not None
+    return user.id
+
+
+async def _known_user_id(update: Update, context: BotContext) -> int:
+    """The presser's id, once they are known to the bot (a first contact is registered as a person)."""
+    await ensure_current_person(update, context)
+    return _user_id(update)
+
+
 def _option_word(context: BotContext, option: str | None) -> str:
     return context.t(f"votes.option_{option}") if option else context.t("votes.option_none")
 
@@ -85,9 +97,8 @@ def _ballot_markup(context: BotContext, ballot: Ballotable) -> InlineKeyboardMar
 
 
 async def _show_ballot(update: Update, context: BotContext, vote_id: int) -> None:
-    user = update.effective_user
-    assert user is not None
-    ballot = await votes.my_ballot(context.services.uow(), user.id, vote_id, context.services.clock.now())
+    user_id = _user_id(update)
+    ballot = await votes.my_ballot(context.services.uow(), user_id, vote_id, context.services.clock.now())
     await edit_or_reply(update, context, _ballot_text(context, ballot), _ballot_markup(context, ballot))
 
 
@@ -96,9 +107,8 @@ async def vote_open_pressed(update: Update, context: BotContext) -> None:
     if vote_id is None:
         return
     await answer(update)
-    user = update.effective_user
-    assert user is not None
-    ballot = await votes.my_ballot(context.services.uow(), user.id, vote_id, context.services.clock.now())
+    user_id = _user_id(update)
+    ballot = await votes.my_ballot(context.services.uow(), user_id, vote_id, context.services.clock.now())
     await send_text(update, context, _ballot_text(context, ballot), _ballot_markup(context, ballot))
 
 
@@ -113,8 +123,8 @@ async def vote_link(update: Update, context: BotContext, rest: str) -> None:
 async def choice_pressed(update: Update, context: BotContext) -> None:
     """A big button: the home's ballot; the same press again (or from a second phone) changes nothing."""
     query = update.callback_query
-    user = update.effective_user
-    assert query is not None and user is not None
+    user_id = _user_id(update)
+    assert query is not None
     parts = unpack(query.data)
     vote_id, household_id = int_part(parts, 2), int_part(parts, 3)
     option = OPTION_CODES.get(parts[4]) if len(parts) > 4 else None
@@ -122,9 +132,9 @@ async def choice_pressed(update: Update, context: BotContext) -> None:
         await stale_button(update, context)
         return
     now = context.services.clock.now()
-    receipt = await votes.cast_online(context.services.uow(), user.id, vote_id, household_id, option, now)
+    receipt = await votes.cast_online(context.services.uow(), user_id, vote_id, household_id, option, now)
     await answer(update, context.t("votes.pressed", choice=_option_word(context, option)))
-    ballot = await votes.my_ballot(context.services.uow(), user.id, vote_id, now)
+    ballot = await votes.my_ballot(context.services.uow(), user_id, vote_id, now)
     await edit_or_reply(update, context, _ballot_text(context, ballot), _ballot_markup(context, ballot))
     if receipt.changed:
         when = receipt.cast_at.astimezone(ZoneInfo(ballot.tz)).strftime("%Y-%m-%d %H:%M")
@@ -141,10 +151,8 @@ async def choice_pressed(update: Update, context: BotContext) -> None:
 
 
 async def vote_command(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    await ensure_current_person(update, context)
-    found = await votes.open_votes(context.services.uow(), user.id, context.services.clock.now())
+    user_id = await _known_user_id(update, context)
+    found = await votes.open_votes(context.services.uow(), user_id, context.services.clock.now())
     if not found:
         await reply(update, context, "votes.none_open")
         return
@@ -156,10 +164,8 @@ async def vote_command(update: Update, context: BotContext) -> None:
 
 
 async def unvoted_command(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    await ensure_current_person(update, context)
-    found = await votes.unvoted_homes(context.services.uow(), user.id, context.services.clock.now())
+    user_id = await _known_user_id(update, context)
+    found = await votes.unvoted_homes(context.services.uow(), user_id, context.services.clock.now())
     if not found:
         await reply(update, context, "votes.none_open")
         return
@@ -182,9 +188,7 @@ async def unvoted_command(update: Update, context: BotContext) -> None:
 
 async def paper_command(update: Update, context: BotContext) -> None:
     """/paper VOTE 楼栋 单元 房号 同意|反对|弃权 [委托人]: counted once a second person confirms it."""
-    user = update.effective_user
-    assert user is not None
-    await ensure_current_person(update, context)
+    user_id = await _known_user_id(update, context)
     args = context.args or []
     if len(args) < 5 or not args[0].isdigit():
         await reply(update, context, "votes.paper_how")
@@ -193,7 +197,7 @@ async def paper_command(update: Update, context: BotContext) -> None:
     view = await votes.enter_paper(
         context.services.uow(),
         context.services.translator,
-        user.id,
+        user_id,
         int(args[0]),
         (args[1], args[2], args[3]),
         args[4],
@@ -211,13 +215,13 @@ async def paper_decided(update: Update, context: BotContext) -> None:
     if entry_id is None:
         return
     query = update.callback_query
-    user = update.effective_user
-    assert query is not None and user is not None
+    user_id = _user_id(update)
+    assert query is not None
     approve = unpack(query.data)[1] == "ok"
     view = await votes.decide_paper(
         context.services.uow(),
         context.services.translator,
-        user.id,
+        user_id,
         entry_id,
         approve,
         context.services.clock.now(),
@@ -241,11 +245,9 @@ def _cancel_markup(context: BotContext) -> InlineKeyboardMarkup:
 
 
 async def new_vote(update: Update, context: BotContext) -> NewVoteStep | int:
-    user = update.effective_user
-    assert user is not None
-    await ensure_current_person(update, context)
+    user_id = await _known_user_id(update, context)
     context.drop(VOTE_DRAFT)
-    name, person_id, tz = await votes.committee_compound(context.services.uow(), user.id)
+    name, person_id, tz = await votes.committee_compound(context.services.uow(), user_id)
     context.draft(VOTE_DRAFT).update(compound=name, person_id=person_id, tz=tz)
     await reply(update, context, "votes.ask_title", markup=_cancel_markup(context), compound=name)
     return NewVoteStep.TITLE
@@ -353,10 +355,8 @@ async def new_vote_stop(update: Update, context: BotContext) -> int:
 
 
 async def proposals_command(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    await ensure_current_person(update, context)
-    listing = await proposals.ranked(context.services.uow(), user.id)
+    user_id = await _known_user_id(update, context)
+    listing = await proposals.ranked(context.services.uow(), user_id)
     rows = []
     lines = []
     for number, line in enumerate(listing.lines, start=1):
@@ -381,9 +381,8 @@ async def proposals_command(update: Update, context: BotContext) -> None:
 
 
 async def menu_decisions(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    found = await votes.open_votes(context.services.uow(), user.id, context.services.clock.now())
+    user_id = _user_id(update)
+    found = await votes.open_votes(context.services.uow(), user_id, context.services.clock.now())
     if found:
         await vote_command(update, context)
     await proposals_command(update, context)
@@ -393,10 +392,9 @@ async def support_pressed(update: Update, context: BotContext) -> None:
     proposal_id = await pressed_int(update, context)
     if proposal_id is None:
         return
-    user = update.effective_user
-    assert user is not None
+    user_id = _user_id(update)
     result = await proposals.support(
-        context.services.uow(), user.id, proposal_id, context.services.clock.now()
+        context.services.uow(), user_id, proposal_id, context.services.clock.now()
     )
     key = "proposals.supported" if result.added else "proposals.already_supported"
     await answer(update, context.t(key, supports=result.supports), alert=not result.added)
@@ -407,11 +405,11 @@ async def agenda_pressed(update: Update, context: BotContext) -> None:
     if proposal_id is None:
         return
     query = update.callback_query
-    user = update.effective_user
-    assert query is not None and user is not None
+    user_id = _user_id(update)
+    assert query is not None
     agenda = "meeting" if unpack(query.data)[1] == "m" else "vote"
     now = context.services.clock.now()
-    text = await proposals.put_on_agenda(context.services.uow(), user.id, proposal_id, agenda, now)
+    text = await proposals.put_on_agenda(context.services.uow(), user_id, proposal_id, agenda, now)
     context.services.notify_outbox()
     await answer(update)
     await reply(update, context, f"proposals.put_on_{agenda}", text=text[:80])
@@ -428,9 +426,8 @@ async def propose_start(update: Update, context: BotContext) -> ProposalStep | i
 
 
 async def _save_proposal(update: Update, context: BotContext, text: str) -> None:
-    user = update.effective_user
-    assert user is not None
-    await proposals.raise_proposal(context.services.uow(), user.id, text, context.services.clock.now())
+    user_id = _user_id(update)
+    await proposals.raise_proposal(context.services.uow(), user_id, text, context.services.clock.now())
     await reply(update, context, "proposals.raised")
 
 
@@ -455,10 +452,8 @@ async def propose_stop(update: Update, context: BotContext) -> int:
 
 
 async def claim_command(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    await ensure_current_person(update, context)
-    homes = await proposals.claimable_homes(context.services.uow(), user.id)
+    user_id = await _known_user_id(update, context)
+    homes = await proposals.claimable_homes(context.services.uow(), user_id)
     if not homes:
         await reply(update, context, "proposals.claim_no_home")
         return
@@ -481,12 +476,11 @@ async def claim_pressed(update: Update, context: BotContext) -> None:
     household_id = await pressed_int(update, context)
     if household_id is None:
         return
-    user = update.effective_user
-    assert user is not None
+    user_id = _user_id(update)
     outcome = await proposals.claim(
         context.services.uow(),
         context.services.translator,
-        user.id,
+        user_id,
         household_id,
         context.services.clock.now(),
     )
@@ -500,13 +494,13 @@ async def decide_pressed(update: Update, context: BotContext) -> None:
     if ownership_id is None:
         return
     query = update.callback_query
-    user = update.effective_user
-    assert query is not None and user is not None
+    user_id = _user_id(update)
+    assert query is not None
     approve = unpack(query.data)[1] == "ok"
     outcome, home = await proposals.decide_claim(
         context.services.uow(),
         context.services.translator,
-        user.id,
+        user_id,
         ownership_id,
         approve,
         context.services.clock.now(),
