@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from bot.cli import Console, existing_file, now
 from bot.cli_commands.events import read_rows
 from bot.cli_commands.patrols import _run, nested
 from bot.config import Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def register(subparsers: Any) -> None:
@@ -83,35 +87,46 @@ def _fingerprint(path: Path) -> dict[str, str]:
     return {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
+def _refusals_printed(command: Command) -> Command:
+    """A service's refusal (UserFacingError) is printed in the operator's language; the exit code is 1."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        from bot.services.errors import UserFacingError
+
+        try:
+            return command(args, settings)
+        except UserFacingError as error:
+            return Console(settings).refuse(error)
+
+    return run
+
+
 def _prepare(settings: Settings) -> None:
     from bot.db.migrate import upgrade
 
     upgrade(settings.database_url)
 
 
+@_refusals_printed
 def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import votes
-    from bot.services.errors import UserFacingError
 
-    console = Console(settings)
     _prepare(settings)
-    try:
-        vote_id = _run(
-            settings,
-            lambda f: votes.create_vote(
-                f(),
-                compound=args.compound,
-                title=args.title,
-                matter=args.matter,
-                opens=args.opens,
-                closes=args.closes,
-                notice_days=args.notice_days,
-                documents=[_fingerprint(path) for path in args.document],
-                now=now(),
-            ),
-        )
-    except UserFacingError as error:
-        return console.refuse(error)
+    vote_id = _run(
+        settings,
+        lambda f: votes.create_vote(
+            f(),
+            compound=args.compound,
+            title=args.title,
+            matter=args.matter,
+            opens=args.opens,
+            closes=args.closes,
+            notice_days=args.notice_days,
+            documents=[_fingerprint(path) for path in args.document],
+            now=now(),
+        ),
+    )
     print(vote_id)
     return 0
 
@@ -133,9 +148,9 @@ def _read_ballot_sheet(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     return header, [dict(zip(header, line, strict=False)) for line in lines[1:]]
 
 
+@_refusals_printed
 def cmd_ballots(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import votes
-    from bot.services.errors import UserFacingError
 
     console = Console(settings)
     try:
@@ -149,31 +164,25 @@ def cmd_ballots(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         return console.fail("votes.cli_no_rows")
     _prepare(settings)
-    try:
-        report = _run(
-            settings,
-            lambda f: votes.import_paper(
-                f(), args.vote_id, rows, now(), entered_by=args.entered_by, confirmed_by=args.scrutineer
-            ),
-        )
-    except UserFacingError as error:
-        return console.refuse(error)
+    report = _run(
+        settings,
+        lambda f: votes.import_paper(
+            f(), args.vote_id, rows, now(), entered_by=args.entered_by, confirmed_by=args.scrutineer
+        ),
+    )
     if not report.ok:
         return _list_problems(console, "votes.cli_ballots_rejected", report.problems)
     console.say("votes.cli_ballots_recorded", count=report.recorded, replaced=report.replaced)
     return 0
 
 
+@_refusals_printed
 def cmd_result(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import votes
-    from bot.services.errors import UserFacingError
 
     console = Console(settings)
     _prepare(settings)
-    try:
-        outcome = _run(settings, lambda f: votes.result(f(), args.vote_id, now()))
-    except UserFacingError as error:
-        return console.refuse(error)
+    outcome = _run(settings, lambda f: votes.result(f(), args.vote_id, now()))
     figures = votes.result_json(outcome)
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))
@@ -183,16 +192,13 @@ def cmd_result(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@_refusals_printed
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import votes
-    from bot.services.errors import UserFacingError
 
     console = Console(settings)
     _prepare(settings)
-    try:
-        report = _run(settings, lambda f: votes.audit(f(), args.vote_id))
-    except UserFacingError as error:
-        return console.refuse(error)
+    report = _run(settings, lambda f: votes.audit(f(), args.vote_id))
     console.say("votes.cli_audit_counted", ballots=report.ballots, homes=report.homes_voted)
     tally = report.tally
     console.say(
@@ -208,16 +214,13 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return _list_problems(console, "votes.cli_audit_problems", report.problems)
 
 
+@_refusals_printed
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import votes
-    from bot.services.errors import UserFacingError
 
     console = Console(settings)
     _prepare(settings)
-    try:
-        data = _run(settings, lambda f: votes.export_evidence(f(), args.vote_id, now()))
-    except UserFacingError as error:
-        return console.refuse(error)
+    data = _run(settings, lambda f: votes.export_evidence(f(), args.vote_id, now()))
     out: Path = args.out or Path(f"vote-{args.vote_id}.xlsx")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
