@@ -220,7 +220,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     console = Console(settings)
     _prepare(settings)
-    data = _run(settings, lambda f: votes.export_evidence(f(), args.vote_id, now()))
+    data = _run(
+        settings,
+        lambda f: votes.export_evidence(f(), args.vote_id, now(), console.translator, console.language),
+    )
     out: Path = args.out or Path(f"vote-{args.vote_id}.xlsx")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)

@@ -752,10 +752,15 @@ def _local(moment: datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
-async def export_evidence(uow: UnitOfWork, vote_id: int, now: datetime) -> bytes:
+async def export_evidence(
+    uow: UnitOfWork, vote_id: int, now: datetime, t: Translator, language: str | None
+) -> bytes:
     """The evidence workbook: 汇总 (the figures), 各户 (each home's current ballot), 全部选票 (every ballot
     row, superseded ones too), 通知 (each notice, reminder and result sent)."""
     from openpyxl import Workbook
+
+    def x(name: str, **values: object) -> str:
+        return t(language, "votes.x_" + name, **values)
 
     async with uow:
         repo = VoteRepository(uow.session)
@@ -772,7 +777,7 @@ async def export_evidence(uow: UnitOfWork, vote_id: int, now: datetime) -> bytes
 
     def owner_names(household_id: int) -> str:
         if household_id in census.developer_homes:
-            return "开发商（未售）"
+            return x("developer_unsold")
         return "、".join(
             people[p].display_name for p in census.owners_of.get(household_id, []) if p in people
         )
@@ -780,38 +785,48 @@ async def export_evidence(uow: UnitOfWork, vote_id: int, now: datetime) -> bytes
     book = Workbook()
     summary = book.active
     assert summary is not None
-    summary.title = "汇总"
+    summary.title = x("sheet_summary")
     figures = result_json(
         VoteResult(
             vote.id, vote.title, vote.compound_id, now >= vote.closes_at, tally, vote.opens_at, vote.closes_at
         )
     )
-    summary.append(["表决", vote.title])
-    summary.append(
-        ["事项", "特别事项（民法典第278条第六至八项）" if vote.matter == "special" else "一般事项"]
-    )
-    summary.append(["开始", _local(vote.opens_at, tz)])
-    summary.append(["截止", _local(vote.closes_at, tz)])
-    summary.append(["已截止", "是" if figures["closed"] else "否"])
-    summary.append(["", "面积(m²)", "人数"])
-    summary.append(["全体业主", square_metres(tally.eligible.area), tally.eligible.owners])
-    summary.append(["参与表决", square_metres(tally.participated.area), tally.participated.owners])
+    summary.append([x("vote"), vote.title])
+    summary.append([x("matter"), x("matter_special") if vote.matter == "special" else x("matter_ordinary")])
+    summary.append([x("opens"), _local(vote.opens_at, tz)])
+    summary.append([x("closes"), _local(vote.closes_at, tz)])
+    summary.append([x("closed"), x("yes") if figures["closed"] else x("no")])
+    summary.append(["", x("area"), x("owners")])
+    summary.append([x("eligible"), square_metres(tally.eligible.area), tally.eligible.owners])
+    summary.append([x("participated"), square_metres(tally.participated.area), tally.participated.owners])
     for option, f in tally.options.items():
         summary.append([WORD_OF_OPTION[option], square_metres(f.area), f.owners])
-    summary.append(["达到参与门槛(2/3)", "是" if tally.quorum_met else "否"])
-    summary.append([f"通过门槛({tally.threshold})", "是" if tally.passed else "否"])
+    summary.append([x("quorum"), x("yes") if tally.quorum_met else x("no")])
+    summary.append([x("passed", threshold=tally.threshold), x("yes") if tally.passed else x("no")])
     for document in vote.documents or []:
-        summary.append(["文件", document.get("name", ""), document.get("sha256", "")])
-    summary.append(["导出时间", _local(now, tz)])
+        summary.append([x("document"), document.get("name", ""), document.get("sha256", "")])
+    summary.append([x("exported_at"), _local(now, tz)])
 
     current: dict[int, Ballot] = {}
     for ballot in census.ballots:
         current[ballot.household_id] = ballot  # ballots come ordered by seq within each home
-    homes_sheet = book.create_sheet("各户")
+    homes_sheet = book.create_sheet(x("sheet_homes"))
     homes_sheet.append(
-        ["楼栋", "单元", "房号", "面积(m²)", "业主", "选项", "方式", "委托人", "时间", "录入人", "监票人"]
+        [
+            x("building"),
+            x("unit"),
+            x("room"),
+            x("area"),
+            x("owner"),
+            x("option"),
+            x("channel"),
+            x("proxy"),
+            x("time"),
+            x("entered_by"),
+            x("scrutineer"),
+        ]
     )
-    channel_words = {"online": "线上", "paper": "书面", "proxy": "书面委托"}
+    channel_words = {"online": x("online"), "paper": x("paper"), "proxy": x("proxy_channel")}
     for row in census.rows:
         b = current.get(row.household_id)
         homes_sheet.append(
@@ -821,7 +836,7 @@ async def export_evidence(uow: UnitOfWork, vote_id: int, now: datetime) -> bytes
                 row.room,
                 row.area,
                 owner_names(row.household_id),
-                WORD_OF_OPTION[b.option] if b else "未表决",
+                WORD_OF_OPTION[b.option] if b else x("not_voted"),
                 channel_words.get(b.channel, b.channel) if b else "",
                 (b.proxy_name or "") if b else "",
                 _local(b.cast_at, tz) if b else "",
@@ -830,22 +845,22 @@ async def export_evidence(uow: UnitOfWork, vote_id: int, now: datetime) -> bytes
             ]
         )
     labels = {r.household_id: r for r in census.rows}
-    all_sheet = book.create_sheet("全部选票")
+    all_sheet = book.create_sheet(x("sheet_ballots"))
     all_sheet.append(
         [
-            "编号",
-            "楼栋",
-            "单元",
-            "房号",
-            "第几次",
-            "选项",
-            "方式",
-            "投票人",
-            "委托人",
-            "时间",
-            "录入人",
-            "监票人",
-            "是否有效",
+            x("id"),
+            x("building"),
+            x("unit"),
+            x("room"),
+            x("seq"),
+            x("option"),
+            x("channel"),
+            x("voter"),
+            x("proxy"),
+            x("time"),
+            x("entered_by"),
+            x("scrutineer"),
+            x("valid"),
         ]
     )
     for b in census.ballots:
@@ -865,15 +880,15 @@ async def export_evidence(uow: UnitOfWork, vote_id: int, now: datetime) -> bytes
                 _local(b.cast_at, tz),
                 b.entered_by or "",
                 b.confirmed_by or "",
-                "有效" if current.get(b.household_id) is b else "已被替换",
+                x("current") if current.get(b.household_id) is b else x("superseded"),
             ]
         )
-    notice_sheet = book.create_sheet("通知")
-    notice_sheet.append(["类别", "发往", "时间"])
-    kinds = {"notice": "表决公告", "reminder": "提醒", "result": "结果公布"}
+    notice_sheet = book.create_sheet(x("sheet_notices"))
+    notice_sheet.append([x("kind"), x("to"), x("time")])
+    kinds = {"notice": x("kind_notice"), "reminder": x("kind_reminder"), "result": x("kind_result")}
     for n in notices:
         target = (
-            f"群 {n.chat_id}"
+            x("group", chat=n.chat_id)
             if n.chat_id is not None
             else (people[n.person_id].display_name if n.person_id in people else "")
         )
