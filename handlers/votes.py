@@ -178,7 +178,7 @@ async def unvoted_command(update: Update, context: BotContext) -> None:
             title=item.title,
             waiting=len(item.homes),
             total=item.total,
-            homes="、".join(item.homes) or context.t("votes.unvoted_none"),
+            homes=context.t("votes.list_separator").join(item.homes) or context.t("votes.unvoted_none"),
         )
         # The live turnout against the 2/3 quorum, for the whole compound.
         outcome = await votes.result(context.services.uow(), item.vote_id, now)

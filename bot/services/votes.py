@@ -778,7 +778,7 @@ async def export_evidence(
     def owner_names(household_id: int) -> str:
         if household_id in census.developer_homes:
             return x("developer_unsold")
-        return "、".join(
+        return x("names_separator").join(
             people[p].display_name for p in census.owners_of.get(household_id, []) if p in people
         )
 
