@@ -253,12 +253,33 @@ async def new_vote(update: Update, context: BotContext) -> NewVoteStep | int:
     return NewVoteStep.TITLE
 
 
+async def new_vote_from_proposal(update: Update, context: BotContext) -> NewVoteStep | int:
+    """🗳 现在发起表决 under an item put to a vote: the flow starts with the item's text as the title."""
+    proposal_id = await pressed_int(update, context)
+    if proposal_id is None:
+        return ConversationHandler.END
+    await answer(update)
+    user_id = await _known_user_id(update, context)
+    text = await proposals.agenda_item(context.services.uow(), user_id, proposal_id)
+    context.drop(VOTE_DRAFT)
+    name, person_id, tz = await votes.committee_compound(context.services.uow(), user_id)
+    context.draft(VOTE_DRAFT).update(
+        compound=name, person_id=person_id, tz=tz, title=text[: votes.TITLE_LIMIT], proposal_id=proposal_id
+    )
+    await reply(update, context, "votes.title_from_proposal", title=text[: votes.TITLE_LIMIT])
+    return await _ask_matter(update, context)
+
+
 async def vote_title_entered(update: Update, context: BotContext) -> NewVoteStep:
     text = (update.effective_message.text or "").strip() if update.effective_message else ""
     if not text or len(text) > votes.TITLE_LIMIT:
         await reply(update, context, "votes.bad_title", limit=votes.TITLE_LIMIT)
         return NewVoteStep.TITLE
     context.draft(VOTE_DRAFT)["title"] = text
+    return await _ask_matter(update, context)
+
+
+async def _ask_matter(update: Update, context: BotContext) -> NewVoteStep:
     rows = [
         [(context.t("votes.btn_matter_ordinary"), pack(PREFIX, "m", "ordinary"))],
         [(context.t("votes.btn_matter_special"), pack(PREFIX, "m", "special"))],
@@ -331,6 +352,7 @@ async def vote_publish(update: Update, context: BotContext) -> NewVoteStep | int
             notice_days=votes.DEFAULT_NOTICE_DAYS,
             now=context.services.clock.now(),
             created_by=draft["person_id"],
+            proposal_id=draft.get("proposal_id"),
         )
     except UserFacingError as refusal:
         draft.pop("opens", None)
@@ -412,7 +434,14 @@ async def agenda_pressed(update: Update, context: BotContext) -> None:
     text = await proposals.put_on_agenda(context.services.uow(), user_id, proposal_id, agenda, now)
     context.services.notify_outbox()
     await answer(update)
-    await reply(update, context, f"proposals.put_on_{agenda}", text=text[:80])
+    start_vote = buttons([[(context.t("votes.btn_start_from_proposal"), pack(PREFIX, "new", proposal_id))]])
+    await reply(
+        update,
+        context,
+        f"proposals.put_on_{agenda}",
+        markup=start_vote if agenda == "vote" else None,
+        text=text[:80],
+    )
 
 
 async def propose_start(update: Update, context: BotContext) -> ProposalStep | int:
@@ -565,7 +594,10 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         name="votes_new",
         persistent=True,
         allow_reentry=True,
-        entry_points=[CommandHandler("newvote", new_vote, filters=private)],
+        entry_points=[
+            CommandHandler("newvote", new_vote, filters=private),
+            CallbackQueryHandler(new_vote_from_proposal, pattern=rf"^{PREFIX}:new:"),
+        ],
         states={
             NewVoteStep.TITLE: [MessageHandler(text, vote_title_entered)],
             NewVoteStep.MATTER: [CallbackQueryHandler(vote_matter_picked, pattern=rf"^{PREFIX}:m:")],

@@ -155,6 +155,18 @@ async def put_on_agenda(
         return text
 
 
+async def agenda_item(uow: UnitOfWork, telegram_id: int, proposal_id: int) -> str:
+    """The text of an item the committee put to an owners' vote, to start that vote from it."""
+    async with uow:
+        person = await _person(uow, telegram_id)
+        proposal = await VoteRepository(uow.session).proposal(proposal_id)
+        if proposal is None or proposal.status != "vote" or proposal.vote_id is not None:
+            raise UserFacingError("proposals.gone")
+        if not await _is_committee(uow, person, proposal.compound_id):
+            raise UserFacingError("common.not_allowed")
+        return proposal.text
+
+
 # --- ownership claims ---------------------------------------------------------------------------------------
 
 

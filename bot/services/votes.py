@@ -75,6 +75,7 @@ async def create_vote(
     now: datetime,
     created_by: int | None = None,
     documents: list[dict[str, str]] | None = None,
+    proposal_id: int | None = None,
 ) -> int:
     """The vote's id. Opening must leave the owners `notice_days` of notice (15 by default; 0 when the notice
     went out on paper)."""
@@ -116,6 +117,9 @@ async def create_vote(
         uow.session.add(vote)
         await uow.session.flush()
         vote_id = vote.id
+        proposal = await VoteRepository(uow.session).proposal(proposal_id) if proposal_id else None
+        if proposal is not None and proposal.compound_id == found.id:
+            proposal.vote_id = vote_id  # the problem list shows which vote decided it
         await uow.commit()
         return vote_id
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.db.models.votes import Ballot, HomeOwnership, PaperEntry, VoteNotice
+from bot.db.models.votes import Ballot, HomeOwnership, OwnerVote, PaperEntry, Proposal, VoteNotice
 from bot.scheduling import next_wakeup
 from bot.services import votes
 from bot.services.errors import UserFacingError
@@ -368,3 +368,26 @@ async def test_a_claim_goes_to_who_covers_the_building_and_a_rejected_claimant_c
     assert "没有确认您是 1栋1单元101 的业主" in harness.texts(USERS.neighbour)[-1]
     replies = await harness.open_link(USERS.neighbour, f"vt_{vote_id}")
     assert "只有登记的业主才能投票" in (replies[-1].text or "")
+
+
+async def test_an_item_put_to_a_vote_starts_the_vote_with_its_text(harness: Harness) -> None:
+    await harness.send(USERS.resident, "/propose 小区东门改成人车分流")
+    replies = await harness.send(USERS.admin, "/proposals")
+    _, replies = await harness.press(USERS.admin, replies[-1], "🗳 第1条交表决")
+    _, replies = await harness.press(USERS.admin, replies[-1], "🗳 现在发起表决")
+    assert "小区东门改成人车分流" in (replies[0].text or "")
+    _, replies = await harness.press(
+        USERS.admin, replies[-1], "特别事项（筹集维修资金、改建重建、改变共有部分用途或经营）"
+    )
+    await harness.send(USERS.admin, "2026-11-20 09:00")
+    replies = await harness.send(USERS.admin, "2026-12-05 18:00")
+    assert "小区东门改成人车分流" in (replies[-1].text or "") and "特别事项" in (replies[-1].text or "")
+    _, replies = await harness.press(USERS.admin, replies[-1], "📢 发布")
+    assert "表决已创建" in (replies[-1].text or "")
+    async with harness.services.uow() as uow:
+        proposal = await uow.session.scalar(select(Proposal))
+        vote = await uow.session.scalar(select(OwnerVote))
+    assert proposal is not None and vote is not None
+    assert proposal.vote_id == vote.id and vote.title == "小区东门改成人车分流" and vote.matter == "special"
+    replies = await harness.send(USERS.resident, "/proposals")
+    assert "小区东门改成人车分流" not in (replies[-1].text or "")  # decided items leave the open list
