@@ -1108,13 +1108,14 @@ async def _publish_notice(
             dedupe_key=f"vote-notice:{vote.id}:{group.chat_id}",
         )
         await _record(uow, vote.id, "notice", now, chat_id=group.chat_id)
+    daytime = await _daytime(uow, vote, now)
     for person in (await _owners(uow, census)).values():
         sent = await notify_person(
             uow,
             t,
             person,
             "votes.notice_owner",
-            not_before=await _daytime(uow, vote, now),
+            not_before=daytime,
             now=now,
             dedupe_key=f"vote-notice:{vote.id}:p{person.id}",
             reply_markup=_vote_markup(t, person.language, vote.id),
@@ -1135,13 +1136,14 @@ async def _remind(uow: UnitOfWork, t: Translator, vote: OwnerVote, census: Censu
     people = await VoteRepository(uow.session).people(waiting)
     compound = await uow.community.compound(vote.compound_id)
     closes = vote.closes_at.astimezone(zone(compound)).strftime("%Y-%m-%d %H:%M")
+    daytime = await _daytime(uow, vote, now)
     for person in people.values():
         sent = await notify_person(
             uow,
             t,
             person,
             "votes.reminder",
-            not_before=await _daytime(uow, vote, now),
+            not_before=daytime,
             now=now,
             reply_markup=_vote_markup(t, person.language, vote.id),
             dedupe_key=f"vote-remind:{vote.id}:{vote.reminders_sent}:p{person.id}",
@@ -1167,6 +1169,7 @@ async def _publish_result(
             uow, text, chat_id=group.chat_id, now=now, dedupe_key=f"vote-result:{vote.id}:{group.chat_id}"
         )
         await _record(uow, vote.id, "result", now, chat_id=group.chat_id)
+    daytime = await _daytime(uow, vote, now)
     for person in (await _owners(uow, census)).values():
         body = "\n".join(result_lines(t, person.language, outcome))
         sent = await notify_person(
@@ -1174,7 +1177,7 @@ async def _publish_result(
             t,
             person,
             "votes.result_message",
-            not_before=await _daytime(uow, vote, now),
+            not_before=daytime,
             now=now,
             body=body,
             dedupe_key=f"vote-result:{vote.id}:p{person.id}",
