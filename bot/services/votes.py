@@ -337,7 +337,7 @@ async def cast_online(
         _require_open(vote, now)
         if household_id not in await repo.owned_homes(person.id):
             raise UserFacingError("votes.not_owner")
-        row = next((r for r in await repo.homes(vote.compound_id) if r.household_id == household_id), None)
+        row = await repo.home(vote.compound_id, household_id)
         if row is None:
             raise UserFacingError("votes.not_owner")
         # Plain values: a rollback after a lost race expires every loaded object.
@@ -396,7 +396,7 @@ async def my_ballot(uow: UnitOfWork, telegram_id: int, vote_id: int, now: dateti
         vote = await _vote(uow, vote_id)
         _require_open(vote, now)
         owned = set(await repo.owned_homes(person.id))
-        rows = [r for r in await repo.homes(vote.compound_id) if r.household_id in owned]
+        rows = await repo.homes(vote.compound_id, owned)
         if not rows:
             raise UserFacingError("votes.not_owner")
         choices = []
@@ -644,7 +644,8 @@ async def decide_paper(
             raise UserFacingError("common.not_allowed")
         if entry.entered_by == person.id:
             raise UserFacingError("votes.paper_same_person")
-        row = next(r for r in await repo.homes(vote.compound_id) if r.household_id == entry.household_id)
+        row = await repo.home(vote.compound_id, entry.household_id)
+        assert row is not None
         if entry.status != "pending":
             return PaperEntryView(
                 entry.id, vote.title, home_label(row), entry.option, entry.proxy_name, entry.status

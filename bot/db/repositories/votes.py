@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -29,15 +30,23 @@ class VoteRepository:
     async def vote(self, vote_id: int) -> OwnerVote | None:
         return await self.session.get(OwnerVote, vote_id)
 
-    async def homes(self, compound_id: int) -> list[HomeRow]:
-        rows = await self.session.execute(
+    async def homes(self, compound_id: int, only: Iterable[int] | None = None) -> list[HomeRow]:
+        """The compound's homes (or only those of `only`), in building, unit, room order."""
+        query = (
             select(Household.id, Building.id, Building.name, Unit.name, Household.room, Household.floor_area)
             .join(Unit, Household.unit_id == Unit.id)
             .join(Building, Unit.building_id == Building.id)
             .where(Building.compound_id == compound_id)
             .order_by(Building.id, Unit.id, Household.id)
         )
+        if only is not None:
+            query = query.where(Household.id.in_(list(only)))
+        rows = await self.session.execute(query)
         return [HomeRow(*row) for row in rows.all()]
+
+    async def home(self, compound_id: int, household_id: int) -> HomeRow | None:
+        found = await self.homes(compound_id, [household_id])
+        return found[0] if found else None
 
     async def ownerships(self, household_ids: list[int]) -> list[HomeOwnership]:
         if not household_ids:
