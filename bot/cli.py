@@ -25,6 +25,7 @@ CLI_MODULES: list[str] = [
     "bot.cli_commands.patrols",
     "bot.cli_commands.events",
     "bot.cli_commands.points",
+    "bot.cli_commands.votes",
     "bot.cli_commands.bench_reminders",
     "bot.cli_commands.bench_crash",
     "bot.cli_commands.inbox",

@@ -33,6 +33,7 @@ from handlers import (
     residents,
     routing,
     start,
+    votes,
 )
 from handlers.menu import MenuLabelFilter
 
@@ -41,7 +42,7 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 
 CAPABILITIES = (
     routing, residents, groups, points, patrols, events, announcements,
-    repairs_reopen, repairs, repairs_contact, law, start,
+    repairs_reopen, repairs, repairs_contact, votes, law, start,
 )  # fmt: skip
 
 

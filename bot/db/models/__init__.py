@@ -1,7 +1,7 @@
 """All models, imported so that Base.metadata knows every table (Alembic autogenerate relies on it)."""
 
 # Each capability's models register their tables by being imported.
-from bot.db.models import announcements, events, law, patrols, points, repairs  # noqa: F401
+from bot.db.models import announcements, events, law, patrols, points, repairs, votes  # noqa: F401
 from bot.db.models.activity import ActivityRecord
 from bot.db.models.community import (
     Building,
