@@ -502,7 +502,7 @@ async def described(update: Update, context: BotContext) -> ReportStep | int:
     if len(text) > repairs.DESCRIPTION_LIMIT:
         await reply(update, context, "common.too_long", limit=repairs.DESCRIPTION_LIMIT)
         return ReportStep.DESCRIBE
-    if len(text) < 2:
+    if len(text) < 2 or not any(ch.isalnum() for ch in text):  # "😀😀" tells the butler nothing
         await reply(update, context, "repairs.describe_more")
         return ReportStep.DESCRIBE
     draft = context.draft(DRAFT_KEY)

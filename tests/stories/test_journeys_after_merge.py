@@ -1,0 +1,95 @@
+"""Where the emergency path, the intent router, the "no dead ends" handling and issue 12's role work meet:
+journeys a new user of each role walks, through the real Application, after the four were merged."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.db.models import Person
+from bot.services.repairs import number_of
+from tests.factories import USERS
+from tests.harness import Harness
+from tests.repairs_helpers import drain, find, report, setup_compound, tickets
+
+
+async def phone_of(harness: Harness, telegram_id: int) -> str | None:
+    async with harness.services.uow() as uow:
+        return await uow.session.scalar(select(Person.phone).where(Person.telegram_id == telegram_id))
+
+
+async def test_a_phone_number_typed_after_the_phone_question_is_saved_for_the_butler(harness: Harness) -> None:
+    """Asked "方便留个电话吗？", many older residents type the number instead of pressing the contact button.
+    Before: the number got the help list and was lost; the butler's card had no 📞."""
+    await setup_compound(harness)
+    await report(harness, USERS.resident)
+    assert "方便留个电话吗" in (harness.last(USERS.resident).text or "")
+    replies = await harness.send(USERS.resident, "139 1234 5678")
+    assert "电话记下了" in (replies[-1].text or "")
+    assert await phone_of(harness, USERS.resident) == "13912345678"
+
+    await drain(harness)
+    [row] = await tickets(harness)
+    card = find(harness.world.bot_messages(USERS.butler), number_of(row.id))
+    await harness.press(USERS.butler, card, "接单")
+    card = harness.world.message(USERS.butler, card.message_id)
+    assert "📞 打电话给住户" in card.button_texts
+    # Once answered, a later number is just a message again (not silently taken as a new phone).
+    replies = await harness.send(USERS.resident, "13800001111")
+    assert "电话记下了" not in (replies[-1].text or "")
+    assert await phone_of(harness, USERS.resident) == "13912345678"
+
+
+async def test_a_number_typed_without_being_asked_is_not_taken_as_a_phone(harness: Harness) -> None:
+    await setup_compound(harness)
+    replies = await harness.send(USERS.resident, "13912345678")
+    assert replies and "电话记下了" not in (replies[-1].text or "")
+    assert await phone_of(harness, USERS.resident) is None
+
+
+async def test_emoji_only_is_not_a_repair_description(harness: Harness) -> None:
+    """Before: "😀😀" was taken as the description and went to the butler's card as the whole problem."""
+    await setup_compound(harness)
+    await harness.send(USERS.resident, "/report")
+    await harness.press(USERS.resident, harness.last(USERS.resident), "🚰 水电")
+    await harness.press(USERS.resident, harness.last(USERS.resident), "🏠")
+    replies = await harness.send(USERS.resident, "😀😀")
+    assert "多写几个字" in (replies[-1].text or "")
+    replies = await harness.send(USERS.resident, "厨房水龙头关不紧")
+    assert "照片" in (replies[-1].text or "")
+    for button in ("跳过", "一般", "提交报修"):
+        await harness.press(USERS.resident, harness.last(USERS.resident), button)
+    [row] = await tickets(harness)
+    assert row.description == "厨房水龙头关不紧"
+
+
+async def test_the_switch_offer_does_not_promise_to_keep_what_it_drops(harness: Harness) -> None:
+    """"我有多少积分" in the middle of a report offers a switch. Before, the offer said "刚才在填的内容先留着",
+    yet going there ended the report and the next 🔧 报修 started from scratch."""
+    await setup_compound(harness)
+    await harness.send(USERS.resident, "/report")
+    await harness.press(USERS.resident, harness.last(USERS.resident), "🚰 水电")
+    await harness.press(USERS.resident, harness.last(USERS.resident), "🏠")
+    await harness.send(USERS.resident, "厨房水龙头关不紧")
+    [offer] = await harness.send(USERS.resident, "我有多少积分")
+    assert "不保存" in (offer.text or "") and "留着" not in (offer.text or "")
+    # 继续填写 does keep it: the report goes on at the photo step.
+    _, replies = await harness.press(USERS.resident, offer, "继续填写")
+    shown = [harness.world.message(USERS.resident, offer.message_id), *replies]
+    assert any("照片" in (m.text or "") for m in shown), [m.text for m in shown]
+    [offer] = await harness.send(USERS.resident, "我有多少积分")
+    _, replies = await harness.press(USERS.resident, offer, "去")
+    assert any("分" in (m.text or "") for m in replies)
+    replies = await harness.send(USERS.resident, "/report")
+    assert "是哪方面的问题" in (replies[-1].text or "")  # what the offer said: a new report
+    assert await tickets(harness) == []  # nothing half-written was kept as a ticket
+
+
+async def test_the_switch_offer_in_english(harness: Harness, world: object) -> None:
+    await setup_compound(harness)
+    await harness.send(USERS.resident, "/language")
+    await harness.press(USERS.resident, harness.last(USERS.resident), "English")
+    await harness.send(USERS.resident, "/report")
+    [offer] = await harness.send(USERS.resident, "how many points do I have")
+    text = offer.text or ""
+    assert "not saved" in text and "flow." not in text
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text)
