@@ -17,7 +17,7 @@ async def phone_of(harness: Harness, telegram_id: int) -> str | None:
         return await uow.session.scalar(select(Person.phone).where(Person.telegram_id == telegram_id))
 
 
-async def test_a_phone_number_typed_after_the_phone_question_is_saved_for_the_butler(harness: Harness) -> None:
+async def test_a_phone_typed_after_the_phone_question_is_saved_for_the_butler(harness: Harness) -> None:
     """Asked "方便留个电话吗？", many older residents type the number instead of pressing the contact button.
     Before: the number got the help list and was lost; the butler's card had no 📞."""
     await setup_compound(harness)
@@ -63,8 +63,8 @@ async def test_emoji_only_is_not_a_repair_description(harness: Harness) -> None:
 
 
 async def test_the_switch_offer_does_not_promise_to_keep_what_it_drops(harness: Harness) -> None:
-    """"我有多少积分" in the middle of a report offers a switch. Before, the offer said "刚才在填的内容先留着",
-    yet going there ended the report and the next 🔧 报修 started from scratch."""
+    """Typing "我有多少积分" in the middle of a report offers a switch. Before, the offer said
+    "刚才在填的内容先留着", yet going there ended the report and the next 🔧 报修 started from scratch."""
     await setup_compound(harness)
     await harness.send(USERS.resident, "/report")
     await harness.press(USERS.resident, harness.last(USERS.resident), "🚰 水电")
@@ -84,7 +84,7 @@ async def test_the_switch_offer_does_not_promise_to_keep_what_it_drops(harness: 
     assert await tickets(harness) == []  # nothing half-written was kept as a ticket
 
 
-async def test_the_switch_offer_in_english(harness: Harness, world: object) -> None:
+async def test_the_switch_offer_in_english(harness: Harness) -> None:
     await setup_compound(harness)
     await harness.send(USERS.resident, "/language")
     await harness.press(USERS.resident, harness.last(USERS.resident), "English")
