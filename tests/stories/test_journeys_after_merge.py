@@ -93,3 +93,17 @@ async def test_the_switch_offer_in_english(harness: Harness) -> None:
     text = offer.text or ""
     assert "not saved" in text and "flow." not in text
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+async def test_a_patrol_volunteer_typing_a_fire_is_not_told_to_register_a_home(harness: Harness) -> None:
+    """Staff have roles, not homes. Before: a volunteer on patrol who typed a fire read "您还没有绑定房屋"."""
+    await setup_compound(harness)
+    for staff in (USERS.patrol, USERS.butler):
+        [advice] = await harness.send(staff, "3栋楼道着火了好多烟")
+        text = advice.text or ""
+        assert "119" in text and "0571-88886666" in text
+        assert "还没有绑定房屋" not in text and "值班电话" in text and "工作群" in text
+    # Someone with neither a home nor a role is still told to link a home.
+    [advice] = await harness.send(USERS.newcomer, "3栋楼道着火了好多烟")
+    assert "还没有绑定房屋" in (advice.text or "")
+    assert await tickets(harness) == []
