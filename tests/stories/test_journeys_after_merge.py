@@ -107,3 +107,35 @@ async def test_a_patrol_volunteer_typing_a_fire_is_not_told_to_register_a_home(h
     [advice] = await harness.send(USERS.newcomer, "3栋楼道着火了好多烟")
     assert "还没有绑定房屋" in (advice.text or "")
     assert await tickets(harness) == []
+
+
+async def _rated(harness: Harness, stars: str) -> None:
+    await setup_compound(harness)
+    await report(harness, USERS.resident)
+    await drain(harness)
+    card = find(harness.world.bot_messages(USERS.butler), "有新的报修")
+    await harness.press(USERS.butler, card, "接单")
+    await harness.press(USERS.butler, harness.world.message(USERS.butler, card.message_id), "完成")
+    await harness.press(USERS.butler, harness.last(USERS.butler), "直接完成")
+    await drain(harness)
+    resolved = find(harness.world.bot_messages(USERS.resident), "处理好了")
+    await harness.press(USERS.resident, resolved, stars)
+
+
+async def test_a_legal_question_as_the_rating_comment_is_kept_and_answered(harness: Harness) -> None:
+    """Asked "想说几句吗？", the resident wrote "修是修好了，维修费该谁出？".
+    Before: "记下了", and the question was never answered."""
+    await _rated(harness, "3⭐")
+    replies = await harness.send(USERS.resident, "修是修好了，维修费该谁出？")
+    assert "记下了" in (replies[0].text or "")
+    # Then the law capability's own answer (an answer, or the questions it may be: its wording is law's).
+    assert len(replies) >= 2 and replies[1].button_texts, [m.text for m in replies]
+    assert any(word in (replies[1].text or "") for word in ("民法典", "想问")), replies[1].text
+    [row] = await tickets(harness)
+    assert row.rating == 3 and row.rating_comment == "修是修好了，维修费该谁出？"
+
+
+async def test_an_ordinary_rating_comment_gets_no_legal_answer(harness: Harness) -> None:
+    await _rated(harness, "5⭐")
+    replies = await harness.send(USERS.resident, "师傅来得很快，修得很好")
+    assert [m.text for m in replies] == ["记下了，谢谢您！"]
