@@ -139,3 +139,26 @@ async def test_an_ordinary_rating_comment_gets_no_legal_answer(harness: Harness)
     await _rated(harness, "5⭐")
     replies = await harness.send(USERS.resident, "师傅来得很快，修得很好")
     assert [m.text for m in replies] == ["记下了，谢谢您！"]
+
+
+async def test_the_merchants_code_step_is_no_dead_end(harness: Harness) -> None:
+    """🎫 核销 then anything but a code. Before: every message (a question, an emoji, "我有多少积分") got
+    "没有找到这张兑换券" again and again."""
+    from tests.points_helpers import seed_catalogue
+
+    await setup_compound(harness)
+    await seed_catalogue(harness.services.uow_factory, harness.clock.now())
+    merchant = USERS.merchant
+    await harness.send(merchant, "🎫 核销")
+    [again] = await harness.send(merchant, "😀")
+    assert "请把顾客的兑换码发给我" in (again.text or "")
+    replies = await harness.send(merchant, "楼上漏水谁负责赔偿")
+    assert "没有找到这张兑换券" not in (replies[0].text or "") and "还留着" in (replies[-1].text or "")
+    [offer] = await harness.send(merchant, "我有多少积分")
+    assert "积分" in (offer.text or "") and "没有找到" not in (offer.text or "")
+    _, replies = await harness.press(merchant, offer, "继续填写")
+    shown = [harness.world.message(merchant, offer.message_id), *replies]
+    assert any("兑换码" in (m.text or "") for m in shown)
+    # A mistyped code is still a code: told to check it, and the step stays open for the next try.
+    [wrong] = await harness.send(merchant, "ZZZZ 9999")
+    assert "没有找到这张兑换券" in (wrong.text or "")
