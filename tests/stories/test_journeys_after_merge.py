@@ -162,3 +162,17 @@ async def test_the_merchants_code_step_is_no_dead_end(harness: Harness) -> None:
     # A mistyped code is still a code: told to check it, and the step stays open for the next try.
     [wrong] = await harness.send(merchant, "ZZZZ 9999")
     assert "没有找到这张兑换券" in (wrong.text or "")
+
+
+async def test_a_merchant_typing_a_code_without_the_button_is_not_told_about_invite_codes(
+    harness: Harness,
+) -> None:
+    """Before: "ABCD2345" from the barber got "这个邀请码不对" (the residents' invite code)."""
+    from tests.points_helpers import seed_catalogue
+
+    await seed_catalogue(harness.services.uow_factory, harness.clock.now())
+    [told] = await harness.send(USERS.merchant, "ABCD2345")
+    assert "邀请码" not in (told.text or "") and "🎫 核销" in (told.text or "")
+    # Someone without a home or a role still gets the invite-code answer.
+    [told] = await harness.send(USERS.newcomer, "ABCD2345")
+    assert "邀请码" in (told.text or "")
