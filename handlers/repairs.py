@@ -26,14 +26,12 @@ from bot.services import repairs, repairs_schedule  # noqa: F401  (registers the
 from bot.services.errors import UserFacingError
 from bot.services.invites import deep_link
 from bot.services.repairs import EMERGENCIES, KINDS, ReportDraft, TicketDetail, TicketView
-from bot.services.routing import is_clear_request
 from handlers.common import ensure_current_person, is_private
-from handlers.dead_ends import register_resume
+from handlers.dead_ends import answer_if_legal, register_resume
 from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
-from handlers.routing import IntentFilter, choice_pattern, route_of, take_pending
+from handlers.routing import IntentFilter, choice_pattern, take_pending
 from handlers.start import register_buttons
-from knowledge.emergency import is_rights_question
 
 RP = repairs.PREFIX  # ticket buttons (rp:...)
 PREFIX = "rr"  # report conversation buttons
@@ -812,12 +810,7 @@ async def commented(update: Update, context: BotContext) -> int:
             context.services.uow(), _user_id(update), int(ticket_id), message.text or "", _now(context)
         )
     await reply(update, context, "repairs.comment_saved")
-    # Kept as the comment, so nothing is lost; a legal question in it is also answered, not left unread.
-    route = route_of(message)
-    if is_rights_question(message.text) or (route.intent == "law" and is_clear_request(route)):
-        from handlers.law import answer_question
-
-        await answer_question(update, context, message.text or "")
+    await answer_if_legal(update, context)  # kept as the comment above, and answered too
     return ConversationHandler.END
 
 

@@ -176,3 +176,13 @@ async def test_a_merchant_typing_a_code_without_the_button_is_not_told_about_inv
     # Someone without a home or a role still gets the invite-code answer.
     [told] = await harness.send(USERS.newcomer, "ABCD2345")
     assert "邀请码" in (told.text or "")
+
+
+async def test_a_legal_question_after_not_fixed_goes_on_the_ticket_and_is_answered(harness: Harness) -> None:
+    """❌ 没修好, then "还是漏，物业不修我能不交物业费吗". Before: only "已经记在报修单上"; no answer."""
+    await _rated(harness, "没修好")
+    replies = await harness.send(USERS.resident, "还是漏，物业不修我能不交物业费吗")
+    assert "已经记在报修单" in (replies[0].text or "")
+    assert len(replies) >= 2 and replies[1].button_texts, [m.text for m in replies]
+    await drain(harness)
+    assert any("物业不修我能不交物业费吗" in (m.text or "") for m in harness.world.bot_messages(USERS.butler))
