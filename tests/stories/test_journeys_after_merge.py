@@ -186,3 +186,26 @@ async def test_a_legal_question_after_not_fixed_goes_on_the_ticket_and_is_answer
     assert len(replies) >= 2 and replies[1].button_texts, [m.text for m in replies]
     await drain(harness)
     assert any("物业不修我能不交物业费吗" in (m.text or "") for m in harness.world.bot_messages(USERS.butler))
+
+
+def has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+async def test_the_new_answers_in_english(harness: Harness) -> None:
+    """Staff who chose English: the staff emergency line and the merchant's hint, with no Chinese or keys."""
+    from tests.points_helpers import seed_catalogue
+
+    await setup_compound(harness)
+    await seed_catalogue(harness.services.uow_factory, harness.clock.now())
+    for staff in (USERS.patrol, USERS.merchant):
+        await harness.send(staff, "/start")
+        await harness.press(staff, harness.last(staff), "English")
+    [advice] = await harness.send(USERS.patrol, "there is a fire in the stairwell, smoke everywhere")
+    staff_line = (advice.text or "").split("\n")[-3]
+    assert "duty phone" in staff_line and not has_chinese(staff_line), advice.text
+    [told] = await harness.send(USERS.merchant, "ABCD2345")
+    assert "Verify a voucher" in (told.text or "") and "invite" not in (told.text or "")
+    await harness.send(USERS.merchant, "🎫 Verify a voucher")
+    [again] = await harness.send(USERS.merchant, "🙂")
+    assert "voucher code" in (again.text or "") and not has_chinese(again.text or "")
