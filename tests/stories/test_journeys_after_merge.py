@@ -209,3 +209,23 @@ async def test_the_new_answers_in_english(harness: Harness) -> None:
     await harness.send(USERS.merchant, "🎫 Verify a voucher")
     [again] = await harness.send(USERS.merchant, "🙂")
     assert "voucher code" in (again.text or "") and not has_chinese(again.text or "")
+
+
+async def test_a_patrol_finding_needs_words(harness: Harness) -> None:
+    """⚠️ 发现情况 after a shift, then "👍". Before: "👍" was the finding, sent on as a hazard report."""
+    from tests.patrols_helpers import grant_patrol, local, make_route, make_shift, settle
+
+    route = await make_route(harness)
+    await make_shift(harness, route, "2026-11-03 19:30", capacity=3)
+    await grant_patrol(harness, USERS.neighbour)
+    await harness.press(USERS.neighbour, (await harness.send(USERS.neighbour, "/patrol"))[-1], "报名")
+    harness.clock.set(local("2026-11-03 19:40"))
+    await harness.open_link(USERS.neighbour, f"cp_{route.checkpoints[0][1]}")
+    harness.clock.set(local("2026-11-03 21:31"))
+    await settle(harness)
+    await harness.press(USERS.neighbour, harness.last(USERS.neighbour), "发现情况")
+    [again] = await harness.send(USERS.neighbour, "👍")
+    assert "发现了什么" in (again.text or "")
+    assert not any("转为隐患报修" in b for b in again.button_texts)
+    replies = await harness.send(USERS.neighbour, "楼道里有人飞线充电")
+    assert any("转为隐患报修" in b for b in replies[-1].button_texts)
