@@ -139,6 +139,19 @@ async def _unusable_text(
     return await _step_hint(update, context, conversation)
 
 
+async def answer_if_legal(update: Update, context: BotContext) -> None:
+    """A step that keeps any text (a rating comment, what is still wrong) keeps a legal question too; this
+    answers it as well, so the resident is not left waiting for a reply nobody will write."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    route = route_of(message)
+    if is_rights_question(message.text) or (route.intent == "law" and is_clear_request(route)):
+        from handlers.law import answer_question
+
+        await answer_question(update, context, message.text)
+
+
 def step_handler(conversation: ConversationHandler[Any], state: object) -> BaseHandler[Any, Any, Any]:
     """Last in a step's handlers: private text the step's own handlers did not take."""
 

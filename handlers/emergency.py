@@ -84,7 +84,8 @@ async def on_danger(update: Update, context: BotContext) -> None:
         _remember(context, message.message_id, text)
     else:
         if private:
-            lines.append(context.t("emergency.not_registered"))
+            why = "emergency.staff_no_home" if help_.staff_without_home else "emergency.not_registered"
+            lines.append(context.t(why))
         lines.append(public_help(context, help_.duty_phone))
     await send_text(update, context, "\n".join(lines), markup)
 

@@ -229,6 +229,9 @@ async def report_text(update: Update, context: BotContext) -> ReportStep | int:
     if len(message.text) > REPORT_LIMIT:
         await reply(update, context, "patrols.report_too_long", limit=REPORT_LIMIT)
         return ReportStep.TEXT
+    if not any(ch.isalnum() for ch in message.text):  # "👍" tells the butlers nothing about a hazard
+        await reply(update, context, "patrols.ask_found")
+        return ReportStep.TEXT
     stored = await patrols.report(
         context.services.uow(),
         context.services.translator,

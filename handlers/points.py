@@ -29,6 +29,7 @@ from bot.services import points
 from bot.services.invites import deep_link
 from bot.services.points_reports import statement_xlsx
 from handlers.common import current_person, ensure_current_person
+from handlers.dead_ends import register_resume
 from handlers.menu import LabelFilter, MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
 from handlers.routing import IntentFilter
@@ -442,6 +443,23 @@ async def verify_typed(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
+# What a merchant types as a code, typos included ("abcd 2345", "ZZZZ"); anything else (a question, an emoji)
+# is not a wrong code: it goes to the flow's dead-end handling (answered, offered elsewhere, or asked again).
+CODE_LIKE = filters.Regex(r"^\s*(?:[vV]_)?[A-Za-z0-9][A-Za-z0-9 \-]{2,20}\s*$")
+
+
+async def verify_not_code(update: Update, context: BotContext) -> VerifyStep:
+    await reply(update, context, "points.verify_ask")
+    return VerifyStep.CODE
+
+
+async def resume_verify(update: Update, context: BotContext, state: object) -> VerifyStep:
+    return await verify_not_code(update, context)
+
+
+register_resume("points_verify", resume_verify)
+
+
 async def verify_stop(update: Update, context: BotContext) -> int:
     await reply(update, context, "common.cancelled")
     return ConversationHandler.END
@@ -599,8 +617,11 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         persistent=True,
         allow_reentry=True,
         entry_points=[MessageHandler(private & LabelFilter("menu.verify"), verify_menu)],
-        states={VerifyStep.CODE: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, verify_typed)]},
-        fallbacks=[CommandHandler("cancel", verify_stop)],
+        states={VerifyStep.CODE: [MessageHandler(private & CODE_LIKE & ~filters.COMMAND, verify_typed)]},
+        fallbacks=[
+            CommandHandler("cancel", verify_stop),
+            MessageHandler(private & filters.TEXT & ~filters.COMMAND, verify_not_code),
+        ],
     )
     return [
         verify,

@@ -28,7 +28,7 @@ from bot.services.errors import UserFacingError
 from bot.services.invites import deep_link
 from bot.services.repairs import EMERGENCIES, KINDS, ReportDraft, TicketDetail, TicketView
 from handlers.common import ensure_current_person, is_private
-from handlers.dead_ends import register_resume
+from handlers.dead_ends import answer_if_legal, register_resume
 from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
 from handlers.routing import IntentFilter, choice_pattern, take_pending
@@ -506,7 +506,7 @@ async def described(update: Update, context: BotContext) -> ReportStep | int:
     if len(text) > repairs.DESCRIPTION_LIMIT:
         await reply(update, context, "common.too_long", limit=repairs.DESCRIPTION_LIMIT)
         return ReportStep.DESCRIBE
-    if len(text) < 2:
+    if len(text) < 2 or not any(ch.isalnum() for ch in text):  # "😀😀" tells the butler nothing
         await reply(update, context, "repairs.describe_more")
         return ReportStep.DESCRIBE
     draft = context.draft(DRAFT_KEY)
@@ -815,6 +815,7 @@ async def commented(update: Update, context: BotContext) -> int:
             context.services.uow(), _user_id(update), int(ticket_id), message.text or "", _now(context)
         )
     await reply(update, context, "repairs.comment_saved")
+    await answer_if_legal(update, context)  # kept as the comment above, and answered too
     return ConversationHandler.END
 
 

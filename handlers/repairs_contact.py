@@ -26,6 +26,7 @@ RP = repairs.PREFIX
 PREFIX = "rc"
 RELAY_KEY = "repair_relay"
 SKIPPED_KEY = "repair_phone_skipped"
+ASKED_KEY = "repair_phone_asked"  # the phone question is open: a number typed as text is the answer
 
 
 class RelayStep(IntEnum):
@@ -107,6 +108,8 @@ async def ask_phone_if_missing(update: Update, context: BotContext) -> None:
         resize_keyboard=True,
         one_time_keyboard=True,
     )
+    if context.user_data is not None:
+        context.user_data[ASKED_KEY] = True
     await send_text(update, context, context.t("repairs.ask_phone"), keyboard)
 
 
@@ -121,10 +124,26 @@ async def contact_shared(update: Update, context: BotContext) -> None:
     await repairs_contact.save_shared_phone(
         context.services.uow(), _user_id(update), message.contact.phone_number
     )
+    context.drop(ASKED_KEY)
     await send_text(update, context, context.t("repairs.phone_saved"), main_menu(context, person))
 
 
+async def typed_phone(update: Update, context: BotContext) -> bool:
+    """start.TEXT_HOOKS: asked for a phone, many type the number instead of pressing the contact button."""
+    message = update.effective_message
+    if not (context.user_data or {}).get(ASKED_KEY) or message is None or not message.text:
+        return False
+    if not repairs_contact.looks_like_phone(message.text):
+        return False
+    await repairs_contact.save_shared_phone(context.services.uow(), _user_id(update), message.text)
+    context.drop(ASKED_KEY)
+    person = await current_person(update, context)
+    await send_text(update, context, context.t("repairs.phone_saved"), main_menu(context, person))
+    return True
+
+
 async def phone_skipped(update: Update, context: BotContext) -> None:
+    context.drop(ASKED_KEY)
     if context.user_data is not None:
         context.user_data[SKIPPED_KEY] = True
     person = await current_person(update, context)
@@ -143,6 +162,10 @@ class SkipPhoneFilter(filters.MessageFilter):
 
 
 def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    from handlers.start import TEXT_HOOKS
+
+    if typed_phone not in TEXT_HOOKS:
+        TEXT_HOOKS.insert(0, typed_phone)  # before the law hook, which would read a bare number as help
     private = filters.ChatType.PRIVATE
     relay: ConversationHandler[BotContext] = ConversationHandler(
         name="repairs_relay",

@@ -18,6 +18,7 @@ from telegram.ext import (
 from bot.callbacks import int_part, unpack
 from bot.context import BotContext
 from bot.services import repairs, repairs_contact
+from handlers.dead_ends import answer_if_legal
 from handlers.render import answer, buttons, edit_or_reply, reply, send_text
 from handlers.repairs_staff import _user_id
 
@@ -62,6 +63,7 @@ async def _save(update: Update, context: BotContext, text: str, photo: str | Non
     context.services.notify_outbox()
     name = target.name or context.t("repairs.duty_staff")
     await reply(update, context, "repairs.still_wrong_saved", number=target.number, name=name)
+    await answer_if_legal(update, context)  # on the ticket for the butler above, and answered here too
     return ConversationHandler.END
 
 

@@ -17,6 +17,7 @@ from telegram.ext import (
 from bot.callbacks import int_part, pack, unpack
 from bot.commands import UNREGISTERED, Audience
 from bot.context import BotContext
+from bot.roles import Role
 from bot.services import residents
 from bot.services.errors import UserFacingError
 from bot.services.residents import InviteOutcome
@@ -363,7 +364,11 @@ async def code_typed_anywhere(update: Update, context: BotContext) -> None:
     """A resident who types their invite code without pressing anything first."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    await ensure_current_person(update, context)
+    person = await ensure_current_person(update, context)
+    if person.has_role(Role.MERCHANT.value) and not person.homes:
+        # A merchant's 8-character code is a customer's voucher typed without 🎫 核销, never an invite.
+        await reply(update, context, "points.verify_press_first")
+        return
     try:
         outcome = await _redeem(update, context, message.text)
     except UserFacingError as error:

@@ -41,6 +41,7 @@ class EmergencyHelp:
 
     can_alert: bool  # registered with a home in the compound: the confirm button may be shown
     duty_phone: str | None  # the compound's duty phone, when the person or the chat belongs to one
+    staff_without_home: bool = False  # a butler or volunteer on duty: "您还没有绑定房屋" would be wrong
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,15 @@ async def help_for(uow: UnitOfWork, telegram_id: int, chat_id: int, *, private: 
             return EmergencyHelp(False, None)  # a group not linked to a compound: the public numbers
         homes = await _homes(uow, person, chat_compound)
         compound_id = chat_compound if chat_compound is not None else (homes[0][1] if homes else None)
-        if compound_id is None and person is not None:
-            roles = await uow.community.roles_of(person.id)
+        roles = await uow.community.roles_of(person.id) if person is not None and not homes else []
+        if compound_id is None:
             compound_id = next((r.compound_id for r in roles if r.compound_id is not None), None)
         compound = await uow.community.compound(compound_id) if compound_id is not None else None
-        return EmergencyHelp(bool(homes), compound.duty_phone if compound is not None else None)
+        return EmergencyHelp(
+            bool(homes),
+            compound.duty_phone if compound is not None else None,
+            staff_without_home=bool(roles),
+        )
 
 
 async def raise_alert(

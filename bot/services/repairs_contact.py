@@ -107,6 +107,10 @@ async def relay(
         return RelayTarget(number_of(ticket.id), other.display_name or "—")
 
 
+def looks_like_phone(text: str) -> bool:
+    return bool(PHONE_RE.match(re.sub(r"[\s\-()]", "", text)))
+
+
 async def save_shared_phone(uow: UnitOfWork, telegram_id: int, phone: str) -> str:
     """A resident shared their own number (Telegram's contact button) for butlers to call them back."""
     cleaned = re.sub(r"[\s\-()]", "", phone)
