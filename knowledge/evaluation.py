@@ -35,7 +35,15 @@ MAX_ANSWER_ZH = 400
 MAX_ANSWER_EN = 600
 MAX_SUMMARY_ZH = 80
 MAX_SUMMARY_EN = 160
-MIN_QUESTIONS = 3
+MIN_QUESTIONS = 5
+MAX_ASKED_ZH = 40
+MAX_ASKED_EN = 100
+MAX_CAVEAT_ZH = 200
+MAX_CAVEAT_EN = 300
+MAX_KEYWORDS = 12
+# The books people ask about: every article in them needs a summary (title_path's first part).
+SUMMARY_BOOKS: tuple[str, ...] = ("物权", "合同", "人格权", "婚姻家庭", "继承", "侵权")
+CIVIL_CODE_NAME = Path("shared") / "civil-code" / "civil_code.jsonl"
 
 # Messages with nothing legal in them: the matcher must say "none" (reported by the bench).
 OFF_TOPIC_PROBES: tuple[str, ...] = (
@@ -78,18 +86,67 @@ def route_json(router: IntentRouter, text: str) -> dict[str, Any]:
 
 # --- law check ---------------------------------------------------------------------------------------------
 
+def find_civil_code(explicit: str | Path | None = None) -> Path | None:
+    """The reference Civil Code (JSON lines: article, title_path, text): ``explicit`` when given, else
+    ``../shared/civil-code/civil_code.jsonl`` next to the checkout (or next to the folder of worktrees)."""
+    if explicit is not None:
+        return Path(explicit)
+    for base in (REPO_ROOT.parent, REPO_ROOT.parent.parent):
+        if (base / CIVIL_CODE_NAME).is_file():
+            return base / CIVIL_CODE_NAME
+    return None
+
+
+def read_civil_code_books(path: str | Path) -> dict[int, str]:
+    """article number -> the book it belongs to ("第二编 物权"), from the reference file."""
+    books: dict[int, str] = {}
+    import json
+
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        books[int(row["article"])] = str(row.get("title_path", "")).split(" / ")[0]
+    return books
+
+
+def check_against_code(
+    entries: Sequence[FaqEntry], summaries: Mapping[int, ArticleSummary], books: Mapping[int, str]
+) -> list[str]:
+    """Every cited or summarised article exists in the reference text, and every article of the books people
+    ask about (SUMMARY_BOOKS) has a summary."""
+    problems: list[str] = []
+    for e in entries:
+        for art in e.articles:
+            if art not in books:
+                problems.append(f"{e.source} ({e.id}): article {art} is not in the Civil Code text")
+    for art, s in sorted(summaries.items()):
+        if art not in books:
+            problems.append(f"{s.source} (article {art}): not in the Civil Code text")
+    missing: dict[str, list[int]] = defaultdict(list)
+    for art, book in sorted(books.items()):
+        if any(name in book for name in SUMMARY_BOOKS) and art not in summaries:
+            missing[book].append(art)
+    for book, arts in missing.items():
+        shown = ", ".join(str(a) for a in arts[:12]) + (" ..." if len(arts) > 12 else "")
+        problems.append(f"{book}: {len(arts)} article(s) without a summary: {shown}")
+    return problems
+
+
 def check_corpus(
     entries: Sequence[FaqEntry],
     summaries: Mapping[int, ArticleSummary],
     *,
     matcher: LawMatcher | None = None,
     load_problems: Iterable[str] = (),
+    books: Mapping[int, str] | None = None,
 ) -> list[str]:
     """Every problem found in the corpus, one readable line each; empty when the corpus is fine.
 
-    Checks the schema (id format, topic, at least three distinct phrasings, answer lengths), duplicate ids and
-    phrasings, article numbers 1..1260, a summary for every cited article, and that every phrasing finds its
-    own entry first.
+    Checks the schema (id format, topic, at least five distinct phrasings, answer, echoed question and caveat
+    lengths), duplicate ids and phrasings (within and across entries), article numbers 1..1260, a summary for
+    every cited article, that every phrasing finds its own entry first and, given ``books`` (from the
+    reference Civil Code), that every article exists and every article of SUMMARY_BOOKS has a summary.
     """
     problems = list(load_problems)
     ids = Counter(e.id for e in entries)
@@ -119,6 +176,12 @@ def check_corpus(
             problems.append(f"{tag}: answer_zh is {len(e.answer_zh)} characters (max {MAX_ANSWER_ZH})")
         if len(e.answer_en) > MAX_ANSWER_EN:
             problems.append(f"{tag}: answer_en is {len(e.answer_en)} characters (max {MAX_ANSWER_EN})")
+        for name, value, limit in (
+            ("asked_zh", e.asked_zh, MAX_ASKED_ZH), ("asked_en", e.asked_en, MAX_ASKED_EN),
+            ("caveat_zh", e.caveat_zh, MAX_CAVEAT_ZH), ("caveat_en", e.caveat_en, MAX_CAVEAT_EN),
+        ):
+            if len(value) > limit:
+                problems.append(f"{tag}: {name} is {len(value)} characters (max {limit})")
         if not e.articles:
             problems.append(f"{tag}: cites no article")
         if len(set(e.articles)) != len(e.articles):
@@ -139,6 +202,10 @@ def check_corpus(
             problems.append(f"{tag}: summary_zh is {len(s.summary_zh)} characters (max {MAX_SUMMARY_ZH})")
         if len(s.summary_en) > MAX_SUMMARY_EN:
             problems.append(f"{tag}: summary_en is {len(s.summary_en)} characters (max {MAX_SUMMARY_EN})")
+        if len(s.keywords) > MAX_KEYWORDS:
+            problems.append(f"{tag}: {len(s.keywords)} keywords (max {MAX_KEYWORDS})")
+    if books is not None:
+        problems.extend(check_against_code(entries, summaries, books))
 
     if entries:
         m = matcher or LawMatcher(list(entries))

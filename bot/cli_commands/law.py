@@ -36,6 +36,8 @@ def register(subparsers: Any) -> None:
 
     check = law_sub.add_parser("check", help="validate the corpus; exit 1 on any problem")
     check.add_argument("--data-dir", type=Path, help="corpus folder (default: knowledge/data)")
+    check.add_argument("--civil-code", type=Path,
+                       help="reference text, JSON lines (default: ../shared/civil-code/civil_code.jsonl)")
     check.set_defaults(handler=cmd_check)
 
     ev = law_sub.add_parser("eval", help="top-1/top-3 accuracy on a file of question<TAB>articles lines")
@@ -96,14 +98,29 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from knowledge.corpus import load_corpus
-    from knowledge.evaluation import check_corpus
+    from knowledge.evaluation import check_corpus, find_civil_code, read_civil_code_books
 
     corpus = load_corpus(args.data_dir)
-    problems = check_corpus(corpus.entries, corpus.summaries, load_problems=corpus.problems)
+    code_path = find_civil_code(args.civil_code)
+    books = None
+    if code_path is None:
+        print("note: the reference Civil Code text was not found; articles not checked against it "
+              "(give --civil-code PATH)", file=sys.stderr)
+    else:
+        try:
+            books = read_civil_code_books(code_path)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"{code_path}: cannot read the Civil Code text: {exc}", file=sys.stderr)
+            return 1
+    problems = check_corpus(corpus.entries, corpus.summaries, load_problems=corpus.problems, books=books)
     for problem in problems:
         print(problem)
     phrasings = sum(len(e.questions) for e in corpus.entries)
-    summary = f"{len(corpus.entries)} entries, {phrasings} phrasings, {len(corpus.summaries)} summaries"
+    asked = sum(1 for e in corpus.entries if e.asked_zh and e.asked_en)
+    caveats = sum(1 for e in corpus.entries if e.caveat_zh)
+    keyworded = sum(1 for s in corpus.summaries.values() if s.keywords)
+    summary = (f"{len(corpus.entries)} entries, {phrasings} phrasings, {asked} with asked_zh+asked_en, "
+               f"{caveats} with a caveat, {len(corpus.summaries)} summaries ({keyworded} with keywords)")
     if problems:
         print(f"corpus has {len(problems)} problem(s) ({summary})", file=sys.stderr)
         return 1
