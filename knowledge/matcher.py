@@ -43,8 +43,11 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from knowledge.articles import article_lookup, is_valid_article, parse_article_number, strip_article_refs
-from knowledge.corpus import Corpus, FaqEntry, load_corpus
+from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
+from knowledge.glossary import is_english, translate_terms
 from knowledge.normalize import normalize_text
+from knowledge.related import RelatedArticles
+from knowledge.scope import ScopeDetector
 from knowledge.tokenize import Analysis, Analyzer, char_bigrams, default_analyzer
 
 K1 = 1.2
@@ -118,6 +121,12 @@ class MatchResult:
     decision: Decision
     candidates: tuple[Candidate, ...] = ()
     article_ref: int | None = None  # the message is an article look-up ("第1254条"); may be out of range
+    # Outside the Civil Code: the number to call instead ("122", "12333", ...); the decision is then "none".
+    pointer: str | None = None
+    pointer_office: str | None = None  # crime | traffic | tax | labour | government | legal_aid
+    # No confident entry: articles whose summary or keywords fit the question (a pointer, not an answer).
+    related: tuple[int, ...] = ()
+    searched: str = ""  # what was matched: the question, or the Chinese terms of an English question
 
     @property
     def top(self) -> Candidate | None:
@@ -258,6 +267,8 @@ class LawMatcher:
         answer_margin: float = ANSWER_MARGIN,
         weights: dict[str, float] | None = None,
         cache_dir: str | Path | None = None,
+        summaries: dict[int, ArticleSummary] | None = None,
+        scope: ScopeDetector | None = None,
     ) -> None:
         """``cache_dir``: keep the built index there (a private folder is created) and reuse it while the
         corpus, synonyms, dictionary and code are unchanged; ``default_cache_dir()`` is a good choice."""
@@ -271,6 +282,10 @@ class LawMatcher:
         self.suggest_threshold = suggest_threshold
         self.answer_margin = answer_margin
         self.weights = dict(weights or WEIGHTS)
+        if summaries is None and isinstance(corpus, Corpus):
+            summaries = corpus.summaries
+        self.related_index = RelatedArticles(summaries or {})
+        self.scope = scope or ScopeDetector()
         key = _cache_key(entries, self.weights) if cache_dir is not None else ""
         state = _load_index(cache_dir, key) if cache_dir is not None else None
         if state is not None:
@@ -354,13 +369,27 @@ class LawMatcher:
         ref = article_lookup(text)
         if ref is not None:
             if not ref.valid:
-                return MatchResult(text, "none", (), ref.number)
+                return MatchResult(text, "none", (), ref.number, searched=text)
             citing = self._citing.get(ref.number, [])[:limit]
             cands = tuple(Candidate(self.entries[i].id, self.entries[i].articles, 100.0) for i in citing)
-            return MatchResult(text, "suggest" if cands else "none", cands, ref.number)
+            return MatchResult(text, "suggest" if cands else "none", cands, ref.number, searched=text)
+        searched = translate_terms(text) if is_english(text) else text
+        decision, cands = self._decide(searched, limit)
+        top_entry = self._by_id.get(cands[0].faq_id) if cands else None
+        covered = (*top_entry.questions, top_entry.topic, top_entry.asked_zh) if top_entry else ()
+        hit = self.scope.detect(searched, covered)
+        if hit is not None:
+            return MatchResult(text, "none", cands, pointer=hit.pointer, pointer_office=hit.office.name,
+                               searched=searched)
+        related: tuple[int, ...] = ()
+        if decision != "answer":
+            related = tuple(r.article for r in self.related_index.find(searched))
+        return MatchResult(text, decision, cands, related=related, searched=searched)
+
+    def _decide(self, text: str, limit: int) -> tuple[Decision, tuple[Candidate, ...]]:
         scored = self.score_entries(text, limit=max(limit, 8))
         if not scored:
-            return MatchResult(text, "none", ())
+            return "none", ()
         top_ei, top = scored[0]
         top_articles = set(self.entries[top_ei].articles)
         rival = next((sc for ei, sc in scored[1:] if not top_articles & set(self.entries[ei].articles)), 0.0)
@@ -375,7 +404,7 @@ class LawMatcher:
         )
         if decision == "suggest":
             cands = tuple(c for c in cands if c.score >= WEAK_SUGGEST_THRESHOLD * 0.8)
-        return MatchResult(text, decision, cands)
+        return decision, cands
 
     def _sounds_legal(self, text: str) -> bool:
         """A legal-question phrase (LEGAL_CUE) or a word of our domain (物业, 邻居, 房东, 遗嘱, ...)."""
