@@ -20,7 +20,7 @@ K1 = 1.2
 B = 0.75
 KEYWORD_BOOST = 2.0
 # A pointer needs at least this much evidence: roughly one keyword or two rare bigrams in common.
-MIN_RELATED_SCORE = 4.0
+MIN_RELATED_SCORE = 9.0
 
 
 @dataclass(frozen=True, slots=True)
