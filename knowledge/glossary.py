@@ -1,5 +1,5 @@
 """English questions into the Chinese index: the key terms are translated through a glossary
-(``knowledge/data/glossary/en_zh.tsv``), the rest is dropped, and the result is matched like a Chinese question.
+(``knowledge/data/glossary/en_zh.tsv``), the rest is dropped, and the result is matched like Chinese.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def _compiled(path: Path = GLOSSARY_FILE) -> tuple[re.Pattern[str], dict[str, st
     except OSError:
         terms = {}
     alternatives = sorted(terms, key=len, reverse=True)
-    pattern = r"(?<![a-z])(?:" + "|".join(re.escape(t) for t in alternatives) + r")(?![a-z])" if terms else r"$^"
+    body = "|".join(re.escape(t) for t in alternatives)
+    pattern = rf"(?<![a-z])(?:{body})(?![a-z])" if terms else r"$^"
     return re.compile(pattern), terms
 
 

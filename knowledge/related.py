@@ -78,4 +78,6 @@ class RelatedArticles:
                 for i in owners:
                     acc[i] += KEYWORD_BOOST * len(kw)
         ranked = sorted(acc.items(), key=lambda kv: (-kv[1], self.articles[kv[0]]))
-        return [RelatedArticle(self.articles[i], round(s, 2)) for i, s in ranked[:limit] if s >= MIN_RELATED_SCORE]
+        return [
+            RelatedArticle(self.articles[i], round(s, 2)) for i, s in ranked[:limit] if s >= MIN_RELATED_SCORE
+        ]

@@ -103,7 +103,7 @@ class LawRepository:
                 .group_by(LawFeedback.faq_id, LawFeedback.reason)
             )
             for faq_id, reason, n in counted.all():
-                why.setdefault(faq_id, []).append((reason, int(n)))
+                why.setdefault(faq_id, []).append((str(reason), int(n)))
         return [
             DislikeRow(f, int(n), at, q, tuple(sorted(why.get(f, []), key=lambda r: (-r[1], r[0]))))
             for f, n, at, q in found
@@ -113,7 +113,9 @@ class LawRepository:
         """Record why, once: a second tap (or another phone) changes nothing."""
         result = await self.session.execute(
             update(LawFeedback)
-            .where(LawFeedback.id == feedback_id, LawFeedback.reason.is_(None), LawFeedback.helpful.is_(False))
+            .where(
+                LawFeedback.id == feedback_id, LawFeedback.reason.is_(None), LawFeedback.helpful.is_(False)
+            )
             .values(reason=reason)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
