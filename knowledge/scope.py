@@ -1,8 +1,8 @@
 """Questions outside the Civil Code (a traffic accident, unpaid wages, tax, a crime): where to send them.
 
 Data-driven: ``knowledge/data/scope/offices.yaml`` lists each office's number and the words that put a
-question on its desk. A cue only counts when the Civil Code entry the matcher found does not itself use that word
-("工伤赔的钱算夫妻共同财产吗" mentions 工伤 but is a marriage question our corpus answers).
+question on its desk. A cue only counts when the Civil Code entry the matcher found does not itself use that
+word ("工伤赔的钱算夫妻共同财产吗" mentions 工伤 but is a marriage question our corpus answers).
 """
 
 from __future__ import annotations
