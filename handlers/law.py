@@ -96,7 +96,7 @@ def render_answer(
     qid = question_id or 0
     second = [(context.t("law.btn_not_asked"), pack(PREFIX, "n", qid, faq.key))]
     if qid:
-        second.append((context.t("law.btn_ask_volunteer"), pack(PREFIX, "p", qid)))
+        second.append((context.t("law.btn_ask_volunteer"), pack(PREFIX, "q", qid)))
     rows = [
         [
             (context.t("law.btn_helpful"), pack(PREFIX, "v", qid, faq.key, 1)),
@@ -340,7 +340,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         )
         await answer(update)
         await send_reply(update, context, result)
-    elif action == "p" and int_part(parts, 2):
+    elif action in ("p", "q") and int_part(parts, 2):
         passed = await law.pass_to_volunteer(
             services.uow(),
             services.translator,
@@ -352,7 +352,10 @@ async def on_button(update: Update, context: BotContext) -> None:
         services.notify_outbox()
         key = "law.already_passed" if passed.already else "law.passed"
         await answer(update, context.t(key, count=passed.volunteers))
-        await edit_or_reply(update, context, context.t(key, count=passed.volunteers))
+        if action == "p":  # the no-match / suggestion card is done with; an answer card stays as it is
+            await edit_or_reply(update, context, context.t(key, count=passed.volunteers))
+        elif not passed.already:
+            await reply(update, context, key, count=passed.volunteers)
     elif action == "t" and int_part(parts, 2) is not None:
         view = await law.article_text(services.uow(), int_part(parts, 2) or 0)
         await answer(update)

@@ -200,7 +200,7 @@ def _faq_view(entry: FaqEntry, with_text: set[int]) -> FaqView:
         articles=entry.articles,
         with_text=tuple(a for a in entry.articles if a in with_text),
         asked_zh=entry.asked("zh"),
-        asked_en=entry.asked_en,
+        asked_en=entry.asked("en"),
         caveat_zh=entry.caveat_zh,
         caveat_en=entry.caveat_en,
         basis=article_lines(entry.articles),
