@@ -55,13 +55,17 @@ OFF_TOPIC_PROBES: tuple[str, ...] = (
 
 # --- law ask -----------------------------------------------------------------------------------------------
 
-def result_json(result: MatchResult) -> dict[str, Any]:
+def result_json(result: MatchResult, matcher: LawMatcher | None = None) -> dict[str, Any]:
     """The ``redbutler law ask --json`` object for a match result.
 
     ``faq_id``, ``articles`` and ``score`` describe the top candidate (also when the decision is "suggest" or
-    "none", so maintainers can see near misses); ``alternatives`` are the other candidates.
+    "none", so maintainers can see near misses); ``alternatives`` are the other candidates;
+    ``matched_question`` is the question the top entry answers (what the bot echoes, asked_zh); ``pointer``
+    the number to call for a question outside the Civil Code (else null); ``related`` the related articles
+    shown when there is no confident answer.
     """
     top = result.top
+    entry = matcher.entry(top.faq_id) if matcher is not None and top is not None else None
     return {
         "question": result.question,
         "decision": result.decision,
@@ -72,11 +76,14 @@ def result_json(result: MatchResult) -> dict[str, Any]:
             {"faq_id": c.faq_id, "articles": list(c.articles), "score": c.score}
             for c in result.candidates[1:]
         ],
+        "matched_question": entry.asked("zh") if entry is not None else None,
+        "pointer": result.pointer,
+        "related": list(result.related),
     }
 
 
 def ask_json(matcher: LawMatcher, question: str) -> dict[str, Any]:
-    return result_json(matcher.match(question))
+    return result_json(matcher.match(question), matcher)
 
 
 def route_json(router: IntentRouter, text: str) -> dict[str, Any]:
@@ -194,6 +201,21 @@ def check_corpus(
     for key, owner_ids in sorted(owners.items()):
         if len(owner_ids) > 1:
             problems.append(f"phrasing {key!r} is used by several entries: {', '.join(owner_ids)}")
+    # Phrasings that differ only in filler ("…了啊") look the same to the matcher: one entry must own them.
+    from knowledge.tokenize import default_analyzer
+
+    analyzer = default_analyzer()
+    seen_content: dict[str, tuple[str, str]] = {}
+    for e in entries:
+        for q in e.questions:
+            norm = normalize_text(q)
+            content = analyzer.analyze(norm).content.replace(" ", "")
+            if len(content) < 4 or len(owners.get(norm.replace(" ", ""), ())) > 1:
+                continue  # too short to tell, or already reported word for word
+            first = seen_content.setdefault(content, (e.id, q))
+            if first[0] != e.id:
+                problems.append(f"{e.id}: phrasing {q!r} says the same as {first[1]!r} of {first[0]} "
+                                f"(both read as {content!r})")
     for art, s in sorted(summaries.items()):
         tag = f"{s.source} (article {art})" if s.source else f"article {art}"
         if not MIN_ARTICLE <= art <= MAX_ARTICLE:
@@ -732,3 +754,200 @@ def calibrate_thresholds(
         "below_suggest_on_dev": sum(1 for top, _, _ in rows if top < suggest),
         "options": options,
     }
+
+
+# --- the learned ranker (``redbutler law train``) -----------------------------------------------------------
+
+@dataclass(slots=True)
+class _Query:
+    text: str
+    entry_id: str | None  # a held-out phrasing of this entry, or None for a dev question
+    articles: frozenset[int]
+
+
+def _ranker_rows(matcher: LawMatcher, queries: Sequence[_Query]) -> list[list[tuple[list[float], int, bool]]]:
+    """Per query: (features, entry index, answers it) for every candidate the matcher scored. A candidate
+    citing the same articles as a held-out phrasing's own entry is left out (neither right nor wrong)."""
+    out = []
+    for q in queries:
+        matcher._feature_log = []
+        matcher.score_entries(q.text, limit=100)
+        rows = []
+        for ei, feats in matcher._feature_log:
+            e = matcher.entries[ei]
+            if q.entry_id is not None:
+                if e.id == q.entry_id:
+                    rows.append((feats, ei, True))
+                elif not set(e.articles) & q.articles:
+                    rows.append((feats, ei, False))
+            else:
+                rows.append((feats, ei, bool(set(e.articles) & q.articles)))
+        out.append(rows)
+    matcher._feature_log = None
+    return out
+
+
+def _fold_queries(corpus: Corpus, fold: int) -> tuple[list[FaqEntry], list[_Query]]:
+    """The corpus without every other phrasing (of entries with two or more); those phrasings as queries."""
+    from dataclasses import replace
+
+    kept: list[FaqEntry] = []
+    queries: list[_Query] = []
+    for e in corpus.entries:
+        if len(e.questions) < 2:
+            kept.append(e)
+            continue
+        kept.append(replace(e, questions=tuple(q for i, q in enumerate(e.questions) if i % 2 != fold)))
+        arts = frozenset(e.articles)
+        queries += [_Query(q, e.id, arts) for i, q in enumerate(e.questions) if i % 2 == fold]
+    return kept, queries
+
+
+def _outcomes(probs: Sequence[Sequence[tuple[float, int, bool]]], entries: Sequence[FaqEntry]
+              ) -> list[tuple[float, float, bool]]:
+    """(top probability, lead over the best candidate citing other articles, top is right) per query."""
+    out = []
+    for cands in probs:
+        if not cands:
+            out.append((0.0, 0.0, False))
+            continue
+        ranked = sorted(cands, key=lambda c: -c[0])
+        p, ei, ok = ranked[0]
+        arts = set(entries[ei].articles)
+        rival = next((c[0] for c in ranked[1:] if not arts & set(entries[c[1]].articles)), 0.0)
+        out.append((p, p - rival, ok))
+    return out
+
+
+_MIN_LOGIT = math.log(1e-4 / (1 - 1e-4))  # the rival's logit when there is none (as in matcher._logit)
+
+
+def train_ranker(
+    corpus: Corpus, dev: Sequence[DevItem], *, precision: float = 0.95, write: Path | None = None
+) -> dict[str, Any]:
+    """Fit the ranker's logistic regression on held-out phrasings (two folds: each half of every entry's
+    phrasings asked against an index of the other half; the other entries retrieved are the hard negatives)
+    and on the tuning dev set, then pick thresholds: answer where outright answers are right ``precision`` of
+    the time on those questions, suggest above every off-topic probe. Reports fold A -> fold B figures (fit on
+    one fold, measured on the other) before the final fit on everything. ``write``: save as JSON there."""
+    import json
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from knowledge.matcher import RANKER_FEATURES, Ranker
+
+    blank = Ranker((0.0,) * len(RANKER_FEATURES), 0.0, 0.0, 0.0, 0.0, 0.0)  # every feature computed
+
+    def fit(rows: Sequence[Sequence[tuple[list[float], int, bool]]]) -> LogisticRegression:
+        """Pairwise: the right entry against each wrong one retrieved for the same question (both orders),
+        so the weights learn to rank rather than to score in isolation."""
+        x: list[Any] = []
+        y: list[int] = []
+        for cands in rows:
+            good = [np.asarray(f) for f, _, ok in cands if ok]
+            bad = [np.asarray(f) for f, _, ok in cands if not ok]
+            for g in good[:1]:
+                for b in bad:
+                    x += [g - b, b - g]
+                    y += [1, 0]
+        model = LogisticRegression(C=1.0, max_iter=5000, fit_intercept=False)
+        model.fit(np.asarray(x), np.asarray(y))
+        return model
+
+    folds = []
+    for fold in (0, 1):
+        kept, queries = _fold_queries(corpus, fold)
+        m = LawMatcher(kept, summaries=corpus.summaries, ranker=blank)
+        folds.append((m, _ranker_rows(m, queries)))
+        if fold == 1:  # today's hand-weighted matcher on the same held-out phrasings, for comparison
+            weighted = LawMatcher(kept, summaries=corpus.summaries, ranker=False)
+            before = evaluate_items(weighted, [DevItem(q.text, q.articles) for q in queries])
+    full = LawMatcher(corpus, ranker=blank)
+    dev_rows = _ranker_rows(full, [_Query(it.question, None, it.articles) for it in dev])
+    probe_rows = _ranker_rows(full, [_Query(p, None, frozenset()) for p in OFF_TOPIC_PROBES])
+
+    def top1(outcomes: Sequence[tuple[float, float, bool]]) -> float:
+        return round(sum(ok for _, _, ok in outcomes) / (len(outcomes) or 1), 4)
+
+    # Out of fold: fit on one fold's questions (+ dev), score the other fold's. These honest scores give the
+    # calibration (Platt scaling folded into the weights) and the thresholds.
+    def raw(model: LogisticRegression, rows: Sequence[Sequence[tuple[list[float], int, bool]]]
+            ) -> list[list[tuple[float, int, bool]]]:
+        out = []
+        for cands in rows:
+            z = np.asarray([f for f, _, _ in cands]) @ model.coef_[0] if cands else []
+            out.append([(float(zi), ei, ok) for zi, (_, ei, ok) in zip(z, cands, strict=True)])
+        return out
+
+    model_a, model_b = fit(folds[0][1] + dev_rows), fit(folds[1][1] + dev_rows)
+    oof = raw(model_a, folds[1][1]) + raw(model_b, folds[0][1])
+    oof_rows = list(folds[1][1]) + list(folds[0][1])
+    oof_entries = [folds[1][0].entries] * len(folds[1][1]) + [folds[0][0].entries] * len(folds[0][1])
+    platt = LogisticRegression(C=100.0, max_iter=2000)
+    platt.fit(np.asarray([[z] for cands in oof for z, _, _ in cands]),
+              np.asarray([ok for cands in oof for _, _, ok in cands]))
+    scale, shift = float(platt.coef_[0][0]), float(platt.intercept_[0])
+
+    def calibrated(rows: Sequence[Sequence[tuple[float, int, bool]]]) -> list[list[tuple[float, int, bool]]]:
+        return [[(100.0 / (1.0 + math.exp(-(scale * z + shift))), ei, ok) for z, ei, ok in c] for c in rows]
+
+    # How sure the top answer is: from its calibrated logit, its lead over the best rival citing other
+    # articles, and how much the question says.
+    info_at = RANKER_FEATURES.index("info")
+    conf_x: list[list[float]] = []
+    conf_y: list[bool] = []
+    for cands, feats, entries in zip(oof, oof_rows, oof_entries, strict=True):
+        if not cands:
+            continue
+        ranked = sorted(range(len(cands)), key=lambda i: -cands[i][0])
+        zt, ei, ok = cands[ranked[0]]
+        arts = set(entries[ei].articles)
+        zr = next((cands[i][0] for i in ranked[1:] if not arts & set(entries[cands[i][1]].articles)), None)
+        top_z = scale * zt + shift
+        rival_z = scale * zr + shift if zr is not None else _MIN_LOGIT
+        conf_x.append([top_z, top_z - max(rival_z, _MIN_LOGIT), feats[ranked[0]][0][info_at]])
+        conf_y.append(ok)
+    conf = LogisticRegression(C=10.0, max_iter=2000)
+    conf.fit(np.asarray(conf_x), np.asarray(conf_y))
+    sure = conf.predict_proba(np.asarray(conf_x))[:, 1] * 100
+    tuning = [(float(p), 0.0, ok) for p, ok in zip(sure, conf_y, strict=True)]
+
+    check_matcher = LawMatcher(folds[1][0].entries, summaries=corpus.summaries, ranker=Ranker(
+        tuple(float(c) * scale for c in model_a.coef_[0]), shift, 0.0, 0.0, 0.0, 0.0))
+    _, fold_b = _fold_queries(corpus, 1)
+    check = evaluate_items(check_matcher, [DevItem(q.text, q.articles) for q in fold_b])
+
+    model = fit(folds[0][1] + folds[1][1] + dev_rows)
+    final = calibrated(raw(model, probe_rows))
+    probe_top = max((p for p, _, _ in _outcomes(final, full.entries)), default=0.0)
+    options = []
+    for threshold in range(10, 99):
+        chosen = [ok for p, _, ok in tuning if p >= threshold]
+        if len(chosen) >= 20:
+            options.append((sum(chosen) / len(chosen), len(chosen), float(threshold), 0.0))
+    good = [o for o in options if o[0] >= precision]
+    best = max(good, key=lambda o: (o[1], -o[2])) if good else max(options)
+    suggest = max(math.floor(probe_top) + 1.0, 5.0)
+    ranker = {
+        "features": list(RANKER_FEATURES),
+        "coef": [round(float(c) * scale, 5) for c in model.coef_[0]],
+        "intercept": round(shift, 5),
+        "answer_threshold": best[2],
+        "answer_margin": 0.0,
+        "suggest_threshold": max(suggest, 15.0),
+        "weak_suggest_threshold": min(suggest, 8.0),
+        "confidence": [round(float(conf.coef_[0][0]), 5), round(float(conf.coef_[0][1]), 5),
+                       round(float(conf.coef_[0][2]), 5), round(float(conf.intercept_[0]), 5)],
+    }
+    report = {
+        "ranker": ranker,
+        "fold_a_to_b": {"questions": check.total, "top1": round(check.top1_accuracy, 4),
+                        "weighted_sum_top1": round(before.top1_accuracy, 4)},
+        "out_of_fold": {"questions": len(tuning), "top1": top1(tuning),
+                   "answered": round(best[1] / (len(tuning) or 1), 4), "answer_precision": round(best[0], 4)},
+        "off_topic_max": round(probe_top, 1),
+    }
+    if write is not None:
+        write.write_text(json.dumps(ranker, indent=1) + "\n", encoding="utf-8")
+    return report

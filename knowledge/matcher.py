@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import json
 import math
 import os
 import pickle
@@ -40,7 +41,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from knowledge.articles import article_lookup, is_valid_article, parse_article_number, strip_article_refs
 from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
@@ -102,8 +106,62 @@ LEGAL_CUE = re.compile(
     "行不行|行吗|凭什么|该不该|要不要|必须|应该|谁出|谁管|找谁|怎么办|咋办|咋整|怎么处理|合理|有没有"
 )
 INFO_FACTOR: dict[int, float] = {0: 0.5, 1: 0.5, 2: 0.8, 3: 0.92}
-RETRIEVE = 20  # candidates scored in full
+RETRIEVE = 14  # candidates from BM25 scored in full
 COMMON_DF = 0.08  # in retrieval, terms in more than this share of entries are skipped if rarer terms exist
+
+ARTICLE_LOGIT = 2.0
+EXACT_LOGIT = 3.0
+TFIDF_RETRIEVE = 8  # phrasings nearest by character n-gram TF-IDF added to the candidates
+# The learned ranker (evaluation.train_ranker): a logistic regression over RANKER_FEATURES giving the chance
+# that a candidate entry answers the question; its probability x 100 is the score.
+RANKER_FILE = Path(__file__).resolve().parent / "data" / "ranker.json"
+RANKER_FEATURES: tuple[str, ...] = (
+    "word", "bigram", "back", "pool", "pool_bigram", "answer", "answer_bigram", "char", "pool_char",
+    "fuzz_set", "fuzz_sort", "fuzz", "fuzz_content", "tfidf", "tfidf_pool", "info", "article", "exact",
+    "retrieval_rank",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranker:
+    coef: tuple[float, ...]  # per candidate: score = 100 * sigmoid(coef . features + intercept)
+    intercept: float
+    answer_threshold: float  # the confidence (x 100) an outright answer needs
+    answer_margin: float  # unused by the learned confidence; kept for the hand-weighted fallback's interface
+    suggest_threshold: float
+    weak_suggest_threshold: float
+    # Confidence the top candidate is right: sigmoid(c0 * z_top + c1 * (z_top - z_rival) + c2 * info + c3),
+    # z being the candidates' linear scores (calibrated on questions the ranker never saw).
+    confidence: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
+
+    @classmethod
+    def load(cls, path: Path = RANKER_FILE) -> Ranker | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if tuple(data["features"]) != RANKER_FEATURES:
+                return None
+            conf = tuple(float(c) for c in data["confidence"])
+            return cls(tuple(float(c) for c in data["coef"]), float(data["intercept"]),
+                       float(data["answer_threshold"]), float(data["answer_margin"]),
+                       float(data["suggest_threshold"]), float(data["weak_suggest_threshold"]),
+                       (conf[0], conf[1], conf[2], conf[3]))
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
+
+    def answer_confidence(self, z_top: float, z_rival: float, info: float) -> float:
+        c = self.confidence
+        return 100.0 / (1.0 + math.exp(-(c[0] * z_top + c[1] * (z_top - z_rival) + c[2] * info + c[3])))
+
+
+def _logit(score: float) -> float:
+    """The linear score back from a 0..100 probability (clipped: scores are rounded to 0.1)."""
+    p = min(max(score / 100.0, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def _feature_row(f: dict[str, float]) -> list[float]:
+    return [f.get(k, 0.0) for k in RANKER_FEATURES]
+
 
 Decision = str  # "answer" | "suggest" | "none"
 
@@ -186,8 +244,9 @@ class _Phrasing:
 _INDEX_ATTRS = (
     "_phrasings", "_entry_phrasings", "_citing", "_word", "_bigram", "_char", "_pool", "_pool_bigram",
     "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram", "_postings", "_entry_df_limit",
+    "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
 )
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "3"
 
 
 def default_cache_dir() -> Path:
@@ -196,9 +255,9 @@ def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"redbutler-index-{uid}"
 
 
-def _cache_key(entries: Sequence[FaqEntry], weights: dict[str, float]) -> str:
+def _cache_key(entries: Sequence[FaqEntry], weights: dict[str, float], ranked: bool) -> str:
     h = hashlib.sha256(_CACHE_VERSION.encode())
-    h.update(repr(sorted(k for k, v in weights.items() if v > 0)).encode())
+    h.update(repr((ranked, sorted(k for k, v in weights.items() if v > 0))).encode())
     here = Path(__file__).resolve().parent
     for name in ("matcher.py", "tokenize.py", "normalize.py", "synonyms.txt", "dictionary.txt"):
         try:
@@ -269,9 +328,12 @@ class LawMatcher:
         cache_dir: str | Path | None = None,
         summaries: dict[int, ArticleSummary] | None = None,
         scope: ScopeDetector | None = None,
+        ranker: Ranker | bool | None = True,
     ) -> None:
         """``cache_dir``: keep the built index there (a private folder is created) and reuse it while the
-        corpus, synonyms, dictionary and code are unchanged; ``default_cache_dir()`` is a good choice."""
+        corpus, synonyms, dictionary and code are unchanged; ``default_cache_dir()`` is a good choice.
+        ``ranker``: True loads the learned ranker (knowledge/data/ranker.json) unless ``weights`` are given;
+        False (or no model file) scores with the hand-weighted sum of WEIGHTS."""
         entries = list(corpus.entries if isinstance(corpus, Corpus) else corpus)
         self.entries: list[FaqEntry] = entries
         self._by_id: dict[str, FaqEntry] = {}
@@ -282,11 +344,23 @@ class LawMatcher:
         self.suggest_threshold = suggest_threshold
         self.answer_margin = answer_margin
         self.weights = dict(weights or WEIGHTS)
+        if ranker is True:
+            ranker = Ranker.load() if weights is None else None
+        self.ranker: Ranker | None = ranker or None
+        if self.ranker is not None:
+            self.answer_threshold = self.ranker.answer_threshold
+            self.suggest_threshold = self.ranker.suggest_threshold
+            self.answer_margin = self.ranker.answer_margin
+            self.weights = {k: 1.0 for k in WEIGHTS if k != "fuzz_partial"}
+        self.weak_suggest_threshold = (
+            self.ranker.weak_suggest_threshold if self.ranker else WEAK_SUGGEST_THRESHOLD
+        )
         if summaries is None and isinstance(corpus, Corpus):
             summaries = corpus.summaries
         self.related_index = RelatedArticles(summaries or {})
+        self._feature_log: list[tuple[int, list[float]]] | None = None  # training collects features here
         self.scope = scope or ScopeDetector()
-        key = _cache_key(entries, self.weights) if cache_dir is not None else ""
+        key = _cache_key(entries, self.weights, self.ranker is not None) if cache_dir is not None else ""
         state = _load_index(cache_dir, key) if cache_dir is not None else None
         if state is not None:
             self.__dict__.update(state)
@@ -356,6 +430,31 @@ class LawMatcher:
         self._postings = dict(self._postings)
         self._entry_df_limit = max(50, int(COMMON_DF * len(entries)))
 
+        # Character 1-3-gram TF-IDF over the phrasings' content: robust to how jieba cut a colloquial line.
+        # Fitted with scikit-learn; queries are vectorised by hand (_ngrams) as sklearn's per-call checks cost
+        # more than the arithmetic. Column-major, so a query touches only the columns of its own n-grams.
+        self._phrasing_entry = np.array([p.entry for p in phrasings], dtype=np.int32)
+        texts = [p.analysis.content.replace(" ", "") or p.analysis.canonical for p in phrasings]
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, dtype=np.float32)
+        if texts:
+            phr = sparse.csr_matrix(vectorizer.fit_transform(texts))
+            rows = sparse.csr_matrix(
+                (np.ones(len(phrasings), dtype=np.float32),
+                 (self._phrasing_entry, np.arange(len(phrasings)))),
+                shape=(len(entries), len(phrasings)),
+            )
+            pooled = sparse.csr_matrix(rows @ phr)
+            norms = np.sqrt(np.asarray(pooled.multiply(pooled).sum(axis=1)).ravel())
+            norms[norms == 0] = 1.0
+            self._tfidf = ({str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
+                           np.asarray(vectorizer.idf_, dtype=np.float32))
+            self._tfidf_phrasings = sparse.csc_matrix(phr)
+            self._tfidf_entries = sparse.csc_matrix(sparse.diags(1.0 / norms) @ pooled)
+        else:
+            self._tfidf = ({}, np.zeros(0, dtype=np.float32))
+            self._tfidf_phrasings = sparse.csc_matrix((0, 0), dtype=np.float32)
+            self._tfidf_entries = sparse.csc_matrix((len(entries), 0), dtype=np.float32)
+
     # -- public API -----------------------------------------------------------------------------------------
 
     def entry(self, faq_id: str) -> FaqEntry | None:
@@ -387,15 +486,23 @@ class LawMatcher:
         return MatchResult(text, decision, cands, related=related, searched=searched)
 
     def _decide(self, text: str, limit: int) -> tuple[Decision, tuple[Candidate, ...]]:
-        scored = self.score_entries(text, limit=max(limit, 8))
+        scored, info = self._score_entries(text, max(limit, 8))
         if not scored:
             return "none", ()
         top_ei, top = scored[0]
         top_articles = set(self.entries[top_ei].articles)
         rival = next((sc for ei, sc in scored[1:] if not top_articles & set(self.entries[ei].articles)), 0.0)
-        if top >= self.answer_threshold and top - rival >= self.answer_margin:
+        if self.ranker is not None:
+            sure = self.ranker.answer_confidence(_logit(top), _logit(rival), info)
+            # A question that is word for word one of the entry's phrasings is what the entry answers.
+            confident = sure >= self.answer_threshold or top_ei in self._exact_hits(text, scored)
+        else:
+            confident = top >= self.answer_threshold and top - rival >= self.answer_margin
+        if confident:
             decision = "answer"
-        elif top >= self.suggest_threshold or (top >= WEAK_SUGGEST_THRESHOLD and self._sounds_legal(text)):
+        elif top >= self.suggest_threshold or (
+            top >= self.weak_suggest_threshold and self._sounds_legal(text)
+        ):
             decision = "suggest"
         else:
             decision = "none"
@@ -403,8 +510,17 @@ class LawMatcher:
             Candidate(self.entries[ei].id, self.entries[ei].articles, sc) for ei, sc in scored[:limit]
         )
         if decision == "suggest":
-            cands = tuple(c for c in cands if c.score >= WEAK_SUGGEST_THRESHOLD * 0.8)
+            cands = tuple(c for c in cands if c.score >= self.weak_suggest_threshold * 0.8)
         return decision, cands
+
+    def _exact_hits(self, text: str, scored: list[tuple[int, float]]) -> set[int]:
+        """Candidates (at most one) having the question itself as a phrasing."""
+        key = self.analyzer.canonical(normalize_text(text))
+        hits = {
+            ei for ei, _ in scored[:3]
+            if any(self._phrasings[pi].analysis.canonical == key for pi in self._entry_phrasings[ei])
+        }
+        return hits if len(hits) == 1 else set()
 
     def _sounds_legal(self, text: str) -> bool:
         """A legal-question phrase (LEGAL_CUE) or a word of our domain (物业, 邻居, 房东, 遗嘱, ...)."""
@@ -415,9 +531,13 @@ class LawMatcher:
 
     def score_entries(self, question: str, *, limit: int = 3) -> list[tuple[int, float]]:
         """[(entry index, score 0..100)] best first; empty when nothing in the question is searchable."""
+        return self._score_entries(question, limit)[0]
+
+    def _score_entries(self, question: str, limit: int) -> tuple[list[tuple[int, float]], float]:
+        """The scored entries and how much the question says (INFO_FACTOR of its content characters)."""
         norm = normalize_text(question)
         if not norm:
-            return []
+            return [], 0.0
         mentioned = parse_article_number(question)
         if mentioned is not None:
             norm = strip_article_refs(norm)
@@ -425,26 +545,86 @@ class LawMatcher:
         words = self._query_terms(a.words, self._pool)
         bigrams = self._query_terms(a.bigrams, self._pool_bigram)
         if not words and not bigrams:
-            return []
+            return [], 0.0
         pool_ids = self._retrieve(words, bigrams)
         if not pool_ids:
-            return []
+            return [], 0.0
         # One or two content characters ("热", "押金") say too little for a confident answer.
         info = INFO_FACTOR.get(a.content_chars, 1.0)
+        tf_phr, tf_entries, near = self._tfidf_query(a.content.replace(" ", "") or a.canonical)
+        order = {ei: r for r, ei in enumerate(pool_ids)}
+        for ei in near:
+            if ei not in order:
+                order[ei] = len(order)
+        pool_ids = list(order)
         feats = self._features(
             pool_ids, words, bigrams, " ".join(sorted(words)), a.canonical, a.chars, a.content
         )
-        w = self.weights
         results: list[tuple[int, float]] = []
-        for ei, f in feats.items():
-            s = 100.0 * info * sum(v * f.get(k, 0.0) for k, v in w.items() if v)
-            if mentioned is not None and mentioned in self.entries[ei].articles:
-                s += ARTICLE_BONUS
-            if f["fuzz"] >= 1.0:  # the question is one of this entry's phrasings, word for word
-                s += EXACT_BONUS
-            results.append((ei, min(100.0, max(0.0, s))))
+        if self.ranker is not None:
+            rows = []
+            for ei, f in feats.items():
+                idxs = self._entry_phrasings[ei]
+                f["tfidf"] = float(tf_phr[idxs].max()) if idxs and tf_phr.size else 0.0
+                f["tfidf_pool"] = float(tf_entries[ei]) if tf_entries.size else 0.0
+                f["info"] = info
+                f["article"] = float(mentioned is not None and mentioned in self.entries[ei].articles)
+                f["exact"] = float(f["fuzz"] >= 1.0)
+                f["retrieval_rank"] = min(order[ei], RETRIEVE) / RETRIEVE
+                rows.append(_feature_row(f))
+            if self._feature_log is not None:
+                self._feature_log.extend(zip(feats, rows, strict=True))
+            z = np.asarray(rows, dtype=np.float64) @ np.asarray(self.ranker.coef) + self.ranker.intercept
+            # Not learnable from held-out phrasings (they never cite an article nor repeat a phrasing): an
+            # article number the question names, and a word-for-word phrasing, lift a candidate by hand.
+            at_article, at_exact = RANKER_FEATURES.index("article"), RANKER_FEATURES.index("exact")
+            z += np.asarray([ARTICLE_LOGIT * r[at_article] + EXACT_LOGIT * r[at_exact] for r in rows])
+            probs = 100.0 / (1.0 + np.exp(-z))
+            results = [(ei, float(p)) for ei, p in zip(feats, probs, strict=True)]
+        else:
+            w = self.weights
+            for ei, f in feats.items():
+                s = 100.0 * info * sum(v * f.get(k, 0.0) for k, v in w.items() if v)
+                if mentioned is not None and mentioned in self.entries[ei].articles:
+                    s += ARTICLE_BONUS
+                if f["fuzz"] >= 1.0:  # the question is one of this entry's phrasings, word for word
+                    s += EXACT_BONUS
+                results.append((ei, min(100.0, max(0.0, s))))
         results.sort(key=lambda r: (-r[1], r[0]))
-        return [(ei, round(sc, 1)) for ei, sc in results[:limit]]
+        return [(ei, round(sc, 1)) for ei, sc in results[:limit]], info
+
+    def _tfidf_query(self, text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """(cosine to every phrasing, cosine to every entry's pooled phrasings, entries of the nearest
+        phrasings)."""
+        vocab, idf = self._tfidf
+        counts: dict[int, int] = defaultdict(int)
+        for n in (1, 2, 3):
+            for i in range(len(text) - n + 1):
+                col = vocab.get(text[i : i + n])
+                if col is not None:
+                    counts[col] += 1
+        if not counts:
+            return np.zeros(0), np.zeros(0), []
+        cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        weights = (1.0 + np.log(tf)) * idf[cols]
+        weights /= np.linalg.norm(weights) or 1.0
+
+        def cosines(matrix: sparse.csc_matrix) -> np.ndarray:
+            ptr, ind, data = matrix.indptr, matrix.indices, matrix.data
+            starts, ends = ptr[cols], ptr[cols + 1]
+            take = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+            per = np.repeat(weights, ends - starts)
+            return np.bincount(ind[take], weights=data[take] * per, minlength=matrix.shape[0])
+
+        phr = cosines(self._tfidf_phrasings)
+        ent = cosines(self._tfidf_entries)
+        k = min(TFIDF_RETRIEVE, phr.size)
+        top = np.argpartition(-phr, k - 1)[:k]
+        near = list(dict.fromkeys(
+            int(self._phrasing_entry[i]) for i in top[np.argsort(-phr[top])] if phr[i] > 0
+        ))
+        return phr, ent, near
 
     # -- internals -----------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ Stable interface for corpus maintainers (scripts rely on it; see docs/law.md):
   with keys question, decision, faq_id, articles, score, alternatives.
 - `law check`: validates the corpus; exits 1 on any problem.
 - `law eval FILE`: FILE has lines `question<TAB>article,article`; prints top-1 and top-3 accuracy.
+- `law train [--precision P] [--dry-run]`: fits the learned ranker (knowledge/data/ranker.json).
 - `law import-text FILE`: JSON lines with article and text (1..1260) into the database; idempotent.
 - `route [TEXT] --json`: one object per line with keys text, intent, score.
 - `bench law`: accuracy and latency against two baselines, build and start-up times, a 10,000-entry corpus.
@@ -46,6 +47,12 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--misses", action="store_true", help="also list the questions answered wrongly")
     ev.set_defaults(handler=cmd_eval)
 
+    train = law_sub.add_parser("train", help="fit the learned ranker on held-out phrasings and the dev set")
+    train.add_argument("--precision", type=float, default=0.93,
+                       help="how often outright answers must be right on questions the ranker never saw")
+    train.add_argument("--dry-run", action="store_true", help="report only; keep knowledge/data/ranker.json")
+    train.set_defaults(handler=cmd_train)
+
     imp = law_sub.add_parser("import-text", help="load official article texts (JSON lines: article, text)")
     imp.add_argument("file", type=existing_file)
     imp.set_defaults(handler=cmd_import_text)
@@ -86,6 +93,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         articles = ",".join(str(a) for a in result["articles"]) or "-"
         faq_id = result["faq_id"]
         print(f"  {result['decision']}  {faq_id or '-'}  score {result['score']}  articles {articles}")
+        if result["pointer"]:
+            print(f"  outside the Civil Code: call {result['pointer']}")
+        elif result["matched_question"]:
+            print(f"  matched question: {result['matched_question']}")
         entry = matcher.entry(faq_id) if faq_id and result["decision"] == "answer" else None
         if entry is not None:
             for line in entry.answer_zh.strip().splitlines():
@@ -153,6 +164,18 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     for line in result.bad_lines:
         print(f"skipped malformed line: {line!r}", file=sys.stderr)
     return 0 if result.total else 1
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from knowledge.corpus import load_corpus
+    from knowledge.evaluation import read_dev_files, train_ranker
+    from knowledge.matcher import RANKER_FILE
+
+    dev, _ = read_dev_files()  # the tuning set (tests/data/law_dev), never the frozen one
+    write = None if args.dry_run else RANKER_FILE
+    report = train_ranker(load_corpus(), dev, precision=args.precision, write=write)
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
 
 
 def cmd_import_text(args: argparse.Namespace, settings: Settings) -> int:
