@@ -118,7 +118,7 @@ RANKER_FILE = Path(__file__).resolve().parent / "data" / "ranker.json"
 RANKER_FEATURES: tuple[str, ...] = (
     "word", "bigram", "back", "pool", "pool_bigram", "answer", "answer_bigram", "char", "pool_char",
     "fuzz_set", "fuzz_sort", "fuzz", "fuzz_content", "tfidf", "tfidf_pool", "info", "article", "exact",
-    "retrieval_rank",
+    "retrieval_rank", "weighted",
 )
 
 
@@ -571,6 +571,8 @@ class LawMatcher:
                 f["article"] = float(mentioned is not None and mentioned in self.entries[ei].articles)
                 f["exact"] = float(f["fuzz"] >= 1.0)
                 f["retrieval_rank"] = min(order[ei], RETRIEVE) / RETRIEVE
+                # today's hand-weighted score (WEIGHTS, calibrated on the tuning set) as one more feature
+                f["weighted"] = info * sum(v * f.get(k, 0.0) for k, v in WEIGHTS.items() if v)
                 rows.append(_feature_row(f))
             if self._feature_log is not None:
                 self._feature_log.extend(zip(feats, rows, strict=True))

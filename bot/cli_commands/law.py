@@ -248,8 +248,32 @@ def _pct(value: Any) -> str:
 
 HANDLED = frozenset(
     {"corpus", "dev", "index_build_ms", "ours", "rapidfuzz_wratio", "bm25_jieba", "off_topic", "synthetic",
-     "routing"}
+     "routing", "sets"}
 )
+
+
+def _set_lines(sets: dict[str, Any]) -> list[str]:
+    """One block per dev set: our matcher, today's hand-weighted one and the two baselines."""
+    lines: list[str] = []
+    head = (f"  {'matcher':<22}{'top-1':>8}{'top-3':>8}{'answered':>10}{'right':>8}{'pointer':>9}"
+            f"{'p50 ms':>9}{'p99 ms':>9}")
+    for name, rows in sets.items():
+        ours = rows.get("ours") or {}
+        sizes = f"{ours.get('questions')} Civil Code questions, {ours.get('outside')} outside it"
+        lines += ["", f"{name}: {sizes}", head]
+        for label, key in (("ours (learned ranker)", "ours"), ("today (weighted sum)", "today"),
+                           ("rapidfuzz extractOne", "rapidfuzz_extractone"), ("BM25 (jieba)", "bm25")):
+            row = rows.get(key) or {}
+            lines.append(
+                f"  {label:<22}{_pct(row.get('top1')):>8}{_pct(row.get('top3')):>8}"
+                f"{_pct(row.get('answered')):>10}{_pct(row.get('answer_precision')):>8}"
+                f"{_pct(row.get('pointer_accuracy')):>9}"
+                f"{row.get('p50_ms', '-'):>9}{row.get('p99_ms', '-'):>9}"
+            )
+        if ours.get("outside"):
+            lines.append(f"  outside the Civil Code answered outright: {ours.get('outside_answered')}; "
+                         f"Civil Code questions sent elsewhere: {ours.get('wrongly_pointed')}")
+    return lines
 
 
 def _flat(value: Any) -> str:
@@ -283,6 +307,8 @@ def format_bench(report: dict[str, Any]) -> list[str]:
     off = report.get("off_topic")
     if isinstance(off, dict) and {"none", "probes"} <= set(off):
         lines.append(f"off-topic probes: {off['none']}/{off['probes']} none; {_flat(off)}")
+    lines += _set_lines(report.get("sets") or {})
+    lines.append("")
     syn = report.get("synthetic")
     if isinstance(syn, dict):
         lines.append(f"synthetic corpus: {_flat(syn)}")
