@@ -900,6 +900,7 @@ def _outcomes(probs: Sequence[Sequence[tuple[float, int, bool]]], entries: Seque
 
 DEV_WEIGHT = 4
 _MIN_LOGIT = math.log(1e-4 / (1 - 1e-4))  # the rival's logit when there is none (as in matcher._logit)
+_RIVAL_FLOOR_LOGIT = math.log(0.02 / 0.98)  # matcher.RIVAL_FLOOR
 
 
 def train_ranker(
@@ -989,8 +990,8 @@ def train_ranker(
         arts = set(entries[ei].articles)
         zr = next((cands[i][0] for i in ranked[1:] if not arts & set(entries[cands[i][1]].articles)), None)
         top_z = scale * zt + shift
-        rival_z = scale * zr + shift if zr is not None else _MIN_LOGIT
-        conf_x.append([top_z, top_z - max(rival_z, _MIN_LOGIT), feats[ranked[0]][0][info_at]])
+        rival_z = max(scale * zr + shift if zr is not None else _MIN_LOGIT, _RIVAL_FLOOR_LOGIT)
+        conf_x.append([top_z, top_z - rival_z, feats[ranked[0]][0][info_at]])
         conf_y.append(ok)
     conf = LogisticRegression(C=10.0, max_iter=2000)
     conf.fit(np.asarray(conf_x), np.asarray(conf_y))
@@ -1011,8 +1012,9 @@ def train_ranker(
     final = calibrated(raw(model, probe_rows))
     probe_top = max((p for p, _, _ in _outcomes(final, full.entries)), default=0.0)
     options = []
+    tops = [max((c[0] for c in cands), default=0.0) for cands in calibrated(oof) if cands]
     for threshold in range(10, 99):
-        chosen = [ok for p, _, ok in tuning if p >= threshold]
+        chosen = [ok for (p, _, ok), top in zip(tuning, tops, strict=True) if p >= threshold and top >= 30.0]
         if len(chosen) >= 20:
             options.append((sum(chosen) / len(chosen), len(chosen), float(threshold), 0.0))
     good = [o for o in options if o[0] >= precision]

@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from knowledge.articles import article_lookup, is_valid_article, parse_article_number, strip_article_refs
 from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
@@ -109,6 +108,10 @@ INFO_FACTOR: dict[int, float] = {0: 0.5, 1: 0.5, 2: 0.8, 3: 0.92}
 RETRIEVE = 14  # candidates from BM25 scored in full
 COMMON_DF = 0.08  # in retrieval, terms in more than this share of entries are skipped if rarer terms exist
 
+# A lone weak candidate is not a confident one: the rival counts as at least RIVAL_FLOOR, and an outright
+# answer needs the top candidate itself at ANSWER_FLOOR or more.
+RIVAL_FLOOR = 2.0
+ANSWER_FLOOR = 30.0
 ARTICLE_LOGIT = 2.0
 EXACT_LOGIT = 3.0
 TFIDF_RETRIEVE = 8  # phrasings nearest by character n-gram TF-IDF added to the candidates
@@ -244,9 +247,9 @@ class _Phrasing:
 _INDEX_ATTRS = (
     "_phrasings", "_entry_phrasings", "_citing", "_word", "_bigram", "_char", "_pool", "_pool_bigram",
     "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram", "_postings", "_entry_df_limit",
-    "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
+    "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry", "related_index",
 )
-_CACHE_VERSION = "3"
+_CACHE_VERSION = "4"
 
 
 def default_cache_dir() -> Path:
@@ -255,7 +258,10 @@ def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"redbutler-index-{uid}"
 
 
-def _cache_key(entries: Sequence[FaqEntry], weights: dict[str, float], ranked: bool) -> str:
+def _cache_key(
+    entries: Sequence[FaqEntry], weights: dict[str, float], ranked: bool,
+    summaries: dict[int, ArticleSummary] | None = None,
+) -> str:
     h = hashlib.sha256(_CACHE_VERSION.encode())
     h.update(repr((ranked, sorted(k for k, v in weights.items() if v > 0))).encode())
     here = Path(__file__).resolve().parent
@@ -266,6 +272,10 @@ def _cache_key(entries: Sequence[FaqEntry], weights: dict[str, float], ranked: b
             h.update(name.encode())
     for e in entries:
         h.update(repr((e.id, e.topic, e.questions, e.answer_zh, e.articles)).encode())
+    for n, sm in sorted((summaries or {}).items()):
+        h.update(repr((n, sm.summary_zh, sm.keywords)).encode())
+    for name in ("related.py",):
+        h.update((here / name).read_bytes())
     return h.hexdigest()[:32]
 
 
@@ -357,10 +367,13 @@ class LawMatcher:
         )
         if summaries is None and isinstance(corpus, Corpus):
             summaries = corpus.summaries
-        self.related_index = RelatedArticles(summaries or {})
+        self._summaries = summaries or {}
         self._feature_log: list[tuple[int, list[float]]] | None = None  # training collects features here
         self.scope = scope or ScopeDetector()
-        key = _cache_key(entries, self.weights, self.ranker is not None) if cache_dir is not None else ""
+        key = (
+            _cache_key(entries, self.weights, self.ranker is not None, self._summaries)
+            if cache_dir is not None else ""
+        )
         state = _load_index(cache_dir, key) if cache_dir is not None else None
         if state is not None:
             self.__dict__.update(state)
@@ -370,6 +383,7 @@ class LawMatcher:
                 _save_index(cache_dir, key, {k: self.__dict__[k] for k in _INDEX_ATTRS})
 
     def _build_index(self, entries: list[FaqEntry]) -> None:
+        self.related_index = RelatedArticles(self._summaries)
         phrasings: list[_Phrasing] = []
         pool_docs: list[list[str]] = []
         pool_bigram_docs: list[list[str]] = []
@@ -433,6 +447,8 @@ class LawMatcher:
         # Character 1-3-gram TF-IDF over the phrasings' content: robust to how jieba cut a colloquial line.
         # Fitted with scikit-learn; queries are vectorised by hand (_ngrams) as sklearn's per-call checks cost
         # more than the arithmetic. Column-major, so a query touches only the columns of its own n-grams.
+        from sklearn.feature_extraction.text import TfidfVectorizer  # only to build: start-up from the cache
+
         self._phrasing_entry = np.array([p.entry for p in phrasings], dtype=np.int32)
         texts = [p.analysis.content.replace(" ", "") or p.analysis.canonical for p in phrasings]
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, dtype=np.float32)
@@ -476,7 +492,7 @@ class LawMatcher:
         decision, cands = self._decide(searched, limit)
         top_entry = self._by_id.get(cands[0].faq_id) if cands else None
         covered = (*top_entry.questions, top_entry.topic, top_entry.asked_zh) if top_entry else ()
-        hit = self.scope.detect(searched, covered)
+        hit = self.scope.detect(searched, covered, confident=decision == "answer")
         if hit is not None:
             return MatchResult(text, "none", cands, pointer=hit.pointer, pointer_office=hit.office.name,
                                searched=searched)
@@ -493,9 +509,11 @@ class LawMatcher:
         top_articles = set(self.entries[top_ei].articles)
         rival = next((sc for ei, sc in scored[1:] if not top_articles & set(self.entries[ei].articles)), 0.0)
         if self.ranker is not None:
-            sure = self.ranker.answer_confidence(_logit(top), _logit(rival), info)
+            sure = self.ranker.answer_confidence(_logit(top), _logit(max(rival, RIVAL_FLOOR)), info)
             # A question that is word for word one of the entry's phrasings is what the entry answers.
-            confident = sure >= self.answer_threshold or top_ei in self._exact_hits(text, scored)
+            confident = (sure >= self.answer_threshold and top >= ANSWER_FLOOR) or top_ei in self._exact_hits(
+                text, scored
+            )
         else:
             confident = top >= self.answer_threshold and top - rival >= self.answer_margin
         if confident:

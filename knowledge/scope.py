@@ -25,6 +25,7 @@ class Office:
     pointer: str  # the number to call: "110", "122", ...
     cues: tuple[str, ...]  # normalised, without spaces
     pairs: tuple[tuple[str, str], ...] = ()
+    strong: tuple[str, ...] = ()  # count whatever the matcher found
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +52,15 @@ def parse_offices(rows: object) -> tuple[list[Office], list[str]]:
             problems.append(f"scope #{i}: needs office and pointer")
             continue
         cues = tuple(k for c in row.get("cues") or () if (k := _key(c)))
+        strong = tuple(k for c in row.get("strong") or () if (k := _key(c)))
         pairs = tuple(
             (_key(p[0]), _key(p[1])) for p in row.get("pairs") or ()
             if isinstance(p, list) and len(p) == 2 and _key(p[0]) and _key(p[1])
         )
-        if not cues and not pairs:
+        if not cues and not pairs and not strong:
             problems.append(f"scope #{i} ({row['office']}): no cues")
             continue
-        offices.append(Office(str(row["office"]), str(row["pointer"]), cues, pairs))
+        offices.append(Office(str(row["office"]), str(row["pointer"]), cues, pairs, strong))
     return offices, problems
 
 
@@ -72,30 +74,38 @@ def load_offices(path: Path = SCOPE_FILE) -> tuple[Office, ...]:
 
 
 class ScopeDetector:
-    """``detect(text, covered)`` -> the office for a question outside the Civil Code, or None.
+    """``detect(text, covered, confident)`` -> the office for a question outside the Civil Code, or None.
 
-    ``covered``: the texts of the Civil Code entry the matcher found (phrasings, topic); a cue found in them
-    is the corpus' own word and does not count."""
+    A strong word always counts. A cue counts only when the matcher is not ``confident`` (no outright answer)
+    and ``covered`` - the texts of the Civil Code entry it found (phrasings, topic) - does not use the word:
+    then it is the corpus' own word."""
 
     def __init__(self, offices: Iterable[Office] | None = None) -> None:
         self.offices = tuple(offices) if offices is not None else load_offices()
 
-    def cues_in(self, text: str) -> list[tuple[Office, tuple[str, ...]]]:
+    def cues_in(self, text: str) -> list[tuple[Office, tuple[str, ...], tuple[str, ...]]]:
+        """(office, strong words found, cues found) for every office with any."""
         key = _key(text)
         found = []
         for office in self.offices:
+            strong = tuple(c for c in office.strong if c in key)
             hits = tuple(c for c in office.cues if c in key)
             hits += tuple(f"{a}+{b}" for a, b in office.pairs if a in key and b in key)
-            if hits:
-                found.append((office, hits))
+            if strong or hits:
+                found.append((office, strong, hits))
         return found
 
-    def detect(self, text: str, covered: Iterable[str] = ()) -> ScopeHit | None:
+    def detect(self, text: str, covered: Iterable[str] = (), *, confident: bool = False) -> ScopeHit | None:
         found = self.cues_in(text)
         if not found:
             return None
+        for office, strong, _ in found:
+            if strong:
+                return ScopeHit(office, strong)
+        if confident:
+            return None
         covered_key = "|".join(_key(t) for t in covered)
-        for office, hits in found:
+        for office, _, hits in found:
             own = tuple(h for h in hits if not all(part in covered_key for part in h.split("+")))
             if own:
                 return ScopeHit(office, own)
