@@ -4,6 +4,7 @@ it has no answer."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -24,6 +25,15 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 @pytest.fixture(autouse=True)
 def _fresh_routing_cache() -> None:
     routing_handlers._cache.clear()
+
+
+async def forged_press(
+    harness: Harness, user: int, message_id: int, data: str, *, chat_id: int | None = None
+) -> dict[str, object] | None:
+    """A press of old or tampered button data (the button may be gone); what the callback answer said."""
+    update_json = forged_callback(harness.world, user, chat_id or user, message_id, data)
+    await harness.process(update_json)
+    return harness.world.callback_answer(update_json["callback_query"]["id"])
 
 
 def _first(candidates: list[str], test: object) -> str:
@@ -103,11 +113,7 @@ async def test_thumbs_down_asks_why_once_and_law_gaps_lists_it_with_the_question
     assert answer is not None and "记下了" in (answer.get("text") or "")
     assert "记下了：看不懂" in (harness.world.message(why.chat_id, why.message_id).text or "")
     # A second tap from an old copy of the buttons changes nothing.
-    update_json = forged_callback(
-        harness.world, USERS.resident, USERS.resident, why.message_id, second_reason
-    )
-    await harness.process(update_json)
-    answer = harness.world.callback_answer(update_json["callback_query"]["id"])
+    answer = await forged_press(harness, USERS.resident, why.message_id, second_reason)
     assert answer is not None and "已经记下了" in (answer.get("text") or "")
     async with harness.services.uow() as uow:
         rows = list(await uow.session.scalars(select(LawFeedback)))
@@ -177,10 +183,12 @@ async def test_english_reader_sees_english_everywhere(harness: Harness) -> None:
 
 async def test_stale_or_forged_buttons_get_a_clear_answer(harness: Harness) -> None:
     replies = await ask(harness, USERS.resident, DOG)
-    message_id = replies[-1].message_id
     for data in ("lw:n:0:zzzzzzzz", "lw:w:zzzzzzzz:a", f"lw:w:{law_service.faq_key(entry_for(DOG).id)}:q"):
-        update_json = forged_callback(harness.world, USERS.resident, USERS.resident, message_id, data)
-        await harness.process(update_json)
-        answer = harness.world.callback_answer(update_json["callback_query"]["id"])
+        answer = await forged_press(harness, USERS.resident, replies[-1].message_id, data)
         assert answer is not None and "重新问一次" in (answer.get("text") or ""), data
-    assert await count(harness, LawFeedback) == 0
+    # Two phones pressing "不是我问的" at once: one vote, the same alternatives on both.
+    card = replies[-1]
+    data = card.find_button("🤔 不是我问的")["callback_data"]
+    await asyncio.gather(forged_press(harness, USERS.resident, card.message_id, data),
+                         forged_press(harness, USERS.resident, card.message_id, data))
+    assert await count(harness, LawFeedback) == 1
