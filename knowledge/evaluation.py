@@ -1020,11 +1020,13 @@ def train_ranker(
     probe_top = max((p for p, _, _ in _outcomes(final, full.entries)), default=0.0)
     # The threshold: outright answers right ``precision`` of the time on the real (dev) questions the model
     # never saw, and not much less (5 points) on held-out phrasings; as many answers as that allows.
+    suggest = max(math.floor(probe_top) + 1.0, 5.0)
+    floor = max(30.0, suggest)  # matcher.ANSWER_FLOOR, and never below what chit-chat reaches
     options = []
     tops = [max((c[0] for c in cands), default=0.0) for cands in calibrated(oof) if cands]
     for threshold in range(10, 99):
         chosen = [(ok, d) for (p, _, ok), top, d in zip(tuning, tops, conf_dev, strict=True)
-                  if p >= threshold and top >= 30.0]
+                  if p >= threshold and top >= floor]
         real = [ok for ok, d in chosen if d]
         phr = [ok for ok, d in chosen if not d]
         if len(real) >= 20 and phr:
@@ -1032,7 +1034,6 @@ def train_ranker(
                             sum(ok for ok, _ in chosen) / len(chosen)))
     good = [o for o in options if o[0] >= precision and o[3] >= precision - 0.05]
     best = max(good, key=lambda o: (o[1], -o[2])) if good else max(options)
-    suggest = max(math.floor(probe_top) + 1.0, 5.0)
     ranker = {
         "features": list(RANKER_FEATURES),
         "coef": [round(float(c) * scale, 5) for c in model.coef_[0]],

@@ -511,7 +511,8 @@ class LawMatcher:
         if self.ranker is not None:
             sure = self.ranker.answer_confidence(_logit(top), _logit(max(rival, RIVAL_FLOOR)), info)
             # A question that is word for word one of the entry's phrasings is what the entry answers.
-            confident = (sure >= self.answer_threshold and top >= ANSWER_FLOOR) or top_ei in self._exact_hits(
+            floor = max(ANSWER_FLOOR, self.suggest_threshold)  # never below what chit-chat can reach
+            confident = (sure >= self.answer_threshold and top >= floor) or top_ei in self._exact_hits(
                 text, scored
             )
         else:

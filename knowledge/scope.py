@@ -24,7 +24,7 @@ class Office:
     name: str  # crime | traffic | tax | labour | government | legal_aid
     pointer: str  # the number to call: "110", "122", ...
     cues: tuple[str, ...]  # normalised, without spaces
-    pairs: tuple[tuple[str, str], ...] = ()
+    pairs: tuple[tuple[str, str], ...] = ()  # two words that together count like a strong word
     strong: tuple[str, ...] = ()  # count whatever the matcher found
 
 
@@ -89,8 +89,8 @@ class ScopeDetector:
         found = []
         for office in self.offices:
             strong = tuple(c for c in office.strong if c in key)
+            strong += tuple(f"{a}+{b}" for a, b in office.pairs if a in key and b in key)
             hits = tuple(c for c in office.cues if c in key)
-            hits += tuple(f"{a}+{b}" for a, b in office.pairs if a in key and b in key)
             if strong or hits:
                 found.append((office, strong, hits))
         return found
@@ -106,7 +106,7 @@ class ScopeDetector:
             return None
         covered_key = "|".join(_key(t) for t in covered)
         for office, _, hits in found:
-            own = tuple(h for h in hits if not all(part in covered_key for part in h.split("+")))
+            own = tuple(h for h in hits if h not in covered_key)
             if own:
                 return ScopeHit(office, own)
         return None
