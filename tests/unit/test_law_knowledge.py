@@ -22,7 +22,8 @@ def test_new_fields_load_with_fallbacks() -> None:
     rich, bare = corpus.entries
     assert rich.asked("zh") == "狗咬伤了孩子， 谁负责"  # one line
     assert rich.asked("en") == "A dog bit my child: who pays?" and rich.caveat("en").startswith("Less")
-    assert bare.asked("zh") == "狗咬了孩子谁负责" and bare.asked("en") == "饲养动物" and bare.caveat("zh") == ""
+    assert bare.asked("zh") == "狗咬了孩子谁负责" and bare.asked("en") == "饲养动物"
+    assert bare.caveat("zh") == ""
     assert corpus.summaries[1245].keywords == ("狗", "咬人")
 
 
