@@ -27,6 +27,7 @@ Pipeline for a question:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import heapq
 import json
@@ -245,11 +246,12 @@ class _Phrasing:
 
 
 _INDEX_ATTRS = (
-    "_phrasings", "_entry_phrasings", "_citing", "_word", "_bigram", "_char", "_pool", "_pool_bigram",
-    "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram", "_postings", "_entry_df_limit",
-    "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry", "related_index",
+    "_phr_canonical", "_phr_content", "_phr_joined", "_entry_phrasings", "_citing", "_word", "_bigram",
+    "_char", "_pool", "_pool_bigram", "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram",
+    "_postings", "_entry_df_limit", "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
+    "related_index",
 )
-_CACHE_VERSION = "4"
+_CACHE_VERSION = "5"
 
 
 def default_cache_dir() -> Path:
@@ -297,11 +299,16 @@ def _load_index(cache_dir: str | Path, key: str) -> dict[str, object] | None:
     path = folder / f"law-{key}.pickle" if folder else None
     if path is None or not path.is_file():
         return None
+    enabled = gc.isenabled()
+    gc.disable()  # millions of small containers: the collector would run hundreds of times for nothing
     try:
         with path.open("rb") as fh:
             state = pickle.load(fh)
     except Exception:  # a damaged or foreign cache is simply rebuilt
         return None
+    finally:
+        if enabled:
+            gc.enable()
     if not isinstance(state, dict) or set(state) != set(_INDEX_ATTRS):
         return None
     return state
@@ -419,7 +426,10 @@ class LawMatcher:
             answer_bigram_docs.append(char_bigrams(ans))
             for art in e.articles:
                 self._citing[art].append(ei)
-        self._phrasings = phrasings
+        # What queries compare against, as plain strings (a list of dataclasses unpickles ten times slower).
+        self._phr_canonical = [p.analysis.canonical for p in phrasings]
+        self._phr_content = [p.analysis.content for p in phrasings]
+        self._phr_joined = [p.joined for p in phrasings]
         # Phrasing-level fields cost build time; they are only built when their features carry weight.
         need = {k for k, v in self.weights.items() if v > 0}
         self._word = (
@@ -537,7 +547,7 @@ class LawMatcher:
         key = self.analyzer.canonical(normalize_text(text))
         hits = {
             ei for ei, _ in scored[:3]
-            if any(self._phrasings[pi].analysis.canonical == key for pi in self._entry_phrasings[ei])
+            if any(self._phr_canonical[pi] == key for pi in self._entry_phrasings[ei])
         }
         return hits if len(hits) == 1 else set()
 
@@ -715,7 +725,7 @@ class LawMatcher:
         wset = set(words)
         word_w, bigram_w, char_w = self._word.weights, self._bigram.weights, self._char.weights
         mass, idf = self._word.mass, self._word.idf
-        phrasings = self._phrasings
+        phr_canonical, phr_content, phr_joined = self._phr_canonical, self._phr_content, self._phr_joined
         do_word, do_bigram, do_char = ("word" in need, "bigram" in need, "char" in need)
         do_back = "back" in need
         do_set, do_sort, do_content = ("fuzz_set" in need, "fuzz_sort" in need, "fuzz_content" in need)
@@ -727,7 +737,6 @@ class LawMatcher:
             best_w = best_b = best_c = best_back = best_set = best_sort = best_ratio = best_content = 0.0
             best_partial = 0.0
             for pi in self._entry_phrasings[ei]:
-                p = phrasings[pi]
                 if do_word or do_back:
                     ww = word_w[pi]
                     if do_word:
@@ -739,14 +748,14 @@ class LawMatcher:
                 if do_char:
                     best_c = max(best_c, dot(cidf, char_w[pi]))
                 if do_set:
-                    best_set = max(best_set, token_set_ratio(joined, p.joined))
+                    best_set = max(best_set, token_set_ratio(joined, phr_joined[pi]))
                 if do_sort:
-                    best_sort = max(best_sort, token_sort_ratio(joined, p.joined))
+                    best_sort = max(best_sort, token_sort_ratio(joined, phr_joined[pi]))
                 if do_content:
-                    best_content = max(best_content, ratio(content, p.analysis.content))
+                    best_content = max(best_content, ratio(content, phr_content[pi]))
                 if do_partial:
-                    best_partial = max(best_partial, partial_ratio(content, p.analysis.content))
-                best_ratio = max(best_ratio, ratio(canon, p.analysis.canonical))
+                    best_partial = max(best_partial, partial_ratio(content, phr_content[pi]))
+                best_ratio = max(best_ratio, ratio(canon, phr_canonical[pi]))
             feats = {
                 "word": min(1.0, best_w / wn),
                 "bigram": min(1.0, best_b / bn),
