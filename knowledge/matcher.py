@@ -106,7 +106,7 @@ LEGAL_CUE = re.compile(
     "行不行|行吗|凭什么|该不该|要不要|必须|应该|谁出|谁管|找谁|怎么办|咋办|咋整|怎么处理|合理|有没有"
 )
 INFO_FACTOR: dict[int, float] = {0: 0.5, 1: 0.5, 2: 0.8, 3: 0.92}
-RETRIEVE = 14  # candidates from BM25 scored in full
+RETRIEVE = 10  # candidates from BM25 scored in full
 COMMON_DF = 0.08  # in retrieval, terms in more than this share of entries are skipped if rarer terms exist
 
 # A lone weak candidate is not a confident one: the rival counts as at least RIVAL_FLOOR, and an outright
@@ -115,13 +115,13 @@ RIVAL_FLOOR = 2.0
 ANSWER_FLOOR = 30.0
 ARTICLE_LOGIT = 2.0
 EXACT_LOGIT = 3.0
-TFIDF_RETRIEVE = 8  # phrasings nearest by character n-gram TF-IDF added to the candidates
+TFIDF_RETRIEVE = 6  # phrasings nearest by character n-gram TF-IDF added to the candidates
 # The learned ranker (evaluation.train_ranker): a logistic regression over RANKER_FEATURES giving the chance
 # that a candidate entry answers the question; its probability x 100 is the score.
 RANKER_FILE = Path(__file__).resolve().parent / "data" / "ranker.json"
 RANKER_FEATURES: tuple[str, ...] = (
     "word", "bigram", "back", "pool", "pool_bigram", "answer", "answer_bigram", "char", "pool_char",
-    "fuzz_set", "fuzz_sort", "fuzz", "fuzz_content", "tfidf", "tfidf_pool", "info", "article", "exact",
+    "fuzz_set", "fuzz", "fuzz_content", "tfidf", "tfidf_pool", "info", "article", "exact",
     "retrieval_rank", "weighted",
 )
 
@@ -238,6 +238,38 @@ class _Field:
         return self.idf.get(term, self.oov_idf)
 
 
+def _column_matrix(fld: _Field, n: int) -> tuple[dict[str, int], sparse.csc_matrix, sparse.csc_matrix]:
+    """A per-phrasing field as (term -> column, BM25 weights, presence), column-major: a query reads only
+    the columns of its own terms."""
+    vocab = {t: i for i, t in enumerate(fld.idf)}
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    for d, w in enumerate(fld.weights):
+        for t, v in w.items():
+            rows.append(d)
+            cols.append(vocab[t])
+            vals.append(v)
+    shape = (n, len(vocab))
+    weights = sparse.csc_matrix((np.asarray(vals, dtype=np.float64), (rows, cols)), shape=shape)
+    presence = sparse.csc_matrix((np.ones(len(vals)), (rows, cols)), shape=shape)
+    return vocab, weights, presence
+
+
+def _column_sums(matrix: sparse.csc_matrix, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """matrix[:, cols] @ weights, touching only those columns."""
+    ptr, ind, data = matrix.indptr, matrix.indices, matrix.data
+    starts = ptr[cols]
+    lengths = ptr[cols + 1] - starts
+    total = int(lengths.sum()) if len(cols) else 0
+    if not total:
+        return np.zeros(matrix.shape[0])
+    # every stored position of those columns, without a Python loop
+    take = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    per = np.repeat(weights, lengths)
+    return np.bincount(ind[take], weights=data[take] * per, minlength=matrix.shape[0])
+
+
 @dataclass(frozen=True, slots=True)
 class _Phrasing:
     entry: int
@@ -249,9 +281,9 @@ _INDEX_ATTRS = (
     "_phr_canonical", "_phr_content", "_phr_joined", "_entry_phrasings", "_citing", "_word", "_bigram",
     "_char", "_pool", "_pool_bigram", "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram",
     "_postings", "_entry_df_limit", "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
-    "related_index",
+    "related_index", "_word_cols", "_bigram_cols", "_char_cols", "_word_mass",
 )
-_CACHE_VERSION = "5"
+_CACHE_VERSION = "6"
 
 
 def default_cache_dir() -> Path:
@@ -368,7 +400,8 @@ class LawMatcher:
             self.answer_threshold = self.ranker.answer_threshold
             self.suggest_threshold = self.ranker.suggest_threshold
             self.answer_margin = self.ranker.answer_margin
-            self.weights = {k: 1.0 for k in WEIGHTS if k != "fuzz_partial"}
+            # every feature the ranker reads (token_sort and partial ratios cost time and did not help)
+            self.weights = {k: 1.0 for k in WEIGHTS if k not in ("fuzz_partial", "fuzz_sort")}
         self.weak_suggest_threshold = (
             self.ranker.weak_suggest_threshold if self.ranker else WEAK_SUGGEST_THRESHOLD
         )
@@ -440,6 +473,15 @@ class LawMatcher:
         self._pool_bigram = _Field.build(pool_bigram_docs)
         self._pool_char = _Field.build(pool_char_docs)
         self._char = _Field.build([p.analysis.chars for p in phrasings]) if "char" in need else _Field()
+        # The per-phrasing fields as column-major matrices (queries read only their terms' columns); their
+        # dict form is dropped so the cached index stays small and quick to load.
+        n_phr = len(phrasings)
+        self._word_cols = _column_matrix(self._word, n_phr)
+        self._bigram_cols = _column_matrix(self._bigram, n_phr)
+        self._char_cols = _column_matrix(self._char, n_phr)
+        self._word_mass = np.asarray(self._word.mass or [0.0] * n_phr, dtype=np.float64)
+        for fld in (self._word, self._bigram, self._char):
+            fld.weights, fld.mass = [], []
         self._answer_text = answer_texts
         avg = (sum(len(t) for t in answer_texts) / len(answer_texts)) if answer_texts else 1.0
         self._answer_norm = [K1 * (1 - B + B * len(t) / (avg or 1.0)) for t in answer_texts]
@@ -641,15 +683,8 @@ class LawMatcher:
         weights = (1.0 + np.log(tf)) * idf[cols]
         weights /= np.linalg.norm(weights) or 1.0
 
-        def cosines(matrix: sparse.csc_matrix) -> np.ndarray:
-            ptr, ind, data = matrix.indptr, matrix.indices, matrix.data
-            starts, ends = ptr[cols], ptr[cols + 1]
-            take = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
-            per = np.repeat(weights, ends - starts)
-            return np.bincount(ind[take], weights=data[take] * per, minlength=matrix.shape[0])
-
-        phr = cosines(self._tfidf_phrasings)
-        ent = cosines(self._tfidf_entries)
+        phr = _column_sums(self._tfidf_phrasings, cols, weights)
+        ent = _column_sums(self._tfidf_entries, cols, weights)
         k = min(TFIDF_RETRIEVE, phr.size)
         top = np.argpartition(-phr, k - 1)[:k]
         near = list(dict.fromkeys(
@@ -722,12 +757,33 @@ class LawMatcher:
             )
             if name in need
         ]
-        wset = set(words)
-        word_w, bigram_w, char_w = self._word.weights, self._bigram.weights, self._char.weights
-        mass, idf = self._word.mass, self._word.idf
-        phr_canonical, phr_content, phr_joined = self._phr_canonical, self._phr_content, self._phr_joined
+        n_phr = len(self._phr_canonical)
+
+        def per_phrasing(
+            field_cols: tuple[dict[str, int], sparse.csc_matrix, sparse.csc_matrix], q: dict[str, float],
+            *, presence: bool = False,
+        ) -> np.ndarray:
+            vocab, weights, present = field_cols
+            hits = [(vocab[t], v) for t, v in q.items() if t in vocab]
+            if not hits:
+                return np.zeros(n_phr)
+            cols = np.fromiter((c for c, _ in hits), dtype=np.int64, count=len(hits))
+            vals = np.fromiter((v for _, v in hits), dtype=np.float64, count=len(hits))
+            return _column_sums(present if presence else weights, cols, vals)
+
         do_word, do_bigram, do_char = ("word" in need, "bigram" in need, "char" in need)
         do_back = "back" in need
+        word_s = per_phrasing(self._word_cols, widf) if do_word else None
+        bigram_s = per_phrasing(self._bigram_cols, bidf) if do_bigram else None
+        char_s = per_phrasing(self._char_cols, cidf) if do_char else None
+        back_s = None
+        if do_back:
+            idf = self._word.idf
+            present = {t: idf[t] for t in set(words) if t in idf}
+            covered = per_phrasing(self._word_cols, present, presence=True)
+            mass = self._word_mass
+            back_s = np.divide(covered, mass, out=np.zeros_like(covered), where=mass > 0)
+        phr_canonical, phr_content, phr_joined = self._phr_canonical, self._phr_content, self._phr_joined
         do_set, do_sort, do_content = ("fuzz_set" in need, "fuzz_sort" in need, "fuzz_content" in need)
         do_partial = "fuzz_partial" in need
         partial_ratio = fuzz.partial_ratio
@@ -736,17 +792,17 @@ class LawMatcher:
         for ei in entry_ids:
             best_w = best_b = best_c = best_back = best_set = best_sort = best_ratio = best_content = 0.0
             best_partial = 0.0
-            for pi in self._entry_phrasings[ei]:
-                if do_word or do_back:
-                    ww = word_w[pi]
-                    if do_word:
-                        best_w = max(best_w, dot(widf, ww))
-                    if do_back and mass[pi] > 0:
-                        best_back = max(best_back, sum(idf[t] for t in ww.keys() & wset) / mass[pi])
-                if do_bigram:
-                    best_b = max(best_b, dot(bidf, bigram_w[pi]))
-                if do_char:
-                    best_c = max(best_c, dot(cidf, char_w[pi]))
+            idxs = self._entry_phrasings[ei]
+            if idxs:
+                if word_s is not None:
+                    best_w = float(word_s[idxs].max())
+                if bigram_s is not None:
+                    best_b = float(bigram_s[idxs].max())
+                if char_s is not None:
+                    best_c = float(char_s[idxs].max())
+                if back_s is not None:
+                    best_back = float(back_s[idxs].max())
+            for pi in idxs:
                 if do_set:
                     best_set = max(best_set, token_set_ratio(joined, phr_joined[pi]))
                 if do_sort:
