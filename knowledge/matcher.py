@@ -283,7 +283,7 @@ _INDEX_ATTRS = (
     "_postings", "_entry_df_limit", "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
     "related_index", "_word_cols", "_bigram_cols", "_char_cols", "_word_mass",
 )
-_CACHE_VERSION = "6"
+_CACHE_VERSION = "7"
 
 
 def default_cache_dir() -> Path:

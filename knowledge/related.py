@@ -64,6 +64,7 @@ class RelatedArticles:
             for kw in kws:
                 self.keyword_index[kw].append(i)
         self.keyword_index = dict(self.keyword_index)
+        self.longest_keyword = max((len(k) for k in self.keyword_index), default=0)
 
     def find(self, question: str, *, limit: int = 3) -> list[RelatedArticle]:
         key = normalize_text(question).replace(" ", "")
@@ -76,10 +77,16 @@ class RelatedArticles:
                 continue
             for i, w in self.postings[t]:
                 acc[i] += idf * w
-        for kw, owners in self.keyword_index.items():
-            if kw in key:
-                for i in owners:
-                    acc[i] += KEYWORD_BOOST * len(kw)
+        # the keywords in the question: look its substrings up (a question is short, the keyword list long)
+        found = {
+            key[i : i + n]
+            for i in range(len(key))
+            for n in range(2, self.longest_keyword + 1)
+            if key[i : i + n] in self.keyword_index
+        }
+        for kw in found:
+            for i in self.keyword_index[kw]:
+                acc[i] += KEYWORD_BOOST * len(kw)
         ranked = sorted(acc.items(), key=lambda kv: (-kv[1], self.articles[kv[0]]))
         if not ranked or ranked[0][1] < MIN_RELATED_SCORE:
             return []
