@@ -3,7 +3,11 @@ related articles and the learned ranker's file."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from knowledge.corpus import corpus_from_rows, load_corpus
+from knowledge.evaluation import check_against_code, find_civil_code, read_civil_code_books
 from knowledge.glossary import is_english, translate_terms
 from knowledge.matcher import RANKER_FEATURES, Ranker
 from knowledge.related import RelatedArticles
@@ -70,3 +74,18 @@ def test_the_shipped_ranker_loads_and_matches_the_feature_list() -> None:
     assert ranker is not None and len(ranker.coef) == len(RANKER_FEATURES)
     assert 0 < ranker.answer_threshold < 100 and ranker.suggest_threshold > 0
     assert load_corpus().entries  # the corpus it was fitted on is there
+
+
+def test_check_against_the_reference_code(tmp_path: Path) -> None:
+    code = tmp_path / "civil_code.jsonl"
+    code.write_text("\n".join(json.dumps({"article": n, "title_path": book, "text": "…"}, ensure_ascii=False)
+                              for n, book in ((1, "第一编 总则 / 第一章"), (1245, "第七编 侵权责任 / 第九章"),
+                                              (1246, "第七编 侵权责任 / 第九章"))), encoding="utf-8")
+    books = read_civil_code_books(code)
+    corpus = corpus_from_rows([{**ROW, "articles": [1245, 1300]}],
+                              [{"article": 1245, "summary_zh": "动物伤人", "summary_en": "x"}])
+    problems = "\n".join(check_against_code(corpus.entries, corpus.summaries, books))
+    assert "article 1300 is not in the Civil Code text" in problems
+    assert "第七编 侵权责任: 1 article(s) without a summary: 1246" in problems
+    assert "总则" not in problems  # only the six books people ask about need summaries
+    assert find_civil_code(code) == code
