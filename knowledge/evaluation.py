@@ -902,6 +902,7 @@ def _outcomes(probs: Sequence[Sequence[tuple[float, int, bool]]], entries: Seque
 
 
 DEV_WEIGHT = 4
+RANKER_C = 1.0  # regularisation of the pairwise ranker
 _MIN_LOGIT = math.log(1e-4 / (1 - 1e-4))  # the rival's logit when there is none (as in matcher._logit)
 _RIVAL_FLOOR_LOGIT = math.log(0.02 / 0.98)  # matcher.RIVAL_FLOOR
 
@@ -935,7 +936,7 @@ def train_ranker(
                 for b in bad:
                     x += [g - b, b - g]
                     y += [1, 0]
-        model = LogisticRegression(C=1.0, max_iter=5000, fit_intercept=False)
+        model = LogisticRegression(C=RANKER_C, max_iter=5000, fit_intercept=False)
         model.fit(np.asarray(x), np.asarray(y))
         return model
 
