@@ -19,10 +19,17 @@ Pipeline for a question:
    Framing words ("谁负责", "合法吗") count less than topic words. The weighted sum times 100 is the score;
    one or two content characters scale it down; an article number in the question and a word-for-word
    phrasing add a bonus.
-4. Decision: ``answer`` at or above ``answer_threshold`` with a lead of ``answer_margin`` over the best entry
-   citing other articles; ``suggest`` ("您是不是想问") at or above ``suggest_threshold``, or from
-   ``WEAK_SUGGEST_THRESHOLD`` when the text sounds legal (a legal phrase or a word of our domain); otherwise
-   ``none``. Weights and thresholds were calibrated on tests/data/law_dev and off-topic chit-chat.
+4. Decision (hand-weighted, ``ranker=False``): ``answer`` at or above ``answer_threshold`` with a lead of
+   ``answer_margin`` over the best entry citing other articles; ``suggest`` at or above ``suggest_threshold``,
+   or from ``WEAK_SUGGEST_THRESHOLD`` when the text sounds legal; otherwise ``none``.
+
+The default since issue 11 is the learned ranker (``Ranker``, ``knowledge/data/ranker.json``, fitted by
+``evaluation.train_ranker`` / ``redbutler law train``): character n-gram TF-IDF adds candidates; a pairwise
+logistic regression over the features above (plus TF-IDF cosines, retrieval rank and the hand-weighted score)
+ranks them, Platt-scaled so the score is a probability x 100; a small second model (top, lead over the rival,
+how much the question says) decides ``answer``. English questions are first turned into Chinese key terms
+(``knowledge.glossary``); questions for another office get ``pointer`` (``knowledge.scope``); non-answers get
+``related`` articles from the summaries and keywords (``knowledge.related``).
 """
 
 from __future__ import annotations
