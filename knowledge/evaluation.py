@@ -31,6 +31,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LAW_DEV_DIR = REPO_ROOT / "tests" / "data" / "law_dev"
 # Written before tuning by someone who never saw the corpus; evaluated, never tuned on.
 LAW_FROZEN_DIR = REPO_ROOT / "tests" / "data" / "law_dev_frozen"
+# Questions for other offices (pointer:NNN) and Civil Code questions using their words; tuned on.
+LAW_SCOPE_TUNING = REPO_ROOT / "tests" / "data" / "law_scope_tuning.tsv"
 INTENT_DEV_FILE = REPO_ROOT / "tests" / "data" / "intent_dev.tsv"
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -589,11 +591,13 @@ def measure_startup(data_dir: str | Path | None = None, runs: int = 3) -> dict[s
 
 def dev_sets(dev_paths: Iterable[str | Path] | None = None) -> dict[str, tuple[list[DevItem], list[str]]]:
     """The sets the bench reports, by name: ``dev_paths`` as one set "dev"; by default the tuning set
-    (tests/data/law_dev, "tuning (old dev, tuned on)") and every file of the frozen set
-    (tests/data/law_dev_frozen/*.tsv, "frozen <file name>") when present."""
+    (tests/data/law_dev, "tuning (old dev, tuned on)"), the out-of-scope tuning questions and every file of
+    the frozen set (tests/data/law_dev_frozen/*.tsv, "frozen <file name>") when present."""
     if dev_paths is not None:
         return {"dev": read_dev_files(dev_paths)}
     sets = {"tuning (old dev, tuned on)": read_dev_files()}
+    if LAW_SCOPE_TUNING.is_file():
+        sets["out-of-scope tuning (tuned on)"] = read_dev_files([LAW_SCOPE_TUNING])
     for path in sorted(LAW_FROZEN_DIR.glob("*.tsv")) if LAW_FROZEN_DIR.is_dir() else []:
         sets[f"frozen {path.stem}"] = read_dev_files([path])
     return sets
