@@ -29,7 +29,7 @@ from bot.i18n import SUPPORTED_LANGUAGES, default_translator
 from bot.roles import Role
 from bot.services import law
 from bot.services import routing as routing_service
-from bot.services.law import PREFIX, ArticleView, FaqView, GapsView, LawReply
+from bot.services.law import PREFIX, ArticleLine, ArticleView, FaqView, GapsView, LawReply
 from handlers.common import AddressedToBot, current_person, ensure_current_person, is_private, show_menu
 from handlers.menu import MenuEntry, add_menu_entry, entry_for_label
 from handlers.render import (
@@ -65,25 +65,62 @@ def _text_buttons(context: BotContext, numbers: tuple[int, ...]) -> list[list[tu
     return [[(context.t("law.btn_text", number=n), pack(PREFIX, "t", n))] for n in numbers[:3]]
 
 
+def _basis_lines(context: BotContext, lines: tuple[ArticleLine, ...]) -> list[str]:
+    out = []
+    for line in lines:
+        summary = line.summary(context.language)
+        if summary:
+            out.append(context.t("law.basis_line", article=context.t("law.article_ref", number=line.number),
+                                 summary=summary))
+    return out
+
+
 def render_answer(
     context: BotContext, faq: FaqView, question_id: int | None
 ) -> tuple[str, InlineKeyboardMarkup]:
-    text = "\n\n".join(
-        [
-            faq.answer(context.language),
-            context.t("law.basis", articles=_articles(context, faq.articles)),
-        ]
-    )
-    text += "\n" + context.t("law.disclaimer")
+    """You asked → the answer → the articles and what each says → the caveat → the note; then 👍/👎,
+    "不是我问的", "问法律志愿者" and the official texts."""
+    language = context.language
+    parts = []
+    asked = faq.asked(language)
+    if asked:
+        parts.append(context.t("law.you_asked", question=asked))
+    parts.append(faq.answer(language))
+    basis = [context.t("law.basis", articles=_articles(context, faq.articles))]
+    basis += _basis_lines(context, faq.basis)
+    parts.append("\n".join(basis))
+    caveat = faq.caveat(language)
+    if caveat:
+        parts.append(context.t("law.caveat", caveat=caveat))
+    text = "\n\n".join(parts) + "\n" + context.t("law.disclaimer")
     qid = question_id or 0
+    second = [(context.t("law.btn_not_asked"), pack(PREFIX, "n", qid, faq.key))]
+    if qid:
+        second.append((context.t("law.btn_ask_volunteer"), pack(PREFIX, "q", qid)))
     rows = [
         [
             (context.t("law.btn_helpful"), pack(PREFIX, "v", qid, faq.key, 1)),
             (context.t("law.btn_not_helpful"), pack(PREFIX, "v", qid, faq.key, 0)),
         ],
+        second,
         *_text_buttons(context, faq.with_text),
     ]
     return text, buttons(rows)
+
+
+def _related_block(context: BotContext, related: tuple[ArticleLine, ...]) -> str:
+    lines = _basis_lines(context, related)
+    if not lines:
+        return ""
+    return "\n\n" + "\n".join([context.t("law.related_header"), *lines])
+
+
+Rows = list[list[tuple[str, str]]]
+
+
+def _suggestion_rows(context: BotContext, views: tuple[FaqView, ...], qid: int) -> Rows:
+    """One button per entry, labelled with the question it answers in the reader's language."""
+    return [[(_label(f.asked(context.language) or f.question), pack(PREFIX, "s", qid, f.key))] for f in views]
 
 
 def _label(text: str) -> str:
@@ -102,7 +139,7 @@ def render_article(context: BotContext, article: ArticleView, question_id: int |
     rows: list[list[tuple[str, str]]] = []
     if article.faqs:
         lines += ["", context.t("law.article_faqs")]
-        rows += [[(_label(f.question), pack(PREFIX, "s", question_id or 0, f.key))] for f in article.faqs]
+        rows += _suggestion_rows(context, article.faqs, question_id or 0)
     if article.has_text:
         rows += _text_buttons(context, (article.number,))
     return "\n".join(lines), buttons(rows) if rows else None
@@ -121,12 +158,30 @@ async def send_reply(update: Update, context: BotContext, result: LawReply) -> N
         await send_text(update, context, text, markup)
         return
     qid = result.question_id or 0
+    related = _related_block(context, result.related)
     if result.kind == "suggest" and result.suggestions:
-        rows = [[(_label(f.question), pack(PREFIX, "s", qid, f.key))] for f in result.suggestions]
+        rows = _suggestion_rows(context, result.suggestions, qid)
         rows.append([(context.t("law.btn_none_of_these"), pack(PREFIX, "p", qid))])
-        await reply(update, context, "law.did_you_mean", markup=buttons(rows))
+        await send_text(update, context, context.t("law.did_you_mean") + related, buttons(rows))
         return
-    markup = buttons([[(context.t("law.btn_pass"), pack(PREFIX, "p", qid))]])
+    if result.kind == "alternatives":
+        if not result.suggestions and not qid:
+            await reply(update, context, "law.no_alternatives")
+            return
+        rows = _suggestion_rows(context, result.suggestions, qid)
+        if qid:
+            rows.append([(context.t("law.btn_none_of_these"), pack(PREFIX, "p", qid))])
+        key = "law.alternatives" if result.suggestions else "law.alternatives_none"
+        await reply(update, context, key, markup=buttons(rows))
+        return
+    markup = buttons([[(context.t("law.btn_pass"), pack(PREFIX, "p", qid))]]) if qid else None
+    if result.kind == "pointer" and result.pointer:
+        text = context.t(f"law.pointer_{result.pointer_office or 'legal_aid'}", number=result.pointer)
+        await send_text(update, context, text, markup)  # type: ignore[arg-type]
+        return
+    if related:
+        await send_text(update, context, context.t("law.no_match_related") + related, markup)  # type: ignore[arg-type]
+        return
     await reply(update, context, "law.no_match", markup=markup)
 
 
@@ -211,6 +266,10 @@ async def free_text(update: Update, context: BotContext) -> bool:
     if message is None or message.text is None or not is_private(update):
         return False
     intent = intent_of(message)
+    if intent == "none" and routing_service.law_matcher().match(message.text).pointer is not None:
+        # Not a Civil Code question, but one we know where to send (122, 12333, ...): say so.
+        await answer_question(update, context, message.text)
+        return True
     if intent == "law":
         await answer_question(update, context, message.text)
         return True
@@ -252,7 +311,33 @@ async def on_button(update: Update, context: BotContext) -> None:
         else:
             key = "law.thanks_helpful" if vote.helpful else "law.thanks_not_helpful"
         await answer(update, context.t(key))
-    elif action == "p" and int_part(parts, 2):
+        if vote.recorded and not vote.helpful:
+            await reply(update, context, "law.why", markup=_reason_markup(context, parts[3]))
+    elif action == "w" and len(parts) == 4:
+        recorded = await law.dislike_reason(
+            services.uow(),
+            telegram_id=user.id,
+            display_name=display_name(update),
+            key=parts[2],
+            reason_code=parts[3],
+            now=now,
+        )
+        await answer(update, context.t("law.reason_thanks" if recorded else "law.reason_already"))
+        if recorded:
+            label = context.t(f"law.reason_{law.REASONS[parts[3]]}")
+            await edit_or_reply(update, context, context.t("law.reason_noted", reason=label))
+    elif action == "n" and len(parts) == 4:
+        result = await law.not_what_i_asked(
+            services.uow(),
+            telegram_id=user.id,
+            display_name=display_name(update),
+            key=parts[3],
+            question_id=int_part(parts, 2) or None,
+            now=now,
+        )
+        await answer(update)
+        await send_reply(update, context, result)
+    elif action in ("p", "q") and int_part(parts, 2):
         passed = await law.pass_to_volunteer(
             services.uow(),
             services.translator,
@@ -264,7 +349,10 @@ async def on_button(update: Update, context: BotContext) -> None:
         services.notify_outbox()
         key = "law.already_passed" if passed.already else "law.passed"
         await answer(update, context.t(key, count=passed.volunteers))
-        await edit_or_reply(update, context, context.t(key, count=passed.volunteers))
+        if action == "p":  # the no-match / suggestion card is done with; an answer card stays as it is
+            await edit_or_reply(update, context, context.t(key, count=passed.volunteers))
+        elif not passed.already:
+            await reply(update, context, key, count=passed.volunteers)
     elif action == "t" and int_part(parts, 2) is not None:
         view = await law.article_text(services.uow(), int_part(parts, 2) or 0)
         await answer(update)
@@ -278,6 +366,13 @@ async def on_button(update: Update, context: BotContext) -> None:
         await edit_or_reply(update, context, text, markup)
     else:
         await stale_button(update, context)
+
+
+def _reason_markup(context: BotContext, key: str) -> InlineKeyboardMarkup:
+    row = [
+        (context.t(f"law.reason_{why}"), pack(PREFIX, "w", key, code)) for code, why in law.REASONS.items()
+    ]
+    return buttons([row])
 
 
 # --- legal volunteers reply -----------------------------------------------------------------------
@@ -354,6 +449,10 @@ def _gap_lines(context: BotContext, view: GapsView) -> list[str]:
         lines.append(context.t("law.dislikes_header"))
         for d in view.dislikes:
             sample = f"“{_clip(d.sample_question, 100)}”" if d.sample_question else ""
+            reasons = context.t("law.reason_sep").join(
+                context.t("law.reason_count", reason=context.t(f"law.reason_{r}"), count=n)
+                for r, n in d.reasons
+            )
             lines.append(
                 context.t(
                     "law.dislikes_line",
@@ -361,6 +460,7 @@ def _gap_lines(context: BotContext, view: GapsView) -> list[str]:
                     faq_id=d.faq_id,
                     count=d.count,
                     sample=sample,
+                    reasons=context.t("law.reasons_wrap", reasons=reasons) if reasons else "",
                 )
             )
     else:

@@ -6,7 +6,9 @@ takes the bot down; ``redbutler law check`` reports those problems and fails.
 
 from __future__ import annotations
 
+import gc
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,24 @@ class FaqEntry:
     answer_en: str
     articles: tuple[int, ...]
     source: str = ""  # "file.yaml#3" for messages about the entry
+    # Optional: the question the entry answers in one short line (echoed as "您问的是：…"), and when the
+    # answer changes ("if the lease was registered…"). Empty when the writer gave none.
+    asked_zh: str = ""
+    asked_en: str = ""
+    caveat_zh: str = ""
+    caveat_en: str = ""
+
+    def asked(self, language: str) -> str:
+        """The echoed question: asked_zh (falling back to the first phrasing); for English readers asked_en
+        (falling back to the topic, the shortest thing we have when no English line was written)."""
+        if language == "en":
+            return self.asked_en or self.topic
+        return self.asked_zh or (self.questions[0] if self.questions else self.topic)
+
+    def caveat(self, language: str) -> str:
+        if language == "en":
+            return self.caveat_en or self.caveat_zh
+        return self.caveat_zh
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +60,7 @@ class ArticleSummary:
     summary_zh: str
     summary_en: str
     source: str = ""
+    keywords: tuple[str, ...] = ()  # Chinese words people use for what the article is about (optional)
 
 
 @dataclass(slots=True)
@@ -130,7 +151,31 @@ def parse_faq_row(row: Any, source: str, problems: list[str]) -> FaqEntry | None
         answer_en=_str(row, "answer_en") or "",
         articles=articles,
         source=source,
+        asked_zh=_one_line(row, "asked_zh"),
+        asked_en=_one_line(row, "asked_en"),
+        caveat_zh=_str(row, "caveat_zh") or "",
+        caveat_en=_str(row, "caveat_en") or "",
     )
+
+
+def _one_line(row: Mapping[str, Any], key: str) -> str:
+    value = _str(row, key)
+    return " ".join(value.split()) if value else ""
+
+
+def _keywords(value: Any) -> tuple[str, ...]:
+    """A list of words, or one string of words separated by spaces, commas or 、."""
+    if isinstance(value, str):
+        value = re.split(r"[\s,，、;；]+", value)
+    if not isinstance(value, list):
+        return ()
+    out: list[str] = []
+    for v in value:
+        if isinstance(v, str | int) and not isinstance(v, bool) and str(v).strip():
+            word = str(v).strip()
+            if word not in out:
+                out.append(word)
+    return tuple(out)
 
 
 def parse_summary_row(row: Any, source: str, problems: list[str]) -> ArticleSummary | None:
@@ -144,7 +189,9 @@ def parse_summary_row(row: Any, source: str, problems: list[str]) -> ArticleSumm
     if not isinstance(number, int) or isinstance(number, bool) or zh is None or en is None:
         problems.append(f"{source}: article summary needs article (int), summary_zh and summary_en")
         return None
-    return ArticleSummary(article=number, summary_zh=zh, summary_en=en, source=source)
+    return ArticleSummary(
+        article=number, summary_zh=zh, summary_en=en, source=source, keywords=_keywords(row.get("keywords"))
+    )
 
 
 def load_corpus(data_dir: str | Path | None = None) -> Corpus:
@@ -155,6 +202,17 @@ def load_corpus(data_dir: str | Path | None = None) -> Corpus:
     """
     root = Path(data_dir) if data_dir is not None else DATA_DIR
     corpus = Corpus()
+    enabled = gc.isenabled()
+    gc.disable()  # start-up time: parsing makes many small objects and no cycles worth collecting
+    try:
+        _load_into(corpus, root)
+    finally:
+        if enabled:
+            gc.enable()
+    return corpus
+
+
+def _load_into(corpus: Corpus, root: Path) -> None:
     for path in _files(root / "faq"):
         for i, row in enumerate(_read(path, corpus.problems), start=1):
             entry = parse_faq_row(row, f"{path.name}#{i}", corpus.problems)
@@ -165,7 +223,6 @@ def load_corpus(data_dir: str | Path | None = None) -> Corpus:
             summary = parse_summary_row(row, f"{path.name}#{i}", corpus.problems)
             if summary is not None and summary.article not in corpus.summaries:
                 corpus.summaries[summary.article] = summary
-    return corpus
 
 
 def corpus_from_rows(

@@ -19,16 +19,25 @@ Pipeline for a question:
    Framing words ("谁负责", "合法吗") count less than topic words. The weighted sum times 100 is the score;
    one or two content characters scale it down; an article number in the question and a word-for-word
    phrasing add a bonus.
-4. Decision: ``answer`` at or above ``answer_threshold`` with a lead of ``answer_margin`` over the best entry
-   citing other articles; ``suggest`` ("您是不是想问") at or above ``suggest_threshold``, or from
-   ``WEAK_SUGGEST_THRESHOLD`` when the text sounds legal (a legal phrase or a word of our domain); otherwise
-   ``none``. Weights and thresholds were calibrated on tests/data/law_dev and off-topic chit-chat.
+4. Decision (hand-weighted, ``ranker=False``): ``answer`` at or above ``answer_threshold`` with a lead of
+   ``answer_margin`` over the best entry citing other articles; ``suggest`` at or above ``suggest_threshold``,
+   or from ``WEAK_SUGGEST_THRESHOLD`` when the text sounds legal; otherwise ``none``.
+
+The default since issue 11 is the learned ranker (``Ranker``, ``knowledge/data/ranker.json``, fitted by
+``evaluation.train_ranker`` / ``redbutler law train``): character n-gram TF-IDF adds candidates; a pairwise
+logistic regression over the features above (plus TF-IDF cosines, retrieval rank and the hand-weighted score)
+ranks them, Platt-scaled so the score is a probability x 100; a small second model (top, lead over the rival,
+how much the question says) decides ``answer``. English questions are first turned into Chinese key terms
+(``knowledge.glossary``); questions for another office get ``pointer`` (``knowledge.scope``); non-answers get
+``related`` articles from the summaries and keywords (``knowledge.related``).
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import heapq
+import json
 import math
 import os
 import pickle
@@ -40,11 +49,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz
+from scipy import sparse
 
 from knowledge.articles import article_lookup, is_valid_article, parse_article_number, strip_article_refs
-from knowledge.corpus import Corpus, FaqEntry, load_corpus
+from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
+from knowledge.glossary import is_english, translate_terms
 from knowledge.normalize import normalize_text
+from knowledge.related import RelatedArticles
+from knowledge.scope import ScopeDetector
 from knowledge.tokenize import Analysis, Analyzer, char_bigrams, default_analyzer
 
 K1 = 1.2
@@ -99,8 +113,66 @@ LEGAL_CUE = re.compile(
     "行不行|行吗|凭什么|该不该|要不要|必须|应该|谁出|谁管|找谁|怎么办|咋办|咋整|怎么处理|合理|有没有"
 )
 INFO_FACTOR: dict[int, float] = {0: 0.5, 1: 0.5, 2: 0.8, 3: 0.92}
-RETRIEVE = 20  # candidates scored in full
+RETRIEVE = 10  # candidates from BM25 scored in full
 COMMON_DF = 0.08  # in retrieval, terms in more than this share of entries are skipped if rarer terms exist
+
+# A lone weak candidate is not a confident one: the rival counts as at least RIVAL_FLOOR, and an outright
+# answer needs the top candidate itself at ANSWER_FLOOR or more.
+RIVAL_FLOOR = 2.0
+ANSWER_FLOOR = 30.0
+ARTICLE_LOGIT = 2.0
+EXACT_LOGIT = 3.0
+TFIDF_RETRIEVE = 6  # phrasings nearest by character n-gram TF-IDF added to the candidates
+# The learned ranker (evaluation.train_ranker): a logistic regression over RANKER_FEATURES giving the chance
+# that a candidate entry answers the question; its probability x 100 is the score.
+RANKER_FILE = Path(__file__).resolve().parent / "data" / "ranker.json"
+RANKER_FEATURES: tuple[str, ...] = (
+    "word", "bigram", "back", "pool", "pool_bigram", "answer", "answer_bigram", "char", "pool_char",
+    "fuzz_set", "fuzz", "fuzz_content", "tfidf", "tfidf_pool", "info", "article", "exact",
+    "retrieval_rank", "weighted",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranker:
+    coef: tuple[float, ...]  # per candidate: score = 100 * sigmoid(coef . features + intercept)
+    intercept: float
+    answer_threshold: float  # the confidence (x 100) an outright answer needs
+    answer_margin: float  # unused by the learned confidence; kept for the hand-weighted fallback's interface
+    suggest_threshold: float
+    weak_suggest_threshold: float
+    # Confidence the top candidate is right: sigmoid(c0 * z_top + c1 * (z_top - z_rival) + c2 * info + c3),
+    # z being the candidates' linear scores (calibrated on questions the ranker never saw).
+    confidence: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
+
+    @classmethod
+    def load(cls, path: Path = RANKER_FILE) -> Ranker | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if tuple(data["features"]) != RANKER_FEATURES:
+                return None
+            conf = tuple(float(c) for c in data["confidence"])
+            return cls(tuple(float(c) for c in data["coef"]), float(data["intercept"]),
+                       float(data["answer_threshold"]), float(data["answer_margin"]),
+                       float(data["suggest_threshold"]), float(data["weak_suggest_threshold"]),
+                       (conf[0], conf[1], conf[2], conf[3]))
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
+
+    def answer_confidence(self, z_top: float, z_rival: float, info: float) -> float:
+        c = self.confidence
+        return 100.0 / (1.0 + math.exp(-(c[0] * z_top + c[1] * (z_top - z_rival) + c[2] * info + c[3])))
+
+
+def _logit(score: float) -> float:
+    """The linear score back from a 0..100 probability (clipped: scores are rounded to 0.1)."""
+    p = min(max(score / 100.0, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def _feature_row(f: dict[str, float]) -> list[float]:
+    return [f.get(k, 0.0) for k in RANKER_FEATURES]
+
 
 Decision = str  # "answer" | "suggest" | "none"
 
@@ -118,6 +190,12 @@ class MatchResult:
     decision: Decision
     candidates: tuple[Candidate, ...] = ()
     article_ref: int | None = None  # the message is an article look-up ("第1254条"); may be out of range
+    # Outside the Civil Code: the number to call instead ("122", "12333", ...); the decision is then "none".
+    pointer: str | None = None
+    pointer_office: str | None = None  # crime | traffic | tax | labour | government | legal_aid
+    # No confident entry: articles whose summary or keywords fit the question (a pointer, not an answer).
+    related: tuple[int, ...] = ()
+    searched: str = ""  # what was matched: the question, or the Chinese terms of an English question
 
     @property
     def top(self) -> Candidate | None:
@@ -167,6 +245,38 @@ class _Field:
         return self.idf.get(term, self.oov_idf)
 
 
+def _column_matrix(fld: _Field, n: int) -> tuple[dict[str, int], sparse.csc_matrix, sparse.csc_matrix]:
+    """A per-phrasing field as (term -> column, BM25 weights, presence), column-major: a query reads only
+    the columns of its own terms."""
+    vocab = {t: i for i, t in enumerate(fld.idf)}
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    for d, w in enumerate(fld.weights):
+        for t, v in w.items():
+            rows.append(d)
+            cols.append(vocab[t])
+            vals.append(v)
+    shape = (n, len(vocab))
+    weights = sparse.csc_matrix((np.asarray(vals, dtype=np.float64), (rows, cols)), shape=shape)
+    presence = sparse.csc_matrix((np.ones(len(vals)), (rows, cols)), shape=shape)
+    return vocab, weights, presence
+
+
+def _column_sums(matrix: sparse.csc_matrix, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """matrix[:, cols] @ weights, touching only those columns."""
+    ptr, ind, data = matrix.indptr, matrix.indices, matrix.data
+    starts = ptr[cols]
+    lengths = ptr[cols + 1] - starts
+    total = int(lengths.sum()) if len(cols) else 0
+    if not total:
+        return np.zeros(matrix.shape[0])
+    # every stored position of those columns, without a Python loop
+    take = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    per = np.repeat(weights, lengths)
+    return np.bincount(ind[take], weights=data[take] * per, minlength=matrix.shape[0])
+
+
 @dataclass(frozen=True, slots=True)
 class _Phrasing:
     entry: int
@@ -175,10 +285,12 @@ class _Phrasing:
 
 
 _INDEX_ATTRS = (
-    "_phrasings", "_entry_phrasings", "_citing", "_word", "_bigram", "_char", "_pool", "_pool_bigram",
-    "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram", "_postings", "_entry_df_limit",
+    "_phr_canonical", "_phr_content", "_phr_joined", "_entry_phrasings", "_citing", "_word", "_bigram",
+    "_char", "_pool", "_pool_bigram", "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram",
+    "_postings", "_entry_df_limit", "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
+    "related_index", "_word_cols", "_bigram_cols", "_char_cols", "_word_mass",
 )
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "7"
 
 
 def default_cache_dir() -> Path:
@@ -187,9 +299,12 @@ def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"redbutler-index-{uid}"
 
 
-def _cache_key(entries: Sequence[FaqEntry], weights: dict[str, float]) -> str:
+def _cache_key(
+    entries: Sequence[FaqEntry], weights: dict[str, float], ranked: bool,
+    summaries: dict[int, ArticleSummary] | None = None,
+) -> str:
     h = hashlib.sha256(_CACHE_VERSION.encode())
-    h.update(repr(sorted(k for k, v in weights.items() if v > 0)).encode())
+    h.update(repr((ranked, sorted(k for k, v in weights.items() if v > 0))).encode())
     here = Path(__file__).resolve().parent
     for name in ("matcher.py", "tokenize.py", "normalize.py", "synonyms.txt", "dictionary.txt"):
         try:
@@ -198,6 +313,10 @@ def _cache_key(entries: Sequence[FaqEntry], weights: dict[str, float]) -> str:
             h.update(name.encode())
     for e in entries:
         h.update(repr((e.id, e.topic, e.questions, e.answer_zh, e.articles)).encode())
+    for n, sm in sorted((summaries or {}).items()):
+        h.update(repr((n, sm.summary_zh, sm.keywords)).encode())
+    for name in ("related.py",):
+        h.update((here / name).read_bytes())
     return h.hexdigest()[:32]
 
 
@@ -219,11 +338,16 @@ def _load_index(cache_dir: str | Path, key: str) -> dict[str, object] | None:
     path = folder / f"law-{key}.pickle" if folder else None
     if path is None or not path.is_file():
         return None
+    enabled = gc.isenabled()
+    gc.disable()  # millions of small containers: the collector would run hundreds of times for nothing
     try:
         with path.open("rb") as fh:
             state = pickle.load(fh)
     except Exception:  # a damaged or foreign cache is simply rebuilt
         return None
+    finally:
+        if enabled:
+            gc.enable()
     if not isinstance(state, dict) or set(state) != set(_INDEX_ATTRS):
         return None
     return state
@@ -258,9 +382,14 @@ class LawMatcher:
         answer_margin: float = ANSWER_MARGIN,
         weights: dict[str, float] | None = None,
         cache_dir: str | Path | None = None,
+        summaries: dict[int, ArticleSummary] | None = None,
+        scope: ScopeDetector | None = None,
+        ranker: Ranker | bool | None = True,
     ) -> None:
         """``cache_dir``: keep the built index there (a private folder is created) and reuse it while the
-        corpus, synonyms, dictionary and code are unchanged; ``default_cache_dir()`` is a good choice."""
+        corpus, synonyms, dictionary and code are unchanged; ``default_cache_dir()`` is a good choice.
+        ``ranker``: True loads the learned ranker (knowledge/data/ranker.json) unless ``weights`` are given;
+        False (or no model file) scores with the hand-weighted sum of WEIGHTS."""
         entries = list(corpus.entries if isinstance(corpus, Corpus) else corpus)
         self.entries: list[FaqEntry] = entries
         self._by_id: dict[str, FaqEntry] = {}
@@ -271,7 +400,27 @@ class LawMatcher:
         self.suggest_threshold = suggest_threshold
         self.answer_margin = answer_margin
         self.weights = dict(weights or WEIGHTS)
-        key = _cache_key(entries, self.weights) if cache_dir is not None else ""
+        if ranker is True:
+            ranker = Ranker.load() if weights is None else None
+        self.ranker: Ranker | None = ranker or None
+        if self.ranker is not None:
+            self.answer_threshold = self.ranker.answer_threshold
+            self.suggest_threshold = self.ranker.suggest_threshold
+            self.answer_margin = self.ranker.answer_margin
+            # every feature the ranker reads (token_sort and partial ratios cost time and did not help)
+            self.weights = {k: 1.0 for k in WEIGHTS if k not in ("fuzz_partial", "fuzz_sort")}
+        self.weak_suggest_threshold = (
+            self.ranker.weak_suggest_threshold if self.ranker else WEAK_SUGGEST_THRESHOLD
+        )
+        if summaries is None and isinstance(corpus, Corpus):
+            summaries = corpus.summaries
+        self._summaries = summaries or {}
+        self._feature_log: list[tuple[int, list[float]]] | None = None  # training collects features here
+        self.scope = scope or ScopeDetector()
+        key = (
+            _cache_key(entries, self.weights, self.ranker is not None, self._summaries)
+            if cache_dir is not None else ""
+        )
         state = _load_index(cache_dir, key) if cache_dir is not None else None
         if state is not None:
             self.__dict__.update(state)
@@ -281,6 +430,7 @@ class LawMatcher:
                 _save_index(cache_dir, key, {k: self.__dict__[k] for k in _INDEX_ATTRS})
 
     def _build_index(self, entries: list[FaqEntry]) -> None:
+        self.related_index = RelatedArticles(self._summaries)
         phrasings: list[_Phrasing] = []
         pool_docs: list[list[str]] = []
         pool_bigram_docs: list[list[str]] = []
@@ -316,7 +466,10 @@ class LawMatcher:
             answer_bigram_docs.append(char_bigrams(ans))
             for art in e.articles:
                 self._citing[art].append(ei)
-        self._phrasings = phrasings
+        # What queries compare against, as plain strings (a list of dataclasses unpickles ten times slower).
+        self._phr_canonical = [p.analysis.canonical for p in phrasings]
+        self._phr_content = [p.analysis.content for p in phrasings]
+        self._phr_joined = [p.joined for p in phrasings]
         # Phrasing-level fields cost build time; they are only built when their features carry weight.
         need = {k for k, v in self.weights.items() if v > 0}
         self._word = (
@@ -327,6 +480,15 @@ class LawMatcher:
         self._pool_bigram = _Field.build(pool_bigram_docs)
         self._pool_char = _Field.build(pool_char_docs)
         self._char = _Field.build([p.analysis.chars for p in phrasings]) if "char" in need else _Field()
+        # The per-phrasing fields as column-major matrices (queries read only their terms' columns); their
+        # dict form is dropped so the cached index stays small and quick to load.
+        n_phr = len(phrasings)
+        self._word_cols = _column_matrix(self._word, n_phr)
+        self._bigram_cols = _column_matrix(self._bigram, n_phr)
+        self._char_cols = _column_matrix(self._char, n_phr)
+        self._word_mass = np.asarray(self._word.mass or [0.0] * n_phr, dtype=np.float64)
+        for fld in (self._word, self._bigram, self._char):
+            fld.weights, fld.mass = [], []
         self._answer_text = answer_texts
         avg = (sum(len(t) for t in answer_texts) / len(answer_texts)) if answer_texts else 1.0
         self._answer_norm = [K1 * (1 - B + B * len(t) / (avg or 1.0)) for t in answer_texts]
@@ -341,6 +503,33 @@ class LawMatcher:
         self._postings = dict(self._postings)
         self._entry_df_limit = max(50, int(COMMON_DF * len(entries)))
 
+        # Character 1-3-gram TF-IDF over the phrasings' content: robust to how jieba cut a colloquial line.
+        # Fitted with scikit-learn; queries are vectorised by hand (_ngrams) as sklearn's per-call checks cost
+        # more than the arithmetic. Column-major, so a query touches only the columns of its own n-grams.
+        from sklearn.feature_extraction.text import TfidfVectorizer  # only to build: start-up from the cache
+
+        self._phrasing_entry = np.array([p.entry for p in phrasings], dtype=np.int32)
+        texts = [p.analysis.content.replace(" ", "") or p.analysis.canonical for p in phrasings]
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, dtype=np.float32)
+        if texts:
+            phr = sparse.csr_matrix(vectorizer.fit_transform(texts))
+            rows = sparse.csr_matrix(
+                (np.ones(len(phrasings), dtype=np.float32),
+                 (self._phrasing_entry, np.arange(len(phrasings)))),
+                shape=(len(entries), len(phrasings)),
+            )
+            pooled = sparse.csr_matrix(rows @ phr)
+            norms = np.sqrt(np.asarray(pooled.multiply(pooled).sum(axis=1)).ravel())
+            norms[norms == 0] = 1.0
+            self._tfidf = ({str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
+                           np.asarray(vectorizer.idf_, dtype=np.float32))
+            self._tfidf_phrasings = sparse.csc_matrix(phr)
+            self._tfidf_entries = sparse.csc_matrix(sparse.diags(1.0 / norms) @ pooled)
+        else:
+            self._tfidf = ({}, np.zeros(0, dtype=np.float32))
+            self._tfidf_phrasings = sparse.csc_matrix((0, 0), dtype=np.float32)
+            self._tfidf_entries = sparse.csc_matrix((len(entries), 0), dtype=np.float32)
+
     # -- public API -----------------------------------------------------------------------------------------
 
     def entry(self, faq_id: str) -> FaqEntry | None:
@@ -354,19 +543,44 @@ class LawMatcher:
         ref = article_lookup(text)
         if ref is not None:
             if not ref.valid:
-                return MatchResult(text, "none", (), ref.number)
+                return MatchResult(text, "none", (), ref.number, searched=text)
             citing = self._citing.get(ref.number, [])[:limit]
             cands = tuple(Candidate(self.entries[i].id, self.entries[i].articles, 100.0) for i in citing)
-            return MatchResult(text, "suggest" if cands else "none", cands, ref.number)
-        scored = self.score_entries(text, limit=max(limit, 8))
+            return MatchResult(text, "suggest" if cands else "none", cands, ref.number, searched=text)
+        searched = translate_terms(text) if is_english(text) else text
+        decision, cands = self._decide(searched, limit)
+        top_entry = self._by_id.get(cands[0].faq_id) if cands else None
+        covered = (*top_entry.questions, top_entry.topic, top_entry.asked_zh) if top_entry else ()
+        hit = self.scope.detect(searched, covered, confident=decision == "answer")
+        if hit is not None:
+            return MatchResult(text, "none", cands, pointer=hit.pointer, pointer_office=hit.office.name,
+                               searched=searched)
+        related: tuple[int, ...] = ()
+        if decision != "answer":
+            related = tuple(r.article for r in self.related_index.find(searched))
+        return MatchResult(text, decision, cands, related=related, searched=searched)
+
+    def _decide(self, text: str, limit: int) -> tuple[Decision, tuple[Candidate, ...]]:
+        scored, info = self._score_entries(text, max(limit, 8))
         if not scored:
-            return MatchResult(text, "none", ())
+            return "none", ()
         top_ei, top = scored[0]
         top_articles = set(self.entries[top_ei].articles)
         rival = next((sc for ei, sc in scored[1:] if not top_articles & set(self.entries[ei].articles)), 0.0)
-        if top >= self.answer_threshold and top - rival >= self.answer_margin:
+        if self.ranker is not None:
+            sure = self.ranker.answer_confidence(_logit(top), _logit(max(rival, RIVAL_FLOOR)), info)
+            # A question that is word for word one of the entry's phrasings is what the entry answers.
+            floor = max(ANSWER_FLOOR, self.suggest_threshold)  # never below what chit-chat can reach
+            confident = (sure >= self.answer_threshold and top >= floor) or top_ei in self._exact_hits(
+                text, scored
+            )
+        else:
+            confident = top >= self.answer_threshold and top - rival >= self.answer_margin
+        if confident:
             decision = "answer"
-        elif top >= self.suggest_threshold or (top >= WEAK_SUGGEST_THRESHOLD and self._sounds_legal(text)):
+        elif top >= self.suggest_threshold or (
+            top >= self.weak_suggest_threshold and self._sounds_legal(text)
+        ):
             decision = "suggest"
         else:
             decision = "none"
@@ -374,8 +588,17 @@ class LawMatcher:
             Candidate(self.entries[ei].id, self.entries[ei].articles, sc) for ei, sc in scored[:limit]
         )
         if decision == "suggest":
-            cands = tuple(c for c in cands if c.score >= WEAK_SUGGEST_THRESHOLD * 0.8)
-        return MatchResult(text, decision, cands)
+            cands = tuple(c for c in cands if c.score >= self.weak_suggest_threshold * 0.8)
+        return decision, cands
+
+    def _exact_hits(self, text: str, scored: list[tuple[int, float]]) -> set[int]:
+        """Candidates (at most one) having the question itself as a phrasing."""
+        key = self.analyzer.canonical(normalize_text(text))
+        hits = {
+            ei for ei, _ in scored[:3]
+            if any(self._phr_canonical[pi] == key for pi in self._entry_phrasings[ei])
+        }
+        return hits if len(hits) == 1 else set()
 
     def _sounds_legal(self, text: str) -> bool:
         """A legal-question phrase (LEGAL_CUE) or a word of our domain (物业, 邻居, 房东, 遗嘱, ...)."""
@@ -386,9 +609,13 @@ class LawMatcher:
 
     def score_entries(self, question: str, *, limit: int = 3) -> list[tuple[int, float]]:
         """[(entry index, score 0..100)] best first; empty when nothing in the question is searchable."""
+        return self._score_entries(question, limit)[0]
+
+    def _score_entries(self, question: str, limit: int) -> tuple[list[tuple[int, float]], float]:
+        """The scored entries and how much the question says (INFO_FACTOR of its content characters)."""
         norm = normalize_text(question)
         if not norm:
-            return []
+            return [], 0.0
         mentioned = parse_article_number(question)
         if mentioned is not None:
             norm = strip_article_refs(norm)
@@ -396,26 +623,81 @@ class LawMatcher:
         words = self._query_terms(a.words, self._pool)
         bigrams = self._query_terms(a.bigrams, self._pool_bigram)
         if not words and not bigrams:
-            return []
+            return [], 0.0
         pool_ids = self._retrieve(words, bigrams)
         if not pool_ids:
-            return []
+            return [], 0.0
         # One or two content characters ("热", "押金") say too little for a confident answer.
         info = INFO_FACTOR.get(a.content_chars, 1.0)
+        tf_phr, tf_entries, near = self._tfidf_query(a.content.replace(" ", "") or a.canonical)
+        order = {ei: r for r, ei in enumerate(pool_ids)}
+        for ei in near:
+            if ei not in order:
+                order[ei] = len(order)
+        pool_ids = list(order)
         feats = self._features(
             pool_ids, words, bigrams, " ".join(sorted(words)), a.canonical, a.chars, a.content
         )
-        w = self.weights
         results: list[tuple[int, float]] = []
-        for ei, f in feats.items():
-            s = 100.0 * info * sum(v * f.get(k, 0.0) for k, v in w.items() if v)
-            if mentioned is not None and mentioned in self.entries[ei].articles:
-                s += ARTICLE_BONUS
-            if f["fuzz"] >= 1.0:  # the question is one of this entry's phrasings, word for word
-                s += EXACT_BONUS
-            results.append((ei, min(100.0, max(0.0, s))))
+        if self.ranker is not None:
+            rows = []
+            for ei, f in feats.items():
+                idxs = self._entry_phrasings[ei]
+                f["tfidf"] = float(tf_phr[idxs].max()) if idxs and tf_phr.size else 0.0
+                f["tfidf_pool"] = float(tf_entries[ei]) if tf_entries.size else 0.0
+                f["info"] = info
+                f["article"] = float(mentioned is not None and mentioned in self.entries[ei].articles)
+                f["exact"] = float(f["fuzz"] >= 1.0)
+                f["retrieval_rank"] = min(order[ei], RETRIEVE) / RETRIEVE
+                # today's hand-weighted score (WEIGHTS, calibrated on the tuning set) as one more feature
+                f["weighted"] = info * sum(v * f.get(k, 0.0) for k, v in WEIGHTS.items() if v)
+                rows.append(_feature_row(f))
+            if self._feature_log is not None:
+                self._feature_log.extend(zip(feats, rows, strict=True))
+            z = np.asarray(rows, dtype=np.float64) @ np.asarray(self.ranker.coef) + self.ranker.intercept
+            # Not learnable from held-out phrasings (they never cite an article nor repeat a phrasing): an
+            # article number the question names, and a word-for-word phrasing, lift a candidate by hand.
+            at_article, at_exact = RANKER_FEATURES.index("article"), RANKER_FEATURES.index("exact")
+            z += np.asarray([ARTICLE_LOGIT * r[at_article] + EXACT_LOGIT * r[at_exact] for r in rows])
+            probs = 100.0 / (1.0 + np.exp(-z))
+            results = [(ei, float(p)) for ei, p in zip(feats, probs, strict=True)]
+        else:
+            w = self.weights
+            for ei, f in feats.items():
+                s = 100.0 * info * sum(v * f.get(k, 0.0) for k, v in w.items() if v)
+                if mentioned is not None and mentioned in self.entries[ei].articles:
+                    s += ARTICLE_BONUS
+                if f["fuzz"] >= 1.0:  # the question is one of this entry's phrasings, word for word
+                    s += EXACT_BONUS
+                results.append((ei, min(100.0, max(0.0, s))))
         results.sort(key=lambda r: (-r[1], r[0]))
-        return [(ei, round(sc, 1)) for ei, sc in results[:limit]]
+        return [(ei, round(sc, 1)) for ei, sc in results[:limit]], info
+
+    def _tfidf_query(self, text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """(cosine to every phrasing, cosine to every entry's pooled phrasings, entries of the nearest
+        phrasings)."""
+        vocab, idf = self._tfidf
+        counts: dict[int, int] = defaultdict(int)
+        for n in (1, 2, 3):
+            for i in range(len(text) - n + 1):
+                col = vocab.get(text[i : i + n])
+                if col is not None:
+                    counts[col] += 1
+        if not counts:
+            return np.zeros(0), np.zeros(0), []
+        cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        weights = (1.0 + np.log(tf)) * idf[cols]
+        weights /= np.linalg.norm(weights) or 1.0
+
+        phr = _column_sums(self._tfidf_phrasings, cols, weights)
+        ent = _column_sums(self._tfidf_entries, cols, weights)
+        k = min(TFIDF_RETRIEVE, phr.size)
+        top = np.argpartition(-phr, k - 1)[:k]
+        near = list(dict.fromkeys(
+            int(self._phrasing_entry[i]) for i in top[np.argsort(-phr[top])] if phr[i] > 0
+        ))
+        return phr, ent, near
 
     # -- internals -----------------------------------------------------------------------------------------
 
@@ -482,12 +764,33 @@ class LawMatcher:
             )
             if name in need
         ]
-        wset = set(words)
-        word_w, bigram_w, char_w = self._word.weights, self._bigram.weights, self._char.weights
-        mass, idf = self._word.mass, self._word.idf
-        phrasings = self._phrasings
+        n_phr = len(self._phr_canonical)
+
+        def per_phrasing(
+            field_cols: tuple[dict[str, int], sparse.csc_matrix, sparse.csc_matrix], q: dict[str, float],
+            *, presence: bool = False,
+        ) -> np.ndarray:
+            vocab, weights, present = field_cols
+            hits = [(vocab[t], v) for t, v in q.items() if t in vocab]
+            if not hits:
+                return np.zeros(n_phr)
+            cols = np.fromiter((c for c, _ in hits), dtype=np.int64, count=len(hits))
+            vals = np.fromiter((v for _, v in hits), dtype=np.float64, count=len(hits))
+            return _column_sums(present if presence else weights, cols, vals)
+
         do_word, do_bigram, do_char = ("word" in need, "bigram" in need, "char" in need)
         do_back = "back" in need
+        word_s = per_phrasing(self._word_cols, widf) if do_word else None
+        bigram_s = per_phrasing(self._bigram_cols, bidf) if do_bigram else None
+        char_s = per_phrasing(self._char_cols, cidf) if do_char else None
+        back_s = None
+        if do_back:
+            idf = self._word.idf
+            present = {t: idf[t] for t in set(words) if t in idf}
+            covered = per_phrasing(self._word_cols, present, presence=True)
+            mass = self._word_mass
+            back_s = np.divide(covered, mass, out=np.zeros_like(covered), where=mass > 0)
+        phr_canonical, phr_content, phr_joined = self._phr_canonical, self._phr_content, self._phr_joined
         do_set, do_sort, do_content = ("fuzz_set" in need, "fuzz_sort" in need, "fuzz_content" in need)
         do_partial = "fuzz_partial" in need
         partial_ratio = fuzz.partial_ratio
@@ -496,27 +799,26 @@ class LawMatcher:
         for ei in entry_ids:
             best_w = best_b = best_c = best_back = best_set = best_sort = best_ratio = best_content = 0.0
             best_partial = 0.0
-            for pi in self._entry_phrasings[ei]:
-                p = phrasings[pi]
-                if do_word or do_back:
-                    ww = word_w[pi]
-                    if do_word:
-                        best_w = max(best_w, dot(widf, ww))
-                    if do_back and mass[pi] > 0:
-                        best_back = max(best_back, sum(idf[t] for t in ww.keys() & wset) / mass[pi])
-                if do_bigram:
-                    best_b = max(best_b, dot(bidf, bigram_w[pi]))
-                if do_char:
-                    best_c = max(best_c, dot(cidf, char_w[pi]))
+            idxs = self._entry_phrasings[ei]
+            if idxs:
+                if word_s is not None:
+                    best_w = float(word_s[idxs].max())
+                if bigram_s is not None:
+                    best_b = float(bigram_s[idxs].max())
+                if char_s is not None:
+                    best_c = float(char_s[idxs].max())
+                if back_s is not None:
+                    best_back = float(back_s[idxs].max())
+            for pi in idxs:
                 if do_set:
-                    best_set = max(best_set, token_set_ratio(joined, p.joined))
+                    best_set = max(best_set, token_set_ratio(joined, phr_joined[pi]))
                 if do_sort:
-                    best_sort = max(best_sort, token_sort_ratio(joined, p.joined))
+                    best_sort = max(best_sort, token_sort_ratio(joined, phr_joined[pi]))
                 if do_content:
-                    best_content = max(best_content, ratio(content, p.analysis.content))
+                    best_content = max(best_content, ratio(content, phr_content[pi]))
                 if do_partial:
-                    best_partial = max(best_partial, partial_ratio(content, p.analysis.content))
-                best_ratio = max(best_ratio, ratio(canon, p.analysis.canonical))
+                    best_partial = max(best_partial, partial_ratio(content, phr_content[pi]))
+                best_ratio = max(best_ratio, ratio(canon, phr_canonical[pi]))
             feats = {
                 "word": min(1.0, best_w / wn),
                 "bigram": min(1.0, best_b / bn),

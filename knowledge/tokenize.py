@@ -98,7 +98,9 @@ class Synonyms:
         latin = sorted((k for k in self.canonical if k.isascii()), key=len, reverse=True)
         self._cjk_re = re.compile("|".join(map(re.escape, cjk))) if cjk else None
         self._latin_re = (
-            re.compile(r"\b(?:" + "|".join(re.escape(k) for k in latin) + r")\b") if latin else None
+            # not \b: pinyin abbreviations run straight into Chinese ("wyf欠了四年")
+            re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(k) for k in latin) + r")(?![a-z0-9])")
+            if latin else None
         )
 
     def rewrite(self, text: str) -> str:

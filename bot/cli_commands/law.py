@@ -5,6 +5,7 @@ Stable interface for corpus maintainers (scripts rely on it; see docs/law.md):
   with keys question, decision, faq_id, articles, score, alternatives.
 - `law check`: validates the corpus; exits 1 on any problem.
 - `law eval FILE`: FILE has lines `question<TAB>article,article`; prints top-1 and top-3 accuracy.
+- `law train [--precision P] [--dry-run]`: fits the learned ranker (knowledge/data/ranker.json).
 - `law import-text FILE`: JSON lines with article and text (1..1260) into the database; idempotent.
 - `bench law`: accuracy and latency against two baselines, build and start-up times, a 10,000-entry corpus.
 """
@@ -34,6 +35,8 @@ def register(subparsers: Any) -> None:
 
     check = law_sub.add_parser("check", help="validate the corpus; exit 1 on any problem")
     check.add_argument("--data-dir", type=Path, help="corpus folder (default: knowledge/data)")
+    check.add_argument("--civil-code", type=Path,
+                       help="reference text, JSON lines (default: ../shared/civil-code/civil_code.jsonl)")
     check.set_defaults(handler=cmd_check)
 
     ev = law_sub.add_parser("eval", help="top-1/top-3 accuracy on a file of question<TAB>articles lines")
@@ -41,6 +44,12 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     ev.add_argument("--misses", action="store_true", help="also list the questions answered wrongly")
     ev.set_defaults(handler=cmd_eval)
+
+    train = law_sub.add_parser("train", help="fit the learned ranker on held-out phrasings and the dev set")
+    train.add_argument("--precision", type=float, default=0.93,
+                       help="how often outright answers must be right on questions the ranker never saw")
+    train.add_argument("--dry-run", action="store_true", help="report only; keep knowledge/data/ranker.json")
+    train.set_defaults(handler=cmd_train)
 
     imp = law_sub.add_parser("import-text", help="load official article texts (JSON lines: article, text)")
     imp.add_argument("file", type=existing_file)
@@ -67,6 +76,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         articles = ",".join(str(a) for a in result["articles"]) or "-"
         faq_id = result["faq_id"]
         print(f"  {result['decision']}  {faq_id or '-'}  score {result['score']}  articles {articles}")
+        if result["pointer"]:
+            print(f"  outside the Civil Code: call {result['pointer']}")
+        elif result["matched_question"]:
+            print(f"  matched question: {result['matched_question']}")
         entry = matcher.entry(faq_id) if faq_id and result["decision"] == "answer" else None
         if entry is not None:
             for line in entry.answer_zh.strip().splitlines():
@@ -79,14 +92,29 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from knowledge.corpus import load_corpus
-    from knowledge.evaluation import check_corpus
+    from knowledge.evaluation import check_corpus, find_civil_code, read_civil_code_books
 
     corpus = load_corpus(args.data_dir)
-    problems = check_corpus(corpus.entries, corpus.summaries, load_problems=corpus.problems)
+    code_path = find_civil_code(args.civil_code)
+    books = None
+    if code_path is None:
+        print("note: the reference Civil Code text was not found; articles not checked against it "
+              "(give --civil-code PATH)", file=sys.stderr)
+    else:
+        try:
+            books = read_civil_code_books(code_path)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"{code_path}: cannot read the Civil Code text: {exc}", file=sys.stderr)
+            return 1
+    problems = check_corpus(corpus.entries, corpus.summaries, load_problems=corpus.problems, books=books)
     for problem in problems:
         print(problem)
     phrasings = sum(len(e.questions) for e in corpus.entries)
-    summary = f"{len(corpus.entries)} entries, {phrasings} phrasings, {len(corpus.summaries)} summaries"
+    asked = sum(1 for e in corpus.entries if e.asked_zh and e.asked_en)
+    caveats = sum(1 for e in corpus.entries if e.caveat_zh)
+    keyworded = sum(1 for s in corpus.summaries.values() if s.keywords)
+    summary = (f"{len(corpus.entries)} entries, {phrasings} phrasings, {asked} with asked_zh+asked_en, "
+               f"{caveats} with a caveat, {len(corpus.summaries)} summaries ({keyworded} with keywords)")
     if problems:
         print(f"corpus has {len(problems)} problem(s) ({summary})", file=sys.stderr)
         return 1
@@ -119,6 +147,18 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     for line in result.bad_lines:
         print(f"skipped malformed line: {line!r}", file=sys.stderr)
     return 0 if result.total else 1
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from knowledge.corpus import load_corpus
+    from knowledge.evaluation import read_dev_files, train_ranker
+    from knowledge.matcher import RANKER_FILE
+
+    dev, _ = read_dev_files()  # the tuning set (tests/data/law_dev), never the frozen one
+    write = None if args.dry_run else RANKER_FILE
+    report = train_ranker(load_corpus(), dev, precision=args.precision, write=write)
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
 
 
 def cmd_import_text(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,18 +216,33 @@ def _pct(value: Any) -> str:
 
 
 HANDLED = frozenset(
-    {
-        "corpus",
-        "dev",
-        "index_build_ms",
-        "ours",
-        "rapidfuzz_wratio",
-        "bm25_jieba",
-        "off_topic",
-        "synthetic",
-        "routing",
-    }
+    {"corpus", "dev", "index_build_ms", "ours", "rapidfuzz_wratio", "bm25_jieba", "off_topic", "synthetic",
+     "routing", "sets"}
 )
+
+
+def _set_lines(sets: dict[str, Any]) -> list[str]:
+    """One block per dev set: our matcher, today's hand-weighted one and the two baselines."""
+    lines: list[str] = []
+    head = (f"  {'matcher':<22}{'top-1':>8}{'top-3':>8}{'answered':>10}{'right':>8}{'pointer':>9}"
+            f"{'p50 ms':>9}{'p99 ms':>9}")
+    for name, rows in sets.items():
+        ours = rows.get("ours") or {}
+        sizes = f"{ours.get('questions')} Civil Code questions, {ours.get('outside')} outside it"
+        lines += ["", f"{name}: {sizes}", head]
+        for label, key in (("ours (learned ranker)", "ours"), ("today (weighted sum)", "today"),
+                           ("rapidfuzz extractOne", "rapidfuzz_extractone"), ("BM25 (jieba)", "bm25")):
+            row = rows.get(key) or {}
+            lines.append(
+                f"  {label:<22}{_pct(row.get('top1')):>8}{_pct(row.get('top3')):>8}"
+                f"{_pct(row.get('answered')):>10}{_pct(row.get('answer_precision')):>8}"
+                f"{_pct(row.get('pointer_accuracy')):>9}"
+                f"{row.get('p50_ms', '-'):>9}{row.get('p99_ms', '-'):>9}"
+            )
+        if ours.get("outside"):
+            lines.append(f"  outside the Civil Code answered outright: {ours.get('outside_answered')}; "
+                         f"Civil Code questions sent elsewhere: {ours.get('wrongly_pointed')}")
+    return lines
 
 
 def _flat(value: Any) -> str:
@@ -221,6 +276,8 @@ def format_bench(report: dict[str, Any]) -> list[str]:
     off = report.get("off_topic")
     if isinstance(off, dict) and {"none", "probes"} <= set(off):
         lines.append(f"off-topic probes: {off['none']}/{off['probes']} none; {_flat(off)}")
+    lines += _set_lines(report.get("sets") or {})
+    lines.append("")
     syn = report.get("synthetic")
     if isinstance(syn, dict):
         lines.append(f"synthetic corpus: {_flat(syn)}")

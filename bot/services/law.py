@@ -37,6 +37,10 @@ from knowledge.normalize import normalize_text
 PREFIX = "lw"  # callback data prefix of the law capability
 GAP_ROLES = (Role.ADMIN.value, Role.LEGAL_VOLUNTEER.value)
 MAX_SUGGESTIONS = 3
+ALTERNATIVES = 2  # "不是我问的" shows this many other entries, then offers the legal volunteer
+RELATED_ARTICLES = 3
+# Why a 👎: the one-tap answers after it (callback code -> stored reason).
+REASONS: dict[str, str] = {"a": "not_asked", "b": "wrong", "c": "unclear"}
 ARTICLE_FAQS = 5  # FAQ entries listed under an article look-up
 REPLY_LIMIT = 2000  # a volunteer's answer
 # Phone, ID-card and bank numbers never reach the database: any run of 7+ digits is masked.
@@ -47,18 +51,41 @@ _LONG_NUMBER = re.compile(r"\d[\d -]{5,}\d")
 
 
 @dataclass(frozen=True)
+class ArticleLine:
+    """An article with a few words of what it says (our summary), for the basis of an answer or a pointer."""
+
+    number: int
+    summary_zh: str | None
+    summary_en: str | None
+
+    def summary(self, language: str) -> str | None:
+        return self.summary_en if language == "en" and self.summary_en else self.summary_zh
+
+
+@dataclass(frozen=True)
 class FaqView:
     faq_id: str
     key: str  # short stable hash of the id, for callback data
     topic: str
-    question: str  # the entry's first phrasing (button label)
+    question: str  # the entry's first phrasing
     answer_zh: str
     answer_en: str
     articles: tuple[int, ...]
     with_text: tuple[int, ...] = ()  # cited articles whose official text is imported
+    asked_zh: str = ""  # the question this entry answers: echoed first ("您问的是：…"), the button label
+    asked_en: str = ""
+    caveat_zh: str = ""
+    caveat_en: str = ""
+    basis: tuple[ArticleLine, ...] = ()
 
     def answer(self, language: str) -> str:
         return self.answer_en if language == "en" and self.answer_en else self.answer_zh
+
+    def asked(self, language: str) -> str:
+        return self.asked_en if language == "en" and self.asked_en else self.asked_zh
+
+    def caveat(self, language: str) -> str:
+        return self.caveat_en if language == "en" and self.caveat_en else self.caveat_zh
 
 
 @dataclass(frozen=True)
@@ -77,11 +104,14 @@ class ArticleView:
 
 @dataclass(frozen=True)
 class LawReply:
-    kind: str  # answer | suggest | none | article | empty
+    kind: str  # answer | suggest | none | pointer | alternatives | article | empty
     question_id: int | None = None
     faq: FaqView | None = None
     suggestions: tuple[FaqView, ...] = ()
     article: ArticleView | None = None
+    related: tuple[ArticleLine, ...] = ()  # "相关法条": a pointer, not an answer (suggest / none)
+    pointer: str | None = None  # outside the Civil Code: the number to call
+    pointer_office: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +182,15 @@ def has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in normalize_text(text))
 
 
+def article_lines(numbers: Iterable[int]) -> tuple[ArticleLine, ...]:
+    summaries = corpus().summaries
+    return tuple(
+        ArticleLine(n, s.summary_zh if s else None, s.summary_en if s else None)
+        for n in numbers
+        for s in (summaries.get(n),)
+    )
+
+
 def _faq_view(entry: FaqEntry, with_text: set[int]) -> FaqView:
     return FaqView(
         faq_id=entry.id,
@@ -162,6 +201,11 @@ def _faq_view(entry: FaqEntry, with_text: set[int]) -> FaqView:
         answer_en=entry.answer_en.strip(),
         articles=entry.articles,
         with_text=tuple(a for a in entry.articles if a in with_text),
+        asked_zh=entry.asked("zh"),
+        asked_en=entry.asked("en"),
+        caveat_zh=entry.caveat_zh,
+        caveat_en=entry.caveat_en,
+        basis=article_lines(entry.articles),
     )
 
 
@@ -229,11 +273,49 @@ async def ask(
         with_text = await repo.articles_with_text(a for e in entries for a in e.articles)
         await uow.commit()
         views = [_faq_view(e, with_text) for e in entries]
+        if result.pointer is not None:
+            return LawReply("pointer", row.id, pointer=result.pointer, pointer_office=result.pointer_office)
+        related = article_lines(result.related[:RELATED_ARTICLES])
         if result.decision == "answer" and views:
             return LawReply("answer", row.id, faq=views[0])
         if result.decision == "suggest" and views:
-            return LawReply("suggest", row.id, suggestions=tuple(views[:MAX_SUGGESTIONS]))
-        return LawReply("none", row.id)
+            return LawReply("suggest", row.id, suggestions=tuple(views[:MAX_SUGGESTIONS]), related=related)
+        return LawReply("none", row.id, related=related)
+
+
+async def not_what_i_asked(
+    uow: UnitOfWork,
+    *,
+    telegram_id: int,
+    display_name: str,
+    key: str,
+    question_id: int | None,
+    now: datetime,
+    matcher: LawMatcher | None = None,
+) -> LawReply:
+    """"不是我问的" under an answer: the next entries for the same question (then the legal volunteer), and a
+    👎 "答非所问" for the entry shown, recorded once. Pressing again shows the same alternatives."""
+    entry = entry_by_key(key)
+    if entry is None:
+        raise UserFacingError("law.answer_gone")
+    m = matcher or law_matcher()
+    async with uow:
+        repo = _bind(uow)
+        question = await repo.question(question_id) if question_id else None
+        asked = question.question if question is not None else entry.asked("zh")
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        own = question is not None and question.person_id == person.id
+        await _record_vote(uow, repo, person.id, entry.id, question.id if own and question else None,
+                           helpful=False, reason="not_asked", now=now)
+        result = m.match(asked, limit=MAX_SUGGESTIONS + ALTERNATIVES)
+        others = [
+            e for c in result.candidates
+            if c.faq_id != entry.id and (e := m.entry(c.faq_id)) is not None
+        ][:ALTERNATIVES]
+        with_text = await repo.articles_with_text(a for e in others for a in e.articles)
+        await uow.commit()
+    views = tuple(_faq_view(e, with_text) for e in others)
+    return LawReply("alternatives", question_id if own else None, suggestions=views)
 
 
 async def show_faq(uow: UnitOfWork, key: str, question_id: int | None = None) -> LawReply:
@@ -258,6 +340,38 @@ async def article_text(uow: UnitOfWork, number: int) -> ArticleTextView:
 
 # --- feedback ----------------------------------------------------------------------------------------------
 
+async def _record_vote(
+    uow: UnitOfWork,
+    repo: LawRepository,
+    person_id: int,
+    faq_id: str,
+    question_id: int | None,
+    *,
+    helpful: bool,
+    now: datetime,
+    reason: str | None = None,
+) -> VoteResult:
+    """Insert the person's vote on an entry unless one stands already (also when two presses race)."""
+    existing = await repo.feedback(person_id, faq_id)
+    if existing is not None:
+        return VoteResult(False, existing.helpful)
+    try:
+        async with uow.session.begin_nested():
+            uow.session.add(
+                LawFeedback(
+                    person_id=person_id,
+                    faq_id=faq_id,
+                    question_id=question_id,
+                    helpful=helpful,
+                    reason=reason if not helpful else None,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:  # the same person pressed twice at once: the other press won
+        existing = await repo.feedback(person_id, faq_id)
+        return VoteResult(False, existing.helpful if existing else helpful)
+    return VoteResult(True, helpful)
+
 
 async def vote(
     uow: UnitOfWork,
@@ -276,33 +390,38 @@ async def vote(
     async with uow:
         repo = _bind(uow)
         person = await get_or_create(uow, telegram_id, display_name, now)
-        existing = await repo.feedback(person.id, entry.id)
-        if existing is not None:
-            return VoteResult(False, existing.helpful)
         # The question is kept with the vote only when it is this person's own (it says what they asked).
         own_question = None
         if question_id is not None:
             q = await repo.question(question_id)
             if q is not None and q.person_id == person.id:
                 own_question = q.id
-        person_id = person.id
-        try:
-            async with uow.session.begin_nested():
-                uow.session.add(
-                    LawFeedback(
-                        person_id=person_id,
-                        faq_id=entry.id,
-                        question_id=own_question,
-                        helpful=helpful,
-                        created_at=now,
-                    )
-                )
-        except IntegrityError:  # the same person pressed twice at once: the other press won
-            existing = await repo.feedback(person_id, entry.id)
-            await uow.commit()
-            return VoteResult(False, existing.helpful if existing else helpful)
+        result = await _record_vote(uow, repo, person.id, entry.id, own_question, helpful=helpful, now=now)
         await uow.commit()
-        return VoteResult(True, helpful)
+        return result
+
+
+async def dislike_reason(
+    uow: UnitOfWork, *, telegram_id: int, display_name: str, key: str, reason_code: str, now: datetime
+) -> bool:
+    """The one tap after 👎: why the answer was no good. True when recorded; False when this person's 👎
+    already has a reason (a second tap) or they had voted 👍."""
+    entry = entry_by_key(key)
+    reason = REASONS.get(reason_code)
+    if entry is None or reason is None:
+        raise UserFacingError("law.answer_gone")
+    async with uow:
+        repo = _bind(uow)
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        existing = await repo.feedback(person.id, entry.id)
+        if existing is None:  # the reason came first (e.g. the 👎 was lost): it is a 👎 with a reason
+            result = await _record_vote(uow, repo, person.id, entry.id, None, helpful=False, reason=reason,
+                                        now=now)
+            await uow.commit()
+            return result.recorded
+        done = await repo.set_reason(existing.id, reason)
+        await uow.commit()
+        return done
 
 
 # --- legal volunteers --------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models.law import LawArticleText
 from tests.cli_helpers import run
 
-ASK_KEYS = {"question", "decision", "faq_id", "articles", "score", "alternatives"}
+ASK_KEYS = {"question", "decision", "faq_id", "articles", "score", "alternatives", "matched_question",
+            "pointer", "related"}
 
 
 def test_ask_json_one_object_per_line_with_the_documented_keys(
@@ -42,6 +43,10 @@ def test_ask_json_one_object_per_line_with_the_documented_keys(
     assert dog["decision"] == "answer" and 1245 in dog["articles"] and dog["faq_id"]
     assert out_of_range["decision"] == "none" and out_of_range["faq_id"] is None
     assert emoji["decision"] == "none" and emoji["articles"] == []
+    assert dog["matched_question"] and dog["pointer"] is None and emoji["matched_question"] is None
+    code, out, _ = run(capsys, "law", "ask", "--json", "被车撞了交警不管")
+    outside = json.loads(out)
+    assert outside["decision"] == "none" and outside["pointer"] == "122"
 
 
 def test_ask_one_question_from_the_arguments(capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,12 +40,9 @@ async def count(harness: Harness, model: type[Any], *where: Any) -> int:
 
 
 # The corpus grows; the tests pick whichever of these the matcher currently places in the outcome they need.
-NO_MATCH = [
-    "股票被套了能起诉券商吗",
-    "我想咨询一下商标注册的问题",
-    "游戏账号被盗了能报警吗",
-    "网购的衣服不合身能退吗",
-]
+# (no entry and nothing outside the Civil Code either: stock and trademark questions now get 12348)
+NO_MATCH = ["网购的衣服不合身能退吗", "游戏账号被盗了能报警吗", "我想问问宅基地上的老房子翻建的事",
+            "股票被套了能起诉券商吗"]
 VAGUE = ["物业费", "邻居", "狗", "房子", "合同", "车位", "押金", "楼上", "孩子", "钱"]
 
 
@@ -53,6 +50,8 @@ def pick(candidates: list[str], decision: str) -> str:
     for question in candidates:
         result = law_matcher().match(question)
         if result.decision == decision and (decision == "none" or result.candidates):
+            if decision == "none" and result.pointer is not None:
+                continue  # an out-of-scope pointer is its own outcome
             return question
     pytest.fail(f"none of {candidates} is a {decision!r} for the matcher any more; update the list")
 

@@ -42,6 +42,8 @@ class LawFeedback(Base):
     faq_id: Mapped[str] = mapped_column(String(100), index=True)
     question_id: Mapped[int | None] = mapped_column(ForeignKey("law_questions.id", ondelete="SET NULL"))
     helpful: Mapped[bool] = mapped_column(Boolean)
+    # Why a 👎 (one tap after it): not_asked (答非所问) | wrong (说得不对) | unclear (看不懂); None: not said.
+    reason: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

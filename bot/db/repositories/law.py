@@ -28,6 +28,7 @@ class DislikeRow:
     count: int
     last_at: datetime
     sample_question: str | None
+    reasons: tuple[tuple[str, int], ...] = ()  # (reason, count) for the 👎 that said why, most frequent first
 
 
 class LawRepository:
@@ -89,7 +90,35 @@ class LawRepository:
             .order_by(last.desc())
             .limit(limit)
         )
-        return [DislikeRow(f, int(n), at, q) for f, n, at, q in rows.all()]
+        found = rows.all()
+        why: dict[str, list[tuple[str, int]]] = {}
+        if found:
+            counted = await self.session.execute(
+                select(LawFeedback.faq_id, LawFeedback.reason, func.count(LawFeedback.id))
+                .where(
+                    LawFeedback.helpful.is_(False),
+                    LawFeedback.reason.is_not(None),
+                    LawFeedback.faq_id.in_([f for f, *_ in found]),
+                )
+                .group_by(LawFeedback.faq_id, LawFeedback.reason)
+            )
+            for faq_id, reason, n in counted.all():
+                why.setdefault(faq_id, []).append((str(reason), int(n)))
+        return [
+            DislikeRow(f, int(n), at, q, tuple(sorted(why.get(f, []), key=lambda r: (-r[1], r[0]))))
+            for f, n, at, q in found
+        ]
+
+    async def set_reason(self, feedback_id: int, reason: str) -> bool:
+        """Record why, once: a second tap (or another phone) changes nothing."""
+        result = await self.session.execute(
+            update(LawFeedback)
+            .where(
+                LawFeedback.id == feedback_id, LawFeedback.reason.is_(None), LawFeedback.helpful.is_(False)
+            )
+            .values(reason=reason)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     # article texts
     async def article_text(self, article: int) -> LawArticleText | None:
