@@ -266,7 +266,7 @@ async def free_text(update: Update, context: BotContext) -> bool:
     if message is None or message.text is None or not is_private(update):
         return False
     intent = intent_of(message)
-    if intent == "none" and routing_service.law_matcher().match(message.text).pointer is not None:
+    if intent == "help" and routing_service.law_matcher().match(message.text).pointer is not None:
         # Not a Civil Code question, but one we know where to send (122, 12333, ...): say so.
         await answer_question(update, context, message.text)
         return True

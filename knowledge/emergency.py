@@ -223,12 +223,18 @@ def detect_emergency(text: str | None) -> EmergencySignal:
             return NO_EMERGENCY
         if _in_context(the_rules, "condition", *before):
             return NO_EMERGENCY
-        if found.weight < STRONG and _in_context(the_rules, "law", *as_typed):
+        # A question about responsibility vetoes a weak trigger; a strong one too once the message tells a
+        # story around it ("邻居出差家里水管爆了我叫人撬门关阀花了八百"): a short "电梯困人了 找谁" is a call.
+        is_story = len(forms.plain_compact) > STORY_CHARS
+        if (found.weight < STRONG or is_story) and _in_context(the_rules, "law", *as_typed):
             return NO_EMERGENCY
     score = min(1.0, found.weight + (0.05 if happening_now else 0.0))
     if score < THRESHOLD:
         return NO_EMERGENCY
     return EmergencySignal(True, found.kind, round(score, 2))
+
+
+STORY_CHARS = 16
 
 
 def _best_pair(rules_: _Rules, spaced: str, compact: str) -> _Found | None:

@@ -33,6 +33,8 @@ LAW_DEV_DIR = REPO_ROOT / "tests" / "data" / "law_dev"
 LAW_FROZEN_DIR = REPO_ROOT / "tests" / "data" / "law_dev_frozen"
 # Questions for other offices (pointer:NNN) and Civil Code questions using their words; tuned on.
 LAW_SCOPE_TUNING = REPO_ROOT / "tests" / "data" / "law_scope_tuning.tsv"
+# Written by another person after the last tuning change, never seen by whoever tuned: the final measure.
+LAW_FRESH_FILE = REPO_ROOT / "tests" / "data" / "law_fresh.tsv"
 INTENT_DEV_FILE = REPO_ROOT / "tests" / "data" / "intent_dev.tsv"
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -600,6 +602,8 @@ def dev_sets(dev_paths: Iterable[str | Path] | None = None) -> dict[str, tuple[l
         sets["out-of-scope tuning (tuned on)"] = read_dev_files([LAW_SCOPE_TUNING])
     for path in sorted(LAW_FROZEN_DIR.glob("*.tsv")) if LAW_FROZEN_DIR.is_dir() else []:
         sets[f"frozen {path.stem}"] = read_dev_files([path])
+    if LAW_FRESH_FILE.is_file():
+        sets["fresh (after the last change)"] = read_dev_files([LAW_FRESH_FILE])
     return sets
 
 
