@@ -41,6 +41,14 @@ def register(subparsers: Any) -> None:
     crash.add_argument("--burst", type=int, default=20, help="awards sent at once per cycle (default 20)")
     crash.add_argument("--database-url", help="default: a temporary SQLite file (use an empty PostgreSQL db)")
     crash.add_argument("--seed", type=int, default=16)
+    crash.add_argument(
+        "--scenario",
+        choices=("awards", "reports", "redemptions", "mixed"),
+        default="awards",
+        help="awards: a burst of staff /award; reports: residents press 提交报修; redemptions: residents press "
+        "分兑换; mixed: all three in one burst (default awards)",
+    )
+    crash.add_argument("--residents", type=int, default=4, help="residents pressing per cycle (default 4)")
     crash.set_defaults(handler=cmd_bench_crash)
     inbox = bench.add_parser("inbox", help="end-to-end throughput with and without the durable inbox")
     inbox.add_argument("--updates", type=int, default=100, help="updates per round (default 100)")
@@ -225,6 +233,10 @@ async def crash_campaign(url: str, cycles: int, burst: int = 20, seed: int = 16)
 
 
 def cmd_bench_crash(args: argparse.Namespace, settings: Settings) -> int:
+    if args.scenario != "awards":
+        from bot.cli_commands.bench_crash_actions import print_action_campaign
+
+        return print_action_campaign(args)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'crash.sqlite3'}"
         result = asyncio.run(crash_campaign(url, args.cycles, args.burst, args.seed))

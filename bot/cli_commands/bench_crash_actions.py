@@ -6,13 +6,16 @@ per ticket, stock and the points audit."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
 import signal
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.cli_commands.bench_crash import ADMIN, RESIDENT, TARGET, _bot_process, _until, demo_world
@@ -73,7 +76,9 @@ async def _add_residents(url: str, count: int) -> list[int]:
                 person = await uow.community.add_person(
                     telegram_id=telegram_id, name=f"住户{n + 1}", language="zh_CN", now=now
                 )
-                uow.session.add(Residency(person_id=person.id, household_id=homes[n % len(homes)], created_at=now))
+                uow.session.add(
+                    Residency(person_id=person.id, household_id=homes[n % len(homes)], created_at=now)
+                )
             await uow.session.execute(
                 update(RewardService)
                 .where(RewardService.name == SERVICE[1])
@@ -215,7 +220,9 @@ async def action_campaign(
 
                 async def ready(wanted: int = asked) -> bool:
                     answers = [m for m in world.bot_messages(RESIDENT) if (m.text or "").startswith("⭐")]
-                    return len(answers) >= wanted and not world.pending_updates() and await pending_rows() == 0
+                    return (
+                        len(answers) >= wanted and not world.pending_updates() and await pending_rows() == 0
+                    )
 
                 if not await _until(ready, 300):
                     raise RuntimeError("the bot did not start")
@@ -236,16 +243,14 @@ async def action_campaign(
                     await asyncio.sleep(2)
                     break
                 # Walk the conversations up to the last button (the bot is not killed here).
-                users = residents[next_resident : next_resident + per_cycle]
-                next_resident = (next_resident + per_cycle) % len(residents)
+                users = [residents[(next_resident + n) % len(residents)] for n in range(per_cycle)]
+                next_resident += per_cycle
                 drafts: list[tuple[int, Any, str]] = []
                 holds: list[tuple[int, Any]] = []
                 if reports:
                     for user, card in zip(
                         users,
-                        await asyncio.gather(
-                            *(driver.report_draft(u, f"c{cycle}u{u}") for u in users)
-                        ),
+                        await asyncio.gather(*(driver.report_draft(u, f"c{cycle}u{u}") for u in users)),
                         strict=True,
                     ):
                         drafts.append((user, card, f"c{cycle}u{user}"))
@@ -259,10 +264,14 @@ async def action_campaign(
                 presses: list[tuple[int, int, str, str]] = []
                 for user, card, tag in drafts:
                     report_tags[tag] = user
-                    presses.append((user, card.message_id, card.find_button("提交报修")["callback_data"], "BX"))
+                    presses.append(
+                        (user, card.message_id, card.find_button("提交报修")["callback_data"], "BX")
+                    )
                 for user, card in holds:
                     cards[f"{user}:{card.message_id}"] = (user, card)
-                    presses.append((user, card.message_id, card.find_button("分兑换")["callback_data"], "确认兑换"))
+                    presses.append(
+                        (user, card.message_id, card.find_button("分兑换")["callback_data"], "确认兑换")
+                    )
                 for user, card_id, data, _wanted in presses:
                     world.user_sends_callback(user, card_id, data, chat_id=user)
                 if with_awards:
@@ -297,7 +306,9 @@ async def action_campaign(
                 )
             )
             ticket_ids = list(
-                await session.scalars(select(RepairTicket.id).where(RepairTicket.description.like("卫生间漏水 c%")))
+                await session.scalars(
+                    select(RepairTicket.id).where(RepairTicket.description.like("卫生间漏水 c%"))
+                )
             )
             vouchers = Counter(str(k) for k in await session.scalars(select(Voucher.request_key)))
             stock_after = int(
@@ -328,9 +339,7 @@ async def action_campaign(
                 or 0
             )
             outbox_cards = Counter(
-                str(key)
-                for key in await session.scalars(select(OutboxMessage.dedupe_key))
-                if key is not None
+                str(key) for key in await session.scalars(select(OutboxMessage.dedupe_key)) if key is not None
             )
             people = {
                 int(p.id): int(p.telegram_id or 0)
@@ -393,3 +402,27 @@ async def _press_again(world: Any, user: int, card_id: int, data: str, wanted: s
 
     if not await _until(answered, 60):
         raise RuntimeError(f"{user}: pressed again, no answer with {wanted!r}")
+
+
+def print_action_campaign(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'crash.sqlite3'}"
+        result = asyncio.run(
+            action_campaign(url, args.scenario, args.cycles, per_cycle=args.residents, seed=args.seed)
+        )
+    backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    print(f"crash campaign on {backend}, scenario {args.scenario}: {result.cycles} kill -9 during bursts")
+    print(f"  reports submitted      {result.reports}")
+    print(f"  redemptions pressed    {result.redemptions}")
+    print(f"  awards sent            {result.awards}")
+    print(f"  pressed again after    {result.pressed_again} (no confirmation seen before the kill)")
+    print(f"  lost                   {len(result.lost)} {result.lost[:5]}")
+    print(f"  applied twice          {len(result.doubled)} {result.doubled[:5]}")
+    print(f"  task cards doubled     {len(result.cards_doubled)}")
+    print(f"  awards never answered  {len(result.unanswered)}")
+    print(f"  stock = held vouchers  {'yes' if result.stock_ok else 'NO'}")
+    print(f"  points audit           {'clean' if not result.audit_problems else result.audit_problems[:3]}")
+    print(f"  quarantined            {result.quarantined}")
+    print(f"  confirmed at kills     {result.applied_at_kill}")
+    print(f"  took                   {result.elapsed:.0f} s")
+    return 0 if result.ok else 1
