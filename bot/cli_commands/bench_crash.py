@@ -45,8 +45,8 @@ def register(subparsers: Any) -> None:
         "--scenario",
         choices=("awards", "reports", "redemptions", "mixed"),
         default="awards",
-        help="awards: a burst of staff /award; reports: residents press 提交报修; redemptions: residents press "
-        "分兑换; mixed: all three in one burst (default awards)",
+        help="awards: a burst of staff /award; reports: residents press 提交报修; "
+        "redemptions: residents press 分兑换; mixed: all three in one burst (default awards)",
     )
     crash.add_argument("--residents", type=int, default=4, help="residents pressing per cycle (default 4)")
     crash.set_defaults(handler=cmd_bench_crash)

@@ -1,6 +1,6 @@
-"""`redbutler bench crash --scenario reports|redemptions|mixed`: residents walk real conversations against the
-HTTP emulator, a burst of their final presses (提交报修, 分兑换) — in `mixed` together with staff awards — meets
-a kill -9 at a random moment; after the restart everyone who saw no confirmation presses the same button
+"""`redbutler bench crash --scenario reports|redemptions|mixed`: residents walk real conversations against
+the HTTP emulator; a burst of their final presses (提交报修, 分兑换), in `mixed` together with staff awards,
+meets a kill -9 at a random moment; after the restart everyone who saw no confirmation presses the same button
 again, as a person would. Counted from the database: tickets per report, vouchers per card, task cards queued
 per ticket, stock and the points audit."""
 
@@ -88,15 +88,15 @@ async def _add_residents(url: str, count: int) -> list[int]:
         for telegram_id in ids:
             async with factory() as uow:
                 repo = PointsRepository(uow.session)
-                person = await uow.community.person_by_telegram(telegram_id)
-                assert person is not None
-                compound_id = await main_compound(repo, person.id)
+                resident = await uow.community.person_by_telegram(telegram_id)
+                assert resident is not None
+                compound_id = await main_compound(repo, resident.id)
                 assert compound_id is not None
-                account_id = await repo.ensure_account(person.id, compound_id, now)
+                account_id = await repo.ensure_account(resident.id, compound_id, now)
                 await repo.lock_balance(account_id)
                 await repo.append(
                     account_id=account_id,
-                    person_id=person.id,
+                    person_id=resident.id,
                     compound_id=compound_id,
                     amount=START_POINTS,
                     kind="award",
@@ -168,7 +168,7 @@ async def action_campaign(
     from sqlalchemy import func, select
 
     from bot.db.engine import make_engine, make_sessionmaker
-    from bot.db.models import InboxUpdate, OutboxMessage, Person
+    from bot.db.models import InboxUpdate, OutboxMessage
     from bot.db.models.points import PointsEntry, RewardService, Voucher
     from bot.db.models.repairs import RepairTicket
     from bot.db.uow import UnitOfWorkFactory
@@ -341,10 +341,6 @@ async def action_campaign(
             outbox_cards = Counter(
                 str(key) for key in await session.scalars(select(OutboxMessage.dedupe_key)) if key is not None
             )
-            people = {
-                int(p.id): int(p.telegram_id or 0)
-                for p in await session.scalars(select(Person).where(Person.telegram_id.in_(residents)))
-            }
         result.audit_problems = list((await audit(factory())).problems)
         for tag in report_tags:
             result.reports += 1
@@ -375,7 +371,6 @@ async def action_campaign(
         result.stock_ok = stock_before - stock_after == held
         replies = "\n".join(m.text or "" for m in world.bot_messages(ADMIN))
         result.unanswered = [f"award {r}" for r in award_reasons if r not in replies]
-        del people
         result.elapsed = time.monotonic() - started
         return result
     finally:
