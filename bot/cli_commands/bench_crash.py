@@ -43,10 +43,11 @@ def register(subparsers: Any) -> None:
     crash.add_argument("--seed", type=int, default=16)
     crash.add_argument(
         "--scenario",
-        choices=("awards", "reports", "redemptions", "mixed"),
+        choices=("awards", "reports", "redemptions", "broadcast", "mixed"),
         default="awards",
         help="awards: a burst of staff /award; reports: residents press 提交报修; "
-        "redemptions: residents press 分兑换; mixed: all three in one burst (default awards)",
+        "redemptions: residents press 分兑换; broadcast: an announcement to every resident; "
+        "mixed: awards, reports and redemptions in one burst (default awards)",
     )
     crash.add_argument("--residents", type=int, default=4, help="residents pressing per cycle (default 4)")
     crash.set_defaults(handler=cmd_bench_crash)

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli_commands.bench_crash import ADMIN, RESIDENT, TARGET, _bot_process, _until, demo_world
+from bot.config import Settings
 
 FIRST_EXTRA_RESIDENT = 40001
+DEMO_RESIDENTS = (10001, 10003)  # the demo's bound residents (10002 binds with an invite later)
 SERVICE = ("生活服务", "理发一次")
 START_POINTS = 100
 SERVICE_STOCK = 1000
@@ -33,6 +35,9 @@ class ActionResult:
     reports: int = 0
     redemptions: int = 0
     awards: int = 0
+    broadcasts: int = 0
+    messages_sent: int = 0  # announcement × recipient
+    messages_doubled: list[int] = field(default_factory=list)  # per announcement (one crash each)
     lost: list[str] = field(default_factory=list)
     doubled: list[str] = field(default_factory=list)
     unanswered: list[str] = field(default_factory=list)
@@ -50,6 +55,7 @@ class ActionResult:
             not (self.lost or self.doubled or self.unanswered or self.cards_doubled or self.audit_problems)
             and self.stock_ok
             and self.quarantined == 0
+            and all(n <= Settings(_env_file=None).outbox_concurrency for n in self.messages_doubled)  # type: ignore[call-arg]
         )
 
 
@@ -139,6 +145,27 @@ class Driver:
             raise RuntimeError(f"{user}: no answer with {next_label!r}; the bot said {said}")
         return self.with_button(user, next_label)
 
+    async def answer(self, user: int, act: Any, timeout: float = 60) -> None:
+        """Act and wait for any new or edited message (a question with no button under it)."""
+        seen = self._seen(user)
+        act()
+
+        async def answered() -> bool:
+            return bool(self._seen(user) - seen)
+
+        if not await _until(answered, timeout):
+            raise RuntimeError(f"{user}: no answer")
+
+    async def announcement(self, admin: int, title: str) -> Any:
+        """/announce to every resident of the compound, up to the preview with 确认发送."""
+        await self.step(admin, lambda: self.world.user_sends_text(admin, "/announce"), "普通公告")
+        kinds = self.with_button(admin, "普通公告")
+        await self.answer(admin, lambda: self.world.user_presses_button(admin, kinds, "普通公告"))
+        await self.answer(admin, lambda: self.world.user_sends_text(admin, title))
+        body = f"{title}：周五 9:00-12:00 停水，请提前储水。"
+        await self.step(admin, lambda: self.world.user_sends_text(admin, body), "全小区每位住户")
+        return await self.press_through(admin, ["全小区每位住户", "现在发"], "确认发送")
+
     async def press_through(self, user: int, labels: list[str], last: str) -> Any:
         message = self.with_button(user, labels[0])
         for label, following in zip(labels, [*labels[1:], last], strict=True):
@@ -178,6 +205,7 @@ async def action_campaign(
     rng = random.Random(seed)
     reports = scenario in ("reports", "mixed")
     redemptions = scenario in ("redemptions", "mixed")
+    broadcasts = scenario == "broadcast"
     with_awards = scenario == "mixed"
     world = await demo_world(url)
     # Reports: at most 5 a day per person; each resident files at most 2 here.
@@ -193,6 +221,7 @@ async def action_campaign(
     report_tags: dict[str, int] = {}  # tag → reporter
     cards: dict[str, tuple[int, Any]] = {}  # f"{user}:{message_id}" → (user, card)
     award_reasons: list[str] = []
+    titles: list[str] = []  # one announcement per cycle, to every resident
     next_resident = 0
 
     async def pending_rows() -> int:
@@ -274,6 +303,11 @@ async def action_campaign(
                     )
                 for user, card_id, data, _wanted in presses:
                     world.user_sends_callback(user, card_id, data, chat_id=user)
+                if broadcasts:
+                    title = f"停水通知c{cycle}"
+                    titles.append(title)
+                    preview = await driver.announcement(ADMIN, title)
+                    world.user_presses_button(ADMIN, preview, "确认发送")
                 if with_awards:
                     for index in range(awards):
                         reason = f"c{cycle}n{index}"
@@ -368,6 +402,17 @@ async def action_campaign(
             queued = sum(n for key, n in outbox_cards.items() if key.startswith(f"rp:task:{ticket_id}:"))
             if queued > 1:
                 result.cards_doubled.append(f"ticket {ticket_id} ×{queued}")
+        recipients = [*residents, *DEMO_RESIDENTS]
+        for title in titles:
+            result.broadcasts += 1
+            doubled = 0
+            for user in recipients:
+                got = sum(1 for m in world.bot_messages(user) if title in (m.text or ""))
+                result.messages_sent += 1
+                if got == 0:
+                    result.lost.append(f"announcement {title} to {user}")
+                doubled += max(0, got - 1)
+            result.messages_doubled.append(doubled)
         result.stock_ok = stock_before - stock_after == held
         replies = "\n".join(m.text or "" for m in world.bot_messages(ADMIN))
         result.unanswered = [f"award {r}" for r in award_reasons if r not in replies]
@@ -406,10 +451,13 @@ def print_action_campaign(args: argparse.Namespace) -> int:
             action_campaign(url, args.scenario, args.cycles, per_cycle=args.residents, seed=args.seed)
         )
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    concurrency = Settings(_env_file=None).outbox_concurrency  # type: ignore[call-arg]
     print(f"crash campaign on {backend}, scenario {args.scenario}: {result.cycles} kill -9 during bursts")
     print(f"  reports submitted      {result.reports}")
     print(f"  redemptions pressed    {result.redemptions}")
     print(f"  awards sent            {result.awards}")
+    print(f"  announcements          {result.broadcasts} ({result.messages_sent} announcement × recipient)")
+    print(f"  duplicate messages     {result.messages_doubled} per crash (outbox concurrency {concurrency})")
     print(f"  pressed again after    {result.pressed_again} (no confirmation seen before the kill)")
     print(f"  lost                   {len(result.lost)} {result.lost[:5]}")
     print(f"  applied twice          {len(result.doubled)} {result.doubled[:5]}")
