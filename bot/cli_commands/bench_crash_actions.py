@@ -289,8 +289,15 @@ async def action_campaign(
                     ):
                         holds.append((user, card))
                 # The burst, then kill -9 at a random moment.
-                before = {u: len(world.bot_messages(u)) for u in users}
+                previews = []
+                if broadcasts:
+                    titles.append(f"停水通知c{cycle}")
+                    previews.append(await driver.announcement(ADMIN, titles[-1]))
+                before = {u: len(world.bot_messages(u)) for u in [*users, ADMIN]}
                 presses: list[tuple[int, int, str, str]] = []
+                for preview in previews:  # the admin, too, presses again if no confirmation came
+                    data = preview.find_button("确认发送")["callback_data"]
+                    presses.append((ADMIN, preview.message_id, data, "已发出"))
                 for user, card, tag in drafts:
                     report_tags[tag] = user
                     presses.append(
@@ -303,11 +310,6 @@ async def action_campaign(
                     )
                 for user, card_id, data, _wanted in presses:
                     world.user_sends_callback(user, card_id, data, chat_id=user)
-                if broadcasts:
-                    title = f"停水通知c{cycle}"
-                    titles.append(title)
-                    preview = await driver.announcement(ADMIN, title)
-                    world.user_presses_button(ADMIN, preview, "确认发送")
                 if with_awards:
                     for index in range(awards):
                         reason = f"c{cycle}n{index}"
