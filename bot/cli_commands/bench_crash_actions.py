@@ -233,6 +233,17 @@ async def action_campaign(
                 or 0
             )
 
+    async def due_outbox() -> int:
+        async with factory() as uow:
+            return int(
+                await uow.session.scalar(
+                    select(func.count(OutboxMessage.id)).where(
+                        OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= datetime.now(UTC)
+                    )
+                )
+                or 0
+            )
+
     async with factory() as uow:
         stock_before = int(
             await uow.session.scalar(select(RewardService.stock).where(RewardService.name == SERVICE[1])) or 0
@@ -263,7 +274,7 @@ async def action_campaign(
                 if cycle == cycles:
                     last, still = -1, time.monotonic()
                     while time.monotonic() - still < 30:
-                        left = len(world.pending_updates()) + await pending_rows()
+                        left = len(world.pending_updates()) + await pending_rows() + await due_outbox()
                         if left == 0:
                             break
                         if left != last:
