@@ -22,7 +22,6 @@ from bot.cli_commands.bench_crash import ADMIN, RESIDENT, TARGET, _bot_process, 
 from bot.config import Settings
 
 FIRST_EXTRA_RESIDENT = 40001
-DEMO_RESIDENTS = (10001, 10003)  # the demo's bound residents (10002 binds with an invite later)
 SERVICE = ("生活服务", "理发一次")
 START_POINTS = 100
 SERVICE_STOCK = 1000
@@ -196,6 +195,7 @@ async def action_campaign(
 
     from bot.db.engine import make_engine, make_sessionmaker
     from bot.db.models import InboxUpdate, OutboxMessage
+    from bot.db.models.announcements import Announcement
     from bot.db.models.points import PointsEntry, RewardService, Voucher
     from bot.db.models.repairs import RepairTicket
     from bot.db.uow import UnitOfWorkFactory
@@ -302,7 +302,7 @@ async def action_campaign(
                 # The burst, then kill -9 at a random moment.
                 previews = []
                 if broadcasts:
-                    titles.append(f"停水通知c{cycle}")
+                    titles.append(f"停水通知第{cycle}次")  # no title is a part of another
                     previews.append(await driver.announcement(ADMIN, titles[-1]))
                 before = {u: len(world.bot_messages(u)) for u in [*users, ADMIN]}
                 presses: list[tuple[int, int, str, str]] = []
@@ -388,6 +388,18 @@ async def action_campaign(
             outbox_cards = Counter(
                 str(key) for key in await session.scalars(select(OutboxMessage.dedupe_key)) if key is not None
             )
+            # Who each announcement went to: its queued rows (ann:<id>:person:<person>).
+            titles_by_id = {
+                int(i): str(t) for i, t in await session.execute(select(Announcement.id, Announcement.title))
+            }
+            recipients: dict[str, set[int]] = {title: set() for title in titles}
+            for key, chat_id in await session.execute(
+                select(OutboxMessage.dedupe_key, OutboxMessage.chat_id).where(
+                    OutboxMessage.dedupe_key.like("ann:%:person:%")
+                )
+            ):
+                title = titles_by_id[int(str(key).split(":")[1])]
+                recipients.setdefault(title, set()).add(int(chat_id))
         result.audit_problems = list((await audit(factory())).problems)
         for tag in report_tags:
             result.reports += 1
@@ -415,11 +427,12 @@ async def action_campaign(
             queued = sum(n for key, n in outbox_cards.items() if key.startswith(f"rp:task:{ticket_id}:"))
             if queued > 1:
                 result.cards_doubled.append(f"ticket {ticket_id} ×{queued}")
-        recipients = [*residents, *DEMO_RESIDENTS]
         for title in titles:
             result.broadcasts += 1
+            if title not in titles_by_id.values():
+                result.lost.append(f"announcement {title}")
             doubled = 0
-            for user in recipients:
+            for user in recipients[title]:
                 got = sum(1 for m in world.bot_messages(user) if title in (m.text or ""))
                 result.messages_sent += 1
                 if got == 0:
