@@ -64,10 +64,11 @@ async def _add_residents(url: str, count: int) -> list[int]:
     from sqlalchemy import select, update
 
     from bot.db.engine import make_engine, make_sessionmaker
-    from bot.db.models import Household, Residency
+    from bot.db.models import Building, Household, Residency, Unit
     from bot.db.models.points import RewardService
     from bot.db.repositories.points import PointsRepository
     from bot.db.uow import UnitOfWorkFactory
+    from bot.demo import DEMO_COMPOUND
     from bot.services.points import main_compound
 
     engine = make_engine(url)
@@ -76,7 +77,18 @@ async def _add_residents(url: str, count: int) -> list[int]:
     ids = [FIRST_EXTRA_RESIDENT + n for n in range(count)]
     try:
         async with factory() as uow:
-            homes = list(await uow.session.scalars(select(Household.id).order_by(Household.id)))
+            # Homes of the demo compound only (the roster has a second compound with no catalogue).
+            demo = await uow.community.compound_by_name(DEMO_COMPOUND)
+            assert demo is not None
+            homes = list(
+                await uow.session.scalars(
+                    select(Household.id)
+                    .join(Unit, Unit.id == Household.unit_id)
+                    .join(Building, Building.id == Unit.building_id)
+                    .where(Building.compound_id == demo.id)
+                    .order_by(Household.id)
+                )
+            )
             for n, telegram_id in enumerate(ids):
                 person = await uow.community.add_person(
                     telegram_id=telegram_id, name=f"住户{n + 1}", language="zh_CN", now=now
