@@ -103,6 +103,20 @@ async def _until(check: Any, timeout: float, step: float = 0.05) -> bool:
     return False
 
 
+async def settle(world: Any, waiting: Any) -> None:
+    """Wait while the backlog (updates at the emulator + `await waiting()`) still shrinks; 30 s without
+    progress ends it."""
+    last, still = -1, time.monotonic()
+    while time.monotonic() - still < 30:
+        left = len(world.pending_updates()) + await waiting()
+        if left == 0:
+            break
+        if left != last:
+            last, still = left, time.monotonic()
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(2)  # the last replies leave their flood slots
+
+
 async def demo_world(url: str) -> Any:
     """The demo community in a fresh database, and an emulator world that knows its people."""
     from bot.db.engine import make_engine, make_sessionmaker
@@ -175,15 +189,7 @@ async def crash_campaign(url: str, cycles: int, burst: int = 20, seed: int = 16)
                     # The last run is not killed: it settles what the crashes left behind.
                     # Direct replies keep Telegram's 1 message/s per chat, so a backlog of awards to one admin
                     # takes about a second each: wait while it still moves.
-                    last, still = -1, time.monotonic()
-                    while time.monotonic() - still < 30:
-                        left = len(world.pending_updates()) + await pending_rows()
-                        if left == 0:
-                            break
-                        if left != last:
-                            last, still = left, time.monotonic()
-                        await asyncio.sleep(0.5)
-                    await asyncio.sleep(2)  # the last replies leave their flood slots
+                    await settle(world, pending_rows)
                     break
                 for index in range(burst):
                     reason = f"c{cycle}n{index}"

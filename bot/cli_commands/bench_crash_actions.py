@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli_commands.bench_crash import ADMIN, RESIDENT, TARGET, _bot_process, _until, demo_world
+from bot.cli_commands.bench_crash import ADMIN, RESIDENT, TARGET, _bot_process, _until, demo_world, settle
 from bot.config import Settings
 
 FIRST_EXTRA_RESIDENT = 40001
@@ -284,15 +284,7 @@ async def action_campaign(
                     await _press_again(world, user, card_id, data, wanted)
                 unconfirmed = []
                 if cycle == cycles:
-                    last, still = -1, time.monotonic()
-                    while time.monotonic() - still < 30:
-                        left = len(world.pending_updates()) + await pending_rows() + await due_outbox()
-                        if left == 0:
-                            break
-                        if left != last:
-                            last, still = left, time.monotonic()
-                        await asyncio.sleep(0.5)
-                    await asyncio.sleep(2)
+                    await settle(world, lambda: _sum(pending_rows(), due_outbox()))
                     break
                 # Walk the conversations up to the last button (the bot is not killed here).
                 users = [residents[(next_resident + n) % len(residents)] for n in range(per_cycle)]
@@ -507,3 +499,7 @@ def print_action_campaign(args: argparse.Namespace) -> int:
     print(f"  confirmed at kills     {result.applied_at_kill}")
     print(f"  took                   {result.elapsed:.0f} s")
     return 0 if result.ok else 1
+
+
+async def _sum(*counts: Any) -> int:
+    return sum([await count for count in counts])
