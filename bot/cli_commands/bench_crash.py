@@ -41,6 +41,15 @@ def register(subparsers: Any) -> None:
     crash.add_argument("--burst", type=int, default=20, help="awards sent at once per cycle (default 20)")
     crash.add_argument("--database-url", help="default: a temporary SQLite file (use an empty PostgreSQL db)")
     crash.add_argument("--seed", type=int, default=16)
+    crash.add_argument(
+        "--scenario",
+        choices=("awards", "reports", "redemptions", "broadcast", "mixed"),
+        default="awards",
+        help="awards: a burst of staff /award; reports: residents press 提交报修; "
+        "redemptions: residents press 分兑换; broadcast: an announcement to every resident; "
+        "mixed: awards, reports and redemptions in one burst (default awards)",
+    )
+    crash.add_argument("--residents", type=int, default=4, help="residents pressing per cycle (default 4)")
     crash.set_defaults(handler=cmd_bench_crash)
     inbox = bench.add_parser("inbox", help="end-to-end throughput with and without the durable inbox")
     inbox.add_argument("--updates", type=int, default=100, help="updates per round (default 100)")
@@ -92,6 +101,20 @@ async def _until(check: Any, timeout: float, step: float = 0.05) -> bool:
             return True
         await asyncio.sleep(step)
     return False
+
+
+async def settle(world: Any, waiting: Any) -> None:
+    """Wait while the backlog (updates at the emulator + `await waiting()`) still shrinks; 30 s without
+    progress ends it."""
+    last, still = -1, time.monotonic()
+    while time.monotonic() - still < 30:
+        left = len(world.pending_updates()) + await waiting()
+        if left == 0:
+            break
+        if left != last:
+            last, still = left, time.monotonic()
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(2)  # the last replies leave their flood slots
 
 
 async def demo_world(url: str) -> Any:
@@ -166,15 +189,7 @@ async def crash_campaign(url: str, cycles: int, burst: int = 20, seed: int = 16)
                     # The last run is not killed: it settles what the crashes left behind.
                     # Direct replies keep Telegram's 1 message/s per chat, so a backlog of awards to one admin
                     # takes about a second each: wait while it still moves.
-                    last, still = -1, time.monotonic()
-                    while time.monotonic() - still < 30:
-                        left = len(world.pending_updates()) + await pending_rows()
-                        if left == 0:
-                            break
-                        if left != last:
-                            last, still = left, time.monotonic()
-                        await asyncio.sleep(0.5)
-                    await asyncio.sleep(2)  # the last replies leave their flood slots
+                    await settle(world, pending_rows)
                     break
                 for index in range(burst):
                     reason = f"c{cycle}n{index}"
@@ -225,6 +240,10 @@ async def crash_campaign(url: str, cycles: int, burst: int = 20, seed: int = 16)
 
 
 def cmd_bench_crash(args: argparse.Namespace, settings: Settings) -> int:
+    if args.scenario != "awards":
+        from bot.cli_commands.bench_crash_actions import print_action_campaign
+
+        return print_action_campaign(args)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'crash.sqlite3'}"
         result = asyncio.run(crash_campaign(url, args.cycles, args.burst, args.seed))

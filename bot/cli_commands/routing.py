@@ -63,8 +63,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     router = train_router()
     model = router.model
-    report: dict[str, Any] = {"trained_on": model.trained_on, "train_seconds": round(model.train_seconds, 2),
-                              "key": model.key}
+    report: dict[str, Any] = {
+        "trained_on": model.trained_on,
+        "train_seconds": round(model.train_seconds, 2),
+        "key": model.key,
+    }
     for name, path in (("tune", TUNE_FILE), ("tune2", TUNE2_FILE)):
         if not path.is_file():
             continue
@@ -126,8 +129,11 @@ def _pct(value: Any) -> str:
 
 def format_route_bench(report: dict[str, Any], *, misses: bool = False) -> list[str]:
     trained, keywords, emergency = report["trained"], report["keywords"], report["emergency"]
-    lines = [f"file: {report['file']} ({report['messages']} messages)", "",
-             f"{'intent':<10}{'n':>6}{'trained':>10}{'keywords':>10}"]
+    lines = [
+        f"file: {report['file']} ({report['messages']} messages)",
+        "",
+        f"{'intent':<10}{'n':>6}{'trained':>10}{'keywords':>10}",
+    ]
     for intent, row in trained["per_intent"].items():
         old = keywords["per_intent"].get(intent, {}).get("accuracy")
         lines.append(f"{intent:<10}{row['n']:>6}{_pct(row['accuracy']):>10}{_pct(old):>10}")
@@ -148,12 +154,17 @@ def format_route_bench(report: dict[str, Any], *, misses: bool = False) -> list[
     ]
     startup = report.get("startup_ms")
     if startup:
-        lines.append(f"start-up, warm cache: law matcher {startup['law_matcher']} ms, "
-                     f"law matcher + intent router {startup['matcher_and_router']} ms")
+        lines.append(
+            f"start-up, warm cache: law matcher {startup['law_matcher']} ms, "
+            f"law matcher + intent router {startup['matcher_and_router']} ms"
+        )
     if misses:
         lines.append("")
-        lines += [f"miss: {m['text']}  expected {m['expected']}  got {m['got']} ({m['score']})"
-                  + (f" or {m['alternative']}?" if m["alternative"] else "") for m in trained["misses"]]
+        lines += [
+            f"miss: {m['text']}  expected {m['expected']}  got {m['got']} ({m['score']})"
+            + (f" or {m['alternative']}?" if m["alternative"] else "")
+            for m in trained["misses"]
+        ]
         lines += [f"emergency missed: {t}" for t in emergency["missed"]]
         lines += [f"false alarm: {t}" for t in emergency["alarmed"]]
     return lines

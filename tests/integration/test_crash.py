@@ -7,6 +7,7 @@ import signal
 import time
 
 from bot.cli_commands.bench_crash import RESIDENT, _bot_process, crash_campaign, demo_world
+from bot.cli_commands.bench_crash_actions import action_campaign
 from tests.conftest import PG_URL
 from tests.integration import test_migrations
 
@@ -19,6 +20,19 @@ async def test_kill_9_during_bursts_loses_nothing_and_doubles_nothing(empty_data
     assert result.sent == 60
     assert result.lost == [] and result.doubled == [] and result.unanswered == []
     assert result.quarantined == 0
+
+
+async def test_kill_9_while_residents_submit_reports_and_redeem_files_and_holds_each_once(
+    empty_database: str,
+) -> None:
+    """Residents press 提交报修 and 分兑换 at once; the bot dies mid-burst; after the restart whoever saw no
+    confirmation presses the same button again. Every report is one ticket with one task card, every press
+    one hold; the stock and the points ledger agree."""
+    result = await action_campaign(empty_database, "mixed", cycles=2, per_cycle=2, awards=4, seed=5)
+    assert (result.reports, result.redemptions, result.awards) == (4, 4, 8)
+    assert result.lost == [] and result.doubled == [] and result.cards_doubled == []
+    assert result.unanswered == [] and result.quarantined == 0
+    assert result.stock_ok and result.audit_problems == []
 
 
 async def _answers(world: object, user: int, count: int, timeout: float) -> float | None:
