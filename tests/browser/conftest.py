@@ -51,13 +51,19 @@ class LiveDemo:
     def invite_link(self) -> str:
         return f"https://t.me/{self.bot_username}?start=inv_{self.invite_code}"
 
+    poller: Any = None
+
     async def stop_polling(self) -> None:
-        assert self.application.updater is not None
-        await self.application.updater.stop()
+        if self.poller is not None:
+            await self.poller.stop()
+            self.poller = None
 
     async def start_polling(self) -> None:
-        assert self.application.updater is not None
-        await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        # As `redbutler demo` runs it (bot.runner.serve): updates reach the bot through the durable inbox.
+        from bot.delivery.inbox import InboxPoller
+
+        self.poller = InboxPoller(self.application, self.application.bot_data.services.inbox)
+        self.poller.start()
 
 
 def _demo_world(bot_username: str) -> TelegramWorld:
@@ -113,15 +119,18 @@ async def live_demo(tmp_path: Path) -> AsyncIterator[LiveDemo]:
         await application.post_init(application)
         await application.start()
         started = True
+        application.bot_data.services.inbox.start()
         demo = LiveDemo(server, world, application, info.newcomer_invite, settings.bot_username)
         await demo.start_polling()
         polling = True
         yield demo
     finally:
         # each step on its own, so one failure does not leave the rest running
-        if polling and application.updater is not None and application.updater.running:
+        if polling:
             with contextlib.suppress(Exception):
-                await application.updater.stop()
+                await demo.stop_polling()
+            with contextlib.suppress(Exception):
+                await application.bot_data.services.inbox.stop()
         if started:
             with contextlib.suppress(Exception):
                 await application.stop()
