@@ -30,10 +30,9 @@ from telegram.ext import filters as ptb_filters
 
 from bot.callbacks import pack, unpack
 from bot.context import BotContext
-from bot.services.routing import is_clear_request
+from bot.services.routing import is_clear_request, is_rights_question
 from handlers.render import answer, buttons, edit_or_reply, reply
 from handlers.routing import route_of
-from knowledge.emergency import is_rights_question
 
 PREFIX = "de"
 STRIKE_KEY = "dead_end"  # user_data: [conversation, state, message id] of the last unusable text

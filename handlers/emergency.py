@@ -17,9 +17,9 @@ from bot.callbacks import int_part, pack, unpack
 from bot.context import BotContext
 from bot.services import emergency
 from bot.services.errors import UserFacingError
+from bot.services.routing import EMERGENCY_KINDS, detect_emergency, is_distress_call
 from handlers.common import AddressedToBot, ensure_current_person, is_private
 from handlers.render import answer, buttons, edit_or_reply, send_text
-from knowledge.emergency import EMERGENCY_KINDS, detect_emergency, is_distress_call
 
 PREFIX = "em"
 TEXTS_KEY = "emergency_texts"  # chat_data: the typed message behind each confirm button

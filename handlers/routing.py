@@ -19,10 +19,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.callbacks import pack, unpack
 from bot.context import BotContext
-from bot.services.routing import route_text
+from bot.services.routing import INTENTS, RouteResult, route_text
 from handlers.menu import MenuLabelFilter
 from handlers.render import answer, buttons, edit_or_reply, reply
-from knowledge.router import INTENTS, RouteResult
 
 PREFIX = "rt"
 PENDING_KEY = "route_choice"  # user_data: {"id": question id, "text": the message being asked about}

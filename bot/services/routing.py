@@ -5,7 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 
 from knowledge.corpus import Corpus, load_corpus
+
+# Handlers reach knowledge/ only through this module (handlers → services → knowledge).
+from knowledge.emergency import EMERGENCY_KINDS as EMERGENCY_KINDS
+from knowledge.emergency import detect_emergency as detect_emergency
+from knowledge.emergency import is_distress_call as is_distress_call
+from knowledge.emergency import is_rights_question as is_rights_question
 from knowledge.matcher import LawMatcher, default_cache_dir
+from knowledge.router import INTENTS as INTENTS
 from knowledge.router import IntentRouter, KeywordRouter, RouteResult
 
 # Longer texts are cut before matching: nobody's question needs more, and it bounds the work per message.
