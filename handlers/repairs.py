@@ -229,7 +229,12 @@ register_resume("repairs_report", resume_report)
 
 
 async def _begin(
-    update: Update, context: BotContext, *, place_code: str | None = None, text: str = ""
+    update: Update,
+    context: BotContext,
+    *,
+    place_code: str | None = None,
+    text: str = "",
+    channel: str = "chat",
 ) -> ReportStep | int:
     person = await ensure_current_person(update, context)
     context.drop(DRAFT_KEY)
@@ -260,6 +265,7 @@ async def _begin(
         history=[],
         # Submitting twice (a press after a crash, two phones) files one ticket: the service keys on this.
         request_key=secrets.token_hex(8),
+        channel=channel,
     )
     if text:
         draft["description"] = text[: repairs.DESCRIPTION_LIMIT]
@@ -310,7 +316,8 @@ async def start_from_choice(update: Update, context: BotContext) -> ReportStep |
 async def start_from_link(update: Update, context: BotContext) -> ReportStep | int:
     payload = context.args[0] if context.args else "rp"
     code = payload.partition("_")[2]
-    return await _begin(update, context, place_code=code or None)
+    # A bare link is the group's "continue in private" button; one with a code is a QR poster.
+    return await _begin(update, context, place_code=code or None, channel="qr" if code else "group")
 
 
 async def group_report(update: Update, context: BotContext) -> None:
@@ -448,6 +455,7 @@ def _report_draft(context: BotContext) -> ReportDraft:
         place_id=draft.get("place_id"),
         photos=tuple(draft.get("photos", [])),
         request_key=draft.get("request_key"),
+        channel=str(draft.get("channel") or "chat"),
     )
 
 

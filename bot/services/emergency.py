@@ -123,6 +123,7 @@ async def raise_alert(
             urgency="emergency",
             description=description[: repairs.DESCRIPTION_LIMIT],
             household_id=homes[0][0],
+            channel="chat" if private else "group",
         )
         created = await repairs.create_ticket(uow, t, person, draft, now)
         try:

@@ -976,6 +976,7 @@ async def report_to_hazard(
             urgency="normal",
             description=t(person.language, "patrols.hazard_description", text=signup.report),
             place_id=place_id,
+            channel="patrol",
         )
         result = await repairs.create_ticket(uow, t, person, draft, now)
         await uow.session.execute(

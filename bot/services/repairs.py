@@ -32,6 +32,9 @@ from bot.work_kinds import WorkKind
 PREFIX = "rp"  # staff and resident buttons on tickets
 KINDS: tuple[str, ...] = tuple(k.value for k in WorkKind)
 URGENCIES = ("normal", "urgent", "emergency")
+CHANNELS = ("chat", "qr", "group", "staff", "patrol")
+# A report filed by one of these is counted as staff-logged (a resident phoned or came to the office).
+LOGGING_ROLES = frozenset({Role.BUTLER, Role.PROPERTY_MANAGER, Role.ADMIN, Role.MEDIATOR})
 # What the emergency fast path offers, and the kind of work each one is.
 EMERGENCIES: dict[str, str] = {
     "water": WorkKind.PLUMBING_ELECTRIC.value,
@@ -98,6 +101,8 @@ class ReportDraft:
     household_id: int | None = None
     place_id: int | None = None
     photos: tuple[str, ...] = ()
+    # Where it came in (supervisor figures): chat | qr | group | patrol; staff is decided from the reporter.
+    channel: str = "chat"
     # Derived from the draft: submitting the same draft again returns the first ticket.
     request_key: str | None = None
 
@@ -607,6 +612,11 @@ async def create_ticket(
     ):
         raise UserFacingError("repairs.daily_limit", limit=daily)
     queue, assignee = await _route(uow, compound_id, building_id, draft.kind)
+    channel = draft.channel if draft.channel in CHANNELS else "chat"
+    if channel == "chat" and any(
+        r.role in LOGGING_ROLES for r in await _roles_in(uow, person.id, compound_id)
+    ):
+        channel = "staff"  # logged by staff for a resident who phoned or came to the office
     ticket = RepairTicket(
         compound_id=compound_id,
         reporter_id=person.id,
@@ -617,6 +627,7 @@ async def create_ticket(
         public_label=public,
         kind=draft.kind,
         urgency=draft.urgency,
+        channel=channel,
         description=draft.description[:DESCRIPTION_LIMIT],
         photos=list(draft.photos[:PHOTO_LIMIT]),
         status="open",
@@ -1026,6 +1037,7 @@ async def accept(
     async with uow:
         ticket = await _ticket(uow, ticket_id)
         person = await _staff_person(uow, telegram_id, ticket)
+        first_in_time = ticket.stage_due_at is None or now <= ticket.stage_due_at
         if not await _bump(
             uow,
             ticket_id,
@@ -1033,6 +1045,7 @@ async def accept(
             status="accepted",
             assignee_id=person.id,
             accepted_at=now,
+            accepted_on_time=first_in_time if ticket.accepted_on_time is None else ticket.accepted_on_time,
             needs_help=False,
             last_person_action_at=now,
         ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigIntPK, JsonType, UtcDateTime
@@ -33,6 +33,9 @@ class RepairTicket(Base):
         Index("ix_repair_tickets_compound_status", "compound_id", "status"),
         Index("ix_repair_tickets_reporter_created", "reporter_id", "created_at"),
         Index("ix_repair_tickets_assignee_status", "assignee_id", "status"),
+        # Supervisor figures read a compound's tickets by month of reporting and of resolving.
+        Index("ix_repair_tickets_compound_created", "compound_id", "created_at"),
+        Index("ix_repair_tickets_compound_resolved", "compound_id", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -45,6 +48,8 @@ class RepairTicket(Base):
     public_label: Mapped[str] = mapped_column(String(120), default="")  # safe for groups: building or spot
     kind: Mapped[str] = mapped_column(String(30))
     urgency: Mapped[str] = mapped_column(String(12), default="normal")  # normal | urgent | emergency
+    # How it came in: chat | qr | group | staff | patrol (intake by channel)
+    channel: Mapped[str] = mapped_column(String(10), default="chat", server_default="chat")
     description: Mapped[str] = mapped_column(Text, default="")
     photos: Mapped[list[str]] = mapped_column(JsonType, default=list)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | accepted | resolved | closed
@@ -54,6 +59,8 @@ class RepairTicket(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)  # 0 butler, 1 manager, 2 supervisor
     stage_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # accept or resolve limit
     accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The first acceptance, within the accept limit or not (响应率); a reopen does not change it.
+    accepted_on_time: Mapped[bool | None] = mapped_column(Boolean)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     close_reason: Mapped[str | None] = mapped_column(String(12))  # rated | auto
@@ -120,6 +127,8 @@ class RepairPolicy(Base):
     urge_hours: Mapped[int | None] = mapped_column(Integer)
     auto_close_days: Mapped[int | None] = mapped_column(Integer)
     honour_board: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Opt-in monthly 公示 in the residents' group: the compound's 三率 and the honour board, no resident data.
+    public_figures: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # {"elevator:urgent": [accept_minutes, resolve_minutes], "*:emergency": [...]}
     limits: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
 
