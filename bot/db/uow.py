@@ -7,12 +7,14 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.repositories import CommunityRepository, OutboxRepository
+from bot.db.repositories.stats import StatsRepository
 
 
 class UnitOfWork:
     session: AsyncSession
     community: CommunityRepository
     outbox: OutboxRepository
+    stats: StatsRepository
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
@@ -21,6 +23,7 @@ class UnitOfWork:
         self.session = self._sessionmaker()
         self.community = CommunityRepository(self.session)
         self.outbox = OutboxRepository(self.session)
+        self.stats = StatsRepository(self.session)
         return self
 
     async def __aexit__(
