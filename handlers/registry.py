@@ -33,6 +33,7 @@ from handlers import (
     residents,
     routing,
     start,
+    stats,
     votes,
 )
 from handlers.menu import MenuLabelFilter
@@ -42,7 +43,7 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 
 CAPABILITIES = (
     routing, residents, groups, points, patrols, events, announcements,
-    repairs_reopen, repairs, repairs_contact, votes, law, start,
+    repairs_reopen, repairs, repairs_contact, votes, stats, law, start,
 )  # fmt: skip
 
 

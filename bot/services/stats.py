@@ -180,7 +180,7 @@ class Oversight:
 
 
 def arrow(now: float | None, before: float | None) -> str:
-    """Month on month: ↑ better, ↓ worse, → about the same; "" when either month has no data."""
+    """Month on month: ↑ higher, ↓ lower, → about the same; "" when either month has no data."""
     if now is None or before is None:
         return ""
     if now - before > 0.005:
@@ -248,6 +248,22 @@ async def oversight(uow: UnitOfWork, telegram_id: int) -> Oversight:
         return Oversight(person.id, person.language, tuple((c.id, c.name) for c in chosen))
 
 
+async def choose(
+    uow: UnitOfWork, seen: Oversight, words: Sequence[str]
+) -> tuple[list[tuple[int, str]], str | None]:
+    """From what a supervisor typed after /stats: the compounds (theirs only) and a building, if named."""
+    chosen: list[tuple[int, str]] | None = None
+    building = None
+    async with uow:
+        names = {c.name for c in await uow.community.compounds()}
+    for word in (w.strip() for w in words if w.strip()):
+        if word in names or word in ("all", "全部"):
+            chosen = pick(seen, word)
+        elif building is None:
+            building = word
+    return (chosen if chosen is not None else list(seen.compounds)), building
+
+
 def pick(seen: Oversight, compound: str | None) -> list[tuple[int, str]]:
     """The compound asked for, by name (or all the person oversees); refused if not theirs."""
     if not compound or compound in ("all", "全部"):
@@ -264,10 +280,11 @@ def pick(seen: Oversight, compound: str | None) -> list[tuple[int, str]]:
 async def month_figures(
     uow: UnitOfWork,
     compounds: Sequence[tuple[int, str]],
-    month: str,
+    month: str | None,
     now: datetime,
     default_tz: str,
     *,
+    back: int = 0,
     building: str | None = None,
     compare: Sequence[tuple[int, str]] = (),
     full: bool = True,
@@ -279,6 +296,7 @@ async def month_figures(
         first = await uow.community.compound(compounds[0][0])
         tz_name = (first.timezone if first is not None and len(compounds) == 1 else None) or default_tz
         tz = zone(tz_name, default_tz)
+        month = month or month_of(now, tz, back)
         previous, start, end = month_bounds(month, tz)
         if start > now:
             raise UserFacingError("stats.future_month", month=month)

@@ -1,0 +1,1 @@
+"""Pictures and printable reports drawn from plain figures (bot.services.stats); never a database session."""

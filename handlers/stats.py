@@ -1,0 +1,176 @@
+"""Supervisors' figures in Telegram: /stats answers with one picture and five lines; a button sends the PDF.
+
+/stats [小区|全部] [本月|上月|2026-11] [楼栋] — the role is checked on the server for every request and every
+button, and only compounds the person oversees are shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import Callable
+
+from telegram import InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.callbacks import int_part, pack, unpack
+from bot.commands import CommandSpec, register_command, roles
+from bot.context import BotContext
+from bot.roles import Role
+from bot.services import stats
+from bot.services.errors import UserFacingError
+from handlers.menu import MenuEntry, add_menu_entry
+from handlers.render import answer, buttons
+
+PREFIX = "st"
+LAST_WORDS = ("上月", "上个月", "last")
+THIS_WORDS = ("本月", "这个月", "this")
+MONTH_WORD = re.compile(r"^\d{4}[-/.年]\d{1,2}月?$")
+MAX_COMPOUND_BUTTONS = 6
+
+
+def _text(context: BotContext) -> Callable[..., str]:
+    language = context.language
+
+    def text(key: str, **values: object) -> str:
+        return context.services.translator(language, key, **values)
+
+    return text
+
+
+def _words(args: list[str]) -> tuple[str | None, int, list[str]]:
+    month, back, rest = None, 0, []
+    for word in args:
+        if word in LAST_WORDS:
+            back = 1
+        elif word in THIS_WORDS:
+            back = 0
+        elif MONTH_WORD.match(word):
+            month = re.sub(r"[/.年]", "-", word).rstrip("月")
+        else:
+            rest.append(word)
+    return month, back, rest
+
+
+async def stats_command(update: Update, context: BotContext) -> None:
+    month, back, rest = _words(list(context.args or []))
+    await _send(update, context, rest, month, back)
+
+
+async def stats_pressed(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    parts = unpack(query.data)
+    compound_id, back = int_part(parts, 2), int_part(parts, 3)
+    if compound_id is None or back is None or parts[1] not in ("v", "pdf"):
+        await answer(update)
+        return
+    await answer(update, context.t("stats.pdf_working") if parts[1] == "pdf" else None)
+    seen = await stats.oversight(context.services.uow(), _user(update))
+    names = dict(seen.compounds)
+    if compound_id and compound_id not in names:  # a forged button, or a compound no longer theirs
+        raise UserFacingError("stats.not_overseen", compound=str(compound_id))
+    words = [names[compound_id]] if compound_id else []
+    if parts[1] == "pdf":
+        await _send_pdf(update, context, words, back)
+    else:
+        await _send(update, context, words, None, back)
+
+
+def _user(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+async def _send(update: Update, context: BotContext, words: list[str], month: str | None, back: int) -> None:
+    services = context.services
+    chat = update.effective_chat
+    assert chat is not None
+    seen = await stats.oversight(services.uow(), _user(update))
+    compounds, building = await stats.choose(services.uow(), seen, words)
+    figures = await stats.month_figures(
+        services.uow(),
+        compounds,
+        month,
+        services.clock.now(),
+        services.settings.timezone,
+        back=back,
+        building=building,
+        full=False,
+    )
+    from bot.reports import charts
+    from bot.reports.text import figures_text, scope_label
+
+    text = _text(context)
+    heading = context.t("stats.heading", scope=scope_label(services.translator, context.language, figures),
+                        month=figures.scope.period)  # fmt: skip
+    # Drawing takes a few hundred milliseconds of CPU: off the event loop, so other chats are not kept waiting
+    picture = await asyncio.to_thread(charts.dashboard, figures, text, heading=heading)
+    chosen = compounds[0][0] if len(compounds) == 1 else 0
+    rows = [
+        [
+            (context.t("stats.btn.this_month"), pack(PREFIX, "v", chosen, 0)),
+            (context.t("stats.btn.last_month"), pack(PREFIX, "v", chosen, 1)),
+        ],
+        [(context.t("stats.btn.pdf"), pack(PREFIX, "pdf", chosen, back if month is None else 0))],
+    ]
+    if len(seen.compounds) > 1:
+        others = [(context.t("stats.btn.all"), pack(PREFIX, "v", 0, back))] if chosen else []
+        others += [
+            (context.t("stats.btn.compound", compound=name), pack(PREFIX, "v", cid, back))
+            for cid, name in seen.compounds[:MAX_COMPOUND_BUTTONS]
+            if cid != chosen
+        ]
+        rows += [others[i : i + 2] for i in range(0, len(others), 2)]
+    await context.bot.send_photo(
+        chat.id,
+        InputFile(io.BytesIO(picture), filename=f"stats-{figures.scope.period}.png"),
+        caption=figures_text(services.translator, context.language, figures),
+        reply_markup=buttons(rows),
+    )
+
+
+async def _send_pdf(update: Update, context: BotContext, words: list[str], back: int) -> None:
+    services = context.services
+    chat = update.effective_chat
+    assert chat is not None
+    seen = await stats.oversight(services.uow(), _user(update))
+    compounds, _building = await stats.choose(services.uow(), seen, words)
+    figures = await stats.month_figures(
+        services.uow(),
+        compounds,
+        None,
+        services.clock.now(),
+        services.settings.timezone,
+        back=back,
+        compare=seen.compounds,
+    )
+    from bot.reports import monthly_pdf
+    from bot.reports.text import scope_label
+
+    data = await asyncio.to_thread(monthly_pdf.render, figures, _text(context))
+    scope = scope_label(services.translator, context.language, figures)
+    await context.bot.send_document(
+        chat.id,
+        InputFile(io.BytesIO(data), filename=f"report-{figures.scope.period}.pdf"),
+        caption=context.t("stats.pdf_caption", scope=scope, month=figures.scope.period),
+    )
+
+
+async def stats_menu(update: Update, context: BotContext) -> None:
+    await _send(update, context, [], None, 0)
+
+
+def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("stats", stats_command, filters=private),
+        CallbackQueryHandler(stats_pressed, pattern=rf"^{PREFIX}:"),
+    ]
+
+
+# Wiring (one block, converted to CAPABILITY = Capability(...) when bot/capability.py lands).
+OVERSEERS = roles(Role.SUPERVISOR, Role.PROPERTY_MANAGER, Role.ADMIN)
+register_command(CommandSpec("stats", "cmd.stats", OVERSEERS, 22))
+add_menu_entry(MenuEntry("menu.stats", stats_menu, roles(Role.SUPERVISOR), 4))
