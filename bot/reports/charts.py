@@ -131,7 +131,7 @@ def heat_map(ax: Axes, figures: Figures, text: Text) -> None:
         _nothing(ax, text, title)
         return
     totals: dict[str, int] = {}
-    for building, _k, n in figures.heat:  # noqa: B007
+    for building, _k, n in figures.heat:
         totals[building] = totals.get(building, 0) + n
     buildings = sorted(totals, key=lambda b: (-totals[b], b))[:12]
     kinds = sorted({k for _b, k, _n in figures.heat})

@@ -1,5 +1,5 @@
 """The printable monthly report (A4, Chinese by default): cover figures, charts, the overdue and reopened
-lists, the honour board, patrols and volunteers, and the compounds side by side (the annual appraisal's basis)."""
+lists, the honour board, patrols and volunteers, and the compounds side by side (the annual appraisal)."""
 
 from __future__ import annotations
 
