@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import re
 from collections.abc import Callable
 
 from telegram import InputFile, Update
@@ -24,9 +23,6 @@ from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons
 
 PREFIX = "st"
-LAST_WORDS = ("上月", "上个月", "last")
-THIS_WORDS = ("本月", "这个月", "this")
-MONTH_WORD = re.compile(r"^\d{4}[-/.年]\d{1,2}月?$")
 MAX_COMPOUND_BUTTONS = 6
 
 
@@ -39,22 +35,8 @@ def _text(context: BotContext) -> Callable[..., str]:
     return text
 
 
-def _words(args: list[str]) -> tuple[str | None, int, list[str]]:
-    month, back, rest = None, 0, []
-    for word in args:
-        if word in LAST_WORDS:
-            back = 1
-        elif word in THIS_WORDS:
-            back = 0
-        elif MONTH_WORD.match(word):
-            month = re.sub(r"[/.年]", "-", word).rstrip("月")
-        else:
-            rest.append(word)
-    return month, back, rest
-
-
 async def stats_command(update: Update, context: BotContext) -> None:
-    month, back, rest = _words(list(context.args or []))
+    month, back, rest = stats.read_words(list(context.args or []))
     await _send(update, context, rest, month, back)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,10 @@ from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 
 TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_CAPTION_LIMIT = 1024
+# A payload value {UPLOAD: base64, "filename": ...} is a file the sender uploads (a chart): an outbox row is
+# JSON, and a picture drawn for one digest has no Telegram file id until it is sent.
+UPLOAD = "upload_b64"
 
 
 def clip(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
@@ -43,6 +48,41 @@ async def notify_person(
         dedupe_key=dedupe_key,
         purpose=purpose,
         not_before=not_before,
+    )
+
+
+def upload(data: bytes, filename: str) -> dict[str, str]:
+    return {UPLOAD: base64.b64encode(data).decode("ascii"), "filename": filename}
+
+
+async def notify_person_photo(
+    uow: UnitOfWork,
+    t: Translator,
+    person: Person,
+    key: str,
+    *,
+    photo: bytes,
+    filename: str,
+    now: datetime,
+    dedupe_key: str | None = None,
+    purpose: str = "notice",
+    **values: object,
+) -> OutboxMessage | None:
+    """A picture with a caption in the person's language, through the outbox like any other notice."""
+    if person.telegram_id is None or person.reachable is False:
+        return None
+    payload: dict[str, Any] = {
+        "photo": upload(photo, filename),
+        "caption": clip(t(person.language, key, **values), TELEGRAM_CAPTION_LIMIT),
+    }
+    return await uow.outbox.add(
+        chat_id=person.telegram_id,
+        person_id=person.id,
+        payload=payload,
+        now=now,
+        method="sendPhoto",
+        dedupe_key=dedupe_key,
+        purpose=purpose,
     )
 
 

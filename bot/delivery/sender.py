@@ -7,6 +7,7 @@ repeat at most the messages in flight at that moment (`concurrency` of them, 4 b
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import warnings
@@ -16,13 +17,14 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
-from telegram import Bot, Message
+from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.clock import Clock
 from bot.db.models import OutboxMessage, Person
 from bot.db.uow import UnitOfWorkFactory
 from bot.delivery.limits import BOOKED, FloodLimits, RateLimiter
+from bot.delivery.notify import UPLOAD
 
 log = logging.getLogger(__name__)
 # Outbox rows name their Bot API method; PTB suggests the typed wrappers, which cannot take a stored row.
@@ -174,7 +176,7 @@ class OutboxSender:
                     {"rate_limit_args": BOOKED} if getattr(self.bot, "rate_limiter", None) is not None else {}
                 )
                 result = await self.bot.do_api_request(
-                    method, api_kwargs={"chat_id": chat_id, **payload}, **booked
+                    method, api_kwargs={"chat_id": chat_id, **_with_uploads(payload)}, **booked
                 )
             except RetryAfter as exc:
                 seconds = _seconds(exc.retry_after)
@@ -253,6 +255,16 @@ class OutboxSender:
             await uow.commit()
         if unreachable_chat is not None and self.on_unreachable is not None:
             self.on_unreachable(unreachable_chat)
+
+
+def _with_uploads(payload: dict[str, Any]) -> dict[str, Any]:
+    """Stored uploads (base64 in the row) become files for this request; everything else goes as stored."""
+    out = dict(payload)
+    for key, value in payload.items():
+        if isinstance(value, dict) and UPLOAD in value:
+            data = base64.b64decode(value[UPLOAD])
+            out[key] = InputFile(data, filename=str(value.get("filename") or "file"))
+    return out
 
 
 def _seconds(value: int | timedelta) -> float:

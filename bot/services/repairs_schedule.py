@@ -4,6 +4,7 @@ sent twice, also after a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -14,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from bot.db.models import Compound
 from bot.db.models.repairs import RepairRun, RepairTicket, RepairTimer
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
-from bot.delivery.notify import notify_chat, notify_person
+from bot.delivery.notify import notify_chat, notify_person, notify_person_photo
 from bot.i18n import Translator
 from bot.roles import Role
 from bot.scheduling import DueSource, add_due_source
+from bot.services import stats
 from bot.services.repairs import (
     ACTIVE_STATUSES,
     LEVEL_ROLES,
@@ -30,6 +32,7 @@ from bot.services.repairs import (
     _reload,
     _tell_residents,
     limit_minutes,
+    number_of,
     policy_values,
     refresh_group_cards,
     repo,
@@ -237,42 +240,51 @@ async def butler_stats(
 
 
 async def _weekly_digest(uow: UnitOfWork, t: Translator, compound: Compound, now: datetime) -> int:
+    """Monday's picture of the last four weeks for each supervisor, and the three things to look at."""
+    from bot.reports import charts
+    from bot.reports.text import attention, rate
+
     tz = tz_name(compound)
     start = week_start(now, tz)
     period = start.strftime("%G-W%V")
     if not await _claim_run(uow, "digest", compound.id, period, now):
         return 0
     since = start - timedelta(days=7)
-    tickets = await repo(uow).tickets_where(
-        RepairTicket.compound_id == compound.id,
-        RepairTicket.created_at >= since,
-        RepairTicket.created_at < start,
-        limit=100_000,
-    )
-    open_now = await repo(uow).tickets_where(
-        RepairTicket.compound_id == compound.id, RepairTicket.status.in_(ACTIVE_STATUSES), limit=100_000
-    )
-    if not tickets and not open_now:
+    figures = await stats.week_figures(uow, (compound.id, compound.name), start, now, tz)
+    last_week = figures.buckets[-1]
+    open_now = await uow.stats.open_count([compound.id])
+    if not last_week.intake and not open_now:
         return 0  # nothing to say; the run is still recorded
-    overdue = sum(1 for x in open_now if x.stage_due_at is not None and x.stage_due_at <= now)
-    ratings = [x.rating for x in tickets if x.rating is not None]
-    average = f"{sum(ratings) / len(ratings):.1f}" if ratings else "—"
-    closed = sum(1 for x in tickets if x.status == "closed")
+    week = await uow.stats.ticket_counts([compound.id], since, start, now)
+    satisfaction = stats.Rates.of(week[0] if week else None).satisfaction
+    pictures: dict[str | None, bytes] = {}
     sent = 0
     for _role, person in await uow.community.staff_with_role(compound.id, [Role.SUPERVISOR]):
-        row = await notify_person(
+        language = person.language
+        if language not in pictures:
+
+            def text(key: str, language: str | None = language, **values: object) -> str:
+                return t(language, key, **values)
+
+            heading = t(language, "stats.heading", scope=compound.name, month=period)
+            # Off the event loop: drawing takes a few hundred milliseconds of CPU.
+            pictures[language] = await asyncio.to_thread(charts.dashboard, figures, text, heading=heading)
+        row = await notify_person_photo(
             uow,
             t,
             person,
-            "repairs.n.weekly_digest",
+            "stats.digest",
+            photo=pictures[language],
+            filename=f"digest-{period}.png",
             now=now,
             dedupe_key=f"rp:digest:{compound.id}:{period}:{person.id}",
             compound=compound.name,
-            new=len(tickets),
-            closed=closed,
-            open=len(open_now),
-            overdue=overdue,
-            average=average,
+            new=last_week.intake,
+            resolved=last_week.resolved,
+            open=open_now,
+            overdue=figures.overdue_count,
+            satisfaction=rate(t, language, satisfaction),
+            attention="\n".join(attention(t, language, figures, number_of, since)),
         )
         sent += row is not None
     return sent
@@ -326,12 +338,40 @@ async def _honour_board(uow: UnitOfWork, t: Translator, compound: Compound, now:
     return sent
 
 
+async def _public_figures(uow: UnitOfWork, t: Translator, compound: Compound, now: datetime) -> int:
+    """Opt-in monthly 公示 in the residents' groups: last month's 三率 and honour board, no residents."""
+    from bot.reports.text import public_text
+
+    if compound.id not in await uow.stats.public_figures_compounds():
+        return 0
+    tz = tz_name(compound)
+    first = month_start(now, tz)
+    if now - first > timedelta(days=HONOUR_STALE_DAYS):
+        return 0
+    period = _previous_month(first).strftime("%Y-%m")
+    if not await _claim_run(uow, "public", compound.id, period, now):
+        return 0
+    figures = await stats.month_figures_in(uow, [(compound.id, compound.name)], period, now, tz, full=False)
+    text = public_text(t, None, figures)
+    sent = 0
+    for group in await uow.community.groups_of(compound.id, "residents"):
+        row = await notify_chat(
+            uow,
+            text,
+            chat_id=group.chat_id,
+            now=now,
+            dedupe_key=f"rp:public:{compound.id}:{period}:{group.chat_id}",
+        )
+        sent += row is not None
+    return sent
+
+
 async def process_periodic(uow_factory: UnitOfWorkFactory, t: Translator, now: datetime) -> int:
     handled = 0
     async with uow_factory() as uow:
         compounds = [c.id for c in await uow.community.compounds()]
     for compound_id in compounds:
-        for job in (_weekly_digest, _honour_board):
+        for job in (_weekly_digest, _honour_board, _public_figures):
             async with uow_factory() as uow:
                 compound = await uow.community.compound(compound_id)
                 if compound is None:

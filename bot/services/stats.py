@@ -190,6 +190,27 @@ def arrow(now: float | None, before: float | None) -> str:
     return "→"
 
 
+LAST_WORDS = ("上月", "上个月", "last")
+THIS_WORDS = ("本月", "这个月", "this")
+MONTH_WORD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+
+
+def read_words(words: Sequence[str]) -> tuple[str | None, int, list[str]]:
+    """What follows /stats: (a month "2026-11" or None, months back from this one, the other words)."""
+    month, back, rest = None, 0, []
+    for word in words:
+        match = MONTH_WORD.match(word.strip())
+        if word in LAST_WORDS:
+            back = 1
+        elif word in THIS_WORDS:
+            back = 0
+        elif match is not None:
+            month = f"{match.group(1)}-{int(match.group(2)):02d}"
+        else:
+            rest.append(word)
+    return month, back, rest
+
+
 def zone(name: str | None, default: str) -> ZoneInfo:
     try:
         return ZoneInfo(name or default)
@@ -290,41 +311,61 @@ async def month_figures(
     full: bool = True,
 ) -> Figures:
     """Everything about one local month for these compounds. `full` False skips the PDF-only lists."""
+    async with uow:
+        return await month_figures_in(
+            uow, compounds, month, now, default_tz, back=back, building=building, compare=compare, full=full
+        )
+
+
+async def month_figures_in(
+    uow: UnitOfWork,
+    compounds: Sequence[tuple[int, str]],
+    month: str | None,
+    now: datetime,
+    default_tz: str,
+    *,
+    back: int = 0,
+    building: str | None = None,
+    compare: Sequence[tuple[int, str]] = (),
+    full: bool = True,
+) -> Figures:
+    """month_figures inside the caller's open unit of work."""
     if not compounds:
         raise UserFacingError("stats.no_compounds")
-    async with uow:
-        first = await uow.community.compound(compounds[0][0])
-        tz_name = (first.timezone if first is not None and len(compounds) == 1 else None) or default_tz
-        tz = zone(tz_name, default_tz)
-        month = month or month_of(now, tz, back)
-        previous, start, end = month_bounds(month, tz)
-        if start > now:
-            raise UserFacingError("stats.future_month", month=month)
-        building_id = None
-        if building:
-            found = [b for b in await uow.community.buildings(compounds[0][0]) if b.name == building.strip()]
-            if len(compounds) != 1 or not found:
-                raise UserFacingError("stats.building_unknown", building=building)
-            building_id = found[0].id
-        scope = Scope(
-            tuple(c[0] for c in compounds),
-            compounds[0][1] if len(compounds) == 1 else "",
-            tuple(c[1] for c in compounds),
-            building_id,
-            building.strip() if building else None,
-            month_of(start, tz),
-            start,
-            end,
-            previous,
-            str(tz.key),
-        )
-        return await _figures(uow, scope, now, compare=compare, full=full)
+    first = await uow.community.compound(compounds[0][0])
+    tz_name = (first.timezone if first is not None and len(compounds) == 1 else None) or default_tz
+    tz = zone(tz_name, default_tz)
+    month = month or month_of(now, tz, back)
+    previous, start, end = month_bounds(month, tz)
+    if start > now:
+        raise UserFacingError("stats.future_month", month=month)
+    building_id = None
+    if building:
+        found = [b for b in await uow.community.buildings(compounds[0][0]) if b.name == building.strip()]
+        if len(compounds) != 1 or not found:
+            raise UserFacingError("stats.building_unknown", building=building)
+        building_id = found[0].id
+    scope = Scope(
+        tuple(c[0] for c in compounds),
+        compounds[0][1] if len(compounds) == 1 else "",
+        tuple(c[1] for c in compounds),
+        building_id,
+        building.strip() if building else None,
+        month_of(start, tz),
+        start,
+        end,
+        previous,
+        str(tz.key),
+    )
+    return await _figures(uow, scope, now, compare=compare, full=full)
 
 
 async def week_figures(
     uow: UnitOfWork, compound: tuple[int, str], end: datetime, now: datetime, tz_name: str
 ) -> Figures:
-    """The four weeks before `end` (a local Monday), week by week: the weekly digest's picture."""
+    """The four weeks before `end` (a local Monday), week by week: the weekly digest's picture.
+
+    Runs inside the caller's open unit of work (the digest claims its run in the same transaction)."""
     tz = zone(tz_name, tz_name)
     start = end - timedelta(days=28)
     scope = Scope(
@@ -339,8 +380,7 @@ async def week_figures(
         start - timedelta(days=28),
         str(tz.key),
     )
-    async with uow:
-        return await _figures(uow, scope, now, full=False, weekly_detail=True)
+    return await _figures(uow, scope, now, full=False, weekly_detail=True)
 
 
 async def _figures(

@@ -197,3 +197,31 @@ async def test_dedupe_key_never_queues_twice(uow_factory: UnitOfWorkFactory) -> 
         )
         await uow.commit()
     assert first is not None and second is None
+
+
+async def test_a_picture_goes_through_the_outbox_as_an_upload(
+    uow_factory: UnitOfWorkFactory, world: TelegramWorld
+) -> None:
+    """A chart drawn for a digest has no Telegram file id yet: the row carries it and the sender uploads it."""
+    from bot.delivery.notify import notify_person_photo
+    from bot.emulator.core import make_png
+    from bot.i18n import Translator
+
+    clock = FakeClock(START)
+    picture = make_png(4, 4)
+    async with uow_factory() as uow:
+        person = await uow.community.person_by_telegram(USERS.supervisor)
+        assert person is not None
+        row = await notify_person_photo(
+            uow, Translator(), person, "stats.no_data", photo=picture, filename="week.png", now=clock.now(),
+            dedupe_key="photo-1",
+        )  # fmt: skip
+        assert row is not None and row.method == "sendPhoto"
+        await uow.commit()
+    sender = OutboxSender(uow_factory, await make_bot(world), clock, FAST)
+    assert (await sender.drain()).sent == 1
+    [message] = world.bot_messages(USERS.supervisor)
+    assert message.kind == "photo" and message.text == "暂无数据"
+    assert message.photo is not None
+    stored = world.stored_file(message.photo[-1]["file_id"])
+    assert stored is not None and stored.data == picture

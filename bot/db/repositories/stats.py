@@ -357,6 +357,10 @@ class StatsRepository:
             or 0
         )
 
+    async def open_count(self, ids: Sequence[int]) -> int:
+        query = select(func.count(RepairTicket.id)).where(*_scope(ids, None), RepairTicket.status.in_(ACTIVE))
+        return int(await self.session.scalar(query) or 0)
+
     async def reopened(
         self,
         ids: Sequence[int],
