@@ -29,6 +29,7 @@ CLI_MODULES: list[str] = [
     "bot.cli_commands.bench_reminders",
     "bot.cli_commands.bench_crash",
     "bot.cli_commands.inbox",
+    "bot.cli_commands.stats",
 ]
 
 

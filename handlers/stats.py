@@ -48,11 +48,11 @@ async def stats_pressed(update: Update, context: BotContext) -> None:
     if compound_id is None or back is None or parts[1] not in ("v", "pdf"):
         await answer(update)
         return
-    await answer(update, context.t("stats.pdf_working") if parts[1] == "pdf" else None)
     seen = await stats.oversight(context.services.uow(), _user(update))
     names = dict(seen.compounds)
     if compound_id and compound_id not in names:  # a forged button, or a compound no longer theirs
         raise UserFacingError("stats.not_overseen", compound=str(compound_id))
+    await answer(update, context.t("stats.pdf_working") if parts[1] == "pdf" else None)
     words = [names[compound_id]] if compound_id else []
     if parts[1] == "pdf":
         await _send_pdf(update, context, words, back)
