@@ -313,9 +313,10 @@ async def _seed(url: str, args: argparse.Namespace) -> dict[str, Any]:
                             .returning(CommunityEvent.id)
                         )
                     ).scalar_one()
+                    going = rng.sample(reporters, 20)
                     await conn.execute(insert(EventRsvp), [
                         {"event_id": eid, "person_id": p, "status": "going", "created_at": day,
-                         "checked_in_at": day if rng.random() < 0.8 else None} for p in rng.sample(reporters, 20)])  # fmt: skip
+                         "checked_in_at": day if rng.random() < 0.8 else None} for p in going])  # fmt: skip
                 day += timedelta(days=2)
     await engine.dispose()
     return {"households": households, "tickets": args.tickets, "compounds": len(compound_ids)}
@@ -374,12 +375,18 @@ async def _measure(url: str, runs: int) -> dict[str, Any]:
         started = time.perf_counter()
         await job()
         first = time.perf_counter() - started
-        times = []
+        walls, cpus = [], []
         for _ in range(runs):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             await job()
-            times.append(time.perf_counter() - started)
-        timings[name] = {"first": first, "median": statistics.median(times), "max": max(times)}
+            walls.append(time.perf_counter() - started)
+            cpus.append(time.process_time() - cpu)
+        timings[name] = {
+            "first": first,
+            "median": statistics.median(walls),
+            "max": max(walls),
+            "cpu": statistics.median(cpus),
+        }
     # The figures alone (the database's share of /stats), all compounds at once.
     started = time.perf_counter()
     await stats.month_figures(factory(), every, None, BENCH_NOW, BENCH_TZ, back=1, full=False)
@@ -415,13 +422,17 @@ def cmd_bench_stats(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         result = json.loads(child.stdout.strip().splitlines()[-1])
     s, p = result["stats"], result["pdf"]
-    print(f"/stats one compound, last month, with picture: median {s['median']:.2f} s, max {s['max']:.2f} s "
-          f"(first call {s['first']:.2f} s, includes importing matplotlib)  target ≤ 1 s")  # fmt: skip
-    print(f"monthly PDF with the community comparison:     median {p['median']:.2f} s, max {p['max']:.2f} s "
-          f"(first call {p['first']:.2f} s)  target ≤ 5 s")  # fmt: skip
-    print(
-        f"figures for all {seeded['compounds']} compounds (no picture): {result['figures_all_compounds']:.2f} s"
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs (wall times stretch with it; CPU times less so)")
+    lines = (
+        ("/stats, one compound, last month, with its picture", s, "includes importing matplotlib", "1"),
+        ("monthly PDF with the community comparison", p, "", "5"),
     )
+    for label, row, note, target in lines:
+        print(f"{label}: median {row['median']:.2f} s wall, {row['cpu']:.2f} s CPU, max {row['max']:.2f} s")
+        print(f"    first call {row['first']:.2f} s {note}; target ≤ {target} s")
+    seconds = result["figures_all_compounds"]
+    print(f"figures of all {seeded['compounds']} compounds at once (no picture): {seconds:.2f} s")
     print(f"peak memory of the measuring process: {result['peak_rss_mb']:.0f} MB  target ≤ 200 MB")
     ok = s["median"] <= 1.0 and p["median"] <= 5.0 and result["peak_rss_mb"] <= 200
     return 0 if ok else 1

@@ -42,7 +42,7 @@ def _new_figure(width: float, height: float) -> Figure:
 
 def _png(figure: Figure, dpi: int = 100) -> bytes:
     buffer = io.BytesIO()
-    # Light compression: the picture is a few hundred KB either way, and encoding is otherwise a tenth of the time.
+    # Light compression: a few hundred KB either way, and encoding would otherwise be a tenth of the time.
     figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 

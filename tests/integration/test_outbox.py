@@ -202,7 +202,7 @@ async def test_dedupe_key_never_queues_twice(uow_factory: UnitOfWorkFactory) -> 
 async def test_a_picture_goes_through_the_outbox_as_an_upload(
     uow_factory: UnitOfWorkFactory, world: TelegramWorld
 ) -> None:
-    """A chart drawn for a digest has no Telegram file id yet: the row carries it and the sender uploads it."""
+    """A chart drawn for a digest has no Telegram file id: the row carries it, the sender uploads it."""
     from bot.delivery.notify import notify_person_photo
     from bot.emulator.core import make_png
     from bot.i18n import Translator
