@@ -25,6 +25,7 @@ from bot.delivery.inbox import InboxApplication, InboxProcessor
 from bot.delivery.limits import FloodLimits, FloodRateLimiter, RateLimiter
 from bot.delivery.sender import OutboxSender
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, default_translator
+from bot.reports import fonts
 from bot.scheduling import Scheduler
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def build_application(
     engine_holder = _EngineHolder(settings)
     the_clock = clock or SystemClock()
     the_translator = translator or default_translator()
+    fonts.prefer(settings.cjk_font)  # only a path: the font itself is read at the first chart
     # Tests drive the sender and the scheduler by hand; the bot runs both in the background.
     autostart = settings.outbox_autostart if background is None else background
     # One budget for every send: the outbox sender books its slots here, direct replies wait for theirs.

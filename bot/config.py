@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     outbox_autostart: bool = True
     join_requests_per_day: int = 3
     log_level: str = "INFO"
+    # A font with Chinese for charts and PDF reports; empty: the first one installed (bot/reports/fonts.py).
+    cjk_font: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -62,11 +62,12 @@ def _run(settings: Settings, work: Any) -> Any:
 
 def cmd_report_monthly(args: argparse.Namespace, settings: Settings) -> int:
     from bot.i18n import default_translator
-    from bot.reports import monthly_pdf, monthly_xlsx
+    from bot.reports import fonts, monthly_pdf, monthly_xlsx
     from bot.services import stats
 
     console = Console(settings)
     translator = default_translator()
+    fonts.prefer(settings.cjk_font)
 
     def text(key: str, **values: object) -> str:
         return translator(settings.default_language, key, **values)

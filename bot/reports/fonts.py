@@ -9,12 +9,11 @@ STSong-Light, which every PDF reader supplies, so a report still reads in Chines
 from __future__ import annotations
 
 import logging
-import os
 from functools import lru_cache
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-ENV = "REDBUTLER_CJK_FONT"
+_preferred: list[str] = []
 CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
@@ -26,16 +25,24 @@ CANDIDATES = (
 SAMPLE = "幸福里小区响应率办结率满意率暂无数据"
 
 
+def prefer(path: str | None) -> None:
+    """The operator's font (Settings.cjk_font), tried before the usual places; set once at start."""
+    _preferred[:] = [path] if path else []
+    cjk_font_path.cache_clear()
+    matplotlib_family.cache_clear()
+    reportlab_font.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def cjk_font_path() -> Path | None:
     """The first CJK font found (REDBUTLER_CJK_FONT first), or None, said once in the log."""
-    wanted = [os.environ[ENV]] if os.environ.get(ENV) else []
-    for name in (*wanted, *CANDIDATES):
+    for name in (*_preferred, *CANDIDATES):
         path = Path(name)
         if path.is_file():
             return path
     log.warning(
-        "no CJK font found (install fonts-wqy-microhei or set %s): chart text in Chinese will not render", ENV
+        "no CJK font found (install fonts-wqy-microhei or set REDBUTLER_CJK_FONT): Chinese in charts will "
+        "not render"
     )
     return None
 
