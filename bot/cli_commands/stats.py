@@ -407,9 +407,11 @@ def cmd_bench_stats(args: argparse.Namespace, settings: Settings) -> int:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench-stats.sqlite3'}"
         upgrade(url)
         started = time.perf_counter()
-        seeded = asyncio.run(_seeded(url)) or asyncio.run(_seed(url, args))
+        reused = asyncio.run(_seeded(url))
+        seeded = reused or asyncio.run(_seed(url, args))
         print(
-            f"seeded {seeded['compounds']} compounds, {seeded['households']} households, "
+            f"{'reused' if reused else 'seeded'} {seeded['compounds']} compounds, "
+            f"{seeded['households']} households, "
             f"{seeded['tickets']} tickets over {args.months} months in {time.perf_counter() - started:.1f} s"
         )
         # Measured in a fresh process: its peak memory is the bot's share, not the seeding's.

@@ -310,7 +310,8 @@ async def month_figures(
     compare: Sequence[tuple[int, str]] = (),
     full: bool = True,
 ) -> Figures:
-    """Everything about one local month for these compounds. `full` False skips the PDF-only lists."""
+    """Everything about one local month for these compounds. `full` False (the picture and its five lines)
+    skips what only the report prints: per-kind and per-building tables, group medians, reopened tickets."""
     async with uow:
         return await month_figures_in(
             uow, compounds, month, now, default_tz, back=back, building=building, compare=compare, full=full
@@ -404,7 +405,8 @@ async def _figures(
     async def grouped(by: str) -> tuple[GroupFigures, ...]:
         rows = await repo.ticket_counts(ids, start, end, now, by, building_id=b)
         prev = {r.key: r for r in await repo.ticket_counts(ids, before, start, now, by, building_id=b)}
-        meds = {m.key: m for m in await repo.medians(ids, start, end, by, building_id=b)}
+        # The picture and its five lines need no per-group medians: only the report prints them.
+        meds = {m.key: m for m in await repo.medians(ids, start, end, by, building_id=b)} if full else {}
         out = []
         for row in rows:
             med = meds.get(row.key)
@@ -422,7 +424,7 @@ async def _figures(
         return tuple(out)
 
     by_butler = await grouped("butler")
-    by_kind = await grouped("kind")
+    by_kind = await grouped("kind") if full else ()
     channels = {
         r.key: r.intake for r in await repo.ticket_counts(ids, start, end, now, "channel", building_id=b)
     }
@@ -463,7 +465,7 @@ async def _figures(
         accept_median=med.accept_minutes if med else None,
         resolve_median=med.resolve_minutes if med else None,
         by_compound=await grouped("compound") if len(ids) > 1 else (),
-        by_building=await grouped("building"),
+        by_building=await grouped("building") if full else (),
         by_kind=by_kind,
         by_butler=by_butler,
         by_channel=tuple((c, channels.get(c, 0)) for c in CHANNELS),
