@@ -35,8 +35,11 @@ def register(subparsers: Any) -> None:
 
     check = law_sub.add_parser("check", help="validate the corpus; exit 1 on any problem")
     check.add_argument("--data-dir", type=Path, help="corpus folder (default: knowledge/data)")
-    check.add_argument("--civil-code", type=Path,
-                       help="reference text, JSON lines (default: ../shared/civil-code/civil_code.jsonl)")
+    check.add_argument(
+        "--civil-code",
+        type=Path,
+        help="reference text, JSON lines (default: ../shared/civil-code/civil_code.jsonl)",
+    )
     check.set_defaults(handler=cmd_check)
 
     ev = law_sub.add_parser("eval", help="top-1/top-3 accuracy on a file of question<TAB>articles lines")
@@ -46,8 +49,12 @@ def register(subparsers: Any) -> None:
     ev.set_defaults(handler=cmd_eval)
 
     train = law_sub.add_parser("train", help="fit the learned ranker on held-out phrasings and the dev set")
-    train.add_argument("--precision", type=float, default=0.93,
-                       help="how often outright answers must be right on questions the ranker never saw")
+    train.add_argument(
+        "--precision",
+        type=float,
+        default=0.93,
+        help="how often outright answers must be right on questions the ranker never saw",
+    )
     train.add_argument("--dry-run", action="store_true", help="report only; keep knowledge/data/ranker.json")
     train.set_defaults(handler=cmd_train)
 
@@ -98,8 +105,11 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     code_path = find_civil_code(args.civil_code)
     books = None
     if code_path is None:
-        print("note: the reference Civil Code text was not found; articles not checked against it "
-              "(give --civil-code PATH)", file=sys.stderr)
+        print(
+            "note: the reference Civil Code text was not found; articles not checked against it "
+            "(give --civil-code PATH)",
+            file=sys.stderr,
+        )
     else:
         try:
             books = read_civil_code_books(code_path)
@@ -113,8 +123,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     asked = sum(1 for e in corpus.entries if e.asked_zh and e.asked_en)
     caveats = sum(1 for e in corpus.entries if e.caveat_zh)
     keyworded = sum(1 for s in corpus.summaries.values() if s.keywords)
-    summary = (f"{len(corpus.entries)} entries, {phrasings} phrasings, {asked} with asked_zh+asked_en, "
-               f"{caveats} with a caveat, {len(corpus.summaries)} summaries ({keyworded} with keywords)")
+    summary = (
+        f"{len(corpus.entries)} entries, {phrasings} phrasings, {asked} with asked_zh+asked_en, "
+        f"{caveats} with a caveat, {len(corpus.summaries)} summaries ({keyworded} with keywords)"
+    )
     if problems:
         print(f"corpus has {len(problems)} problem(s) ({summary})", file=sys.stderr)
         return 1
@@ -216,22 +228,38 @@ def _pct(value: Any) -> str:
 
 
 HANDLED = frozenset(
-    {"corpus", "dev", "index_build_ms", "ours", "rapidfuzz_wratio", "bm25_jieba", "off_topic", "synthetic",
-     "routing", "sets"}
+    {
+        "corpus",
+        "dev",
+        "index_build_ms",
+        "ours",
+        "rapidfuzz_wratio",
+        "bm25_jieba",
+        "off_topic",
+        "synthetic",
+        "routing",
+        "sets",
+    }
 )
 
 
 def _set_lines(sets: dict[str, Any]) -> list[str]:
     """One block per dev set: our matcher, today's hand-weighted one and the two baselines."""
     lines: list[str] = []
-    head = (f"  {'matcher':<22}{'top-1':>8}{'top-3':>8}{'answered':>10}{'right':>8}{'pointer':>9}"
-            f"{'p50 ms':>9}{'p99 ms':>9}")
+    head = (
+        f"  {'matcher':<22}{'top-1':>8}{'top-3':>8}{'answered':>10}{'right':>8}{'pointer':>9}"
+        f"{'p50 ms':>9}{'p99 ms':>9}"
+    )
     for name, rows in sets.items():
         ours = rows.get("ours") or {}
         sizes = f"{ours.get('questions')} Civil Code questions, {ours.get('outside')} outside it"
         lines += ["", f"{name}: {sizes}", head]
-        for label, key in (("ours (learned ranker)", "ours"), ("today (weighted sum)", "today"),
-                           ("rapidfuzz extractOne", "rapidfuzz_extractone"), ("BM25 (jieba)", "bm25")):
+        for label, key in (
+            ("ours (learned ranker)", "ours"),
+            ("today (weighted sum)", "today"),
+            ("rapidfuzz extractOne", "rapidfuzz_extractone"),
+            ("BM25 (jieba)", "bm25"),
+        ):
             row = rows.get(key) or {}
             lines.append(
                 f"  {label:<22}{_pct(row.get('top1')):>8}{_pct(row.get('top3')):>8}"
@@ -240,8 +268,10 @@ def _set_lines(sets: dict[str, Any]) -> list[str]:
                 f"{row.get('p50_ms', '-'):>9}{row.get('p99_ms', '-'):>9}"
             )
         if ours.get("outside"):
-            lines.append(f"  outside the Civil Code answered outright: {ours.get('outside_answered')}; "
-                         f"Civil Code questions sent elsewhere: {ours.get('wrongly_pointed')}")
+            lines.append(
+                f"  outside the Civil Code answered outright: {ours.get('outside_answered')}; "
+                f"Civil Code questions sent elsewhere: {ours.get('wrongly_pointed')}"
+            )
     return lines
 
 

@@ -115,7 +115,16 @@ def cmd_public_figures(args: argparse.Namespace, settings: Settings) -> int:
 
 BENCH_TZ = "Asia/Shanghai"
 BENCH_NOW = datetime(2026, 12, 15, 4, 0, tzinfo=UTC)
-KINDS = ("plumbing_electric", "elevator", "facilities", "sanitation", "safety", "greenery", "dispute")
+KINDS = (
+    "plumbing_electric",
+    "elevator",
+    "facilities",
+    "sanitation",
+    "greening",
+    "safety",
+    "noise",
+    "dispute",
+)
 CHANNELS = ("chat", "chat", "chat", "qr", "group", "staff", "patrol")
 
 

@@ -56,6 +56,11 @@ def _nothing(ax: Axes, text: Text, title: str) -> None:
     ax.set_axis_off()
 
 
+def _headroom(ax: Axes, peak: float) -> None:
+    """Room above the tallest bar for the legend, so it never hides a bar."""
+    ax.set_ylim(0, max(1.0, peak) * 1.4)
+
+
 def _kind(text: Text, kind: str) -> str:
     return text(f"repairs.kind.{kind}") if kind else "—"
 
@@ -77,6 +82,7 @@ def flow(ax: Axes, figures: Figures, text: Text) -> None:
            color="#27ae60")  # fmt: skip
     ax.set_xticks(list(xs), [b.label for b in buckets])
     ax.set_title(title)
+    _headroom(ax, max(max(b.intake, b.resolved) for b in buckets))
     ax.legend(loc="upper left", fontsize=8)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
@@ -103,7 +109,8 @@ def by_kind(ax: Axes, figures: Figures, text: Text) -> None:
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
     ax.set_xticks(xs, [b.label for b in buckets])
     ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=7, ncol=2)
+    _headroom(ax, max(bottom))
+    ax.legend(loc="upper left", fontsize=7, ncol=3)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
@@ -126,14 +133,17 @@ def three_rates(ax: Axes, groups: Sequence[GroupFigures], text: Text, title: str
             ax.text(min(value, 100) + 1, y, label, va="center", fontsize=7)
     ax.set_yticks(list(range(len(groups))), names)
     ax.invert_yaxis()
-    ax.set_xlim(0, 118)
+    # Bars end at 100%; the space to the right holds their labels and the legend.
+    ax.set_xlim(0, 145)
+    ax.set_xticks([0, 20, 40, 60, 80, 100])
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="upper right", fontsize=7)
 
 
 def heat_map(ax: Axes, figures: Figures, text: Text) -> None:
-    """Problems per building and kind: where to look first."""
-    title = text("stats.chart.heat")
+    """Problems per building (per compound when several are shown) and kind: where to look first."""
+    several = len(figures.scope.compound_ids) > 1
+    title = text("stats.chart.heat_compound" if several else "stats.chart.heat")
     if not figures.heat:
         _nothing(ax, text, title)
         return
@@ -176,7 +186,7 @@ def dashboard(figures: Figures, text: Text, *, heading: str) -> bytes:
     heat_map(axes[1][1], figures, text)
     figure.suptitle(heading, fontsize=14)
     # Fixed margins rather than tight_layout, which draws every text twice to measure it.
-    figure.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.1, wspace=0.28, hspace=0.35)
+    figure.subplots_adjust(left=0.1, right=0.95, top=0.9, bottom=0.1, wspace=0.28, hspace=0.35)
     return _png(figure)
 
 

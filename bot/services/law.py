@@ -293,7 +293,7 @@ async def not_what_i_asked(
     now: datetime,
     matcher: LawMatcher | None = None,
 ) -> LawReply:
-    """"不是我问的" under an answer: the next entries for the same question (then the legal volunteer), and a
+    """ "不是我问的" under an answer: the next entries for the same question (then the legal volunteer), and a
     👎 "答非所问" for the entry shown, recorded once. Pressing again shows the same alternatives."""
     entry = entry_by_key(key)
     if entry is None:
@@ -305,12 +305,19 @@ async def not_what_i_asked(
         asked = question.question if question is not None else entry.asked("zh")
         person = await get_or_create(uow, telegram_id, display_name, now)
         own = question is not None and question.person_id == person.id
-        await _record_vote(uow, repo, person.id, entry.id, question.id if own and question else None,
-                           helpful=False, reason="not_asked", now=now)
+        await _record_vote(
+            uow,
+            repo,
+            person.id,
+            entry.id,
+            question.id if own and question else None,
+            helpful=False,
+            reason="not_asked",
+            now=now,
+        )
         result = m.match(asked, limit=MAX_SUGGESTIONS + ALTERNATIVES)
         others = [
-            e for c in result.candidates
-            if c.faq_id != entry.id and (e := m.entry(c.faq_id)) is not None
+            e for c in result.candidates if c.faq_id != entry.id and (e := m.entry(c.faq_id)) is not None
         ][:ALTERNATIVES]
         with_text = await repo.articles_with_text(a for e in others for a in e.articles)
         await uow.commit()
@@ -339,6 +346,7 @@ async def article_text(uow: UnitOfWork, number: int) -> ArticleTextView:
 
 
 # --- feedback ----------------------------------------------------------------------------------------------
+
 
 async def _record_vote(
     uow: UnitOfWork,
@@ -415,8 +423,9 @@ async def dislike_reason(
         person = await get_or_create(uow, telegram_id, display_name, now)
         existing = await repo.feedback(person.id, entry.id)
         if existing is None:  # the reason came first (e.g. the 👎 was lost): it is a 👎 with a reason
-            result = await _record_vote(uow, repo, person.id, entry.id, None, helpful=False, reason=reason,
-                                        now=now)
+            result = await _record_vote(
+                uow, repo, person.id, entry.id, None, helpful=False, reason=reason, now=now
+            )
             await uow.commit()
             return result.recorded
         done = await repo.set_reason(existing.id, reason)

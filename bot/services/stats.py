@@ -155,7 +155,9 @@ class Figures:
     by_butler: tuple[GroupFigures, ...]
     by_channel: tuple[tuple[str, int], ...]
     buckets: tuple[Bucket, ...]
-    heat: tuple[tuple[str, str, int], ...]  # building ("" = public spots), kind, count
+    heat: tuple[
+        tuple[str, str, int], ...
+    ]  # building ("" = public spots) or compound when several, kind, count
     repeats: tuple[tuple[str, str, str, int], ...]  # compound, place, kind, count
     overdue: tuple[TicketLine, ...]
     overdue_count: int
@@ -470,7 +472,7 @@ async def _figures(
         by_butler=by_butler,
         by_channel=tuple((c, channels.get(c, 0)) for c in CHANNELS),
         buckets=tuple(buckets),
-        heat=tuple(await repo.building_kind(ids, start, end, building_id=b)),
+        heat=tuple(await repo.building_kind(ids, start, end, building_id=b, per_compound=len(ids) > 1)),
         repeats=tuple(await repo.repeat_places(ids, start, end, building_id=b)),
         overdue=tuple(await repo.overdue(ids, now, 20 if full else 3, building_id=b)),
         overdue_count=await repo.overdue_count(ids, now, building_id=b),

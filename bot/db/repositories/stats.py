@@ -276,15 +276,24 @@ class StatsRepository:
         return [(int(b), str(k or ""), int(n)) for b, k, n in (await self.session.execute(query)).all()]
 
     async def building_kind(
-        self, ids: Sequence[int], start: datetime, end: datetime, building_id: int | None = None
+        self,
+        ids: Sequence[int],
+        start: datetime,
+        end: datetime,
+        building_id: int | None = None,
+        *,
+        per_compound: bool = False,
     ) -> list[tuple[str, str, int]]:
-        """Problems reported per building and kind (the heat map); spots without a building are one row."""
+        """Problems reported per building (or compound) and kind, the heat map; spots without a building are
+        one row."""
+        place = Compound.name if per_compound else Building.name
         query = (
-            select(Building.name, RepairTicket.kind, func.count(RepairTicket.id))
+            select(place, RepairTicket.kind, func.count(RepairTicket.id))
             .select_from(RepairTicket)
             .outerjoin(Building, Building.id == RepairTicket.building_id)
+            .join(Compound, Compound.id == RepairTicket.compound_id)
             .where(*self._window(ids, start, end, building_id))
-            .group_by(Building.name, RepairTicket.kind)
+            .group_by(place, RepairTicket.kind)
         )
         return [(name or "", kind, int(n)) for name, kind, n in (await self.session.execute(query)).all()]
 
