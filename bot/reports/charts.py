@@ -159,7 +159,8 @@ def heat_map(ax: Axes, figures: Figures, text: Text) -> None:
     image = ax.imshow(grid, cmap="Reds", aspect="auto")
     ax.set_xticks(range(len(kinds)), [_kind(text, k) for k in kinds], rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(buildings)), [b or text("stats.public_area") for b in buildings], fontsize=8)
-    peak = max(max(row) for row in grid) or 1
+    peak = max(max(row) for row in grid)
+    low = min(min(row) for row in grid)
     if len(buildings) * len(kinds) > MAX_CELL_LABELS:
         # Too many cells to print each count legibly (and each label costs drawing time): a scale instead.
         ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
@@ -169,7 +170,7 @@ def heat_map(ax: Axes, figures: Figures, text: Text) -> None:
         for x, n in enumerate(row):
             if n:
                 ax.text(x, y, str(n), ha="center", va="center", fontsize=8,
-                        color="white" if n > peak / 2 else "black")  # fmt: skip
+                        color="white" if n - low > (peak - low) / 2 else "black")  # fmt: skip
     ax.set_title(title)
 
 
