@@ -55,7 +55,9 @@ async def stats_pressed(update: Update, context: BotContext) -> None:
     await answer(update, context.t("stats.pdf_working") if parts[1] == "pdf" else None)
     words = [names[compound_id]] if compound_id else []
     if parts[1] == "pdf":
-        await _send_pdf(update, context, words, back)
+        # The PDF button names its month (202611), so it prints the month whose picture it sits under.
+        month = f"{back // 100:04d}-{back % 100:02d}" if back >= 100_000 else None
+        await _send_pdf(update, context, words, month, 0 if month else back)
     else:
         await _send(update, context, words, None, back)
 
@@ -95,7 +97,7 @@ async def _send(update: Update, context: BotContext, words: list[str], month: st
             (context.t("stats.btn.this_month"), pack(PREFIX, "v", chosen, 0)),
             (context.t("stats.btn.last_month"), pack(PREFIX, "v", chosen, 1)),
         ],
-        [(context.t("stats.btn.pdf"), pack(PREFIX, "pdf", chosen, back if month is None else 0))],
+        [(context.t("stats.btn.pdf"), pack(PREFIX, "pdf", chosen, figures.scope.period.replace("-", "")))],
     ]
     if len(seen.compounds) > 1:
         others = [(context.t("stats.btn.all"), pack(PREFIX, "v", 0, back))] if chosen else []
@@ -113,7 +115,9 @@ async def _send(update: Update, context: BotContext, words: list[str], month: st
     )
 
 
-async def _send_pdf(update: Update, context: BotContext, words: list[str], back: int) -> None:
+async def _send_pdf(
+    update: Update, context: BotContext, words: list[str], month: str | None, back: int
+) -> None:
     services = context.services
     chat = update.effective_chat
     assert chat is not None
@@ -122,7 +126,7 @@ async def _send_pdf(update: Update, context: BotContext, words: list[str], back:
     figures = await stats.month_figures(
         services.uow(),
         compounds,
-        None,
+        month,
         services.clock.now(),
         services.settings.timezone,
         back=back,
