@@ -19,11 +19,12 @@ from telegram.ext import (
 )
 
 from bot.callbacks import int_part, pack, unpack
-from bot.commands import CommandSpec, register_command, roles
+from bot.capability import Capability, Wiring
+from bot.commands import CommandSpec, roles
 from bot.context import BotContext, Services
 from bot.db.models.announcements import Announcement
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
+from bot.scheduling import DueSource
 from bot.services import announcements, compounds, events, residents
 from bot.services.announcements import AnnouncementDraft
 from bot.services.errors import UserFacingError
@@ -44,7 +45,6 @@ PREFIX = "an"
 DRAFT_KEY = "announce_draft"
 STAFF = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
 
-register_command(CommandSpec("announce", "cmd.announce", STAFF, 36))
 
 AUDIENCE_CHOICES = {
     "g": (True, "none"),
@@ -359,10 +359,7 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
     return await announcements.next_due(services.uow(), now)
 
 
-add_due_source(DueSource("announcements", _process_due, _next_due))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
     conversation = ConversationHandler(
@@ -402,3 +399,11 @@ async def _compound_zone(context: BotContext) -> ZoneInfo:
         int(compound_id) if compound_id is not None else None,
         context.services.settings.timezone,
     )
+
+
+CAPABILITY = Capability(
+    name="announcements",
+    handlers=handlers,
+    commands=(CommandSpec("announce", "cmd.announce", STAFF, 360),),
+    due_sources=(DueSource("announcements", _process_due, _next_due),),
+)

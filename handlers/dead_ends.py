@@ -15,7 +15,6 @@ Emergencies never reach this module: handlers/emergency.py answers them before a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -57,15 +56,6 @@ OWN_INTENTS: dict[str, frozenset[str]] = {
     "events": frozenset({"event", "events"}),
     "law": frozenset({"law"}),
 }
-
-# How a conversation shows its current step again ("继续填写"); registered by the capability.
-Resume = Callable[[Update, BotContext, object], Awaitable[object]]
-RESUMERS: dict[str, Resume] = {}
-
-
-def register_resume(conversation_name: str, resume: Resume) -> None:
-    RESUMERS[conversation_name] = resume
-
 
 def _own(conversation: ConversationHandler[Any]) -> frozenset[str]:
     name = conversation.name or ""
@@ -173,7 +163,7 @@ def button_handler(conversation: ConversationHandler[Any]) -> BaseHandler[Any, A
         await answer(update)
         if context.user_data is not None:
             context.user_data.pop(STRIKE_KEY, None)
-        resume = RESUMERS.get(conversation.name or "")
+        resume = context.services.wiring.resumers.get(conversation.name or "")
         checked = conversation.check_update(update)  # (current state, key, handler, check)
         if resume is not None and isinstance(checked, tuple):
             return await resume(update, context, checked[0])

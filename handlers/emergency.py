@@ -14,6 +14,7 @@ from telegram import Message, MessageEntity, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.callbacks import int_part, pack, unpack
+from bot.capability import Capability, Placement, Wiring
 from bot.context import BotContext
 from bot.services import emergency
 from bot.services.errors import UserFacingError
@@ -128,7 +129,7 @@ async def on_confirm(update: Update, context: BotContext) -> None:
     await edit_or_reply(update, context, context.t(f"emergency.advice.{kind}") + "\n\n" + done)
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     """Registered before every conversation: see handlers/registry.py."""
     private = filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND
     group = filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & AddressedToBot()
@@ -136,3 +137,6 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         MessageHandler((private | group) & Danger(), on_danger),
         CallbackQueryHandler(on_confirm, pattern=rf"^{PREFIX}:ok:"),
     ]
+
+
+CAPABILITY = Capability(name="emergency", handlers=handlers, placement=Placement.AHEAD)

@@ -18,17 +18,17 @@ from telegram.ext import (
 )
 
 from bot.callbacks import int_part, pack, unpack
-from bot.commands import REGISTERED, Audience, CommandSpec, register_command, roles
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import REGISTERED, Audience, CommandSpec, roles
 from bot.context import BotContext, Services
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
+from bot.scheduling import DueSource
 from bot.services import compounds, events
 from bot.services.errors import UserFacingError
 from bot.services.events import AUDIENCES, EVENT_TYPES, PREFIX, REPEATS, EventDraft, EventView
 from bot.services.invites import deep_link
 from bot.services.patrols import fmt_span
 from handlers.common import ensure_current_person
-from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import (
     answer,
     buttons,
@@ -39,17 +39,12 @@ from handlers.render import (
     send_text,
     stale_button,
 )
-from handlers.start import add_deep_link
 
 ORGANISERS = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
 DRAFT_KEY = "event_draft"
 RSVP_LINK = "er"  # /start er_<event id>: a group 报名 finished in the private chat
 MESSAGE_KEY = "event_message"
 TEXT_LIMIT = 200
-
-register_command(CommandSpec("events", "cmd.events", Audience(REGISTERED), 33))
-register_command(CommandSpec("newevent", "cmd.newevent", ORGANISERS, 34))
-register_command(CommandSpec("checkin", "cmd.checkin", Audience(REGISTERED), 35))
 
 
 class EventStep(IntEnum):
@@ -563,13 +558,7 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
     return await events.next_due(services.uow())
 
 
-add_due_source(DueSource("events", _process_due, _next_due))
-add_deep_link("ev", checkin_link)
-add_deep_link(RSVP_LINK, rsvp_link)
-add_menu_entry(MenuEntry("menu.events", menu_events, Audience(REGISTERED), 33))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
     conversation = ConversationHandler(
@@ -617,3 +606,22 @@ async def _compound_zone(context: BotContext) -> ZoneInfo:
         int(compound_id) if compound_id is not None else None,
         context.services.settings.timezone,
     )
+
+
+async def _chosen(update: Update, context: BotContext, text: str) -> None:
+    await events_command(update, context)
+
+
+CAPABILITY = Capability(
+    name="events",
+    handlers=handlers,
+    commands=(
+        CommandSpec("events", "cmd.events", Audience(REGISTERED), 330),
+        CommandSpec("newevent", "cmd.newevent", ORGANISERS, 340),
+        CommandSpec("checkin", "cmd.checkin", Audience(REGISTERED), 350),
+    ),
+    menu=(MenuEntry("menu.events", menu_events, Audience(REGISTERED), 330),),
+    deep_links={"ev": checkin_link, RSVP_LINK: rsvp_link},
+    choices={"event": _chosen},
+    due_sources=(DueSource("events", _process_due, _next_due),),
+)

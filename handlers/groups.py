@@ -15,8 +15,11 @@ from telegram.ext import (
 )
 
 from bot.callbacks import int_part, pack, unpack
+from bot.capability import Capability, Wiring
+from bot.commands import CommandSpec, roles
 from bot.context import BotContext
 from bot.delivery.markup import url_keyboard
+from bot.roles import Role
 from bot.services import groups, outbox_notices
 from bot.services.errors import UserFacingError
 from bot.services.invites import deep_link
@@ -161,7 +164,7 @@ async def new_members(update: Update, context: BotContext) -> None:
     context.services.notify_outbox()
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     groups_only = filters.ChatType.GROUPS
     return [
         CommandHandler("linkgroup", link_command),
@@ -170,3 +173,10 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(groups_only & filters.StatusUpdate.NEW_CHAT_MEMBERS, new_members),
     ]
+
+
+CAPABILITY = Capability(
+    name="groups",
+    handlers=handlers,
+    commands=(CommandSpec("linkgroup", "cmd.linkgroup", roles(Role.ADMIN), 700),),
+)

@@ -2,8 +2,8 @@
 
 Private chat: /law or the "⚖️ 法律问答" button asks for a question; free text the router calls "law" is
 answered directly. Groups: "/law 问题", or a message that mentions the bot or replies to it, when it is a
-legal question. Free text reaches us through start.TEXT_HOOKS, i.e. only when no conversation took it: we
-never answer text that belongs to somebody's conversation.
+legal question. Free text reaches us through our text hook (see CAPABILITY), i.e. only when no
+conversation took it: we never answer text that belongs to somebody's conversation.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import POST_INIT_HOOKS
 from bot.callbacks import int_part, pack, unpack
-from bot.commands import Audience, CommandSpec, register_command, roles
+from bot.capability import Capability, MenuEntry, TextHookSpec, Wiring
+from bot.commands import Audience, CommandSpec, roles
 from bot.context import BotContext
 from bot.i18n import SUPPORTED_LANGUAGES, default_translator
 from bot.roles import Role
@@ -31,7 +31,7 @@ from bot.services import law
 from bot.services import routing as routing_service
 from bot.services.law import PREFIX, ArticleLine, ArticleView, FaqView, GapsView, LawReply
 from handlers.common import AddressedToBot, current_person, ensure_current_person, is_private, show_menu
-from handlers.menu import MenuEntry, add_menu_entry, entry_for_label
+from handlers.menu import entry_for_label
 from handlers.render import (
     TEXT_LIMIT,
     answer,
@@ -261,7 +261,7 @@ async def text_please(update: Update, context: BotContext) -> None:
 
 
 async def free_text(update: Update, context: BotContext) -> bool:
-    """start.TEXT_HOOKS: private text nobody else took. law → answer; help (small talk too) → /help."""
+    """A text hook: private text nobody else took. law → answer; help (small talk too) → /help."""
     message = update.effective_message
     if message is None or message.text is None or not is_private(update):
         return False
@@ -551,31 +551,12 @@ def _menu_labels() -> list[str]:
     return [t(language, "menu.law") for language in SUPPORTED_LANGUAGES]
 
 
-register_command(CommandSpec("law", "cmd.law", Audience(), 30))
-register_command(CommandSpec("law_gaps", "cmd.law_gaps", roles(Role.ADMIN, Role.LEGAL_VOLUNTEER), 76))
-add_menu_entry(MenuEntry("menu.law", law_menu, Audience(), 30))
-
-
-def _register_text_hook() -> None:
-    from handlers.start import TEXT_HOOKS
-
-    if free_text not in TEXT_HOOKS:
-        TEXT_HOOKS.append(free_text)
-
-
-_register_text_hook()
-
-
 async def _warm_up(application: object, services: object) -> None:
     """Load the corpus and build the matcher at start, so the first resident does not wait for it."""
     await asyncio.to_thread(routing_service.warm_up)
 
 
-if _warm_up not in POST_INIT_HOOKS:
-    POST_INIT_HOOKS.append(_warm_up)
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     conversation: ConversationHandler[BotContext] = ConversationHandler(
@@ -607,3 +588,17 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:x$"),
         CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"),
     ]
+
+
+CAPABILITY = Capability(
+    name="law",
+    handlers=handlers,
+    commands=(
+        CommandSpec("law", "cmd.law", Audience(), 300),
+        CommandSpec("law_gaps", "cmd.law_gaps", roles(Role.ADMIN, Role.LEGAL_VOLUNTEER), 760),
+    ),
+    menu=(MenuEntry("menu.law", law_menu, Audience(), 300),),
+    text_hooks=(TextHookSpec(free_text, 90),),
+    choices={"law": answer_question},
+    on_start=(_warm_up,),
+)

@@ -18,26 +18,19 @@ from telegram.ext import (
 )
 
 from bot.callbacks import int_part, pack, unpack
-from bot.commands import CommandSpec, register_command, roles
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import CommandSpec, roles
 from bot.context import BotContext, Services
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
+from bot.scheduling import DueSource
 from bot.services import patrols
 from bot.services.patrols import PREFIX, ShiftView, fmt_span
 from handlers.common import current_person, ensure_current_person
-from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, stale_button
-from handlers.start import add_deep_link
 
 VOLUNTEERS = roles(Role.PATROL, Role.COORDINATOR, Role.ADMIN)
 REPORT_KEY = "patrol_report"
 REPORT_LIMIT = 1000
-
-register_command(CommandSpec("patrol", "cmd.patrol", VOLUNTEERS, 30))
-register_command(CommandSpec("calendar", "cmd.calendar", VOLUNTEERS, 31))
-register_command(
-    CommandSpec("roster", "cmd.roster", roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR), 32)
-)
 
 
 class ReportStep(IntEnum):
@@ -351,14 +344,7 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
     return await patrols.next_due(services.uow())
 
 
-add_due_source(DueSource("patrols", _process_due, _next_due))
-add_deep_link("cp", checkpoint_link)
-add_menu_entry(MenuEntry("menu.patrols", menu_patrol, VOLUNTEERS, 30))
-# One tap shares the location and checks in (the location handler above); outside a shift it says when.
-add_menu_entry(MenuEntry("menu.checkin", checkin_hint, roles(Role.PATROL), 2, request_location=True))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     report = ConversationHandler(
         name="patrol_report",
@@ -386,3 +372,26 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CallbackQueryHandler(report_cancel, pattern=rf"^{PREFIX}:rcancel$"),
         MessageHandler(private & filters.LOCATION, location_sent),
     ]
+
+
+async def _chosen(update: Update, context: BotContext, text: str) -> None:
+    await patrol_command(update, context)
+
+
+CAPABILITY = Capability(
+    name="patrols",
+    handlers=handlers,
+    commands=(
+        CommandSpec("patrol", "cmd.patrol", VOLUNTEERS, 301),
+        CommandSpec("calendar", "cmd.calendar", VOLUNTEERS, 310),
+        CommandSpec("roster", "cmd.roster", roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR), 320),
+    ),
+    menu=(
+        # One tap shares the location and checks in (the location handler); outside a shift it says when.
+        MenuEntry("menu.checkin", checkin_hint, roles(Role.PATROL), 20, request_location=True),
+        MenuEntry("menu.patrols", menu_patrol, VOLUNTEERS, 301),
+    ),
+    deep_links={"cp": checkpoint_link},
+    choices={"patrol": _chosen},
+    due_sources=(DueSource("patrols", _process_due, _next_due),),
+)

@@ -22,18 +22,18 @@ from telegram.ext import (
 )
 
 from bot.callbacks import int_part, pack, unpack
-from bot.commands import REGISTERED, Audience, CommandSpec, register_command, roles
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import REGISTERED, Audience, CommandSpec, roles
 from bot.context import BotContext
 from bot.roles import Role
+from bot.scheduling import DueSource
 from bot.services import points
 from bot.services.invites import deep_link
 from bot.services.points_reports import statement_xlsx
 from handlers.common import current_person, ensure_current_person
-from handlers.dead_ends import register_resume
-from handlers.menu import LabelFilter, MenuEntry, add_menu_entry
+from handlers.menu import LabelFilter
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
 from handlers.routing import IntentFilter
-from handlers.start import add_deep_link
 
 PREFIX = "pt"
 LAST_ENTRIES = 5
@@ -457,9 +457,6 @@ async def resume_verify(update: Update, context: BotContext, state: object) -> V
     return await verify_not_code(update, context)
 
 
-register_resume("points_verify", resume_verify)
-
-
 async def verify_stop(update: Update, context: BotContext) -> int:
     await reply(update, context, "common.cancelled")
     return ConversationHandler.END
@@ -598,19 +595,7 @@ async def text_about_points(update: Update, context: BotContext) -> None:
     await show_points(update, context)
 
 
-register_command(CommandSpec("points", "points.cmd_points", Audience(REGISTERED), 30))
-register_command(CommandSpec("verify", "points.cmd_verify", roles(Role.MERCHANT), 31))
-register_command(CommandSpec("award", "points.cmd_award", roles(*points.STAFF_ROLES), 32))
-register_command(CommandSpec("deduct", "points.cmd_deduct", roles(*points.STAFF_ROLES), 33))
-register_command(CommandSpec("reverse", "points.cmd_reverse", roles(*points.REVERSE_ROLES), 34))
-register_command(CommandSpec("pointrules", "points.cmd_rules", roles(*points.RULE_ROLES), 35))
-register_command(CommandSpec("publicname", "points.cmd_publicname", Audience(REGISTERED), 36))
-add_menu_entry(MenuEntry("points.menu", show_points, Audience(REGISTERED), 30))
-add_deep_link("v", verify_link)
-add_menu_entry(MenuEntry("menu.verify", verify_menu, roles(Role.MERCHANT), 2))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     verify: ConversationHandler[BotContext] = ConversationHandler(
         name="points_verify",
@@ -644,5 +629,33 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CallbackQueryHandler(send_statement, pattern=rf"^{PREFIX}:xlsx$"),
         CallbackQueryHandler(show_leaderboard, pattern=rf"^{PREFIX}:top$"),
         CallbackQueryHandler(toggle_public_name, pattern=rf"^{PREFIX}:pub:"),
-        MessageHandler(private & IntentFilter("points"), text_about_points),
+        MessageHandler(private & IntentFilter(wiring, "points"), text_about_points),
     ]
+
+
+async def _chosen(update: Update, context: BotContext, text: str) -> None:
+    await text_about_points(update, context)
+
+
+CAPABILITY = Capability(
+    name="points",
+    handlers=handlers,
+    commands=(
+        CommandSpec("points", "points.cmd_points", Audience(REGISTERED), 302),
+        CommandSpec("verify", "points.cmd_verify", roles(Role.MERCHANT), 311),
+        CommandSpec("award", "points.cmd_award", roles(*points.STAFF_ROLES), 321),
+        CommandSpec("deduct", "points.cmd_deduct", roles(*points.STAFF_ROLES), 331),
+        CommandSpec("reverse", "points.cmd_reverse", roles(*points.REVERSE_ROLES), 341),
+        CommandSpec("pointrules", "points.cmd_rules", roles(*points.RULE_ROLES), 351),
+        CommandSpec("publicname", "points.cmd_publicname", Audience(REGISTERED), 361),
+    ),
+    menu=(
+        MenuEntry("menu.verify", verify_menu, roles(Role.MERCHANT), 21),
+        MenuEntry("points.menu", show_points, Audience(REGISTERED), 302),
+    ),
+    deep_links={"v": verify_link},
+    resumers={"points_verify": resume_verify},
+    choices={"points": _chosen},
+    on_activity=(points.award_for_activity,),
+    due_sources=(DueSource("points_vouchers", points.process_due_vouchers, points.next_voucher_due),),
+)

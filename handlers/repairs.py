@@ -19,17 +19,18 @@ from telegram.ext import (
 )
 
 from bot.callbacks import bounded_int, int_part, pack, unpack
-from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, register_command
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec
 from bot.context import BotContext
 from bot.delivery.markup import url_keyboard
 from bot.i18n import SUPPORTED_LANGUAGES, default_translator
-from bot.services import repairs, repairs_schedule  # noqa: F401  (registers the due source)
+from bot.scheduling import DueSource
+from bot.services import repairs, repairs_schedule
 from bot.services.errors import UserFacingError
 from bot.services.invites import deep_link
 from bot.services.repairs import EMERGENCIES, KINDS, ReportDraft, TicketDetail, TicketView
 from handlers.common import ensure_current_person, is_private
-from handlers.dead_ends import answer_if_legal, register_resume
-from handlers.menu import MenuEntry, add_menu_entry
+from handlers.dead_ends import answer_if_legal
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
 from handlers.routing import IntentFilter, choice_pattern, take_pending
 from handlers.start import register_buttons
@@ -50,10 +51,6 @@ class ReportStep(IntEnum):
     PHOTOS = 7
     URGENCY = 8
     CONFIRM = 9
-
-
-register_command(CommandSpec("report", "cmd.report", Audience(REGISTERED), 10))
-register_command(CommandSpec("mytickets", "cmd.mytickets", Audience(REGISTERED), 11))
 
 
 def dict_markup(markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
@@ -220,9 +217,6 @@ async def resume_report(update: Update, context: BotContext, state: object) -> R
     if step == ReportStep.DUPLICATE:
         step = ReportStep.PLACE
     return await SHOW[step](update, context)
-
-
-register_resume("repairs_report", resume_report)
 
 
 # ---------------------------------------------------------------- entry points
@@ -845,13 +839,7 @@ async def menu_report(update: Update, context: BotContext) -> object:
     return await start_command(update, context)
 
 
-add_menu_entry(MenuEntry("menu.repairs", menu_report, Audience(RESIDENTS), 10))
-add_menu_entry(MenuEntry("menu.mytickets", my_tickets, Audience(REGISTERED), 11))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    from handlers import repairs_staff
-
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
     pictures = private & filters.PHOTO
@@ -867,7 +855,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         persistent=True,
         entry_points=[
             *restart,
-            MessageHandler(text & IntentFilter("repair"), start_from_text),
+            MessageHandler(text & IntentFilter(wiring, "repair"), start_from_text),
             cb(start_from_choice, pattern=choice_pattern("repair")),
         ],
         states={
@@ -922,12 +910,32 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
         report,
         rating,
-        *repairs_staff.handlers(),
         CommandHandler("mytickets", my_tickets, filters=private),
-        MessageHandler(text & IntentFilter("tickets"), my_tickets),
+        MessageHandler(text & IntentFilter(wiring, "tickets"), my_tickets),
         CommandHandler("ticket", ticket_command, filters=private),
         cb(view_ticket, pattern=rf"^{RP}:view:"),
         cb(urge, pattern=rf"^{RP}:urg:"),
         cb(not_fixed, pattern=rf"^{RP}:bad:"),
         cb(stale_button, pattern=rf"^({PREFIX}|rc):"),
     ]
+
+
+async def _chosen(update: Update, context: BotContext, text: str) -> None:
+    await my_tickets(update, context)
+
+
+CAPABILITY = Capability(
+    name="repairs",
+    handlers=handlers,
+    commands=(
+        CommandSpec("report", "cmd.report", Audience(REGISTERED), 100),
+        CommandSpec("mytickets", "cmd.mytickets", Audience(REGISTERED), 110),
+    ),
+    menu=(
+        MenuEntry("menu.repairs", menu_report, Audience(RESIDENTS), 100),
+        MenuEntry("menu.mytickets", my_tickets, Audience(REGISTERED), 110),
+    ),
+    resumers={"repairs_report": resume_report},
+    choices={"tickets": _chosen},
+    due_sources=(DueSource("repairs", repairs_schedule.process_due, repairs_schedule.next_due),),
+)

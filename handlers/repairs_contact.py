@@ -15,6 +15,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.capability import Capability, TextHookSpec, Wiring
 from bot.context import BotContext
 from bot.services import repairs, repairs_contact
 from handlers.common import current_person
@@ -129,7 +130,7 @@ async def contact_shared(update: Update, context: BotContext) -> None:
 
 
 async def typed_phone(update: Update, context: BotContext) -> bool:
-    """start.TEXT_HOOKS: asked for a phone, many type the number instead of pressing the contact button."""
+    """A text hook: asked for a phone, many type the number instead of pressing the contact button."""
     message = update.effective_message
     if not (context.user_data or {}).get(ASKED_KEY) or message is None or not message.text:
         return False
@@ -161,11 +162,7 @@ class SkipPhoneFilter(filters.MessageFilter):
         )
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    from handlers.start import TEXT_HOOKS
-
-    if typed_phone not in TEXT_HOOKS:
-        TEXT_HOOKS.insert(0, typed_phone)  # before the law hook, which would read a bare number as help
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     relay: ConversationHandler[BotContext] = ConversationHandler(
         name="repairs_relay",
@@ -189,3 +186,11 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         MessageHandler(private & filters.CONTACT, contact_shared),
         MessageHandler(private & SkipPhoneFilter(), phone_skipped),
     ]
+
+
+CAPABILITY = Capability(
+    name="repairs_contact",
+    handlers=handlers,
+    # Ahead of the law hook, which would read a bare number as a request for help.
+    text_hooks=(TextHookSpec(typed_phone, 10),),
+)

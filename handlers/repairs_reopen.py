@@ -16,6 +16,7 @@ from telegram.ext import (
 )
 
 from bot.callbacks import int_part, unpack
+from bot.capability import Capability, Wiring
 from bot.context import BotContext
 from bot.services import repairs, repairs_contact
 from handlers.dead_ends import answer_if_legal
@@ -95,7 +96,7 @@ async def other_content(update: Update, context: BotContext) -> StillWrongStep:
     return StillWrongStep.WHAT
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     conversation: ConversationHandler[BotContext] = ConversationHandler(
         name="repairs_still_wrong",
@@ -113,3 +114,6 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         fallbacks=[CommandHandler("cancel", skipped)],
     )
     return [conversation]
+
+
+CAPABILITY = Capability(name="repairs_reopen", handlers=handlers)

@@ -15,25 +15,18 @@ from telegram.ext import (
 )
 
 from bot.callbacks import int_part, pack, unpack
-from bot.commands import CommandSpec, register_command, roles
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import CommandSpec, roles
 from bot.context import BotContext
 from bot.roles import Role
 from bot.services import repairs
 from bot.services.repairs import TicketView
 from handlers.common import is_private
-from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 
 RP = repairs.PREFIX
 PREFIX = "rs"  # staff conversation buttons
 STAFF_KEY = "repair_staff"
-
-register_command(
-    CommandSpec("tasks", "cmd.tasks", roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 20)
-)
-register_command(
-    CommandSpec("board", "cmd.board", roles(Role.SUPERVISOR, Role.PROPERTY_MANAGER, Role.ADMIN), 21)
-)
 
 
 class StaffStep(IntEnum):
@@ -338,14 +331,7 @@ async def board_command(update: Update, context: BotContext) -> None:
     )
 
 
-# Each role's daily work on its keyboard, ahead of everything else.
-add_menu_entry(
-    MenuEntry("menu.tasks", tasks_command, roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 2)
-)
-add_menu_entry(MenuEntry("menu.board", board_command, roles(Role.SUPERVISOR), 3))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     cb = CallbackQueryHandler
     staff: ConversationHandler[BotContext] = ConversationHandler(
@@ -379,3 +365,18 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("board", board_command, filters=private),
         cb(stale_button, pattern=rf"^{PREFIX}:"),
     ]
+
+
+CAPABILITY = Capability(
+    name="repairs_staff",
+    handlers=handlers,
+    commands=(
+        CommandSpec("tasks", "cmd.tasks", roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 200),
+        CommandSpec("board", "cmd.board", roles(Role.SUPERVISOR, Role.PROPERTY_MANAGER, Role.ADMIN), 210),
+    ),
+    # Each role's daily work on its keyboard, ahead of everything else.
+    menu=(
+        MenuEntry("menu.tasks", tasks_command, roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 22),
+        MenuEntry("menu.board", board_command, roles(Role.SUPERVISOR), 30),
+    ),
+)

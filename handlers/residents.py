@@ -15,14 +15,15 @@ from telegram.ext import (
 )
 
 from bot.callbacks import int_part, pack, unpack
-from bot.commands import UNREGISTERED, Audience
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import UNREGISTERED, Audience, CommandSpec
 from bot.context import BotContext
 from bot.roles import Role
 from bot.services import residents
 from bot.services.errors import UserFacingError
 from bot.services.residents import InviteOutcome
 from handlers.common import current_person, ensure_current_person, refresh_commands, show_menu
-from handlers.menu import MenuEntry, add_menu_entry, menu_for
+from handlers.menu import menu_for
 from handlers.render import (
     answer,
     choice_keyboard,
@@ -394,7 +395,9 @@ async def decide(update: Update, context: BotContext) -> None:
         user.id,
         parts[1] == "ok",
         context.services.clock.now(),
-        menu_for=lambda person, language: menu_for(context.services.translator, language, person).to_dict(),
+        menu_for=lambda person, language: menu_for(
+            context.services.wiring, context.services.translator, language, person
+        ).to_dict(),
     )
     context.services.notify_outbox()
     key = "residents.decided_approved" if result.status == "approved" else "residents.decided_rejected"
@@ -402,10 +405,7 @@ async def decide(update: Update, context: BotContext) -> None:
     await edit_or_reply(update, context, context.t(key, name=result.requester_name, home=result.home_label))
 
 
-add_menu_entry(MenuEntry("menu.register", register_command, Audience(UNREGISTERED), 1))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     conversation: ConversationHandler[BotContext] = ConversationHandler(
         name="register",
@@ -444,3 +444,11 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:"),
         MessageHandler(private & filters.Regex(INVITE_TYPED_RE), code_typed_anywhere),
     ]
+
+
+CAPABILITY = Capability(
+    name="residents",
+    handlers=handlers,
+    commands=(CommandSpec("register", "cmd.register", Audience(UNREGISTERED), 50),),
+    menu=(MenuEntry("menu.register", register_command, Audience(UNREGISTERED), 10),),
+)

@@ -12,12 +12,12 @@ waits in the person's user_data under the question's id; a second or stale press
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.callbacks import pack, unpack
+from bot.capability import Capability, Wiring
 from bot.context import BotContext
 from bot.services.routing import INTENTS, RouteResult, route_text
 from handlers.menu import MenuLabelFilter
@@ -46,19 +46,17 @@ def intent_of(message: Message) -> str:
     return route_of(message).intent
 
 
-_MENU_PRESS = MenuLabelFilter()
-
-
 class IntentFilter(filters.MessageFilter):
     """The message is about one of ``intents`` — and the router is sure (a close call is asked first)."""
 
-    def __init__(self, *intents: str) -> None:
+    def __init__(self, wiring: Wiring, *intents: str) -> None:
         super().__init__(name=f"IntentFilter({', '.join(intents)})")
         self.intents = frozenset(intents)
+        self.menu_press = MenuLabelFilter(wiring)
 
     def filter(self, message: Message) -> bool:
         # A big menu button is a press, never free text to route, whatever words its label has.
-        if not message.text or message.text.startswith("/") or _MENU_PRESS.filter(message):
+        if not message.text or message.text.startswith("/") or self.menu_press.filter(message):
             return False
         result = route_of(message)
         return result.alternative is None and result.intent in self.intents
@@ -110,72 +108,40 @@ async def take_pending(update: Update, context: BotContext) -> str | None:
     return str(pending.get("text") or "")
 
 
-ChoiceHandler = Callable[[Update, BotContext, str], Awaitable[None]]
-
-
-async def _law(update: Update, context: BotContext, text: str) -> None:
-    from handlers.law import answer_question
-
-    await answer_question(update, context, text)
-
-
-async def _points(update: Update, context: BotContext, text: str) -> None:
-    from handlers.points import text_about_points
-
-    await text_about_points(update, context)
-
-
-async def _tickets(update: Update, context: BotContext, text: str) -> None:
-    from handlers.repairs import my_tickets
-
-    await my_tickets(update, context)
-
-
-async def _patrol(update: Update, context: BotContext, text: str) -> None:
-    from handlers.patrols import patrol_command
-
-    await patrol_command(update, context)
-
-
-async def _event(update: Update, context: BotContext, text: str) -> None:
-    from handlers.events import events_command
-
-    await events_command(update, context)
-
-
-# A repair is not here: the report is a conversation, so its entry point takes the "repair" button itself
-# (handlers/repairs.py: `CallbackQueryHandler(start_from_choice, pattern=choice_pattern("repair"))`).
-CHOICES: dict[str, ChoiceHandler] = {
-    "law": _law, "points": _points, "tickets": _tickets, "patrol": _patrol, "event": _event,
-}
-
-
 async def choice_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     parts = unpack(query.data)
     intent = parts[1] if len(parts) > 1 else ""
-    if intent not in CHOICES:  # a repair button here means a report is already open: it is not for now
+    # Each capability declares the choices it takes (`Capability.choices`). A repair is not among them: the
+    # report is a conversation, so its entry point takes the "repair" button itself (handlers/repairs.py:
+    # `CallbackQueryHandler(start_from_choice, pattern=choice_pattern("repair"))`), and a repair button
+    # reaching this handler means a report is already open: it is not for now.
+    choice = context.services.wiring.choices.get(intent)
+    if choice is None:
         await answer(update, context.t("routing.stale"), alert=True)
         return
     text = await take_pending(update, context)
     if text is not None:
-        await CHOICES[intent](update, context, text)
+        await choice(update, context, text)
 
 
 async def patrol_text(update: Update, context: BotContext) -> None:
-    await _patrol(update, context, "")
+    await context.services.wiring.choices["patrol"](update, context, "")
 
 
 async def event_text(update: Update, context: BotContext) -> None:
-    await _event(update, context, "")
+    await context.services.wiring.choices["event"](update, context, "")
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & ~MenuLabelFilter()
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
+    text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & ~MenuLabelFilter(wiring)
     return [
         MessageHandler(text & _CloseCall(), ask_which),
-        MessageHandler(text & IntentFilter("patrol"), patrol_text),
-        MessageHandler(text & IntentFilter("event"), event_text),
+        MessageHandler(text & IntentFilter(wiring, "patrol"), patrol_text),
+        MessageHandler(text & IntentFilter(wiring, "event"), event_text),
         CallbackQueryHandler(choice_pressed, pattern=rf"^{PREFIX}:"),
     ]
+
+
+CAPABILITY = Capability(name="routing", handlers=handlers)

@@ -20,17 +20,16 @@ from telegram.ext import (
 )
 
 from bot.callbacks import int_part, pack, unpack
-from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, register_command, roles
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, roles
 from bot.context import BotContext, Services
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
+from bot.scheduling import DueSource
 from bot.services import proposals, votes
 from bot.services.errors import UserFacingError
 from bot.services.votes import PREFIX, VOTE_LINK, Ballotable
 from handlers.common import ensure_current_person
-from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
-from handlers.start import add_deep_link
 
 PROPOSAL_PREFIX = "pp"
 CLAIM_PREFIX = "vo"
@@ -558,25 +557,10 @@ async def _next_listening(services: Services, now: datetime) -> datetime | None:
     return await proposals.next_listening(services.uow(), now)
 
 
-# --- wiring (kept together for the Capability declaration of issue 13) --------------------------------------
-
 LEADERS = roles(Role.BUILDING_LEADER, Role.ADMIN)
 
-register_command(CommandSpec("vote", "cmd.vote", Audience(RESIDENTS), 40))
-register_command(CommandSpec("proposals", "cmd.proposals", Audience(REGISTERED), 41))
-register_command(CommandSpec("propose", "cmd.propose", Audience(RESIDENTS), 42))
-register_command(CommandSpec("claim", "cmd.claim", Audience(RESIDENTS), 43))
-register_command(CommandSpec("unvoted", "cmd.unvoted", LEADERS, 44))
-register_command(
-    CommandSpec("paper", "cmd.paper", roles(Role.BUILDING_LEADER, Role.ADMIN, Role.SUPERVISOR), 45)
-)
-add_menu_entry(MenuEntry("menu.decisions", menu_decisions, Audience(RESIDENTS), 40))
-add_deep_link(VOTE_LINK, vote_link)
-add_due_source(DueSource("votes", _process_due, _next_due))
-add_due_source(DueSource("listening_day", _process_listening, _next_listening))
 
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
     conversation = ConversationHandler(
@@ -627,3 +611,23 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CallbackQueryHandler(claim_pressed, pattern=rf"^{CLAIM_PREFIX}:claim:"),
         CallbackQueryHandler(decide_pressed, pattern=rf"^{CLAIM_PREFIX}:(ok|no):"),
     ]
+
+
+CAPABILITY = Capability(
+    name="votes",
+    handlers=handlers,
+    commands=(
+        CommandSpec("vote", "cmd.vote", Audience(RESIDENTS), 400),
+        CommandSpec("proposals", "cmd.proposals", Audience(REGISTERED), 410),
+        CommandSpec("propose", "cmd.propose", Audience(RESIDENTS), 420),
+        CommandSpec("claim", "cmd.claim", Audience(RESIDENTS), 430),
+        CommandSpec("unvoted", "cmd.unvoted", LEADERS, 440),
+        CommandSpec("paper", "cmd.paper", roles(Role.BUILDING_LEADER, Role.ADMIN, Role.SUPERVISOR), 450),
+    ),
+    menu=(MenuEntry("menu.decisions", menu_decisions, Audience(RESIDENTS), 400),),
+    deep_links={VOTE_LINK: vote_link},
+    due_sources=(
+        DueSource("votes", _process_due, _next_due),
+        DueSource("listening_day", _process_listening, _next_listening),
+    ),
+)

@@ -19,7 +19,6 @@ import contextlib
 import logging
 import time
 import traceback
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
@@ -39,7 +38,6 @@ from bot.services import inbox as inbox_service
 from bot.services.errors import UserFacingError
 
 log = logging.getLogger(__name__)
-warnings.filterwarnings("ignore", message="Please use 'Bot.", category=UserWarning)
 
 MAX_ATTEMPTS = 3
 RETRY_DELAYS = (0.5, 2.0)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,7 +25,6 @@ from bot.delivery.limits import BOOKED, FloodLimits, RateLimiter
 
 log = logging.getLogger(__name__)
 # Outbox rows name their Bot API method; PTB suggests the typed wrappers, which cannot take a stored row.
-warnings.filterwarnings("ignore", message="Please use 'Bot.", category=UserWarning)
 
 MAX_ATTEMPTS = 8
 BATCH_SIZE = 200

@@ -23,14 +23,9 @@ class ActivityView:
     occurred_at: datetime
 
 
-# Called in the same transaction for every new record (the points capability awards from here).
+# Called in the same transaction for every new record; capabilities declare them as `on_activity` (the
+# points capability awards from here), and the unit of work carries them.
 ActivityListener = Callable[[UnitOfWork, ActivityView, datetime], Awaitable[None]]
-ACTIVITY_LISTENERS: list[ActivityListener] = []
-
-
-def add_activity_listener(listener: ActivityListener) -> None:
-    if listener not in ACTIVITY_LISTENERS:
-        ACTIVITY_LISTENERS.append(listener)
 
 
 async def record_activity(
@@ -64,6 +59,6 @@ async def record_activity(
     uow.session.add(record)
     await uow.session.flush()
     view = ActivityView(record.id, source_key, person_id, compound_id, activity_type, hours, occurred_at)
-    for listener in ACTIVITY_LISTENERS:
+    for listener in uow.activity_listeners:
         await listener(uow, view, now)
     return view

@@ -25,8 +25,7 @@ from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
-from bot.services.activity import ActivityView, add_activity_listener
+from bot.services.activity import ActivityView
 from bot.services.errors import UserFacingError
 
 if TYPE_CHECKING:
@@ -346,7 +345,6 @@ async def award_for_activity(uow: UnitOfWork, activity: ActivityView, now: datet
         )
 
 
-add_activity_listener(award_for_activity)
 
 
 # Checking ----------
@@ -750,7 +748,6 @@ async def next_voucher_due(services: Services, now: datetime) -> datetime | None
         return await PointsRepository(uow.session).next_voucher_due()
 
 
-add_due_source(DueSource("points_vouchers", process_due_vouchers, next_voucher_due))
 
 
 # Staff: manual awards, reversals, rules ----------

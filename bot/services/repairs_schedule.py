@@ -17,7 +17,6 @@ from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
 from bot.services.repairs import (
     ACTIVE_STATUSES,
     LEVEL_ROLES,
@@ -341,12 +340,12 @@ async def process_periodic(uow_factory: UnitOfWorkFactory, t: Translator, now: d
     return handled
 
 
-async def _process_due(services: Services, now: datetime) -> int:
+async def process_due(services: Services, now: datetime) -> int:
     handled = await process_timers(services.uow_factory, services.translator, now)
     return handled + await process_periodic(services.uow_factory, services.translator, now)
 
 
-async def _next_due(services: Services, now: datetime) -> datetime | None:
+async def next_due(services: Services, now: datetime) -> datetime | None:
     async with services.uow() as uow:
         timer = await repo(uow).next_timer_at()
         compounds = await uow.community.compounds()
@@ -357,6 +356,3 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
         first = month_start(now, tz)
         times.append((first + timedelta(days=32)).replace(day=1))
     return min(times) if times else None
-
-
-add_due_source(DueSource("repairs", _process_due, _next_due))

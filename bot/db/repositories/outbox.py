@@ -12,6 +12,12 @@ from bot.db.models import OutboxMessage
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._queued = 0
+
+    def take_queued(self) -> int:
+        """How many messages were queued since the last call (the unit of work wakes the sender for them)."""
+        queued, self._queued = self._queued, 0
+        return queued
 
     async def add(
         self,
@@ -45,6 +51,7 @@ class OutboxRepository:
             created_at=now,
         )
         self.session.add(row)
+        self._queued += 1
         return row
 
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
