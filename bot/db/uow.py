@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db.errors import Conflict
 from bot.db.repositories import (
     AnnouncementRepository,
     CommunityRepository,
@@ -99,7 +101,11 @@ class UnitOfWork:
         self._schedule_changed = True
 
     async def commit(self) -> None:
-        await self.session.commit()
+        """Raises Conflict when a unique constraint refuses the transaction (roll back, then look again)."""
+        try:
+            await self.session.commit()
+        except IntegrityError as exc:
+            raise Conflict(exc.statement, exc.params, exc.orig) from exc
         queued = self.outbox.take_queued()
         rearm, self._schedule_changed = self._schedule_changed, False
         if queued:

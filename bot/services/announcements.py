@@ -9,12 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-
-from bot.db.models import Compound, OutboxMessage
+from bot.db.errors import Conflict
+from bot.db.models import Compound
 from bot.db.models.announcements import Announcement
-from bot.db.repositories.announcements import AnnouncementRepository
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import clip, notify_person
 from bot.i18n import Translator
@@ -219,9 +216,7 @@ async def create(
             if unit is None or unit.building.compound_id != compound.id:
                 raise UserFacingError("announcements.gone")
         if draft.request_key is not None:
-            earlier = await uow.session.scalar(
-                select(Announcement).where(Announcement.request_key == draft.request_key)
-            )
+            earlier = await uow.announcements.by_request_key(draft.request_key)
             if earlier is not None:
                 return await _view_of(uow, earlier, compound)
         ann = Announcement(
@@ -243,19 +238,19 @@ async def create(
             recipients=0,
             created_at=now,
         )
-        uow.session.add(ann)
-        await uow.session.flush()
+        uow.announcements.add(ann)
+        await uow.announcements.flush()
         if ann.send_at <= now:
             await _send(uow, t, ann, now)
         view = await _view_of(uow, ann, compound)
         try:
             await uow.commit()
-        except IntegrityError:
+        except Conflict:
             await uow.rollback()  # the same draft published at the same moment from another phone
-            earlier = await uow.session.scalar(
-                select(Announcement).where(Announcement.request_key == draft.request_key)
-            )
-            if earlier is None or draft.request_key is None:
+            if draft.request_key is None:
+                raise
+            earlier = await uow.announcements.by_request_key(draft.request_key)
+            if earlier is None:
                 raise
             return await _view_of(uow, earlier, await _compound_of(uow, earlier.compound_id))
         return view
@@ -276,7 +271,7 @@ async def _view_of(uow: UnitOfWork, ann: Announcement, compound: Compound) -> An
 
 
 async def _send(uow: UnitOfWork, t: Translator, ann: Announcement, now: datetime) -> None:
-    repo = AnnouncementRepository(uow.session)
+    repo = uow.announcements
     if not await repo.claim(ann.id, now):
         return
     count = 0
@@ -311,7 +306,7 @@ async def _send(uow: UnitOfWork, t: Translator, ann: Announcement, now: datetime
                 purpose="announcement",
             )
             count += 1
-    await uow.session.flush()
+    await uow.announcements.flush()
     ann.recipients = count
     ann.status, ann.sent_at = "sent", now
 
@@ -319,7 +314,7 @@ async def _send(uow: UnitOfWork, t: Translator, ann: Announcement, now: datetime
 async def cancel(uow: UnitOfWork, telegram_id: int, announcement_id: int, now: datetime) -> None:
     async with uow:
         person = await _person(uow, telegram_id)
-        ann = await AnnouncementRepository(uow.session).get(announcement_id)
+        ann = await uow.announcements.get(announcement_id)
         if ann is None:
             raise UserFacingError("announcements.gone")
         await _require_staff(uow, person, ann.compound_id)
@@ -334,7 +329,7 @@ async def scheduled(uow: UnitOfWork, t: Translator, telegram_id: int) -> list[An
         person = await _person(uow, telegram_id)
         ids = await _require_staff(uow, person)
         out = []
-        for ann in await AnnouncementRepository(uow.session).scheduled(ids):
+        for ann in await uow.announcements.scheduled(ids):
             compound = await uow.community.compound(ann.compound_id)
             out.append(
                 AnnouncementView(ann.id, ann.title, ann.status, ann.send_at, 0, 0, str(zone(compound)))
@@ -346,7 +341,7 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
     """Send scheduled announcements that are due; pin group posts once Telegram has given them an id."""
     handled = 0
     async with uow:
-        repo = AnnouncementRepository(uow.session)
+        repo = uow.announcements
         for ann in await repo.due(now):
             await _send(uow, t, ann, now)
             handled += 1
@@ -367,9 +362,7 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
                         purpose=PIN_PURPOSE,
                     )
                     handled += added is not None
-                    pin = added or await uow.session.scalar(
-                        select(OutboxMessage).where(OutboxMessage.dedupe_key == key)
-                    )
+                    pin = added or await repo.queued_pin(key)
                     if pin is None or pin.status == "pending":
                         waiting = True  # stay awaiting until Telegram has answered the pin
                     elif pin.status == "failed" and _lacks_rights(pin.last_error):
@@ -418,22 +411,14 @@ async def _tell_pin_refused(
 async def retry_pins(uow: UnitOfWork, chat_id: int, now: datetime) -> int:
     """The bot was given the right to pin in this group: the pins it was refused are sent again."""
     async with uow:
-        result = await uow.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.chat_id == chat_id,
-                OutboxMessage.purpose == PIN_PURPOSE,
-                OutboxMessage.status == "failed",
-            )
-            .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
-        )
+        retried = await uow.announcements.retry_failed_pins(chat_id, PIN_PURPOSE, now)
         await uow.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return retried
 
 
 async def next_due(uow: UnitOfWork, now: datetime) -> datetime | None:
     async with uow:
-        repo = AnnouncementRepository(uow.session)
+        repo = uow.announcements
         times = [t for t in [await repo.next_send_at()] if t is not None]
         if await repo.awaiting_pins():
             times.append(now + PIN_RECHECK)

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from bot.db.models import Person
 from bot.db.models.events import CommunityEvent, EventReminder, EventRsvp
-from bot.db.repositories.events import EventRepository
 from bot.db.uow import UnitOfWork
 from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_chat, notify_person
@@ -134,7 +133,7 @@ class RsvpView:
 
 
 async def _view(uow: UnitOfWork, event: CommunityEvent, person_id: int | None = None) -> EventView:
-    repo = EventRepository(uow.session)
+    repo = uow.events
     rsvps = await repo.rsvps(event.id, ("going", "waiting"))
     compound = await uow.community.compound(event.compound_id)
     return EventView(
@@ -217,8 +216,8 @@ async def _create(
             posted=False,
             created_at=now,
         )
-        uow.session.add(event)
-        await uow.session.flush()
+        uow.events.add(event)
+        await uow.events.flush()
         if first is None:
             first = event
     assert first is not None
@@ -335,7 +334,7 @@ async def import_events(
 
 
 async def _post(uow: UnitOfWork, t: Translator, event: CommunityEvent, now: datetime) -> None:
-    repo = EventRepository(uow.session)
+    repo = uow.events
     if not await repo.claim_post(event.id):
         return
     tz = zone(await uow.community.compound(event.compound_id))
@@ -403,14 +402,12 @@ async def upcoming(uow: UnitOfWork, telegram_id: int, now: datetime, days: int =
             compounds.add(residency.household.unit.building.compound_id)
         if not compounds and not everywhere:
             raise UserFacingError("common.not_registered")
-        events = await EventRepository(uow.session).upcoming(
-            None if everywhere else compounds, now, now + timedelta(days=days)
-        )
+        events = await uow.events.upcoming(None if everywhere else compounds, now, now + timedelta(days=days))
         return [await _view(uow, e, person.id) for e in events if e.posted]
 
 
 async def _schedule(uow: UnitOfWork, event: CommunityEvent, person_id: int, now: datetime) -> None:
-    repo = EventRepository(uow.session)
+    repo = uow.events
     tz = zone(await uow.community.compound(event.compound_id))
     for kind, due in (
         ("day", event.starts_at - timedelta(days=1)),
@@ -421,7 +418,7 @@ async def _schedule(uow: UnitOfWork, event: CommunityEvent, person_id: int, now:
         if due <= now or due >= event.starts_at:
             continue
         if row is None:
-            uow.session.add(
+            uow.events.add(
                 EventReminder(event_id=event.id, person_id=person_id, kind=kind, due_at=due, done=False)
             )
         else:
@@ -445,7 +442,7 @@ async def rsvp(
     uow: UnitOfWork, telegram_id: int, display_name: str, event_id: int, now: datetime
 ) -> RsvpView:
     async with uow:
-        repo = EventRepository(uow.session)
+        repo = uow.events
         if not await repo.lock(event_id):
             raise UserFacingError("events.gone")
         from bot.services.people import get_or_create
@@ -462,10 +459,10 @@ async def rsvp(
             raise UserFacingError(f"events.already_{existing.status}")
         status = "waiting" if await repo.count_going(event.id) >= event.capacity else "going"
         if existing is None:
-            uow.session.add(EventRsvp(event_id=event.id, person_id=person.id, status=status, created_at=now))
+            uow.events.add(EventRsvp(event_id=event.id, person_id=person.id, status=status, created_at=now))
         else:
             existing.status, existing.created_at = status, now
-        await uow.session.flush()
+        await uow.events.flush()
         if status == "going":
             await _schedule(uow, event, person.id, now)
         view = await _view(uow, event, person.id)
@@ -477,7 +474,7 @@ async def cancel_rsvp(
     uow: UnitOfWork, t: Translator, telegram_id: int, event_id: int, now: datetime
 ) -> RsvpView:
     async with uow:
-        repo = EventRepository(uow.session)
+        repo = uow.events
         if not await repo.lock(event_id):
             raise UserFacingError("events.gone")
         person = await _person(uow, telegram_id)
@@ -496,7 +493,7 @@ async def cancel_rsvp(
             if waiting:
                 lucky = waiting[0]
                 lucky.status = "going"
-                await uow.session.flush()
+                await uow.events.flush()
                 await _schedule(uow, event, lucky.person_id, now)
                 who = await uow.community.person(lucky.person_id)
                 if who is not None:
@@ -511,7 +508,7 @@ async def cancel_rsvp(
                         title=event.title,
                         when=fmt_span(t, who.language, event.starts_at, event.ends_at, tz),
                     )
-        await uow.session.flush()
+        await uow.events.flush()
         view = await _view(uow, event, person.id)
         await uow.commit()
         return RsvpView(view, "cancelled")
@@ -519,7 +516,7 @@ async def cancel_rsvp(
 
 async def _organiser_event(uow: UnitOfWork, telegram_id: int, event_id: int) -> tuple[Person, CommunityEvent]:
     person = await _person(uow, telegram_id)
-    event = await EventRepository(uow.session).event(event_id)
+    event = await uow.events.event(event_id)
     if event is None:
         raise UserFacingError("events.gone")
     if event.organiser_id != person.id:
@@ -535,7 +532,7 @@ async def cancel_event(uow: UnitOfWork, t: Translator, telegram_id: int, event_i
             raise UserFacingError("events.cancelled")
         if event.starts_at <= now:
             raise UserFacingError("events.started")
-        repo = EventRepository(uow.session)
+        repo = uow.events
         event.status = "cancelled"
         await repo.drop_reminders(event.id)
         tz = zone(await uow.community.compound(event.compound_id))
@@ -579,7 +576,7 @@ async def message_attendees(
         _, event = await _organiser_event(uow, telegram_id, event_id)
         sent = 0
         stamp = int(now.timestamp())
-        for row in await EventRepository(uow.session).rsvps(event.id, ("going",)):
+        for row in await uow.events.rsvps(event.id, ("going",)):
             who = await uow.community.person(row.person_id)
             if who is None:
                 continue
@@ -606,7 +603,7 @@ async def organiser_view(uow: UnitOfWork, telegram_id: int, event_id: int) -> Ev
 
 async def check_in(uow: UnitOfWork, telegram_id: int, code: str, now: datetime) -> EventView:
     async with uow:
-        repo = EventRepository(uow.session)
+        repo = uow.events
         event = await repo.by_code(code.strip().lower()[:12]) if code.strip() else None
         if event is None or event.status != "open":
             raise UserFacingError("events.bad_code")
@@ -642,7 +639,7 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
 async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple[int, bool]:
     handled = 0
     async with uow:
-        repo = EventRepository(uow.session)
+        repo = uow.events
         for event in await repo.due_posts(now):
             if event.status == "open" and event.starts_at > now:
                 await _post(uow, t, event, now)
@@ -680,7 +677,7 @@ async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple
 
 async def next_due(uow: UnitOfWork) -> datetime | None:
     async with uow:
-        return await EventRepository(uow.session).next_due()
+        return await uow.events.next_due()
 
 
 __all__ = ["STAFF_ROLES", "EventDraft", "EventView", "RsvpView"]

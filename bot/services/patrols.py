@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
-
 from bot.db.models import Compound, Person
 from bot.db.models.patrols import (
     CheckpointScan,
@@ -23,7 +21,6 @@ from bot.db.models.patrols import (
     ShiftSignup,
     ShiftTemplate,
 )
-from bot.db.repositories.patrols import PatrolRepository
 from bot.db.uow import UnitOfWork
 from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_person
@@ -211,7 +208,7 @@ async def _coordinators(uow: UnitOfWork, compound_id: int) -> list[Person]:
 async def _shift_view(
     uow: UnitOfWork, shift: PatrolShift, *, person_id: int | None = None, names: bool = False
 ) -> ShiftView:
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     route = await repo.route(shift.route_id)
     compound = await uow.community.compound(shift.compound_id)
     signups = await repo.signups(shift.id, ("booked", "waiting"))
@@ -244,7 +241,7 @@ async def _shift_view(
 
 async def _schedule_shift_rows(uow: UnitOfWork, shift: PatrolShift, now: datetime) -> None:
     """The leader's roster, the understaffed check and closing time of a new shift."""
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     rules = await repo.settings(shift.compound_id)
     rows: list[tuple[int | None, str, datetime]] = [(None, "close", shift.ends_at)]
     understaffed_at = shift.starts_at - timedelta(hours=rules.understaffed_hours)
@@ -259,14 +256,14 @@ async def _schedule_shift_rows(uow: UnitOfWork, shift: PatrolShift, now: datetim
         )
     for person_id, kind, due in rows:
         if await repo.reminder(shift.id, person_id, kind) is None:
-            uow.session.add(
+            uow.patrols.add(
                 PatrolReminder(shift_id=shift.id, person_id=person_id, kind=kind, due_at=due, done=False)
             )
 
 
 async def _schedule_person(uow: UnitOfWork, shift: PatrolShift, person_id: int, now: datetime) -> None:
     """The evening-before and hour-before reminders, kept out of quiet hours; none already past."""
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     rules = await repo.settings(shift.compound_id)
     tz = zone(await uow.community.compound(shift.compound_id))
     local_start = shift.starts_at.astimezone(tz)
@@ -283,7 +280,7 @@ async def _schedule_person(uow: UnitOfWork, shift: PatrolShift, person_id: int, 
                 row.done, row.outcome = True, "skipped"
             continue
         if row is None:
-            uow.session.add(
+            uow.patrols.add(
                 PatrolReminder(shift_id=shift.id, person_id=person_id, kind=kind, due_at=due, done=False)
             )
         else:
@@ -297,7 +294,7 @@ def _local_week(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 async def _check_can_book(uow: UnitOfWork, shift: PatrolShift, person: Person) -> None:
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     overlapping = [
         sh
         for _, sh in await repo.person_bookings(person.id, shift.starts_at, shift.ends_at)
@@ -320,14 +317,14 @@ async def _check_can_book(uow: UnitOfWork, shift: PatrolShift, person: Person) -
 async def _book(
     uow: UnitOfWork, shift: PatrolShift, person: Person, status: str, now: datetime
 ) -> ShiftSignup:
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     signup = await repo.signup(shift.id, person.id)
     if signup is None:
         signup = ShiftSignup(shift_id=shift.id, person_id=person.id, status=status, created_at=now)
-        uow.session.add(signup)
+        uow.patrols.add(signup)
     else:
         signup.status, signup.created_at, signup.cancelled_at = status, now, None
-    await uow.session.flush()
+    await uow.patrols.flush()
     if status == "booked":
         await _schedule_person(uow, shift, person.id, now)
     return signup
@@ -352,14 +349,14 @@ async def create_route(
         route = PatrolRoute(
             compound_id=compound_id, name=name.strip()[:100], radius_m=radius_m, created_at=now
         )
-        uow.session.add(route)
-        await uow.session.flush()
+        uow.patrols.add(route)
+        await uow.patrols.flush()
         made = []
         for position, (cp_name, lat, lon) in enumerate(checkpoints):
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise UserFacingError("patrols.bad_route")
             code = new_code()
-            uow.session.add(
+            uow.patrols.add(
                 PatrolCheckpoint(
                     route_id=route.id,
                     name=cp_name[:100],
@@ -389,7 +386,7 @@ async def update_rules(uow: UnitOfWork, compound_id: int, **changes: object) -> 
     """Change a compound's patrol rules (times "HH:MM"); unknown names or bad values are refused."""
     allowed = set(RulesView.__dataclass_fields__)
     async with uow:
-        rules = await PatrolRepository(uow.session).settings(compound_id)
+        rules = await uow.patrols.settings(compound_id)
         for name, value in changes.items():
             if name not in allowed:
                 raise UserFacingError("common.stale_button")
@@ -422,7 +419,7 @@ async def create_template(
         raise UserFacingError("patrols.bad_weekdays")
     parse_hhmm(start_time)
     async with uow:
-        route = await PatrolRepository(uow.session).route(route_id)
+        route = await uow.patrols.route(route_id)
         if route is None:
             raise UserFacingError("patrols.route_gone")
         template = ShiftTemplate(
@@ -436,7 +433,7 @@ async def create_template(
             active=True,
             created_at=now,
         )
-        uow.session.add(template)
+        uow.patrols.add(template)
         await uow.commit()
         return template.id
 
@@ -445,7 +442,7 @@ async def generate_shifts(uow: UnitOfWork, now: datetime, ahead: timedelta = GEN
     """Create the shifts of every active template up to `ahead` from now; existing ones are kept."""
     made = 0
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         for template in await repo.templates():
             last = await repo.last_generated(template.id)
             if last is not None and last >= now + ahead - timedelta(days=7):
@@ -469,8 +466,8 @@ async def generate_shifts(uow: UnitOfWork, now: datetime, ahead: timedelta = GEN
                             status="open",
                             created_at=now,
                         )
-                        uow.session.add(shift)
-                        await uow.session.flush()
+                        uow.patrols.add(shift)
+                        await uow.patrols.flush()
                         await _schedule_shift_rows(uow, shift, now)
                         made += 1
                 day += timedelta(days=1)
@@ -498,7 +495,7 @@ async def create_shift(
         raise UserFacingError("patrols.bad_capacity")
     async with uow:
         actor = await _person(uow, actor_telegram_id)
-        route = await PatrolRepository(uow.session).route(route_id)
+        route = await uow.patrols.route(route_id)
         if route is None:
             raise UserFacingError("patrols.shift_gone")
         await _require_staff(uow, actor, route.compound_id)
@@ -513,8 +510,8 @@ async def create_shift(
             status="open",
             created_at=now,
         )
-        uow.session.add(shift)
-        await uow.session.flush()
+        uow.patrols.add(shift)
+        await uow.patrols.flush()
         await _schedule_shift_rows(uow, shift, now)
         view = await _shift_view(uow, shift)
         await uow.commit()
@@ -536,7 +533,7 @@ async def upcoming(uow: UnitOfWork, telegram_id: int, now: datetime, days: int =
         if not compounds:
             raise UserFacingError("patrols.not_volunteer")
         ids = None if None in compounds else {c for c in compounds if c is not None}
-        shifts = await PatrolRepository(uow.session).shifts_between(ids, now, now + timedelta(days=days))
+        shifts = await uow.patrols.shifts_between(ids, now, now + timedelta(days=days))
         return [await _shift_view(uow, s, person_id=person.id) for s in shifts]
 
 
@@ -544,7 +541,7 @@ async def sign_up(
     uow: UnitOfWork, t: Translator, telegram_id: int, shift_id: int, now: datetime
 ) -> SignupView:
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         if not await repo.lock_shift(shift_id):
             raise UserFacingError("patrols.shift_gone")
         person = await _person(uow, telegram_id)
@@ -561,7 +558,7 @@ async def sign_up(
         await _check_can_book(uow, shift, person)
         full = await repo.count_booked(shift.id) >= shift.capacity
         await _book(uow, shift, person, "waiting" if full else "booked", now)
-        await uow.session.flush()
+        await uow.patrols.flush()
         coming = []
         for kind in ("evening", "hour"):
             reminder = await repo.reminder(shift.id, person.id, kind)
@@ -577,7 +574,7 @@ async def cancel(
     uow: UnitOfWork, t: Translator, telegram_id: int, shift_id: int, now: datetime
 ) -> SignupView:
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         if not await repo.lock_shift(shift_id):
             raise UserFacingError("patrols.shift_gone")
         person = await _person(uow, telegram_id)
@@ -609,7 +606,7 @@ async def cancel(
                         when=fmt_when(t, coordinator.language, shift.starts_at, tz),
                     )
             refilled = await _refill(uow, t, shift, person, now)
-        await uow.session.flush()
+        await uow.patrols.flush()
         view = await _shift_view(uow, shift, person_id=person.id)
         await uow.commit()
         return SignupView(view, "cancelled", late=late, refilled_by=refilled)
@@ -619,7 +616,7 @@ async def _refill(
     uow: UnitOfWork, t: Translator, shift: PatrolShift, freed_by: Person, now: datetime
 ) -> str | None:
     """A freed place goes to the first on the waiting list, else to every volunteer with a "我来" button."""
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     tz = zone(await uow.community.compound(shift.compound_id))
     for waiting in await repo.signups(shift.id, ("waiting",)):
         person = await uow.community.person(waiting.person_id)
@@ -630,7 +627,7 @@ async def _refill(
         except UserFacingError:
             continue
         waiting.status = "booked"
-        await uow.session.flush()
+        await uow.patrols.flush()
         await _schedule_person(uow, shift, person.id, now)
         await notify_person(
             uow,
@@ -643,8 +640,8 @@ async def _refill(
         )
         return "waiting"
     offer = PlaceOffer(shift_id=shift.id, freed_by=freed_by.id, status="open", created_at=now)
-    uow.session.add(offer)
-    await uow.session.flush()
+    uow.patrols.add(offer)
+    await uow.patrols.flush()
     booked = {s.person_id for s in await repo.signups(shift.id, ("booked",))}
     volunteers = await uow.community.staff_with_role(shift.compound_id, [Role.PATROL.value])
     seen: set[int] = set()
@@ -671,7 +668,7 @@ async def take_offer(
     uow: UnitOfWork, t: Translator, telegram_id: int, offer_id: int, now: datetime
 ) -> SignupView:
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         offer = await repo.offer(offer_id)
         if offer is None:
             raise UserFacingError("patrols.shift_gone")
@@ -688,13 +685,7 @@ async def take_offer(
         if existing is not None and existing.status == "booked":
             raise UserFacingError("patrols.already_booked")
         await _check_can_book(uow, shift, person)
-        # Two volunteers pressing at once: only one UPDATE finds the offer still open.
-        result = await uow.session.execute(
-            update(PlaceOffer)
-            .where(PlaceOffer.id == offer_id, PlaceOffer.status == "open")
-            .values(status="taken", taken_by=person.id)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not await repo.take_open_offer(offer_id, person.id):
             raise UserFacingError("patrols.offer_taken")
         if await repo.count_booked(shift.id) >= shift.capacity:
             raise UserFacingError("patrols.offer_taken")
@@ -720,20 +711,11 @@ async def take_offer(
 
 async def _close_offer_messages(uow: UnitOfWork, offer_id: int, taker_id: int, now: datetime) -> None:
     """Take the "我来" button off the offers already delivered to the other volunteers."""
-    from sqlalchemy import select
-
-    from bot.db.models import OutboxMessage
-
-    rows = await uow.session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.like(f"patrol-offer:{offer_id}:%"), OutboxMessage.status != "failed"
-        )
-    )
-    for row in rows:
+    for row in await uow.patrols.offer_messages(offer_id):
         if row.person_id == taker_id:
             continue
         if row.status == "pending":
-            await uow.session.delete(row)  # not sent yet: no need to offer what is gone
+            await uow.patrols.drop_message(row)  # not sent yet: no need to offer what is gone
         elif row.telegram_message_id is not None:
             await uow.outbox.add(
                 chat_id=row.chat_id,
@@ -748,7 +730,7 @@ async def _close_offer_messages(uow: UnitOfWork, offer_id: int, taker_id: int, n
 async def my_shifts(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 60) -> list[ShiftView]:
     async with uow:
         person = await _person(uow, telegram_id)
-        rows = await PatrolRepository(uow.session).person_bookings(person.id, now, now + timedelta(days=days))
+        rows = await uow.patrols.person_bookings(person.id, now, now + timedelta(days=days))
         return [await _shift_view(uow, sh, person_id=person.id) for _, sh in rows]
 
 
@@ -788,7 +770,7 @@ def calendar_ics(shifts: list[ShiftView], title: str, now: datetime, host: str =
 async def _running_booking(
     uow: UnitOfWork, person: Person, now: datetime, route_id: int | None = None
 ) -> tuple[ShiftSignup, PatrolShift] | None:
-    rows = await PatrolRepository(uow.session).person_bookings(person.id, now, now + CHECKIN_EARLY)
+    rows = await uow.patrols.person_bookings(person.id, now, now + CHECKIN_EARLY)
     for signup, shift in rows:
         running = shift.status == "open" and shift.starts_at - CHECKIN_EARLY <= now <= shift.ends_at
         if running and (route_id is None or shift.route_id == route_id):
@@ -810,7 +792,7 @@ async def check_in_location(
                 "patrols.no_shift_now" if roles & patrol_roles else "common.unexpected_content"
             )
         signup, shift = found
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         route = await repo.route(shift.route_id)
         assert route is not None
         distances = [
@@ -832,7 +814,7 @@ async def check_in_location(
 
 async def scan_checkpoint(uow: UnitOfWork, telegram_id: int, code: str, now: datetime) -> CheckinView:
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         checkpoint = await repo.checkpoint_by_code(code.strip().lower()[:24]) if code else None
         if checkpoint is None:
             raise UserFacingError("patrols.bad_code")
@@ -843,7 +825,7 @@ async def scan_checkpoint(uow: UnitOfWork, telegram_id: int, code: str, now: dat
         signup, shift = found
         already = {s.checkpoint_id for s in await repo.scans(shift.id, person.id)}
         if checkpoint.id not in already:
-            uow.session.add(
+            uow.patrols.add(
                 CheckpointScan(
                     shift_id=shift.id, person_id=person.id, checkpoint_id=checkpoint.id, scanned_at=now
                 )
@@ -861,16 +843,11 @@ async def scan_checkpoint(uow: UnitOfWork, telegram_id: int, code: str, now: dat
 async def close_shift(uow: UnitOfWork, t: Translator, shift_id: int, now: datetime) -> int:
     """At the end: checked-in volunteers are recorded (once) and asked for a short report; the rest are
     no-shows. Runs inside the caller's transaction; returns how many completed."""
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     shift = await repo.shift(shift_id)
     if shift is None or shift.status != "open":
         return 0
-    result = await uow.session.execute(
-        update(PatrolShift)
-        .where(PatrolShift.id == shift_id, PatrolShift.status == "open")
-        .values(status="closed")
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not await repo.close_if_open(shift_id):
         return 0
     hours = round((shift.ends_at - shift.starts_at).total_seconds() / 3600, 2)
     completed = 0
@@ -918,7 +895,7 @@ async def report(
     """Store the end-of-shift report; anything found goes to the coordinators. False if already reported."""
     async with uow:
         person = await _person(uow, telegram_id)
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         signup = await repo.signup(shift_id, person.id)
         shift = await repo.shift(shift_id)
         if signup is None or shift is None or signup.outcome != "completed":
@@ -955,20 +932,15 @@ async def report_to_hazard(
 
     async with uow:
         person = await _person(uow, telegram_id)
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         signup = await repo.signup(shift_id, person.id)
         shift = await repo.shift(shift_id)
         if signup is None or shift is None or not signup.report or signup.report == "-":
             raise UserFacingError("patrols.nothing_to_report")
-        claimed = await uow.session.execute(
-            update(ShiftSignup)
-            .where(ShiftSignup.id == signup.id, ShiftSignup.hazard_ticket_id.is_(None))
-            .values(hazard_ticket_id=0)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            await uow.session.refresh(signup)
+        if not await repo.claim_hazard(signup.id):
+            await repo.reload(signup)
             return repairs.number_of(signup.hazard_ticket_id or 0), False
-        route = await uow.session.get(PatrolRoute, shift.route_id)
+        route = await repo.route(shift.route_id)
         route_name = route.name if route is not None else t(person.language, "patrols.hazard_place")
         place_id = await repairs.ensure_spot(uow, shift.compound_id, route_name, now)
         draft = repairs.ReportDraft(
@@ -978,9 +950,7 @@ async def report_to_hazard(
             place_id=place_id,
         )
         result = await repairs.create_ticket(uow, t, person, draft, now)
-        await uow.session.execute(
-            update(ShiftSignup).where(ShiftSignup.id == signup.id).values(hazard_ticket_id=result.ticket.id)
-        )
+        await repo.set_hazard_ticket(signup.id, result.ticket.id)
         await uow.commit()
         return result.ticket.number, True
 
@@ -993,7 +963,7 @@ async def roster(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 7
     async with uow:
         person = await _person(uow, telegram_id)
         compounds = await _require_staff(uow, person)
-        shifts = await PatrolRepository(uow.session).shifts_between(
+        shifts = await uow.patrols.shifts_between(
             compounds, now - timedelta(hours=12), now + timedelta(days=days)
         )
         return [await _shift_view(uow, s, names=True) for s in shifts if s.ends_at > now]
@@ -1017,7 +987,7 @@ class ExportRow:
 
 async def export_rows(uow: UnitOfWork, start: datetime, end: datetime) -> list[ExportRow]:
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         rows: list[ExportRow] = []
         for shift in await repo.shifts_between(None, start, end, open_only=False):
             view = await _shift_view(uow, shift)
@@ -1071,18 +1041,13 @@ class RouteListing:
 
 async def list_routes(uow: UnitOfWork, compound_name: str | None = None) -> list[RouteListing]:
     """Every route with its id (what `patrol template --route-id` needs) and checkpoints."""
-    from sqlalchemy import select
-
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         out = []
         for compound in await uow.community.compounds():
             if compound_name and compound.name != compound_name:
                 continue
-            routes = await uow.session.scalars(
-                select(PatrolRoute).where(PatrolRoute.compound_id == compound.id).order_by(PatrolRoute.id)
-            )
-            for route in routes:
+            for route in await repo.routes_of(compound.id):
                 points = [(c.name, c.latitude, c.longitude, c.code) for c in await repo.checkpoints(route.id)]
                 out.append(RouteListing(route.id, compound.name, route.name, route.radius_m, points))
         return out
@@ -1091,14 +1056,10 @@ async def list_routes(uow: UnitOfWork, compound_name: str | None = None) -> list
 async def checkpoint_codes(uow: UnitOfWork) -> list[tuple[str, str, str]]:
     """(route, checkpoint, code) for printing QR stickers."""
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         out = []
         for compound in await uow.community.compounds():
-            from sqlalchemy import select
-
-            for route in await uow.session.scalars(
-                select(PatrolRoute).where(PatrolRoute.compound_id == compound.id)
-            ):
+            for route in await repo.routes_of(compound.id):
                 for cp in await repo.checkpoints(route.id):
                     out.append((route.name, cp.name, cp.code))
         return out
@@ -1116,7 +1077,7 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
 async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple[int, bool]:
     handled = 0
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         reminders = await repo.due_reminders(now, BATCH)
         for reminder in reminders:
             shift = await repo.shift(reminder.shift_id)
@@ -1139,7 +1100,7 @@ async def _handle_reminder(
     # A reminder that fell due while the bot was down still goes out, but only before the shift starts.
     if shift.status != "open" or now >= shift.starts_at:
         return False
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     tz = zone(await uow.community.compound(shift.compound_id))
     route = await repo.route(shift.route_id)
     route_name = route.name if route else ""
@@ -1205,7 +1166,7 @@ async def _handle_reminder(
 
 async def next_due(uow: UnitOfWork) -> datetime | None:
     async with uow:
-        return await PatrolRepository(uow.session).next_reminder_at()
+        return await uow.patrols.next_reminder_at()
 
 
 def week_dates(start: date, days: int) -> list[date]:

@@ -14,6 +14,13 @@ class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    def add(self, row: object) -> None:
+        self.session.add(row)
+
+    async def flush(self) -> None:
+        """Give new rows their ids (and send pending changes) inside the transaction."""
+        await self.session.flush()
+
     async def event(self, event_id: int) -> CommunityEvent | None:
         return await self.session.get(CommunityEvent, event_id)
 

@@ -27,6 +27,13 @@ class VoteRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    def add(self, row: object) -> None:
+        self.session.add(row)
+
+    async def flush(self) -> None:
+        """Give new rows their ids (and send pending changes) inside the transaction."""
+        await self.session.flush()
+
     async def vote(self, vote_id: int) -> OwnerVote | None:
         return await self.session.get(OwnerVote, vote_id)
 
