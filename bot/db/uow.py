@@ -105,7 +105,7 @@ class UnitOfWork:
         try:
             await self.session.commit()
         except IntegrityError as exc:
-            raise Conflict(exc.statement, exc.params, exc.orig) from exc
+            raise Conflict(exc.statement, exc.params, exc.orig or exc) from exc
         queued = self.outbox.take_queued()
         rearm, self._schedule_changed = self._schedule_changed, False
         if queued:

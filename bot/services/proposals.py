@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
+from bot.db.errors import Conflict
 from bot.db.models import Building, Person
 from bot.db.models.votes import HomeOwnership, Proposal, ProposalSupport
-from bot.db.repositories.votes import VoteRepository
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.roles import Role
@@ -56,8 +54,8 @@ async def raise_proposal(uow: UnitOfWork, telegram_id: int, text: str, now: date
         person = await _person(uow, telegram_id)
         compound_id = await _home_compound(uow, person)
         proposal = Proposal(compound_id=compound_id, author_id=person.id, text=text, created_at=now)
-        uow.session.add(proposal)
-        await uow.session.flush()
+        uow.votes.add(proposal)
+        await uow.votes.flush()
         proposal_id = proposal.id
         await uow.commit()
         return proposal_id
@@ -73,7 +71,7 @@ class Support:
 async def support(uow: UnitOfWork, telegram_id: int, proposal_id: int, now: datetime) -> Support:
     """One support per person, however often or from however many phones they press."""
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         person_id = person.id
         proposal = await repo.proposal(proposal_id)
@@ -83,11 +81,11 @@ async def support(uow: UnitOfWork, telegram_id: int, proposal_id: int, now: date
             raise UserFacingError("proposals.other_compound")
         added = False
         if not await repo.supported(proposal_id, person_id):
-            uow.session.add(ProposalSupport(proposal_id=proposal_id, person_id=person_id, created_at=now))
+            uow.votes.add(ProposalSupport(proposal_id=proposal_id, person_id=person_id, created_at=now))
             try:
                 await uow.commit()
                 added = True
-            except IntegrityError:  # the same person pressed twice at once
+            except Conflict:  # the same person pressed twice at once
                 await uow.rollback()
         return Support(proposal_id, await repo.support_count(proposal_id), added)
 
@@ -108,7 +106,7 @@ class ProposalList:
 
 async def ranked(uow: UnitOfWork, telegram_id: int) -> ProposalList:
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         compound_id = await _home_compound(uow, person)
         lines = [
@@ -127,7 +125,7 @@ async def put_on_agenda(
     if agenda not in AGENDAS:
         raise UserFacingError("common.stale_button")
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         proposal = await repo.proposal(proposal_id)
         if proposal is None or proposal.status != "open":
@@ -159,7 +157,7 @@ async def agenda_item(uow: UnitOfWork, telegram_id: int, proposal_id: int) -> st
     """The text of an item the committee put to an owners' vote, to start that vote from it."""
     async with uow:
         person = await _person(uow, telegram_id)
-        proposal = await VoteRepository(uow.session).proposal(proposal_id)
+        proposal = await uow.votes.proposal(proposal_id)
         if proposal is None or proposal.status != "vote" or proposal.vote_id is not None:
             raise UserFacingError("proposals.gone")
         if not await _is_committee(uow, person, proposal.compound_id):
@@ -190,7 +188,7 @@ async def _place(uow: UnitOfWork, household_id: int) -> tuple[str, Building]:
 
 async def claimable_homes(uow: UnitOfWork, telegram_id: int) -> list[ClaimableHome]:
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         out = []
         for residency in await uow.community.residencies_of(person.id):
@@ -208,7 +206,7 @@ async def claim(uow: UnitOfWork, t: Translator, telegram_id: int, household_id: 
     from bot.delivery.notify import notify_person
 
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         residency = await uow.community.residency(person.id, household_id)
         if residency is None:
@@ -226,10 +224,10 @@ async def claim(uow: UnitOfWork, t: Translator, telegram_id: int, household_id: 
                 source="claim",
                 created_at=now,
             )
-            uow.session.add(held)
+            uow.votes.add(held)
         else:
             held.status = "pending"
-        await uow.session.flush()
+        await uow.votes.flush()
         markup = {
             "inline_keyboard": [
                 [
@@ -265,7 +263,7 @@ async def decide_claim(
     from bot.delivery.notify import notify_person
 
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         held = await repo.ownership(ownership_id)
         if held is None or held.person_id is None:

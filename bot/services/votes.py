@@ -19,11 +19,10 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
+from bot.db.errors import Conflict
 from bot.db.models import Person
 from bot.db.models.votes import Ballot, HomeOwnership, OwnerVote
-from bot.db.repositories.votes import HomeRow, VoteRepository
+from bot.db.repositories.votes import HomeRow
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.services.errors import Problem, UserFacingError
@@ -114,10 +113,10 @@ async def create_vote(
             created_by=created_by,
             created_at=now,
         )
-        uow.session.add(vote)
-        await uow.session.flush()
+        uow.votes.add(vote)
+        await uow.votes.flush()
         vote_id = vote.id
-        proposal = await VoteRepository(uow.session).proposal(proposal_id) if proposal_id else None
+        proposal = await uow.votes.proposal(proposal_id) if proposal_id else None
         if proposal is not None and proposal.compound_id == found.id:
             proposal.vote_id = vote_id  # the problem list shows which vote decided it
         await uow.commit()
@@ -160,14 +159,14 @@ class Census:
 
 
 async def _vote(uow: UnitOfWork, vote_id: int) -> OwnerVote:
-    vote = await VoteRepository(uow.session).vote(vote_id)
+    vote = await uow.votes.vote(vote_id)
     if vote is None:
         raise UserFacingError("votes.no_vote", id=vote_id)
     return vote
 
 
 async def _census(uow: UnitOfWork, vote: OwnerVote) -> Census:
-    repo = VoteRepository(uow.session)
+    repo = uow.votes
     rows = await repo.homes(vote.compound_id)
     owners_of: dict[int, list[int]] = {}
     developer: set[int] = set()
@@ -331,7 +330,7 @@ async def cast_online(
     if option not in WORD_OF_OPTION:
         raise UserFacingError("votes.bad_option")
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         vote = await _vote(uow, vote_id)
         _require_open(vote, now)
@@ -350,7 +349,7 @@ async def cast_online(
                 held = current
                 return Receipt(vote_key, title, household_id, label, option, held.seq, held.cast_at, False)
             seq = (current.seq if current is not None else 0) + 1
-            uow.session.add(
+            uow.votes.add(
                 Ballot(
                     vote_id=vote_key,
                     household_id=household_id,
@@ -363,7 +362,7 @@ async def cast_online(
             )
             try:
                 await uow.commit()
-            except IntegrityError:  # another press of the same home took this seq: look again
+            except Conflict:  # another press of the same home took this seq: look again
                 await uow.rollback()
                 continue
             return Receipt(vote_key, title, household_id, label, option, seq, now, changed=True)
@@ -391,7 +390,7 @@ class Ballotable:
 async def my_ballot(uow: UnitOfWork, telegram_id: int, vote_id: int, now: datetime) -> Ballotable:
     """The homes this person may vote for in this vote, each with its current choice."""
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         vote = await _vote(uow, vote_id)
         _require_open(vote, now)
@@ -439,8 +438,8 @@ async def _add_paper(
     now: datetime,
 ) -> bool:
     """Append a paper or proxy ballot as the home's next; True when it replaces an earlier ballot."""
-    current = await VoteRepository(uow.session).current_ballot(vote_id, household_id)
-    uow.session.add(
+    current = await uow.votes.current_ballot(vote_id, household_id)
+    uow.votes.add(
         Ballot(
             vote_id=vote_id,
             household_id=household_id,
@@ -474,7 +473,7 @@ async def import_paper(
     home's online ballot; two rows for one home in a sheet are a problem, not a silent choice."""
     report = PaperReport()
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         vote = await _vote(uow, vote_id)
         _require_open(vote, now)
         by_place = {(r.building, r.unit, r.room): r for r in await repo.homes(vote.compound_id)}
@@ -523,7 +522,7 @@ async def import_paper(
             report.recorded += 1
         try:
             await uow.commit()
-        except IntegrityError:  # an owner pressed at the same moment: nothing of the sheet is kept
+        except Conflict:  # an owner pressed at the same moment: nothing of the sheet is kept
             await uow.rollback()
             raise UserFacingError("votes.busy") from None
     return report
@@ -557,7 +556,7 @@ async def enter_paper(
     from bot.delivery.notify import notify_person
 
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         vote = await _vote(uow, vote_id)
         roles = [
@@ -590,8 +589,8 @@ async def enter_paper(
             entered_by=person.id,
             created_at=now,
         )
-        uow.session.add(entry)
-        await uow.session.flush()
+        uow.votes.add(entry)
+        await uow.votes.flush()
         label = home_label(row)
         markup = {
             "inline_keyboard": [
@@ -627,13 +626,12 @@ async def decide_paper(
     uow: UnitOfWork, t: Translator, telegram_id: int, entry_id: int, approve: bool, now: datetime
 ) -> PaperEntryView:
     """The scrutineer's check: a different person from the one who typed it; once only."""
-    from bot.db.models.votes import PaperEntry
     from bot.delivery.notify import notify_person
 
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
-        entry = await uow.session.get(PaperEntry, entry_id)
+        entry = await repo.paper_entry(entry_id)
         if entry is None:
             raise UserFacingError("common.stale_button")
         vote = await _vote(uow, entry.vote_id)
@@ -682,7 +680,7 @@ async def decide_paper(
         )
         try:
             await uow.commit()
-        except IntegrityError:  # the owner pressed at this very moment: the scrutineer presses again
+        except Conflict:  # the owner pressed at this very moment: the scrutineer presses again
             await uow.rollback()
             raise UserFacingError("votes.busy") from None
         return view
@@ -768,7 +766,7 @@ async def export_evidence(
         return t(language, "votes.x_" + name, **values)
 
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         vote = await _vote(uow, vote_id)
         census = await _census(uow, vote)
         tally = _tally(census)
@@ -934,7 +932,7 @@ async def import_owners(uow: UnitOfWork, rows: Iterable[dict[str, object]], now:
     already recorded change nothing."""
     report = OwnersReport()
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         homes: dict[tuple[str, str, str, str], HomeRow] = {}
         for compound in await uow.community.compounds():
             for r in await repo.homes(compound.id):
@@ -990,12 +988,12 @@ async def import_owners(uow: UnitOfWork, rows: Iterable[dict[str, object]], now:
                         telegram_id=None, name=name, language=None, now=now
                     )
                     person.phone = phone
-                    await uow.session.flush()
+                    await uow.votes.flush()
                 person_id = person.id
             if (household_id, person_id, kind) in existing:
                 continue
             existing.add((household_id, person_id, kind))
-            uow.session.add(
+            uow.votes.add(
                 HomeOwnership(
                     household_id=household_id,
                     person_id=person_id,
@@ -1035,15 +1033,13 @@ def _next_step(vote: OwnerVote) -> datetime | None:
 
 async def next_due(uow: UnitOfWork) -> datetime | None:
     async with uow:
-        times = [
-            t for v in await VoteRepository(uow.session).unfinished() if (t := _next_step(v)) is not None
-        ]
+        times = [t for v in await uow.votes.unfinished() if (t := _next_step(v)) is not None]
     return min(times, default=None)
 
 
 async def _owners(uow: UnitOfWork, census: Census) -> dict[int, Person]:
     ids = {p for owners in census.owners_of.values() for p in owners}
-    return await VoteRepository(uow.session).people(ids)
+    return await uow.votes.people(ids)
 
 
 QUIET_HOURS = (time(22, 0), time(7, 0))
@@ -1076,7 +1072,7 @@ async def _record(
 ) -> None:
     from bot.db.models.votes import VoteNotice
 
-    uow.session.add(VoteNotice(vote_id=vote_id, kind=kind, chat_id=chat_id, person_id=person_id, sent_at=now))
+    uow.votes.add(VoteNotice(vote_id=vote_id, kind=kind, chat_id=chat_id, person_id=person_id, sent_at=now))
 
 
 async def _publish_notice(
@@ -1134,7 +1130,7 @@ async def _remind(uow: UnitOfWork, t: Translator, vote: OwnerVote, census: Censu
 
     voted = {b.household_id for b in census.ballots}
     waiting = {p for h, owners in census.owners_of.items() if h not in voted for p in owners}
-    people = await VoteRepository(uow.session).people(waiting)
+    people = await uow.votes.people(waiting)
     compound = await uow.community.compound(vote.compound_id)
     closes = vote.closes_at.astimezone(zone(compound)).strftime("%Y-%m-%d %H:%M")
     daytime = await _daytime(uow, vote, now)
@@ -1192,7 +1188,7 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime, bot_usernam
     each step once (flags on the vote, committed with the messages it queued)."""
     handled = 0
     async with uow:
-        for vote in await VoteRepository(uow.session).unfinished():
+        for vote in await uow.votes.unfinished():
             step = _next_step(vote)
             if step is None or step > now:
                 continue
@@ -1227,7 +1223,7 @@ class OpenVote:
 async def open_votes(uow: UnitOfWork, telegram_id: int, now: datetime) -> list[OpenVote]:
     """Votes open now in the compounds where this person owns a home."""
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         compounds = await repo.compounds_of_homes(await repo.owned_homes(person.id))
         out = []
@@ -1252,7 +1248,7 @@ async def unvoted_homes(uow: UnitOfWork, telegram_id: int, now: datetime) -> lis
     from bot.roles import Role
 
     async with uow:
-        repo = VoteRepository(uow.session)
+        repo = uow.votes
         person = await _person(uow, telegram_id)
         buildings: dict[int, set[int] | None] = {}  # compound → its buildings this person covers (None: all)
         for role in await uow.community.roles_of(person.id):
