@@ -27,8 +27,8 @@ from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import announcements, compounds, events, residents
 from bot.services.announcements import AnnouncementDraft
+from bot.services.common import fmt_when
 from bot.services.errors import UserFacingError
-from bot.services.patrols import fmt_when
 from handlers.common import ensure_current_person
 from handlers.render import (
     answer,

@@ -27,7 +27,7 @@ from bot.services import compounds, events
 from bot.services.errors import UserFacingError
 from bot.services.events import AUDIENCES, EVENT_TYPES, PREFIX, REPEATS, EventDraft, EventView
 from bot.services.invites import deep_link
-from bot.services.patrols import fmt_span
+from bot.services.timing import fmt_span
 from handlers.common import ensure_current_person
 from handlers.render import (
     answer,

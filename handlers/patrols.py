@@ -24,7 +24,8 @@ from bot.context import BotContext, Services
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import patrols
-from bot.services.patrols import PREFIX, ShiftView, fmt_span
+from bot.services.patrols import PREFIX, ShiftView
+from bot.services.timing import fmt_span
 from handlers.common import current_person, ensure_current_person
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, stale_button
 

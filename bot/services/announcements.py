@@ -15,8 +15,9 @@ from bot.db.models.announcements import Announcement
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import clip, notify_person
 from bot.i18n import Translator
+from bot.services.common import fmt_when, zone
 from bot.services.errors import UserFacingError
-from bot.services.patrols import _person, _require_staff, fmt_when, zone
+from bot.services.people import require_person, require_staff
 
 KINDS = ("notice", "accounts")
 SCOPES = ("none", "compound", "building", "unit")
@@ -202,8 +203,8 @@ async def create(
 ) -> AnnouncementView:
     _validate(draft, now)
     async with uow:
-        author = await _person(uow, telegram_id)
-        await _require_staff(uow, author, draft.compound_id)
+        author = await require_person(uow, telegram_id)
+        await require_staff(uow, author, draft.compound_id)
         compound = await uow.community.compound(draft.compound_id)
         if compound is None:
             raise UserFacingError("announcements.gone")
@@ -313,11 +314,11 @@ async def _send(uow: UnitOfWork, t: Translator, ann: Announcement, now: datetime
 
 async def cancel(uow: UnitOfWork, telegram_id: int, announcement_id: int, now: datetime) -> None:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         ann = await uow.announcements.get(announcement_id)
         if ann is None:
             raise UserFacingError("announcements.gone")
-        await _require_staff(uow, person, ann.compound_id)
+        await require_staff(uow, person, ann.compound_id)
         if ann.status != "scheduled":
             raise UserFacingError("announcements.already_sent")
         ann.status = "cancelled"
@@ -326,8 +327,8 @@ async def cancel(uow: UnitOfWork, telegram_id: int, announcement_id: int, now: d
 
 async def scheduled(uow: UnitOfWork, t: Translator, telegram_id: int) -> list[AnnouncementView]:
     async with uow:
-        person = await _person(uow, telegram_id)
-        ids = await _require_staff(uow, person)
+        person = await require_person(uow, telegram_id)
+        ids = await require_staff(uow, person)
         out = []
         for ann in await uow.announcements.scheduled(ids):
             compound = await uow.community.compound(ann.compound_id)

@@ -18,17 +18,10 @@ from bot.i18n import Translator
 from bot.roles import Role
 from bot.scheduling import in_batches
 from bot.services.activity import record_activity
+from bot.services.common import new_code, zone
 from bot.services.errors import UserFacingError
-from bot.services.patrols import (
-    STAFF_ROLES,
-    _person,
-    _require_staff,
-    fmt_span,
-    new_code,
-    outside_quiet_hours,
-    zone,
-)
-from bot.services.people import person_view
+from bot.services.people import STAFF_ROLES, person_view, require_person, require_staff
+from bot.services.timing import fmt_span, outside_quiet_hours
 
 PREFIX = "ev"
 AUDIENCES = ("groups", "party", "volunteers", "everyone")
@@ -172,8 +165,8 @@ def validate(draft: EventDraft, now: datetime) -> None:
 
 async def organiser_compounds(uow: UnitOfWork, telegram_id: int) -> list[tuple[int, str]]:
     async with uow:
-        person = await _person(uow, telegram_id)
-        ids = await _require_staff(uow, person)
+        person = await require_person(uow, telegram_id)
+        ids = await require_staff(uow, person)
         return [(c.id, c.name) for c in await uow.community.compounds() if ids is None or c.id in ids]
 
 
@@ -182,8 +175,8 @@ async def create_event(
 ) -> EventView:
     validate(draft, now)
     async with uow:
-        organiser = await _person(uow, telegram_id)
-        await _require_staff(uow, organiser, draft.compound_id)
+        organiser = await require_person(uow, telegram_id)
+        await require_staff(uow, organiser, draft.compound_id)
         view = await _create(uow, t, organiser.id, draft, now)
         await uow.commit()
         return view
@@ -390,7 +383,7 @@ async def _post(uow: UnitOfWork, t: Translator, event: CommunityEvent, now: date
 
 async def upcoming(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 31) -> list[EventView]:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         compounds: set[int] = set()
         everywhere = False
         for role in await uow.community.roles_of(person.id):
@@ -477,7 +470,7 @@ async def cancel_rsvp(
         repo = uow.events
         if not await repo.lock(event_id):
             raise UserFacingError("events.gone")
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         event = await repo.event(event_id)
         assert event is not None
         mine = await repo.rsvp(event.id, person.id)
@@ -515,12 +508,12 @@ async def cancel_rsvp(
 
 
 async def _organiser_event(uow: UnitOfWork, telegram_id: int, event_id: int) -> tuple[Person, CommunityEvent]:
-    person = await _person(uow, telegram_id)
+    person = await require_person(uow, telegram_id)
     event = await uow.events.event(event_id)
     if event is None:
         raise UserFacingError("events.gone")
     if event.organiser_id != person.id:
-        await _require_staff(uow, person, event.compound_id)
+        await require_staff(uow, person, event.compound_id)
     return person, event
 
 
@@ -609,7 +602,7 @@ async def check_in(uow: UnitOfWork, telegram_id: int, code: str, now: datetime) 
             raise UserFacingError("events.bad_code")
         if not (event.starts_at - CHECKIN_WINDOW <= now <= event.ends_at + CHECKIN_WINDOW):
             raise UserFacingError("events.checkin_closed")
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         mine = await repo.rsvp(event.id, person.id)
         if mine is None or mine.status != "going":
             raise UserFacingError("events.checkin_not_signed_up")

@@ -4,13 +4,11 @@ completion and no-shows, the coordinator's roster, calendar and export."""
 from __future__ import annotations
 
 import math
-import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.db.models import Compound, Person
+from bot.db.models import Person
 from bot.db.models.patrols import (
     CheckpointScan,
     PatrolCheckpoint,
@@ -28,50 +26,19 @@ from bot.i18n import Translator
 from bot.roles import Role
 from bot.scheduling import in_batches
 from bot.services.activity import record_activity
+from bot.services.common import fmt_when, new_code, zone
 from bot.services.errors import UserFacingError
+from bot.services.people import STAFF_ROLES, has_role, require_person, require_staff
+from bot.services.timing import fmt_span, in_quiet_hours, outside_quiet_hours, parse_hhmm
 
-DEFAULT_TZ = "Asia/Shanghai"
-STAFF_ROLES = (Role.COORDINATOR.value, Role.ADMIN.value, Role.SUPERVISOR.value)
 CHECKIN_EARLY = timedelta(minutes=30)  # a volunteer may check in this long before the start
 GENERATE_AHEAD = timedelta(weeks=4)
-CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 BATCH = 500  # due rows handled per transaction
 PREFIX = "pa"  # patrol buttons ("pt" is the points capability)
 
 
 # ---------------------------------------------------------------------------------------------------------
-# pure helpers (shared with events and announcements)
-
-
-def zone(compound: Compound | None) -> ZoneInfo:
-    return ZoneInfo((compound.timezone if compound is not None else None) or DEFAULT_TZ)
-
-
-def parse_hhmm(text: str) -> time:
-    hours, _, minutes = text.strip().partition(":")
-    return time(int(hours), int(minutes or 0))
-
-
-def in_quiet_hours(moment: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> bool:
-    local = moment.astimezone(tz).time()
-    if quiet_start > quiet_end:  # wraps past midnight (22:00-07:00)
-        return local >= quiet_start or local < quiet_end
-    return quiet_start <= local < quiet_end
-
-
-def outside_quiet_hours(
-    due: datetime, starts_at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time
-) -> datetime:
-    """Move a reminder that would fall in quiet hours to their end, unless the shift starts sooner than that:
-    then it goes at its own time (a late-night shift still gets its reminder)."""
-    if not in_quiet_hours(due, tz, quiet_start, quiet_end):
-        return due
-    local = due.astimezone(tz)
-    end_day = local.date()
-    if quiet_start > quiet_end and local.time() >= quiet_start:
-        end_day = end_day + timedelta(days=1)
-    end = datetime.combine(end_day, quiet_end, tzinfo=tz).astimezone(UTC)
-    return end if end < starts_at else due
+# pure helpers
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -80,26 +47,6 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * radius * math.asin(math.sqrt(a))
-
-
-def fmt_when(t: Translator, language: str | None, moment: datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
-    return t(
-        language,
-        "patrols.when",
-        month=local.month,
-        day=local.day,
-        weekday=t(language, f"patrols.wd_{local.weekday()}"),
-        time=local.strftime("%H:%M"),
-    )
-
-
-def fmt_span(t: Translator, language: str | None, start: datetime, end: datetime, tz: ZoneInfo) -> str:
-    return f"{fmt_when(t, language, start, tz)}–{end.astimezone(tz).strftime('%H:%M')}"
-
-
-def new_code(length: int = 10) -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -162,37 +109,9 @@ class RouteView:
 # internal helpers
 
 
-async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
-    person = await uow.community.person_by_telegram(telegram_id)
-    if person is None:
-        raise UserFacingError("common.not_registered")
-    return person
-
-
-async def _has_role(uow: UnitOfWork, person_id: int, roles: Iterable[str], compound_id: int) -> bool:
-    wanted = set(roles)
-    for role in await uow.community.roles_of(person_id):
-        if role.role in wanted and (role.compound_id is None or role.compound_id == compound_id):
-            return True
-    return False
-
-
 async def _require_volunteer(uow: UnitOfWork, person: Person, compound_id: int) -> None:
-    if not await _has_role(uow, person.id, (Role.PATROL.value, *STAFF_ROLES), compound_id):
+    if not await has_role(uow, person.id, (Role.PATROL.value, *STAFF_ROLES), compound_id):
         raise UserFacingError("patrols.not_volunteer")
-
-
-async def _require_staff(uow: UnitOfWork, person: Person, compound_id: int | None = None) -> set[int] | None:
-    """Compounds this person coordinates; None means every compound."""
-    roles = [r for r in await uow.community.roles_of(person.id) if r.role in STAFF_ROLES]
-    if not roles:
-        raise UserFacingError("common.not_allowed")
-    if any(r.compound_id is None for r in roles):
-        return None
-    ids = {r.compound_id for r in roles if r.compound_id is not None}
-    if compound_id is not None and compound_id not in ids:
-        raise UserFacingError("common.not_allowed")
-    return ids
 
 
 async def _coordinators(uow: UnitOfWork, compound_id: int) -> list[Person]:
@@ -494,11 +413,11 @@ async def create_shift(
     if capacity < 1:
         raise UserFacingError("patrols.bad_capacity")
     async with uow:
-        actor = await _person(uow, actor_telegram_id)
+        actor = await require_person(uow, actor_telegram_id)
         route = await uow.patrols.route(route_id)
         if route is None:
             raise UserFacingError("patrols.shift_gone")
-        await _require_staff(uow, actor, route.compound_id)
+        await require_staff(uow, actor, route.compound_id)
         leader = await uow.community.person_by_telegram(leader_telegram_id) if leader_telegram_id else None
         shift = PatrolShift(
             compound_id=route.compound_id,
@@ -524,7 +443,7 @@ async def create_shift(
 
 async def upcoming(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 7) -> list[ShiftView]:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         compounds = {
             r.compound_id
             for r in await uow.community.roles_of(person.id)
@@ -544,7 +463,7 @@ async def sign_up(
         repo = uow.patrols
         if not await repo.lock_shift(shift_id):
             raise UserFacingError("patrols.shift_gone")
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         shift = await repo.shift(shift_id)
         assert shift is not None
         await _require_volunteer(uow, person, shift.compound_id)
@@ -577,7 +496,7 @@ async def cancel(
         repo = uow.patrols
         if not await repo.lock_shift(shift_id):
             raise UserFacingError("patrols.shift_gone")
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         shift = await repo.shift(shift_id)
         assert shift is not None
         signup = await repo.signup(shift.id, person.id)
@@ -675,7 +594,7 @@ async def take_offer(
         shift_id = offer.shift_id
         if not await repo.lock_shift(shift_id):
             raise UserFacingError("patrols.shift_gone")
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         shift = await repo.shift(shift_id)
         assert shift is not None
         await _require_volunteer(uow, person, shift.compound_id)
@@ -729,7 +648,7 @@ async def _close_offer_messages(uow: UnitOfWork, offer_id: int, taker_id: int, n
 
 async def my_shifts(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 60) -> list[ShiftView]:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         rows = await uow.patrols.person_bookings(person.id, now, now + timedelta(days=days))
         return [await _shift_view(uow, sh, person_id=person.id) for _, sh in rows]
 
@@ -782,7 +701,7 @@ async def check_in_location(
     uow: UnitOfWork, telegram_id: int, latitude: float, longitude: float, now: datetime
 ) -> CheckinView:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         found = await _running_booking(uow, person, now)
         if found is None:
             # A location from someone who never patrols is not a check-in: say what any stray content gets.
@@ -818,7 +737,7 @@ async def scan_checkpoint(uow: UnitOfWork, telegram_id: int, code: str, now: dat
         checkpoint = await repo.checkpoint_by_code(code.strip().lower()[:24]) if code else None
         if checkpoint is None:
             raise UserFacingError("patrols.bad_code")
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         found = await _running_booking(uow, person, now, route_id=checkpoint.route_id)
         if found is None:
             raise UserFacingError("patrols.not_your_shift")
@@ -894,7 +813,7 @@ async def report(
 ) -> bool:
     """Store the end-of-shift report; anything found goes to the coordinators. False if already reported."""
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         repo = uow.patrols
         signup = await repo.signup(shift_id, person.id)
         shift = await repo.shift(shift_id)
@@ -931,7 +850,7 @@ async def report_to_hazard(
     from bot.services import repairs
 
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         repo = uow.patrols
         signup = await repo.signup(shift_id, person.id)
         shift = await repo.shift(shift_id)
@@ -961,8 +880,8 @@ async def report_to_hazard(
 
 async def roster(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 7) -> list[ShiftView]:
     async with uow:
-        person = await _person(uow, telegram_id)
-        compounds = await _require_staff(uow, person)
+        person = await require_person(uow, telegram_id)
+        compounds = await require_staff(uow, person)
         shifts = await uow.patrols.shifts_between(
             compounds, now - timedelta(hours=12), now + timedelta(days=days)
         )
@@ -1171,3 +1090,6 @@ async def next_due(uow: UnitOfWork) -> datetime | None:
 
 def week_dates(start: date, days: int) -> list[date]:
     return [start + timedelta(days=i) for i in range(days)]
+
+
+__all__ = ["STAFF_ROLES", "fmt_span", "in_quiet_hours", "outside_quiet_hours", "parse_hhmm", "zone"]

@@ -18,8 +18,9 @@ from bot.db.models.votes import HomeOwnership, Proposal, ProposalSupport
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.roles import Role
+from bot.services.common import zone
 from bot.services.errors import UserFacingError
-from bot.services.patrols import _person, zone
+from bot.services.people import require_person
 
 TEXT_LIMIT = 300
 LIST_LIMIT = 10
@@ -51,7 +52,7 @@ async def raise_proposal(uow: UnitOfWork, telegram_id: int, text: str, now: date
     if len(text) < 4 or len(text) > TEXT_LIMIT:
         raise UserFacingError("proposals.bad_text", limit=TEXT_LIMIT)
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         compound_id = await _home_compound(uow, person)
         proposal = Proposal(compound_id=compound_id, author_id=person.id, text=text, created_at=now)
         uow.votes.add(proposal)
@@ -72,7 +73,7 @@ async def support(uow: UnitOfWork, telegram_id: int, proposal_id: int, now: date
     """One support per person, however often or from however many phones they press."""
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         person_id = person.id
         proposal = await repo.proposal(proposal_id)
         if proposal is None or proposal.status != "open":
@@ -107,7 +108,7 @@ class ProposalList:
 async def ranked(uow: UnitOfWork, telegram_id: int) -> ProposalList:
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         compound_id = await _home_compound(uow, person)
         lines = [
             ProposalLine(p.id, p.text, n, p.author_id == person.id)
@@ -126,7 +127,7 @@ async def put_on_agenda(
         raise UserFacingError("common.stale_button")
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         proposal = await repo.proposal(proposal_id)
         if proposal is None or proposal.status != "open":
             raise UserFacingError("proposals.gone")
@@ -156,7 +157,7 @@ async def put_on_agenda(
 async def agenda_item(uow: UnitOfWork, telegram_id: int, proposal_id: int) -> str:
     """The text of an item the committee put to an owners' vote, to start that vote from it."""
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         proposal = await uow.votes.proposal(proposal_id)
         if proposal is None or proposal.status != "vote" or proposal.vote_id is not None:
             raise UserFacingError("proposals.gone")
@@ -189,7 +190,7 @@ async def _place(uow: UnitOfWork, household_id: int) -> tuple[str, Building]:
 async def claimable_homes(uow: UnitOfWork, telegram_id: int) -> list[ClaimableHome]:
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         out = []
         for residency in await uow.community.residencies_of(person.id):
             home = residency.household
@@ -207,7 +208,7 @@ async def claim(uow: UnitOfWork, t: Translator, telegram_id: int, household_id: 
 
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         residency = await uow.community.residency(person.id, household_id)
         if residency is None:
             raise UserFacingError("proposals.claim_not_your_home")
@@ -264,7 +265,7 @@ async def decide_claim(
 
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         held = await repo.ownership(ownership_id)
         if held is None or held.person_id is None:
             raise UserFacingError("common.stale_button")

@@ -25,8 +25,10 @@ from bot.db.models.votes import Ballot, HomeOwnership, OwnerVote
 from bot.db.repositories.votes import HomeRow
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
+from bot.services.common import zone
 from bot.services.errors import Problem, UserFacingError
-from bot.services.patrols import _person, outside_quiet_hours, zone
+from bot.services.people import require_person
+from bot.services.timing import outside_quiet_hours
 from bot.services.vote_count import (
     DEVELOPER,
     MATTERS,
@@ -130,7 +132,7 @@ async def committee_compound(uow: UnitOfWork, telegram_id: int) -> tuple[str, in
     """(compound name, person id, time zone) for an admin or the community's party organisation creating a
     vote in the chat: the first compound their role names (community-wide roles: the first compound)."""
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         roles = [r for r in await uow.community.roles_of(person.id) if r.role in COMMITTEE_ROLES]
         if not roles:
             raise UserFacingError("common.not_allowed")
@@ -331,7 +333,7 @@ async def cast_online(
         raise UserFacingError("votes.bad_option")
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         vote = await _vote(uow, vote_id)
         _require_open(vote, now)
         if household_id not in await repo.owned_homes(person.id):
@@ -391,7 +393,7 @@ async def my_ballot(uow: UnitOfWork, telegram_id: int, vote_id: int, now: dateti
     """The homes this person may vote for in this vote, each with its current choice."""
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         vote = await _vote(uow, vote_id)
         _require_open(vote, now)
         owned = set(await repo.owned_homes(person.id))
@@ -557,7 +559,7 @@ async def enter_paper(
 
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         vote = await _vote(uow, vote_id)
         roles = [
             r
@@ -630,7 +632,7 @@ async def decide_paper(
 
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         entry = await repo.paper_entry(entry_id)
         if entry is None:
             raise UserFacingError("common.stale_button")
@@ -1224,7 +1226,7 @@ async def open_votes(uow: UnitOfWork, telegram_id: int, now: datetime) -> list[O
     """Votes open now in the compounds where this person owns a home."""
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         compounds = await repo.compounds_of_homes(await repo.owned_homes(person.id))
         out = []
         for vote in await repo.unfinished():
@@ -1249,7 +1251,7 @@ async def unvoted_homes(uow: UnitOfWork, telegram_id: int, now: datetime) -> lis
 
     async with uow:
         repo = uow.votes
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         buildings: dict[int, set[int] | None] = {}  # compound → its buildings this person covers (None: all)
         for role in await uow.community.roles_of(person.id):
             if role.role == Role.ADMIN.value and role.compound_id is not None:
