@@ -327,8 +327,6 @@ async def send(update: Update, context: BotContext) -> int:
         _draft_obj(context),
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update)
     context.drop(DRAFT_KEY)
     if view.status == "sent":

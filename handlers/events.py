@@ -250,8 +250,6 @@ async def publish(update: Update, context: BotContext) -> int:
         _draft_obj(context),
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update)
     context.drop(DRAFT_KEY, MESSAGE_KEY)
     await edit_or_reply(
@@ -358,7 +356,6 @@ async def manage_pressed(update: Update, context: BotContext) -> None:
         await reply(update, context, "events.kill_confirm", markup=markup, title=view.title)
     elif action == "killok":
         told = await events.cancel_event(uow, t, update.effective_user.id, event_id, now)
-        context.services.notify_outbox()
         await answer(update)
         await edit_or_reply(update, context, context.t("events.killed", count=told))
 
@@ -394,7 +391,6 @@ async def message_entered(update: Update, context: BotContext) -> EventStep | in
         message.text or "",
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     context.drop(DRAFT_KEY, MESSAGE_KEY)
     await reply(update, context, "events.message_sent", count=count)
     return ConversationHandler.END
@@ -427,13 +423,11 @@ async def rsvp_pressed(update: Update, context: BotContext) -> None:
         return
     if parts[1] == "go":
         result = await events.rsvp(uow, update.effective_user.id, display_name(update), event_id, now)
-        await context.services.schedule_changed()
         key = "events.rsvp_going" if result.status == "going" else "events.rsvp_waiting"
     else:
         result = await events.cancel_rsvp(
             uow, context.services.translator, update.effective_user.id, event_id, now
         )
-        context.services.notify_outbox()
         key = "events.rsvp_cancelled"
     text = context.t(
         key,
@@ -532,7 +526,6 @@ async def rsvp_link(update: Update, context: BotContext, rest: str) -> None:
         return
     now = context.services.clock.now()
     result = await events.rsvp(context.services.uow(), user.id, display_name(update), int(rest), now)
-    await context.services.schedule_changed()
     key = "events.rsvp_going" if result.status == "going" else "events.rsvp_waiting"
     view = result.event
     await reply(

@@ -107,8 +107,6 @@ async def signup_pressed(update: Update, context: BotContext) -> None:
     else:
         result = await patrols.cancel(context.services.uow(), t, update.effective_user.id, shift_id, now)
         key = "patrols.cancelled_late" if result.late else "patrols.cancelled"
-        context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update)
     when = fmt_span(
         t, context.language, result.shift.starts_at, result.shift.ends_at, ZoneInfo(result.shift.tz)
@@ -132,8 +130,6 @@ async def take_pressed(update: Update, context: BotContext) -> None:
     result = await patrols.take_offer(
         context.services.uow(), t, update.effective_user.id, offer_id, context.services.clock.now()
     )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update)
     when = fmt_span(
         t, context.language, result.shift.starts_at, result.shift.ends_at, ZoneInfo(result.shift.tz)
@@ -234,7 +230,6 @@ async def report_text(update: Update, context: BotContext) -> ReportStep | int:
         message.text,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     if context.user_data is not None:
         context.user_data.pop(REPORT_KEY, None)
     if not stored:
@@ -263,7 +258,6 @@ async def to_hazard(update: Update, context: BotContext) -> None:
         shift_id,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     key = "patrols.hazard_created" if created else "patrols.hazard_exists"
     await answer(update)
     await edit_or_reply(update, context, context.t(key, number=number))

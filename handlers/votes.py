@@ -203,7 +203,6 @@ async def paper_command(update: Update, context: BotContext) -> None:
         proxy,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await reply(
         update, context, "votes.paper_entered", home=view.home, choice=_option_word(context, view.option)
     )
@@ -225,7 +224,6 @@ async def paper_decided(update: Update, context: BotContext) -> None:
         approve,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await answer(update)
     await edit_or_reply(
         update,
@@ -360,7 +358,6 @@ async def vote_publish(update: Update, context: BotContext) -> NewVoteStep | int
         await reply(update, context, "votes.ask_opens_again", markup=_cancel_markup(context))
         return NewVoteStep.OPENS
     context.drop(VOTE_DRAFT)
-    await context.services.schedule_changed()
     await reply(update, context, "votes.created", id=vote_id)
     return ConversationHandler.END
 
@@ -431,7 +428,6 @@ async def agenda_pressed(update: Update, context: BotContext) -> None:
     agenda = "meeting" if unpack(query.data)[1] == "m" else "vote"
     now = context.services.clock.now()
     text = await proposals.put_on_agenda(context.services.uow(), user_id, proposal_id, agenda, now)
-    context.services.notify_outbox()
     await answer(update)
     start_vote = buttons([[(context.t("votes.btn_start_from_proposal"), pack(PREFIX, "new", proposal_id))]])
     await reply(
@@ -512,7 +508,6 @@ async def claim_pressed(update: Update, context: BotContext) -> None:
         household_id,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await answer(update)
     await reply(update, context, f"proposals.claim_{outcome}")
 
@@ -533,7 +528,6 @@ async def decide_pressed(update: Update, context: BotContext) -> None:
         approve,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await answer(update)
     await edit_or_reply(update, context, context.t(f"proposals.decided_{outcome}", home=home))
 

@@ -245,6 +245,7 @@ async def create(
             await _send(uow, t, ann, now)
         view = await _view_of(uow, ann, compound)
         try:
+            uow.schedule_changed()
             await uow.commit()
         except Conflict:
             await uow.rollback()  # the same draft published at the same moment from another phone

@@ -178,6 +178,7 @@ async def create_event(
         organiser = await require_person(uow, telegram_id)
         await require_staff(uow, organiser, draft.compound_id)
         view = await _create(uow, t, organiser.id, draft, now)
+        uow.schedule_changed()
         await uow.commit()
         return view
 
@@ -459,6 +460,7 @@ async def rsvp(
         if status == "going":
             await _schedule(uow, event, person.id, now)
         view = await _view(uow, event, person.id)
+        uow.schedule_changed()
         await uow.commit()
         return RsvpView(view, status, position=view.waiting if status == "waiting" else 0)
 

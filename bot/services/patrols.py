@@ -485,6 +485,7 @@ async def sign_up(
                 coming.append(kind)
         view = await _shift_view(uow, shift, person_id=person.id)
         position = view.waiting if full else 0
+        uow.schedule_changed()
         await uow.commit()
         return SignupView(view, "waiting" if full else "booked", position=position, reminders=tuple(coming))
 
@@ -527,6 +528,7 @@ async def cancel(
             refilled = await _refill(uow, t, shift, person, now)
         await uow.patrols.flush()
         view = await _shift_view(uow, shift, person_id=person.id)
+        uow.schedule_changed()
         await uow.commit()
         return SignupView(view, "cancelled", late=late, refilled_by=refilled)
 
@@ -624,6 +626,7 @@ async def take_offer(
                 when=fmt_when(t, freed.language, shift.starts_at, tz),
             )
         view = await _shift_view(uow, shift, person_id=person.id)
+        uow.schedule_changed()
         await uow.commit()
         return SignupView(view, "booked", refilled_by="offer")
 

@@ -121,6 +121,7 @@ async def create_vote(
         proposal = await uow.votes.proposal(proposal_id) if proposal_id else None
         if proposal is not None and proposal.compound_id == found.id:
             proposal.vote_id = vote_id  # the problem list shows which vote decided it
+        uow.schedule_changed()
         await uow.commit()
         return vote_id
 
