@@ -5,23 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage
 from bot.db.models.announcements import Announcement
+from bot.db.repositories.base import SessionRepository
 
 
-class AnnouncementRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def add(self, row: object) -> None:
-        self.session.add(row)
-
-    async def flush(self) -> None:
-        """Give new rows their ids (and send pending changes) inside the transaction."""
-        await self.session.flush()
-
+class AnnouncementRepository(SessionRepository):
     async def get(self, announcement_id: int) -> Announcement | None:
         return await self.session.get(Announcement, announcement_id)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage
 from bot.db.models.patrols import (
@@ -19,19 +18,10 @@ from bot.db.models.patrols import (
     ShiftSignup,
     ShiftTemplate,
 )
+from bot.db.repositories.base import SessionRepository
 
 
-class PatrolRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def add(self, row: object) -> None:
-        self.session.add(row)
-
-    async def flush(self) -> None:
-        """Give new rows their ids (and send pending changes) inside the transaction."""
-        await self.session.flush()
-
+class PatrolRepository(SessionRepository):
     async def reload(self, row: object) -> None:
         await self.session.refresh(row)
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Building, Household, Person, Unit
 from bot.db.models.votes import (
@@ -19,6 +18,7 @@ from bot.db.models.votes import (
     ProposalSupport,
     VoteNotice,
 )
+from bot.db.repositories.base import SessionRepository
 
 
 @dataclass(frozen=True)
@@ -31,17 +31,7 @@ class HomeRow:
     area: Decimal | None
 
 
-class VoteRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def add(self, row: object) -> None:
-        self.session.add(row)
-
-    async def flush(self) -> None:
-        """Give new rows their ids (and send pending changes) inside the transaction."""
-        await self.session.flush()
-
+class VoteRepository(SessionRepository):
     async def vote(self, vote_id: int) -> OwnerVote | None:
         return await self.session.get(OwnerVote, vote_id)
 
