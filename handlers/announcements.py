@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
+from bot.callbacks import Button, int_part, pack, unpack
 from bot.capability import Capability, Wiring
 from bot.commands import CommandSpec, roles
 from bot.context import BotContext, Services
@@ -30,6 +30,7 @@ from bot.services.announcements import AnnouncementDraft
 from bot.services.common import fmt_when
 from bot.services.errors import UserFacingError
 from handlers.common import ensure_current_person
+from handlers.flows import flow, stopper
 from handlers.render import (
     answer,
     buttons,
@@ -43,6 +44,7 @@ from handlers.render import (
 
 PREFIX = "an"
 DRAFT_KEY = "announce_draft"
+STOP = Button(PREFIX, "stop")
 STAFF = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
 
 
@@ -69,7 +71,7 @@ class AnnounceStep(IntEnum):
 
 
 def _cancel_row(context: BotContext) -> list[tuple[str, str]]:
-    return [(context.t("common.btn_cancel"), pack(PREFIX, "stop"))]
+    return [(context.t("common.btn_cancel"), STOP.data())]
 
 
 async def start(update: Update, context: BotContext) -> AnnounceStep | int:
@@ -338,11 +340,7 @@ async def send(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def stop(update: Update, context: BotContext) -> int:
-    await answer(update)
-    context.drop(DRAFT_KEY)
-    await reply(update, context, "announcements.stopped")
-    return ConversationHandler.END
+stop = stopper("announcements.stopped", DRAFT_KEY)
 
 
 async def use_buttons(update: Update, context: BotContext) -> None:
@@ -360,10 +358,8 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
 def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
-    conversation = ConversationHandler(
-        name="announce",
-        persistent=True,
-        allow_reentry=True,
+    conversation = flow(
+        "announce",
         entry_points=[CommandHandler("announce", start, filters=private)],
         states={
             AnnounceStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=rf"^{PREFIX}:c:")],
@@ -380,9 +376,9 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
             ],
             AnnounceStep.CONFIRM: [CallbackQueryHandler(send, pattern=rf"^{PREFIX}:send$")],
         },
+        stop=stop,
+        stop_button=STOP,
         fallbacks=[
-            CommandHandler("cancel", stop),
-            CallbackQueryHandler(stop, pattern=rf"^{PREFIX}:stop$"),
             CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:"),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],

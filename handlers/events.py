@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
+from bot.callbacks import Button, int_part, pack, unpack
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import REGISTERED, Audience, CommandSpec, roles
 from bot.context import BotContext, Services
@@ -29,6 +29,7 @@ from bot.services.events import AUDIENCES, EVENT_TYPES, PREFIX, REPEATS, EventDr
 from bot.services.invites import deep_link
 from bot.services.timing import fmt_span
 from handlers.common import ensure_current_person
+from handlers.flows import flow, stopper
 from handlers.render import (
     answer,
     buttons,
@@ -44,6 +45,7 @@ ORGANISERS = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
 DRAFT_KEY = "event_draft"
 RSVP_LINK = "er"  # /start er_<event id>: a group 报名 finished in the private chat
 MESSAGE_KEY = "event_message"
+STOP = Button(PREFIX, "stop")
 TEXT_LIMIT = 200
 
 
@@ -63,12 +65,12 @@ class EventStep(IntEnum):
 def _nav(context: BotContext) -> list[tuple[str, str]]:
     return [
         (context.t("common.btn_back"), pack(PREFIX, "back")),
-        (context.t("common.btn_cancel"), pack(PREFIX, "stop")),
+        (context.t("common.btn_cancel"), STOP.data()),
     ]
 
 
 def _cancel_only(context: BotContext) -> object:
-    return buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "stop"))]])
+    return buttons([[(context.t("common.btn_cancel"), STOP.data())]])
 
 
 def _when(context: BotContext, view: EventView) -> str:
@@ -93,7 +95,7 @@ async def new_event(update: Update, context: BotContext) -> EventStep | int:
         context.draft(DRAFT_KEY)["compound_id"] = compounds[0][0]
         return await _ask_title(update, context)
     rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
-    rows.append([(context.t("common.btn_cancel"), pack(PREFIX, "stop"))])
+    rows.append([(context.t("common.btn_cancel"), STOP.data())])
     await reply(update, context, "events.pick_compound", markup=buttons(rows))
     return EventStep.COMPOUND
 
@@ -281,11 +283,7 @@ async def back(update: Update, context: BotContext) -> EventStep | int:
     return await _ask_title(update, context)
 
 
-async def stop(update: Update, context: BotContext) -> int:
-    await answer(update)
-    context.drop(DRAFT_KEY, MESSAGE_KEY)
-    await reply(update, context, "events.stopped")
-    return ConversationHandler.END
+stop = stopper("events.stopped", DRAFT_KEY, MESSAGE_KEY)
 
 
 async def use_buttons(update: Update, context: BotContext) -> None:
@@ -554,10 +552,8 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
 def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
-    conversation = ConversationHandler(
-        name="events_new",
-        persistent=True,
-        allow_reentry=True,
+    conversation = flow(
+        "events_new",
         entry_points=[
             CommandHandler("newevent", new_event, filters=private),
             CallbackQueryHandler(message_start, pattern=rf"^{PREFIX}:msg:"),
@@ -574,9 +570,9 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
             EventStep.CONFIRM: [CallbackQueryHandler(publish, pattern=rf"^{PREFIX}:publish$")],
             EventStep.MESSAGE: [MessageHandler(text, message_entered)],
         },
+        stop=stop,
+        stop_button=STOP,
         fallbacks=[
-            CommandHandler("cancel", stop),
-            CallbackQueryHandler(stop, pattern=rf"^{PREFIX}:stop$"),
             CallbackQueryHandler(back, pattern=rf"^{PREFIX}:back$"),
             CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:(c|a|t|r|publish)"),
             MessageHandler(private & ~filters.COMMAND, use_buttons),

@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
+from bot.callbacks import Button, int_part, pack, unpack
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import CommandSpec, roles
 from bot.context import BotContext, Services
@@ -27,10 +27,12 @@ from bot.services import patrols
 from bot.services.patrols import PREFIX, ShiftView
 from bot.services.timing import fmt_span
 from handlers.common import current_person, ensure_current_person
+from handlers.flows import flow, stopper
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, stale_button
 
 VOLUNTEERS = roles(Role.PATROL, Role.COORDINATOR, Role.ADMIN)
 REPORT_KEY = "patrol_report"
+REPORT_CANCEL = Button(PREFIX, "rcancel")
 REPORT_LIMIT = 1000
 
 
@@ -205,7 +207,7 @@ async def report_start(update: Update, context: BotContext) -> ReportStep | int:
         update,
         context,
         "patrols.ask_found",
-        markup=buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "rcancel"))]]),
+        markup=buttons([[(context.t("common.btn_cancel"), REPORT_CANCEL.data())]]),
     )
     return ReportStep.TEXT
 
@@ -263,12 +265,7 @@ async def to_hazard(update: Update, context: BotContext) -> None:
     await edit_or_reply(update, context, context.t(key, number=number))
 
 
-async def report_cancel(update: Update, context: BotContext) -> int:
-    await answer(update)
-    if context.user_data is not None:
-        context.user_data.pop(REPORT_KEY, None)
-    await reply(update, context, "patrols.report_cancelled")
-    return ConversationHandler.END
+report_cancel = stopper("patrols.report_cancelled", REPORT_KEY)
 
 
 async def report_not_text(update: Update, context: BotContext) -> ReportStep:
@@ -341,17 +338,15 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
 
 def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
-    report = ConversationHandler(
-        name="patrol_report",
-        persistent=True,
-        allow_reentry=True,
+    report = flow(
+        "patrol_report",
         entry_points=[CallbackQueryHandler(report_start, pattern=rf"^{PREFIX}:issue:")],
         states={
             ReportStep.TEXT: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, report_text)],
         },
+        stop=report_cancel,
+        stop_button=REPORT_CANCEL,
         fallbacks=[
-            CommandHandler("cancel", report_cancel),
-            CallbackQueryHandler(report_cancel, pattern=rf"^{PREFIX}:rcancel$"),
             MessageHandler(private & ~filters.COMMAND, report_not_text),
         ],
     )
@@ -364,7 +359,7 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
         CallbackQueryHandler(take_pressed, pattern=rf"^{PREFIX}:take:"),
         CallbackQueryHandler(all_quiet, pattern=rf"^{PREFIX}:ok:"),
         CallbackQueryHandler(to_hazard, pattern=rf"^{PREFIX}:hz:"),
-        CallbackQueryHandler(report_cancel, pattern=rf"^{PREFIX}:rcancel$"),
+        CallbackQueryHandler(report_cancel, pattern=REPORT_CANCEL.pattern),
         MessageHandler(private & filters.LOCATION, location_sent),
     ]
 

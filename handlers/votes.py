@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
+from bot.callbacks import Button, int_part, pack, unpack
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, roles
 from bot.context import BotContext, Services
@@ -29,6 +29,7 @@ from bot.services import proposals, votes
 from bot.services.errors import UserFacingError
 from bot.services.votes import PREFIX, VOTE_LINK, Ballotable
 from handlers.common import ensure_current_person
+from handlers.flows import flow, stopper
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
 
 PROPOSAL_PREFIX = "pp"
@@ -50,6 +51,7 @@ class NewVoteStep(IntEnum):
 
 
 VOTE_DRAFT = "vote_draft"
+STOP = Button(PREFIX, "stop")
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -238,7 +240,7 @@ async def paper_decided(update: Update, context: BotContext) -> None:
 
 
 def _cancel_markup(context: BotContext) -> InlineKeyboardMarkup:
-    return buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "stop"))]])
+    return buttons([[(context.t("common.btn_cancel"), STOP.data())]])
 
 
 async def new_vote(update: Update, context: BotContext) -> NewVoteStep | int:
@@ -280,7 +282,7 @@ async def _ask_matter(update: Update, context: BotContext) -> NewVoteStep:
     rows = [
         [(context.t("votes.btn_matter_ordinary"), pack(PREFIX, "m", "ordinary"))],
         [(context.t("votes.btn_matter_special"), pack(PREFIX, "m", "special"))],
-        [(context.t("common.btn_cancel"), pack(PREFIX, "stop"))],
+        [(context.t("common.btn_cancel"), STOP.data())],
     ]
     await reply(update, context, "votes.ask_matter", markup=buttons(rows))
     return NewVoteStep.MATTER
@@ -319,7 +321,7 @@ async def vote_time_entered(update: Update, context: BotContext) -> NewVoteStep:
     rows = [
         [
             (context.t("votes.btn_publish"), pack(PREFIX, "pub")),
-            (context.t("common.btn_cancel"), pack(PREFIX, "stop")),
+            (context.t("common.btn_cancel"), STOP.data()),
         ]
     ]
     await reply(
@@ -362,11 +364,7 @@ async def vote_publish(update: Update, context: BotContext) -> NewVoteStep | int
     return ConversationHandler.END
 
 
-async def new_vote_stop(update: Update, context: BotContext) -> int:
-    await answer(update)
-    context.drop(VOTE_DRAFT)
-    await reply(update, context, "votes.stopped")
-    return ConversationHandler.END
+new_vote_stop = stopper("votes.stopped", VOTE_DRAFT)
 
 
 # --- proposals ----------------------------------------------------------------------------------------------
@@ -466,10 +464,7 @@ async def proposal_entered(update: Update, context: BotContext) -> ProposalStep 
     return ConversationHandler.END
 
 
-async def propose_stop(update: Update, context: BotContext) -> int:
-    await answer(update)
-    await reply(update, context, "proposals.stopped")
-    return ConversationHandler.END
+propose_stop = stopper("proposals.stopped")
 
 
 # --- ownership claims ---------------------------------------------------------------------------------------
@@ -557,21 +552,17 @@ LEADERS = roles(Role.BUILDING_LEADER, Role.ADMIN)
 def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
-    conversation = ConversationHandler(
-        name="proposals_new",
-        persistent=True,
-        allow_reentry=True,
+    conversation = flow(
+        "proposals_new",
         entry_points=[
             CommandHandler("propose", propose_start, filters=private),
             CallbackQueryHandler(propose_start, pattern=rf"^{PROPOSAL_PREFIX}:new$"),
         ],
         states={ProposalStep.TEXT: [MessageHandler(text, proposal_entered)]},
-        fallbacks=[CommandHandler("cancel", propose_stop)],
+        stop=propose_stop,
     )
-    new_vote_flow = ConversationHandler(
-        name="votes_new",
-        persistent=True,
-        allow_reentry=True,
+    new_vote_flow = flow(
+        "votes_new",
         entry_points=[
             CommandHandler("newvote", new_vote, filters=private),
             CallbackQueryHandler(new_vote_from_proposal, pattern=rf"^{PREFIX}:new:"),
@@ -583,10 +574,8 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
             NewVoteStep.CLOSES: [MessageHandler(text, vote_time_entered)],
             NewVoteStep.CONFIRM: [CallbackQueryHandler(vote_publish, pattern=rf"^{PREFIX}:pub$")],
         },
-        fallbacks=[
-            CommandHandler("cancel", new_vote_stop),
-            CallbackQueryHandler(new_vote_stop, pattern=rf"^{PREFIX}:stop$"),
-        ],
+        stop=new_vote_stop,
+        stop_button=STOP,
     )
     return [
         conversation,
