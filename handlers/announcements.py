@@ -3,9 +3,12 @@ groups, every registered resident of the compound, a building or a unit), pin it
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import MessageEntity, Update
@@ -21,7 +24,7 @@ from telegram.ext import (
 from bot.callbacks import Button, int_part, pack, unpack
 from bot.capability import Capability, Wiring
 from bot.commands import CommandSpec, roles
-from bot.context import BotContext, Services
+from bot.context import BotContext, Draft, Services
 from bot.db.models.announcements import Announcement
 from bot.roles import Role
 from bot.scheduling import DueSource
@@ -57,6 +60,31 @@ AUDIENCE_CHOICES = {
 }
 
 
+@dataclass
+class AnnounceDraft(Draft):
+    """What /announce has gathered so far; None = not asked yet (ISO time, JSON-safe)."""
+
+    KEY: ClassVar[str] = DRAFT_KEY
+    request_key: str | None = None
+    compound_id: int | None = None
+    kind: str | None = None
+    title: str | None = None
+    body: str | None = None
+    rows: list[list[str]] | None = None
+    to_groups: bool | None = None
+    scope: str | None = None
+    building_id: int | None = None
+    unit_id: int | None = None
+    pin: bool | None = None
+    send_at: str | None = None
+
+
+def _set(context: BotContext, **values: object) -> AnnounceDraft:
+    draft = dataclasses.replace(context.load(AnnounceDraft), **values)  # type: ignore[arg-type]
+    context.store(draft)
+    return draft
+
+
 class AnnounceStep(IntEnum):
     COMPOUND = 1
     KIND = 2
@@ -80,12 +108,12 @@ async def start(update: Update, context: BotContext) -> AnnounceStep | int:
     await ensure_current_person(update, context)
     context.drop(DRAFT_KEY)
     # Publishing twice (a press after a crash, two phones) sends one announcement: the service keys on this.
-    context.draft(DRAFT_KEY)["request_key"] = secrets.token_hex(8)
+    _set(context, request_key=secrets.token_hex(8))
     compounds = await events.organiser_compounds(context.services.uow(), user.id)
     if not compounds:
         raise UserFacingError("common.not_allowed")
     if len(compounds) == 1:
-        context.draft(DRAFT_KEY)["compound_id"] = compounds[0][0]
+        _set(context, compound_id=compounds[0][0])
         return await _ask_kind(update, context)
     rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
     await reply(update, context, "announcements.pick_compound", markup=buttons([*rows, _cancel_row(context)]))
@@ -99,7 +127,7 @@ async def compound_picked(update: Update, context: BotContext) -> AnnounceStep:
     if compound_id is None:
         return AnnounceStep.COMPOUND
     await answer(update)
-    context.draft(DRAFT_KEY)["compound_id"] = compound_id
+    _set(context, compound_id=compound_id)
     return await _ask_kind(update, context)
 
 
@@ -124,7 +152,7 @@ async def kind_picked(update: Update, context: BotContext) -> AnnounceStep:
         await stale_button(update, context)
         return AnnounceStep.KIND
     await answer(update)
-    context.draft(DRAFT_KEY)["kind"] = kind
+    _set(context, kind=kind)
     ask = "announcements.ask_title_accounts" if kind == "accounts" else "announcements.ask_title"
     await edit_or_reply(update, context, context.t(ask), buttons([_cancel_row(context)]))
     return AnnounceStep.TITLE
@@ -135,19 +163,17 @@ async def title_entered(update: Update, context: BotContext) -> AnnounceStep:
     if not text or len(text) > announcements.TITLE_LIMIT:
         await reply(update, context, "announcements.bad_title", limit=announcements.TITLE_LIMIT)
         return AnnounceStep.TITLE
-    draft = context.draft(DRAFT_KEY)
-    draft["title"] = text
-    key = "announcements.ask_rows" if draft.get("kind") == "accounts" else "announcements.ask_body"
+    draft = _set(context, title=text)
+    key = "announcements.ask_rows" if draft.kind == "accounts" else "announcements.ask_body"
     await reply(update, context, key, markup=buttons([_cancel_row(context)]))
     return AnnounceStep.BODY
 
 
 async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
     text = (update.effective_message.text or "").strip() if update.effective_message else ""
-    draft = context.draft(DRAFT_KEY)
-    if draft.get("kind") == "accounts":
+    if context.load(AnnounceDraft).kind == "accounts":
         try:
-            draft["rows"] = announcements.parse_accounts(text)
+            _set(context, rows=[list(row) for row in announcements.parse_accounts(text)])
         except UserFacingError as error:
             await send_text(update, context, context.t(error.key, **error.values))
             return AnnounceStep.BODY
@@ -158,7 +184,7 @@ async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
         if len(text) > announcements.BODY_LIMIT:
             await reply(update, context, "announcements.too_long", limit=announcements.BODY_LIMIT)
             return AnnounceStep.BODY
-        draft["body"] = text
+        _set(context, body=text)
     rows = [[(context.t(f"announcements.audience_{k}"), pack(PREFIX, "a", k))] for k in AUDIENCE_CHOICES]
     await reply(update, context, "announcements.ask_audience", markup=buttons([*rows, _cancel_row(context)]))
     return AnnounceStep.AUDIENCE
@@ -169,15 +195,15 @@ async def audience_picked(update: Update, context: BotContext) -> AnnounceStep:
     assert query is not None
     parts = unpack(query.data)
     choice = parts[2] if len(parts) > 2 else ""
-    draft = context.draft(DRAFT_KEY)
-    if choice not in AUDIENCE_CHOICES or "compound_id" not in draft:
+    draft = context.load(AnnounceDraft)
+    if choice not in AUDIENCE_CHOICES or draft.compound_id is None:
         await stale_button(update, context)
         return AnnounceStep.AUDIENCE
     await answer(update)
     to_groups, scope = AUDIENCE_CHOICES[choice]
-    draft["to_groups"], draft["scope"] = to_groups, scope
+    _set(context, to_groups=to_groups, scope=scope)
     if scope in ("building", "unit"):
-        choices = await residents.list_buildings(context.services.uow(), int(draft["compound_id"]))  # type: ignore[call-overload]
+        choices = await residents.list_buildings(context.services.uow(), draft.compound_id)
         markup = choice_keyboard(choices, pack(PREFIX, "b"), extra=_cancel_row(context))
         await edit_or_reply(update, context, context.t("announcements.pick_building"), markup)
         return AnnounceStep.BUILDING
@@ -188,13 +214,12 @@ async def building_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
     building_id = int_part(unpack(query.data), 2)
-    draft = context.draft(DRAFT_KEY)
     if building_id is None:
         await stale_button(update, context)
         return AnnounceStep.BUILDING
     await answer(update)
-    draft["building_id"] = building_id
-    if draft.get("scope") == "unit":
+    draft = _set(context, building_id=building_id)
+    if draft.scope == "unit":
         choices = await residents.list_units(context.services.uow(), building_id)
         markup = choice_keyboard(choices, pack(PREFIX, "u"), extra=_cancel_row(context))
         await edit_or_reply(update, context, context.t("announcements.pick_unit"), markup)
@@ -209,12 +234,12 @@ async def unit_picked(update: Update, context: BotContext) -> AnnounceStep:
     if unit_id is None:
         return AnnounceStep.UNIT
     await answer(update)
-    context.draft(DRAFT_KEY)["unit_id"] = unit_id
+    _set(context, unit_id=unit_id)
     return await _after_audience(update, context)
 
 
 async def _after_audience(update: Update, context: BotContext) -> AnnounceStep:
-    if context.draft(DRAFT_KEY).get("to_groups"):
+    if context.load(AnnounceDraft).to_groups:
         markup = buttons(
             [
                 [
@@ -226,7 +251,7 @@ async def _after_audience(update: Update, context: BotContext) -> AnnounceStep:
         )
         await edit_or_reply(update, context, context.t("announcements.ask_pin"), markup)
         return AnnounceStep.PIN
-    context.draft(DRAFT_KEY)["pin"] = False
+    _set(context, pin=False)
     return await _ask_when(update, context)
 
 
@@ -238,7 +263,7 @@ async def pin_picked(update: Update, context: BotContext) -> AnnounceStep:
         await stale_button(update, context)
         return AnnounceStep.PIN
     await answer(update)
-    context.draft(DRAFT_KEY)["pin"] = bool(value)
+    _set(context, pin=bool(value))
     return await _ask_when(update, context)
 
 
@@ -249,21 +274,20 @@ async def _ask_when(update: Update, context: BotContext) -> AnnounceStep:
 
 
 def _draft_obj(context: BotContext) -> AnnouncementDraft:
-    d = context.draft(DRAFT_KEY)
-    send_at = d.get("send_at")
+    d = context.load(AnnounceDraft)
     return AnnouncementDraft(
-        compound_id=int(d["compound_id"]),  # type: ignore[call-overload]
-        title=str(d["title"]),
-        body=str(d.get("body") or ""),
-        kind=str(d.get("kind") or "notice"),
-        table_rows=tuple(tuple(r) for r in d.get("rows") or []),  # type: ignore[attr-defined]
-        to_groups=bool(d.get("to_groups")),
-        scope=str(d.get("scope") or "none"),
-        building_id=int(d["building_id"]) if d.get("building_id") else None,  # type: ignore[call-overload]
-        unit_id=int(d["unit_id"]) if d.get("unit_id") else None,  # type: ignore[call-overload]
-        pin=bool(d.get("pin")),
-        send_at=datetime.fromisoformat(str(send_at)) if send_at else None,
-        request_key=str(d["request_key"]) if d.get("request_key") else None,
+        compound_id=int(d.compound_id or 0),
+        title=str(d.title),
+        body=str(d.body or ""),
+        kind=str(d.kind or "notice"),
+        table_rows=tuple(tuple(r) for r in d.rows or []),
+        to_groups=bool(d.to_groups),
+        scope=str(d.scope or "none"),
+        building_id=int(d.building_id) if d.building_id else None,
+        unit_id=int(d.unit_id) if d.unit_id else None,
+        pin=bool(d.pin),
+        send_at=datetime.fromisoformat(str(d.send_at)) if d.send_at else None,
+        request_key=str(d.request_key) if d.request_key else None,
     )
 
 
@@ -297,7 +321,7 @@ async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
 
 async def send_now(update: Update, context: BotContext) -> AnnounceStep:
     await answer(update)
-    context.draft(DRAFT_KEY).pop("send_at", None)
+    _set(context, send_at=None)
     return await _confirm(update, context)
 
 
@@ -312,14 +336,14 @@ async def when_entered(update: Update, context: BotContext) -> AnnounceStep:
     if parsed[0] <= now:
         await reply(update, context, "announcements.in_past")
         return AnnounceStep.WHEN
-    context.draft(DRAFT_KEY)["send_at"] = parsed[0].isoformat()
+    _set(context, send_at=parsed[0].isoformat())
     return await _confirm(update, context)
 
 
 async def send(update: Update, context: BotContext) -> int:
     user = update.effective_user
     assert user is not None
-    if "title" not in context.draft(DRAFT_KEY):
+    if context.load(AnnounceDraft).title is None:
         await stale_button(update, context)
         return ConversationHandler.END
     view = await announcements.create(
@@ -387,7 +411,7 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
 
 
 async def _compound_zone(context: BotContext) -> ZoneInfo:
-    compound_id = context.draft(DRAFT_KEY).get("compound_id")
+    compound_id = context.load(AnnounceDraft).compound_id
     return await compounds.zone(
         context.services.uow(),
         int(compound_id) if compound_id is not None else None,

@@ -3,8 +3,11 @@ chats, /events (RSVP, cancel; organisers manage theirs), /checkin CODE and the c
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Update
@@ -20,7 +23,7 @@ from telegram.ext import (
 from bot.callbacks import Button, int_part, pack, unpack
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import REGISTERED, Audience, CommandSpec, roles
-from bot.context import BotContext, Services
+from bot.context import BotContext, Draft, Services
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import compounds, events
@@ -47,6 +50,28 @@ RSVP_LINK = "er"  # /start er_<event id>: a group 报名 finished in the private
 MESSAGE_KEY = "event_message"
 STOP = Button(PREFIX, "stop")
 TEXT_LIMIT = 200
+
+
+@dataclass
+class NewEventDraft(Draft):
+    """What /newevent has gathered so far; None = not asked yet (ISO times, JSON-safe)."""
+
+    KEY: ClassVar[str] = DRAFT_KEY
+    compound_id: int | None = None
+    title: str | None = None
+    starts_at: str | None = None
+    ends_at: str | None = None
+    place: str | None = None
+    capacity: int | None = None
+    audience: str | None = None
+    event_type: str | None = None
+    repeat: str | None = None
+
+
+def _set(context: BotContext, **values: object) -> NewEventDraft:
+    draft = dataclasses.replace(context.load(NewEventDraft), **values)  # type: ignore[arg-type]
+    context.store(draft)
+    return draft
 
 
 class EventStep(IntEnum):
@@ -92,7 +117,7 @@ async def new_event(update: Update, context: BotContext) -> EventStep | int:
     if not compounds:
         raise UserFacingError("common.not_allowed")
     if len(compounds) == 1:
-        context.draft(DRAFT_KEY)["compound_id"] = compounds[0][0]
+        _set(context, compound_id=compounds[0][0])
         return await _ask_title(update, context)
     rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
     rows.append([(context.t("common.btn_cancel"), STOP.data())])
@@ -107,7 +132,7 @@ async def compound_picked(update: Update, context: BotContext) -> EventStep | in
     if compound_id is None:
         return EventStep.COMPOUND
     await answer(update)
-    context.draft(DRAFT_KEY)["compound_id"] = compound_id
+    _set(context, compound_id=compound_id)
     return await _ask_title(update, context)
 
 
@@ -121,14 +146,13 @@ async def title_entered(update: Update, context: BotContext) -> EventStep:
     if not text or len(text) > events.TITLE_LIMIT:
         await reply(update, context, "events.bad_title", limit=events.TITLE_LIMIT)
         return EventStep.TITLE
-    context.draft(DRAFT_KEY)["title"] = text
+    _set(context, title=text)
     await reply(update, context, "events.ask_when", markup=buttons([_nav(context)]))
     return EventStep.WHEN
 
 
 async def when_entered(update: Update, context: BotContext) -> EventStep:
     text = (update.effective_message.text or "") if update.effective_message else ""
-    draft = context.draft(DRAFT_KEY)
     tz = await _compound_zone(context)
     now = context.services.clock.now()
     parsed = events.parse_when(text[:TEXT_LIMIT], tz, now)
@@ -142,7 +166,7 @@ async def when_entered(update: Update, context: BotContext) -> EventStep:
     if end <= start:
         await reply(update, context, "events.end_before_start")
         return EventStep.WHEN
-    draft["starts_at"], draft["ends_at"] = start.isoformat(), end.isoformat()
+    _set(context, starts_at=start.isoformat(), ends_at=end.isoformat())
     await reply(update, context, "events.ask_place", markup=buttons([_nav(context)]))
     return EventStep.PLACE
 
@@ -152,7 +176,7 @@ async def place_entered(update: Update, context: BotContext) -> EventStep:
     if not text or len(text) > events.PLACE_LIMIT:
         await reply(update, context, "events.bad_place", limit=events.PLACE_LIMIT)
         return EventStep.PLACE
-    context.draft(DRAFT_KEY)["place"] = text
+    _set(context, place=text)
     await reply(update, context, "events.ask_capacity", markup=buttons([_nav(context)]))
     return EventStep.CAPACITY
 
@@ -166,7 +190,7 @@ async def capacity_entered(update: Update, context: BotContext) -> EventStep:
     if not 1 <= capacity <= events.CAPACITY_LIMIT:
         await reply(update, context, "events.bad_capacity", limit=events.CAPACITY_LIMIT)
         return EventStep.CAPACITY
-    context.draft(DRAFT_KEY)["capacity"] = capacity
+    _set(context, capacity=capacity)
     return await _ask_audience(update, context)
 
 
@@ -190,17 +214,17 @@ async def _ask_repeat(update: Update, context: BotContext) -> EventStep:
 
 
 def _draft_obj(context: BotContext) -> EventDraft:
-    d = context.draft(DRAFT_KEY)
+    d = context.load(NewEventDraft)
     return EventDraft(
-        compound_id=int(d["compound_id"]),  # type: ignore[call-overload]
-        title=str(d["title"]),
-        place=str(d["place"]),
-        starts_at=datetime.fromisoformat(str(d["starts_at"])),
-        ends_at=datetime.fromisoformat(str(d["ends_at"])),
-        capacity=int(d["capacity"]),  # type: ignore[call-overload]
-        audience=str(d["audience"]),
-        event_type=str(d["event_type"]),
-        repeat=str(d["repeat"]),
+        compound_id=int(d.compound_id or 0),
+        title=str(d.title),
+        place=str(d.place),
+        starts_at=datetime.fromisoformat(str(d.starts_at)),
+        ends_at=datetime.fromisoformat(str(d.ends_at)),
+        capacity=int(d.capacity or 0),
+        audience=str(d.audience),
+        event_type=str(d.event_type),
+        repeat=str(d.repeat),
     )
 
 
@@ -209,15 +233,15 @@ async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
     assert query is not None
     parts = unpack(query.data)
     kind, value = parts[1], parts[2] if len(parts) > 2 else ""
-    draft = context.draft(DRAFT_KEY)
+    draft = context.load(NewEventDraft)
     expected = {"a": ("audience", AUDIENCES), "t": ("event_type", EVENT_TYPES), "r": ("repeat", REPEATS)}[
         kind
     ]
-    if value not in expected[1] or "capacity" not in draft:
+    if value not in expected[1] or draft.capacity is None:
         await stale_button(update, context)
-        return ConversationHandler.END if "capacity" not in draft else EventStep.AUDIENCE
+        return ConversationHandler.END if draft.capacity is None else EventStep.AUDIENCE
     await answer(update)
-    draft[expected[0]] = value
+    _set(context, **{expected[0]: value})
     if kind == "a":
         return await _ask_type(update, context)
     if kind == "t":
@@ -242,7 +266,7 @@ async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
 async def publish(update: Update, context: BotContext) -> int:
     user = update.effective_user
     assert user is not None
-    if "repeat" not in context.draft(DRAFT_KEY):
+    if context.load(NewEventDraft).repeat is None:
         await stale_button(update, context)
         return ConversationHandler.END
     view = await events.create_event(
@@ -263,23 +287,20 @@ async def publish(update: Update, context: BotContext) -> int:
 
 async def back(update: Update, context: BotContext) -> EventStep | int:
     await answer(update)
-    draft = context.draft(DRAFT_KEY)
+    draft = context.load(NewEventDraft)
     # Step back to the question before the one being answered.
-    if "repeat" in draft or "event_type" in draft:
-        draft.pop("repeat", None)
-        draft.pop("event_type", None)
+    if draft.repeat is not None or draft.event_type is not None:
+        _set(context, repeat=None, event_type=None)
         return await _ask_type(update, context)
-    if "audience" in draft or "capacity" in draft:
-        draft.pop("audience", None)
-        draft.pop("capacity", None)
+    if draft.audience is not None or draft.capacity is not None:
+        _set(context, audience=None, capacity=None)
         await reply(update, context, "events.ask_capacity", markup=buttons([_nav(context)]))
         return EventStep.CAPACITY
-    if "place" in draft or "starts_at" in draft:
-        draft.pop("place", None)
-        draft.pop("starts_at", None)
+    if draft.place is not None or draft.starts_at is not None:
+        _set(context, place=None, starts_at=None)
         await reply(update, context, "events.ask_when", markup=buttons([_nav(context)]))
         return EventStep.WHEN
-    draft.pop("title", None)
+    _set(context, title=None)
     return await _ask_title(update, context)
 
 
@@ -589,7 +610,7 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
 
 
 async def _compound_zone(context: BotContext) -> ZoneInfo:
-    compound_id = context.draft(DRAFT_KEY).get("compound_id")
+    compound_id = context.load(NewEventDraft).compound_id
     return await compounds.zone(
         context.services.uow(),
         int(compound_id) if compound_id is not None else None,
