@@ -5,8 +5,11 @@ of homes not yet voted for building leaders (privately only), and the due work (
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
@@ -22,7 +25,7 @@ from telegram.ext import (
 from bot.callbacks import Button, int_part, pack, unpack
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, roles
-from bot.context import BotContext, Services
+from bot.context import BotContext, Draft, Services
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import proposals, votes
@@ -52,6 +55,29 @@ class NewVoteStep(IntEnum):
 
 VOTE_DRAFT = "vote_draft"
 STOP = Button(PREFIX, "stop")
+
+
+@dataclass
+class NewVoteDraft(Draft):
+    """What /newvote has gathered so far; opens/closes as typed ("2026-12-20 09:00"), read in `tz`."""
+
+    KEY: ClassVar[str] = VOTE_DRAFT
+    compound: str | None = None
+    person_id: int | None = None
+    tz: str | None = None
+    title: str | None = None
+    proposal_id: int | None = None
+    matter: str | None = None
+    opens: str | None = None
+    closes: str | None = None
+
+
+def _set(context: BotContext, **values: object) -> NewVoteDraft:
+    draft = dataclasses.replace(context.load(NewVoteDraft), **values)  # type: ignore[arg-type]
+    context.store(draft)
+    return draft
+
+
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -247,7 +273,7 @@ async def new_vote(update: Update, context: BotContext) -> NewVoteStep | int:
     user_id = await _known_user_id(update, context)
     context.drop(VOTE_DRAFT)
     name, person_id, tz = await votes.committee_compound(context.services.uow(), user_id)
-    context.draft(VOTE_DRAFT).update(compound=name, person_id=person_id, tz=tz)
+    _set(context, compound=name, person_id=person_id, tz=tz)
     await reply(update, context, "votes.ask_title", markup=_cancel_markup(context), compound=name)
     return NewVoteStep.TITLE
 
@@ -262,8 +288,13 @@ async def new_vote_from_proposal(update: Update, context: BotContext) -> NewVote
     text = await proposals.agenda_item(context.services.uow(), user_id, proposal_id)
     context.drop(VOTE_DRAFT)
     name, person_id, tz = await votes.committee_compound(context.services.uow(), user_id)
-    context.draft(VOTE_DRAFT).update(
-        compound=name, person_id=person_id, tz=tz, title=text[: votes.TITLE_LIMIT], proposal_id=proposal_id
+    _set(
+        context,
+        compound=name,
+        person_id=person_id,
+        tz=tz,
+        title=text[: votes.TITLE_LIMIT],
+        proposal_id=proposal_id,
     )
     await reply(update, context, "votes.title_from_proposal", title=text[: votes.TITLE_LIMIT])
     return await _ask_matter(update, context)
@@ -274,7 +305,7 @@ async def vote_title_entered(update: Update, context: BotContext) -> NewVoteStep
     if not text or len(text) > votes.TITLE_LIMIT:
         await reply(update, context, "votes.bad_title", limit=votes.TITLE_LIMIT)
         return NewVoteStep.TITLE
-    context.draft(VOTE_DRAFT)["title"] = text
+    _set(context, title=text)
     return await _ask_matter(update, context)
 
 
@@ -297,27 +328,26 @@ async def vote_matter_picked(update: Update, context: BotContext) -> NewVoteStep
         await stale_button(update, context)
         return NewVoteStep.MATTER
     await answer(update)
-    draft = context.draft(VOTE_DRAFT)
-    draft["matter"] = matter
+    draft = _set(context, matter=matter)
     earliest = context.services.clock.now() + timedelta(days=votes.DEFAULT_NOTICE_DAYS, hours=1)
-    example = earliest.astimezone(ZoneInfo(draft["tz"])).strftime("%Y-%m-%d 09:00")
+    example = earliest.astimezone(ZoneInfo(str(draft.tz))).strftime("%Y-%m-%d 09:00")
     await reply(update, context, "votes.ask_opens", markup=_cancel_markup(context), example=example)
     return NewVoteStep.OPENS
 
 
 async def vote_time_entered(update: Update, context: BotContext) -> NewVoteStep:
     text = (update.effective_message.text or "").strip() if update.effective_message else ""
-    draft = context.draft(VOTE_DRAFT)
-    step = NewVoteStep.CLOSES if "opens" in draft else NewVoteStep.OPENS
-    if votes.parse_local(text, ZoneInfo(draft["tz"])) is None:
+    draft = context.load(NewVoteDraft)
+    step = NewVoteStep.CLOSES if draft.opens is not None else NewVoteStep.OPENS
+    if votes.parse_local(text, ZoneInfo(str(draft.tz))) is None:
         await reply(update, context, "votes.bad_time", example="2026-12-20 09:00")
         return step
     if step == NewVoteStep.OPENS:
-        draft["opens"] = text
+        _set(context, opens=text)
         await reply(update, context, "votes.ask_closes", markup=_cancel_markup(context))
         return NewVoteStep.CLOSES
-    draft["closes"] = text
-    matter = context.t("votes.matter_special" if draft["matter"] == "special" else "votes.matter_ordinary")
+    draft = _set(context, closes=text)
+    matter = context.t("votes.matter_special" if draft.matter == "special" else "votes.matter_ordinary")
     rows = [
         [
             (context.t("votes.btn_publish"), pack(PREFIX, "pub")),
@@ -329,9 +359,9 @@ async def vote_time_entered(update: Update, context: BotContext) -> NewVoteStep:
         context,
         "votes.confirm_new",
         markup=buttons(rows),
-        title=draft["title"],
+        title=draft.title,
         matter=matter,
-        opens=draft["opens"],
+        opens=draft.opens,
         closes=text,
     )
     return NewVoteStep.CONFIRM
@@ -339,23 +369,25 @@ async def vote_time_entered(update: Update, context: BotContext) -> NewVoteStep:
 
 async def vote_publish(update: Update, context: BotContext) -> NewVoteStep | int:
     await answer(update)
-    draft = context.draft(VOTE_DRAFT)
+    draft = context.load(NewVoteDraft)
+    if None in (draft.compound, draft.title, draft.matter, draft.opens, draft.closes):
+        await stale_button(update, context)
+        return ConversationHandler.END
     try:
         vote_id = await votes.create_vote(
             context.services.uow(),
-            compound=draft["compound"],
-            title=draft["title"],
-            matter=draft["matter"],
-            opens=draft["opens"],
-            closes=draft["closes"],
+            compound=str(draft.compound),
+            title=str(draft.title),
+            matter=str(draft.matter),
+            opens=str(draft.opens),
+            closes=str(draft.closes),
             notice_days=votes.DEFAULT_NOTICE_DAYS,
             now=context.services.clock.now(),
-            created_by=draft["person_id"],
-            proposal_id=draft.get("proposal_id"),
+            created_by=draft.person_id,
+            proposal_id=draft.proposal_id,
         )
     except UserFacingError as refusal:
-        draft.pop("opens", None)
-        draft.pop("closes", None)
+        _set(context, opens=None, closes=None)
         await send_text(update, context, context.t(refusal.key, **refusal.values))
         await reply(update, context, "votes.ask_opens_again", markup=_cancel_markup(context))
         return NewVoteStep.OPENS
