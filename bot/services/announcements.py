@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from bot.db.errors import Conflict
 from bot.db.models import Compound
-from bot.db.models.announcements import Announcement
+from bot.db.models.announcements import Announcement, AnnouncementKind, AnnouncementStatus
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import clip, notify_person
 from bot.i18n import Translator
@@ -19,7 +19,7 @@ from bot.services.common import fmt_when, zone
 from bot.services.errors import UserFacingError
 from bot.services.people import require_person, require_staff
 
-KINDS = ("notice", "accounts")
+KINDS = tuple(AnnouncementKind)
 SCOPES = ("none", "compound", "building", "unit")
 TITLE_LIMIT = 60
 BODY_LIMIT = 3000
@@ -118,7 +118,7 @@ class AnnouncementDraft:
     compound_id: int
     title: str
     body: str = ""
-    kind: str = "notice"
+    kind: str = AnnouncementKind.NOTICE
     table_rows: tuple[tuple[str, ...], ...] = ()
     to_groups: bool = True
     scope: str = "none"
@@ -142,7 +142,7 @@ class AnnouncementView:
 
 
 def render(t: Translator, language: str | None, ann: Announcement) -> str:
-    if ann.kind == "accounts":
+    if ann.kind == AnnouncementKind.ACCOUNTS:
         headers = tuple(t(language, f"announcements.col_{c}") for c in ("item", "income", "spent", "balance"))
         table = render_table(
             [list(r) for r in ann.table_rows], headers, t(language, "announcements.col_total")
@@ -156,7 +156,7 @@ def table_entities(
 ) -> list[dict[str, object]]:
     """The accounts table inside `text` (the post, or the author's preview) as a monospace ("pre") block, so
     its columns line up; Telegram counts offsets in UTF-16 units."""
-    if ann.kind != "accounts":
+    if ann.kind != AnnouncementKind.ACCOUNTS:
         return []
     headers = tuple(t(language, f"announcements.col_{c}") for c in ("item", "income", "spent", "balance"))
     table = render_table([list(r) for r in ann.table_rows], headers, t(language, "announcements.col_total"))
@@ -184,9 +184,9 @@ def _validate(draft: AnnouncementDraft, now: datetime) -> None:
         raise UserFacingError("announcements.too_long", limit=BODY_LIMIT)
     if draft.kind not in KINDS or draft.scope not in SCOPES:
         raise UserFacingError("common.stale_button")
-    if draft.kind == "notice" and not draft.body.strip():
+    if draft.kind == AnnouncementKind.NOTICE and not draft.body.strip():
         raise UserFacingError("announcements.empty")
-    if draft.kind == "accounts" and not draft.table_rows:
+    if draft.kind == AnnouncementKind.ACCOUNTS and not draft.table_rows:
         raise UserFacingError("announcements.no_rows", limit=ROW_LIMIT)
     if not draft.to_groups and draft.scope == "none":
         raise UserFacingError("announcements.no_audience")
@@ -235,7 +235,7 @@ async def create(
             pin=draft.pin and draft.to_groups,
             pins_done=not (draft.pin and draft.to_groups),
             send_at=draft.send_at or now,
-            status="scheduled",
+            status=AnnouncementStatus.SCHEDULED,
             recipients=0,
             created_at=now,
         )
@@ -310,7 +310,7 @@ async def _send(uow: UnitOfWork, t: Translator, ann: Announcement, now: datetime
             count += 1
     await uow.announcements.flush()
     ann.recipients = count
-    ann.status, ann.sent_at = "sent", now
+    ann.status, ann.sent_at = AnnouncementStatus.SENT, now
 
 
 async def cancel(uow: UnitOfWork, telegram_id: int, announcement_id: int, now: datetime) -> None:
@@ -320,9 +320,9 @@ async def cancel(uow: UnitOfWork, telegram_id: int, announcement_id: int, now: d
         if ann is None:
             raise UserFacingError("announcements.gone")
         await require_staff(uow, person, ann.compound_id)
-        if ann.status != "scheduled":
+        if ann.status != AnnouncementStatus.SCHEDULED:
             raise UserFacingError("announcements.already_sent")
-        ann.status = "cancelled"
+        ann.status = AnnouncementStatus.CANCELLED
         await uow.commit()
 
 

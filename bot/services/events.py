@@ -10,7 +10,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.db.models import Person
-from bot.db.models.events import CommunityEvent, EventReminder, EventRsvp
+from bot.db.models.events import CommunityEvent, EventReminder, EventRsvp, EventStatus, RsvpStatus
+from bot.db.models.patrols import ReminderOutcome
 from bot.db.uow import UnitOfWork
 from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_chat, notify_person
@@ -127,7 +128,7 @@ class RsvpView:
 
 async def _view(uow: UnitOfWork, event: CommunityEvent, person_id: int | None = None) -> EventView:
     repo = uow.events
-    rsvps = await repo.rsvps(event.id, ("going", "waiting"))
+    rsvps = await repo.rsvps(event.id, (RsvpStatus.GOING, RsvpStatus.WAITING))
     compound = await uow.community.compound(event.compound_id)
     return EventView(
         id=event.id,
@@ -136,8 +137,8 @@ async def _view(uow: UnitOfWork, event: CommunityEvent, person_id: int | None = 
         starts_at=event.starts_at,
         ends_at=event.ends_at,
         capacity=event.capacity,
-        going=sum(1 for r in rsvps if r.status == "going"),
-        waiting=sum(1 for r in rsvps if r.status == "waiting"),
+        going=sum(1 for r in rsvps if r.status == RsvpStatus.GOING),
+        waiting=sum(1 for r in rsvps if r.status == RsvpStatus.WAITING),
         status=event.status,
         tz=str(zone(compound)),
         event_type=event.event_type,
@@ -204,7 +205,7 @@ async def _create(
             event_type=draft.event_type,
             repeat=draft.repeat,
             series_id=first.id if first is not None else None,
-            status="open",
+            status=EventStatus.OPEN,
             checkin_code=new_code(6),
             post_at=now if index == 0 else max(now, start - POST_AHEAD),
             posted=False,
@@ -444,25 +445,27 @@ async def rsvp(
         person = await get_or_create(uow, telegram_id, display_name, now)
         event = await repo.event(event_id)
         assert event is not None
-        if event.status != "open":
+        if event.status != EventStatus.OPEN:
             raise UserFacingError("events.cancelled")
         if event.starts_at <= now:
             raise UserFacingError("events.started")
         existing = await repo.rsvp(event.id, person.id)
-        if existing is not None and existing.status in ("going", "waiting"):
+        if existing is not None and existing.status in (RsvpStatus.GOING, RsvpStatus.WAITING):
             raise UserFacingError(f"events.already_{existing.status}")
-        status = "waiting" if await repo.count_going(event.id) >= event.capacity else "going"
+        status = (
+            RsvpStatus.WAITING if await repo.count_going(event.id) >= event.capacity else RsvpStatus.GOING
+        )
         if existing is None:
             uow.events.add(EventRsvp(event_id=event.id, person_id=person.id, status=status, created_at=now))
         else:
             existing.status, existing.created_at = status, now
         await uow.events.flush()
-        if status == "going":
+        if status == RsvpStatus.GOING:
             await _schedule(uow, event, person.id, now)
         view = await _view(uow, event, person.id)
         uow.schedule_changed()
         await uow.commit()
-        return RsvpView(view, status, position=view.waiting if status == "waiting" else 0)
+        return RsvpView(view, status, position=view.waiting if status == RsvpStatus.WAITING else 0)
 
 
 async def cancel_rsvp(
@@ -476,18 +479,18 @@ async def cancel_rsvp(
         event = await repo.event(event_id)
         assert event is not None
         mine = await repo.rsvp(event.id, person.id)
-        if mine is None or mine.status not in ("going", "waiting"):
+        if mine is None or mine.status not in (RsvpStatus.GOING, RsvpStatus.WAITING):
             raise UserFacingError("events.not_signed_up")
         if event.starts_at <= now:
             raise UserFacingError("events.started")
         was = mine.status
-        mine.status = "cancelled"
+        mine.status = RsvpStatus.CANCELLED
         await repo.drop_reminders(event.id, person.id)
-        if was == "going":
-            waiting = await repo.rsvps(event.id, ("waiting",))
+        if was == RsvpStatus.GOING:
+            waiting = await repo.rsvps(event.id, (RsvpStatus.WAITING,))
             if waiting:
                 lucky = waiting[0]
-                lucky.status = "going"
+                lucky.status = RsvpStatus.GOING
                 await uow.events.flush()
                 await _schedule(uow, event, lucky.person_id, now)
                 who = await uow.community.person(lucky.person_id)
@@ -506,7 +509,7 @@ async def cancel_rsvp(
         await uow.events.flush()
         view = await _view(uow, event, person.id)
         await uow.commit()
-        return RsvpView(view, "cancelled")
+        return RsvpView(view, RsvpStatus.CANCELLED)
 
 
 async def _organiser_event(uow: UnitOfWork, telegram_id: int, event_id: int) -> tuple[Person, CommunityEvent]:
@@ -523,16 +526,16 @@ async def cancel_event(uow: UnitOfWork, t: Translator, telegram_id: int, event_i
     """Everyone who signed up (or waits) is told; returns how many."""
     async with uow:
         _, event = await _organiser_event(uow, telegram_id, event_id)
-        if event.status == "cancelled":
+        if event.status == EventStatus.CANCELLED:
             raise UserFacingError("events.cancelled")
         if event.starts_at <= now:
             raise UserFacingError("events.started")
         repo = uow.events
-        event.status = "cancelled"
+        event.status = EventStatus.CANCELLED
         await repo.drop_reminders(event.id)
         tz = zone(await uow.community.compound(event.compound_id))
         told = 0
-        for row in await repo.rsvps(event.id, ("going", "waiting")):
+        for row in await repo.rsvps(event.id, (RsvpStatus.GOING, RsvpStatus.WAITING)):
             who = await uow.community.person(row.person_id)
             if who is None:
                 continue
@@ -571,7 +574,7 @@ async def message_attendees(
         _, event = await _organiser_event(uow, telegram_id, event_id)
         sent = 0
         stamp = int(now.timestamp())
-        for row in await uow.events.rsvps(event.id, ("going",)):
+        for row in await uow.events.rsvps(event.id, (RsvpStatus.GOING,)):
             who = await uow.community.person(row.person_id)
             if who is None:
                 continue
@@ -600,13 +603,13 @@ async def check_in(uow: UnitOfWork, telegram_id: int, code: str, now: datetime) 
     async with uow:
         repo = uow.events
         event = await repo.by_code(code.strip().lower()[:12]) if code.strip() else None
-        if event is None or event.status != "open":
+        if event is None or event.status != EventStatus.OPEN:
             raise UserFacingError("events.bad_code")
         if not (event.starts_at - CHECKIN_WINDOW <= now <= event.ends_at + CHECKIN_WINDOW):
             raise UserFacingError("events.checkin_closed")
         person = await require_person(uow, telegram_id)
         mine = await repo.rsvp(event.id, person.id)
-        if mine is None or mine.status != "going":
+        if mine is None or mine.status != RsvpStatus.GOING:
             raise UserFacingError("events.checkin_not_signed_up")
         if mine.checked_in_at is not None:
             raise UserFacingError("events.already_checked_in")
@@ -636,7 +639,7 @@ async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple
     async with uow:
         repo = uow.events
         for event in await repo.due_posts(now):
-            if event.status == "open" and event.starts_at > now:
+            if event.status == EventStatus.OPEN and event.starts_at > now:
                 await _post(uow, t, event, now)
             else:
                 await repo.claim_post(event.id)
@@ -646,11 +649,11 @@ async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple
             target = await repo.event(reminder.event_id)
             sent = False
             # Only before the event; a reminder missed while the bot was down is sent late but never twice.
-            if target is not None and target.status == "open" and now < target.starts_at:
+            if target is not None and target.status == EventStatus.OPEN and now < target.starts_at:
                 event = target
                 row = await repo.rsvp(event.id, reminder.person_id)
                 who = await uow.community.person(reminder.person_id)
-                if row is not None and row.status == "going" and who is not None:
+                if row is not None and row.status == RsvpStatus.GOING and who is not None:
                     tz = zone(await uow.community.compound(event.compound_id))
                     await notify_person(
                         uow,
@@ -664,7 +667,7 @@ async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple
                         when=fmt_span(t, who.language, event.starts_at, event.ends_at, tz),
                     )
                     sent = True
-            await repo.claim_reminder(reminder.id, "sent" if sent else "skipped")
+            await repo.claim_reminder(reminder.id, ReminderOutcome.SENT if sent else ReminderOutcome.SKIPPED)
             handled += 1
         await uow.commit()
     return handled, len(reminders) == BATCH

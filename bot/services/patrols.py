@@ -11,13 +11,18 @@ from zoneinfo import ZoneInfo
 from bot.db.models import Person
 from bot.db.models.patrols import (
     CheckpointScan,
+    OfferStatus,
     PatrolCheckpoint,
     PatrolReminder,
     PatrolRoute,
     PatrolShift,
     PlaceOffer,
+    ReminderOutcome,
     ShiftSignup,
+    ShiftStatus,
     ShiftTemplate,
+    SignupOutcome,
+    SignupStatus,
 )
 from bot.db.uow import UnitOfWork
 from bot.delivery.markup import inline_keyboard
@@ -130,9 +135,9 @@ async def _shift_view(
     repo = uow.patrols
     route = await repo.route(shift.route_id)
     compound = await uow.community.compound(shift.compound_id)
-    signups = await repo.signups(shift.id, ("booked", "waiting"))
-    booked = [s for s in signups if s.status == "booked"]
-    waiting = [s for s in signups if s.status == "waiting"]
+    signups = await repo.signups(shift.id, (SignupStatus.BOOKED, SignupStatus.WAITING))
+    booked = [s for s in signups if s.status == SignupStatus.BOOKED]
+    waiting = [s for s in signups if s.status == SignupStatus.WAITING]
     mine = next((s.status for s in signups if s.person_id == person_id), None)
     leader = await uow.community.person(shift.leader_id) if shift.leader_id else None
     booked_names: tuple[str, ...] = ()
@@ -196,7 +201,7 @@ async def _schedule_person(uow: UnitOfWork, shift: PatrolShift, person_id: int, 
         row = await repo.reminder(shift.id, person_id, kind)
         if due <= now or due >= shift.starts_at:
             if row is not None and not row.done:
-                row.done, row.outcome = True, "skipped"
+                row.done, row.outcome = True, ReminderOutcome.SKIPPED
             continue
         if row is None:
             uow.patrols.add(
@@ -244,7 +249,7 @@ async def _book(
     else:
         signup.status, signup.created_at, signup.cancelled_at = status, now, None
     await uow.patrols.flush()
-    if status == "booked":
+    if status == SignupStatus.BOOKED:
         await _schedule_person(uow, shift, person.id, now)
     return signup
 
@@ -382,7 +387,7 @@ async def generate_shifts(uow: UnitOfWork, now: datetime, ahead: timedelta = GEN
                             ends_at=starts + timedelta(minutes=template.duration_minutes),
                             capacity=template.capacity,
                             leader_id=template.leader_id,
-                            status="open",
+                            status=ShiftStatus.OPEN,
                             created_at=now,
                         )
                         uow.patrols.add(shift)
@@ -426,7 +431,7 @@ async def create_shift(
             ends_at=ends_at,
             capacity=capacity,
             leader_id=leader.id if leader else None,
-            status="open",
+            status=ShiftStatus.OPEN,
             created_at=now,
         )
         uow.patrols.add(shift)
@@ -467,16 +472,16 @@ async def sign_up(
         shift = await repo.shift(shift_id)
         assert shift is not None
         await _require_volunteer(uow, person, shift.compound_id)
-        if shift.status != "open":
+        if shift.status != ShiftStatus.OPEN:
             raise UserFacingError("patrols.shift_cancelled")
         if shift.starts_at <= now:
             raise UserFacingError("patrols.already_started")
         existing = await repo.signup(shift.id, person.id)
-        if existing is not None and existing.status in ("booked", "waiting"):
+        if existing is not None and existing.status in (SignupStatus.BOOKED, SignupStatus.WAITING):
             raise UserFacingError(f"patrols.already_{existing.status}")
         await _check_can_book(uow, shift, person)
         full = await repo.count_booked(shift.id) >= shift.capacity
-        await _book(uow, shift, person, "waiting" if full else "booked", now)
+        await _book(uow, shift, person, SignupStatus.WAITING if full else SignupStatus.BOOKED, now)
         await uow.patrols.flush()
         coming = []
         for kind in ("evening", "hour"):
@@ -487,7 +492,12 @@ async def sign_up(
         position = view.waiting if full else 0
         uow.schedule_changed()
         await uow.commit()
-        return SignupView(view, "waiting" if full else "booked", position=position, reminders=tuple(coming))
+        return SignupView(
+            view,
+            SignupStatus.WAITING if full else SignupStatus.BOOKED,
+            position=position,
+            reminders=tuple(coming),
+        )
 
 
 async def cancel(
@@ -501,18 +511,18 @@ async def cancel(
         shift = await repo.shift(shift_id)
         assert shift is not None
         signup = await repo.signup(shift.id, person.id)
-        if signup is None or signup.status not in ("booked", "waiting"):
+        if signup is None or signup.status not in (SignupStatus.BOOKED, SignupStatus.WAITING):
             raise UserFacingError("patrols.not_signed_up")
         if shift.starts_at <= now:
             raise UserFacingError("patrols.cancel_after_start")
         was = signup.status
-        signup.status, signup.cancelled_at = "cancelled", now
+        signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
         await repo.drop_person_reminders(shift.id, person.id)
         rules = await repo.settings(shift.compound_id)
-        late = was == "booked" and now > shift.starts_at - timedelta(hours=rules.cutoff_hours)
+        late = was == SignupStatus.BOOKED and now > shift.starts_at - timedelta(hours=rules.cutoff_hours)
         tz = zone(await uow.community.compound(shift.compound_id))
         refilled: str | None = None
-        if was == "booked":
+        if was == SignupStatus.BOOKED:
             if late:
                 for coordinator in await _coordinators(uow, shift.compound_id):
                     await notify_person(
@@ -530,7 +540,7 @@ async def cancel(
         view = await _shift_view(uow, shift, person_id=person.id)
         uow.schedule_changed()
         await uow.commit()
-        return SignupView(view, "cancelled", late=late, refilled_by=refilled)
+        return SignupView(view, SignupStatus.CANCELLED, late=late, refilled_by=refilled)
 
 
 async def _refill(
@@ -539,7 +549,7 @@ async def _refill(
     """A freed place goes to the first on the waiting list, else to every volunteer with a "我来" button."""
     repo = uow.patrols
     tz = zone(await uow.community.compound(shift.compound_id))
-    for waiting in await repo.signups(shift.id, ("waiting",)):
+    for waiting in await repo.signups(shift.id, (SignupStatus.WAITING,)):
         person = await uow.community.person(waiting.person_id)
         if person is None:
             continue
@@ -547,7 +557,7 @@ async def _refill(
             await _check_can_book(uow, shift, person)
         except UserFacingError:
             continue
-        waiting.status = "booked"
+        waiting.status = SignupStatus.BOOKED
         await uow.patrols.flush()
         await _schedule_person(uow, shift, person.id, now)
         await notify_person(
@@ -560,10 +570,10 @@ async def _refill(
             when=fmt_span(t, person.language, shift.starts_at, shift.ends_at, tz),
         )
         return "waiting"
-    offer = PlaceOffer(shift_id=shift.id, freed_by=freed_by.id, status="open", created_at=now)
+    offer = PlaceOffer(shift_id=shift.id, freed_by=freed_by.id, status=OfferStatus.OPEN, created_at=now)
     uow.patrols.add(offer)
     await uow.patrols.flush()
-    booked = {s.person_id for s in await repo.signups(shift.id, ("booked",))}
+    booked = {s.person_id for s in await repo.signups(shift.id, (SignupStatus.BOOKED,))}
     volunteers = await uow.community.staff_with_role(shift.compound_id, [Role.PATROL.value])
     seen: set[int] = set()
     for _, volunteer in volunteers:
@@ -600,17 +610,17 @@ async def take_offer(
         shift = await repo.shift(shift_id)
         assert shift is not None
         await _require_volunteer(uow, person, shift.compound_id)
-        if shift.status != "open" or shift.starts_at <= now:
+        if shift.status != ShiftStatus.OPEN or shift.starts_at <= now:
             raise UserFacingError("patrols.already_started")
         existing = await repo.signup(shift.id, person.id)
-        if existing is not None and existing.status == "booked":
+        if existing is not None and existing.status == SignupStatus.BOOKED:
             raise UserFacingError("patrols.already_booked")
         await _check_can_book(uow, shift, person)
         if not await repo.take_open_offer(offer_id, person.id):
             raise UserFacingError("patrols.offer_taken")
         if await repo.count_booked(shift.id) >= shift.capacity:
             raise UserFacingError("patrols.offer_taken")
-        await _book(uow, shift, person, "booked", now)
+        await _book(uow, shift, person, SignupStatus.BOOKED, now)
         await _close_offer_messages(uow, offer_id, person.id, now)
         tz = zone(await uow.community.compound(shift.compound_id))
         freed = await uow.community.person(offer.freed_by) if offer.freed_by else None
@@ -628,7 +638,7 @@ async def take_offer(
         view = await _shift_view(uow, shift, person_id=person.id)
         uow.schedule_changed()
         await uow.commit()
-        return SignupView(view, "booked", refilled_by="offer")
+        return SignupView(view, SignupStatus.BOOKED, refilled_by="offer")
 
 
 async def _close_offer_messages(uow: UnitOfWork, offer_id: int, taker_id: int, now: datetime) -> None:
@@ -694,7 +704,7 @@ async def _running_booking(
 ) -> tuple[ShiftSignup, PatrolShift] | None:
     rows = await uow.patrols.person_bookings(person.id, now, now + CHECKIN_EARLY)
     for signup, shift in rows:
-        running = shift.status == "open" and shift.starts_at - CHECKIN_EARLY <= now <= shift.ends_at
+        running = shift.status == ShiftStatus.OPEN and shift.starts_at - CHECKIN_EARLY <= now <= shift.ends_at
         if running and (route_id is None or shift.route_id == route_id):
             return signup, shift
     return None
@@ -767,22 +777,22 @@ async def close_shift(uow: UnitOfWork, t: Translator, shift_id: int, now: dateti
     no-shows. Runs inside the caller's transaction; returns how many completed."""
     repo = uow.patrols
     shift = await repo.shift(shift_id)
-    if shift is None or shift.status != "open":
+    if shift is None or shift.status != ShiftStatus.OPEN:
         return 0
     if not await repo.close_if_open(shift_id):
         return 0
     hours = round((shift.ends_at - shift.starts_at).total_seconds() / 3600, 2)
     completed = 0
-    for signup in await repo.signups(shift.id, ("booked",)):
+    for signup in await repo.signups(shift.id, (SignupStatus.BOOKED,)):
         if signup.outcome is not None:
             continue
         person = await uow.community.person(signup.person_id)
         if person is None:
             continue
         if signup.checked_in_at is None:
-            signup.outcome = "no_show"
+            signup.outcome = SignupOutcome.NO_SHOW
             continue
-        signup.outcome = "completed"
+        signup.outcome = SignupOutcome.COMPLETED
         completed += 1
         await record_activity(
             uow,
@@ -820,7 +830,7 @@ async def report(
         repo = uow.patrols
         signup = await repo.signup(shift_id, person.id)
         shift = await repo.shift(shift_id)
-        if signup is None or shift is None or signup.outcome != "completed":
+        if signup is None or shift is None or signup.outcome != SignupOutcome.COMPLETED:
             raise UserFacingError("patrols.not_signed_up")
         if signup.report is not None:
             return False
@@ -913,7 +923,9 @@ async def export_rows(uow: UnitOfWork, start: datetime, end: datetime) -> list[E
         rows: list[ExportRow] = []
         for shift in await repo.shifts_between(None, start, end, open_only=False):
             view = await _shift_view(uow, shift)
-            signups = await repo.signups(shift.id, ("booked", "waiting", "cancelled"))
+            signups = await repo.signups(
+                shift.id, (SignupStatus.BOOKED, SignupStatus.WAITING, SignupStatus.CANCELLED)
+            )
             if not signups:
                 rows.append(
                     ExportRow(
@@ -1004,10 +1016,10 @@ async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple
         for reminder in reminders:
             shift = await repo.shift(reminder.shift_id)
             if shift is None:
-                await repo.claim_reminder(reminder.id, "skipped")
+                await repo.claim_reminder(reminder.id, ReminderOutcome.SKIPPED)
                 continue
             sent = await _handle_reminder(uow, t, reminder, shift, now)
-            await repo.claim_reminder(reminder.id, "sent" if sent else "skipped")
+            await repo.claim_reminder(reminder.id, ReminderOutcome.SENT if sent else ReminderOutcome.SKIPPED)
             handled += 1
         await uow.commit()
     return handled, len(reminders) == BATCH
@@ -1020,7 +1032,7 @@ async def _handle_reminder(
         await close_shift(uow, t, shift.id, now)
         return True
     # A reminder that fell due while the bot was down still goes out, but only before the shift starts.
-    if shift.status != "open" or now >= shift.starts_at:
+    if shift.status != ShiftStatus.OPEN or now >= shift.starts_at:
         return False
     repo = uow.patrols
     tz = zone(await uow.community.compound(shift.compound_id))
@@ -1029,7 +1041,7 @@ async def _handle_reminder(
     if reminder.kind in ("evening", "hour"):
         signup = await repo.signup(shift.id, reminder.person_id or 0)
         person = await uow.community.person(reminder.person_id or 0)
-        if signup is None or signup.status != "booked" or person is None:
+        if signup is None or signup.status != SignupStatus.BOOKED or person is None:
             return False
         if reminder.kind == "evening" and now.astimezone(tz).date() >= shift.starts_at.astimezone(tz).date():
             return (

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.db.errors import Conflict
 from bot.db.models import Building, Person
-from bot.db.models.votes import HomeOwnership, Proposal, ProposalSupport
+from bot.db.models.votes import ClaimStatus, HomeOwnership, Proposal, ProposalStatus, ProposalSupport
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.roles import Role
@@ -26,7 +26,7 @@ TEXT_LIMIT = 300
 LIST_LIMIT = 10
 COMMITTEE = (Role.ADMIN.value, Role.SUPERVISOR.value)
 CONFIRMERS = (Role.ADMIN.value, Role.BUILDING_LEADER.value)
-AGENDAS = ("meeting", "vote")
+AGENDAS = (ProposalStatus.MEETING, ProposalStatus.VOTE)
 LISTENING_TIME = time(9, 0)  # 倾听日: the 1st of each month, 09:00 local
 
 
@@ -76,7 +76,7 @@ async def support(uow: UnitOfWork, telegram_id: int, proposal_id: int, now: date
         person = await require_person(uow, telegram_id)
         person_id = person.id
         proposal = await repo.proposal(proposal_id)
-        if proposal is None or proposal.status != "open":
+        if proposal is None or proposal.status != ProposalStatus.OPEN:
             raise UserFacingError("proposals.gone")
         if await _home_compound(uow, person) != proposal.compound_id:
             raise UserFacingError("proposals.other_compound")
@@ -129,7 +129,7 @@ async def put_on_agenda(
         repo = uow.votes
         person = await require_person(uow, telegram_id)
         proposal = await repo.proposal(proposal_id)
-        if proposal is None or proposal.status != "open":
+        if proposal is None or proposal.status != ProposalStatus.OPEN:
             raise UserFacingError("proposals.gone")
         if not await _is_committee(uow, person, proposal.compound_id):
             raise UserFacingError("common.not_allowed")
@@ -159,7 +159,7 @@ async def agenda_item(uow: UnitOfWork, telegram_id: int, proposal_id: int) -> st
     async with uow:
         person = await require_person(uow, telegram_id)
         proposal = await uow.votes.proposal(proposal_id)
-        if proposal is None or proposal.status != "vote" or proposal.vote_id is not None:
+        if proposal is None or proposal.status != ProposalStatus.VOTE or proposal.vote_id is not None:
             raise UserFacingError("proposals.gone")
         if not await _is_committee(uow, person, proposal.compound_id):
             raise UserFacingError("common.not_allowed")
@@ -197,7 +197,9 @@ async def claimable_homes(uow: UnitOfWork, telegram_id: int) -> list[ClaimableHo
             held = await repo.ownership_of(home.id, person.id, "owner")
             label = f"{home.unit.building.name}{home.unit.name}{home.room}"
             out.append(
-                ClaimableHome(home.id, label, held.status if held and held.status != "rejected" else None)
+                ClaimableHome(
+                    home.id, label, held.status if held and held.status != ClaimStatus.REJECTED else None
+                )
             )
         return out
 
@@ -214,20 +216,20 @@ async def claim(uow: UnitOfWork, t: Translator, telegram_id: int, household_id: 
             raise UserFacingError("proposals.claim_not_your_home")
         label, building = await _place(uow, household_id)
         held = await repo.ownership_of(household_id, person.id, "owner")
-        if held is not None and held.status in ("pending", "confirmed"):
+        if held is not None and held.status in (ClaimStatus.PENDING, ClaimStatus.CONFIRMED):
             return held.status
         if held is None:
             held = HomeOwnership(
                 household_id=household_id,
                 person_id=person.id,
                 kind="owner",
-                status="pending",
+                status=ClaimStatus.PENDING,
                 source="claim",
                 created_at=now,
             )
             uow.votes.add(held)
         else:
-            held.status = "pending"
+            held.status = ClaimStatus.PENDING
         await uow.votes.flush()
         markup = {
             "inline_keyboard": [
@@ -281,9 +283,9 @@ async def decide_claim(
                 allowed = True
         if not allowed:
             raise UserFacingError("common.not_allowed")
-        if held.status != "pending":
+        if held.status != ClaimStatus.PENDING:
             return f"already_{held.status}", label
-        held.status = "confirmed" if approve else "rejected"
+        held.status = ClaimStatus.CONFIRMED if approve else ClaimStatus.REJECTED
         held.confirmed_by = person.id
         held.confirmed_at = now
         owner = await uow.community.person(held.person_id)

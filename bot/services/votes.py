@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.db.errors import Conflict
 from bot.db.models import Person
-from bot.db.models.votes import Ballot, HomeOwnership, OwnerVote
+from bot.db.models.votes import Ballot, BallotOption, ClaimStatus, HomeOwnership, OwnerVote
 from bot.db.repositories.votes import HomeRow
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
@@ -40,7 +40,11 @@ from bot.services.vote_count import (
     square_metres,
 )
 
-OPTION_WORDS = {"同意": "yes", "反对": "no", "弃权": "abstain"}
+OPTION_WORDS: dict[str, str] = {
+    "同意": BallotOption.YES,
+    "反对": BallotOption.NO,
+    "弃权": BallotOption.ABSTAIN,
+}
 WORD_OF_OPTION = {v: k for k, v in OPTION_WORDS.items()}
 CHANNELS = ("online", "paper", "proxy")
 DEFAULT_NOTICE_DAYS = 15
@@ -174,7 +178,7 @@ async def _census(uow: UnitOfWork, vote: OwnerVote) -> Census:
     owners_of: dict[int, list[int]] = {}
     developer: set[int] = set()
     for holding in await repo.ownerships([r.household_id for r in rows]):
-        if holding.status != "confirmed":
+        if holding.status != ClaimStatus.CONFIRMED:
             continue
         if holding.kind == DEVELOPER:
             developer.add(holding.household_id)
@@ -620,7 +624,7 @@ async def enter_paper(
                 choice=t(staff.language, f"votes.option_{option}"),
                 proxy=proxy or "—",
             )
-        view = PaperEntryView(entry.id, vote.title, label, option, proxy, "pending")
+        view = PaperEntryView(entry.id, vote.title, label, option, proxy, ClaimStatus.PENDING)
         await uow.commit()
         return view
 
@@ -647,14 +651,14 @@ async def decide_paper(
             raise UserFacingError("votes.paper_same_person")
         row = await repo.home(vote.compound_id, entry.household_id)
         assert row is not None
-        if entry.status != "pending":
+        if entry.status != ClaimStatus.PENDING:
             return PaperEntryView(
                 entry.id, vote.title, home_label(row), entry.option, entry.proxy_name, entry.status
             )
         if approve:
             _require_open(vote, now)
         enterer = await uow.community.person(entry.entered_by)
-        entry.status = "confirmed" if approve else "rejected"
+        entry.status = ClaimStatus.CONFIRMED if approve else ClaimStatus.REJECTED
         entry.decided_by = person.id
         entry.decided_at = now
         if approve:
@@ -1001,7 +1005,7 @@ async def import_owners(uow: UnitOfWork, rows: Iterable[dict[str, object]], now:
                     household_id=household_id,
                     person_id=person_id,
                     kind=kind,
-                    status="confirmed",
+                    status=ClaimStatus.CONFIRMED,
                     source="import",
                     confirmed_at=now,
                     created_at=now,

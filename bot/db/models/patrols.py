@@ -3,11 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigIntPK, JsonType, UtcDateTime
+
+
+class ShiftStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"  # ended: attendance recorded
+    CANCELLED = "cancelled"
+
+
+class SignupStatus(StrEnum):
+    BOOKED = "booked"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+
+
+class SignupOutcome(StrEnum):
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+class OfferStatus(StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+    CLOSED = "closed"
+
+
+class ReminderOutcome(StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"
 
 
 class PatrolSettings(Base):
