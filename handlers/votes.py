@@ -28,7 +28,7 @@ from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, roles
 from bot.context import BotContext, Draft, Services
 from bot.roles import Role
 from bot.scheduling import DueSource
-from bot.services import proposals, votes
+from bot.services import proposals, votes, votes_paper, votes_schedule
 from bot.services.errors import UserFacingError
 from bot.services.votes import PREFIX, VOTE_LINK, Ballotable
 from handlers.common import ensure_current_person
@@ -221,7 +221,7 @@ async def paper_command(update: Update, context: BotContext) -> None:
         await reply(update, context, "votes.paper_how")
         return
     proxy = " ".join(args[5:]).strip() or None
-    view = await votes.enter_paper(
+    view = await votes_paper.enter_paper(
         context.services.uow(),
         context.services.translator,
         user_id,
@@ -244,7 +244,7 @@ async def paper_decided(update: Update, context: BotContext) -> None:
     user_id = _user_id(update)
     assert query is not None
     approve = unpack(query.data)[1] == "ok"
-    view = await votes.decide_paper(
+    view = await votes_paper.decide_paper(
         context.services.uow(),
         context.services.translator,
         user_id,
@@ -563,11 +563,11 @@ async def decide_pressed(update: Update, context: BotContext) -> None:
 
 
 async def _process_due(services: Services, now: datetime) -> int:
-    return await votes.process_due(services.uow(), services.translator, now, services.bot_username)
+    return await votes_schedule.process_due(services.uow(), services.translator, now, services.bot_username)
 
 
 async def _next_due(services: Services, now: datetime) -> datetime | None:
-    return await votes.next_due(services.uow())
+    return await votes_schedule.next_due(services.uow())
 
 
 async def _process_listening(services: Services, now: datetime) -> int:
