@@ -24,11 +24,12 @@ from bot.callbacks import Button, int_part, pack, unpack
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import REGISTERED, Audience, CommandSpec, roles
 from bot.context import BotContext, Draft, Services
+from bot.notices.events import PREFIX
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import compounds, events
 from bot.services.errors import UserFacingError
-from bot.services.events import AUDIENCES, EVENT_TYPES, PREFIX, REPEATS, EventDraft, EventView
+from bot.services.events import AUDIENCES, EVENT_TYPES, REPEATS, EventDraft, EventView
 from bot.services.invites import deep_link
 from bot.services.timing import fmt_span
 from handlers.common import ensure_current_person

@@ -11,10 +11,23 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from bot.callbacks import Button
 from bot.context import BotContext
-from handlers.render import answer, reply
+from handlers.render import answer, reply, stale_button
 
 Stop = Callable[[Update, BotContext], Coroutine[Any, Any, int]]
 Handlers = Sequence[BaseHandler]  # type: ignore[type-arg]
+
+
+async def pressed(update: Update, context: BotContext, *kinds: Button) -> tuple[Button, int] | None:
+    """Which of `kinds` was pressed and the id it carries; anything else (an old, forged or overlong press)
+    is answered like a stale button and gives None."""
+    query = update.callback_query
+    data = query.data if query is not None else None
+    for kind in kinds:
+        values = kind.parse(data)
+        if values is not None and isinstance(values[0], int):
+            return kind, values[0]
+    await stale_button(update, context)
+    return None
 
 
 def stopper(stopped_key: str, *draft_keys: str) -> Stop:

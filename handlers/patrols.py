@@ -17,22 +17,30 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import Button, int_part, pack, unpack
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import CommandSpec, roles
 from bot.context import BotContext, Services
+from bot.notices.patrols import (
+    ALL_QUIET,
+    FOUND,
+    LEAVE,
+    PREFIX,
+    REPORT_CANCEL,
+    SIGN_UP,
+    TAKE_PLACE,
+    TO_HAZARD,
+)
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import patrols
-from bot.services.patrols import PREFIX, ShiftView
+from bot.services.patrols import ShiftView
 from bot.services.timing import fmt_span
 from handlers.common import current_person, ensure_current_person
-from handlers.flows import flow, stopper
-from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, stale_button
+from handlers.flows import flow, pressed, stopper
+from handlers.render import answer, buttons, edit_or_reply, reply, stale_button
 
 VOLUNTEERS = roles(Role.PATROL, Role.COORDINATOR, Role.ADMIN)
 REPORT_KEY = "patrol_report"
-REPORT_CANCEL = Button(PREFIX, "rcancel")
 REPORT_LIMIT = 1000
 
 
@@ -66,12 +74,15 @@ def _list_markup(context: BotContext, shifts: list[ShiftView]) -> InlineKeyboard
     rows = []
     for view in shifts:
         if view.mine in ("booked", "waiting"):
-            key, action = ("patrols.btn_cancel" if view.mine == "booked" else "patrols.btn_leave_queue"), "cx"
+            key, action = (
+                ("patrols.btn_cancel" if view.mine == "booked" else "patrols.btn_leave_queue"),
+                LEAVE,
+            )
         elif view.free > 0:
-            key, action = "patrols.btn_signup", "up"
+            key, action = "patrols.btn_signup", SIGN_UP
         else:
-            key, action = "patrols.btn_wait", "up"
-        rows.append([(context.t(key, when=_short(view)), pack(PREFIX, action, view.id))])
+            key, action = "patrols.btn_wait", SIGN_UP
+        rows.append([(context.t(key, when=_short(view)), action.data(view.id))])
     return buttons(rows)
 
 
@@ -96,14 +107,13 @@ async def patrol_command(update: Update, context: BotContext) -> None:
 async def signup_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    parts = unpack(query.data)
-    shift_id = int_part(parts, 2)
-    if shift_id is None:
-        await stale_button(update, context)
+    press = await pressed(update, context, SIGN_UP, LEAVE)
+    if press is None:
         return
+    kind, shift_id = press
     now = context.services.clock.now()
     t = context.services.translator
-    if parts[1] == "up":
+    if kind is SIGN_UP:
         result = await patrols.sign_up(context.services.uow(), t, update.effective_user.id, shift_id, now)
         key = "patrols.signed_up" if result.status == "booked" else "patrols.queued"
     else:
@@ -125,9 +135,10 @@ async def signup_pressed(update: Update, context: BotContext) -> None:
 async def take_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    offer_id = await pressed_int(update, context, 2)
-    if offer_id is None:
+    press = await pressed(update, context, TAKE_PLACE)
+    if press is None:
         return
+    _, offer_id = press
     t = context.services.translator
     result = await patrols.take_offer(
         context.services.uow(), t, update.effective_user.id, offer_id, context.services.clock.now()
@@ -177,9 +188,10 @@ async def checkpoint_link(update: Update, context: BotContext, code: str) -> Non
 async def all_quiet(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    shift_id = await pressed_int(update, context, 2)
-    if shift_id is None:
+    press = await pressed(update, context, ALL_QUIET)
+    if press is None:
         return
+    _, shift_id = press
     stored = await patrols.report(
         context.services.uow(),
         context.services.translator,
@@ -197,10 +209,11 @@ async def all_quiet(update: Update, context: BotContext) -> None:
 async def report_start(update: Update, context: BotContext) -> ReportStep | int:
     query = update.callback_query
     assert query is not None
-    shift_id = int_part(unpack(query.data), 2)
-    if shift_id is None or context.user_data is None:
+    found = FOUND.parse(query.data)
+    if found is None or context.user_data is None:
         await stale_button(update, context)
         return ConversationHandler.END
+    shift_id = int(found[0])
     await answer(update)
     context.user_data[REPORT_KEY] = shift_id
     await reply(
@@ -241,7 +254,7 @@ async def report_text(update: Update, context: BotContext) -> ReportStep | int:
         update,
         context,
         "patrols.thanks_found",
-        markup=buttons([[(context.t("patrols.btn_to_hazard"), pack(PREFIX, "hz", shift_id))]]),
+        markup=buttons([[(context.t("patrols.btn_to_hazard"), TO_HAZARD.data(shift_id))]]),
     )
     return ConversationHandler.END
 
@@ -250,9 +263,10 @@ async def to_hazard(update: Update, context: BotContext) -> None:
     """One tap: what the volunteer found becomes a 安全隐患 repair ticket."""
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    shift_id = await pressed_int(update, context, 2)
-    if shift_id is None:
+    press = await pressed(update, context, TO_HAZARD)
+    if press is None:
         return
+    _, shift_id = press
     number, created = await patrols.report_to_hazard(
         context.services.uow(),
         context.services.translator,
@@ -340,7 +354,7 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     report = flow(
         "patrol_report",
-        entry_points=[CallbackQueryHandler(report_start, pattern=rf"^{PREFIX}:issue:")],
+        entry_points=[CallbackQueryHandler(report_start, pattern=FOUND.pattern)],
         states={
             ReportStep.TEXT: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, report_text)],
         },
@@ -356,9 +370,9 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("roster", roster_command, filters=private),
         CommandHandler("calendar", calendar_command, filters=private),
         CallbackQueryHandler(signup_pressed, pattern=rf"^{PREFIX}:(up|cx):"),
-        CallbackQueryHandler(take_pressed, pattern=rf"^{PREFIX}:take:"),
-        CallbackQueryHandler(all_quiet, pattern=rf"^{PREFIX}:ok:"),
-        CallbackQueryHandler(to_hazard, pattern=rf"^{PREFIX}:hz:"),
+        CallbackQueryHandler(take_pressed, pattern=TAKE_PLACE.pattern),
+        CallbackQueryHandler(all_quiet, pattern=ALL_QUIET.pattern),
+        CallbackQueryHandler(to_hazard, pattern=TO_HAZARD.pattern),
         CallbackQueryHandler(report_cancel, pattern=REPORT_CANCEL.pattern),
         MessageHandler(private & filters.LOCATION, location_sent),
     ]

@@ -26,11 +26,12 @@ from bot.callbacks import Button, int_part, pack, unpack
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, roles
 from bot.context import BotContext, Draft, Services
+from bot.notices.votes import PREFIX
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import proposals, votes, votes_paper, votes_schedule
 from bot.services.errors import UserFacingError
-from bot.services.votes import PREFIX, VOTE_LINK, Ballotable
+from bot.services.votes import VOTE_LINK, Ballotable
 from handlers.common import ensure_current_person
 from handlers.flows import flow, stopper
 from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button

@@ -16,6 +16,7 @@ from bot.db.uow import UnitOfWork
 from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
+from bot.notices.events import RSVP
 from bot.roles import Role
 from bot.scheduling import in_batches
 from bot.services.activity import record_activity
@@ -24,7 +25,6 @@ from bot.services.errors import UserFacingError
 from bot.services.people import STAFF_ROLES, person_view, require_person, require_staff
 from bot.services.timing import fmt_span, outside_quiet_hours
 
-PREFIX = "ev"
 AUDIENCES = ("groups", "party", "volunteers", "everyone")
 EVENT_TYPES = ("party_day", "listening_day", "clinic", "haircut", "class", "talk", "patrol_talk", "other")
 REPEATS = ("none", "monthly_1st", "monthly", "weekly")
@@ -349,7 +349,7 @@ async def _post(uow: UnitOfWork, t: Translator, event: CommunityEvent, now: date
                 chat_id=group.chat_id,
                 now=now,
                 dedupe_key=f"event-post:{event.id}:{group.chat_id}",
-                reply_markup=inline_keyboard([[(t(lang, "events.btn_rsvp"), f"{PREFIX}:go:{event.id}")]]),
+                reply_markup=inline_keyboard([[(t(lang, "events.btn_rsvp"), RSVP.data(event.id))]]),
             )
     people: list[Person] = []
     if event.audience == "volunteers":
@@ -373,9 +373,7 @@ async def _post(uow: UnitOfWork, t: Translator, event: CommunityEvent, now: date
             "events.post",
             now=now,
             dedupe_key=f"event-invite:{event.id}:{person.id}",
-            reply_markup=inline_keyboard(
-                [[(t(person.language, "events.btn_rsvp"), f"{PREFIX}:go:{event.id}")]]
-            ),
+            reply_markup=inline_keyboard([[(t(person.language, "events.btn_rsvp"), RSVP.data(event.id))]]),
             title=event.title,
             when=fmt_span(t, person.language, event.starts_at, event.ends_at, tz),
             place=event.place,

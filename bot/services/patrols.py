@@ -28,6 +28,7 @@ from bot.db.uow import UnitOfWork
 from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
+from bot.notices.patrols import ALL_QUIET, FOUND, TAKE_PLACE
 from bot.roles import Role
 from bot.scheduling import in_batches
 from bot.services.activity import record_activity
@@ -39,7 +40,6 @@ from bot.services.timing import fmt_span, in_quiet_hours, outside_quiet_hours, p
 CHECKIN_EARLY = timedelta(minutes=30)  # a volunteer may check in this long before the start
 GENERATE_AHEAD = timedelta(weeks=4)
 BATCH = 500  # due rows handled per transaction
-PREFIX = "pa"  # patrol buttons ("pt" is the points capability)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -588,7 +588,7 @@ async def _refill(
             now=now,
             dedupe_key=f"patrol-offer:{offer.id}:{volunteer.id}",
             reply_markup=inline_keyboard(
-                [[(t(volunteer.language, "patrols.btn_take"), f"{PREFIX}:take:{offer.id}")]]
+                [[(t(volunteer.language, "patrols.btn_take"), TAKE_PLACE.data(offer.id))]]
             ),
             when=fmt_span(t, volunteer.language, shift.starts_at, shift.ends_at, tz),
         )
@@ -813,8 +813,8 @@ async def close_shift(uow: UnitOfWork, t: Translator, shift_id: int, now: dateti
             dedupe_key=f"patrol-report:{shift.id}:{person.id}",
             reply_markup=inline_keyboard(
                 [
-                    [(t(person.language, "patrols.btn_all_quiet"), f"{PREFIX}:ok:{shift.id}")],
-                    [(t(person.language, "patrols.btn_found"), f"{PREFIX}:issue:{shift.id}")],
+                    [(t(person.language, "patrols.btn_all_quiet"), ALL_QUIET.data(shift.id))],
+                    [(t(person.language, "patrols.btn_found"), FOUND.data(shift.id))],
                 ]
             ),
         )

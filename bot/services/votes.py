@@ -49,7 +49,6 @@ TITLE_LIMIT = 200
 CAST_RETRIES = 8
 BALLOT_HEADER = ("楼栋", "单元", "房号", "选项")
 PROXY_COLUMN = "委托人"
-PREFIX = "vt"
 VOTE_LINK = "vt"  # /start vt_<vote id>: the group notice's button opens the ballot in the private chat
 OWNER_KINDS = {"业主": "owner", "租户": "tenant", "开发商": DEVELOPER, "owner": "owner", "tenant": "tenant"}
 

@@ -10,11 +10,11 @@ from bot.db.models.votes import OwnerVote, VoteNotice
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
+from bot.notices.votes import OPEN_BALLOT
 from bot.services.common import zone
 from bot.services.invites import deep_link
 from bot.services.timing import outside_quiet_hours
 from bot.services.votes import (
-    PREFIX,
     VOTE_LINK,
     Census,
     VoteResult,
@@ -69,7 +69,7 @@ async def _daytime(uow: UnitOfWork, vote: OwnerVote, now: datetime) -> datetime:
 def _vote_markup(t: Translator, language: str | None, vote_id: int) -> dict[str, object]:
     return {
         "inline_keyboard": [
-            [{"text": t(language, "votes.btn_open"), "callback_data": f"{PREFIX}:open:{vote_id}"}]
+            [{"text": t(language, "votes.btn_open"), "callback_data": OPEN_BALLOT.data(vote_id)}]
         ]
     }
 
