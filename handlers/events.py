@@ -20,11 +20,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import Button, int_part, pack, unpack
+from bot.callbacks import Button
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import REGISTERED, Audience, CommandSpec, roles
 from bot.context import BotContext, Draft, Services
-from bot.notices.events import PREFIX
+from bot.notices.events import CANCEL_RSVP, PREFIX, RSVP, STOP
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import compounds, events
@@ -33,13 +33,12 @@ from bot.services.events import AUDIENCES, EVENT_TYPES, REPEATS, EventDraft, Eve
 from bot.services.invites import deep_link
 from bot.services.timing import fmt_span
 from handlers.common import ensure_current_person
-from handlers.flows import flow, stopper
+from handlers.flows import flow, pressed, stopper
 from handlers.render import (
     answer,
     buttons,
     display_name,
     edit_or_reply,
-    pressed_int,
     reply,
     send_text,
     stale_button,
@@ -49,7 +48,23 @@ ORGANISERS = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
 DRAFT_KEY = "event_draft"
 RSVP_LINK = "er"  # /start er_<event id>: a group 报名 finished in the private chat
 MESSAGE_KEY = "event_message"
-STOP = Button(PREFIX, "stop")
+BACK = Button(PREFIX, "back")
+PICK_COMPOUND = Button(PREFIX, "c", int)
+PICK_AUDIENCE = Button(PREFIX, "a", str)
+PICK_TYPE = Button(PREFIX, "t", str)
+PICK_REPEAT = Button(PREFIX, "r", str)
+PUBLISH = Button(PREFIX, "publish")
+MANAGE = Button(PREFIX, "adm", int)
+SHOW_CODE = Button(PREFIX, "code", int)
+MESSAGE_ATTENDEES = Button(PREFIX, "msg", int)
+CANCEL_EVENT = Button(PREFIX, "kill", int)
+CANCEL_EVENT_SURE = Button(PREFIX, "killok", int)
+# What each choice button fills in the draft, and the values it may carry.
+CHOICES = (
+    (PICK_AUDIENCE, "audience", AUDIENCES),
+    (PICK_TYPE, "event_type", EVENT_TYPES),
+    (PICK_REPEAT, "repeat", REPEATS),
+)
 TEXT_LIMIT = 200
 
 
@@ -90,7 +105,7 @@ class EventStep(IntEnum):
 
 def _nav(context: BotContext) -> list[tuple[str, str]]:
     return [
-        (context.t("common.btn_back"), pack(PREFIX, "back")),
+        (context.t("common.btn_back"), BACK.data()),
         (context.t("common.btn_cancel"), STOP.data()),
     ]
 
@@ -120,7 +135,7 @@ async def new_event(update: Update, context: BotContext) -> EventStep | int:
     if len(compounds) == 1:
         _set(context, compound_id=compounds[0][0])
         return await _ask_title(update, context)
-    rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
+    rows = [[(name, PICK_COMPOUND.data(cid))] for cid, name in compounds]
     rows.append([(context.t("common.btn_cancel"), STOP.data())])
     await reply(update, context, "events.pick_compound", markup=buttons(rows))
     return EventStep.COMPOUND
@@ -129,9 +144,10 @@ async def new_event(update: Update, context: BotContext) -> EventStep | int:
 async def compound_picked(update: Update, context: BotContext) -> EventStep | int:
     query = update.callback_query
     assert query is not None
-    compound_id = await pressed_int(update, context, 2)
-    if compound_id is None:
+    press = await pressed(update, context, PICK_COMPOUND)
+    if press is None:
         return EventStep.COMPOUND
+    _, compound_id = press
     await answer(update)
     _set(context, compound_id=compound_id)
     return await _ask_title(update, context)
@@ -196,20 +212,20 @@ async def capacity_entered(update: Update, context: BotContext) -> EventStep:
 
 
 async def _ask_audience(update: Update, context: BotContext) -> EventStep:
-    rows = [[(context.t(f"events.audience_{a}"), pack(PREFIX, "a", a))] for a in AUDIENCES]
+    rows = [[(context.t(f"events.audience_{a}"), PICK_AUDIENCE.data(a))] for a in AUDIENCES]
     await reply(update, context, "events.ask_audience", markup=buttons([*rows, _nav(context)]))
     return EventStep.AUDIENCE
 
 
 async def _ask_type(update: Update, context: BotContext) -> EventStep:
-    names = [(context.t(f"events.type_{k}"), pack(PREFIX, "t", k)) for k in EVENT_TYPES]
+    names = [(context.t(f"events.type_{k}"), PICK_TYPE.data(k)) for k in EVENT_TYPES]
     rows = [names[i : i + 2] for i in range(0, len(names), 2)]
     await edit_or_reply(update, context, context.t("events.ask_type"), buttons([*rows, _nav(context)]))
     return EventStep.TYPE
 
 
 async def _ask_repeat(update: Update, context: BotContext) -> EventStep:
-    rows = [[(context.t(f"events.repeat_{r}"), pack(PREFIX, "r", r))] for r in REPEATS]
+    rows = [[(context.t(f"events.repeat_{r}"), PICK_REPEAT.data(r))] for r in REPEATS]
     await edit_or_reply(update, context, context.t("events.ask_repeat"), buttons([*rows, _nav(context)]))
     return EventStep.REPEAT
 
@@ -232,20 +248,24 @@ def _draft_obj(context: BotContext) -> EventDraft:
 async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    kind, value = parts[1], parts[2] if len(parts) > 2 else ""
     draft = context.load(NewEventDraft)
-    expected = {"a": ("audience", AUDIENCES), "t": ("event_type", EVENT_TYPES), "r": ("repeat", REPEATS)}[
-        kind
-    ]
-    if value not in expected[1] or draft.capacity is None:
+    picked = next(
+        (
+            (button, field, values[0])
+            for button, field, allowed in CHOICES
+            if (values := button.parse(query.data)) is not None and values[0] in allowed
+        ),
+        None,
+    )
+    if picked is None or draft.capacity is None:
         await stale_button(update, context)
         return ConversationHandler.END if draft.capacity is None else EventStep.AUDIENCE
     await answer(update)
-    _set(context, **{expected[0]: value})
-    if kind == "a":
+    button, field, value = picked
+    _set(context, **{field: value})
+    if button is PICK_AUDIENCE:
         return await _ask_type(update, context)
-    if kind == "t":
+    if button is PICK_TYPE:
         return await _ask_repeat(update, context)
     event = _draft_obj(context)
     tz = await _compound_zone(context)
@@ -259,7 +279,7 @@ async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
         type=context.t(f"events.type_{event.event_type}"),
         repeat=context.t(f"events.repeat_{event.repeat}"),
     )
-    markup = buttons([[(context.t("events.btn_publish"), pack(PREFIX, "publish"))], _nav(context)])
+    markup = buttons([[(context.t("events.btn_publish"), PUBLISH.data())], _nav(context)])
     await edit_or_reply(update, context, summary, markup)
     return EventStep.CONFIRM
 
@@ -319,9 +339,9 @@ async def use_buttons(update: Update, context: BotContext) -> None:
 def _manage_markup(context: BotContext, event_id: int) -> object:
     return buttons(
         [
-            [(context.t("events.btn_code"), pack(PREFIX, "code", event_id))],
-            [(context.t("events.btn_message"), pack(PREFIX, "msg", event_id))],
-            [(context.t("events.btn_cancel_event"), pack(PREFIX, "kill", event_id))],
+            [(context.t("events.btn_code"), SHOW_CODE.data(event_id))],
+            [(context.t("events.btn_message"), MESSAGE_ATTENDEES.data(event_id))],
+            [(context.t("events.btn_cancel_event"), CANCEL_EVENT.data(event_id))],
         ]
     )
 
@@ -343,18 +363,16 @@ async def _send_manage(update: Update, context: BotContext, view: EventView) -> 
 async def manage_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    parts = unpack(query.data)
-    event_id = int_part(parts, 2)
-    if event_id is None:
-        await stale_button(update, context)
+    press = await pressed(update, context, MANAGE, SHOW_CODE, CANCEL_EVENT, CANCEL_EVENT_SURE)
+    if press is None:
         return
+    action, event_id = press
     uow, now, t = context.services.uow(), context.services.clock.now(), context.services.translator
-    action = parts[1]
-    if action == "adm":
+    if action is MANAGE:
         view = await events.organiser_view(uow, update.effective_user.id, event_id)
         await answer(update)
         await _send_manage(update, context, view)
-    elif action == "code":
+    elif action is SHOW_CODE:
         view = await events.organiser_view(uow, update.effective_user.id, event_id)
         await answer(update)
         link = deep_link(context.services.bot_username, f"ev_{view.checkin_code}")
@@ -369,12 +387,12 @@ async def manage_pressed(update: Update, context: BotContext) -> None:
                 caption=context.t("events.code_qr_caption", title=view.title, code=view.checkin_code),
             )
         await reply(update, context, "events.code", title=view.title, code=view.checkin_code, link=link)
-    elif action == "kill":
+    elif action is CANCEL_EVENT:
         view = await events.organiser_view(uow, update.effective_user.id, event_id)
         await answer(update)
-        markup = buttons([[(context.t("events.btn_kill_yes"), pack(PREFIX, "killok", event_id))]])
+        markup = buttons([[(context.t("events.btn_kill_yes"), CANCEL_EVENT_SURE.data(event_id))]])
         await reply(update, context, "events.kill_confirm", markup=markup, title=view.title)
-    elif action == "killok":
+    elif action is CANCEL_EVENT_SURE:
         told = await events.cancel_event(uow, t, update.effective_user.id, event_id, now)
         await answer(update)
         await edit_or_reply(update, context, context.t("events.killed", count=told))
@@ -383,10 +401,11 @@ async def manage_pressed(update: Update, context: BotContext) -> None:
 async def message_start(update: Update, context: BotContext) -> EventStep | int:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    event_id = int_part(unpack(query.data), 2)
-    if event_id is None or context.user_data is None:
+    values = MESSAGE_ATTENDEES.parse(query.data)
+    if values is None or context.user_data is None:
         await stale_button(update, context)
         return ConversationHandler.END
+    event_id = int(values[0])
     view = await events.organiser_view(context.services.uow(), update.effective_user.id, event_id)
     await answer(update)
     context.user_data[MESSAGE_KEY] = event_id
@@ -423,16 +442,15 @@ async def message_entered(update: Update, context: BotContext) -> EventStep | in
 async def rsvp_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    parts = unpack(query.data)
-    event_id = int_part(parts, 2)
-    if event_id is None:
-        await stale_button(update, context)
+    press = await pressed(update, context, RSVP, CANCEL_RSVP)
+    if press is None:
         return
+    kind, event_id = press
     uow, now = context.services.uow(), context.services.clock.now()
     chat = update.effective_chat
     in_group = chat is not None and chat.type != "private"
     if (
-        parts[1] == "go"
+        kind is RSVP
         and in_group
         and not await events.reachable_privately(context.services.uow(), update.effective_user.id)
     ):
@@ -441,7 +459,7 @@ async def rsvp_pressed(update: Update, context: BotContext) -> None:
         link = deep_link(context.services.bot_username, f"{RSVP_LINK}_{event_id}")
         await query.answer(url=link)
         return
-    if parts[1] == "go":
+    if kind is RSVP:
         result = await events.rsvp(uow, update.effective_user.id, display_name(update), event_id, now)
         key = "events.rsvp_going" if result.status == "going" else "events.rsvp_waiting"
     else:
@@ -496,7 +514,7 @@ async def events_command(update: Update, context: BotContext) -> None:
                 [
                     (
                         context.t("events.btn_cancel_rsvp", title=view.title[:12], when=label_when),
-                        pack(PREFIX, "cx", view.id),
+                        CANCEL_RSVP.data(view.id),
                     )
                 ]
             )
@@ -505,14 +523,12 @@ async def events_command(update: Update, context: BotContext) -> None:
                 [
                     (
                         context.t("events.btn_rsvp_named", title=view.title[:12], when=label_when),
-                        pack(PREFIX, "go", view.id),
+                        RSVP.data(view.id),
                     )
                 ]
             )
         if staff and (view.organiser_id == person.id or person.has_role(Role.ADMIN.value)):
-            rows.append(
-                [(context.t("events.btn_manage", title=view.title[:12]), pack(PREFIX, "adm", view.id))]
-            )
+            rows.append([(context.t("events.btn_manage", title=view.title[:12]), MANAGE.data(view.id))])
     lines = "\n".join(_event_line(context, v) for v in found)
     await reply(update, context, "events.list", markup=buttons(rows), lines=lines)
 
@@ -578,24 +594,24 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
         "events_new",
         entry_points=[
             CommandHandler("newevent", new_event, filters=private),
-            CallbackQueryHandler(message_start, pattern=rf"^{PREFIX}:msg:"),
+            CallbackQueryHandler(message_start, pattern=MESSAGE_ATTENDEES.pattern),
         ],
         states={
-            EventStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=rf"^{PREFIX}:c:")],
+            EventStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=PICK_COMPOUND.pattern)],
             EventStep.TITLE: [MessageHandler(text, title_entered)],
             EventStep.WHEN: [MessageHandler(text, when_entered)],
             EventStep.PLACE: [MessageHandler(text, place_entered)],
             EventStep.CAPACITY: [MessageHandler(text, capacity_entered)],
-            EventStep.AUDIENCE: [CallbackQueryHandler(choice_picked, pattern=rf"^{PREFIX}:a:")],
-            EventStep.TYPE: [CallbackQueryHandler(choice_picked, pattern=rf"^{PREFIX}:t:")],
-            EventStep.REPEAT: [CallbackQueryHandler(choice_picked, pattern=rf"^{PREFIX}:r:")],
-            EventStep.CONFIRM: [CallbackQueryHandler(publish, pattern=rf"^{PREFIX}:publish$")],
+            EventStep.AUDIENCE: [CallbackQueryHandler(choice_picked, pattern=PICK_AUDIENCE.pattern)],
+            EventStep.TYPE: [CallbackQueryHandler(choice_picked, pattern=PICK_TYPE.pattern)],
+            EventStep.REPEAT: [CallbackQueryHandler(choice_picked, pattern=PICK_REPEAT.pattern)],
+            EventStep.CONFIRM: [CallbackQueryHandler(publish, pattern=PUBLISH.pattern)],
             EventStep.MESSAGE: [MessageHandler(text, message_entered)],
         },
         stop=stop,
         stop_button=STOP,
         fallbacks=[
-            CallbackQueryHandler(back, pattern=rf"^{PREFIX}:back$"),
+            CallbackQueryHandler(back, pattern=BACK.pattern),
             CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:(c|a|t|r|publish)"),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],
