@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import Button, int_part, pack, unpack
+from bot.callbacks import Button
 from bot.capability import Capability, Wiring
 from bot.commands import CommandSpec, roles
 from bot.context import BotContext, Draft, Services
@@ -33,13 +33,12 @@ from bot.services.announcements import AnnouncementDraft
 from bot.services.common import fmt_when
 from bot.services.errors import UserFacingError
 from handlers.common import ensure_current_person
-from handlers.flows import flow, stopper
+from handlers.flows import flow, pressed, stem, stopper
 from handlers.render import (
     answer,
     buttons,
     choice_keyboard,
     edit_or_reply,
-    pressed_int,
     reply,
     send_text,
     stale_button,
@@ -48,6 +47,14 @@ from handlers.render import (
 PREFIX = "an"
 DRAFT_KEY = "announce_draft"
 STOP = Button(PREFIX, "stop")
+PICK_COMPOUND = Button(PREFIX, "c", int)
+PICK_KIND = Button(PREFIX, "k", str)
+PICK_AUDIENCE = Button(PREFIX, "a", str)
+PICK_BUILDING = Button(PREFIX, "b", int)
+PICK_UNIT = Button(PREFIX, "u", int)
+PICK_PIN = Button(PREFIX, "p", int)  # 1 pin, 0 do not
+SEND_NOW = Button(PREFIX, "now")
+SEND = Button(PREFIX, "send")
 STAFF = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
 
 
@@ -115,7 +122,7 @@ async def start(update: Update, context: BotContext) -> AnnounceStep | int:
     if len(compounds) == 1:
         _set(context, compound_id=compounds[0][0])
         return await _ask_kind(update, context)
-    rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
+    rows = [[(name, PICK_COMPOUND.data(cid))] for cid, name in compounds]
     await reply(update, context, "announcements.pick_compound", markup=buttons([*rows, _cancel_row(context)]))
     return AnnounceStep.COMPOUND
 
@@ -123,9 +130,10 @@ async def start(update: Update, context: BotContext) -> AnnounceStep | int:
 async def compound_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    compound_id = await pressed_int(update, context, 2)
-    if compound_id is None:
+    press = await pressed(update, context, PICK_COMPOUND)
+    if press is None:
         return AnnounceStep.COMPOUND
+    _, compound_id = press
     await answer(update)
     _set(context, compound_id=compound_id)
     return await _ask_kind(update, context)
@@ -134,8 +142,8 @@ async def compound_picked(update: Update, context: BotContext) -> AnnounceStep:
 async def _ask_kind(update: Update, context: BotContext) -> AnnounceStep:
     markup = buttons(
         [
-            [(context.t("announcements.kind_notice"), pack(PREFIX, "k", "notice"))],
-            [(context.t("announcements.kind_accounts"), pack(PREFIX, "k", "accounts"))],
+            [(context.t("announcements.kind_notice"), PICK_KIND.data("notice"))],
+            [(context.t("announcements.kind_accounts"), PICK_KIND.data("accounts"))],
             _cancel_row(context),
         ]
     )
@@ -146,8 +154,8 @@ async def _ask_kind(update: Update, context: BotContext) -> AnnounceStep:
 async def kind_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    kind = parts[2] if len(parts) > 2 else ""
+    values = PICK_KIND.parse(query.data)
+    kind = str(values[0]) if values is not None else ""
     if kind not in announcements.KINDS:
         await stale_button(update, context)
         return AnnounceStep.KIND
@@ -185,7 +193,7 @@ async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
             await reply(update, context, "announcements.too_long", limit=announcements.BODY_LIMIT)
             return AnnounceStep.BODY
         _set(context, body=text)
-    rows = [[(context.t(f"announcements.audience_{k}"), pack(PREFIX, "a", k))] for k in AUDIENCE_CHOICES]
+    rows = [[(context.t(f"announcements.audience_{k}"), PICK_AUDIENCE.data(k))] for k in AUDIENCE_CHOICES]
     await reply(update, context, "announcements.ask_audience", markup=buttons([*rows, _cancel_row(context)]))
     return AnnounceStep.AUDIENCE
 
@@ -193,8 +201,8 @@ async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
 async def audience_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    choice = parts[2] if len(parts) > 2 else ""
+    values = PICK_AUDIENCE.parse(query.data)
+    choice = str(values[0]) if values is not None else ""
     draft = context.load(AnnounceDraft)
     if choice not in AUDIENCE_CHOICES or draft.compound_id is None:
         await stale_button(update, context)
@@ -204,7 +212,7 @@ async def audience_picked(update: Update, context: BotContext) -> AnnounceStep:
     _set(context, to_groups=to_groups, scope=scope)
     if scope in ("building", "unit"):
         choices = await residents.list_buildings(context.services.uow(), draft.compound_id)
-        markup = choice_keyboard(choices, pack(PREFIX, "b"), extra=_cancel_row(context))
+        markup = choice_keyboard(choices, stem(PICK_BUILDING), extra=_cancel_row(context))
         await edit_or_reply(update, context, context.t("announcements.pick_building"), markup)
         return AnnounceStep.BUILDING
     return await _after_audience(update, context)
@@ -213,15 +221,15 @@ async def audience_picked(update: Update, context: BotContext) -> AnnounceStep:
 async def building_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    building_id = int_part(unpack(query.data), 2)
-    if building_id is None:
-        await stale_button(update, context)
+    press = await pressed(update, context, PICK_BUILDING)
+    if press is None:
         return AnnounceStep.BUILDING
+    _, building_id = press
     await answer(update)
     draft = _set(context, building_id=building_id)
     if draft.scope == "unit":
         choices = await residents.list_units(context.services.uow(), building_id)
-        markup = choice_keyboard(choices, pack(PREFIX, "u"), extra=_cancel_row(context))
+        markup = choice_keyboard(choices, stem(PICK_UNIT), extra=_cancel_row(context))
         await edit_or_reply(update, context, context.t("announcements.pick_unit"), markup)
         return AnnounceStep.UNIT
     return await _after_audience(update, context)
@@ -230,9 +238,10 @@ async def building_picked(update: Update, context: BotContext) -> AnnounceStep:
 async def unit_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    unit_id = await pressed_int(update, context, 2)
-    if unit_id is None:
+    press = await pressed(update, context, PICK_UNIT)
+    if press is None:
         return AnnounceStep.UNIT
+    _, unit_id = press
     await answer(update)
     _set(context, unit_id=unit_id)
     return await _after_audience(update, context)
@@ -243,8 +252,8 @@ async def _after_audience(update: Update, context: BotContext) -> AnnounceStep:
         markup = buttons(
             [
                 [
-                    (context.t("announcements.btn_pin"), pack(PREFIX, "p", 1)),
-                    (context.t("announcements.btn_no_pin"), pack(PREFIX, "p", 0)),
+                    (context.t("announcements.btn_pin"), PICK_PIN.data(1)),
+                    (context.t("announcements.btn_no_pin"), PICK_PIN.data(0)),
                 ],
                 _cancel_row(context),
             ]
@@ -258,7 +267,8 @@ async def _after_audience(update: Update, context: BotContext) -> AnnounceStep:
 async def pin_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    value = int_part(unpack(query.data), 2)
+    values = PICK_PIN.parse(query.data)
+    value = values[0] if values is not None else None
     if value not in (0, 1):
         await stale_button(update, context)
         return AnnounceStep.PIN
@@ -268,7 +278,7 @@ async def pin_picked(update: Update, context: BotContext) -> AnnounceStep:
 
 
 async def _ask_when(update: Update, context: BotContext) -> AnnounceStep:
-    markup = buttons([[(context.t("announcements.btn_now"), pack(PREFIX, "now"))], _cancel_row(context)])
+    markup = buttons([[(context.t("announcements.btn_now"), SEND_NOW.data())], _cancel_row(context)])
     await edit_or_reply(update, context, context.t("announcements.ask_when"), markup)
     return AnnounceStep.WHEN
 
@@ -311,7 +321,7 @@ async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
         pin=context.t("announcements.yes" if draft.pin else "announcements.no"),
         when=when,
     )
-    markup = buttons([[(context.t("announcements.btn_send"), pack(PREFIX, "send"))], _cancel_row(context)])
+    markup = buttons([[(context.t("announcements.btn_send"), SEND.data())], _cancel_row(context)])
     # The preview shows the accounts table in the same monospace as the post.
     found = announcements.table_entities(context.services.translator, context.language, preview, summary)
     entities = [MessageEntity(str(e["type"]), int(str(e["offset"])), int(str(e["length"]))) for e in found]
@@ -386,19 +396,19 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
         "announce",
         entry_points=[CommandHandler("announce", start, filters=private)],
         states={
-            AnnounceStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=rf"^{PREFIX}:c:")],
-            AnnounceStep.KIND: [CallbackQueryHandler(kind_picked, pattern=rf"^{PREFIX}:k:")],
+            AnnounceStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=PICK_COMPOUND.pattern)],
+            AnnounceStep.KIND: [CallbackQueryHandler(kind_picked, pattern=PICK_KIND.pattern)],
             AnnounceStep.TITLE: [MessageHandler(text, title_entered)],
             AnnounceStep.BODY: [MessageHandler(text, body_entered)],
-            AnnounceStep.AUDIENCE: [CallbackQueryHandler(audience_picked, pattern=rf"^{PREFIX}:a:")],
-            AnnounceStep.BUILDING: [CallbackQueryHandler(building_picked, pattern=rf"^{PREFIX}:b:")],
-            AnnounceStep.UNIT: [CallbackQueryHandler(unit_picked, pattern=rf"^{PREFIX}:u:")],
-            AnnounceStep.PIN: [CallbackQueryHandler(pin_picked, pattern=rf"^{PREFIX}:p:")],
+            AnnounceStep.AUDIENCE: [CallbackQueryHandler(audience_picked, pattern=PICK_AUDIENCE.pattern)],
+            AnnounceStep.BUILDING: [CallbackQueryHandler(building_picked, pattern=PICK_BUILDING.pattern)],
+            AnnounceStep.UNIT: [CallbackQueryHandler(unit_picked, pattern=PICK_UNIT.pattern)],
+            AnnounceStep.PIN: [CallbackQueryHandler(pin_picked, pattern=PICK_PIN.pattern)],
             AnnounceStep.WHEN: [
-                CallbackQueryHandler(send_now, pattern=rf"^{PREFIX}:now$"),
+                CallbackQueryHandler(send_now, pattern=SEND_NOW.pattern),
                 MessageHandler(text, when_entered),
             ],
-            AnnounceStep.CONFIRM: [CallbackQueryHandler(send, pattern=rf"^{PREFIX}:send$")],
+            AnnounceStep.CONFIRM: [CallbackQueryHandler(send, pattern=SEND.pattern)],
         },
         stop=stop,
         stop_button=STOP,

@@ -30,6 +30,11 @@ async def pressed(update: Update, context: BotContext, *kinds: Button) -> tuple[
     return None
 
 
+def stem(button: Button) -> str:
+    """ "an:b": what a keyboard of choices (one button per id) puts before each id."""
+    return f"{button.prefix}:{button.verb}"
+
+
 def stopper(stopped_key: str, *draft_keys: str) -> Stop:
     """A conversation's way out: the press is answered, its drafts dropped, `stopped_key` said."""
 
