@@ -22,22 +22,36 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import Button, int_part, pack, unpack
+from bot.callbacks import Button
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, roles
 from bot.context import BotContext, Draft, Services
-from bot.notices.votes import PREFIX
+from bot.notices.votes import (
+    CHOOSE,
+    CLAIM_HOME,
+    CLAIM_NO,
+    CLAIM_OK,
+    CLAIM_PREFIX,
+    OPEN_BALLOT,
+    PAPER_NO,
+    PAPER_OK,
+    PREFIX,
+    PROPOSAL_PREFIX,
+    PROPOSE,
+    START_FROM_PROPOSAL,
+    SUPPORT,
+    TO_MEETING,
+    TO_VOTE,
+)
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import proposals, votes, votes_paper, votes_schedule
 from bot.services.errors import UserFacingError
 from bot.services.votes import VOTE_LINK, Ballotable
 from handlers.common import ensure_current_person
-from handlers.flows import flow, stopper
-from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
+from handlers.flows import flow, pressed, stopper
+from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 
-PROPOSAL_PREFIX = "pp"
-CLAIM_PREFIX = "vo"
 OPTION_CODES = {"y": "yes", "n": "no", "a": "abstain"}
 CODE_OF_OPTION = {v: k for k, v in OPTION_CODES.items()}
 
@@ -56,6 +70,8 @@ class NewVoteStep(IntEnum):
 
 VOTE_DRAFT = "vote_draft"
 STOP = Button(PREFIX, "stop")
+PICK_MATTER = Button(PREFIX, "m", str)
+PUBLISH = Button(PREFIX, "pub")
 
 
 @dataclass
@@ -119,7 +135,7 @@ def _ballot_markup(context: BotContext, ballot: Ballotable) -> InlineKeyboardMar
                 label = "☑️ " + label
             if several:
                 label = f"{home.home} {label}"
-            row.append((label, pack(PREFIX, "c", ballot.vote_id, home.household_id, CODE_OF_OPTION[option])))
+            row.append((label, CHOOSE.data(ballot.vote_id, home.household_id, CODE_OF_OPTION[option])))
         rows.append(row)
     return buttons(rows)
 
@@ -131,9 +147,10 @@ async def _show_ballot(update: Update, context: BotContext, vote_id: int) -> Non
 
 
 async def vote_open_pressed(update: Update, context: BotContext) -> None:
-    vote_id = await pressed_int(update, context)
-    if vote_id is None:
+    press = await pressed(update, context, OPEN_BALLOT)
+    if press is None:
         return
+    _, vote_id = press
     await answer(update)
     user_id = _user_id(update)
     ballot = await votes.my_ballot(context.services.uow(), user_id, vote_id, context.services.clock.now())
@@ -153,12 +170,12 @@ async def choice_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user_id = _user_id(update)
     assert query is not None
-    parts = unpack(query.data)
-    vote_id, household_id = int_part(parts, 2), int_part(parts, 3)
-    option = OPTION_CODES.get(parts[4]) if len(parts) > 4 else None
-    if vote_id is None or household_id is None or option is None:
+    values = CHOOSE.parse(query.data)
+    option = OPTION_CODES.get(str(values[2])) if values is not None else None
+    if values is None or option is None:
         await stale_button(update, context)
         return
+    vote_id, household_id = int(values[0]), int(values[1])
     now = context.services.clock.now()
     receipt = await votes.cast_online(context.services.uow(), user_id, vote_id, household_id, option, now)
     await answer(update, context.t("votes.pressed", choice=_option_word(context, option)))
@@ -185,8 +202,7 @@ async def vote_command(update: Update, context: BotContext) -> None:
         await reply(update, context, "votes.none_open")
         return
     rows = [
-        [(context.t("votes.btn_vote_named", title=v.title[:20]), pack(PREFIX, "open", v.vote_id))]
-        for v in found
+        [(context.t("votes.btn_vote_named", title=v.title[:20]), OPEN_BALLOT.data(v.vote_id))] for v in found
     ]
     await reply(update, context, "votes.open_list", markup=buttons(rows))
 
@@ -238,13 +254,12 @@ async def paper_command(update: Update, context: BotContext) -> None:
 
 
 async def paper_decided(update: Update, context: BotContext) -> None:
-    entry_id = await pressed_int(update, context)
-    if entry_id is None:
+    press = await pressed(update, context, PAPER_OK, PAPER_NO)
+    if press is None:
         return
-    query = update.callback_query
+    decision, entry_id = press
     user_id = _user_id(update)
-    assert query is not None
-    approve = unpack(query.data)[1] == "ok"
+    approve = decision is PAPER_OK
     view = await votes_paper.decide_paper(
         context.services.uow(),
         context.services.translator,
@@ -281,9 +296,10 @@ async def new_vote(update: Update, context: BotContext) -> NewVoteStep | int:
 
 async def new_vote_from_proposal(update: Update, context: BotContext) -> NewVoteStep | int:
     """🗳 现在发起表决 under an item put to a vote: the flow starts with the item's text as the title."""
-    proposal_id = await pressed_int(update, context)
-    if proposal_id is None:
+    press = await pressed(update, context, START_FROM_PROPOSAL)
+    if press is None:
         return ConversationHandler.END
+    _, proposal_id = press
     await answer(update)
     user_id = await _known_user_id(update, context)
     text = await proposals.agenda_item(context.services.uow(), user_id, proposal_id)
@@ -312,8 +328,8 @@ async def vote_title_entered(update: Update, context: BotContext) -> NewVoteStep
 
 async def _ask_matter(update: Update, context: BotContext) -> NewVoteStep:
     rows = [
-        [(context.t("votes.btn_matter_ordinary"), pack(PREFIX, "m", "ordinary"))],
-        [(context.t("votes.btn_matter_special"), pack(PREFIX, "m", "special"))],
+        [(context.t("votes.btn_matter_ordinary"), PICK_MATTER.data("ordinary"))],
+        [(context.t("votes.btn_matter_special"), PICK_MATTER.data("special"))],
         [(context.t("common.btn_cancel"), STOP.data())],
     ]
     await reply(update, context, "votes.ask_matter", markup=buttons(rows))
@@ -323,8 +339,8 @@ async def _ask_matter(update: Update, context: BotContext) -> NewVoteStep:
 async def vote_matter_picked(update: Update, context: BotContext) -> NewVoteStep:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    matter = parts[2] if len(parts) > 2 else ""
+    values = PICK_MATTER.parse(query.data)
+    matter = str(values[0]) if values is not None else ""
     if matter not in ("ordinary", "special"):
         await stale_button(update, context)
         return NewVoteStep.MATTER
@@ -351,7 +367,7 @@ async def vote_time_entered(update: Update, context: BotContext) -> NewVoteStep:
     matter = context.t("votes.matter_special" if draft.matter == "special" else "votes.matter_ordinary")
     rows = [
         [
-            (context.t("votes.btn_publish"), pack(PREFIX, "pub")),
+            (context.t("votes.btn_publish"), PUBLISH.data()),
             (context.t("common.btn_cancel"), STOP.data()),
         ]
     ]
@@ -410,21 +426,17 @@ async def proposals_command(update: Update, context: BotContext) -> None:
     lines = []
     for number, line in enumerate(listing.lines, start=1):
         lines.append(context.t("proposals.line", number=number, text=line.text[:80], supports=line.supports))
-        row = [
-            (context.t("proposals.btn_support", number=number), pack(PROPOSAL_PREFIX, "s", line.proposal_id))
-        ]
+        row = [(context.t("proposals.btn_support", number=number), SUPPORT.data(line.proposal_id))]
         if listing.committee:
             row.append(
                 (
                     context.t("proposals.btn_meeting", number=number),
-                    pack(PROPOSAL_PREFIX, "m", line.proposal_id),
+                    TO_MEETING.data(line.proposal_id),
                 )
             )
-            row.append(
-                (context.t("proposals.btn_vote", number=number), pack(PROPOSAL_PREFIX, "v", line.proposal_id))
-            )
+            row.append((context.t("proposals.btn_vote", number=number), TO_VOTE.data(line.proposal_id)))
         rows.append(row)
-    rows.append([(context.t("proposals.btn_new"), pack(PROPOSAL_PREFIX, "new"))])
+    rows.append([(context.t("proposals.btn_new"), PROPOSE.data())])
     key = "proposals.list" if lines else "proposals.list_empty"
     await reply(update, context, key, markup=buttons(rows), lines="\n".join(lines))
 
@@ -438,9 +450,10 @@ async def menu_decisions(update: Update, context: BotContext) -> None:
 
 
 async def support_pressed(update: Update, context: BotContext) -> None:
-    proposal_id = await pressed_int(update, context)
-    if proposal_id is None:
+    press = await pressed(update, context, SUPPORT)
+    if press is None:
         return
+    _, proposal_id = press
     user_id = _user_id(update)
     result = await proposals.support(
         context.services.uow(), user_id, proposal_id, context.services.clock.now()
@@ -450,17 +463,18 @@ async def support_pressed(update: Update, context: BotContext) -> None:
 
 
 async def agenda_pressed(update: Update, context: BotContext) -> None:
-    proposal_id = await pressed_int(update, context)
-    if proposal_id is None:
+    press = await pressed(update, context, TO_MEETING, TO_VOTE)
+    if press is None:
         return
-    query = update.callback_query
+    where, proposal_id = press
     user_id = _user_id(update)
-    assert query is not None
-    agenda = "meeting" if unpack(query.data)[1] == "m" else "vote"
+    agenda = "meeting" if where is TO_MEETING else "vote"
     now = context.services.clock.now()
     text = await proposals.put_on_agenda(context.services.uow(), user_id, proposal_id, agenda, now)
     await answer(update)
-    start_vote = buttons([[(context.t("votes.btn_start_from_proposal"), pack(PREFIX, "new", proposal_id))]])
+    start_vote = buttons(
+        [[(context.t("votes.btn_start_from_proposal"), START_FROM_PROPOSAL.data(proposal_id))]]
+    )
     await reply(
         update,
         context,
@@ -511,7 +525,7 @@ async def claim_command(update: Update, context: BotContext) -> None:
         return
     lines = [context.t(f"proposals.claim_state_{h.state or 'none'}", home=h.label) for h in homes]
     rows = [
-        [(context.t("proposals.btn_claim", home=h.label), pack(CLAIM_PREFIX, "claim", h.household_id))]
+        [(context.t("proposals.btn_claim", home=h.label), CLAIM_HOME.data(h.household_id))]
         for h in homes
         if h.state is None
     ]
@@ -525,9 +539,10 @@ async def claim_command(update: Update, context: BotContext) -> None:
 
 
 async def claim_pressed(update: Update, context: BotContext) -> None:
-    household_id = await pressed_int(update, context)
-    if household_id is None:
+    press = await pressed(update, context, CLAIM_HOME)
+    if press is None:
         return
+    _, household_id = press
     user_id = _user_id(update)
     outcome = await proposals.claim(
         context.services.uow(),
@@ -541,13 +556,12 @@ async def claim_pressed(update: Update, context: BotContext) -> None:
 
 
 async def decide_pressed(update: Update, context: BotContext) -> None:
-    ownership_id = await pressed_int(update, context)
-    if ownership_id is None:
+    press = await pressed(update, context, CLAIM_OK, CLAIM_NO)
+    if press is None:
         return
-    query = update.callback_query
+    decision, ownership_id = press
     user_id = _user_id(update)
-    assert query is not None
-    approve = unpack(query.data)[1] == "ok"
+    approve = decision is CLAIM_OK
     outcome, home = await proposals.decide_claim(
         context.services.uow(),
         context.services.translator,
@@ -589,7 +603,7 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
         "proposals_new",
         entry_points=[
             CommandHandler("propose", propose_start, filters=private),
-            CallbackQueryHandler(propose_start, pattern=rf"^{PROPOSAL_PREFIX}:new$"),
+            CallbackQueryHandler(propose_start, pattern=PROPOSE.pattern),
         ],
         states={ProposalStep.TEXT: [MessageHandler(text, proposal_entered)]},
         stop=propose_stop,
@@ -598,14 +612,14 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
         "votes_new",
         entry_points=[
             CommandHandler("newvote", new_vote, filters=private),
-            CallbackQueryHandler(new_vote_from_proposal, pattern=rf"^{PREFIX}:new:"),
+            CallbackQueryHandler(new_vote_from_proposal, pattern=START_FROM_PROPOSAL.pattern),
         ],
         states={
             NewVoteStep.TITLE: [MessageHandler(text, vote_title_entered)],
-            NewVoteStep.MATTER: [CallbackQueryHandler(vote_matter_picked, pattern=rf"^{PREFIX}:m:")],
+            NewVoteStep.MATTER: [CallbackQueryHandler(vote_matter_picked, pattern=PICK_MATTER.pattern)],
             NewVoteStep.OPENS: [MessageHandler(text, vote_time_entered)],
             NewVoteStep.CLOSES: [MessageHandler(text, vote_time_entered)],
-            NewVoteStep.CONFIRM: [CallbackQueryHandler(vote_publish, pattern=rf"^{PREFIX}:pub$")],
+            NewVoteStep.CONFIRM: [CallbackQueryHandler(vote_publish, pattern=PUBLISH.pattern)],
         },
         stop=new_vote_stop,
         stop_button=STOP,
@@ -620,11 +634,11 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("paper", paper_command, filters=private),
         CallbackQueryHandler(paper_decided, pattern=r"^vp:(ok|no):"),
         CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:(m|pub|stop)"),
-        CallbackQueryHandler(vote_open_pressed, pattern=rf"^{PREFIX}:open:"),
-        CallbackQueryHandler(choice_pressed, pattern=rf"^{PREFIX}:c:"),
-        CallbackQueryHandler(support_pressed, pattern=rf"^{PROPOSAL_PREFIX}:s:"),
+        CallbackQueryHandler(vote_open_pressed, pattern=OPEN_BALLOT.pattern),
+        CallbackQueryHandler(choice_pressed, pattern=CHOOSE.pattern),
+        CallbackQueryHandler(support_pressed, pattern=SUPPORT.pattern),
         CallbackQueryHandler(agenda_pressed, pattern=rf"^{PROPOSAL_PREFIX}:(m|v):"),
-        CallbackQueryHandler(claim_pressed, pattern=rf"^{CLAIM_PREFIX}:claim:"),
+        CallbackQueryHandler(claim_pressed, pattern=CLAIM_HOME.pattern),
         CallbackQueryHandler(decide_pressed, pattern=rf"^{CLAIM_PREFIX}:(ok|no):"),
     ]
 

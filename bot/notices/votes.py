@@ -7,3 +7,21 @@ from bot.callbacks import Button
 PREFIX = "vt"
 
 OPEN_BALLOT = Button(PREFIX, "open", int)  # vote id: the ballot in the private chat
+CHOOSE = Button(PREFIX, "c", int, int, str)  # vote id, home id, option code (y | n | a)
+START_FROM_PROPOSAL = Button(PREFIX, "new", int)  # proposal id
+
+# A paper ballot typed in the chat waits for a second person's check (监票).
+PAPER_OK = Button("vp", "ok", int)  # paper entry id
+PAPER_NO = Button("vp", "no", int)
+
+# A resident's claim to own a home, checked by the building leader.
+CLAIM_PREFIX = "vo"
+CLAIM_HOME = Button(CLAIM_PREFIX, "claim", int)  # household id
+CLAIM_OK = Button(CLAIM_PREFIX, "ok", int)  # ownership id
+CLAIM_NO = Button(CLAIM_PREFIX, "no", int)
+
+PROPOSAL_PREFIX = "pp"
+PROPOSE = Button(PROPOSAL_PREFIX, "new")
+SUPPORT = Button(PROPOSAL_PREFIX, "s", int)  # proposal id
+TO_MEETING = Button(PROPOSAL_PREFIX, "m", int)  # proposal id: on the next meeting's agenda
+TO_VOTE = Button(PROPOSAL_PREFIX, "v", int)  # proposal id: put to an owners' vote

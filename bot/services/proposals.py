@@ -17,6 +17,7 @@ from bot.db.models import Building, Person
 from bot.db.models.votes import ClaimStatus, HomeOwnership, Proposal, ProposalStatus, ProposalSupport
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
+from bot.notices.votes import CLAIM_NO, CLAIM_OK
 from bot.roles import Role
 from bot.services.common import zone
 from bot.services.errors import UserFacingError
@@ -234,8 +235,8 @@ async def claim(uow: UnitOfWork, t: Translator, telegram_id: int, household_id: 
         markup = {
             "inline_keyboard": [
                 [
-                    {"text": t(None, "proposals.btn_confirm_owner"), "callback_data": f"vo:ok:{held.id}"},
-                    {"text": t(None, "proposals.btn_reject_owner"), "callback_data": f"vo:no:{held.id}"},
+                    {"text": t(None, "proposals.btn_confirm_owner"), "callback_data": CLAIM_OK.data(held.id)},
+                    {"text": t(None, "proposals.btn_reject_owner"), "callback_data": CLAIM_NO.data(held.id)},
                 ]
             ]
         }

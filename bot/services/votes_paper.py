@@ -13,6 +13,7 @@ from bot.db.repositories.votes import HomeRow
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
+from bot.notices.votes import PAPER_NO, PAPER_OK
 from bot.services.errors import Problem, UserFacingError
 from bot.services.people import require_person
 from bot.services.vote_count import (
@@ -208,8 +209,8 @@ async def enter_paper(
         markup = {
             "inline_keyboard": [
                 [
-                    {"text": t(None, "votes.btn_paper_ok"), "callback_data": f"vp:ok:{entry.id}"},
-                    {"text": t(None, "votes.btn_paper_no"), "callback_data": f"vp:no:{entry.id}"},
+                    {"text": t(None, "votes.btn_paper_ok"), "callback_data": PAPER_OK.data(entry.id)},
+                    {"text": t(None, "votes.btn_paper_no"), "callback_data": PAPER_NO.data(entry.id)},
                 ]
             ]
         }
