@@ -3,7 +3,6 @@ groups, every registered resident of the compound, a building or a unit), pin it
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +32,7 @@ from bot.services.announcements import AnnouncementDraft
 from bot.services.common import fmt_when
 from bot.services.errors import UserFacingError
 from handlers.common import ensure_current_person
-from handlers.flows import flow, pressed, stem, stopper
+from handlers.flows import flow, pressed, revise, stem, stopper
 from handlers.render import (
     answer,
     buttons,
@@ -86,12 +85,6 @@ class AnnounceDraft(Draft):
     send_at: str | None = None
 
 
-def _set(context: BotContext, **values: object) -> AnnounceDraft:
-    draft = dataclasses.replace(context.load(AnnounceDraft), **values)  # type: ignore[arg-type]
-    context.store(draft)
-    return draft
-
-
 class AnnounceStep(IntEnum):
     COMPOUND = 1
     KIND = 2
@@ -115,12 +108,12 @@ async def start(update: Update, context: BotContext) -> AnnounceStep | int:
     await ensure_current_person(update, context)
     context.drop(DRAFT_KEY)
     # Publishing twice (a press after a crash, two phones) sends one announcement: the service keys on this.
-    _set(context, request_key=secrets.token_hex(8))
+    revise(context, AnnounceDraft, request_key=secrets.token_hex(8))
     compounds = await events.organiser_compounds(context.services.uow(), user.id)
     if not compounds:
         raise UserFacingError("common.not_allowed")
     if len(compounds) == 1:
-        _set(context, compound_id=compounds[0][0])
+        revise(context, AnnounceDraft, compound_id=compounds[0][0])
         return await _ask_kind(update, context)
     rows = [[(name, PICK_COMPOUND.data(cid))] for cid, name in compounds]
     await reply(update, context, "announcements.pick_compound", markup=buttons([*rows, _cancel_row(context)]))
@@ -135,7 +128,7 @@ async def compound_picked(update: Update, context: BotContext) -> AnnounceStep:
         return AnnounceStep.COMPOUND
     _, compound_id = press
     await answer(update)
-    _set(context, compound_id=compound_id)
+    revise(context, AnnounceDraft, compound_id=compound_id)
     return await _ask_kind(update, context)
 
 
@@ -160,7 +153,7 @@ async def kind_picked(update: Update, context: BotContext) -> AnnounceStep:
         await stale_button(update, context)
         return AnnounceStep.KIND
     await answer(update)
-    _set(context, kind=kind)
+    revise(context, AnnounceDraft, kind=kind)
     ask = "announcements.ask_title_accounts" if kind == "accounts" else "announcements.ask_title"
     await edit_or_reply(update, context, context.t(ask), buttons([_cancel_row(context)]))
     return AnnounceStep.TITLE
@@ -171,7 +164,7 @@ async def title_entered(update: Update, context: BotContext) -> AnnounceStep:
     if not text or len(text) > announcements.TITLE_LIMIT:
         await reply(update, context, "announcements.bad_title", limit=announcements.TITLE_LIMIT)
         return AnnounceStep.TITLE
-    draft = _set(context, title=text)
+    draft = revise(context, AnnounceDraft, title=text)
     key = "announcements.ask_rows" if draft.kind == "accounts" else "announcements.ask_body"
     await reply(update, context, key, markup=buttons([_cancel_row(context)]))
     return AnnounceStep.BODY
@@ -181,7 +174,7 @@ async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
     text = (update.effective_message.text or "").strip() if update.effective_message else ""
     if context.load(AnnounceDraft).kind == "accounts":
         try:
-            _set(context, rows=[list(row) for row in announcements.parse_accounts(text)])
+            revise(context, AnnounceDraft, rows=[list(row) for row in announcements.parse_accounts(text)])
         except UserFacingError as error:
             await send_text(update, context, context.t(error.key, **error.values))
             return AnnounceStep.BODY
@@ -192,7 +185,7 @@ async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
         if len(text) > announcements.BODY_LIMIT:
             await reply(update, context, "announcements.too_long", limit=announcements.BODY_LIMIT)
             return AnnounceStep.BODY
-        _set(context, body=text)
+        revise(context, AnnounceDraft, body=text)
     rows = [[(context.t(f"announcements.audience_{k}"), PICK_AUDIENCE.data(k))] for k in AUDIENCE_CHOICES]
     await reply(update, context, "announcements.ask_audience", markup=buttons([*rows, _cancel_row(context)]))
     return AnnounceStep.AUDIENCE
@@ -209,7 +202,7 @@ async def audience_picked(update: Update, context: BotContext) -> AnnounceStep:
         return AnnounceStep.AUDIENCE
     await answer(update)
     to_groups, scope = AUDIENCE_CHOICES[choice]
-    _set(context, to_groups=to_groups, scope=scope)
+    revise(context, AnnounceDraft, to_groups=to_groups, scope=scope)
     if scope in ("building", "unit"):
         choices = await residents.list_buildings(context.services.uow(), draft.compound_id)
         markup = choice_keyboard(choices, stem(PICK_BUILDING), extra=_cancel_row(context))
@@ -226,7 +219,7 @@ async def building_picked(update: Update, context: BotContext) -> AnnounceStep:
         return AnnounceStep.BUILDING
     _, building_id = press
     await answer(update)
-    draft = _set(context, building_id=building_id)
+    draft = revise(context, AnnounceDraft, building_id=building_id)
     if draft.scope == "unit":
         choices = await residents.list_units(context.services.uow(), building_id)
         markup = choice_keyboard(choices, stem(PICK_UNIT), extra=_cancel_row(context))
@@ -243,7 +236,7 @@ async def unit_picked(update: Update, context: BotContext) -> AnnounceStep:
         return AnnounceStep.UNIT
     _, unit_id = press
     await answer(update)
-    _set(context, unit_id=unit_id)
+    revise(context, AnnounceDraft, unit_id=unit_id)
     return await _after_audience(update, context)
 
 
@@ -260,7 +253,7 @@ async def _after_audience(update: Update, context: BotContext) -> AnnounceStep:
         )
         await edit_or_reply(update, context, context.t("announcements.ask_pin"), markup)
         return AnnounceStep.PIN
-    _set(context, pin=False)
+    revise(context, AnnounceDraft, pin=False)
     return await _ask_when(update, context)
 
 
@@ -273,7 +266,7 @@ async def pin_picked(update: Update, context: BotContext) -> AnnounceStep:
         await stale_button(update, context)
         return AnnounceStep.PIN
     await answer(update)
-    _set(context, pin=bool(value))
+    revise(context, AnnounceDraft, pin=bool(value))
     return await _ask_when(update, context)
 
 
@@ -331,7 +324,7 @@ async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
 
 async def send_now(update: Update, context: BotContext) -> AnnounceStep:
     await answer(update)
-    _set(context, send_at=None)
+    revise(context, AnnounceDraft, send_at=None)
     return await _confirm(update, context)
 
 
@@ -346,7 +339,7 @@ async def when_entered(update: Update, context: BotContext) -> AnnounceStep:
     if parsed[0] <= now:
         await reply(update, context, "announcements.in_past")
         return AnnounceStep.WHEN
-    _set(context, send_at=parsed[0].isoformat())
+    revise(context, AnnounceDraft, send_at=parsed[0].isoformat())
     return await _confirm(update, context)
 
 

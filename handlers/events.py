@@ -3,7 +3,6 @@ chats, /events (RSVP, cancel; organisers manage theirs), /checkin CODE and the c
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
@@ -33,7 +32,7 @@ from bot.services.events import AUDIENCES, EVENT_TYPES, REPEATS, EventDraft, Eve
 from bot.services.invites import deep_link
 from bot.services.timing import fmt_span
 from handlers.common import ensure_current_person
-from handlers.flows import flow, pressed, stopper
+from handlers.flows import flow, pressed, revise, stopper
 from handlers.render import (
     answer,
     buttons,
@@ -84,12 +83,6 @@ class NewEventDraft(Draft):
     repeat: str | None = None
 
 
-def _set(context: BotContext, **values: object) -> NewEventDraft:
-    draft = dataclasses.replace(context.load(NewEventDraft), **values)  # type: ignore[arg-type]
-    context.store(draft)
-    return draft
-
-
 class EventStep(IntEnum):
     COMPOUND = 1
     TITLE = 2
@@ -133,7 +126,7 @@ async def new_event(update: Update, context: BotContext) -> EventStep | int:
     if not compounds:
         raise UserFacingError("common.not_allowed")
     if len(compounds) == 1:
-        _set(context, compound_id=compounds[0][0])
+        revise(context, NewEventDraft, compound_id=compounds[0][0])
         return await _ask_title(update, context)
     rows = [[(name, PICK_COMPOUND.data(cid))] for cid, name in compounds]
     rows.append([(context.t("common.btn_cancel"), STOP.data())])
@@ -149,7 +142,7 @@ async def compound_picked(update: Update, context: BotContext) -> EventStep | in
         return EventStep.COMPOUND
     _, compound_id = press
     await answer(update)
-    _set(context, compound_id=compound_id)
+    revise(context, NewEventDraft, compound_id=compound_id)
     return await _ask_title(update, context)
 
 
@@ -163,7 +156,7 @@ async def title_entered(update: Update, context: BotContext) -> EventStep:
     if not text or len(text) > events.TITLE_LIMIT:
         await reply(update, context, "events.bad_title", limit=events.TITLE_LIMIT)
         return EventStep.TITLE
-    _set(context, title=text)
+    revise(context, NewEventDraft, title=text)
     await reply(update, context, "events.ask_when", markup=buttons([_nav(context)]))
     return EventStep.WHEN
 
@@ -183,7 +176,7 @@ async def when_entered(update: Update, context: BotContext) -> EventStep:
     if end <= start:
         await reply(update, context, "events.end_before_start")
         return EventStep.WHEN
-    _set(context, starts_at=start.isoformat(), ends_at=end.isoformat())
+    revise(context, NewEventDraft, starts_at=start.isoformat(), ends_at=end.isoformat())
     await reply(update, context, "events.ask_place", markup=buttons([_nav(context)]))
     return EventStep.PLACE
 
@@ -193,7 +186,7 @@ async def place_entered(update: Update, context: BotContext) -> EventStep:
     if not text or len(text) > events.PLACE_LIMIT:
         await reply(update, context, "events.bad_place", limit=events.PLACE_LIMIT)
         return EventStep.PLACE
-    _set(context, place=text)
+    revise(context, NewEventDraft, place=text)
     await reply(update, context, "events.ask_capacity", markup=buttons([_nav(context)]))
     return EventStep.CAPACITY
 
@@ -207,7 +200,7 @@ async def capacity_entered(update: Update, context: BotContext) -> EventStep:
     if not 1 <= capacity <= events.CAPACITY_LIMIT:
         await reply(update, context, "events.bad_capacity", limit=events.CAPACITY_LIMIT)
         return EventStep.CAPACITY
-    _set(context, capacity=capacity)
+    revise(context, NewEventDraft, capacity=capacity)
     return await _ask_audience(update, context)
 
 
@@ -262,7 +255,7 @@ async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
         return ConversationHandler.END if draft.capacity is None else EventStep.AUDIENCE
     await answer(update)
     button, field, value = picked
-    _set(context, **{field: value})
+    revise(context, NewEventDraft, **{field: value})
     if button is PICK_AUDIENCE:
         return await _ask_type(update, context)
     if button is PICK_TYPE:
@@ -311,17 +304,17 @@ async def back(update: Update, context: BotContext) -> EventStep | int:
     draft = context.load(NewEventDraft)
     # Step back to the question before the one being answered.
     if draft.repeat is not None or draft.event_type is not None:
-        _set(context, repeat=None, event_type=None)
+        revise(context, NewEventDraft, repeat=None, event_type=None)
         return await _ask_type(update, context)
     if draft.audience is not None or draft.capacity is not None:
-        _set(context, audience=None, capacity=None)
+        revise(context, NewEventDraft, audience=None, capacity=None)
         await reply(update, context, "events.ask_capacity", markup=buttons([_nav(context)]))
         return EventStep.CAPACITY
     if draft.place is not None or draft.starts_at is not None:
-        _set(context, place=None, starts_at=None)
+        revise(context, NewEventDraft, place=None, starts_at=None)
         await reply(update, context, "events.ask_when", markup=buttons([_nav(context)]))
         return EventStep.WHEN
-    _set(context, title=None)
+    revise(context, NewEventDraft, title=None)
     return await _ask_title(update, context)
 
 

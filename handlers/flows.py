@@ -3,6 +3,7 @@ command, ended by /cancel or its "取消" button, which drops the draft and says
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from bot.callbacks import Button
-from bot.context import BotContext
+from bot.context import BotContext, DraftT
 from handlers.render import answer, reply, stale_button
 
 Stop = Callable[[Update, BotContext], Coroutine[Any, Any, int]]
@@ -28,6 +29,13 @@ async def pressed(update: Update, context: BotContext, *kinds: Button) -> tuple[
             return kind, values[0]
     await stale_button(update, context)
     return None
+
+
+def revise(context: BotContext, kind: type[DraftT], /, **values: object) -> DraftT:
+    """The conversation's draft with `values` changed, stored for the next step; returns it."""
+    draft = dataclasses.replace(context.load(kind), **values)  # type: ignore[arg-type]
+    context.store(draft)
+    return draft
 
 
 def stem(button: Button) -> str:

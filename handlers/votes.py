@@ -5,7 +5,6 @@ of homes not yet voted for building leaders (privately only), and the due work (
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
@@ -49,7 +48,7 @@ from bot.services import proposals, votes, votes_paper, votes_schedule
 from bot.services.errors import UserFacingError
 from bot.services.votes import VOTE_LINK, Ballotable
 from handlers.common import ensure_current_person
-from handlers.flows import flow, pressed, stopper
+from handlers.flows import flow, pressed, revise, stopper
 from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 
 OPTION_CODES = {"y": "yes", "n": "no", "a": "abstain"}
@@ -87,12 +86,6 @@ class NewVoteDraft(Draft):
     matter: str | None = None
     opens: str | None = None
     closes: str | None = None
-
-
-def _set(context: BotContext, **values: object) -> NewVoteDraft:
-    draft = dataclasses.replace(context.load(NewVoteDraft), **values)  # type: ignore[arg-type]
-    context.store(draft)
-    return draft
 
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -289,7 +282,7 @@ async def new_vote(update: Update, context: BotContext) -> NewVoteStep | int:
     user_id = await _known_user_id(update, context)
     context.drop(VOTE_DRAFT)
     name, person_id, tz = await votes.committee_compound(context.services.uow(), user_id)
-    _set(context, compound=name, person_id=person_id, tz=tz)
+    revise(context, NewVoteDraft, compound=name, person_id=person_id, tz=tz)
     await reply(update, context, "votes.ask_title", markup=_cancel_markup(context), compound=name)
     return NewVoteStep.TITLE
 
@@ -305,8 +298,9 @@ async def new_vote_from_proposal(update: Update, context: BotContext) -> NewVote
     text = await proposals.agenda_item(context.services.uow(), user_id, proposal_id)
     context.drop(VOTE_DRAFT)
     name, person_id, tz = await votes.committee_compound(context.services.uow(), user_id)
-    _set(
+    revise(
         context,
+        NewVoteDraft,
         compound=name,
         person_id=person_id,
         tz=tz,
@@ -322,7 +316,7 @@ async def vote_title_entered(update: Update, context: BotContext) -> NewVoteStep
     if not text or len(text) > votes.TITLE_LIMIT:
         await reply(update, context, "votes.bad_title", limit=votes.TITLE_LIMIT)
         return NewVoteStep.TITLE
-    _set(context, title=text)
+    revise(context, NewVoteDraft, title=text)
     return await _ask_matter(update, context)
 
 
@@ -345,7 +339,7 @@ async def vote_matter_picked(update: Update, context: BotContext) -> NewVoteStep
         await stale_button(update, context)
         return NewVoteStep.MATTER
     await answer(update)
-    draft = _set(context, matter=matter)
+    draft = revise(context, NewVoteDraft, matter=matter)
     earliest = context.services.clock.now() + timedelta(days=votes.DEFAULT_NOTICE_DAYS, hours=1)
     example = earliest.astimezone(ZoneInfo(str(draft.tz))).strftime("%Y-%m-%d 09:00")
     await reply(update, context, "votes.ask_opens", markup=_cancel_markup(context), example=example)
@@ -360,10 +354,10 @@ async def vote_time_entered(update: Update, context: BotContext) -> NewVoteStep:
         await reply(update, context, "votes.bad_time", example="2026-12-20 09:00")
         return step
     if step == NewVoteStep.OPENS:
-        _set(context, opens=text)
+        revise(context, NewVoteDraft, opens=text)
         await reply(update, context, "votes.ask_closes", markup=_cancel_markup(context))
         return NewVoteStep.CLOSES
-    draft = _set(context, closes=text)
+    draft = revise(context, NewVoteDraft, closes=text)
     matter = context.t("votes.matter_special" if draft.matter == "special" else "votes.matter_ordinary")
     rows = [
         [
@@ -404,7 +398,7 @@ async def vote_publish(update: Update, context: BotContext) -> NewVoteStep | int
             proposal_id=draft.proposal_id,
         )
     except UserFacingError as refusal:
-        _set(context, opens=None, closes=None)
+        revise(context, NewVoteDraft, opens=None, closes=None)
         await send_text(update, context, context.t(refusal.key, **refusal.values))
         await reply(update, context, "votes.ask_opens_again", markup=_cancel_markup(context))
         return NewVoteStep.OPENS
