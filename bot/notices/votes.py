@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.callbacks import Button
+from bot.delivery.markup import inline_keyboard
+from bot.i18n import Translator
 
 PREFIX = "vt"
 
@@ -25,3 +29,32 @@ PROPOSE = Button(PROPOSAL_PREFIX, "new")
 SUPPORT = Button(PROPOSAL_PREFIX, "s", int)  # proposal id
 TO_MEETING = Button(PROPOSAL_PREFIX, "m", int)  # proposal id: on the next meeting's agenda
 TO_VOTE = Button(PROPOSAL_PREFIX, "v", int)  # proposal id: put to an owners' vote
+
+
+def open_ballot_buttons(t: Translator, language: str | None, vote_id: int) -> dict[str, Any]:
+    """Under a vote's notice or reminder: open the ballot."""
+    return inline_keyboard([[(t(language, "votes.btn_open"), OPEN_BALLOT.data(vote_id))]])
+
+
+def paper_check_buttons(t: Translator, entry_id: int) -> dict[str, Any]:
+    """Under a typed-in paper ballot, for the scrutineer: it matches the sheet, or it does not."""
+    return inline_keyboard(
+        [
+            [
+                (t(None, "votes.btn_paper_ok"), PAPER_OK.data(entry_id)),
+                (t(None, "votes.btn_paper_no"), PAPER_NO.data(entry_id)),
+            ]
+        ]
+    )
+
+
+def claim_check_buttons(t: Translator, ownership_id: int) -> dict[str, Any]:
+    """Under a resident's claim to own a home, for the building leader: confirm or reject."""
+    return inline_keyboard(
+        [
+            [
+                (t(None, "proposals.btn_confirm_owner"), CLAIM_OK.data(ownership_id)),
+                (t(None, "proposals.btn_reject_owner"), CLAIM_NO.data(ownership_id)),
+            ]
+        ]
+    )

@@ -13,10 +13,9 @@ from bot.db.models import Person
 from bot.db.models.events import CommunityEvent, EventReminder, EventRsvp, EventStatus, RsvpStatus
 from bot.db.models.patrols import ReminderOutcome
 from bot.db.uow import UnitOfWork
-from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
-from bot.notices.events import RSVP
+from bot.notices.events import rsvp_buttons
 from bot.roles import Role
 from bot.scheduling import in_batches
 from bot.services.activity import record_activity
@@ -349,7 +348,7 @@ async def _post(uow: UnitOfWork, t: Translator, event: CommunityEvent, now: date
                 chat_id=group.chat_id,
                 now=now,
                 dedupe_key=f"event-post:{event.id}:{group.chat_id}",
-                reply_markup=inline_keyboard([[(t(lang, "events.btn_rsvp"), RSVP.data(event.id))]]),
+                reply_markup=rsvp_buttons(t, lang, event.id),
             )
     people: list[Person] = []
     if event.audience == "volunteers":
@@ -373,7 +372,7 @@ async def _post(uow: UnitOfWork, t: Translator, event: CommunityEvent, now: date
             "events.post",
             now=now,
             dedupe_key=f"event-invite:{event.id}:{person.id}",
-            reply_markup=inline_keyboard([[(t(person.language, "events.btn_rsvp"), RSVP.data(event.id))]]),
+            reply_markup=rsvp_buttons(t, person.language, event.id),
             title=event.title,
             when=fmt_span(t, person.language, event.starts_at, event.ends_at, tz),
             place=event.place,

@@ -25,10 +25,9 @@ from bot.db.models.patrols import (
     SignupStatus,
 )
 from bot.db.uow import UnitOfWork
-from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
-from bot.notices.patrols import ALL_QUIET, FOUND, TAKE_PLACE
+from bot.notices.patrols import NO_BUTTONS, offer_buttons, report_buttons
 from bot.roles import Role
 from bot.scheduling import in_batches
 from bot.services.activity import record_activity
@@ -587,9 +586,7 @@ async def _refill(
             "patrols.offer",
             now=now,
             dedupe_key=f"patrol-offer:{offer.id}:{volunteer.id}",
-            reply_markup=inline_keyboard(
-                [[(t(volunteer.language, "patrols.btn_take"), TAKE_PLACE.data(offer.id))]]
-            ),
+            reply_markup=offer_buttons(t, volunteer.language, offer.id),
             when=fmt_span(t, volunteer.language, shift.starts_at, shift.ends_at, tz),
         )
     return "offer"
@@ -652,7 +649,7 @@ async def _close_offer_messages(uow: UnitOfWork, offer_id: int, taker_id: int, n
             await uow.outbox.add(
                 chat_id=row.chat_id,
                 method="editMessageReplyMarkup",
-                payload={"message_id": row.telegram_message_id, "reply_markup": {"inline_keyboard": []}},
+                payload={"message_id": row.telegram_message_id, "reply_markup": NO_BUTTONS},
                 now=now,
                 dedupe_key=f"patrol-offer-close:{offer_id}:{row.chat_id}",
                 purpose="patrol-offer-close",
@@ -811,12 +808,7 @@ async def close_shift(uow: UnitOfWork, t: Translator, shift_id: int, now: dateti
             "patrols.ask_report",
             now=now,
             dedupe_key=f"patrol-report:{shift.id}:{person.id}",
-            reply_markup=inline_keyboard(
-                [
-                    [(t(person.language, "patrols.btn_all_quiet"), ALL_QUIET.data(shift.id))],
-                    [(t(person.language, "patrols.btn_found"), FOUND.data(shift.id))],
-                ]
-            ),
+            reply_markup=report_buttons(t, person.language, shift.id),
         )
     return completed
 

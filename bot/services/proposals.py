@@ -17,7 +17,7 @@ from bot.db.models import Building, Person
 from bot.db.models.votes import ClaimStatus, HomeOwnership, Proposal, ProposalStatus, ProposalSupport
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
-from bot.notices.votes import CLAIM_NO, CLAIM_OK
+from bot.notices.votes import claim_check_buttons
 from bot.roles import Role
 from bot.services.common import zone
 from bot.services.errors import UserFacingError
@@ -232,14 +232,7 @@ async def claim(uow: UnitOfWork, t: Translator, telegram_id: int, household_id: 
         else:
             held.status = ClaimStatus.PENDING
         await uow.votes.flush()
-        markup = {
-            "inline_keyboard": [
-                [
-                    {"text": t(None, "proposals.btn_confirm_owner"), "callback_data": CLAIM_OK.data(held.id)},
-                    {"text": t(None, "proposals.btn_reject_owner"), "callback_data": CLAIM_NO.data(held.id)},
-                ]
-            ]
-        }
+        markup = claim_check_buttons(t, held.id)
         for role, staff in await uow.community.staff_with_role(building.compound_id, CONFIRMERS):
             covers = role.role == Role.ADMIN.value or any(
                 a.building_id in (None, building.id) for a in role.areas

@@ -13,7 +13,7 @@ from bot.db.repositories.votes import HomeRow
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
-from bot.notices.votes import PAPER_NO, PAPER_OK
+from bot.notices.votes import paper_check_buttons
 from bot.services.errors import Problem, UserFacingError
 from bot.services.people import require_person
 from bot.services.vote_count import (
@@ -206,14 +206,7 @@ async def enter_paper(
         uow.votes.add(entry)
         await uow.votes.flush()
         label = home_label(row)
-        markup = {
-            "inline_keyboard": [
-                [
-                    {"text": t(None, "votes.btn_paper_ok"), "callback_data": PAPER_OK.data(entry.id)},
-                    {"text": t(None, "votes.btn_paper_no"), "callback_data": PAPER_NO.data(entry.id)},
-                ]
-            ]
-        }
+        markup = paper_check_buttons(t, entry.id)
         for _role, staff in await uow.community.staff_with_role(vote.compound_id, SCRUTINEERS):
             if staff.id == person.id:
                 continue

@@ -10,7 +10,7 @@ from bot.db.models.votes import OwnerVote, VoteNotice
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
-from bot.notices.votes import OPEN_BALLOT
+from bot.notices.votes import open_ballot_buttons
 from bot.services.common import zone
 from bot.services.invites import deep_link
 from bot.services.timing import outside_quiet_hours
@@ -66,14 +66,6 @@ async def _daytime(uow: UnitOfWork, vote: OwnerVote, now: datetime) -> datetime:
     )
 
 
-def _vote_markup(t: Translator, language: str | None, vote_id: int) -> dict[str, object]:
-    return {
-        "inline_keyboard": [
-            [{"text": t(language, "votes.btn_open"), "callback_data": OPEN_BALLOT.data(vote_id)}]
-        ]
-    }
-
-
 async def _record(
     uow: UnitOfWork,
     vote_id: int,
@@ -125,7 +117,7 @@ async def _publish_notice(
             not_before=daytime,
             now=now,
             dedupe_key=f"vote-notice:{vote.id}:p{person.id}",
-            reply_markup=_vote_markup(t, person.language, vote.id),
+            reply_markup=open_ballot_buttons(t, person.language, vote.id),
             matter=t(person.language, matter_key),
             title=values["title"],
             opens=values["opens"],
@@ -151,7 +143,7 @@ async def _remind(uow: UnitOfWork, t: Translator, vote: OwnerVote, census: Censu
             "votes.reminder",
             not_before=daytime,
             now=now,
-            reply_markup=_vote_markup(t, person.language, vote.id),
+            reply_markup=open_ballot_buttons(t, person.language, vote.id),
             dedupe_key=f"vote-remind:{vote.id}:{vote.reminders_sent}:p{person.id}",
             title=vote.title,
             closes=closes,
