@@ -37,7 +37,7 @@ from bot.services.patrols import ShiftView
 from bot.services.timing import fmt_span
 from handlers.common import current_person, ensure_current_person
 from handlers.flows import flow, pressed, stopper
-from handlers.render import answer, buttons, edit_or_reply, reply, stale_button
+from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 
 VOLUNTEERS = roles(Role.PATROL, Role.COORDINATOR, Role.ADMIN)
 REPORT_KEY = "patrol_report"
@@ -99,8 +99,6 @@ async def _list_text(update: Update, context: BotContext) -> tuple[str, InlineKe
 async def patrol_command(update: Update, context: BotContext) -> None:
     await ensure_current_person(update, context)
     text, markup = await _list_text(update, context)
-    from handlers.render import send_text
-
     await send_text(update, context, text, markup)
 
 

@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from bot.db.errors import Conflict
 from bot.db.models import Compound
@@ -428,6 +429,4 @@ async def next_due(uow: UnitOfWork, now: datetime) -> datetime | None:
 
 
 def when_label(t: Translator, language: str | None, view: AnnouncementView) -> str:
-    from zoneinfo import ZoneInfo
-
     return fmt_when(t, language, view.send_at, ZoneInfo(view.tz))

@@ -21,7 +21,7 @@ from bot.scheduling import in_batches
 from bot.services.activity import record_activity
 from bot.services.common import new_code, zone
 from bot.services.errors import UserFacingError
-from bot.services.people import STAFF_ROLES, person_view, require_person, require_staff
+from bot.services.people import STAFF_ROLES, get_or_create, person_view, require_person, require_staff
 from bot.services.timing import fmt_span, outside_quiet_hours
 
 AUDIENCES = ("groups", "party", "volunteers", "everyone")
@@ -437,8 +437,6 @@ async def rsvp(
         repo = uow.events
         if not await repo.lock(event_id):
             raise UserFacingError("events.gone")
-        from bot.services.people import get_or_create
-
         person = await get_or_create(uow, telegram_id, display_name, now)
         event = await repo.event(event_id)
         assert event is not None

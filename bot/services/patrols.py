@@ -30,6 +30,7 @@ from bot.i18n import Translator
 from bot.notices.patrols import NO_BUTTONS, offer_buttons, report_buttons
 from bot.roles import Role
 from bot.scheduling import in_batches
+from bot.services import repairs
 from bot.services.activity import record_activity
 from bot.services.common import fmt_when, new_code, zone
 from bot.services.errors import UserFacingError
@@ -852,8 +853,6 @@ async def report_to_hazard(
 
     Returns (ticket number, created now). Pressing twice, or from two phones, makes one ticket.
     """
-    from bot.services import repairs
-
     async with uow:
         person = await require_person(uow, telegram_id)
         repo = uow.patrols

@@ -16,7 +16,8 @@ from bot.db.errors import Conflict
 from bot.db.models import Building, Person
 from bot.db.models.votes import ClaimStatus, HomeOwnership, Proposal, ProposalStatus, ProposalSupport
 from bot.db.uow import UnitOfWork
-from bot.i18n import Translator
+from bot.delivery.notify import notify_chat, notify_person
+from bot.i18n import Translator, default_translator
 from bot.notices.votes import claim_check_buttons
 from bot.roles import Role
 from bot.services.common import zone
@@ -122,8 +123,6 @@ async def put_on_agenda(
     uow: UnitOfWork, telegram_id: int, proposal_id: int, agenda: str, now: datetime
 ) -> str:
     """The committee moves an item to a tripartite meeting or an owners' vote; the author is told."""
-    from bot.delivery.notify import notify_person
-
     if agenda not in AGENDAS:
         raise UserFacingError("common.stale_button")
     async with uow:
@@ -140,8 +139,6 @@ async def put_on_agenda(
         if proposal.author_id is not None:
             author = await uow.community.person(proposal.author_id)
             if author is not None:
-                from bot.i18n import default_translator
-
                 await notify_person(
                     uow,
                     default_translator(),
@@ -207,8 +204,6 @@ async def claimable_homes(uow: UnitOfWork, telegram_id: int) -> list[ClaimableHo
 
 async def claim(uow: UnitOfWork, t: Translator, telegram_id: int, household_id: int, now: datetime) -> str:
     """A pending claim, sent to the building's leaders and the compound's admins to confirm."""
-    from bot.delivery.notify import notify_person
-
     async with uow:
         repo = uow.votes
         person = await require_person(uow, telegram_id)
@@ -257,8 +252,6 @@ async def decide_claim(
     uow: UnitOfWork, t: Translator, telegram_id: int, ownership_id: int, approve: bool, now: datetime
 ) -> tuple[str, str]:
     """(outcome, home label); a second press, or a press by a second leader, changes nothing."""
-    from bot.delivery.notify import notify_person
-
     async with uow:
         repo = uow.votes
         person = await require_person(uow, telegram_id)
@@ -313,8 +306,6 @@ def next_listening_day(now: datetime, tz: ZoneInfo) -> datetime:
 async def post_listening_day(uow: UnitOfWork, t: Translator, now: datetime) -> int:
     """On the 1st of each month (from 09:00 local, that day only), one reminder per residents' group that
     residents can raise things; the outbox's dedupe key makes it once a month however often this runs."""
-    from bot.delivery.notify import notify_chat
-
     posted = 0
     async with uow:
         for compound in await uow.community.compounds():

@@ -23,6 +23,7 @@ from bot.db.models.votes import Ballot, BallotOption, ClaimStatus, OwnerVote
 from bot.db.repositories.votes import HomeRow
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
+from bot.roles import Role
 from bot.services.common import zone
 from bot.services.errors import UserFacingError
 from bot.services.people import require_person
@@ -454,8 +455,6 @@ class Unvoted:
 async def unvoted_homes(uow: UnitOfWork, telegram_id: int, now: datetime) -> list[Unvoted]:
     """For building leaders (their buildings) and admins (the whole compound): the homes of each open vote
     with no ballot yet, for knocking on doors. Room numbers: only ever sent to this person privately."""
-    from bot.roles import Role
-
     async with uow:
         repo = uow.votes
         person = await require_person(uow, telegram_id)
