@@ -327,7 +327,7 @@ async def cancel(uow: UnitOfWork, telegram_id: int, announcement_id: int, now: d
         await uow.commit()
 
 
-async def scheduled(uow: UnitOfWork, t: Translator, telegram_id: int) -> list[AnnouncementView]:
+async def scheduled(uow: UnitOfWork, telegram_id: int) -> list[AnnouncementView]:
     async with uow:
         person = await require_person(uow, telegram_id)
         ids = await require_staff(uow, person)
