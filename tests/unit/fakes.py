@@ -15,6 +15,16 @@ from typing import Any
 
 from bot.db.models import Compound, Person
 from bot.db.models.events import CommunityEvent, EventReminder, EventRsvp, RsvpStatus
+from bot.db.models.patrols import (
+    PatrolReminder,
+    PatrolRoute,
+    PatrolSettings,
+    PatrolShift,
+    PlaceOffer,
+    ShiftSignup,
+    ShiftStatus,
+    SignupStatus,
+)
 
 # ================================================================ events (community events, RSVPs, reminders)
 
@@ -211,3 +221,119 @@ class EventsFakeUnitOfWork:
 
     async def rollback(self) -> None:
         self._schedule_changed = False
+
+
+# ================================================================ patrols (shifts, sign-ups, waiting list)
+
+
+class PatrolsFakeRepository:
+    """The patrol repository in memory, for sign-up, cancel and refill (the people and the outbox are the
+    events section's fakes: the same lookups)."""
+
+    def __init__(self) -> None:
+        self.routes: list[PatrolRoute] = []
+        self.shifts: list[PatrolShift] = []
+        self.signup_rows: list[ShiftSignup] = []
+        self.reminders: list[PatrolReminder] = []
+        self.offers: list[PlaceOffer] = []
+        self.rules: dict[int, PatrolSettings] = {}
+
+    def add(self, row: object) -> None:
+        row.id = next(_event_ids)  # type: ignore[attr-defined]
+        for kind, rows in (
+            (PatrolRoute, self.routes),
+            (PatrolShift, self.shifts),
+            (ShiftSignup, self.signup_rows),
+            (PatrolReminder, self.reminders),
+            (PlaceOffer, self.offers),
+        ):
+            if isinstance(row, kind):
+                rows.append(row)  # type: ignore[arg-type]
+                return
+        raise TypeError(row)
+
+    async def flush(self) -> None:
+        return None
+
+    async def settings(self, compound_id: int) -> PatrolSettings:
+        return self.rules.setdefault(
+            compound_id,
+            PatrolSettings(
+                compound_id=compound_id,
+                evening_reminder="20:00",
+                hour_before_minutes=60,
+                quiet_start="22:00",
+                quiet_end="07:00",
+                weekly_max=3,
+                cutoff_hours=12,
+                understaffed_hours=24,
+            ),
+        )
+
+    async def route(self, route_id: int) -> PatrolRoute | None:
+        return next((r for r in self.routes if r.id == route_id), None)
+
+    async def shift(self, shift_id: int) -> PatrolShift | None:
+        return next((s for s in self.shifts if s.id == shift_id), None)
+
+    async def lock_shift(self, shift_id: int) -> bool:
+        return await self.shift(shift_id) is not None
+
+    async def signups(
+        self, shift_id: int, statuses: tuple[str, ...] = (SignupStatus.BOOKED,)
+    ) -> list[ShiftSignup]:
+        rows = [s for s in self.signup_rows if s.shift_id == shift_id and s.status in statuses]
+        return sorted(rows, key=lambda s: (s.created_at, s.id))
+
+    async def signup(self, shift_id: int, person_id: int) -> ShiftSignup | None:
+        return next(
+            (s for s in self.signup_rows if s.shift_id == shift_id and s.person_id == person_id), None
+        )
+
+    async def count_booked(self, shift_id: int) -> int:
+        return len(await self.signups(shift_id, (SignupStatus.BOOKED,)))
+
+    async def person_bookings(
+        self,
+        person_id: int,
+        start: datetime,
+        end: datetime,
+        statuses: tuple[str, ...] = (SignupStatus.BOOKED,),
+    ) -> list[tuple[ShiftSignup, PatrolShift]]:
+        found = []
+        for signup in self.signup_rows:
+            shift = await self.shift(signup.shift_id)
+            if (
+                shift is not None
+                and signup.person_id == person_id
+                and signup.status in statuses
+                and shift.status != ShiftStatus.CANCELLED
+                and shift.ends_at > start
+                and shift.starts_at < end
+            ):
+                found.append((signup, shift))
+        return sorted(found, key=lambda pair: pair[1].starts_at)
+
+    async def reminder(self, shift_id: int, person_id: int | None, kind: str) -> PatrolReminder | None:
+        return next(
+            (
+                r
+                for r in self.reminders
+                if r.shift_id == shift_id and r.person_id == person_id and r.kind == kind
+            ),
+            None,
+        )
+
+    async def drop_person_reminders(self, shift_id: int, person_id: int) -> None:
+        for r in self.reminders:
+            if r.shift_id == shift_id and r.person_id == person_id and not r.done:
+                r.done, r.outcome = True, "skipped"
+
+
+class PatrolsFakeUnitOfWork(EventsFakeUnitOfWork):
+    def __init__(self) -> None:
+        super().__init__()
+        self.patrols = PatrolsFakeRepository()
+
+    async def __aenter__(self) -> PatrolsFakeUnitOfWork:
+        return self
