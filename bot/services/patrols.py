@@ -461,16 +461,22 @@ async def upcoming(uow: UnitOfWork, telegram_id: int, now: datetime, days: int =
         return [await _shift_view(uow, s, person_id=person.id) for s in shifts]
 
 
+async def _locked_shift(uow: UnitOfWork, telegram_id: int, shift_id: int) -> tuple[Person, PatrolShift]:
+    """Who presses, and the shift, locked so that two presses for its last place are served one at a time."""
+    if not await uow.patrols.lock_shift(shift_id):
+        raise UserFacingError("patrols.shift_gone")
+    person = await require_person(uow, telegram_id)
+    shift = await uow.patrols.shift(shift_id)
+    assert shift is not None
+    return person, shift
+
+
 async def sign_up(
     uow: UnitOfWork, t: Translator, telegram_id: int, shift_id: int, now: datetime
 ) -> SignupView:
     async with uow:
         repo = uow.patrols
-        if not await repo.lock_shift(shift_id):
-            raise UserFacingError("patrols.shift_gone")
-        person = await require_person(uow, telegram_id)
-        shift = await repo.shift(shift_id)
-        assert shift is not None
+        person, shift = await _locked_shift(uow, telegram_id, shift_id)
         await _require_volunteer(uow, person, shift.compound_id)
         if shift.status != ShiftStatus.OPEN:
             raise UserFacingError("patrols.shift_cancelled")
@@ -505,11 +511,7 @@ async def cancel(
 ) -> SignupView:
     async with uow:
         repo = uow.patrols
-        if not await repo.lock_shift(shift_id):
-            raise UserFacingError("patrols.shift_gone")
-        person = await require_person(uow, telegram_id)
-        shift = await repo.shift(shift_id)
-        assert shift is not None
+        person, shift = await _locked_shift(uow, telegram_id, shift_id)
         signup = await repo.signup(shift.id, person.id)
         if signup is None or signup.status not in (SignupStatus.BOOKED, SignupStatus.WAITING):
             raise UserFacingError("patrols.not_signed_up")
@@ -602,11 +604,7 @@ async def take_offer(
         if offer is None:
             raise UserFacingError("patrols.shift_gone")
         shift_id = offer.shift_id
-        if not await repo.lock_shift(shift_id):
-            raise UserFacingError("patrols.shift_gone")
-        person = await require_person(uow, telegram_id)
-        shift = await repo.shift(shift_id)
-        assert shift is not None
+        person, shift = await _locked_shift(uow, telegram_id, shift_id)
         await _require_volunteer(uow, person, shift.compound_id)
         if shift.status != ShiftStatus.OPEN or shift.starts_at <= now:
             raise UserFacingError("patrols.already_started")
