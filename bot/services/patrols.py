@@ -129,6 +129,35 @@ async def _coordinators(uow: UnitOfWork, compound_id: int) -> list[Person]:
     return list(seen.values())
 
 
+async def _tell_coordinators(
+    uow: UnitOfWork,
+    t: Translator,
+    shift: PatrolShift,
+    about: Person,
+    key: str,
+    dedupe: str,
+    now: datetime,
+    *,
+    suffix: str = "",
+    text: str | None = None,
+) -> None:
+    """A notice to the compound's coordinators about a volunteer and a shift, once per coordinator (the
+    dedupe key: `dedupe`:shift:volunteer:coordinator`suffix`)."""
+    tz = zone(await uow.community.compound(shift.compound_id))
+    for coordinator in await _coordinators(uow, shift.compound_id):
+        await notify_person(
+            uow,
+            t,
+            coordinator,
+            key,
+            now=now,
+            dedupe_key=f"{dedupe}:{shift.id}:{about.id}:{coordinator.id}{suffix}",
+            name=about.display_name,
+            when=fmt_when(t, coordinator.language, shift.starts_at, tz),
+            text=text,
+        )
+
+
 async def _shift_view(
     uow: UnitOfWork, shift: PatrolShift, *, person_id: int | None = None, names: bool = False
 ) -> ShiftView:
@@ -522,21 +551,13 @@ async def cancel(
         await repo.drop_person_reminders(shift.id, person.id)
         rules = await repo.settings(shift.compound_id)
         late = was == SignupStatus.BOOKED and now > shift.starts_at - timedelta(hours=rules.cutoff_hours)
-        tz = zone(await uow.community.compound(shift.compound_id))
         refilled: str | None = None
         if was == SignupStatus.BOOKED:
             if late:
-                for coordinator in await _coordinators(uow, shift.compound_id):
-                    await notify_person(
-                        uow,
-                        t,
-                        coordinator,
-                        "patrols.late_cancel",
-                        now=now,
-                        dedupe_key=f"patrol-late:{shift.id}:{person.id}:{coordinator.id}:{int(now.timestamp())}",
-                        name=person.display_name,
-                        when=fmt_when(t, coordinator.language, shift.starts_at, tz),
-                    )
+                stamp = int(now.timestamp())
+                await _tell_coordinators(
+                    uow, t, shift, person, "patrols.late_cancel", "patrol-late", now, suffix=f":{stamp}"
+                )
             refilled = await _refill(uow, t, shift, person, now)
         await uow.patrols.flush()
         view = await _shift_view(uow, shift, person_id=person.id)
@@ -827,19 +848,9 @@ async def report(
             return False
         signup.report = (text or "").strip()[:1000] or "-"
         if text:
-            tz = zone(await uow.community.compound(shift.compound_id))
-            for coordinator in await _coordinators(uow, shift.compound_id):
-                await notify_person(
-                    uow,
-                    t,
-                    coordinator,
-                    "patrols.report_found",
-                    now=now,
-                    dedupe_key=f"patrol-found:{shift.id}:{person.id}:{coordinator.id}",
-                    name=person.display_name,
-                    when=fmt_when(t, coordinator.language, shift.starts_at, tz),
-                    text=signup.report,
-                )
+            await _tell_coordinators(
+                uow, t, shift, person, "patrols.report_found", "patrol-found", now, text=signup.report
+            )
         await uow.commit()
         return True
 
