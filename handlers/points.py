@@ -252,7 +252,6 @@ async def redeem(update: Update, context: BotContext) -> None:
     voucher = await points.hold_redemption(
         context.services.uow(), user.id, service_id, request_key, context.services.clock.now()
     )
-    await context.services.schedule_changed()
     await answer(update)
     if voucher.status != "held":
         await _voucher_state(update, context, voucher)
@@ -326,7 +325,6 @@ async def confirm(update: Update, context: BotContext) -> None:
     voucher = await points.confirm_redemption(
         context.services.uow(), user.id, voucher_id, context.services.clock.now()
     )
-    await context.services.schedule_changed()
     await answer(update)
     await edit_or_reply(
         update, context, context.t("points.confirmed", service=voucher.service, code=voucher.code)
@@ -407,7 +405,6 @@ async def _verify(update: Update, context: BotContext, code: str) -> None:
     voucher = await points.verify_voucher(
         context.services.uow(), context.services.translator, user.id, code, context.services.clock.now()
     )
-    context.services.notify_outbox()
     await reply(
         update,
         context,
@@ -500,7 +497,6 @@ async def _award(update: Update, context: BotContext, deduct: bool) -> None:
         context.services.clock.now(),
         deduct=deduct,
     )
-    context.services.notify_outbox()
     key = "points.awarded" if result.amount > 0 else "points.deducted"
     await reply(
         update,
@@ -538,7 +534,6 @@ async def reverse_command(update: Update, context: BotContext) -> None:
         " ".join(args[1:]),
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await reply(
         update,
         context,

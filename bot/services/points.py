@@ -16,17 +16,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.db.models import Person
-from bot.db.models.points import PointsEntry, PointsRule, RewardService, Voucher
-from bot.db.repositories.points import Overdraft, PointsRepository
+from bot.db.models.points import EntryKind, PointsEntry, RewardService, Voucher, VoucherStatus
+from bot.db.repositories.points import DuplicateEntry, Overdraft, PointsRepository
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_person
-from bot.i18n import Translator
+from bot.i18n import Translator, default_translator
 from bot.roles import Role
 from bot.services.activity import ActivityView
+from bot.services.common import FALLBACK_TIMEZONE
 from bot.services.errors import UserFacingError
+from bot.services.people import require_person
 
 if TYPE_CHECKING:
     from bot.context import Services
@@ -38,14 +38,13 @@ RULE_LIMIT = 20  # the most points one activity (or one hour of it) may earn
 STAFF_ROLES = (Role.ADMIN, Role.BUILDING_LEADER, Role.SUPERVISOR)
 REVERSE_ROLES = (Role.ADMIN, Role.SUPERVISOR)
 RULE_ROLES = (Role.ADMIN,)
-DEFAULT_TZ = "Asia/Shanghai"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 CODE_RE = re.compile(rf"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
 ROOM_RE = re.compile(r"^(?P<building>[^\s]+?栋)(?P<unit>[^\s]+?单元)(?P<room>\w+)$")
 PHONE_RE = re.compile(r"^1\d{10}$")
 ACTIVITY_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-REVERSIBLE_KINDS = ("earn", "award", "deduct")
+REVERSIBLE_KINDS = (EntryKind.EARN, EntryKind.AWARD, EntryKind.DEDUCT)
 
 
 # Views ----------
@@ -98,7 +97,7 @@ class VoucherView:
     expires_at: datetime | None
     used_at: datetime | None
     balance: int
-    timezone: str = DEFAULT_TZ
+    timezone: str = FALLBACK_TIMEZONE
     owner_name: str = ""
 
 
@@ -187,10 +186,7 @@ def check_manual_amount(amount: int) -> None:
 
 
 async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
-    person = await uow.community.person_by_telegram(telegram_id)
-    if person is None:
-        raise UserFacingError("points.not_registered")
-    return person
+    return await require_person(uow, telegram_id, missing="points.not_registered")
 
 
 async def main_compound(repo: PointsRepository, person_id: int) -> int | None:
@@ -247,8 +243,8 @@ async def _homes_in(uow: UnitOfWork, person_id: int) -> set[int]:
 async def _timezone(uow: UnitOfWork, compound_id: int) -> tuple[str, str]:
     compound = await uow.community.compound(compound_id)
     if compound is None:
-        return "", DEFAULT_TZ
-    return compound.name, compound.timezone or DEFAULT_TZ
+        return "", FALLBACK_TIMEZONE
+    return compound.name, compound.timezone or FALLBACK_TIMEZONE
 
 
 def _entry_view(entry: PointsEntry) -> EntryView:
@@ -300,9 +296,7 @@ def _local(when: datetime | None, tz: str) -> str:
 
 async def award_for_activity(uow: UnitOfWork, activity: ActivityView, now: datetime) -> None:
     """Activity listener: award by the compound's rule, in the recorder's transaction, once per source."""
-    from bot.i18n import default_translator
-
-    repo = PointsRepository(uow.session)
+    repo = uow.points
     compound_id = activity.compound_id or await main_compound(repo, activity.person_id)
     if compound_id is None:
         return
@@ -322,7 +316,7 @@ async def award_for_activity(uow: UnitOfWork, activity: ActivityView, now: datet
         person_id=activity.person_id,
         compound_id=compound_id,
         amount=amount,
-        kind="earn",
+        kind=EntryKind.EARN,
         earning=True,
         key=key,
         reason=rule.label or rule.activity_type,
@@ -345,14 +339,12 @@ async def award_for_activity(uow: UnitOfWork, activity: ActivityView, now: datet
         )
 
 
-
-
 # Checking ----------
 
 
 async def points_summary(uow: UnitOfWork, telegram_id: int, now: datetime, *, last: int = 5) -> PointsSummary:
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         person, compound_id = await _person_compound(uow, repo, telegram_id)
         name, tz = await _timezone(uow, compound_id)
         account_id = await repo.account_id(person.id, compound_id)
@@ -371,7 +363,7 @@ async def points_summary(uow: UnitOfWork, telegram_id: int, now: datetime, *, la
 async def statement(uow: UnitOfWork, telegram_id: int, now: datetime) -> PointsSummary:
     """Every entry, newest first (for the .xlsx statement)."""
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         person, compound_id = await _person_compound(uow, repo, telegram_id)
         name, tz = await _timezone(uow, compound_id)
         account_id = await repo.account_id(person.id, compound_id)
@@ -395,7 +387,7 @@ async def leaderboard(
     uow: UnitOfWork, telegram_id: int, now: datetime, *, limit: int = 10
 ) -> LeaderboardView:
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         me, compound_id = await _person_compound(uow, repo, telegram_id)
         name, tz = await _timezone(uow, compound_id)
         start, end, month = month_window(now, tz)
@@ -436,21 +428,21 @@ async def set_public_name(uow: UnitOfWork, telegram_id: int, opt_in: bool) -> bo
 
 async def categories(uow: UnitOfWork, telegram_id: int) -> list[str]:
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         _, compound_id = await _person_compound(uow, repo, telegram_id)
         return await repo.categories(compound_id)
 
 
 async def services_in(uow: UnitOfWork, telegram_id: int, category: str | None) -> list[ServiceView]:
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         _, compound_id = await _person_compound(uow, repo, telegram_id)
         return [_service_view(s, p.name, p.address) for s, p in await repo.services_in(compound_id, category)]
 
 
 async def service_detail(uow: UnitOfWork, telegram_id: int, service_id: int) -> ServiceView:
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         _, compound_id = await _person_compound(uow, repo, telegram_id)
         service = await repo.service(service_id)
         partner = await repo.partner(service.partner_id) if service else None
@@ -466,7 +458,7 @@ async def hold_redemption(
 ) -> VoucherView:
     """Hold the points and one unit of stock at once. The same request_key again returns the same hold."""
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         person, compound_id = await _person_compound(uow, repo, telegram_id)
         key = f"{person.id}:{request_key}"[:120]
         service = await repo.service(service_id)
@@ -505,19 +497,18 @@ async def hold_redemption(
             service_id=service.id,
             partner_id=partner.id,
             cost=service.cost,
-            status="held",
+            status=VoucherStatus.HELD,
             hold_until=now + timedelta(minutes=HOLD_MINUTES),
             created_at=now,
         )
-        uow.session.add(voucher)
-        await uow.session.flush()
+        await repo.add_voucher(voucher)
         try:
             await repo.append(
                 account_id=account_id,
                 person_id=person.id,
                 compound_id=compound_id,
                 amount=-service.cost,
-                kind="hold",
+                kind=EntryKind.HOLD,
                 key=f"voucher:{voucher.id}:hold",
                 reason=f"{partner.name} {service.name}",
                 ref_type="voucher",
@@ -528,6 +519,7 @@ async def hold_redemption(
         except Overdraft:
             raise UserFacingError("points.not_enough", balance=balance, cost=service.cost) from None
         view = await _voucher_view(repo, uow, voucher)
+        uow.schedule_changed()  # the hold lapses at hold_until
         await uow.commit()
         return view
 
@@ -537,21 +529,26 @@ async def confirm_redemption(
 ) -> VoucherView:
     """The resident confirms a hold: the voucher becomes valid. Confirming twice gives the same answer."""
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         person = await _person(uow, telegram_id)
         voucher = await repo.voucher(voucher_id)
         if voucher is None or voucher.person_id != person.id:
             raise UserFacingError("points.voucher_not_found")
         service = await repo.service(voucher.service_id)
         validity = service.validity_days if service else 30
-        changed = voucher.status == "held" and voucher.hold_until > now
+        changed = voucher.status == VoucherStatus.HELD and voucher.hold_until > now
         if changed:
             changed = await repo.change_voucher_status(
-                voucher.id, ("held",), status="active", expires_at=now + timedelta(days=validity)
+                voucher.id,
+                (VoucherStatus.HELD,),
+                status=VoucherStatus.ACTIVE,
+                expires_at=now + timedelta(days=validity),
             )
-            await uow.session.refresh(voucher)
-        if voucher.status == "active":
+            await repo.reload_voucher(voucher)
+        if voucher.status == VoucherStatus.ACTIVE:
             view = await _voucher_view(repo, uow, voucher)
+            if changed:
+                uow.schedule_changed()  # the voucher now expires at expires_at instead
             await uow.commit()
             return view
         raise _status_error(voucher, await _timezone(uow, voucher.compound_id))
@@ -559,13 +556,13 @@ async def confirm_redemption(
 
 def _status_error(voucher: Voucher, place: tuple[str, str]) -> UserFacingError:
     _, tz = place
-    if voucher.status == "used":
+    if voucher.status == VoucherStatus.USED:
         return UserFacingError("points.voucher_used", when=_local(voucher.used_at, tz))
-    if voucher.status == "cancelled":
+    if voucher.status == VoucherStatus.CANCELLED:
         return UserFacingError("points.voucher_cancelled")
-    if voucher.status == "expired":
+    if voucher.status == VoucherStatus.EXPIRED:
         return UserFacingError("points.voucher_expired")
-    if voucher.status == "released" or (voucher.status == "held"):
+    if voucher.status in (VoucherStatus.RELEASED, VoucherStatus.HELD):
         return UserFacingError("points.hold_lapsed")
     return UserFacingError("points.voucher_not_found")
 
@@ -583,7 +580,7 @@ async def _return_points(
         person_id=voucher.person_id,
         compound_id=voucher.compound_id,
         amount=voucher.cost,
-        kind="release",
+        kind=EntryKind.RELEASE,
         key=f"voucher:{voucher.id}:release",
         reason=f"{partner.name if partner else ''} {service.name if service else ''}".strip(),
         ref_type="voucher",
@@ -595,17 +592,20 @@ async def _return_points(
 async def cancel_voucher(uow: UnitOfWork, telegram_id: int, voucher_id: int, now: datetime) -> VoucherView:
     """Before use, the owner may cancel: the points and the stock come back once."""
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         person = await _person(uow, telegram_id)
         voucher = await repo.voucher(voucher_id)
         if voucher is None or voucher.person_id != person.id:
             raise UserFacingError("points.voucher_not_found")
         if not await repo.change_voucher_status(
-            voucher.id, ("held", "active"), status="cancelled", closed_at=now
+            voucher.id,
+            (VoucherStatus.HELD, VoucherStatus.ACTIVE),
+            status=VoucherStatus.CANCELLED,
+            closed_at=now,
         ):
-            await uow.session.refresh(voucher)
+            await repo.reload_voucher(voucher)
             raise _status_error(voucher, await _timezone(uow, voucher.compound_id))
-        await uow.session.refresh(voucher)
+        await repo.reload_voucher(voucher)
         await _return_points(uow, repo, voucher, now)
         view = await _voucher_view(repo, uow, voucher)
         await uow.commit()
@@ -614,18 +614,18 @@ async def cancel_voucher(uow: UnitOfWork, telegram_id: int, voucher_id: int, now
 
 async def my_vouchers(uow: UnitOfWork, telegram_id: int) -> list[VoucherView]:
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         person = await _person(uow, telegram_id)
         return [
             await _voucher_view(repo, uow, v)
             for v in await repo.open_vouchers(person.id)
-            if v.status == "active"
+            if v.status == VoucherStatus.ACTIVE
         ]
 
 
 async def my_voucher(uow: UnitOfWork, telegram_id: int, voucher_id: int) -> VoucherView:
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         person = await _person(uow, telegram_id)
         voucher = await repo.voucher(voucher_id)
         if voucher is None or voucher.person_id != person.id:
@@ -636,7 +636,7 @@ async def my_voucher(uow: UnitOfWork, telegram_id: int, voucher_id: int) -> Vouc
 async def my_voucher_by_code(uow: UnitOfWork, telegram_id: int, code_text: str) -> VoucherView | None:
     """The owner opening their own voucher's link: show it (None when it is not theirs)."""
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         person = await uow.community.person_by_telegram(telegram_id)
         code = normalise_voucher_code(code_text)
         voucher = await repo.voucher_by_code(code) if person is not None and CODE_RE.match(code) else None
@@ -650,7 +650,7 @@ async def verify_voucher(
 ) -> VoucherView:
     """A partner's merchant marks a voucher used, once. Every refusal changes nothing."""
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         merchant = await _person(uow, merchant_telegram_id)
         partners = await repo.partners_of_member(merchant.id)
         roles = {role for role, _ in await repo.role_compounds(merchant.id)}
@@ -666,14 +666,23 @@ async def verify_voucher(
             partner = await repo.partner(voucher.partner_id)
             raise UserFacingError("points.voucher_other_partner", partner=partner.name if partner else "")
         place = await _timezone(uow, voucher.compound_id)
-        if voucher.status == "active" and voucher.expires_at is not None and voucher.expires_at <= now:
-            raise UserFacingError("points.voucher_expired")
-        if voucher.status != "active" or not await repo.change_voucher_status(
-            voucher.id, ("active",), status="used", used_at=now, used_by=merchant.id, closed_at=now
+        if (
+            voucher.status == VoucherStatus.ACTIVE
+            and voucher.expires_at is not None
+            and voucher.expires_at <= now
         ):
-            await uow.session.refresh(voucher)
+            raise UserFacingError("points.voucher_expired")
+        if voucher.status != VoucherStatus.ACTIVE or not await repo.change_voucher_status(
+            voucher.id,
+            (VoucherStatus.ACTIVE,),
+            status=VoucherStatus.USED,
+            used_at=now,
+            used_by=merchant.id,
+            closed_at=now,
+        ):
+            await repo.reload_voucher(voucher)
             raise _status_error(voucher, place)
-        await uow.session.refresh(voucher)
+        await repo.reload_voucher(voucher)
         view = await _voucher_view(repo, uow, voucher)
         owner = await uow.community.person(voucher.person_id)
         if owner is not None:
@@ -698,21 +707,25 @@ async def verify_voucher(
 async def close_due_voucher(uow: UnitOfWork, t: Translator, voucher_id: int, now: datetime) -> bool:
     """Release a lapsed hold or expire an unused voucher: points and stock come back, the owner is told."""
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         voucher = await repo.voucher(voucher_id)
         if voucher is None:
             return False
-        if voucher.status == "held" and voucher.hold_until <= now:
-            new_status, notice = "released", "points.hold_released_notice"
-        elif voucher.status == "active" and voucher.expires_at is not None and voucher.expires_at <= now:
-            new_status, notice = "expired", "points.voucher_expired_notice"
+        if voucher.status == VoucherStatus.HELD and voucher.hold_until <= now:
+            new_status, notice = VoucherStatus.RELEASED, "points.hold_released_notice"
+        elif (
+            voucher.status == VoucherStatus.ACTIVE
+            and voucher.expires_at is not None
+            and voucher.expires_at <= now
+        ):
+            new_status, notice = VoucherStatus.EXPIRED, "points.voucher_expired_notice"
         else:
             return False
         if not await repo.change_voucher_status(
             voucher.id, (voucher.status,), status=new_status, closed_at=now
         ):
             return False
-        await uow.session.refresh(voucher)
+        await repo.reload_voucher(voucher)
         entry = await _return_points(uow, repo, voucher, now)
         view = await _voucher_view(repo, uow, voucher)
         owner = await uow.community.person(voucher.person_id)
@@ -735,7 +748,7 @@ async def close_due_voucher(uow: UnitOfWork, t: Translator, voucher_id: int, now
 
 async def process_due_vouchers(services: Services, now: datetime) -> int:
     async with services.uow() as uow:
-        ids = await PointsRepository(uow.session).due_voucher_ids(now)
+        ids = await uow.points.due_voucher_ids(now)
     handled = 0
     for voucher_id in ids:
         if await close_due_voucher(services.uow(), services.translator, voucher_id, now):
@@ -745,9 +758,7 @@ async def process_due_vouchers(services: Services, now: datetime) -> int:
 
 async def next_voucher_due(services: Services, now: datetime) -> datetime | None:
     async with services.uow() as uow:
-        return await PointsRepository(uow.session).next_voucher_due()
-
-
+        return await uow.points.next_voucher_due()
 
 
 # Staff: manual awards, reversals, rules ----------
@@ -789,7 +800,7 @@ async def award_points(
 ) -> AwardView:
     """Staff award (or deduct) 1..MANUAL_LIMIT points by hand, with a reason. The same request: once."""
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         actor, compound_id = await _person_compound(uow, repo, actor_telegram_id)
         if not await _has_role(repo, actor.id, STAFF_ROLES, compound_id):
             raise UserFacingError("points.not_staff")
@@ -813,7 +824,7 @@ async def award_points(
                 person_id=person.id,
                 compound_id=compound_id,
                 amount=-amount if deduct else amount,
-                kind="deduct" if deduct else "award",
+                kind=EntryKind.DEDUCT if deduct else EntryKind.AWARD,
                 earning=True,
                 key=key,
                 reason=text,
@@ -846,7 +857,7 @@ async def reverse_entry(
 ) -> AwardView:
     """Correct a mistake by a reversing entry (never by editing): once per entry, never into overdraft."""
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         actor, compound_id = await _person_compound(uow, repo, actor_telegram_id)
         if not await _has_role(repo, actor.id, REVERSE_ROLES, compound_id):
             raise UserFacingError("points.not_staff")
@@ -867,7 +878,7 @@ async def reverse_entry(
                 person_id=entry.person_id,
                 compound_id=entry.compound_id,
                 amount=-entry.amount,
-                kind="reversal",
+                kind=EntryKind.REVERSAL,
                 earning=entry.earning,
                 key=f"reversal:{entry.id}",
                 reason=text,
@@ -879,7 +890,7 @@ async def reverse_entry(
             )
         except Overdraft:
             raise UserFacingError("points.would_overdraft", name=name, balance=balance) from None
-        except IntegrityError:
+        except DuplicateEntry:
             raise UserFacingError("points.entry_already_reversed", id=entry_id) from None
         if person is not None:
             await notify_person(
@@ -899,7 +910,7 @@ async def reverse_entry(
 
 async def list_rules(uow: UnitOfWork, telegram_id: int) -> list[RuleView]:
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         _, compound_id = await _person_compound(uow, repo, telegram_id)
         return [
             RuleView(r.activity_type, r.label, r.points, r.per_hour, r.active)
@@ -921,11 +932,8 @@ async def put_rule(
     """Create or change one rule in the caller's transaction (the caller commits). 0 points: rule off."""
     if not ACTIVITY_TYPE_RE.match(activity_type) or points < 0 or points > RULE_LIMIT:
         raise UserFacingError("points.rule_bad", limit=RULE_LIMIT)
-    repo = PointsRepository(uow.session)
-    rule = await repo.rule(compound_id, activity_type)
-    if rule is None:
-        rule = PointsRule(compound_id=compound_id, activity_type=activity_type, label=label or activity_type)
-        uow.session.add(rule)
+    repo = uow.points
+    rule = await repo.put_rule(compound_id, activity_type, label or activity_type)
     rule.points = points
     rule.per_hour = per_hour
     rule.active = points > 0
@@ -933,7 +941,7 @@ async def put_rule(
         rule.label = label[:100]
     rule.updated_by = actor_id
     rule.updated_at = now
-    await uow.session.flush()
+    await repo.flush()
     return RuleView(rule.activity_type, rule.label, rule.points, rule.per_hour, rule.active)
 
 
@@ -947,7 +955,7 @@ async def set_rule(
     now: datetime,
 ) -> RuleView:
     async with uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         actor, compound_id = await _person_compound(uow, repo, actor_telegram_id)
         if not await _has_role(repo, actor.id, RULE_ROLES, compound_id):
             raise UserFacingError("points.not_staff")

@@ -15,7 +15,8 @@ from bot.db.models.points import Partner, PointsAccount, PointsEntry, RewardServ
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.services.errors import Problem
-from bot.services.points import DEFAULT_TZ, PointsSummary
+from bot.services.common import FALLBACK_TIMEZONE
+from bot.services.points import PointsSummary
 
 HOLDING = ("held", "active", "used")
 RETURNED = ("cancelled", "expired", "released")
@@ -161,7 +162,7 @@ async def points_by_month(uow: UnitOfWork, compound_name: str | None = None) -> 
         if compound_name:
             query = query.where(Compound.name == compound_name)
         for compound in (await uow.session.scalars(query)).all():
-            tz = compound.timezone or DEFAULT_TZ
+            tz = compound.timezone or FALLBACK_TIMEZONE
             entries = (
                 await uow.session.scalars(
                     select(PointsEntry).where(PointsEntry.compound_id == compound.id).order_by(PointsEntry.id)
@@ -224,7 +225,7 @@ async def redemptions(
             .order_by(Compound.id, Partner.name, Voucher.used_at, Voucher.id)
         )
         for voucher, partner, service, compound in result.all():
-            tz = compound.timezone or DEFAULT_TZ
+            tz = compound.timezone or FALLBACK_TIMEZONE
             assert voucher.used_at is not None
             used_month = _month(voucher.used_at, tz)
             if month and used_month != month:

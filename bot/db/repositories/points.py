@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Building, Household, Person, Residency, StaffRole, Unit
@@ -17,14 +18,19 @@ from bot.db.models.points import (
     PointsRule,
     RewardService,
     Voucher,
+    VoucherStatus,
 )
 
-OPEN_VOUCHER_STATUSES = ("held", "active")
-COUNTED_VOUCHER_STATUSES = ("held", "active", "used")
+OPEN_VOUCHER_STATUSES = (VoucherStatus.HELD, VoucherStatus.ACTIVE)
+COUNTED_VOUCHER_STATUSES = (VoucherStatus.HELD, VoucherStatus.ACTIVE, VoucherStatus.USED)
 
 
 class Overdraft(Exception):
     """The account would go below zero."""
+
+
+class DuplicateEntry(Exception):
+    """An entry with this idempotency key, or a second reversal of one entry, already exists."""
 
 
 class PointsRepository:
@@ -126,7 +132,10 @@ class PointsRepository:
             created_at=now,
         )
         self.session.add(entry)
-        await self.session.flush()
+        try:
+            await self.session.flush()
+        except IntegrityError:
+            raise DuplicateEntry() from None
         return entry
 
     async def entries(self, account_id: int, limit: int | None = None) -> Sequence[PointsEntry]:
@@ -274,7 +283,29 @@ class PointsRepository:
             )
         )
 
+    async def put_rule(self, compound_id: int, activity_type: str, label: str) -> PointsRule:
+        """The compound's rule for this activity; a new one (added, values set by the caller) if missing."""
+        rule = await self.rule(compound_id, activity_type)
+        if rule is None:
+            rule = PointsRule(compound_id=compound_id, activity_type=activity_type, label=label)
+            self.session.add(rule)
+        return rule
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
     # Vouchers
+    async def add_voucher(self, voucher: Voucher) -> Voucher:
+        """Insert a new voucher and give it its id."""
+        self.session.add(voucher)
+        await self.session.flush()
+        return voucher
+
+    async def reload_voucher(self, voucher: Voucher) -> Voucher:
+        """Read a voucher's row again after a conditional UPDATE changed (or did not change) it."""
+        await self.session.refresh(voucher)
+        return voucher
+
     async def voucher(self, voucher_id: int) -> Voucher | None:
         return await self.session.get(Voucher, voucher_id)
 
@@ -307,8 +338,8 @@ class PointsRepository:
         rows = await self.session.scalars(
             select(Voucher.id)
             .where(
-                ((Voucher.status == "held") & (Voucher.hold_until <= now))
-                | ((Voucher.status == "active") & (Voucher.expires_at <= now))
+                ((Voucher.status == VoucherStatus.HELD) & (Voucher.hold_until <= now))
+                | ((Voucher.status == VoucherStatus.ACTIVE) & (Voucher.expires_at <= now))
             )
             .order_by(Voucher.id)
             .limit(limit)
@@ -316,9 +347,11 @@ class PointsRepository:
         return list(rows.all())
 
     async def next_voucher_due(self) -> datetime | None:
-        held = await self.session.scalar(select(func.min(Voucher.hold_until)).where(Voucher.status == "held"))
+        held = await self.session.scalar(
+            select(func.min(Voucher.hold_until)).where(Voucher.status == VoucherStatus.HELD)
+        )
         active = await self.session.scalar(
-            select(func.min(Voucher.expires_at)).where(Voucher.status == "active")
+            select(func.min(Voucher.expires_at)).where(Voucher.status == VoucherStatus.ACTIVE)
         )
         times = [t for t in (held, active) if t is not None]
         if not times:
