@@ -14,8 +14,8 @@ from bot.db.models import Compound, Person
 from bot.db.models.points import Partner, PointsAccount, PointsEntry, RewardService, Voucher
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
-from bot.services.errors import Problem
 from bot.services.common import FALLBACK_TIMEZONE
+from bot.services.errors import Problem
 from bot.services.points import PointsSummary
 
 HOLDING = ("held", "active", "used")
