@@ -117,9 +117,6 @@ async def on_confirm(update: Update, context: BotContext) -> None:
         await answer(update, context.t(error.key, **error.values), alert=True)
         return
     await answer(update)
-    if not result.already_raised:
-        context.services.notify_outbox()
-        await context.services.schedule_changed()
     done = context.t(
         "emergency.sent",
         number=result.number,

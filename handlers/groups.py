@@ -161,7 +161,6 @@ async def new_members(update: Update, context: BotContext) -> None:
         context.services.clock.now(),
         dedupe_key=f"greet:{chat.id}:{message.message_id}",
     )
-    context.services.notify_outbox()
 
 
 def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]

@@ -34,7 +34,7 @@ from bot.notices.residents import (
 from bot.roles import Role
 from bot.services import residents
 from bot.services.errors import UserFacingError
-from bot.services.residents import InviteOutcome
+from bot.services.residents import InviteOutcome, JoinRequestStatus
 from handlers.common import current_person, ensure_current_person, refresh_commands, show_menu
 from handlers.menu import menu_for
 from handlers.render import (
@@ -451,7 +451,11 @@ async def decide(update: Update, context: BotContext) -> None:
             context.services.wiring, context.services.translator, language, person
         ).to_dict(),
     )
-    key = "residents.decided_approved" if result.status == "approved" else "residents.decided_rejected"
+    key = (
+        "residents.decided_approved"
+        if result.status == JoinRequestStatus.APPROVED
+        else "residents.decided_rejected"
+    )
     await answer(update, context.t(key, name=result.requester_name, home=result.home_label))
     await edit_or_reply(update, context, context.t(key, name=result.requester_name, home=result.home_label))
 

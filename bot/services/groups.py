@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.db.models import GroupChat
 from bot.db.uow import UnitOfWork
 from bot.roles import Role
 from bot.services.errors import UserFacingError
@@ -83,8 +82,7 @@ async def link_group(
             linked = await uow.community.compound(group.compound_id)
             raise UserFacingError("groups.already_linked", compound=linked.name if linked else "")
         if group is None:
-            group = GroupChat(chat_id=chat_id, title=title[:255])
-            uow.session.add(group)
+            group = await uow.community.add_group(chat_id, title[:255])
         group.title = title[:255]
         group.compound_id = compound_id
         group.purpose = purpose
