@@ -27,10 +27,10 @@ from bot.commands import REGISTERED, Audience, CommandSpec, roles
 from bot.context import BotContext
 from bot.roles import Role
 from bot.scheduling import DueSource
-from bot.services import points
+from bot.services import points, points_awards, points_vouchers
 from bot.services.invites import deep_link
-from bot.services.points import VoucherStatus
 from bot.services.points_reports import statement_xlsx
+from bot.services.points_vouchers import VoucherStatus
 from handlers.common import current_person, ensure_current_person
 from handlers.menu import LabelFilter
 from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
@@ -194,7 +194,7 @@ async def publicname_command(update: Update, context: BotContext) -> None:
 async def show_categories(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
-    names = await points.categories(context.services.uow(), user.id)
+    names = await points_vouchers.categories(context.services.uow(), user.id)
     await answer(update)
     if not names:
         await edit_or_reply(update, context, context.t("points.catalogue_empty"))
@@ -210,11 +210,11 @@ async def show_category(update: Update, context: BotContext) -> None:
     assert user is not None and query is not None
     pressed = CATEGORY_BUTTON.parse(query.data)
     index = int(pressed[0]) if pressed else None
-    names = await points.categories(context.services.uow(), user.id)
+    names = await points_vouchers.categories(context.services.uow(), user.id)
     if index is None or not 0 <= index < len(names):
         await stale_button(update, context)
         return
-    items = await points.services_in(context.services.uow(), user.id, names[index])
+    items = await points_vouchers.services_in(context.services.uow(), user.id, names[index])
     rows = [
         [
             (
@@ -238,7 +238,7 @@ async def show_service(update: Update, context: BotContext) -> None:
     service_id = await _pressed(update, context, SERVICE_BUTTON)
     if service_id is None:
         return
-    item = await points.service_detail(context.services.uow(), user.id, service_id)
+    item = await points_vouchers.service_detail(context.services.uow(), user.id, service_id)
     stock = context.t("points.stock_unlimited") if item.stock is None else str(item.stock)
     limit = context.t("points.limit_none") if item.per_person_limit is None else str(item.per_person_limit)
     text = context.t(
@@ -276,7 +276,7 @@ async def redeem(update: Update, context: BotContext) -> None:
         return
     # One pressed button = one request: pressing it twice (or Telegram redelivering it) holds once.
     request_key = f"{query.message.chat.id}:{query.message.message_id}:{service_id}"
-    voucher = await points.hold_redemption(
+    voucher = await points_vouchers.hold_redemption(
         context.services.uow(), user.id, service_id, request_key, context.services.clock.now()
     )
     await answer(update)
@@ -349,7 +349,7 @@ async def confirm(update: Update, context: BotContext) -> None:
     voucher_id = await _pressed(update, context, CONFIRM_BUTTON)
     if voucher_id is None:
         return
-    voucher = await points.confirm_redemption(
+    voucher = await points_vouchers.confirm_redemption(
         context.services.uow(), user.id, voucher_id, context.services.clock.now()
     )
     await answer(update)
@@ -366,7 +366,7 @@ async def cancel(update: Update, context: BotContext) -> None:
     voucher_id = await _pressed(update, context, CANCEL_BUTTON)
     if voucher_id is None:
         return
-    voucher = await points.cancel_voucher(
+    voucher = await points_vouchers.cancel_voucher(
         context.services.uow(), user.id, voucher_id, context.services.clock.now()
     )
     await answer(update)
@@ -383,7 +383,7 @@ async def cancel(update: Update, context: BotContext) -> None:
 async def my_vouchers(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
-    vouchers = await points.my_vouchers(context.services.uow(), user.id)
+    vouchers = await points_vouchers.my_vouchers(context.services.uow(), user.id)
     await answer(update)
     if not vouchers:
         await edit_or_reply(
@@ -415,7 +415,7 @@ async def show_voucher(update: Update, context: BotContext) -> None:
     voucher_id = await _pressed(update, context, VOUCHER_BUTTON)
     if voucher_id is None:
         return
-    voucher = await points.my_voucher(context.services.uow(), user.id, voucher_id)
+    voucher = await points_vouchers.my_voucher(context.services.uow(), user.id, voucher_id)
     await answer(update)
     if voucher.status == VoucherStatus.ACTIVE:
         await send_voucher(update, context, voucher)
@@ -429,7 +429,7 @@ async def show_voucher(update: Update, context: BotContext) -> None:
 async def _verify(update: Update, context: BotContext, code: str) -> None:
     user = update.effective_user
     assert user is not None
-    voucher = await points.verify_voucher(
+    voucher = await points_vouchers.verify_voucher(
         context.services.uow(), context.services.translator, user.id, code, context.services.clock.now()
     )
     await reply(
@@ -490,7 +490,7 @@ async def verify_link(update: Update, context: BotContext, rest: str) -> None:
     """The QR's link: a merchant verifies; the voucher's owner who opens it just sees their voucher."""
     user = update.effective_user
     assert user is not None
-    own = await points.my_voucher_by_code(context.services.uow(), user.id, rest[:40])
+    own = await points_vouchers.my_voucher_by_code(context.services.uow(), user.id, rest[:40])
     if own is not None:
         await _voucher_state(update, context, own)
         return
@@ -513,7 +513,7 @@ async def _award(update: Update, context: BotContext, deduct: bool) -> None:
     if amount is None:
         await reply(update, context, "points.award_usage", limit=points.MANUAL_LIMIT)
         return
-    result = await points.award_points(
+    result = await points_awards.award_points(
         context.services.uow(),
         context.services.translator,
         user.id,
@@ -553,7 +553,7 @@ async def reverse_command(update: Update, context: BotContext) -> None:
     if entry_id is None:
         await reply(update, context, "points.reverse_usage")
         return
-    result = await points.reverse_entry(
+    result = await points_awards.reverse_entry(
         context.services.uow(),
         context.services.translator,
         user.id,
@@ -679,5 +679,7 @@ CAPABILITY = Capability(
     resumers={"points_verify": resume_verify},
     choices={"points": _chosen},
     on_activity=(points.award_for_activity,),
-    due_sources=(DueSource("points_vouchers", points.process_due_vouchers, points.next_voucher_due),),
+    due_sources=(
+        DueSource("points_vouchers", points_vouchers.process_due_vouchers, points_vouchers.next_voucher_due),
+    ),
 )
