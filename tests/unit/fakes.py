@@ -17,6 +17,7 @@ from bot.db.models import (
     Building,
     Compound,
     Household,
+    InviteCode,
     JoinRequest,
     Person,
     Residency,
@@ -139,6 +140,8 @@ class FakeCommunity:
     residencies: list[Residency] = field(default_factory=list)
     roles: list[StaffRole] = field(default_factory=list)
     join_requests: dict[int, JoinRequest] = field(default_factory=dict)
+    invites: dict[int, InviteCode] = field(default_factory=dict)
+    redemptions: list[tuple[int, int]] = field(default_factory=list)  # (invite id, person id)
 
     # building the world
     def add_home(
@@ -197,7 +200,35 @@ class FakeCommunity:
         self.roles.append(staff_role)
         return staff_role
 
+    def add_invite_code(
+        self, code: str, kind: str, compound_id: int, max_uses: int = 1, **target: Any
+    ) -> InviteCode:
+        invite = InviteCode(
+            id=next_id(),
+            code=code,
+            kind=kind,
+            compound_id=compound_id,
+            max_uses=max_uses,
+            uses=0,
+            revoked=False,
+        )
+        for name, value in target.items():
+            setattr(invite, name, value)
+        self.invites[invite.id] = invite
+        return invite
+
     # CommunityRepository
+    async def invite_by_code(self, code: str) -> InviteCode | None:
+        return next((i for i in self.invites.values() if i.code == code), None)
+
+    async def consume_invite(self, invite_id: int, person_id: int, now: datetime) -> bool:
+        invite = self.invites[invite_id]
+        if invite.uses >= invite.max_uses:
+            return False
+        invite.uses += 1
+        self.redemptions.append((invite_id, person_id))
+        return True
+
     async def person_by_telegram(self, telegram_id: int) -> Person | None:
         return next((p for p in self.people.values() if p.telegram_id == telegram_id), None)
 
@@ -322,6 +353,7 @@ class FakePoints:
         self.partners: dict[int, Partner] = {}
         self.services: dict[int, RewardService] = {}
         self.vouchers: dict[int, Voucher] = {}
+        self.members: list[tuple[int, int]] = []  # (partner id, merchant's person id)
 
     # building the world
     def add_shop(
@@ -512,6 +544,9 @@ class FakePoints:
         for name, value in values.items():
             setattr(voucher, name, value)
         return True
+
+    async def partners_of_member(self, person_id: int) -> list[Partner]:
+        return [self.partners[p] for p, who in self.members if who == person_id]
 
     async def open_vouchers(self, person_id: int) -> list[Voucher]:
         return [

@@ -127,3 +127,35 @@ async def test_a_stranger_is_asked_to_register_first() -> None:
     with pytest.raises(UserFacingError) as refused:
         await points_vouchers.hold_redemption(uow, STRANGER, service_id, "press-1", NOW)
     assert refused.value.key == "points.not_registered"
+
+
+MERCHANT = 1004
+
+
+def with_merchant(uow: FakeUnitOfWork, service_id: int) -> None:
+    service = uow.points.services[service_id]
+    merchant = uow.community.add_staff(MERCHANT, "钱老板", Role.MERCHANT, service.compound_id)
+    uow.points.members.append((service.partner_id, merchant.id))
+
+
+async def test_a_merchant_marks_a_voucher_used_once_and_the_owner_is_told() -> None:
+    uow, service_id = world(balance=25)
+    with_merchant(uow, service_id)
+    held = await points_vouchers.hold_redemption(uow, RESIDENT, service_id, "press-1", NOW)
+    await points_vouchers.confirm_redemption(uow, RESIDENT, held.id, NOW)
+    used = await points_vouchers.verify_voucher(uow, Translator(), MERCHANT, held.code.lower(), NOW)
+    assert used.status == "used" and used.used_at == NOW
+    assert len(uow.outbox.to(RESIDENT)) == 1
+    with pytest.raises(UserFacingError) as refused:
+        await points_vouchers.verify_voucher(uow, Translator(), MERCHANT, held.code, NOW)
+    assert refused.value.key == "points.voucher_used"
+    assert len(uow.outbox.to(RESIDENT)) == 1
+
+
+async def test_a_held_but_unconfirmed_voucher_cannot_be_used() -> None:
+    uow, service_id = world(balance=25)
+    with_merchant(uow, service_id)
+    held = await points_vouchers.hold_redemption(uow, RESIDENT, service_id, "press-1", NOW)
+    with pytest.raises(UserFacingError) as refused:
+        await points_vouchers.verify_voucher(uow, Translator(), MERCHANT, held.code, NOW)
+    assert refused.value.key == "points.hold_lapsed"

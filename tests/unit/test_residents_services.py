@@ -96,3 +96,27 @@ async def test_someone_who_is_not_an_approver_cannot_decide() -> None:
     with pytest.raises(UserFacingError) as refused:
         await residents.decide_join(uow, Translator(), request.id, NEWCOMER, True, NOW)
     assert refused.value.key == "common.not_allowed"
+
+
+async def test_a_household_invite_binds_the_home_once() -> None:
+    uow, household_id = world()
+    compound_id = uow.community.households[household_id].unit.building.compound_id
+    uow.community.add_invite_code("ABCD2345", "household", compound_id, household_id=household_id)
+    outcome = await residents.redeem_invite(uow, NEWCOMER, "小陈", " abcd-2345 ", NOW)
+    assert outcome.kind == "bound_home" and outcome.home is not None
+    assert outcome.home.label == "幸福小区 3栋1单元502"
+    with pytest.raises(UserFacingError) as refused:
+        await residents.redeem_invite(uow, NEWCOMER + 1, "小刘", "ABCD2345", NOW)
+    assert refused.value.key == "residents.invite_used"
+
+
+async def test_an_expired_invite_is_refused_and_binds_nothing() -> None:
+    uow, household_id = world()
+    compound_id = uow.community.households[household_id].unit.building.compound_id
+    uow.community.add_invite_code(
+        "ABCD2345", "household", compound_id, household_id=household_id, expires_at=NOW - timedelta(days=1)
+    )
+    with pytest.raises(UserFacingError) as refused:
+        await residents.redeem_invite(uow, NEWCOMER, "小陈", "ABCD2345", NOW)
+    assert refused.value.key == "residents.invite_expired"
+    assert uow.community.redemptions == []
