@@ -21,6 +21,7 @@ from bot.db.models import (
     JoinRequest,
     Person,
     Residency,
+    ResponsibilityArea,
     StaffRole,
     Unit,
 )
@@ -191,8 +192,6 @@ class FakeCommunity:
     def grant(
         self, person: Person, role: str, compound_id: int | None, buildings: Iterable[int] = ()
     ) -> StaffRole:
-        from bot.db.models import ResponsibilityArea
-
         staff_role = StaffRole(
             id=next_id(), person_id=person.id, role=role, compound_id=compound_id, active=True
         )
