@@ -1,7 +1,7 @@
-"""A fake unit of work for service unit tests (no database): in-memory repositories with the methods the
-services call. Each capability keeps its fakes in its own section below, so merges stay trivial.
+"""In-memory fakes of the unit of work and its repositories, for service tests without a database
+(cosmicpython style). Each capability keeps its fakes in its own section below, so merges stay trivial.
 
-Model objects are the real mapped classes, never added to a session: the fakes give them ids themselves.
+People & points: model objects are the real mapped classes, never added to a session (the fakes give ids).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bot.db.models import (
     Household,
     InviteCode,
     JoinRequest,
+    OutboxMessage,
     Person,
     Residency,
     ResponsibilityArea,
@@ -44,22 +45,14 @@ def next_id() -> int:
     return next(_ids)
 
 
-# ---------------------------------------------------------------------------------------------------------
-# shared: the unit of work and the outbox
-
-
-@dataclass
-class QueuedMessage:
-    chat_id: int
-    person_id: int | None
-    payload: dict[str, Any]
-    dedupe_key: str | None
-    purpose: str
+# ================================================================ shared: the outbox and the unit of work
 
 
 class FakeOutbox:
+    """Queued messages, deduplicated by key like the real outbox."""
+
     def __init__(self) -> None:
-        self.messages: list[QueuedMessage] = []
+        self.messages: list[OutboxMessage] = []
         self._queued = 0
 
     def take_queued(self) -> int:
@@ -77,27 +70,38 @@ class FakeOutbox:
         dedupe_key: str | None = None,
         purpose: str = "notice",
         not_before: datetime | None = None,
-    ) -> QueuedMessage | None:
+    ) -> OutboxMessage | None:
         if dedupe_key is not None and any(m.dedupe_key == dedupe_key for m in self.messages):
             return None
-        message = QueuedMessage(chat_id, person_id, payload, dedupe_key, purpose)
-        self.messages.append(message)
+        row = OutboxMessage(
+            id=len(self.messages) + 1,
+            chat_id=chat_id,
+            person_id=person_id,
+            method=method,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            next_attempt_at=not_before or now,
+            dedupe_key=dedupe_key,
+            purpose=purpose,
+            created_at=now,
+        )
+        self.messages.append(row)
         self._queued += 1
-        return message
+        return row
 
     def to(self, chat_id: int) -> list[str]:
-        """The texts queued for one chat, oldest first."""
-        return [m.payload["text"] for m in self.messages if m.chat_id == chat_id]
+        """The texts queued for one chat, in order."""
+        return [m.payload.get("text", "") for m in self.messages if m.chat_id == chat_id]
 
 
 class FakeUnitOfWork:
-    """Commits count, nothing rolls back (the services refuse before they change anything); what a commit
-    would wake is recorded: `woke_sender`, `rearmed`."""
+    """The shared base: commits count, nothing rolls back (the services refuse before they change anything);
+    what a commit would wake is recorded: `woke_sender`, `rearmed`. A capability's fake unit of work adds its
+    fake repositories (see its section)."""
 
     def __init__(self) -> None:
         self.outbox = FakeOutbox()
-        self.community = FakeCommunity()
-        self.points = FakePoints(self.community)
         self.activity_listeners: tuple[Any, ...] = ()
         self.commits = 0
         self.woke_sender = 0
@@ -129,8 +133,15 @@ class FakeUnitOfWork:
         self._schedule_changed = False
 
 
-# ---------------------------------------------------------------------------------------------------------
-# people & points: community (people, places, roles, join requests) and the points ledger
+# ================================================================ people & points
+# community (people, places, roles, invites, join requests) and the points ledger
+
+
+class FakePeopleUnitOfWork(FakeUnitOfWork):
+    def __init__(self) -> None:
+        super().__init__()
+        self.community = FakeCommunity()
+        self.points = FakePoints(self.community)
 
 
 @dataclass

@@ -10,14 +10,14 @@ from bot.i18n import Translator
 from bot.roles import Role
 from bot.services import points, points_awards, points_vouchers
 from bot.services.errors import UserFacingError
-from tests.unit.fakes import FakeUnitOfWork
+from tests.unit.fakes import FakePeopleUnitOfWork
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 RESIDENT, LEADER, STRANGER = 1001, 1002, 1003
 
 
-def world(balance: int = 0, stock: int | None = None) -> tuple[FakeUnitOfWork, int]:
-    uow = FakeUnitOfWork()
+def world(balance: int = 0, stock: int | None = None) -> tuple[FakePeopleUnitOfWork, int]:
+    uow = FakePeopleUnitOfWork()
     home = uow.community.add_home()
     compound_id = home.unit.building.compound_id
     resident = uow.community.add_resident(RESIDENT, "王阿姨", home, phone="13800000001")
@@ -132,7 +132,7 @@ async def test_a_stranger_is_asked_to_register_first() -> None:
 MERCHANT = 1004
 
 
-def with_merchant(uow: FakeUnitOfWork, service_id: int) -> None:
+def with_merchant(uow: FakePeopleUnitOfWork, service_id: int) -> None:
     service = uow.points.services[service_id]
     merchant = uow.community.add_staff(MERCHANT, "钱老板", Role.MERCHANT, service.compound_id)
     uow.points.members.append((service.partner_id, merchant.id))

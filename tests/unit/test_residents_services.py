@@ -10,14 +10,14 @@ from bot.i18n import Translator
 from bot.roles import Role
 from bot.services import residents
 from bot.services.errors import UserFacingError
-from tests.unit.fakes import FakeUnitOfWork
+from tests.unit.fakes import FakePeopleUnitOfWork
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 NEWCOMER, LEADER, OTHER_LEADER, ADMIN = 2001, 2002, 2003, 2004
 
 
-def world() -> tuple[FakeUnitOfWork, int]:
-    uow = FakeUnitOfWork()
+def world() -> tuple[FakePeopleUnitOfWork, int]:
+    uow = FakePeopleUnitOfWork()
     home = uow.community.add_home(building="3栋", room="502")
     building = home.unit.building
     uow.community.add_staff(LEADER, "李组长", Role.BUILDING_LEADER, building.compound_id, [building.id])
@@ -27,7 +27,7 @@ def world() -> tuple[FakeUnitOfWork, int]:
     return uow, home.id
 
 
-async def ask(uow: FakeUnitOfWork, household_id: int) -> residents.JoinRequestView:
+async def ask(uow: FakePeopleUnitOfWork, household_id: int) -> residents.JoinRequestView:
     return await residents.request_join(uow, Translator(), NEWCOMER, "小陈", household_id, NOW, daily_limit=3)
 
 
@@ -53,7 +53,7 @@ async def test_a_second_request_while_one_waits_is_refused() -> None:
 
 
 async def test_without_an_approver_the_request_is_refused() -> None:
-    uow = FakeUnitOfWork()
+    uow = FakePeopleUnitOfWork()
     home = uow.community.add_home()
     with pytest.raises(UserFacingError) as refused:
         await residents.request_join(uow, Translator(), NEWCOMER, "小陈", home.id, NOW, daily_limit=3)
