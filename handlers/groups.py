@@ -20,6 +20,7 @@ from bot.commands import CommandSpec, roles
 from bot.context import BotContext
 from bot.roles import Role
 from bot.services import groups
+from bot.services.announcements import retry_pins
 from bot.services.errors import UserFacingError
 from bot.services.groups import GroupPurpose
 from bot.services.invites import deep_link
@@ -127,9 +128,8 @@ async def bot_membership(update: Update, context: BotContext) -> None:
     if _joined(change):
         await context.bot.send_message(change.chat.id, context.t("groups.hello"))
     if getattr(change.new_chat_member, "can_pin_messages", False):
-        # Made an admin who may pin: the announcement pins Telegram refused before go out now.
-        from bot.services.announcements import retry_pins
-
+        # Made an admin who may pin: the announcement pins Telegram refused before go out now. Requeued rows
+        # are not new outbox messages, so the commit does not wake the sender: this one press still does.
         if await retry_pins(context.services.uow(), change.chat.id, context.services.clock.now()):
             context.services.notify_outbox()
 

@@ -39,6 +39,7 @@ from handlers.common import current_person, ensure_current_person, refresh_comma
 from handlers.menu import menu_for
 from handlers.render import (
     answer,
+    buttons,
     choice_keyboard,
     display_name,
     edit_or_reply,
@@ -109,8 +110,6 @@ async def ask_code(update: Update, context: BotContext) -> RegisterStep:
 
 
 def _cancel_only(context: BotContext) -> object:
-    from handlers.render import buttons
-
     return buttons([[_cancel_button(context)]])
 
 
