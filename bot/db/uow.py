@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.errors import Conflict
 from bot.db.repositories import (
+    ActivityRepository,
     AnnouncementRepository,
     CommunityRepository,
     EventRepository,
+    IdentityRepository,
     InboxRepository,
     LawRepository,
     OutboxRepository,
@@ -58,6 +60,8 @@ class UnitOfWork:
     announcements: AnnouncementRepository
     votes: VoteRepository
     law: LawRepository
+    activity: ActivityRepository
+    identity: IdentityRepository
 
     def __init__(
         self,
@@ -82,6 +86,8 @@ class UnitOfWork:
         self.announcements = AnnouncementRepository(session)
         self.votes = VoteRepository(session)
         self.law = LawRepository(session)
+        self.activity = ActivityRepository(session)
+        self.identity = IdentityRepository(session)
         self._schedule_changed = False
         return self
 
