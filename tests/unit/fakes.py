@@ -742,19 +742,7 @@ class PatrolsFakeRepository:
         return None
 
     async def settings(self, compound_id: int) -> PatrolSettings:
-        return self.rules.setdefault(
-            compound_id,
-            PatrolSettings(
-                compound_id=compound_id,
-                evening_reminder="20:00",
-                hour_before_minutes=60,
-                quiet_start="22:00",
-                quiet_end="07:00",
-                weekly_max=3,
-                cutoff_hours=12,
-                understaffed_hours=24,
-            ),
-        )
+        return self.rules.setdefault(compound_id, PatrolSettings.defaults(compound_id))
 
     async def route(self, route_id: int) -> PatrolRoute | None:
         return next((r for r in self.routes if r.id == route_id), None)

@@ -53,6 +53,20 @@ class PatrolSettings(Base):
     cutoff_hours: Mapped[int] = mapped_column(Integer, default=12)
     understaffed_hours: Mapped[int] = mapped_column(Integer, default=24)
 
+    @classmethod
+    def defaults(cls, compound_id: int) -> PatrolSettings:
+        """A compound's rules before a coordinator changed any (column defaults apply only on insert)."""
+        return cls(
+            compound_id=compound_id,
+            evening_reminder="20:00",
+            hour_before_minutes=60,
+            quiet_start="22:00",
+            quiet_end="07:00",
+            weekly_max=3,
+            cutoff_hours=12,
+            understaffed_hours=24,
+        )
+
 
 class PatrolRoute(Base):
     __tablename__ = "patrol_routes"

@@ -28,16 +28,7 @@ class PatrolRepository(SessionRepository):
     async def settings(self, compound_id: int) -> PatrolSettings:
         row = await self.session.get(PatrolSettings, compound_id)
         if row is None:
-            row = PatrolSettings(
-                compound_id=compound_id,
-                evening_reminder="20:00",
-                hour_before_minutes=60,
-                quiet_start="22:00",
-                quiet_end="07:00",
-                weekly_max=3,
-                cutoff_hours=12,
-                understaffed_hours=24,
-            )
+            row = PatrolSettings.defaults(compound_id)
             self.session.add(row)
             await self.session.flush()
         return row
