@@ -47,6 +47,23 @@ ORGANISERS = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
 DRAFT_KEY = "event_draft"
 RSVP_LINK = "er"  # /start er_<event id>: a group 报名 finished in the private chat
 MESSAGE_KEY = "event_message"
+
+
+@dataclass
+class MessageDraft(Draft):
+    """An organiser's message to an event's attendees being written: for which event."""
+
+    KEY: ClassVar[str] = MESSAGE_KEY
+    event_id: int | None = None
+
+
+def _message_event(context: BotContext) -> int | None:
+    stored = (context.user_data or {}).get(MESSAGE_KEY)
+    if isinstance(stored, int):  # a message begun before the draft was typed kept the bare id
+        return stored
+    return context.load(MessageDraft).event_id
+
+
 BACK = Button(PREFIX, "back")
 PICK_COMPOUND = Button(PREFIX, "c", int)
 PICK_AUDIENCE = Button(PREFIX, "a", str)
@@ -401,7 +418,7 @@ async def message_start(update: Update, context: BotContext) -> EventStep | int:
     event_id = int(values[0])
     view = await events.organiser_view(context.services.uow(), update.effective_user.id, event_id)
     await answer(update)
-    context.user_data[MESSAGE_KEY] = event_id
+    context.store(MessageDraft(event_id=event_id))
     await reply(update, context, "events.ask_message", markup=_cancel_only(context), title=view.title)  # type: ignore[arg-type]
     return EventStep.MESSAGE
 
@@ -409,8 +426,8 @@ async def message_start(update: Update, context: BotContext) -> EventStep | int:
 async def message_entered(update: Update, context: BotContext) -> EventStep | int:
     message = update.effective_message
     assert message is not None and update.effective_user is not None
-    event_id = (context.user_data or {}).get(MESSAGE_KEY)
-    if not isinstance(event_id, int):
+    event_id = _message_event(context)
+    if event_id is None:
         return ConversationHandler.END
     if len(message.text or "") > 3000:
         await reply(update, context, "events.message_too_long")

@@ -3,8 +3,10 @@ checkpoint QR (/start cp_<code>), the end-of-shift report, /calendar; coordinato
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
@@ -19,7 +21,7 @@ from telegram.ext import (
 
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import CommandSpec, roles
-from bot.context import BotContext, Services
+from bot.context import BotContext, Draft, Services
 from bot.notices.patrols import (
     ALL_QUIET,
     FOUND,
@@ -41,6 +43,23 @@ from handlers.render import answer, buttons, edit_or_reply, reply, send_text, st
 
 VOLUNTEERS = roles(Role.PATROL, Role.COORDINATOR, Role.ADMIN)
 REPORT_KEY = "patrol_report"
+
+
+@dataclass
+class ReportDraft(Draft):
+    """The end-of-shift report being written: for which shift."""
+
+    KEY: ClassVar[str] = REPORT_KEY
+    shift_id: int | None = None
+
+
+def _report_shift(context: BotContext) -> int | None:
+    stored = (context.user_data or {}).get(REPORT_KEY)
+    if isinstance(stored, int):  # a report begun before the draft was typed kept the bare id
+        return stored
+    return context.load(ReportDraft).shift_id
+
+
 REPORT_LIMIT = 1000
 
 
@@ -213,7 +232,7 @@ async def report_start(update: Update, context: BotContext) -> ReportStep | int:
         return ConversationHandler.END
     shift_id = int(found[0])
     await answer(update)
-    context.user_data[REPORT_KEY] = shift_id
+    context.store(ReportDraft(shift_id=shift_id))
     await reply(
         update,
         context,
@@ -226,8 +245,8 @@ async def report_start(update: Update, context: BotContext) -> ReportStep | int:
 async def report_text(update: Update, context: BotContext) -> ReportStep | int:
     message = update.effective_message
     assert message is not None and message.text is not None and update.effective_user is not None
-    shift_id = (context.user_data or {}).get(REPORT_KEY)
-    if not isinstance(shift_id, int):
+    shift_id = _report_shift(context)
+    if shift_id is None:
         return ConversationHandler.END
     if len(message.text) > REPORT_LIMIT:
         await reply(update, context, "patrols.report_too_long", limit=REPORT_LIMIT)
