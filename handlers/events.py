@@ -32,7 +32,7 @@ from bot.services.events import AUDIENCES, EVENT_TYPES, REPEATS, EventDraft, Eve
 from bot.services.invites import deep_link
 from bot.services.timing import fmt_span
 from handlers.common import ensure_current_person
-from handlers.flows import flow, pressed, revise, stopper
+from handlers.flows import draft_id, flow, pressed, revise, stopper
 from handlers.render import (
     answer,
     buttons,
@@ -55,13 +55,6 @@ class MessageDraft(Draft):
 
     KEY: ClassVar[str] = MESSAGE_KEY
     event_id: int | None = None
-
-
-def _message_event(context: BotContext) -> int | None:
-    stored = (context.user_data or {}).get(MESSAGE_KEY)
-    if isinstance(stored, int):  # a message begun before the draft was typed kept the bare id
-        return stored
-    return context.load(MessageDraft).event_id
 
 
 BACK = Button(PREFIX, "back")
@@ -426,7 +419,7 @@ async def message_start(update: Update, context: BotContext) -> EventStep | int:
 async def message_entered(update: Update, context: BotContext) -> EventStep | int:
     message = update.effective_message
     assert message is not None and update.effective_user is not None
-    event_id = _message_event(context)
+    event_id = draft_id(context, MessageDraft, "event_id")
     if event_id is None:
         return ConversationHandler.END
     if len(message.text or "") > 3000:

@@ -38,6 +38,16 @@ def revise(context: BotContext, kind: type[DraftT], /, **values: object) -> Draf
     return draft
 
 
+def draft_id(context: BotContext, kind: type[DraftT], field: str) -> int | None:
+    """The id a one-field draft carries (which shift, which event); a conversation begun before the drafts
+    were typed stored the bare id under the same key, and still reads back."""
+    stored = (context.user_data or {}).get(kind.KEY)
+    if isinstance(stored, int):
+        return stored
+    value = getattr(context.load(kind), field)
+    return value if isinstance(value, int) else None
+
+
 def stem(button: Button) -> str:
     """ "an:b": what a keyboard of choices (one button per id) puts before each id."""
     return f"{button.prefix}:{button.verb}"

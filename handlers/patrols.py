@@ -38,7 +38,7 @@ from bot.services import patrols
 from bot.services.patrols import ShiftView
 from bot.services.timing import fmt_span
 from handlers.common import current_person, ensure_current_person
-from handlers.flows import flow, pressed, stopper
+from handlers.flows import draft_id, flow, pressed, stopper
 from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 
 VOLUNTEERS = roles(Role.PATROL, Role.COORDINATOR, Role.ADMIN)
@@ -51,13 +51,6 @@ class ReportDraft(Draft):
 
     KEY: ClassVar[str] = REPORT_KEY
     shift_id: int | None = None
-
-
-def _report_shift(context: BotContext) -> int | None:
-    stored = (context.user_data or {}).get(REPORT_KEY)
-    if isinstance(stored, int):  # a report begun before the draft was typed kept the bare id
-        return stored
-    return context.load(ReportDraft).shift_id
 
 
 REPORT_LIMIT = 1000
@@ -245,7 +238,7 @@ async def report_start(update: Update, context: BotContext) -> ReportStep | int:
 async def report_text(update: Update, context: BotContext) -> ReportStep | int:
     message = update.effective_message
     assert message is not None and message.text is not None and update.effective_user is not None
-    shift_id = _report_shift(context)
+    shift_id = draft_id(context, ReportDraft, "shift_id")
     if shift_id is None:
         return ConversationHandler.END
     if len(message.text) > REPORT_LIMIT:
