@@ -30,7 +30,7 @@ from telegram.ext import Application
 
 from bot.clock import Clock
 from bot.db.persistence import SqlPersistence, Write
-from bot.db.repositories.inbox import InboxRepository, sender_of
+from bot.db.repositories.inbox import sender_of
 from bot.db.uow import UnitOfWorkFactory
 from bot.delivery.background import Background
 from bot.i18n import Translator
@@ -108,7 +108,7 @@ class InboxProcessor:
                 if not self._resumed:
                     await self._suspect_first_pending()
         async with self.uow_factory() as uow:
-            added = await InboxRepository(uow.session).add_all(updates, self.clock.now())
+            added = await uow.inbox.add_all(updates, self.clock.now())
             await uow.commit()
         self._wake.set()
         return added
@@ -131,7 +131,7 @@ class InboxProcessor:
                 await self._suspect_first_pending()
             while True:
                 async with self.uow_factory() as uow:
-                    rows = await InboxRepository(uow.session).pending(BATCH)
+                    rows = await uow.inbox.pending(BATCH)
                     batch = [(r.update_id, dict(r.payload), r.attempts) for r in rows]
                 if not batch:
                     break
@@ -147,7 +147,7 @@ class InboxProcessor:
         one write per start instead of one per update."""
         self._resumed = True
         async with self.uow_factory() as uow:
-            repo = InboxRepository(uow.session)
+            repo = uow.inbox
             first = await repo.pending(1)
             if first:
                 await repo.bump_attempts(first[0].update_id)
@@ -210,17 +210,15 @@ class InboxProcessor:
         if not held:
             return
         async with self.uow_factory() as uow:
-            for write in held:
-                await write(uow.session)
+            await uow.inbox.apply(held)
             await uow.commit()
 
     async def _mark_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
         async with self.uow_factory() as uow:
-            repo = InboxRepository(uow.session)
+            repo = uow.inbox
             await repo.commit_without_waiting_for_disk()
             # The conversation step the update caused and its "handled" mark: one transaction.
-            for write in held:
-                await write(uow.session)
+            await repo.apply(held)
             await repo.set_status(update_id, "handled", self.clock.now())
             person = sender_of(payload)
             if person is not None and person not in self._reachable:
