@@ -210,7 +210,8 @@ class InboxProcessor:
         if not held:
             return
         async with self.uow_factory() as uow:
-            await uow.inbox.apply(held)
+            for write in held:
+                await write(uow.session)
             await uow.commit()
 
     async def _mark_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
