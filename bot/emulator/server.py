@@ -320,7 +320,6 @@ def _kind_label(kind: str) -> str:
         "document": "[文件]",
         "location": "[位置]",
         "contact": "[联系人]",
-        "venue": "[地点]",
         "service": "[通知]",
     }.get(kind, "")
 
