@@ -30,7 +30,7 @@ from telegram.ext import Application
 
 from bot.clock import Clock
 from bot.db.persistence import SqlPersistence, Write
-from bot.db.repositories.inbox import sender_of
+from bot.db.repositories.inbox import InboxRepository, sender_of
 from bot.db.uow import UnitOfWorkFactory
 from bot.delivery.background import Background
 from bot.i18n import Translator
@@ -131,7 +131,7 @@ class InboxProcessor:
                 await self._suspect_first_pending()
             while True:
                 async with self.uow_factory() as uow:
-                    rows = await uow.inbox.pending(BATCH)
+                    rows = await InboxRepository(uow.session).pending(BATCH)
                     batch = [(r.update_id, dict(r.payload), r.attempts) for r in rows]
                 if not batch:
                     break
