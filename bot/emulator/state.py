@@ -104,7 +104,7 @@ class Message:
     edit_date: int | None = None
     deleted: bool = False
     pinned: bool = False
-    extra: JSON = field(default_factory=dict)  # new_chat_members, forward_origin, venue, ...
+    extra: JSON = field(default_factory=dict)  # service messages: new_chat_members, left_chat_member
 
     @property
     def buttons(self) -> list[list[JSON]]:

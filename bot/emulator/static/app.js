@@ -254,7 +254,6 @@ function renderMessage(m) {
     const target = state.messages.get(m.reply_to_message_id);
     if (target) bubble.append(el("div", { class: "reply-quote", text: (target.text || kindLabel(target.kind)).slice(0, 80) }));
   }
-  if (m.extra && m.extra.forward_origin) bubble.append(el("div", { class: "muted small", text: "转发的消息" }));
   if (m.photo && m.photo.length) {
     const big = m.photo[m.photo.length - 1];
     const img = el("img", { src: "/ui/file/" + encodeURIComponent(big.file_id), alt: "图片" });
