@@ -296,7 +296,7 @@ async def not_what_i_asked(
         asked = question.question if question is not None else entry.asked("zh")
         person = await get_or_create(uow, telegram_id, display_name, now)
         own = question is not None and question.person_id == person.id
-        await _record_vote(repo, person.id, entry.id, question.id if own and question else None,
+        await _record_vote(uow, repo, person.id, entry.id, question.id if own and question else None,
                            helpful=False, reason="not_asked", now=now)
         result = m.match(asked, limit=MAX_SUGGESTIONS + ALTERNATIVES)
         others = [
@@ -332,6 +332,7 @@ async def article_text(uow: UnitOfWork, number: int) -> ArticleTextView:
 # --- feedback ----------------------------------------------------------------------------------------------
 
 async def _record_vote(
+    uow: UnitOfWork,
     repo: LawRepository,
     person_id: int,
     faq_id: str,
@@ -382,7 +383,7 @@ async def vote(
             q = await repo.question(question_id)
             if q is not None and q.person_id == person.id:
                 own_question = q.id
-        result = await _record_vote(repo, person.id, entry.id, own_question, helpful=helpful, now=now)
+        result = await _record_vote(uow, repo, person.id, entry.id, own_question, helpful=helpful, now=now)
         await uow.commit()
         return result
 
@@ -401,7 +402,7 @@ async def dislike_reason(
         person = await get_or_create(uow, telegram_id, display_name, now)
         existing = await repo.feedback(person.id, entry.id)
         if existing is None:  # the reason came first (e.g. the 👎 was lost): it is a 👎 with a reason
-            result = await _record_vote(repo, person.id, entry.id, None, helpful=False, reason=reason,
+            result = await _record_vote(uow, repo, person.id, entry.id, None, helpful=False, reason=reason,
                                         now=now)
             await uow.commit()
             return result.recorded
