@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli_commands.bench_crash import ADMIN, RESIDENT, TARGET, _bot_process, _until, demo_world, settle
+from bot.cli_commands.crash_world import ADMIN, RESIDENT, TARGET, _bot_process, _until, demo_world, settle
 from bot.config import Settings
 
 FIRST_EXTRA_RESIDENT = 40001

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import OutboxMessage
+from bot.db.models import OutboxMessage, Person
 
 
 class OutboxRepository:
@@ -72,4 +72,31 @@ class OutboxRepository:
             .where(OutboxMessage.status == "pending")
             .order_by(OutboxMessage.next_attempt_at)
             .limit(1)
+        )
+
+    async def mark_sent(self, message_id: int, now: datetime, telegram_message_id: int | None) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status="sent", sent_at=now, telegram_message_id=telegram_message_id, last_error=None)
+        )
+
+    async def retry_later(self, message_id: int, *, attempts: int, at: datetime, error: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(attempts=attempts, next_attempt_at=at, last_error=error[:500])
+        )
+
+    async def mark_failed(self, message_id: int, error: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status="failed", last_error=error[:500])
+        )
+
+    async def mark_unreachable(self, telegram_id: int) -> None:
+        """Telegram refused to deliver to this person (blocked the bot, deleted the account)."""
+        await self.session.execute(
+            update(Person).where(Person.telegram_id == telegram_id).values(reachable=False)
         )
