@@ -127,11 +127,9 @@ async def bot_membership(update: Update, context: BotContext) -> None:
         return
     if _joined(change):
         await context.bot.send_message(change.chat.id, context.t("groups.hello"))
-    # Made an admin who may pin: the announcement pins Telegram refused before go out now. Requeued rows are
-    # not new outbox messages, so the commit does not wake the sender: this handler still does.
-    may_pin = getattr(change.new_chat_member, "can_pin_messages", False)
-    if may_pin and await retry_pins(context.services.uow(), change.chat.id, context.services.clock.now()):
-        context.services.notify_outbox()
+    # Made an admin who may pin: the announcement pins Telegram refused before go out now.
+    if getattr(change.new_chat_member, "can_pin_messages", False):
+        await retry_pins(context.services.uow(), change.chat.id, context.services.clock.now())
 
 
 async def new_members(update: Update, context: BotContext) -> None:

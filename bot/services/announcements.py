@@ -414,7 +414,7 @@ async def _tell_pin_refused(
 async def retry_pins(uow: UnitOfWork, chat_id: int, now: datetime) -> int:
     """The bot was given the right to pin in this group: the pins it was refused are sent again."""
     async with uow:
-        retried = await uow.announcements.retry_failed_pins(chat_id, PIN_PURPOSE, now)
+        retried = await uow.outbox.retry_failed_pins(chat_id, PIN_PURPOSE, now)
         await uow.commit()
         return retried
 

@@ -21,19 +21,6 @@ class AnnouncementRepository(SessionRepository):
     async def queued_pin(self, dedupe_key: str) -> OutboxMessage | None:
         return await self.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
 
-    async def retry_failed_pins(self, chat_id: int, purpose: str, now: datetime) -> int:
-        """The pins Telegram refused in this group go back to pending; returns how many."""
-        result = await self.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.chat_id == chat_id,
-                OutboxMessage.purpose == purpose,
-                OutboxMessage.status == "failed",
-            )
-            .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
     async def due(self, now: datetime) -> list[Announcement]:
         return list(
             await self.session.scalars(

@@ -54,6 +54,21 @@ class OutboxRepository:
         self._queued += 1
         return row
 
+    async def retry_failed_pins(self, chat_id: int, purpose: str, now: datetime) -> int:
+        """The pins Telegram refused in this group go back to pending; returns how many."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.purpose == purpose,
+                OutboxMessage.status == "failed",
+            )
+            .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+        )
+        requeued = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        self._queued += requeued
+        return requeued
+
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
         rows = await self.session.scalars(
             select(OutboxMessage)
