@@ -58,7 +58,7 @@ from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
 from knowledge.glossary import is_english, translate_terms
 from knowledge.normalize import normalize_text
 from knowledge.related import RelatedArticles
-from knowledge.scope import ScopeDetector
+from knowledge.scope import ScopeClassifier, ScopeDetector, ScopeHit
 from knowledge.tokenize import Analysis, Analyzer, char_bigrams, default_analyzer
 
 K1 = 1.2
@@ -122,7 +122,15 @@ RIVAL_FLOOR = 2.0
 ANSWER_FLOOR = 30.0
 ARTICLE_LOGIT = 2.0
 EXACT_LOGIT = 3.0
-TFIDF_RETRIEVE = 6  # phrasings nearest by character n-gram TF-IDF added to the candidates
+TFIDF_RETRIEVE = 6
+# The out-of-scope classifier (knowledge.scope.ScopeClassifier): margin of the best office over the Civil Code
+# class. At SCOPE_STRONG the question goes to that office whatever matched; at SCOPE_WEAK when there is no
+# outright answer; at SCOPE_DOUBT an outright answer becomes "您是不是想问". Chosen on the tuning sets
+# (tests/data/law_dev, law_scope_tuning.tsv, law_tuning_2a*.tsv) so that no Civil Code question there is sent
+# elsewhere.
+SCOPE_STRONG = -0.3
+SCOPE_WEAK = -0.9
+SCOPE_DOUBT = -1.2  # phrasings nearest by character n-gram TF-IDF added to the candidates
 # The learned ranker (evaluation.train_ranker): a logistic regression over RANKER_FEATURES giving the chance
 # that a candidate entry answers the question; its probability x 100 is the score.
 RANKER_FILE = Path(__file__).resolve().parent / "data" / "ranker.json"
@@ -288,9 +296,9 @@ _INDEX_ATTRS = (
     "_phr_canonical", "_phr_content", "_phr_joined", "_entry_phrasings", "_citing", "_word", "_bigram",
     "_char", "_pool", "_pool_bigram", "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram",
     "_postings", "_entry_df_limit", "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
-    "related_index", "_word_cols", "_bigram_cols", "_char_cols", "_word_mass",
+    "related_index", "_word_cols", "_bigram_cols", "_char_cols", "_word_mass", "_scope_model",
 )
-_CACHE_VERSION = "7"
+_CACHE_VERSION = "8"
 
 
 def default_cache_dir() -> Path:
@@ -315,8 +323,11 @@ def _cache_key(
         h.update(repr((e.id, e.topic, e.questions, e.answer_zh, e.articles)).encode())
     for n, sm in sorted((summaries or {}).items()):
         h.update(repr((n, sm.summary_zh, sm.keywords)).encode())
-    for name in ("related.py",):
-        h.update((here / name).read_bytes())
+    for name in ("related.py", "scope.py", "data/scope/examples.tsv"):
+        try:
+            h.update((here / name).read_bytes())
+        except OSError:
+            h.update(name.encode())
     return h.hexdigest()[:32]
 
 
@@ -431,6 +442,7 @@ class LawMatcher:
 
     def _build_index(self, entries: list[FaqEntry]) -> None:
         self.related_index = RelatedArticles(self._summaries)
+        self._scope_model = ScopeClassifier.fit([q for e in entries for q in e.questions])
         phrasings: list[_Phrasing] = []
         pool_docs: list[list[str]] = []
         pool_bigram_docs: list[list[str]] = []
@@ -552,6 +564,14 @@ class LawMatcher:
         top_entry = self._by_id.get(cands[0].faq_id) if cands else None
         covered = (*top_entry.questions, top_entry.topic, top_entry.asked_zh) if top_entry else ()
         hit = self.scope.detect(searched, covered, confident=decision == "answer")
+        if hit is None and searched is not text:  # English: its own words ("my boss", "stolen") count too
+            hit = self.scope.detect(text, (), confident=decision == "answer")
+        if hit is None and self._scope_model is not None:
+            office, margin = self._scope_model.best_office(searched)
+            if margin >= SCOPE_STRONG or (decision != "answer" and margin >= SCOPE_WEAK):
+                hit = self.scope.hit_for(office, "classifier")
+            elif decision == "answer" and margin >= SCOPE_DOUBT:
+                decision = "suggest"  # it may well be a question for another office: no outright answer
         if hit is not None:
             return MatchResult(text, "none", cands, pointer=hit.pointer, pointer_office=hit.office.name,
                                searched=searched)
