@@ -23,7 +23,7 @@ from typing import Any
 
 from knowledge.articles import MAX_ARTICLE, MIN_ARTICLE
 from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
-from knowledge.matcher import LawMatcher, MatchResult
+from knowledge.matcher import LawMatcher, MatchResult, is_rival
 from knowledge.normalize import normalize_text
 from knowledge.router import IntentRouter
 
@@ -903,8 +903,8 @@ def _outcomes(probs: Sequence[Sequence[tuple[float, int, bool]]], entries: Seque
             continue
         ranked = sorted(cands, key=lambda c: -c[0])
         p, ei, ok = ranked[0]
-        arts = set(entries[ei].articles)
-        rival = next((c[0] for c in ranked[1:] if not arts & set(entries[c[1]].articles)), 0.0)
+        arts = entries[ei].articles
+        rival = next((c[0] for c in ranked[1:] if is_rival(arts, entries[c[1]].articles)), 0.0)
         out.append((p, p - rival, ok))
     return out
 
@@ -1003,8 +1003,8 @@ def train_ranker(
         conf_dev.append(is_dev)
         ranked = sorted(range(len(cands)), key=lambda i: -cands[i][0])
         zt, ei, ok = cands[ranked[0]]
-        arts = set(entries[ei].articles)
-        zr = next((cands[i][0] for i in ranked[1:] if not arts & set(entries[cands[i][1]].articles)), None)
+        arts = entries[ei].articles
+        zr = next((cands[i][0] for i in ranked[1:] if is_rival(arts, entries[cands[i][1]].articles)), None)
         top_z = scale * zt + shift
         rival_z = max(scale * zr + shift if zr is not None else _MIN_LOGIT, _RIVAL_FLOOR_LOGIT)
         conf_x.append([top_z, top_z - rival_z, feats[ranked[0]][0][info_at]])

@@ -172,6 +172,13 @@ class Ranker:
         return 100.0 / (1.0 + math.exp(-(c[0] * z_top + c[1] * (z_top - z_rival) + c[2] * info + c[3])))
 
 
+def is_rival(top: Sequence[int], other: Sequence[int]) -> bool:
+    """Whether ``other`` answers a different question than ``top``: its main (first) article differs. Sharing
+    any article is not enough to count as the same answer: nearly every fee entry cites 944, but "欠了五年物业费"
+    is about the limitation period (188), not about the previous owner's arrears."""
+    return bool(top) and bool(other) and top[0] != other[0]
+
+
 def _logit(score: float) -> float:
     """The linear score back from a 0..100 probability (clipped: scores are rounded to 0.1)."""
     p = min(max(score / 100.0, 1e-4), 1 - 1e-4)
@@ -585,8 +592,12 @@ class LawMatcher:
         if not scored:
             return "none", ()
         top_ei, top = scored[0]
-        top_articles = set(self.entries[top_ei].articles)
-        rival = next((sc for ei, sc in scored[1:] if not top_articles & set(self.entries[ei].articles)), 0.0)
+        top_articles = self.entries[top_ei].articles
+        if self.ranker is not None:
+            rival = next((sc for ei, sc in scored[1:] if is_rival(top_articles, self.entries[ei].articles)), 0.0)
+        else:  # the hand-weighted matcher as it was calibrated: a rival shares no article at all
+            rival = next((sc for ei, sc in scored[1:] if not set(top_articles) & set(self.entries[ei].articles)),
+                         0.0)
         if self.ranker is not None:
             sure = self.ranker.answer_confidence(_logit(top), _logit(max(rival, RIVAL_FLOOR)), info)
             # A question that is word for word one of the entry's phrasings is what the entry answers.
