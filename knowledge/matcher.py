@@ -58,7 +58,7 @@ from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
 from knowledge.glossary import is_english, translate_terms
 from knowledge.normalize import normalize_text
 from knowledge.related import RelatedArticles
-from knowledge.scope import ScopeClassifier, ScopeDetector, ScopeHit
+from knowledge.scope import ScopeClassifier, ScopeDetector
 from knowledge.tokenize import Analysis, Analyzer, char_bigrams, default_analyzer
 
 K1 = 1.2
@@ -173,9 +173,9 @@ class Ranker:
 
 
 def is_rival(top: Sequence[int], other: Sequence[int]) -> bool:
-    """Whether ``other`` answers a different question than ``top``: its main (first) article differs. Sharing
-    any article is not enough to count as the same answer: nearly every fee entry cites 944, but "欠了五年物业费"
-    is about the limitation period (188), not about the previous owner's arrears."""
+    """Whether ``other`` answers a different question than ``top``: its main (first) article differs.
+    Sharing any article is not enough to count as the same answer: nearly every fee entry cites 944, but
+    "欠了五年物业费" is about the limitation period (188), not about the previous owner's arrears."""
     return bool(top) and bool(other) and top[0] != other[0]
 
 
@@ -593,11 +593,11 @@ class LawMatcher:
             return "none", ()
         top_ei, top = scored[0]
         top_articles = self.entries[top_ei].articles
+        others = [(self.entries[ei].articles, sc) for ei, sc in scored[1:]]
         if self.ranker is not None:
-            rival = next((sc for ei, sc in scored[1:] if is_rival(top_articles, self.entries[ei].articles)), 0.0)
+            rival = next((sc for arts, sc in others if is_rival(top_articles, arts)), 0.0)
         else:  # the hand-weighted matcher as it was calibrated: a rival shares no article at all
-            rival = next((sc for ei, sc in scored[1:] if not set(top_articles) & set(self.entries[ei].articles)),
-                         0.0)
+            rival = next((sc for arts, sc in others if not set(top_articles) & set(arts)), 0.0)
         if self.ranker is not None:
             sure = self.ranker.answer_confidence(_logit(top), _logit(max(rival, RIVAL_FLOOR)), info)
             # A question that is word for word one of the entry's phrasings is what the entry answers.
