@@ -580,6 +580,7 @@ class LawMatcher:
                 hit = self.scope.hit_for(office, "classifier")
             elif decision == "answer" and margin >= SCOPE_DOUBT:
                 decision = "suggest"  # it may well be a question for another office: no outright answer
+                hit = self.scope.detect(searched, covered)  # and then its cue words count
         if hit is not None:
             return MatchResult(text, "none", cands, pointer=hit.pointer, pointer_office=hit.office.name,
                                searched=searched)
