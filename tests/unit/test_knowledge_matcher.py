@@ -454,6 +454,21 @@ def test_real_corpus_answers_the_issue_examples(real_corpus: Corpus) -> None:
         assert m.match(text).decision == "none", text
 
 
+def test_real_corpus_sends_questions_for_other_offices_elsewhere(real_corpus: Corpus) -> None:
+    m = LawMatcher(real_corpus)
+    for question, pointer in [
+        ("开车闯了红灯 会扣几分", "122"),  # no cue word: the classifier's call
+        ("刚被人骗走五千块", "110"),
+        ("my employer has not paid my wages", "12333"),
+        ("somebody stole my scooter", "110"),
+    ]:
+        result = m.match(question)
+        assert result.decision == "none" and result.pointer == pointer, question
+    # a Civil Code question using the same words stays ours
+    civil = m.match("老公的工资卡一直在婆婆手里 离婚时工资算共同财产吗")
+    assert civil.pointer is None
+
+
 def test_real_dev_set_accuracy(real_corpus: Corpus) -> None:
     items, bad = read_dev_files()
     if not items:

@@ -11,7 +11,7 @@ from knowledge.evaluation import check_against_code, find_civil_code, read_civil
 from knowledge.glossary import is_english, translate_terms
 from knowledge.matcher import RANKER_FEATURES, Ranker
 from knowledge.related import RelatedArticles
-from knowledge.scope import ScopeDetector, parse_offices
+from knowledge.scope import ScopeClassifier, ScopeDetector, parse_offices, read_examples
 
 ROW = {
     "id": "dog-bites-child",
@@ -69,6 +69,23 @@ def test_scope_strong_words_always_count_and_weak_ones_yield_to_the_corpus() -> 
     pair = scope.detect("公司拖欠我三个月工资", covered=["工资"], confident=True)
     assert pair is not None and pair.pointer == "12333"
     assert scope.detect("今天天气不错") is None
+
+
+def test_scope_classifier_tells_other_offices_from_civil_questions() -> None:
+    civil = [q for e in load_corpus().entries for q in e.questions]
+    model = ScopeClassifier.fit(civil)
+    assert model is not None
+    office, margin = model.best_office("开车闯了红灯 会扣几分")
+    assert office == "traffic" and margin > 0
+    office, margin = model.best_office("刚被人骗走五千块")
+    assert office == "crime" and margin > -0.5
+    assert model.best_office("楼上漏水把我家天花板泡了 谁赔")[1] < 0
+    assert model.best_office("离婚时房子怎么分")[1] < 0
+    assert model.best_office("")[0] is None
+    # too small a corpus says too little about what is civil: cue words only
+    assert ScopeClassifier.fit(civil[:50]) is None
+    assert {office for office, _ in read_examples()} == {
+        "crime", "traffic", "tax", "labour", "government", "legal_aid"}
 
 
 def test_english_key_terms_go_through_the_glossary() -> None:
