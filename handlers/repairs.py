@@ -590,8 +590,6 @@ async def _submit(update: Update, context: BotContext) -> ReportStep | int:
             context.drop(DRAFT_KEY)
             return ConversationHandler.END
         return ReportStep.CONFIRM
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     ticket = result.ticket
     who = ticket.assignee_name or context.t("repairs.duty_staff")
     phone = result.duty_phone or context.t("repairs.property_office")
@@ -747,8 +745,6 @@ async def urge(update: Update, context: BotContext) -> None:
     view = await repairs.urge(
         context.services.uow(), context.services.translator, _user_id(update), ticket_id, _now(context)
     )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update, context.t("repairs.urged", number=view.number), alert=True)
 
 
@@ -761,8 +757,6 @@ async def not_fixed(update: Update, context: BotContext) -> None:
     view = await repairs.reopen(
         context.services.uow(), context.services.translator, _user_id(update), ticket_id, _now(context)
     )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update)
     who = view.assignee_name or context.t("repairs.duty_staff")
     await edit_or_reply(update, context, context.t("repairs.reopened", number=view.number, name=who))
@@ -786,7 +780,6 @@ async def rated(update: Update, context: BotContext) -> RateStep | int:
     view = await repairs.rate(
         context.services.uow(), context.services.translator, _user_id(update), ticket_id, stars, _now(context)
     )
-    context.services.notify_outbox()
     await answer(update)
     assert context.user_data is not None
     context.user_data["repair_comment"] = view.id

@@ -77,7 +77,6 @@ async def relay_text(update: Update, context: BotContext) -> int:
         message.message_id,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await reply(update, context, "repairs.relay_sent", name=target.name)
     return ConversationHandler.END
 

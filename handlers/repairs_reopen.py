@@ -61,7 +61,6 @@ async def _save(update: Update, context: BotContext, text: str, photo: str | Non
         text=text,
         photo=photo,
     )
-    context.services.notify_outbox()
     name = target.name or context.t("repairs.duty_staff")
     await reply(update, context, "repairs.still_wrong_saved", number=target.number, name=name)
     await answer_if_legal(update, context)  # on the ticket for the butler above, and answered here too

@@ -70,8 +70,6 @@ async def accept(update: Update, context: BotContext) -> None:
         ticket_id,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update, context.t("repairs.accepted_ok", number=view.number))
     await _show_card(update, context, view)
 
@@ -88,7 +86,6 @@ async def ask_help(update: Update, context: BotContext) -> None:
         ticket_id,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await answer(update, context.t("repairs.help_sent"), alert=True)
     await _show_card(update, context, view)
 
@@ -181,8 +178,6 @@ async def reassign_reason(update: Update, context: BotContext) -> StaffStep | in
         context.services.clock.now(),
     )
     context.user_data.pop(STAFF_KEY, None)
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await reply(
         update,
         context,
@@ -247,8 +242,6 @@ async def _finish(update: Update, context: BotContext, photo: str | None) -> int
         context.services.clock.now(),
     )
     context.user_data.pop(STAFF_KEY, None)
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update)
     await reply(update, context, "repairs.completed_ok", number=view.number)
     return ConversationHandler.END

@@ -13,13 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
-
 from bot.callbacks import pack
-from bot.db.models import Compound, OutboxMessage, Person, StaffRole
-from bot.db.models.repairs import RepairEvent, RepairFollower, RepairPlace, RepairTicket, RepairTimer
-from bot.db.repositories.repairs import ACTIVE_STATUSES, RepairsRepository
+from bot.db.models import Compound, Person, StaffRole
+from bot.db.models.repairs import RepairPlace, RepairTicket
+from bot.db.repositories.repairs import ACTIVE_STATUSES, Conflict, RepairsRepository
 from bot.db.uow import UnitOfWork
 from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_chat, notify_person
@@ -205,7 +202,7 @@ async def _ticket_view(uow: UnitOfWork, ticket: RepairTicket) -> TicketView:
 
 
 def repo(uow: UnitOfWork) -> RepairsRepository:
-    return RepairsRepository(uow.session)
+    return uow.repairs
 
 
 async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
@@ -307,11 +304,7 @@ def limit_minutes(overrides: dict[str, Any], kind: str, urgency: str) -> tuple[i
 def _event(
     uow: UnitOfWork, ticket: RepairTicket, action: str, actor: Person | None, now: datetime, **detail: Any
 ) -> None:
-    uow.session.add(
-        RepairEvent(
-            ticket_id=ticket.id, actor_id=actor.id if actor else None, action=action, detail=detail, at=now
-        )
-    )
+    uow.repairs.add_event(ticket.id, actor.id if actor else None, action, detail, now)
 
 
 def _labels(
@@ -336,29 +329,17 @@ async def schedule_stage(uow: UnitOfWork, ticket: RepairTicket, stage: str, now:
     due = now + timedelta(minutes=minutes)
     ticket.stage_due_at = due
     ticket.escalation_level = 0
-    uow.session.add(
-        RepairTimer(
-            ticket_id=ticket.id,
-            kind="remind",
-            due_at=now + timedelta(minutes=minutes * REMIND_FRACTION),
-            created_at=now,
-        )
-    )
-    uow.session.add(RepairTimer(ticket_id=ticket.id, kind="escalate", due_at=due, created_at=now))
+    uow.repairs.add_timer(ticket.id, "remind", now + timedelta(minutes=minutes * REMIND_FRACTION), now)
+    uow.repairs.add_timer(ticket.id, "escalate", due, now)
+    uow.schedule_changed()
 
 
 async def schedule_autoclose(uow: UnitOfWork, ticket: RepairTicket, now: datetime) -> None:
     await repo(uow).cancel_timers(ticket.id, ("remind", "escalate", "autoclose"))
     _daily, _urge, days, _limits = await policy_values(uow, ticket.compound_id)
     ticket.stage_due_at = None
-    uow.session.add(
-        RepairTimer(
-            ticket_id=ticket.id,
-            kind="autoclose",
-            due_at=ticket.last_person_action_at + timedelta(days=days),
-            created_at=now,
-        )
-    )
+    uow.repairs.add_timer(ticket.id, "autoclose", ticket.last_person_action_at + timedelta(days=days), now)
+    uow.schedule_changed()
 
 
 # ---------------------------------------------------------------- places
@@ -395,18 +376,15 @@ async def _ensure_place(
     code = _new_place_code()
     while await repo(uow).place_by_code(code) is not None:
         code = _new_place_code()
-    place = RepairPlace(
+    return await uow.repairs.add_place(
         compound_id=compound_id,
         code=code,
         name=name,
         kind=kind,
         building_id=building_id,
         unit_id=unit_id,
-        created_at=now,
+        now=now,
     )
-    uow.session.add(place)
-    await uow.session.flush()
-    return place
 
 
 async def _building_for_spot(uow: UnitOfWork, compound_id: int, name: str) -> int | None:
@@ -567,7 +545,7 @@ async def submit_report(
         result = await create_ticket(uow, t, person, draft, now)
         try:
             await uow.commit()
-        except IntegrityError:
+        except Conflict:
             await uow.rollback()  # the same draft submitted at the same moment from another phone
             earlier = await _ticket_for_draft(uow, person, draft)
             if earlier is None:
@@ -579,11 +557,7 @@ async def submit_report(
 async def _ticket_for_draft(uow: UnitOfWork, person: Person, draft: ReportDraft) -> SubmitResult | None:
     if draft.request_key is None:
         return None
-    ticket = await uow.session.scalar(
-        select(RepairTicket).where(
-            RepairTicket.request_key == draft.request_key, RepairTicket.reporter_id == person.id
-        )
-    )
+    ticket = await uow.repairs.ticket_by_request_key(person.id, draft.request_key)
     if ticket is None:
         return None
     compound = await _compound(uow, ticket.compound_id)
@@ -607,7 +581,7 @@ async def create_ticket(
     ):
         raise UserFacingError("repairs.daily_limit", limit=daily)
     queue, assignee = await _route(uow, compound_id, building_id, draft.kind)
-    ticket = RepairTicket(
+    ticket = await uow.repairs.add_ticket(
         compound_id=compound_id,
         reporter_id=person.id,
         household_id=draft.household_id if draft.place_id is None else None,
@@ -630,8 +604,6 @@ async def create_ticket(
         created_at=now,
         request_key=draft.request_key,
     )
-    uow.session.add(ticket)
-    await uow.session.flush()
     _event(uow, ticket, "created", person, now, urgency=draft.urgency)
     _event(
         uow,
@@ -668,7 +640,7 @@ async def follow(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: datetim
         if ticket.compound_id not in homes and not await _roles_in(uow, person.id, ticket.compound_id):
             raise UserFacingError("repairs.not_yours")
         if ticket.reporter_id != person.id and not await repo(uow).is_follower(ticket.id, person.id):
-            uow.session.add(RepairFollower(ticket_id=ticket.id, person_id=person.id, created_at=now))
+            await uow.repairs.add_follower(ticket.id, person.id, now)
             _event(uow, ticket, "followed", None, now)
         view = await _ticket_view(uow, ticket)
         await uow.commit()
@@ -893,13 +865,7 @@ async def refresh_private_cards(uow: UnitOfWork, t: Translator, ticket: RepairTi
     after the ticket was closed. The sent message ids are the ones the outbox remembered."""
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
     tags = ["task", *CARD_NOTICES, *CARD_ALERTS]
-    rows = await uow.session.scalars(
-        select(OutboxMessage)
-        .where(or_(*(OutboxMessage.dedupe_key.like(f"rp:{tag}:{ticket.id}:%") for tag in tags)))
-        .where(OutboxMessage.method == "sendMessage")
-        .order_by(OutboxMessage.id)
-    )
-    for row in rows:
+    for row in await uow.repairs.card_messages(ticket.id, tags):
         parts = (row.dedupe_key or "").split(":")
         if len(parts) < 4 or parts[2] != str(ticket.id) or row.person_id is None:
             continue
@@ -963,7 +929,7 @@ async def refresh_group_cards(uow: UnitOfWork, t: Translator, ticket: RepairTick
     )
     for group in await uow.community.groups_of(ticket.compound_id, "staff"):
         key = f"rp:gcard:{ticket.id}:{group.chat_id}"
-        row = await uow.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+        row = await uow.repairs.message_by_key(key)
         if row is None:
             await notify_chat(uow, text, chat_id=group.chat_id, now=now, reply_markup=markup, dedupe_key=key)
         elif row.status == "pending":
@@ -983,19 +949,11 @@ async def refresh_group_cards(uow: UnitOfWork, t: Translator, ticket: RepairTick
 
 async def _bump(uow: UnitOfWork, ticket_id: int, expected_statuses: tuple[str, ...], **values: Any) -> bool:
     """The one way a ticket changes: only from the statuses expected, so a second press changes nothing."""
-    result = await uow.session.execute(
-        update(RepairTicket)
-        .where(RepairTicket.id == ticket_id, RepairTicket.status.in_(expected_statuses))
-        .values(version=RepairTicket.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return await uow.repairs.bump(ticket_id, expected_statuses, **values)
 
 
 async def _reload(uow: UnitOfWork, ticket_id: int) -> RepairTicket:
-    ticket = await _ticket(uow, ticket_id)
-    await uow.session.refresh(ticket)
-    return ticket
+    return await uow.repairs.reload(await _ticket(uow, ticket_id))
 
 
 async def _stale_refusal(uow: UnitOfWork, t: Translator, person: Person, ticket_id: int) -> UserFacingError:
@@ -1268,7 +1226,7 @@ async def reopen(
             queue=ticket.queue if still_staff else "duty",
             resolved_at=None,
             resolved_on_time=None,
-            reopen_count=RepairTicket.reopen_count + 1,
+            count_reopen=True,
             last_person_action_at=now,
         ):
             raise UserFacingError(
@@ -1321,15 +1279,12 @@ async def urge(uow: UnitOfWork, t: Translator, telegram_id: int, ticket_id: int,
             raise UserFacingError(
                 "repairs.urge_too_soon", hours=hours, minutes=int(wait.total_seconds() // 60) + 1
             )
-        result = await uow.session.execute(
-            update(RepairTicket)
-            .where(RepairTicket.id == ticket.id, RepairTicket.version == ticket.version)
-            .values(last_urge_at=now, last_person_action_at=now, version=RepairTicket.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not await uow.repairs.bump_version(
+            ticket.id, ticket.version, last_urge_at=now, last_person_action_at=now
+        ):
             raise UserFacingError("repairs.urge_too_soon", hours=hours, minutes=hours * 60)
         ticket = await _reload(uow, ticket_id)
+        uow.schedule_changed()
         late = ticket.stage_due_at is not None and now >= ticket.stage_due_at
         _event(uow, ticket, "urged", person, now, late=late)
         assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
@@ -1414,17 +1369,11 @@ async def staff_tasks(uow: UnitOfWork, telegram_id: int) -> list[TicketView]:
         names = {r.role for r in roles}
         if not names & {Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR}:
             raise UserFacingError("common.not_allowed")
-        mine = await repo(uow).tickets_where(
-            RepairTicket.assignee_id == person.id, RepairTicket.status.in_(("open", "accepted"))
-        )
+        mine = await repo(uow).active_assigned_to(person.id)
         compounds = {r.compound_id for r in roles if r.compound_id is not None}
         queue: list[RepairTicket] = []
         if Role.PROPERTY_MANAGER in names and compounds:
-            queue = await repo(uow).tickets_where(
-                RepairTicket.compound_id.in_(compounds),
-                RepairTicket.status == "open",
-                RepairTicket.assignee_id.is_(None),
-            )
+            queue = await repo(uow).unassigned_open(compounds)
         return [await _ticket_view(uow, t) for t in [*mine, *queue]]
 
 
@@ -1445,26 +1394,18 @@ async def board(uow: UnitOfWork, telegram_id: int, now: datetime) -> BoardView:
                 raise UserFacingError("common.not_allowed")
             compound_id = compounds[0].id
         compound = await _compound(uow, compound_id)
-        tickets = await repo(uow).tickets_where(RepairTicket.compound_id == compound_id, limit=10_000)
         counts = {s: 0 for s in ("open", "accepted", "resolved", "closed")}
-        for ticket in tickets:
-            counts[ticket.status] = counts.get(ticket.status, 0) + 1
-        overdue = [
-            t
-            for t in tickets
-            if t.status in ACTIVE_STATUSES and t.stage_due_at is not None and t.stage_due_at <= now
-        ]
-        rated = sorted(
-            (t for t in tickets if t.rating is not None and t.rating <= 3), key=lambda t: (t.rating, -t.id)
-        )
-        help_needed = [t for t in tickets if t.needs_help and t.status in ACTIVE_STATUSES]
+        counts.update(await repo(uow).status_counts(compound_id))
+        overdue = await repo(uow).overdue(compound_id, now, limit=10)
+        rated = await repo(uow).worst_rated(compound_id, at_most=3, limit=5)
+        help_needed = await repo(uow).help_needed(compound_id, limit=10)
         return BoardView(
             compound.name,
             counts,
-            [await _ticket_view(uow, t) for t in overdue[:10]],
-            [await _ticket_view(uow, t) for t in rated[:5]],
+            [await _ticket_view(uow, t) for t in overdue],
+            [await _ticket_view(uow, t) for t in rated],
             tz_name(compound),
-            [await _ticket_view(uow, t) for t in help_needed[:10]],
+            [await _ticket_view(uow, t) for t in help_needed],
         )
 
 
@@ -1500,8 +1441,6 @@ async def set_policy(
     limits: dict[str, tuple[int, int]] | None = None,
 ) -> PolicyView:
     """Per-compound settings; a value left None keeps what is there (or the default)."""
-    from bot.db.models.repairs import RepairPolicy
-
     for value in (daily_limit, urge_hours, auto_close_days):
         if value is not None and not 1 <= value <= 1000:
             raise UserFacingError("repairs.policy_bad_value", value=value)
@@ -1515,8 +1454,7 @@ async def set_policy(
         await _compound(uow, compound_id)
         policy = await repo(uow).policy(compound_id)
         if policy is None:
-            policy = RepairPolicy(compound_id=compound_id, honour_board=False, limits={})
-            uow.session.add(policy)
+            policy = await uow.repairs.add_policy(compound_id)
         if daily_limit is not None:
             policy.daily_limit = daily_limit
         if urge_hours is not None:
@@ -1527,7 +1465,7 @@ async def set_policy(
             policy.honour_board = honour_board
         if limits:
             policy.limits = {**(policy.limits or {}), **{k: [a, r] for k, (a, r) in limits.items()}}
-        await uow.session.flush()
+        await uow.repairs.flush()
         daily, hours, days, overrides = await policy_values(uow, compound_id)
         view = PolicyView(compound_id, daily, hours, days, policy.honour_board, overrides)
         await uow.commit()

@@ -9,10 +9,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.db.models import Compound
-from bot.db.models.repairs import RepairRun, RepairTicket, RepairTimer
+from bot.db.models.repairs import RepairTicket
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
@@ -119,11 +117,7 @@ async def _handle_timer(
             _d, _u, _c, overrides = await policy_values(uow, ticket.compound_id)
             accept_minutes, resolve_minutes = limit_minutes(overrides, ticket.kind, ticket.urgency)
             step = accept_minutes if ticket.status == "open" else resolve_minutes
-            uow.session.add(
-                RepairTimer(
-                    ticket_id=ticket.id, kind="escalate", due_at=now + timedelta(minutes=step), created_at=now
-                )
-            )
+            uow.repairs.add_timer(ticket.id, "escalate", now + timedelta(minutes=step), now)
         if assignee is not None and ticket.assignee_id == assignee.id:
             await notify_person(
                 uow,
@@ -139,7 +133,7 @@ async def _handle_timer(
         _d, _u, days, _l = await policy_values(uow, ticket.compound_id)
         due = ticket.last_person_action_at + timedelta(days=days)
         if due > now:  # someone acted since: the clock starts again from that action
-            uow.session.add(RepairTimer(ticket_id=ticket.id, kind="autoclose", due_at=due, created_at=now))
+            uow.repairs.add_timer(ticket.id, "autoclose", due, now)
             return 0
         if not await _bump(
             uow, ticket.id, ("resolved",), status="closed", closed_at=now, close_reason="auto"
@@ -193,44 +187,17 @@ def _previous_month(first: datetime) -> datetime:
 
 
 async def _claim_run(uow: UnitOfWork, kind: str, compound_id: int, period: str, now: datetime) -> bool:
-    if await repo(uow).run_done(kind, compound_id, period):
-        return False
-    uow.session.add(RepairRun(kind=kind, compound_id=compound_id, period=period, done_at=now))
-    try:
-        await uow.session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return await uow.repairs.claim_run(kind, compound_id, period, now)
 
 
 async def butler_stats(
     uow: UnitOfWork, compound_id: int, start: datetime, end: datetime
 ) -> list[tuple[str, int, float, float | None]]:
     """Per butler who resolved something in [start, end): name, count, on-time rate, average rating."""
-    tickets = await repo(uow).tickets_where(
-        RepairTicket.compound_id == compound_id,
-        RepairTicket.resolved_at.is_not(None),
-        RepairTicket.resolved_at >= start,
-        RepairTicket.resolved_at < end,
-        RepairTicket.assignee_id.is_not(None),
-        limit=100_000,
-    )
-    per: dict[int, list[RepairTicket]] = {}
-    for ticket in tickets:
-        per.setdefault(ticket.assignee_id or 0, []).append(ticket)
     rows = []
-    for person_id, items in per.items():
+    for person_id, count, on_time, average in await uow.repairs.resolved_by_assignee(compound_id, start, end):
         person = await uow.community.person(person_id)
-        on_time = sum(1 for t in items if t.resolved_on_time) / len(items)
-        ratings = [t.rating for t in items if t.rating is not None]
-        rows.append(
-            (
-                person.display_name if person else "—",
-                len(items),
-                on_time,
-                sum(ratings) / len(ratings) if ratings else None,
-            )
-        )
+        rows.append((person.display_name if person else "—", count, on_time / count, average))
     rows.sort(key=lambda r: (-r[2], -(r[3] or 0), -r[1], r[0]))
     return rows
 
@@ -242,21 +209,11 @@ async def _weekly_digest(uow: UnitOfWork, t: Translator, compound: Compound, now
     if not await _claim_run(uow, "digest", compound.id, period, now):
         return 0
     since = start - timedelta(days=7)
-    tickets = await repo(uow).tickets_where(
-        RepairTicket.compound_id == compound.id,
-        RepairTicket.created_at >= since,
-        RepairTicket.created_at < start,
-        limit=100_000,
-    )
-    open_now = await repo(uow).tickets_where(
-        RepairTicket.compound_id == compound.id, RepairTicket.status.in_(ACTIVE_STATUSES), limit=100_000
-    )
-    if not tickets and not open_now:
+    new, closed, rating = await uow.repairs.created_summary(compound.id, since, start)
+    open_now, overdue = await uow.repairs.active_summary(compound.id, now)
+    if not new and not open_now:
         return 0  # nothing to say; the run is still recorded
-    overdue = sum(1 for x in open_now if x.stage_due_at is not None and x.stage_due_at <= now)
-    ratings = [x.rating for x in tickets if x.rating is not None]
-    average = f"{sum(ratings) / len(ratings):.1f}" if ratings else "—"
-    closed = sum(1 for x in tickets if x.status == "closed")
+    average = f"{rating:.1f}" if rating is not None else "—"
     sent = 0
     for _role, person in await uow.community.staff_with_role(compound.id, [Role.SUPERVISOR]):
         row = await notify_person(
@@ -267,9 +224,9 @@ async def _weekly_digest(uow: UnitOfWork, t: Translator, compound: Compound, now
             now=now,
             dedupe_key=f"rp:digest:{compound.id}:{period}:{person.id}",
             compound=compound.name,
-            new=len(tickets),
+            new=new,
             closed=closed,
-            open=len(open_now),
+            open=open_now,
             overdue=overdue,
             average=average,
         )
