@@ -53,18 +53,6 @@ class ReportStep(IntEnum):
     CONFIRM = 9
 
 
-def dict_markup(markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
-    """Service-built JSON buttons → PTB markup, for editing the pressed message."""
-    if not markup:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
-            for row in markup["inline_keyboard"]
-        ]
-    )
-
-
 def _nav(context: BotContext, back: bool = True) -> list[tuple[str, str]]:
     row = [(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))]
     if back:

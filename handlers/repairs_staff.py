@@ -18,6 +18,7 @@ from bot.callbacks import int_part, pack, unpack
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import CommandSpec, roles
 from bot.context import BotContext
+from bot.notices.repairs import task_card
 from bot.roles import Role
 from bot.services import repairs
 from bot.services.repairs import TicketView
@@ -47,15 +48,13 @@ def _ticket_id(update: Update) -> int | None:
 
 async def _show_card(update: Update, context: BotContext, view: TicketView) -> None:
     """Edit the pressed private card to the ticket's new state (the group card is edited via the outbox)."""
-    from handlers.repairs import dict_markup
-
     if not is_private(update):
         return
     phone = await repairs.card_contact(context.services.uow(), _user_id(update), view.id)
-    text, markup = repairs.task_card(
+    card = task_card(
         context.services.translator, context.language, view, view.assignee_name, reporter_phone=phone
     )
-    await edit_or_reply(update, context, text, dict_markup(markup))
+    await edit_or_reply(update, context, card.text, buttons(card.rows))
 
 
 async def accept(update: Update, context: BotContext) -> None:
@@ -95,8 +94,6 @@ async def open_card(update: Update, context: BotContext) -> None:
     if ticket_id is None:
         await stale_button(update, context)
         return
-    from handlers.repairs import dict_markup
-
     detail = await repairs.ticket_detail(
         context.services.uow(), _user_id(update), ticket_id, context.services.clock.now()
     )
@@ -105,14 +102,14 @@ async def open_card(update: Update, context: BotContext) -> None:
         return
     await answer(update)
     phone = await repairs.card_contact(context.services.uow(), _user_id(update), ticket_id)
-    text, markup = repairs.task_card(
+    card = task_card(
         context.services.translator,
         context.language,
         detail.ticket,
         detail.ticket.assignee_name,
         reporter_phone=phone,
     )
-    await send_text(update, context, text, dict_markup(markup))
+    await send_text(update, context, card.text, buttons(card.rows))
 
 
 # ---------------------------------------------------------------- 转派 with a reason

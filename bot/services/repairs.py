@@ -13,14 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.callbacks import pack
 from bot.db.models import Compound, Person, StaffRole
 from bot.db.models.repairs import RepairPlace, RepairTicket
 from bot.db.repositories.repairs import ACTIVE_STATUSES, Conflict, RepairsRepository
 from bot.db.uow import UnitOfWork
-from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
+from bot.notices.repairs import Notice, group_card, rating_rows, task_card, ticket_labels
 from bot.roles import Role
 from bot.services.errors import UserFacingError
 from bot.services.views import Choice
@@ -305,19 +304,6 @@ def _event(
     uow: UnitOfWork, ticket: RepairTicket, action: str, actor: Person | None, now: datetime, **detail: Any
 ) -> None:
     uow.repairs.add_event(ticket.id, actor.id if actor else None, action, detail, now)
-
-
-def _labels(
-    t: Translator, language: str | None, ticket: RepairTicket, assignee_name: str = ""
-) -> dict[str, str]:
-    return {
-        "number": number_of(ticket.id),
-        "kind": t(language, f"repairs.kind.{ticket.kind}"),
-        "urgency": t(language, f"repairs.urgency.{ticket.urgency}"),
-        "status": t(language, f"repairs.status.{ticket.status}"),
-        "place": ticket.public_label,
-        "name": assignee_name,
-    }
 
 
 async def schedule_stage(uow: UnitOfWork, ticket: RepairTicket, stage: str, now: datetime) -> None:
@@ -650,57 +636,6 @@ async def follow(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: datetim
 # ---------------------------------------------------------------- notices
 
 
-def task_card(
-    t: Translator,
-    language: str | None,
-    ticket: TicketView | RepairTicket,
-    assignee_name: str = "",
-    *,
-    reporter_phone: bool | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """The assignee's private card: full place (staff need the room), description and the buttons.
-
-    reporter_phone is given only for the assignee's own copy: it adds 💬 (a message relayed through the bot)
-    and, where the resident shared a phone, 📞."""
-    tid = ticket.id
-    status = ticket.status
-    values = {
-        "number": number_of(tid),
-        "kind": t(language, f"repairs.kind.{ticket.kind}"),
-        "urgency": t(language, f"repairs.urgency.{ticket.urgency}"),
-        "status": t(language, f"repairs.staff_status.{status}"),
-        "place": ticket.place_label,
-        "description": ticket.description or "—",
-        "photos": len(ticket.photos or ()),
-    }
-    text = t(language, "repairs.card.task", **values)
-    if assignee_name and status != "open":
-        text += "\n" + t(language, "repairs.card.handled_by", name=assignee_name)
-    rows: list[list[tuple[str, str]]] = []
-    if status == "open":
-        rows.append(
-            [
-                (t(language, "repairs.btn.accept"), pack(PREFIX, "acc", tid)),
-                (t(language, "repairs.btn.reassign"), pack(PREFIX, "rea", tid)),
-            ]
-        )
-        rows.append([(t(language, "repairs.btn.help"), pack(PREFIX, "hlp", tid))])
-    elif status == "accepted":
-        rows.append(
-            [
-                (t(language, "repairs.btn.done"), pack(PREFIX, "don", tid)),
-                (t(language, "repairs.btn.reassign"), pack(PREFIX, "rea", tid)),
-            ]
-        )
-        rows.append([(t(language, "repairs.btn.help"), pack(PREFIX, "hlp", tid))])
-    if reporter_phone is not None and status in ("open", "accepted"):
-        contact = [(t(language, "repairs.btn.message"), pack(PREFIX, "msg", tid))]
-        if reporter_phone:
-            contact.insert(0, (t(language, "repairs.btn.call"), pack(PREFIX, "tel", tid)))
-        rows.append(contact)
-    return text, inline_keyboard(rows)
-
-
 async def card_contact(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> bool | None:
     """For the viewer's copy of a card: None unless they are its assignee; else whether 📞 can be offered."""
     async with uow:
@@ -714,25 +649,6 @@ async def card_contact(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> boo
 async def reporter_has_phone(uow: UnitOfWork, ticket: RepairTicket | TicketView) -> bool:
     reporter = await uow.community.person(ticket.reporter_id)
     return reporter is not None and bool(reporter.phone)
-
-
-def group_card(t: Translator, ticket: RepairTicket, assignee_name: str) -> tuple[str, dict[str, Any]]:
-    """The staff group's card: never a room, a phone or the reporter's name."""
-    values = _labels(t, None, ticket, assignee_name)
-    values["status"] = t(None, f"repairs.staff_status.{ticket.status}")  # staff read it, not the resident
-    text = t(None, "repairs.card.group", **values)
-    if assignee_name:
-        text += "\n" + t(None, "repairs.card.handled_by", name=assignee_name)
-    if ticket.needs_help and ticket.status in ACTIVE_STATUSES:
-        text += "\n" + t(None, "repairs.card.needs_help")
-    if ticket.escalation_level:
-        text += "\n" + t(None, f"repairs.card.level{ticket.escalation_level}")
-    if ticket.rating:
-        text += "\n" + "⭐" * ticket.rating
-    rows: list[list[tuple[str, str]]] = []
-    if ticket.status == "open":
-        rows.append([(t(None, "repairs.btn.accept"), pack(PREFIX, "acc", ticket.id))])
-    return text, inline_keyboard(rows)
 
 
 async def send_photos(
@@ -758,7 +674,7 @@ async def _send_task_card(
     if assignee is None:
         return
     phone = await reporter_has_phone(uow, ticket)
-    text, markup = task_card(t, assignee.language, ticket, reporter_phone=phone)
+    card = task_card(t, assignee.language, ticket, reporter_phone=phone)
     key = "repairs.n.new_task_emergency" if ticket.urgency == "emergency" else "repairs.n.new_task"
     await notify_person(
         uow,
@@ -766,9 +682,9 @@ async def _send_task_card(
         assignee,
         key,
         now=now,
-        reply_markup=markup,
+        reply_markup=card.markup(),
         dedupe_key=f"rp:task:{ticket.id}:{ticket.version}",
-        card=text,
+        card=card.text,
     )
     await send_photos(uow, assignee, ticket, list(ticket.photos or []), now, "report")
 
@@ -790,9 +706,7 @@ async def _alert_roles(
         if person.id in seen or (person.id == ticket.assignee_id and key != "repairs.n.escalated"):
             continue
         seen.add(person.id)
-        text, markup = task_card(t, person.language, ticket)
-        if not with_accept:
-            markup = None  # type: ignore[assignment]
+        card = task_card(t, person.language, ticket)
         assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
         row = await notify_person(
             uow,
@@ -800,9 +714,9 @@ async def _alert_roles(
             person,
             key,
             now=now,
-            reply_markup=markup,
+            reply_markup=card.markup() if with_accept else None,
             dedupe_key=f"rp:{key}:{ticket.id}:{ticket.version}:{person.id}{tag}",
-            card=text,
+            card=card.text,
             name=assignee.display_name if assignee else t(person.language, "repairs.nobody"),
         )
         sent += row is not None
@@ -829,10 +743,10 @@ async def _tell_residents(
         person = await uow.community.person(person_id)
         if person is None:
             continue
-        labels = _labels(t, person.language, ticket, assignee.display_name if assignee else "")
+        labels = ticket_labels(t, person.language, ticket, assignee.display_name if assignee else "")
         markup = None
         if reporter_markup and person_id == ticket.reporter_id:
-            markup = rating_keyboard(t, person.language, ticket.id)
+            markup = Notice("", rating_rows(t, person.language, ticket.id)).markup()
         await notify_person(
             uow,
             t,
@@ -843,11 +757,6 @@ async def _tell_residents(
             dedupe_key=f"rp:res:{key}:{ticket.id}:{ticket.version}:{person_id}",
             **{**labels, **values},  # type: ignore[arg-type]
         )
-
-
-def rating_keyboard(t: Translator, language: str | None, ticket_id: int) -> dict[str, Any]:
-    stars = [(f"{n}⭐", pack(PREFIX, "rate", ticket_id, n)) for n in range(1, 6)]
-    return inline_keyboard([stars, [(t(language, "repairs.btn.not_fixed"), pack(PREFIX, "bad", ticket_id))]])
 
 
 def _card_buttons_for(ticket: RepairTicket, recipient_id: int | None, alert: bool) -> bool:
@@ -882,13 +791,13 @@ async def refresh_private_cards(uow: UnitOfWork, t: Translator, ticket: RepairTi
         had_buttons = bool((row.payload or {}).get("reply_markup", {}).get("inline_keyboard"))
         own = person.id == ticket.assignee_id
         phone = await reporter_has_phone(uow, ticket) if own else None
-        card, markup = task_card(
+        card = task_card(
             t, person.language, ticket, assignee.display_name if assignee else "", reporter_phone=phone
         )
-        if not (had_buttons and _card_buttons_for(ticket, person.id, alert=alert)):
-            markup = inline_keyboard([])
+        keep = had_buttons and _card_buttons_for(ticket, person.id, alert=alert)
+        markup = card.markup() if keep else Notice("").markup()
         name = assignee.display_name if assignee else t(person.language, "repairs.nobody")
-        text = t(person.language, key, card=card, name=name)
+        text = t(person.language, key, card=card.text, name=name)
         if row.status == "pending":
             row.payload = {**(row.payload or {}), "text": text, "reply_markup": markup}
         elif row.telegram_message_id is not None and row.chat_id is not None:
@@ -924,9 +833,8 @@ async def refresh_group_cards(uow: UnitOfWork, t: Translator, ticket: RepairTick
     copies follow too."""
     await refresh_private_cards(uow, t, ticket, now)
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
-    text, markup = group_card(
-        t, ticket, assignee.display_name if assignee and ticket.status != "open" else ""
-    )
+    notice = group_card(t, ticket, assignee.display_name if assignee and ticket.status != "open" else "")
+    text, markup = notice.text, notice.markup()
     for group in await uow.community.groups_of(ticket.compound_id, "staff"):
         key = f"rp:gcard:{ticket.id}:{group.chat_id}"
         row = await uow.repairs.message_by_key(key)
@@ -1237,16 +1145,16 @@ async def reopen(
         await repo(uow).cancel_timers(ticket.id, ("autoclose",))
         await schedule_stage(uow, ticket, "resolve" if still_staff else "accept", now)
         if still_staff and assignee is not None:
-            text, markup = task_card(t, assignee.language, ticket)
+            card = task_card(t, assignee.language, ticket)
             await notify_person(
                 uow,
                 t,
                 assignee,
                 "repairs.n.reopened_staff",
                 now=now,
-                reply_markup=markup,
+                reply_markup=card.markup(),
                 dedupe_key=f"rp:reopen:{ticket.id}:{ticket.version}",
-                card=text,
+                card=card.text,
             )
         else:
             await _alert_roles(
@@ -1289,16 +1197,16 @@ async def urge(uow: UnitOfWork, t: Translator, telegram_id: int, ticket_id: int,
         _event(uow, ticket, "urged", person, now, late=late)
         assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
         if assignee is not None:
-            text, markup = task_card(t, assignee.language, ticket)
+            card = task_card(t, assignee.language, ticket)
             await notify_person(
                 uow,
                 t,
                 assignee,
                 "repairs.n.urged",
                 now=now,
-                reply_markup=markup,
+                reply_markup=card.markup(),
                 dedupe_key=f"rp:urge:{ticket.id}:{ticket.version}",
-                card=text,
+                card=card.text,
             )
         else:
             await _alert_roles(

@@ -7,15 +7,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.callbacks import pack
 from bot.db.models import Person
 from bot.db.models.repairs import RepairTicket
 from bot.db.uow import UnitOfWork
-from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
+from bot.notices.repairs import Notice, reply_rows
 from bot.services.errors import UserFacingError
-from bot.services.repairs import ACTIVE_STATUSES, PREFIX, _person, _ticket, number_of
+from bot.services.repairs import ACTIVE_STATUSES, _person, _ticket, number_of
 
 RELAY_LIMIT = 500
 PHONE_RE = re.compile(r"^\+?\d{5,15}$")
@@ -90,7 +89,7 @@ async def relay(
     async with uow:
         person, ticket, other = await _sides(uow, telegram_id, ticket_id)
         from_staff = person.id == ticket.assignee_id
-        markup = inline_keyboard([[(t(other.language, "repairs.btn.reply"), pack(PREFIX, "msg", ticket.id))]])
+        markup = Notice("", reply_rows(t, other.language, ticket.id)).markup()
         await notify_person(
             uow,
             t,

@@ -14,6 +14,7 @@ from bot.db.models.repairs import RepairTicket
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
+from bot.notices.repairs import task_card, ticket_labels
 from bot.roles import Role
 from bot.services.repairs import (
     ACTIVE_STATUSES,
@@ -22,7 +23,6 @@ from bot.services.repairs import (
     _alert_roles,
     _bump,
     _event,
-    _labels,
     _may_work_on,
     _reload,
     _tell_residents,
@@ -30,7 +30,6 @@ from bot.services.repairs import (
     policy_values,
     refresh_group_cards,
     repo,
-    task_card,
     tz_name,
 )
 
@@ -80,7 +79,7 @@ async def _handle_timer(
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
     if kind == "remind" and ticket.status in ACTIVE_STATUSES:
         if assignee is not None:
-            text, markup = task_card(t, assignee.language, ticket)
+            card = task_card(t, assignee.language, ticket)
             minutes = max(1, int(((ticket.stage_due_at or now) - now).total_seconds() // 60))
             await notify_person(
                 uow,
@@ -88,9 +87,9 @@ async def _handle_timer(
                 assignee,
                 f"repairs.n.remind_{ticket.status}",
                 now=now,
-                reply_markup=markup,
+                reply_markup=card.markup(),
                 dedupe_key=f"rp:remind:{timer_id}",
-                card=text,
+                card=card.text,
                 minutes=minutes,
             )
         else:
@@ -126,7 +125,7 @@ async def _handle_timer(
                 "repairs.n.overdue",
                 now=now,
                 dedupe_key=f"rp:overdue:{timer_id}",
-                **_labels(t, assignee.language, ticket),  # type: ignore[arg-type]
+                **ticket_labels(t, assignee.language, ticket),  # type: ignore[arg-type]
             )
         return 1
     if kind == "autoclose" and ticket.status == "resolved":
