@@ -14,7 +14,9 @@ from bot.delivery.notify import notify_person
 from bot.i18n import Translator
 from bot.notices.repairs import Notice, reply_rows
 from bot.services.errors import UserFacingError
-from bot.services.repairs import ACTIVE_STATUSES, _person, _ticket, number_of
+from bot.services.repairs_cards import refresh_group_cards, send_photos
+from bot.services.repairs_common import ACTIVE_STATUSES, number_of
+from bot.services.repairs_core import DESCRIPTION_LIMIT, _event, _person, _ticket
 
 RELAY_LIMIT = 500
 PHONE_RE = re.compile(r"^\+?\d{5,15}$")
@@ -143,8 +145,6 @@ async def add_still_wrong(
 ) -> RelayTarget:
     """After 没修好: what is still wrong goes on the ticket (its description or photos, and the timeline) and
     to whoever has it now, so they do not come back to fix the same thing again."""
-    from bot.services.repairs import DESCRIPTION_LIMIT, _event, refresh_group_cards, send_photos
-
     text = text.strip()[:RELAY_LIMIT]
     if not text and not photo:
         raise UserFacingError("repairs.relay_empty")

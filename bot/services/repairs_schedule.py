@@ -10,25 +10,21 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.db.models import Compound
-from bot.db.models.repairs import RepairTicket
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
 from bot.notices.repairs import task_card, ticket_labels
 from bot.roles import Role
-from bot.services.repairs import (
-    ACTIVE_STATUSES,
-    LEVEL_ROLES,
+from bot.services.repairs_cards import _alert_roles, _tell_residents, escalate, refresh_group_cards
+from bot.services.repairs_common import ACTIVE_STATUSES
+from bot.services.repairs_core import (
     MAX_LEVEL,
-    _alert_roles,
     _bump,
     _event,
     _may_work_on,
     _reload,
-    _tell_residents,
     limit_minutes,
     policy_values,
-    refresh_group_cards,
     repo,
     tz_name,
 )
@@ -41,31 +37,6 @@ DIGEST_WEEKDAY = 0  # Monday
 DIGEST_HOUR = 9
 HONOUR_HOUR = 10
 HONOUR_STALE_DAYS = 3  # an honour board more than this late is skipped, not posted weeks later
-
-
-async def escalate(
-    uow: UnitOfWork, t: Translator, ticket: RepairTicket, now: datetime, *, reason: str
-) -> bool:
-    """One step up the ladder (butler → property manager → supervisor), recorded in the timeline."""
-    if ticket.escalation_level >= MAX_LEVEL or ticket.status not in ACTIVE_STATUSES:
-        return False
-    ticket.escalation_level += 1
-    ticket.version += 1
-    level = ticket.escalation_level
-    role = LEVEL_ROLES[level]
-    _event(uow, ticket, "escalated", None, now, level=level, reason=reason)
-    await _alert_roles(
-        uow,
-        t,
-        ticket,
-        [role],
-        "repairs.n.escalated",
-        now,
-        with_accept=ticket.status == "open" and level == 1,
-        tag=f":L{level}",
-    )
-    await refresh_group_cards(uow, t, ticket, now)
-    return True
 
 
 async def _handle_timer(
