@@ -12,7 +12,12 @@ from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
 from bot.notices.repairs import Notice, group_card, rating_rows, task_card, ticket_labels
-from bot.services.repairs_common import ACTIVE_STATUSES, number_of
+from bot.services.repairs_common import (
+    ACTIVE_STATUSES,
+    TicketStatus,
+    Urgency,
+    number_of,
+)
 from bot.services.repairs_core import LEVEL_ROLES, MAX_LEVEL, TicketView, _event, repo
 
 # ---------------------------------------------------------------- notices
@@ -57,7 +62,7 @@ async def _send_task_card(
         return
     phone = await reporter_has_phone(uow, ticket)
     card = task_card(t, assignee.language, ticket, reporter_phone=phone)
-    key = "repairs.n.new_task_emergency" if ticket.urgency == "emergency" else "repairs.n.new_task"
+    key = "repairs.n.new_task_emergency" if ticket.urgency == Urgency.EMERGENCY else "repairs.n.new_task"
     await notify_person(
         uow,
         t,
@@ -143,9 +148,9 @@ async def _tell_residents(
 
 def _card_buttons_for(ticket: RepairTicket, recipient_id: int | None, alert: bool) -> bool:
     """Who may still act from a copy of a card: the assignee; while it waits, whoever was asked to take it."""
-    if ticket.status == "accepted":
+    if ticket.status == TicketStatus.ACCEPTED:
         return recipient_id == ticket.assignee_id
-    if ticket.status == "open":
+    if ticket.status == TicketStatus.OPEN:
         return alert or recipient_id == ticket.assignee_id
     return False
 
@@ -162,7 +167,11 @@ async def refresh_private_cards(uow: UnitOfWork, t: Translator, ticket: RepairTi
             continue
         alert = parts[1] in CARD_ALERTS
         if parts[1] == "task":
-            key = "repairs.n.new_task_emergency" if ticket.urgency == "emergency" else "repairs.n.new_task"
+            key = (
+                "repairs.n.new_task_emergency"
+                if ticket.urgency == Urgency.EMERGENCY
+                else "repairs.n.new_task"
+            )
         elif alert or parts[1] in CARD_NOTICES:
             key = CARD_NOTICES.get(parts[1], parts[1])
         else:
@@ -215,7 +224,9 @@ async def refresh_group_cards(uow: UnitOfWork, t: Translator, ticket: RepairTick
     copies follow too."""
     await refresh_private_cards(uow, t, ticket, now)
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
-    notice = group_card(t, ticket, assignee.display_name if assignee and ticket.status != "open" else "")
+    notice = group_card(
+        t, ticket, assignee.display_name if assignee and ticket.status != TicketStatus.OPEN else ""
+    )
     text, markup = notice.text, notice.markup()
     for group in await uow.community.groups_of(ticket.compound_id, "staff"):
         key = f"rp:gcard:{ticket.id}:{group.chat_id}"
@@ -255,7 +266,7 @@ async def escalate(
         [role],
         "repairs.n.escalated",
         now,
-        with_accept=ticket.status == "open" and level == 1,
+        with_accept=ticket.status == TicketStatus.OPEN and level == 1,
         tag=f":L{level}",
     )
     await refresh_group_cards(uow, t, ticket, now)

@@ -16,6 +16,10 @@ from bot.i18n import Translator
 from bot.roles import Role
 from bot.services.errors import UserFacingError
 from bot.services.repairs_common import (
+    TicketStatus,
+    TimerKind,
+    Urgency,
+    Viewer,
     number_of,
 )
 from bot.services.views import Choice
@@ -32,12 +36,11 @@ EMERGENCIES: dict[str, str] = {
 DEFAULT_DAILY_LIMIT = 5
 DEFAULT_URGE_HOURS = 4
 DEFAULT_AUTO_CLOSE_DAYS = 3
-DEFAULT_TZ = "Asia/Shanghai"
 # Minutes to accept and to resolve, by urgency; a few kinds take longer by nature.
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
-    "emergency": (10, 4 * 60),
-    "urgent": (30, 24 * 60),
-    "normal": (2 * 60, 3 * 24 * 60),
+    Urgency.EMERGENCY: (10, 4 * 60),
+    Urgency.URGENT: (30, 24 * 60),
+    Urgency.NORMAL: (2 * 60, 3 * 24 * 60),
 }
 KIND_LIMITS: dict[str, tuple[int, int]] = {
     f"{WorkKind.DISPUTE.value}:normal": (4 * 60, 7 * 24 * 60),
@@ -142,7 +145,7 @@ class TicketDetail:
     ticket: TicketView
     timeline: list[TimelineLine]
     viewer: str  # reporter | follower | staff
-    timezone: str
+    timezone: str | None  # the compound's own; None: the deployment's (Settings.timezone)
     can_urge: bool
 
 
@@ -152,7 +155,7 @@ class BoardView:
     counts: dict[str, int]
     overdue: list[TicketView]
     worst_rated: list[TicketView]
-    timezone: str
+    timezone: str | None  # the compound's own; None: the deployment's (Settings.timezone)
     help_needed: list[TicketView] = field(default_factory=list)
 
 
@@ -239,7 +242,7 @@ async def _may_work_on(uow: UnitOfWork, person: Person, ticket: RepairTicket) ->
 
 async def _can_see(uow: UnitOfWork, person: Person, ticket: RepairTicket) -> str | None:
     if ticket.reporter_id == person.id:
-        return "reporter"
+        return Viewer.REPORTER
     if ticket.assignee_id == person.id:
         return "staff"
     roles = await _roles_in(uow, person.id, ticket.compound_id)
@@ -251,7 +254,7 @@ async def _can_see(uow: UnitOfWork, person: Person, ticket: RepairTicket) -> str
     if any(r.role == Role.BUTLER and _covers(r, ticket.building_id, ticket.kind) for r in roles):
         return "staff"
     if await repo(uow).is_follower(ticket.id, person.id):
-        return "follower"
+        return Viewer.FOLLOWER
     return None
 
 
@@ -262,8 +265,9 @@ async def _compound(uow: UnitOfWork, compound_id: int) -> Compound:
     return compound
 
 
-def tz_name(compound: Compound | None) -> str:
-    return (compound.timezone if compound is not None else None) or DEFAULT_TZ
+def tz_name(compound: Compound | None, default: str) -> str:
+    """The compound's own time zone, else the deployment's (Settings.timezone, passed in as `default`)."""
+    return (compound.timezone if compound is not None else None) or default
 
 
 def local_time(when: datetime, tz: str) -> str:
@@ -287,7 +291,7 @@ def limit_minutes(overrides: dict[str, Any], kind: str, urgency: str) -> tuple[i
         value = overrides.get(key)
         if isinstance(value, list | tuple) and len(value) == 2:
             return int(value[0]), int(value[1])
-    return KIND_LIMITS.get(f"{kind}:{urgency}", DEFAULT_LIMITS.get(urgency, DEFAULT_LIMITS["normal"]))
+    return KIND_LIMITS.get(f"{kind}:{urgency}", DEFAULT_LIMITS.get(urgency, DEFAULT_LIMITS[Urgency.NORMAL]))
 
 
 def _event(
@@ -298,23 +302,27 @@ def _event(
 
 async def schedule_stage(uow: UnitOfWork, ticket: RepairTicket, stage: str, now: datetime) -> None:
     """Start the accept or resolve clock: a reminder at 70% and the escalation at the limit."""
-    await repo(uow).cancel_timers(ticket.id, ("remind", "escalate"))
+    await repo(uow).cancel_timers(ticket.id, (TimerKind.REMIND, TimerKind.ESCALATE))
     _daily, _urge, _close, overrides = await policy_values(uow, ticket.compound_id)
     accept_minutes, resolve_minutes = limit_minutes(overrides, ticket.kind, ticket.urgency)
     minutes = accept_minutes if stage == "accept" else resolve_minutes
     due = now + timedelta(minutes=minutes)
     ticket.stage_due_at = due
     ticket.escalation_level = 0
-    uow.repairs.add_timer(ticket.id, "remind", now + timedelta(minutes=minutes * REMIND_FRACTION), now)
-    uow.repairs.add_timer(ticket.id, "escalate", due, now)
+    uow.repairs.add_timer(
+        ticket.id, TimerKind.REMIND, now + timedelta(minutes=minutes * REMIND_FRACTION), now
+    )
+    uow.repairs.add_timer(ticket.id, TimerKind.ESCALATE, due, now)
     uow.schedule_changed()
 
 
 async def schedule_autoclose(uow: UnitOfWork, ticket: RepairTicket, now: datetime) -> None:
-    await repo(uow).cancel_timers(ticket.id, ("remind", "escalate", "autoclose"))
+    await repo(uow).cancel_timers(ticket.id, (TimerKind.REMIND, TimerKind.ESCALATE, TimerKind.AUTOCLOSE))
     _daily, _urge, days, _limits = await policy_values(uow, ticket.compound_id)
     ticket.stage_due_at = None
-    uow.repairs.add_timer(ticket.id, "autoclose", ticket.last_person_action_at + timedelta(days=days), now)
+    uow.repairs.add_timer(
+        ticket.id, TimerKind.AUTOCLOSE, ticket.last_person_action_at + timedelta(days=days), now
+    )
     uow.schedule_changed()
 
 
@@ -329,9 +337,9 @@ async def _reload(uow: UnitOfWork, ticket_id: int) -> RepairTicket:
 
 async def _stale_refusal(uow: UnitOfWork, t: Translator, person: Person, ticket_id: int) -> UserFacingError:
     ticket = await _reload(uow, ticket_id)
-    if ticket.status in ("resolved", "closed"):
+    if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         return UserFacingError(f"repairs.stale_now.{ticket.status}", number=number_of(ticket.id))
-    if ticket.status == "accepted" and ticket.assignee_id is not None:
+    if ticket.status == TicketStatus.ACCEPTED and ticket.assignee_id is not None:
         if ticket.assignee_id == person.id:
             return UserFacingError("repairs.already_yours", number=number_of(ticket.id))
         other = await uow.community.person(ticket.assignee_id)

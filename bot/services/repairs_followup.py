@@ -18,6 +18,10 @@ from bot.services.repairs_cards import (
 )
 from bot.services.repairs_common import (
     ACTIVE_STATUSES,
+    Queue,
+    TicketStatus,
+    TimerKind,
+    Viewer,
     number_of,
 )
 from bot.services.repairs_core import (
@@ -52,8 +56,8 @@ async def rate(
         if not await _bump(
             uow,
             ticket_id,
-            ("resolved",),
-            status="closed",
+            (TicketStatus.RESOLVED,),
+            status=TicketStatus.CLOSED,
             closed_at=now,
             close_reason="rated",
             rating=stars,
@@ -67,7 +71,7 @@ async def rate(
             )
         ticket = await _reload(uow, ticket_id)
         _event(uow, ticket, "rated", person, now, stars=stars)
-        await repo(uow).cancel_timers(ticket.id, ("remind", "escalate", "autoclose"))
+        await repo(uow).cancel_timers(ticket.id, (TimerKind.REMIND, TimerKind.ESCALATE, TimerKind.AUTOCLOSE))
         assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
         if assignee is not None:
             await notify_person(
@@ -108,17 +112,17 @@ async def reopen(
         ticket = await _ticket(uow, ticket_id)
         if ticket.reporter_id != person.id:
             raise UserFacingError("repairs.not_yours")
-        if ticket.status == "closed":
+        if ticket.status == TicketStatus.CLOSED:
             raise UserFacingError("repairs.reopen_closed", number=number_of(ticket.id))
         assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
         still_staff = assignee is not None and await _may_work_on(uow, assignee, ticket)
         if not await _bump(
             uow,
             ticket_id,
-            ("resolved",),
-            status="accepted" if still_staff else "open",
+            (TicketStatus.RESOLVED,),
+            status=TicketStatus.ACCEPTED if still_staff else TicketStatus.OPEN,
             assignee_id=ticket.assignee_id if still_staff else None,
-            queue=ticket.queue if still_staff else "duty",
+            queue=ticket.queue if still_staff else Queue.DUTY,
             resolved_at=None,
             resolved_on_time=None,
             count_reopen=True,
@@ -129,7 +133,7 @@ async def reopen(
             )
         ticket = await _reload(uow, ticket_id)
         _event(uow, ticket, "reopened", person, now)
-        await repo(uow).cancel_timers(ticket.id, ("autoclose",))
+        await repo(uow).cancel_timers(ticket.id, (TimerKind.AUTOCLOSE,))
         await schedule_stage(uow, ticket, "resolve" if still_staff else "accept", now)
         if still_staff and assignee is not None:
             card = task_card(t, assignee.language, ticket)
@@ -160,7 +164,7 @@ async def urge(uow: UnitOfWork, t: Translator, telegram_id: int, ticket_id: int,
         person = await _person(uow, telegram_id)
         ticket = await _ticket(uow, ticket_id)
         viewer = await _can_see(uow, person, ticket)
-        if viewer not in ("reporter", "follower"):
+        if viewer not in (Viewer.REPORTER, Viewer.FOLLOWER):
             raise UserFacingError("repairs.not_yours")
         if ticket.status not in ACTIVE_STATUSES:
             raise UserFacingError(

@@ -22,6 +22,9 @@ from bot.services.repairs_common import (
     ACTIVE_STATUSES,
     KINDS,
     URGENCIES,
+    Queue,
+    TicketStatus,
+    Urgency,
     number_of,
 )
 from bot.services.repairs_core import (
@@ -224,18 +227,18 @@ async def _route(
     uow: UnitOfWork, compound_id: int, building_id: int | None, kind: str
 ) -> tuple[str, Person | None]:
     if kind == WorkKind.DISPUTE.value:
-        queue, wanted = "mediation", [Role.MEDIATOR]
+        queue, wanted = Queue.MEDIATION, [Role.MEDIATOR]
     else:
-        queue, wanted = "butler", [Role.BUTLER]
+        queue, wanted = Queue.BUTLER, [Role.BUTLER]
     candidates = [
         (role, person)
         for role, person in await uow.community.staff_with_role(compound_id, wanted)
-        if person.telegram_id is not None and (queue == "mediation" or _covers(role, building_id, kind))
+        if person.telegram_id is not None and (queue == Queue.MEDIATION or _covers(role, building_id, kind))
     ]
-    if queue == "butler":
+    if queue == Queue.BUTLER:
         candidates = [(r, p) for r, p in candidates if r.areas]  # a butler with no area covers nothing yet
     if not candidates:
-        return "duty", None
+        return Queue.DUTY, None
     counts = await repo(uow).open_counts(p.id for _, p in candidates)
     best = min(candidates, key=lambda rp: (counts.get(rp[1].id, 0), rp[1].id))
     return queue, best[1]
@@ -283,7 +286,7 @@ async def create_ticket(
     compound_id, building_id, label, public = await _where(uow, person, draft)
     daily, _urge, _close, _limits = await policy_values(uow, compound_id)
     if (
-        draft.urgency != "emergency"
+        draft.urgency != Urgency.EMERGENCY
         and await repo(uow).reports_since(person.id, now - timedelta(days=1)) >= daily
     ):
         raise UserFacingError("repairs.daily_limit", limit=daily)
@@ -300,7 +303,7 @@ async def create_ticket(
         urgency=draft.urgency,
         description=draft.description[:DESCRIPTION_LIMIT],
         photos=list(draft.photos[:PHOTO_LIMIT]),
-        status="open",
+        status=TicketStatus.OPEN,
         queue=queue,
         assignee_id=assignee.id if assignee else None,
         escalation_level=0,
@@ -328,7 +331,7 @@ async def create_ticket(
         await _alert_roles(
             uow, t, ticket, [Role.PROPERTY_MANAGER], "repairs.n.duty_queue", now, with_accept=True
         )
-    if ticket.urgency == "emergency":
+    if ticket.urgency == Urgency.EMERGENCY:
         # An emergency someone already has is news for the manager, not a queue waiting for a taker.
         watchers: list[str] = [Role.SUPERVISOR, *([Role.PROPERTY_MANAGER] if assignee is not None else [])]
         await _alert_roles(uow, t, ticket, watchers, "repairs.n.emergency_alert", now)

@@ -14,6 +14,8 @@ from bot.services.repairs_common import (
     ACTIVE_STATUSES,
     KINDS,
     URGENCIES,
+    TicketStatus,
+    Viewer,
 )
 from bot.services.repairs_core import (
     BoardView,
@@ -27,7 +29,6 @@ from bot.services.repairs_core import (
     _ticket_view,
     policy_values,
     repo,
-    tz_name,
 )
 
 # ---------------------------------------------------------------- lists
@@ -69,15 +70,15 @@ async def ticket_detail(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: 
             lines.append(TimelineLine(event.at, event.action, name, dict(event.detail or {})))
         _daily, hours, _close, _limits = await policy_values(uow, ticket.compound_id)
         can_urge = (
-            viewer in ("reporter", "follower")
+            viewer in (Viewer.REPORTER, Viewer.FOLLOWER)
             and ticket.status in ACTIVE_STATUSES
             and (ticket.last_urge_at is None or now >= ticket.last_urge_at + timedelta(hours=hours))
         )
         compound = await uow.community.compound(ticket.compound_id)
         view = await _ticket_view(uow, ticket)
-        if viewer == "follower":
+        if viewer == Viewer.FOLLOWER:
             view = TicketView(**{**view.__dict__, "place_label": view.public_label, "description": ""})
-        return TicketDetail(view, lines, viewer, tz_name(compound), can_urge)
+        return TicketDetail(view, lines, viewer, compound.timezone if compound else None, can_urge)
 
 
 async def staff_tasks(uow: UnitOfWork, telegram_id: int) -> list[TicketView]:
@@ -113,7 +114,7 @@ async def board(uow: UnitOfWork, telegram_id: int, now: datetime) -> BoardView:
                 raise UserFacingError("common.not_allowed")
             compound_id = compounds[0].id
         compound = await _compound(uow, compound_id)
-        counts = {s: 0 for s in ("open", "accepted", "resolved", "closed")}
+        counts: dict[str, int] = {str(s): 0 for s in TicketStatus}
         counts.update(await repo(uow).status_counts(compound_id))
         overdue = await repo(uow).overdue(compound_id, now, limit=10)
         rated = await repo(uow).worst_rated(compound_id, at_most=3, limit=5)
@@ -123,7 +124,7 @@ async def board(uow: UnitOfWork, telegram_id: int, now: datetime) -> BoardView:
             counts,
             [await _ticket_view(uow, t) for t in overdue],
             [await _ticket_view(uow, t) for t in rated],
-            tz_name(compound),
+            compound.timezone,
             [await _ticket_view(uow, t) for t in help_needed],
         )
 

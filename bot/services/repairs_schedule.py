@@ -16,7 +16,7 @@ from bot.i18n import Translator
 from bot.notices.repairs import task_card, ticket_labels
 from bot.roles import Role
 from bot.services.repairs_cards import _alert_roles, _tell_residents, escalate, refresh_group_cards
-from bot.services.repairs_common import ACTIVE_STATUSES
+from bot.services.repairs_common import ACTIVE_STATUSES, Queue, TicketStatus, TimerKind
 from bot.services.repairs_core import (
     MAX_LEVEL,
     _bump,
@@ -48,7 +48,7 @@ async def _handle_timer(
     if ticket is None:
         return 0
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
-    if kind == "remind" and ticket.status in ACTIVE_STATUSES:
+    if kind == TimerKind.REMIND and ticket.status in ACTIVE_STATUSES:
         if assignee is not None:
             card = task_card(t, assignee.language, ticket)
             minutes = max(1, int(((ticket.stage_due_at or now) - now).total_seconds() // 60))
@@ -75,19 +75,19 @@ async def _handle_timer(
                 tag=f":r{timer_id}",
             )
         return 1
-    if kind == "escalate" and ticket.status in ACTIVE_STATUSES:
+    if kind == TimerKind.ESCALATE and ticket.status in ACTIVE_STATUSES:
         if assignee is not None and not await _may_work_on(uow, assignee, ticket):
             # The butler has left the roster: back to the duty queue, so it cannot sit with nobody.
             ticket.assignee_id = None
-            ticket.queue = "duty"
-            ticket.status = "open"
+            ticket.queue = Queue.DUTY
+            ticket.status = TicketStatus.OPEN
             _event(uow, ticket, "left_roster", None, now, name=assignee.display_name)
         await escalate(uow, t, ticket, now, reason="late")
         if ticket.escalation_level < MAX_LEVEL:
             _d, _u, _c, overrides = await policy_values(uow, ticket.compound_id)
             accept_minutes, resolve_minutes = limit_minutes(overrides, ticket.kind, ticket.urgency)
-            step = accept_minutes if ticket.status == "open" else resolve_minutes
-            uow.repairs.add_timer(ticket.id, "escalate", now + timedelta(minutes=step), now)
+            step = accept_minutes if ticket.status == TicketStatus.OPEN else resolve_minutes
+            uow.repairs.add_timer(ticket.id, TimerKind.ESCALATE, now + timedelta(minutes=step), now)
         if assignee is not None and ticket.assignee_id == assignee.id:
             await notify_person(
                 uow,
@@ -99,14 +99,19 @@ async def _handle_timer(
                 **ticket_labels(t, assignee.language, ticket),  # type: ignore[arg-type]
             )
         return 1
-    if kind == "autoclose" and ticket.status == "resolved":
+    if kind == TimerKind.AUTOCLOSE and ticket.status == TicketStatus.RESOLVED:
         _d, _u, days, _l = await policy_values(uow, ticket.compound_id)
         due = ticket.last_person_action_at + timedelta(days=days)
         if due > now:  # someone acted since: the clock starts again from that action
-            uow.repairs.add_timer(ticket.id, "autoclose", due, now)
+            uow.repairs.add_timer(ticket.id, TimerKind.AUTOCLOSE, due, now)
             return 0
         if not await _bump(
-            uow, ticket.id, ("resolved",), status="closed", closed_at=now, close_reason="auto"
+            uow,
+            ticket.id,
+            (TicketStatus.RESOLVED,),
+            status=TicketStatus.CLOSED,
+            closed_at=now,
+            close_reason="auto",
         ):
             return 0
         ticket = await _reload(uow, ticket.id)
@@ -172,8 +177,10 @@ async def butler_stats(
     return rows
 
 
-async def _weekly_digest(uow: UnitOfWork, t: Translator, compound: Compound, now: datetime) -> int:
-    tz = tz_name(compound)
+async def _weekly_digest(
+    uow: UnitOfWork, t: Translator, compound: Compound, now: datetime, default_tz: str
+) -> int:
+    tz = tz_name(compound, default_tz)
     start = week_start(now, tz)
     period = start.strftime("%G-W%V")
     if not await _claim_run(uow, "digest", compound.id, period, now):
@@ -204,11 +211,13 @@ async def _weekly_digest(uow: UnitOfWork, t: Translator, compound: Compound, now
     return sent
 
 
-async def _honour_board(uow: UnitOfWork, t: Translator, compound: Compound, now: datetime) -> int:
+async def _honour_board(
+    uow: UnitOfWork, t: Translator, compound: Compound, now: datetime, default_tz: str
+) -> int:
     policy = await repo(uow).policy(compound.id)
     if policy is None or not policy.honour_board:
         return 0
-    tz = tz_name(compound)
+    tz = tz_name(compound, default_tz)
     first = month_start(now, tz)
     if now - first > timedelta(days=HONOUR_STALE_DAYS):
         return 0
@@ -252,7 +261,9 @@ async def _honour_board(uow: UnitOfWork, t: Translator, compound: Compound, now:
     return sent
 
 
-async def process_periodic(uow_factory: UnitOfWorkFactory, t: Translator, now: datetime) -> int:
+async def process_periodic(
+    uow_factory: UnitOfWorkFactory, t: Translator, now: datetime, default_tz: str
+) -> int:
     handled = 0
     async with uow_factory() as uow:
         compounds = [c.id for c in await uow.community.compounds()]
@@ -262,14 +273,16 @@ async def process_periodic(uow_factory: UnitOfWorkFactory, t: Translator, now: d
                 compound = await uow.community.compound(compound_id)
                 if compound is None:
                     continue
-                handled += await job(uow, t, compound, now)
+                handled += await job(uow, t, compound, now, default_tz)
                 await uow.commit()
     return handled
 
 
 async def process_due(services: Services, now: datetime) -> int:
     handled = await process_timers(services.uow_factory, services.translator, now)
-    return handled + await process_periodic(services.uow_factory, services.translator, now)
+    return handled + await process_periodic(
+        services.uow_factory, services.translator, now, services.settings.timezone
+    )
 
 
 async def next_due(services: Services, now: datetime) -> datetime | None:
@@ -278,7 +291,7 @@ async def next_due(services: Services, now: datetime) -> datetime | None:
         compounds = await uow.community.compounds()
     times = [timer] if timer is not None else []
     for compound in compounds:
-        tz = tz_name(compound)
+        tz = tz_name(compound, services.settings.timezone)
         times.append(week_start(now, tz) + timedelta(days=7))
         first = month_start(now, tz)
         times.append((first + timedelta(days=32)).replace(day=1))

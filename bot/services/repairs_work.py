@@ -20,6 +20,8 @@ from bot.services.repairs_cards import (
 )
 from bot.services.repairs_common import (
     ACTIVE_STATUSES,
+    Queue,
+    TicketStatus,
 )
 from bot.services.repairs_core import (
     REASON_LIMIT,
@@ -60,8 +62,8 @@ async def accept(
         if not await _bump(
             uow,
             ticket_id,
-            ("open",),
-            status="accepted",
+            (TicketStatus.OPEN,),
+            status=TicketStatus.ACCEPTED,
             assignee_id=person.id,
             accepted_at=now,
             needs_help=False,
@@ -131,9 +133,9 @@ async def reassign(
             uow,
             ticket_id,
             ACTIVE_STATUSES,
-            status="open",
+            status=TicketStatus.OPEN,
             assignee_id=target.id if target else None,
-            queue=ticket.queue if target else "duty",
+            queue=ticket.queue if target else Queue.DUTY,
             accepted_at=None,
             needs_help=False,
             last_person_action_at=now,
@@ -185,7 +187,7 @@ async def complete(
     async with uow:
         ticket = await _ticket(uow, ticket_id)
         person = await _staff_person(uow, telegram_id, ticket)
-        if ticket.status != "accepted":  # an old ✅ 完成: say what happened, not whose it is
+        if ticket.status != TicketStatus.ACCEPTED:  # an old ✅ 完成: say what happened, not whose it is
             raise await _stale_refusal(uow, t, person, ticket_id)
         if ticket.assignee_id != person.id:
             raise UserFacingError("repairs.not_assignee")
@@ -193,8 +195,8 @@ async def complete(
         if not await _bump(
             uow,
             ticket_id,
-            ("accepted",),
-            status="resolved",
+            (TicketStatus.ACCEPTED,),
+            status=TicketStatus.RESOLVED,
             resolved_at=now,
             result_photo=photo,
             resolved_on_time=on_time,
