@@ -25,7 +25,6 @@ from bot.services.repairs_common import (
 from bot.services.views import Choice
 from bot.work_kinds import WorkKind
 
-PREFIX = "rp"  # staff and resident buttons on tickets
 # What the emergency fast path offers, and the kind of work each one is.
 EMERGENCIES: dict[str, str] = {
     "water": WorkKind.PLUMBING_ELECTRIC.value,

@@ -146,6 +146,17 @@ async def ensure_building_places(uow: UnitOfWork, compound_id: int, now: datetim
         return places
 
 
+async def poster_places(
+    uow: UnitOfWork, compound_id: int, now: datetime
+) -> tuple[list[PlaceView], str | None]:
+    """Every place of the compound (created for new buildings and units first) and its duty phone, for the
+    printed posters."""
+    places = await ensure_building_places(uow, compound_id, now)
+    async with uow:
+        compound = await uow.community.compound(compound_id)
+        return places, compound.duty_phone if compound else None
+
+
 async def place_by_code(uow: UnitOfWork, code: str) -> PlaceView | None:
     if not code or len(code) > 16 or not code.isalnum():
         return None
