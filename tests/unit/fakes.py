@@ -223,6 +223,30 @@ class FakeRepairsRepository:
                 counts[ticket.assignee_id] += 1
         return counts
 
+    def _of(self, compound_id: int) -> list[RepairTicket]:
+        return [t for _, t in sorted(self.tickets.items()) if t.compound_id == compound_id]
+
+    async def status_counts(self, compound_id: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for ticket in self._of(compound_id):
+            counts[ticket.status] = counts.get(ticket.status, 0) + 1
+        return counts
+
+    async def overdue(self, compound_id: int, now: datetime, limit: int) -> list[RepairTicket]:
+        late = [
+            t
+            for t in self._of(compound_id)
+            if t.status in ("open", "accepted") and t.stage_due_at is not None and t.stage_due_at <= now
+        ]
+        return late[:limit]
+
+    async def help_needed(self, compound_id: int, limit: int) -> list[RepairTicket]:
+        return [t for t in self._of(compound_id) if t.needs_help and t.status in ("open", "accepted")][:limit]
+
+    async def worst_rated(self, compound_id: int, at_most: int, limit: int) -> list[RepairTicket]:
+        rated = [t for t in self._of(compound_id) if t.rating is not None and t.rating <= at_most]
+        return sorted(rated, key=lambda t: (t.rating, -t.id))[:limit]
+
     async def card_messages(self, ticket_id: int, tags: Iterable[str]) -> list[OutboxMessage]:
         if self.outbox is None:
             return []

@@ -29,8 +29,17 @@ def test_patterns_match_only_their_own_buttons() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [None, "", "rp:view", "rp:view:", "rp:view:x", "rp:view:1:2", "rp:edit:1", "rp:view:99999999999999999999",
-     "rp:view:" + "1" * 70],
+    [
+        None,
+        "",
+        "rp:view",
+        "rp:view:",
+        "rp:view:x",
+        "rp:view:1:2",
+        "rp:edit:1",
+        "rp:view:99999999999999999999",
+        "rp:view:" + "1" * 70,
+    ],
 )
 def test_a_forged_or_stale_press_reads_as_nothing(data: str | None) -> None:
     assert VIEW.parse(data) is None

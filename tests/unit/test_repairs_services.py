@@ -143,3 +143,49 @@ async def test_reopening_goes_back_to_the_butler_who_fixed_it() -> None:
     assert view.status == "accepted" and view.assignee_name == "李管家"
     assert ticket.reopen_count == 1
     assert uow.outbox.to(tg(BUTLER))
+
+
+async def test_completing_asks_the_reporter_for_stars_and_starts_the_auto_close_clock() -> None:
+    uow, ticket = world(status="accepted")
+    view = await repairs.complete(uow, T, tg(BUTLER), ticket.id, None, NOW)  # type: ignore[arg-type]
+    assert view.status == "resolved"
+    [notice] = [m for m in uow.outbox.messages if m.chat_id == tg(REPORTER)]
+    buttons = [b["callback_data"] for row in notice.payload["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons == [f"rp:rate:{ticket.id}:{n}" for n in range(1, 6)] + [f"rp:bad:{ticket.id}"]
+    assert uow.repairs.pending_timers(ticket.id) == ["autoclose"]
+    assert uow.rearmed
+
+
+async def test_only_the_assignee_completes() -> None:
+    uow, ticket = world(status="accepted")
+    with pytest.raises(UserFacingError) as refused:
+        await repairs.complete(uow, T, tg(OTHER_BUTLER), ticket.id, None, NOW)  # type: ignore[arg-type]
+    assert refused.value.key == "repairs.not_assignee" and ticket.status == "accepted"
+
+
+async def test_handing_back_to_the_duty_queue_needs_a_reason_and_alerts_the_manager() -> None:
+    uow, ticket = world(status="accepted")
+    uow.community.add_person(5, "物业经理")
+    uow.community.give_role(5, Role.PROPERTY_MANAGER, 1)
+    with pytest.raises(UserFacingError) as no_reason:
+        await repairs.reassign(uow, T, tg(BUTLER), ticket.id, 0, "  ", NOW)  # type: ignore[arg-type]
+    assert no_reason.value.key == "repairs.reason_needed"
+    view = await repairs.reassign(uow, T, tg(BUTLER), ticket.id, 0, "需要电工证", NOW)  # type: ignore[arg-type]
+    assert view.status == "open" and view.assignee_id is None and view.queue == "duty"
+    assert uow.outbox.to(tg(5))  # the duty manager is asked to take it
+
+
+async def test_the_board_counts_tickets_by_status_and_lists_the_late_ones() -> None:
+    uow, ticket = world(status="accepted", stage_due_at=NOW - timedelta(hours=1))
+    uow.repairs.add(RepairTicket(**{**_columns(ticket), "id": 8, "status": "closed", "rating": 2}))
+    uow.repairs.add(RepairTicket(**{**_columns(ticket), "id": 9, "status": "open", "stage_due_at": None}))
+    uow.community.add_person(6, "书记")
+    uow.community.give_role(6, Role.SUPERVISOR, 1)
+    board = await repairs.board(uow, tg(6), NOW)  # type: ignore[arg-type]
+    assert board.counts == {"open": 1, "accepted": 1, "resolved": 0, "closed": 1}
+    assert [t.id for t in board.overdue] == [7]
+    assert [t.id for t in board.worst_rated] == [8]
+
+
+def _columns(ticket: RepairTicket) -> dict[str, Any]:
+    return {c.key: getattr(ticket, c.key) for c in RepairTicket.__table__.columns}
