@@ -18,7 +18,7 @@ from bot.services.repairs_common import (
     Urgency,
     number_of,
 )
-from bot.services.repairs_core import LEVEL_ROLES, MAX_LEVEL, TicketView, _event, repo
+from bot.services.repairs_core import LEVEL_ROLES, MAX_LEVEL, TicketView, _event
 
 # ---------------------------------------------------------------- notices
 
@@ -27,7 +27,7 @@ async def card_contact(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> boo
     """For the viewer's copy of a card: None unless they are its assignee; else whether 📞 can be offered."""
     async with uow:
         person = await uow.community.person_by_telegram(telegram_id)
-        ticket = await repo(uow).ticket(ticket_id)
+        ticket = await uow.repairs.ticket(ticket_id)
         if person is None or ticket is None or ticket.assignee_id != person.id:
             return None
         return await reporter_has_phone(uow, ticket)
@@ -122,7 +122,7 @@ async def _tell_residents(
     **values: object,
 ) -> None:
     """Status changes go to the reporter and every follower, each in their own language."""
-    people = [ticket.reporter_id, *await repo(uow).followers(ticket.id)]
+    people = [ticket.reporter_id, *await uow.repairs.followers(ticket.id)]
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
     for person_id in dict.fromkeys(people):
         if person_id == skip_person_id:

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from bot.db.models import Compound, Person, StaffRole
 from bot.db.models.repairs import RepairTicket
-from bot.db.repositories.repairs import RepairsRepository
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.roles import Role
@@ -192,10 +191,6 @@ async def _ticket_view(uow: UnitOfWork, ticket: RepairTicket) -> TicketView:
     return _view(ticket, assignee)
 
 
-def repo(uow: UnitOfWork) -> RepairsRepository:
-    return uow.repairs
-
-
 async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
     person = await uow.community.person_by_telegram(telegram_id)
     if person is None:
@@ -204,7 +199,7 @@ async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
 
 
 async def _ticket(uow: UnitOfWork, ticket_id: int) -> RepairTicket:
-    ticket = await repo(uow).ticket(ticket_id)
+    ticket = await uow.repairs.ticket(ticket_id)
     if ticket is None:
         raise UserFacingError("repairs.ticket_gone")
     return ticket
@@ -252,7 +247,7 @@ async def _can_see(uow: UnitOfWork, person: Person, ticket: RepairTicket) -> str
         return "staff"
     if any(r.role == Role.BUTLER and _covers(r, ticket.building_id, ticket.kind) for r in roles):
         return "staff"
-    if await repo(uow).is_follower(ticket.id, person.id):
+    if await uow.repairs.is_follower(ticket.id, person.id):
         return Viewer.FOLLOWER
     return None
 
@@ -274,7 +269,7 @@ def local_time(when: datetime, tz: str) -> str:
 
 
 async def policy_values(uow: UnitOfWork, compound_id: int) -> tuple[int, int, int, dict[str, Any]]:
-    policy = await repo(uow).policy(compound_id)
+    policy = await uow.repairs.policy(compound_id)
     if policy is None:
         return DEFAULT_DAILY_LIMIT, DEFAULT_URGE_HOURS, DEFAULT_AUTO_CLOSE_DAYS, {}
     return (
@@ -301,7 +296,7 @@ def _event(
 
 async def schedule_stage(uow: UnitOfWork, ticket: RepairTicket, stage: str, now: datetime) -> None:
     """Start the accept or resolve clock: a reminder at 70% and the escalation at the limit."""
-    await repo(uow).cancel_timers(ticket.id, (TimerKind.REMIND, TimerKind.ESCALATE))
+    await uow.repairs.cancel_timers(ticket.id, (TimerKind.REMIND, TimerKind.ESCALATE))
     _daily, _urge, _close, overrides = await policy_values(uow, ticket.compound_id)
     accept_minutes, resolve_minutes = limit_minutes(overrides, ticket.kind, ticket.urgency)
     minutes = accept_minutes if stage == "accept" else resolve_minutes
@@ -316,7 +311,7 @@ async def schedule_stage(uow: UnitOfWork, ticket: RepairTicket, stage: str, now:
 
 
 async def schedule_autoclose(uow: UnitOfWork, ticket: RepairTicket, now: datetime) -> None:
-    await repo(uow).cancel_timers(ticket.id, (TimerKind.REMIND, TimerKind.ESCALATE, TimerKind.AUTOCLOSE))
+    await uow.repairs.cancel_timers(ticket.id, (TimerKind.REMIND, TimerKind.ESCALATE, TimerKind.AUTOCLOSE))
     _daily, _urge, days, _limits = await policy_values(uow, ticket.compound_id)
     ticket.stage_due_at = None
     uow.repairs.add_timer(

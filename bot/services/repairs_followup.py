@@ -36,7 +36,6 @@ from bot.services.repairs_core import (
     _ticket,
     _view,
     policy_values,
-    repo,
     schedule_stage,
 )
 
@@ -71,7 +70,9 @@ async def rate(
             )
         ticket = await _reload(uow, ticket_id)
         _event(uow, ticket, "rated", person, now, stars=stars)
-        await repo(uow).cancel_timers(ticket.id, (TimerKind.REMIND, TimerKind.ESCALATE, TimerKind.AUTOCLOSE))
+        await uow.repairs.cancel_timers(
+            ticket.id, (TimerKind.REMIND, TimerKind.ESCALATE, TimerKind.AUTOCLOSE)
+        )
         assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
         if assignee is not None:
             await notify_person(
@@ -133,7 +134,7 @@ async def reopen(
             )
         ticket = await _reload(uow, ticket_id)
         _event(uow, ticket, "reopened", person, now)
-        await repo(uow).cancel_timers(ticket.id, (TimerKind.AUTOCLOSE,))
+        await uow.repairs.cancel_timers(ticket.id, (TimerKind.AUTOCLOSE,))
         await schedule_stage(uow, ticket, "resolve" if still_staff else "accept", now)
         if still_staff and assignee is not None:
             card = task_card(t, assignee.language, ticket)

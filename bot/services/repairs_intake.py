@@ -46,7 +46,6 @@ from bot.services.repairs_core import (
     _ticket_view,
     _view,
     policy_values,
-    repo,
     schedule_stage,
 )
 from bot.services.views import Choice
@@ -80,11 +79,11 @@ async def _ensure_place(
     building_id: int | None = None,
     unit_id: int | None = None,
 ) -> RepairPlace:
-    existing = await repo(uow).place_by_name(compound_id, name)
+    existing = await uow.repairs.place_by_name(compound_id, name)
     if existing is not None:
         return existing
     code = _new_place_code()
-    while await repo(uow).place_by_code(code) is not None:
+    while await uow.repairs.place_by_code(code) is not None:
         code = _new_place_code()
     return await uow.repairs.add_place(
         compound_id=compound_id,
@@ -141,7 +140,7 @@ async def ensure_building_places(uow: UnitOfWork, compound_id: int, now: datetim
                     building_id=building.id,
                     unit_id=unit.id,
                 )
-        places = [_place_view(p) for p in await repo(uow).places(compound_id)]
+        places = [_place_view(p) for p in await uow.repairs.places(compound_id)]
         await uow.commit()
         return places
 
@@ -161,7 +160,7 @@ async def place_by_code(uow: UnitOfWork, code: str) -> PlaceView | None:
     if not code or len(code) > 16 or not code.isalnum():
         return None
     async with uow:
-        place = await repo(uow).place_by_code(code.upper())
+        place = await uow.repairs.place_by_code(code.upper())
         return _place_view(place) if place is not None else None
 
 
@@ -182,27 +181,27 @@ async def start_report(
             raise UserFacingError("common.not_registered")
         compound_id = compound_ids[0]
         if place_id is not None:
-            place = await repo(uow).place(place_id)
+            place = await uow.repairs.place(place_id)
             if place is None:
                 raise UserFacingError("repairs.place_unknown")
             if place.compound_id not in compound_ids:
                 raise UserFacingError("repairs.place_other_compound")
             compound_id = place.compound_id
         daily, _urge, _close, _limits = await policy_values(uow, compound_id)
-        used = await repo(uow).reports_since(person.id, now - timedelta(days=1))
+        used = await uow.repairs.reports_since(person.id, now - timedelta(days=1))
         home_choices = [
             Choice(h.id, f"{h.unit.building.name}{h.unit.name}{h.room}")
             for h in homes
             if h.unit.building.compound_id == compound_id
         ]
-        spots = [Choice(p.id, p.name) for p in await repo(uow).places(compound_id, ("spot",))]
+        spots = [Choice(p.id, p.name) for p in await uow.repairs.places(compound_id, ("spot",))]
         return ReportStart(person.id, compound_id, home_choices, spots, max(0, daily - used))
 
 
 async def _where(uow: UnitOfWork, person: Person, draft: ReportDraft) -> tuple[int, int | None, str, str]:
     """compound, building, private label, public label. Checks the place is really the person's to report."""
     if draft.place_id is not None:
-        place = await repo(uow).place(draft.place_id)
+        place = await uow.repairs.place(draft.place_id)
         if place is None:
             raise UserFacingError("repairs.place_unknown")
         return place.compound_id, place.building_id, place.name, place.name
@@ -225,10 +224,10 @@ async def find_duplicate(uow: UnitOfWork, telegram_id: int, draft: ReportDraft) 
     async with uow:
         person = await _person(uow, telegram_id)
         compound_id, _b, _l, _p = await _where(uow, person, draft)
-        ticket = await repo(uow).open_duplicate(compound_id, draft.kind, draft.household_id, draft.place_id)
+        ticket = await uow.repairs.open_duplicate(compound_id, draft.kind, draft.household_id, draft.place_id)
         if ticket is None:
             return None
-        mine = ticket.reporter_id == person.id or await repo(uow).is_follower(ticket.id, person.id)
+        mine = ticket.reporter_id == person.id or await uow.repairs.is_follower(ticket.id, person.id)
         return DuplicateView(
             ticket.id, number_of(ticket.id), ticket.kind, ticket.status, ticket.public_label, mine=mine
         )
@@ -250,7 +249,7 @@ async def _route(
         candidates = [(r, p) for r, p in candidates if r.areas]  # a butler with no area covers nothing yet
     if not candidates:
         return Queue.DUTY, None
-    counts = await repo(uow).open_counts(p.id for _, p in candidates)
+    counts = await uow.repairs.open_counts(p.id for _, p in candidates)
     best = min(candidates, key=lambda rp: (counts.get(rp[1].id, 0), rp[1].id))
     return queue, best[1]
 
@@ -298,7 +297,7 @@ async def create_ticket(
     daily, _urge, _close, _limits = await policy_values(uow, compound_id)
     if (
         draft.urgency != Urgency.EMERGENCY
-        and await repo(uow).reports_since(person.id, now - timedelta(days=1)) >= daily
+        and await uow.repairs.reports_since(person.id, now - timedelta(days=1)) >= daily
     ):
         raise UserFacingError("repairs.daily_limit", limit=daily)
     queue, assignee = await _route(uow, compound_id, building_id, draft.kind)
@@ -360,7 +359,7 @@ async def follow(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: datetim
         homes = [r.household.unit.building.compound_id for r in await uow.community.residencies_of(person.id)]
         if ticket.compound_id not in homes and not await _roles_in(uow, person.id, ticket.compound_id):
             raise UserFacingError("repairs.not_yours")
-        if ticket.reporter_id != person.id and not await repo(uow).is_follower(ticket.id, person.id):
+        if ticket.reporter_id != person.id and not await uow.repairs.is_follower(ticket.id, person.id):
             await uow.repairs.add_follower(ticket.id, person.id, now)
             _event(uow, ticket, "followed", None, now)
         view = await _ticket_view(uow, ticket)

@@ -28,7 +28,6 @@ from bot.services.repairs_core import (
     _ticket,
     _ticket_view,
     policy_values,
-    repo,
 )
 
 # ---------------------------------------------------------------- lists
@@ -40,7 +39,7 @@ async def my_tickets(uow: UnitOfWork, telegram_id: int) -> list[TicketView]:
         if person is None:
             return []
         return [
-            await _ticket_view(uow, t) for t in await repo(uow).tickets_of_reporter_or_follower(person.id)
+            await _ticket_view(uow, t) for t in await uow.repairs.tickets_of_reporter_or_follower(person.id)
         ]
 
 
@@ -53,7 +52,7 @@ async def ticket_detail(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: 
             raise UserFacingError("repairs.not_yours")
         lines = []
         names: dict[int, str] = {}
-        for event in await repo(uow).events(ticket.id):
+        for event in await uow.repairs.events(ticket.id):
             name = ""
             if event.actor_id is not None:
                 if event.actor_id not in names:
@@ -89,11 +88,11 @@ async def staff_tasks(uow: UnitOfWork, telegram_id: int) -> list[TicketView]:
         names = {r.role for r in roles}
         if not names & {Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR}:
             raise UserFacingError("common.not_allowed")
-        mine = await repo(uow).active_assigned_to(person.id)
+        mine = await uow.repairs.active_assigned_to(person.id)
         compounds = {r.compound_id for r in roles if r.compound_id is not None}
         queue: list[RepairTicket] = []
         if Role.PROPERTY_MANAGER in names and compounds:
-            queue = await repo(uow).unassigned_open(compounds)
+            queue = await uow.repairs.unassigned_open(compounds)
         return [await _ticket_view(uow, t) for t in [*mine, *queue]]
 
 
@@ -115,10 +114,10 @@ async def board(uow: UnitOfWork, telegram_id: int, now: datetime) -> BoardView:
             compound_id = compounds[0].id
         compound = await _compound(uow, compound_id)
         counts: dict[str, int] = {str(s): 0 for s in TicketStatus}
-        counts.update(await repo(uow).status_counts(compound_id))
-        overdue = await repo(uow).overdue(compound_id, now, limit=10)
-        rated = await repo(uow).worst_rated(compound_id, at_most=3, limit=5)
-        help_needed = await repo(uow).help_needed(compound_id, limit=10)
+        counts.update(await uow.repairs.status_counts(compound_id))
+        overdue = await uow.repairs.overdue(compound_id, now, limit=10)
+        rated = await uow.repairs.worst_rated(compound_id, at_most=3, limit=5)
+        help_needed = await uow.repairs.help_needed(compound_id, limit=10)
         return BoardView(
             compound.name,
             counts,
@@ -172,7 +171,7 @@ async def set_policy(
             raise UserFacingError("repairs.policy_bad_limit", limit=key)
     async with uow:
         await _compound(uow, compound_id)
-        policy = await repo(uow).policy(compound_id)
+        policy = await uow.repairs.policy(compound_id)
         if policy is None:
             policy = await uow.repairs.add_policy(compound_id)
         if daily_limit is not None:

@@ -25,7 +25,6 @@ from bot.services.repairs_core import (
     _reload,
     limit_minutes,
     policy_values,
-    repo,
     tz_name,
 )
 
@@ -42,9 +41,9 @@ HONOUR_STALE_DAYS = 3  # an honour board more than this late is skipped, not pos
 async def _handle_timer(
     uow: UnitOfWork, t: Translator, timer_id: int, ticket_id: int, kind: str, now: datetime
 ) -> int:
-    if not await repo(uow).claim_timer(timer_id):
+    if not await uow.repairs.claim_timer(timer_id):
         return 0
-    ticket = await repo(uow).ticket(ticket_id)
+    ticket = await uow.repairs.ticket(ticket_id)
     if ticket is None:
         return 0
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
@@ -125,7 +124,7 @@ async def _handle_timer(
 async def process_timers(uow_factory: UnitOfWorkFactory, t: Translator, now: datetime) -> int:
     handled = 0
     async with uow_factory() as uow:
-        due = await repo(uow).due_timers(now)
+        due = await uow.repairs.due_timers(now)
     for timer_id, ticket_id, kind in due:
         async with uow_factory() as uow:
             try:
@@ -214,7 +213,7 @@ async def _weekly_digest(
 async def _honour_board(
     uow: UnitOfWork, t: Translator, compound: Compound, now: datetime, default_tz: str
 ) -> int:
-    policy = await repo(uow).policy(compound.id)
+    policy = await uow.repairs.policy(compound.id)
     if policy is None or not policy.honour_board:
         return 0
     tz = tz_name(compound, default_tz)
@@ -287,7 +286,7 @@ async def process_due(services: Services, now: datetime) -> int:
 
 async def next_due(services: Services, now: datetime) -> datetime | None:
     async with services.uow() as uow:
-        timer = await repo(uow).next_timer_at()
+        timer = await uow.repairs.next_timer_at()
         compounds = await uow.community.compounds()
     times = [timer] if timer is not None else []
     for compound in compounds:

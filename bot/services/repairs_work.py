@@ -37,7 +37,6 @@ from bot.services.repairs_core import (
     _ticket,
     _ticket_view,
     _view,
-    repo,
     schedule_autoclose,
     schedule_stage,
 )
@@ -98,7 +97,7 @@ async def reassign_targets(uow: UnitOfWork, telegram_id: int, ticket_id: int) ->
             for r, p in await uow.community.staff_with_role(ticket.compound_id, roles)
             if p.id != person.id and p.telegram_id is not None and _covers(r, ticket.building_id, ticket.kind)
         }
-        load = await repo(uow).open_counts(people)
+        load = await uow.repairs.open_counts(people)
         found = [Colleague(pid, name, load.get(pid, 0)) for pid, name in people.items()]
         return sorted(found, key=lambda c: (c.open_tasks, c.name))
 
