@@ -24,7 +24,6 @@ from bot.callbacks import Button
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec
 from bot.context import BotContext, Draft
-from bot.delivery.markup import url_keyboard
 from bot.i18n import SUPPORTED_LANGUAGES, default_translator
 from bot.notices.repairs import NOT_FIXED, RATE, URGE, VIEW
 from bot.scheduling import DueSource
@@ -368,18 +367,10 @@ async def start_from_link(update: Update, context: BotContext) -> ReportStep | i
 async def group_report(update: Update, context: BotContext) -> None:
     """In a group: never collect details there; a button continues in the private chat."""
     link = deep_link(context.services.bot_username or context.bot.username or "RedButlerBot", "rp")
-    markup = url_keyboard([[(context.t("repairs.btn.report_private"), link)]])
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.t("repairs.btn.report_private"), url=link)]])
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_message(
-        chat.id, context.t("repairs.group_report"), reply_markup=dict_url_markup(markup)
-    )
-
-
-def dict_url_markup(markup: dict[str, Any]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b["text"], url=b["url"]) for b in row] for row in markup["inline_keyboard"]]
-    )
+    await context.bot.send_message(chat.id, context.t("repairs.group_report"), reply_markup=markup)
 
 
 # ---------------------------------------------------------------- steps
