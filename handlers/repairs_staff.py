@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
+from typing import ClassVar
 
 from telegram import Update
 from telegram.ext import (
@@ -17,7 +19,7 @@ from telegram.ext import (
 from bot.callbacks import Button
 from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import CommandSpec, roles
-from bot.context import BotContext
+from bot.context import BotContext, Draft
 from bot.notices.repairs import ACCEPT, CARD, DONE, HELP, REASSIGN, task_card
 from bot.roles import Role
 from bot.services import repairs
@@ -31,6 +33,15 @@ REASSIGN_TO = Button(PREFIX, "to", int)  # a colleague's person id, or 0 for the
 NO_PHOTO = Button(PREFIX, "nophoto")
 STAFF_CANCEL = Button(PREFIX, "cancel")
 STAFF_KEY = "repair_staff"
+
+
+@dataclass
+class StaffDraft(Draft):
+    """A hand-over (转派) or a completion (完成) in progress: the ticket, and to whom (0: duty queue)."""
+
+    KEY: ClassVar[str] = STAFF_KEY
+    ticket_id: int | None = None
+    target: int = 0
 
 
 class StaffStep(IntEnum):
@@ -122,8 +133,7 @@ async def reassign_start(update: Update, context: BotContext) -> StaffStep | int
         return ConversationHandler.END
     targets = await repairs.reassign_targets(context.services.uow(), user_id(update), ticket_id)
     await answer(update)
-    assert context.user_data is not None
-    context.user_data[STAFF_KEY] = {"ticket_id": ticket_id}
+    context.store(StaffDraft(ticket_id=ticket_id))
     rows = [
         [(context.t("repairs.btn.colleague", name=c.name, count=c.open_tasks), REASSIGN_TO.data(c.id))]
         for c in targets
@@ -141,13 +151,13 @@ async def reassign_start(update: Update, context: BotContext) -> StaffStep | int
 
 async def reassign_target(update: Update, context: BotContext) -> StaffStep:
     target = _ticket_id(update, REASSIGN_TO)
-    assert context.user_data is not None
-    state = context.user_data.get(STAFF_KEY)
-    if target is None or not state:
+    draft = context.load(StaffDraft)
+    if target is None or draft.ticket_id is None:
         await stale_button(update, context)
         return StaffStep.REASSIGN_PICK
     await answer(update)
-    state["target"] = target
+    draft.target = target
+    context.store(draft)
     await edit_or_reply(
         update,
         context,
@@ -159,8 +169,11 @@ async def reassign_target(update: Update, context: BotContext) -> StaffStep:
 
 async def reassign_reason(update: Update, context: BotContext) -> StaffStep | int:
     message = update.effective_message
-    assert message is not None and context.user_data is not None
-    state = context.user_data.get(STAFF_KEY) or {}
+    assert message is not None
+    draft = context.load(StaffDraft)
+    if draft.ticket_id is None:
+        await stale_button(update, context)
+        return ConversationHandler.END
     reason = (message.text or "").strip()
     if len(reason) > repairs.REASON_LIMIT:
         await reply(update, context, "common.too_long", limit=repairs.REASON_LIMIT)
@@ -169,12 +182,12 @@ async def reassign_reason(update: Update, context: BotContext) -> StaffStep | in
         context.services.uow(),
         context.services.translator,
         user_id(update),
-        int(state["ticket_id"]),
-        int(state.get("target", 0)),
+        draft.ticket_id,
+        draft.target,
         reason,
         context.services.clock.now(),
     )
-    context.user_data.pop(STAFF_KEY, None)
+    context.drop(STAFF_KEY)
     await reply(
         update,
         context,
@@ -205,8 +218,7 @@ async def done_start(update: Update, context: BotContext) -> StaffStep | int:
         await answer(update, context.t("repairs.cannot_complete"), alert=True)
         return ConversationHandler.END
     await answer(update)
-    assert context.user_data is not None
-    context.user_data[STAFF_KEY] = {"ticket_id": ticket_id}
+    context.store(StaffDraft(ticket_id=ticket_id))
     rows = [
         [(context.t("repairs.btn.skip_photo"), NO_PHOTO.data())],
         [(context.t("common.btn_cancel"), STAFF_CANCEL.data())],
@@ -223,20 +235,19 @@ async def repairs_me(update: Update, context: BotContext) -> int | None:
 
 
 async def _finish(update: Update, context: BotContext, photo: str | None) -> int:
-    assert context.user_data is not None
-    state = context.user_data.get(STAFF_KEY) or {}
-    if "ticket_id" not in state:
+    draft = context.load(StaffDraft)
+    if draft.ticket_id is None:
         await stale_button(update, context)
         return ConversationHandler.END
     view = await repairs.complete(
         context.services.uow(),
         context.services.translator,
         user_id(update),
-        int(state["ticket_id"]),
+        draft.ticket_id,
         photo,
         context.services.clock.now(),
     )
-    context.user_data.pop(STAFF_KEY, None)
+    context.drop(STAFF_KEY)
     await answer(update)
     await reply(update, context, "repairs.completed_ok", number=view.number)
     return ConversationHandler.END
@@ -259,8 +270,7 @@ async def done_text(update: Update, context: BotContext) -> StaffStep:
 
 async def staff_cancel(update: Update, context: BotContext) -> int:
     await answer(update)
-    if context.user_data is not None:
-        context.user_data.pop(STAFF_KEY, None)
+    context.drop(STAFF_KEY)
     if update.callback_query is not None:
         await edit_or_reply(update, context, context.t("common.cancelled"))
     else:
