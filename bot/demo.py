@@ -253,7 +253,7 @@ DEMO_STARTING_POINTS = 20  # 张阿姨 can try a redemption (理发一次 costs 
 
 async def _seed_points(uow_factory: UnitOfWorkFactory, compound_id: int, now: datetime) -> None:
     from bot.i18n import default_translator
-    from bot.services.points import award_points
+    from bot.services.points_awards import award_points
     from bot.services.points_catalogue import seed_demo_catalogue
 
     async with uow_factory() as uow:

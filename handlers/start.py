@@ -5,11 +5,12 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import pack, unpack
+from bot.callbacks import Button
 from bot.capability import Capability, MenuEntry, Placement, Wiring
 from bot.commands import REGISTERED, Audience, CommandSpec
 from bot.context import BotContext
 from bot.i18n import SUPPORTED_LANGUAGES
+from bot.notices.residents import REGISTER_CODE, REGISTER_JOIN, REGISTER_JOIN_IN
 from bot.services import people
 from bot.services.views import PersonView
 from handlers.common import current_person, ensure_current_person, is_private, refresh_commands, show_menu
@@ -17,6 +18,8 @@ from handlers.menu import entry_for_label
 from handlers.render import answer, buttons, display_name, edit_or_reply, reply, stale_button
 
 LANG_PREFIX = "lang"
+# One button per language: "lang:en".
+LANGUAGE_BUTTONS = {lang: Button(LANG_PREFIX, lang) for lang in SUPPORTED_LANGUAGES}
 
 
 def language_keyboard(context: BotContext) -> object:
@@ -24,7 +27,7 @@ def language_keyboard(context: BotContext) -> object:
     return buttons(
         [
             [
-                (context.services.translator(lang, "start.language_name"), pack(LANG_PREFIX, lang))
+                (context.services.translator(lang, "start.language_name"), LANGUAGE_BUTTONS[lang].data())
                 for lang in SUPPORTED_LANGUAGES
             ]
         ]
@@ -65,10 +68,10 @@ async def welcome(update: Update, context: BotContext, person: PersonView | None
 
 
 def register_buttons(context: BotContext, compound_id: int | None = None) -> object:
-    join = pack("rg", "join", compound_id) if compound_id is not None else pack("rg", "join")
+    join = REGISTER_JOIN_IN.data(compound_id) if compound_id is not None else REGISTER_JOIN.data()
     return buttons(
         [
-            [(context.t("residents.btn_enter_code"), pack("rg", "code"))],
+            [(context.t("residents.btn_enter_code"), REGISTER_CODE.data())],
             [(context.t("residents.btn_join"), join)],
         ]
     )
@@ -77,9 +80,8 @@ def register_buttons(context: BotContext, compound_id: int | None = None) -> obj
 async def choose_language(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    parts = unpack(query.data)
-    language = parts[1] if len(parts) > 1 else ""
-    if language not in SUPPORTED_LANGUAGES:
+    language = next((lang for lang, b in LANGUAGE_BUTTONS.items() if b.parse(query.data) is not None), "")
+    if not language:
         await stale_button(update, context)
         return
     await people.set_language(

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.repositories import (
+    ActivityRepository,
     AnnouncementRepository,
     CommunityRepository,
     EventRepository,
+    IdentityRepository,
     InboxRepository,
     LawRepository,
     OutboxRepository,
@@ -56,6 +58,8 @@ class UnitOfWork:
     announcements: AnnouncementRepository
     votes: VoteRepository
     law: LawRepository
+    activity: ActivityRepository
+    identity: IdentityRepository
 
     def __init__(
         self,
@@ -80,6 +84,8 @@ class UnitOfWork:
         self.announcements = AnnouncementRepository(session)
         self.votes = VoteRepository(session)
         self.law = LawRepository(session)
+        self.activity = ActivityRepository(session)
+        self.identity = IdentityRepository(session)
         self._schedule_changed = False
         return self
 

@@ -6,9 +6,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
-from bot.db.models import ActivityRecord
 from bot.db.uow import UnitOfWork
 
 
@@ -41,12 +38,9 @@ async def record_activity(
     details: dict[str, object] | None = None,
 ) -> ActivityView | None:
     """Joins the caller's unit of work (the caller commits). None when this source was recorded before."""
-    existing = await uow.session.scalar(
-        select(ActivityRecord.id).where(ActivityRecord.source_key == source_key)
-    )
-    if existing is not None:
+    if await uow.activity.recorded(source_key):
         return None
-    record = ActivityRecord(
+    record = await uow.activity.add(
         source_key=source_key,
         person_id=person_id,
         compound_id=compound_id,
@@ -54,10 +48,8 @@ async def record_activity(
         hours=hours,
         details=details or {},
         occurred_at=occurred_at,
-        created_at=now,
+        now=now,
     )
-    uow.session.add(record)
-    await uow.session.flush()
     view = ActivityView(record.id, source_key, person_id, compound_id, activity_type, hours, occurred_at)
     for listener in uow.activity_listeners:
         await listener(uow, view, now)

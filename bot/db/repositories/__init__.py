@@ -1,6 +1,8 @@
+from bot.db.repositories.activity import ActivityRepository
 from bot.db.repositories.announcements import AnnouncementRepository
 from bot.db.repositories.community import CommunityRepository
 from bot.db.repositories.events import EventRepository
+from bot.db.repositories.identity import IdentityRepository
 from bot.db.repositories.inbox import InboxRepository
 from bot.db.repositories.law import LawRepository
 from bot.db.repositories.outbox import OutboxRepository
@@ -10,9 +12,11 @@ from bot.db.repositories.repairs import RepairsRepository
 from bot.db.repositories.votes import VoteRepository
 
 __all__ = [
+    "ActivityRepository",
     "AnnouncementRepository",
     "CommunityRepository",
     "EventRepository",
+    "IdentityRepository",
     "InboxRepository",
     "LawRepository",
     "OutboxRepository",
