@@ -55,6 +55,12 @@ def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == "private"
 
 
+def user_id(update: Update) -> int:
+    """The Telegram id of whoever sent the update (every handler that calls this has one)."""
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
 class AddressedToBot(filters.MessageFilter):
     """A group message that mentions the bot or replies to one of its messages."""
 

@@ -126,9 +126,9 @@ TFIDF_RETRIEVE = 6  # phrasings nearest by character n-gram TF-IDF added to the 
 # The out-of-scope classifier (knowledge.scope.ScopeClassifier): margin of the best office over the Civil Code
 # class. At SCOPE_STRONG the question goes to that office whatever matched; at SCOPE_WEAK when there is no
 # outright answer; at SCOPE_DOUBT an outright answer becomes "您是不是想问". Chosen on the tuning sets
-# (tests/data/law_dev, law_scope_tuning.tsv, law_tuning_2*.tsv): no Civil Code question there sent elsewhere
-# by the classifier but one (抢手机: a crime, tuned as civil), and SCOPE_DOUBT below every one answered outright
-# on them but 2% (still offered first as a suggestion).
+# (tests/data/law_dev, law_scope_tuning.tsv, law_tuning_2*.tsv): no Civil Code question there sent
+# elsewhere by the classifier but one (抢手机: a crime, tuned as civil), and SCOPE_DOUBT below every one
+# answered outright on them but 2% (still offered first as a suggestion).
 SCOPE_STRONG = -0.3
 SCOPE_WEAK = -0.9
 SCOPE_DOUBT = -1.4
