@@ -1,21 +1,24 @@
 """The one place that wires the application.
 
 bot/app.py is the composition root: it alone imports handlers/ (everything else in bot/ is imported by
-handlers, never the reverse).
+handlers, never the reverse). It collects the capabilities of handlers/registry.py into one `Wiring` and
+hands that to the handlers, the menu, the scheduler and the unit of work.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
+from bot.capability import Wiring
 from bot.clock import Clock, SystemClock
-from bot.commands import commands_for
 from bot.config import Settings
 from bot.context import AppState, BotContext, Services
 from bot.db.engine import make_engine, make_sessionmaker
@@ -27,6 +30,9 @@ from bot.delivery.sender import OutboxSender
 from bot.i18n import SUPPORTED_LANGUAGES, Translator, default_translator
 from bot.reports import fonts
 from bot.scheduling import Scheduler
+from handlers.errors import on_error
+from handlers.registry import CAPABILITIES, ordered_handlers
+from handlers.render import refuse_unusable_press
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,17 @@ async def _record_failure(update: object, context: BotContext) -> None:
         await services.inbox.record_failure(update, context)
 
 
+def collect_wiring() -> Wiring:
+    return Wiring.collect(CAPABILITIES)
+
+
+def _quiet_known_warnings() -> None:
+    # Our conversations track a user across messages on purpose (per_message=False); PTB warns about that.
+    warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+    # The sender and the inbox call the Bot API by method name on purpose (the outbox stores the name).
+    warnings.filterwarnings("ignore", message="Please use 'Bot.", category=UserWarning)
+
+
 def build_application(
     settings: Settings,
     *,
@@ -72,6 +89,7 @@ def build_application(
     translator: Translator | None = None,
     background: bool | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
+    _quiet_known_warnings()
     engine_holder = _EngineHolder(settings)
     the_clock = clock or SystemClock()
     the_translator = translator or default_translator()
@@ -87,15 +105,18 @@ def build_application(
         )
     )
 
+    wiring = collect_wiring()
+
     async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         engine = engine_holder()
         services = Services(
             settings=settings,
             clock=the_clock,
             engine=engine,
-            uow_factory=UnitOfWorkFactory(make_sessionmaker(engine)),
+            uow_factory=UnitOfWorkFactory(make_sessionmaker(engine), wiring.on_activity),
             translator=the_translator,
             bot_username=application.bot.username or settings.bot_username,
+            wiring=wiring,
         )
         services.sender = OutboxSender(
             services.uow_factory,
@@ -107,8 +128,10 @@ def build_application(
         services.inbox = InboxProcessor(application, services.uow_factory, the_clock, the_translator)
         services.sender.on_unreachable = services.inbox.unreachable
         services.scheduler = Scheduler(services, application.job_queue if autostart else None)
+        services.uow_factory.after_commit.wake_sender = services.sender.wake
+        services.uow_factory.after_commit.rearm_scheduler = services.scheduler.rearm
         application.bot_data.services = services
-        for hook in POST_INIT_HOOKS:
+        for hook in wiring.on_start:
             await hook(application, services)
         await _default_commands(application, services)
         if autostart:
@@ -122,7 +145,7 @@ def build_application(
                 await services.inbox.stop()
             if services.sender is not None:
                 await services.sender.stop()
-            for hook in SHUTDOWN_HOOKS:
+            for hook in wiring.on_stop:
                 await hook(application, services)
         await engine_holder.dispose()
 
@@ -146,14 +169,8 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
 
-    from telegram.ext import CallbackQueryHandler
-
-    from handlers.errors import on_error
-    from handlers.registry import ordered_handlers
-    from handlers.render import refuse_unusable_press
-
     application.add_handler(CallbackQueryHandler(refuse_unusable_press), group=GUARD_GROUP)
-    application.add_handlers(ordered_handlers())
+    application.add_handlers(ordered_handlers(wiring))
     application.add_handler(TypeHandler(Update, _persist_now), group=PERSIST_GROUP)
     application.add_error_handler(_record_failure)
     application.add_error_handler(on_error)
@@ -167,7 +184,7 @@ async def _default_commands(
     for language in SUPPORTED_LANGUAGES:
         commands = [
             BotCommand(c.command, services.translator(language, c.description_key)[:256])
-            for c in commands_for(None)
+            for c in services.wiring.commands_for(None)
         ]
         try:
             await application.bot.set_my_commands(
@@ -175,11 +192,3 @@ async def _default_commands(
             )
         except Exception:
             log.warning("could not set the default command menu")
-
-
-# Capabilities add long-lived parts (matchers, schedulers) here; both lists run in order.
-from collections.abc import Awaitable, Callable  # noqa: E402
-
-Hook = Callable[[Application[Any, Any, Any, Any, Any, Any], Services], Awaitable[None]]
-POST_INIT_HOOKS: list[Hook] = []
-SHUTDOWN_HOOKS: list[Hook] = []

@@ -1,4 +1,4 @@
-"""Which commands and menu buttons each kind of person sees. Capabilities add theirs here."""
+"""Who sees a command or a menu button. Each capability declares its own (bot/capability.py)."""
 
 from __future__ import annotations
 
@@ -42,23 +42,3 @@ class CommandSpec:
     description_key: str  # catalogue key
     audience: Audience
     order: int
-
-
-COMMANDS: list[CommandSpec] = [
-    CommandSpec("start", "cmd.start", Audience(), 0),
-    CommandSpec("register", "cmd.register", Audience(UNREGISTERED), 5),
-    CommandSpec("me", "cmd.me", Audience(REGISTERED), 80),
-    CommandSpec("help", "cmd.help", Audience(), 90),
-    CommandSpec("language", "cmd.language", Audience(), 91),
-    CommandSpec("cancel", "cmd.cancel", Audience(), 95),
-    CommandSpec("linkgroup", "cmd.linkgroup", roles(Role.ADMIN), 70),
-]
-
-
-def register_command(spec: CommandSpec) -> None:
-    if all(c.command != spec.command for c in COMMANDS):
-        COMMANDS.append(spec)
-
-
-def commands_for(person: PersonView | None) -> list[CommandSpec]:
-    return sorted((c for c in COMMANDS if c.audience.admits(person)), key=lambda c: c.order)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.capability import Wiring
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Services:
-    """Created in post_init, closed in post_shutdown. Capabilities add their long-lived parts in `extras`."""
+    """Created in post_init, closed in post_shutdown. Capabilities keep their long-lived parts in `extras`."""
 
     settings: Settings
     clock: Clock
@@ -32,6 +35,7 @@ class Services:
     scheduler: Scheduler | None = None
     inbox: InboxProcessor | None = None
     bot_username: str = ""
+    wiring: Wiring = field(default_factory=Wiring)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
@@ -55,6 +59,26 @@ class AppState:
 
 
 LANGUAGE_KEY = "language"
+
+
+@dataclass
+class Draft:
+    """A conversation's draft: one dataclass per conversation (fields with defaults, JSON-safe values),
+    kept in user_data under KEY and persisted after every update, so a restart loses no step. Field names
+    are the keys the dict had before the drafts were typed: a conversation persisted then reads back."""
+
+    KEY: ClassVar[str]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Self:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+DraftT = TypeVar("DraftT", bound=Draft)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], AppState]):
@@ -87,6 +111,16 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         """A conversation's draft in user_data (JSON-safe values: it is persisted after every update)."""
         assert self.user_data is not None
         return self.user_data.setdefault(key, {})  # type: ignore[no-any-return]
+
+    def load(self, kind: type[DraftT]) -> DraftT:
+        """The conversation's draft as it was stored (an empty one if there is none)."""
+        stored = self.user_data.get(kind.KEY) if self.user_data is not None else None
+        return kind.from_json(stored if isinstance(stored, Mapping) else None)
+
+    def store(self, draft: Draft) -> None:
+        """Keep the draft for the next step (and for the persistence written after this update)."""
+        if self.user_data is not None:
+            self.user_data[draft.KEY] = draft.to_json()
 
     def drop(self, *keys: str) -> None:
         if self.user_data is not None:

@@ -64,12 +64,6 @@ STAFF_ROWS = [
 ]
 
 Seeder = Callable[[UnitOfWorkFactory, int, datetime], Awaitable[None]]  # (uow factory, compound id, now)
-DEMO_SEEDERS: list[Seeder] = []
-
-
-def add_demo_seeder(seeder: Seeder) -> None:
-    if seeder not in DEMO_SEEDERS:
-        DEMO_SEEDERS.append(seeder)
 
 
 def demo_tables() -> list[tuple[str, list[dict[str, str]]]]:
@@ -259,7 +253,7 @@ DEMO_STARTING_POINTS = 20  # 张阿姨 can try a redemption (理发一次 costs 
 
 async def _seed_points(uow_factory: UnitOfWorkFactory, compound_id: int, now: datetime) -> None:
     from bot.i18n import default_translator
-    from bot.services.points import award_points
+    from bot.services.points_awards import award_points
     from bot.services.points_catalogue import seed_demo_catalogue
 
     async with uow_factory() as uow:
@@ -277,5 +271,4 @@ async def _seed_points(uow_factory: UnitOfWorkFactory, compound_id: int, now: da
     )
 
 
-for _seeder in (_seed_places, _seed_patrols, _seed_events, _seed_points):
-    add_demo_seeder(_seeder)
+DEMO_SEEDERS: tuple[Seeder, ...] = (_seed_places, _seed_patrols, _seed_events, _seed_points)

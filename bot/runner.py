@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,3 +110,13 @@ async def _start_webhook(settings: Settings, application: AnyApplication, proces
     await web.TCPSite(runner, settings.webhook_listen, settings.webhook_port).start()
     await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
     return runner
+
+
+async def wait_for_signal() -> None:
+    """Until SIGINT or SIGTERM: how `redbutler run` and the local demo wait to stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

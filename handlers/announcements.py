@@ -4,8 +4,10 @@ groups, every registered resident of the compound, a building or a unit), pin it
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import MessageEntity, Update
@@ -18,23 +20,24 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
-from bot.commands import CommandSpec, register_command, roles
-from bot.context import BotContext, Services
+from bot.callbacks import Button
+from bot.capability import Capability, Wiring
+from bot.commands import CommandSpec, roles
+from bot.context import BotContext, Draft, Services
 from bot.db.models.announcements import Announcement
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
+from bot.scheduling import DueSource
 from bot.services import announcements, compounds, events, residents
 from bot.services.announcements import AnnouncementDraft
+from bot.services.common import fmt_when
 from bot.services.errors import UserFacingError
-from bot.services.patrols import fmt_when
 from handlers.common import ensure_current_person
+from handlers.flows import flow, pressed, revise, stem, stopper
 from handlers.render import (
     answer,
     buttons,
     choice_keyboard,
     edit_or_reply,
-    pressed_int,
     reply,
     send_text,
     stale_button,
@@ -42,9 +45,17 @@ from handlers.render import (
 
 PREFIX = "an"
 DRAFT_KEY = "announce_draft"
+STOP = Button(PREFIX, "stop")
+PICK_COMPOUND = Button(PREFIX, "c", int)
+PICK_KIND = Button(PREFIX, "k", str)
+PICK_AUDIENCE = Button(PREFIX, "a", str)
+PICK_BUILDING = Button(PREFIX, "b", int)
+PICK_UNIT = Button(PREFIX, "u", int)
+PICK_PIN = Button(PREFIX, "p", int)  # 1 pin, 0 do not
+SEND_NOW = Button(PREFIX, "now")
+SEND = Button(PREFIX, "send")
 STAFF = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
 
-register_command(CommandSpec("announce", "cmd.announce", STAFF, 36))
 
 AUDIENCE_CHOICES = {
     "g": (True, "none"),
@@ -53,6 +64,25 @@ AUDIENCE_CHOICES = {
     "b": (False, "building"),
     "u": (False, "unit"),
 }
+
+
+@dataclass
+class AnnounceDraft(Draft):
+    """What /announce has gathered so far; None = not asked yet (ISO time, JSON-safe)."""
+
+    KEY: ClassVar[str] = DRAFT_KEY
+    request_key: str | None = None
+    compound_id: int | None = None
+    kind: str | None = None
+    title: str | None = None
+    body: str | None = None
+    rows: list[list[str]] | None = None
+    to_groups: bool | None = None
+    scope: str | None = None
+    building_id: int | None = None
+    unit_id: int | None = None
+    pin: bool | None = None
+    send_at: str | None = None
 
 
 class AnnounceStep(IntEnum):
@@ -69,7 +99,7 @@ class AnnounceStep(IntEnum):
 
 
 def _cancel_row(context: BotContext) -> list[tuple[str, str]]:
-    return [(context.t("common.btn_cancel"), pack(PREFIX, "stop"))]
+    return [(context.t("common.btn_cancel"), STOP.data())]
 
 
 async def start(update: Update, context: BotContext) -> AnnounceStep | int:
@@ -78,14 +108,14 @@ async def start(update: Update, context: BotContext) -> AnnounceStep | int:
     await ensure_current_person(update, context)
     context.drop(DRAFT_KEY)
     # Publishing twice (a press after a crash, two phones) sends one announcement: the service keys on this.
-    context.draft(DRAFT_KEY)["request_key"] = secrets.token_hex(8)
+    revise(context, AnnounceDraft, request_key=secrets.token_hex(8))
     compounds = await events.organiser_compounds(context.services.uow(), user.id)
     if not compounds:
         raise UserFacingError("common.not_allowed")
     if len(compounds) == 1:
-        context.draft(DRAFT_KEY)["compound_id"] = compounds[0][0]
+        revise(context, AnnounceDraft, compound_id=compounds[0][0])
         return await _ask_kind(update, context)
-    rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
+    rows = [[(name, PICK_COMPOUND.data(cid))] for cid, name in compounds]
     await reply(update, context, "announcements.pick_compound", markup=buttons([*rows, _cancel_row(context)]))
     return AnnounceStep.COMPOUND
 
@@ -93,19 +123,20 @@ async def start(update: Update, context: BotContext) -> AnnounceStep | int:
 async def compound_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    compound_id = await pressed_int(update, context, 2)
-    if compound_id is None:
+    press = await pressed(update, context, PICK_COMPOUND)
+    if press is None:
         return AnnounceStep.COMPOUND
+    _, compound_id = press
     await answer(update)
-    context.draft(DRAFT_KEY)["compound_id"] = compound_id
+    revise(context, AnnounceDraft, compound_id=compound_id)
     return await _ask_kind(update, context)
 
 
 async def _ask_kind(update: Update, context: BotContext) -> AnnounceStep:
     markup = buttons(
         [
-            [(context.t("announcements.kind_notice"), pack(PREFIX, "k", "notice"))],
-            [(context.t("announcements.kind_accounts"), pack(PREFIX, "k", "accounts"))],
+            [(context.t("announcements.kind_notice"), PICK_KIND.data("notice"))],
+            [(context.t("announcements.kind_accounts"), PICK_KIND.data("accounts"))],
             _cancel_row(context),
         ]
     )
@@ -116,13 +147,13 @@ async def _ask_kind(update: Update, context: BotContext) -> AnnounceStep:
 async def kind_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    kind = parts[2] if len(parts) > 2 else ""
+    values = PICK_KIND.parse(query.data)
+    kind = str(values[0]) if values is not None else ""
     if kind not in announcements.KINDS:
         await stale_button(update, context)
         return AnnounceStep.KIND
     await answer(update)
-    context.draft(DRAFT_KEY)["kind"] = kind
+    revise(context, AnnounceDraft, kind=kind)
     ask = "announcements.ask_title_accounts" if kind == "accounts" else "announcements.ask_title"
     await edit_or_reply(update, context, context.t(ask), buttons([_cancel_row(context)]))
     return AnnounceStep.TITLE
@@ -133,19 +164,17 @@ async def title_entered(update: Update, context: BotContext) -> AnnounceStep:
     if not text or len(text) > announcements.TITLE_LIMIT:
         await reply(update, context, "announcements.bad_title", limit=announcements.TITLE_LIMIT)
         return AnnounceStep.TITLE
-    draft = context.draft(DRAFT_KEY)
-    draft["title"] = text
-    key = "announcements.ask_rows" if draft.get("kind") == "accounts" else "announcements.ask_body"
+    draft = revise(context, AnnounceDraft, title=text)
+    key = "announcements.ask_rows" if draft.kind == "accounts" else "announcements.ask_body"
     await reply(update, context, key, markup=buttons([_cancel_row(context)]))
     return AnnounceStep.BODY
 
 
 async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
     text = (update.effective_message.text or "").strip() if update.effective_message else ""
-    draft = context.draft(DRAFT_KEY)
-    if draft.get("kind") == "accounts":
+    if context.load(AnnounceDraft).kind == "accounts":
         try:
-            draft["rows"] = announcements.parse_accounts(text)
+            revise(context, AnnounceDraft, rows=[list(row) for row in announcements.parse_accounts(text)])
         except UserFacingError as error:
             await send_text(update, context, context.t(error.key, **error.values))
             return AnnounceStep.BODY
@@ -156,8 +185,8 @@ async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
         if len(text) > announcements.BODY_LIMIT:
             await reply(update, context, "announcements.too_long", limit=announcements.BODY_LIMIT)
             return AnnounceStep.BODY
-        draft["body"] = text
-    rows = [[(context.t(f"announcements.audience_{k}"), pack(PREFIX, "a", k))] for k in AUDIENCE_CHOICES]
+        revise(context, AnnounceDraft, body=text)
+    rows = [[(context.t(f"announcements.audience_{k}"), PICK_AUDIENCE.data(k))] for k in AUDIENCE_CHOICES]
     await reply(update, context, "announcements.ask_audience", markup=buttons([*rows, _cancel_row(context)]))
     return AnnounceStep.AUDIENCE
 
@@ -165,18 +194,18 @@ async def body_entered(update: Update, context: BotContext) -> AnnounceStep:
 async def audience_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    choice = parts[2] if len(parts) > 2 else ""
-    draft = context.draft(DRAFT_KEY)
-    if choice not in AUDIENCE_CHOICES or "compound_id" not in draft:
+    values = PICK_AUDIENCE.parse(query.data)
+    choice = str(values[0]) if values is not None else ""
+    draft = context.load(AnnounceDraft)
+    if choice not in AUDIENCE_CHOICES or draft.compound_id is None:
         await stale_button(update, context)
         return AnnounceStep.AUDIENCE
     await answer(update)
     to_groups, scope = AUDIENCE_CHOICES[choice]
-    draft["to_groups"], draft["scope"] = to_groups, scope
+    revise(context, AnnounceDraft, to_groups=to_groups, scope=scope)
     if scope in ("building", "unit"):
-        choices = await residents.list_buildings(context.services.uow(), int(draft["compound_id"]))  # type: ignore[call-overload]
-        markup = choice_keyboard(choices, pack(PREFIX, "b"), extra=_cancel_row(context))
+        choices = await residents.list_buildings(context.services.uow(), draft.compound_id)
+        markup = choice_keyboard(choices, stem(PICK_BUILDING), extra=_cancel_row(context))
         await edit_or_reply(update, context, context.t("announcements.pick_building"), markup)
         return AnnounceStep.BUILDING
     return await _after_audience(update, context)
@@ -185,16 +214,15 @@ async def audience_picked(update: Update, context: BotContext) -> AnnounceStep:
 async def building_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    building_id = int_part(unpack(query.data), 2)
-    draft = context.draft(DRAFT_KEY)
-    if building_id is None:
-        await stale_button(update, context)
+    press = await pressed(update, context, PICK_BUILDING)
+    if press is None:
         return AnnounceStep.BUILDING
+    _, building_id = press
     await answer(update)
-    draft["building_id"] = building_id
-    if draft.get("scope") == "unit":
+    draft = revise(context, AnnounceDraft, building_id=building_id)
+    if draft.scope == "unit":
         choices = await residents.list_units(context.services.uow(), building_id)
-        markup = choice_keyboard(choices, pack(PREFIX, "u"), extra=_cancel_row(context))
+        markup = choice_keyboard(choices, stem(PICK_UNIT), extra=_cancel_row(context))
         await edit_or_reply(update, context, context.t("announcements.pick_unit"), markup)
         return AnnounceStep.UNIT
     return await _after_audience(update, context)
@@ -203,65 +231,66 @@ async def building_picked(update: Update, context: BotContext) -> AnnounceStep:
 async def unit_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    unit_id = await pressed_int(update, context, 2)
-    if unit_id is None:
+    press = await pressed(update, context, PICK_UNIT)
+    if press is None:
         return AnnounceStep.UNIT
+    _, unit_id = press
     await answer(update)
-    context.draft(DRAFT_KEY)["unit_id"] = unit_id
+    revise(context, AnnounceDraft, unit_id=unit_id)
     return await _after_audience(update, context)
 
 
 async def _after_audience(update: Update, context: BotContext) -> AnnounceStep:
-    if context.draft(DRAFT_KEY).get("to_groups"):
+    if context.load(AnnounceDraft).to_groups:
         markup = buttons(
             [
                 [
-                    (context.t("announcements.btn_pin"), pack(PREFIX, "p", 1)),
-                    (context.t("announcements.btn_no_pin"), pack(PREFIX, "p", 0)),
+                    (context.t("announcements.btn_pin"), PICK_PIN.data(1)),
+                    (context.t("announcements.btn_no_pin"), PICK_PIN.data(0)),
                 ],
                 _cancel_row(context),
             ]
         )
         await edit_or_reply(update, context, context.t("announcements.ask_pin"), markup)
         return AnnounceStep.PIN
-    context.draft(DRAFT_KEY)["pin"] = False
+    revise(context, AnnounceDraft, pin=False)
     return await _ask_when(update, context)
 
 
 async def pin_picked(update: Update, context: BotContext) -> AnnounceStep:
     query = update.callback_query
     assert query is not None
-    value = int_part(unpack(query.data), 2)
+    values = PICK_PIN.parse(query.data)
+    value = values[0] if values is not None else None
     if value not in (0, 1):
         await stale_button(update, context)
         return AnnounceStep.PIN
     await answer(update)
-    context.draft(DRAFT_KEY)["pin"] = bool(value)
+    revise(context, AnnounceDraft, pin=bool(value))
     return await _ask_when(update, context)
 
 
 async def _ask_when(update: Update, context: BotContext) -> AnnounceStep:
-    markup = buttons([[(context.t("announcements.btn_now"), pack(PREFIX, "now"))], _cancel_row(context)])
+    markup = buttons([[(context.t("announcements.btn_now"), SEND_NOW.data())], _cancel_row(context)])
     await edit_or_reply(update, context, context.t("announcements.ask_when"), markup)
     return AnnounceStep.WHEN
 
 
 def _draft_obj(context: BotContext) -> AnnouncementDraft:
-    d = context.draft(DRAFT_KEY)
-    send_at = d.get("send_at")
+    d = context.load(AnnounceDraft)
     return AnnouncementDraft(
-        compound_id=int(d["compound_id"]),  # type: ignore[call-overload]
-        title=str(d["title"]),
-        body=str(d.get("body") or ""),
-        kind=str(d.get("kind") or "notice"),
-        table_rows=tuple(tuple(r) for r in d.get("rows") or []),  # type: ignore[attr-defined]
-        to_groups=bool(d.get("to_groups")),
-        scope=str(d.get("scope") or "none"),
-        building_id=int(d["building_id"]) if d.get("building_id") else None,  # type: ignore[call-overload]
-        unit_id=int(d["unit_id"]) if d.get("unit_id") else None,  # type: ignore[call-overload]
-        pin=bool(d.get("pin")),
-        send_at=datetime.fromisoformat(str(send_at)) if send_at else None,
-        request_key=str(d["request_key"]) if d.get("request_key") else None,
+        compound_id=int(d.compound_id or 0),
+        title=str(d.title),
+        body=str(d.body or ""),
+        kind=str(d.kind or "notice"),
+        table_rows=tuple(tuple(r) for r in d.rows or []),
+        to_groups=bool(d.to_groups),
+        scope=str(d.scope or "none"),
+        building_id=int(d.building_id) if d.building_id else None,
+        unit_id=int(d.unit_id) if d.unit_id else None,
+        pin=bool(d.pin),
+        send_at=datetime.fromisoformat(str(d.send_at)) if d.send_at else None,
+        request_key=str(d.request_key) if d.request_key else None,
     )
 
 
@@ -285,7 +314,7 @@ async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
         pin=context.t("announcements.yes" if draft.pin else "announcements.no"),
         when=when,
     )
-    markup = buttons([[(context.t("announcements.btn_send"), pack(PREFIX, "send"))], _cancel_row(context)])
+    markup = buttons([[(context.t("announcements.btn_send"), SEND.data())], _cancel_row(context)])
     # The preview shows the accounts table in the same monospace as the post.
     found = announcements.table_entities(context.services.translator, context.language, preview, summary)
     entities = [MessageEntity(str(e["type"]), int(str(e["offset"])), int(str(e["length"]))) for e in found]
@@ -295,7 +324,7 @@ async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
 
 async def send_now(update: Update, context: BotContext) -> AnnounceStep:
     await answer(update)
-    context.draft(DRAFT_KEY).pop("send_at", None)
+    revise(context, AnnounceDraft, send_at=None)
     return await _confirm(update, context)
 
 
@@ -310,14 +339,14 @@ async def when_entered(update: Update, context: BotContext) -> AnnounceStep:
     if parsed[0] <= now:
         await reply(update, context, "announcements.in_past")
         return AnnounceStep.WHEN
-    context.draft(DRAFT_KEY)["send_at"] = parsed[0].isoformat()
+    revise(context, AnnounceDraft, send_at=parsed[0].isoformat())
     return await _confirm(update, context)
 
 
 async def send(update: Update, context: BotContext) -> int:
     user = update.effective_user
     assert user is not None
-    if "title" not in context.draft(DRAFT_KEY):
+    if context.load(AnnounceDraft).title is None:
         await stale_button(update, context)
         return ConversationHandler.END
     view = await announcements.create(
@@ -327,8 +356,6 @@ async def send(update: Update, context: BotContext) -> int:
         _draft_obj(context),
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update)
     context.drop(DRAFT_KEY)
     if view.status == "sent":
@@ -340,11 +367,7 @@ async def send(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def stop(update: Update, context: BotContext) -> int:
-    await answer(update)
-    context.drop(DRAFT_KEY)
-    await reply(update, context, "announcements.stopped")
-    return ConversationHandler.END
+stop = stopper("announcements.stopped", DRAFT_KEY)
 
 
 async def use_buttons(update: Update, context: BotContext) -> None:
@@ -359,35 +382,30 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
     return await announcements.next_due(services.uow(), now)
 
 
-add_due_source(DueSource("announcements", _process_due, _next_due))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
-    conversation = ConversationHandler(
-        name="announce",
-        persistent=True,
-        allow_reentry=True,
+    conversation = flow(
+        "announce",
         entry_points=[CommandHandler("announce", start, filters=private)],
         states={
-            AnnounceStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=rf"^{PREFIX}:c:")],
-            AnnounceStep.KIND: [CallbackQueryHandler(kind_picked, pattern=rf"^{PREFIX}:k:")],
+            AnnounceStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=PICK_COMPOUND.pattern)],
+            AnnounceStep.KIND: [CallbackQueryHandler(kind_picked, pattern=PICK_KIND.pattern)],
             AnnounceStep.TITLE: [MessageHandler(text, title_entered)],
             AnnounceStep.BODY: [MessageHandler(text, body_entered)],
-            AnnounceStep.AUDIENCE: [CallbackQueryHandler(audience_picked, pattern=rf"^{PREFIX}:a:")],
-            AnnounceStep.BUILDING: [CallbackQueryHandler(building_picked, pattern=rf"^{PREFIX}:b:")],
-            AnnounceStep.UNIT: [CallbackQueryHandler(unit_picked, pattern=rf"^{PREFIX}:u:")],
-            AnnounceStep.PIN: [CallbackQueryHandler(pin_picked, pattern=rf"^{PREFIX}:p:")],
+            AnnounceStep.AUDIENCE: [CallbackQueryHandler(audience_picked, pattern=PICK_AUDIENCE.pattern)],
+            AnnounceStep.BUILDING: [CallbackQueryHandler(building_picked, pattern=PICK_BUILDING.pattern)],
+            AnnounceStep.UNIT: [CallbackQueryHandler(unit_picked, pattern=PICK_UNIT.pattern)],
+            AnnounceStep.PIN: [CallbackQueryHandler(pin_picked, pattern=PICK_PIN.pattern)],
             AnnounceStep.WHEN: [
-                CallbackQueryHandler(send_now, pattern=rf"^{PREFIX}:now$"),
+                CallbackQueryHandler(send_now, pattern=SEND_NOW.pattern),
                 MessageHandler(text, when_entered),
             ],
-            AnnounceStep.CONFIRM: [CallbackQueryHandler(send, pattern=rf"^{PREFIX}:send$")],
+            AnnounceStep.CONFIRM: [CallbackQueryHandler(send, pattern=SEND.pattern)],
         },
+        stop=stop,
+        stop_button=STOP,
         fallbacks=[
-            CommandHandler("cancel", stop),
-            CallbackQueryHandler(stop, pattern=rf"^{PREFIX}:stop$"),
             CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:"),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],
@@ -396,9 +414,17 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
 
 
 async def _compound_zone(context: BotContext) -> ZoneInfo:
-    compound_id = context.draft(DRAFT_KEY).get("compound_id")
+    compound_id = context.load(AnnounceDraft).compound_id
     return await compounds.zone(
         context.services.uow(),
         int(compound_id) if compound_id is not None else None,
         context.services.settings.timezone,
     )
+
+
+CAPABILITY = Capability(
+    name="announcements",
+    handlers=handlers,
+    commands=(CommandSpec("announce", "cmd.announce", STAFF, 360),),
+    due_sources=(DueSource("announcements", _process_due, _next_due),),
+)

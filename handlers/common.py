@@ -8,7 +8,6 @@ from telegram import BotCommand, BotCommandScopeChat, Message, MessageEntity, Up
 from telegram.error import TelegramError
 from telegram.ext import filters
 
-from bot.commands import commands_for
 from bot.context import BotContext
 from bot.services import people
 from bot.services.views import PersonView
@@ -38,7 +37,7 @@ async def ensure_current_person(update: Update, context: BotContext) -> PersonVi
 
 async def refresh_commands(context: BotContext, chat_id: int, person: PersonView | None) -> None:
     """The command menu shows each person only what their role can do (scope: their private chat)."""
-    specs = commands_for(person)
+    specs = context.services.wiring.commands_for(person)
     commands = [BotCommand(c.command, context.t(c.description_key)[:256]) for c in specs]
     try:
         await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
@@ -54,6 +53,12 @@ async def show_menu(
 
 def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == "private"
+
+
+def user_id(update: Update) -> int:
+    """The Telegram id of whoever sent the update (every handler that calls this has one)."""
+    assert update.effective_user is not None
+    return update.effective_user.id
 
 
 class AddressedToBot(filters.MessageFilter):

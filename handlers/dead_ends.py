@@ -15,7 +15,6 @@ Emergencies never reach this module: handlers/emergency.py answers them before a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -28,13 +27,16 @@ from telegram.ext import (
 )
 from telegram.ext import filters as ptb_filters
 
-from bot.callbacks import pack, unpack
+from bot.callbacks import Button
 from bot.context import BotContext
 from bot.services.routing import is_clear_request, is_rights_question
 from handlers.render import answer, buttons, edit_or_reply, reply
 from handlers.routing import route_of
 
 PREFIX = "de"
+CONTINUE = Button(PREFIX, "go")
+CANCEL = Button(PREFIX, "x")
+SWITCH = Button(PREFIX, "sw")
 STRIKE_KEY = "dead_end"  # user_data: [conversation, state, message id] of the last unusable text
 SWITCH_KEY = "dead_end_switch"  # user_data: the message to hand to another capability
 # A hint is one bot message: the next message of the person is at most this many ids later.
@@ -58,15 +60,6 @@ OWN_INTENTS: dict[str, frozenset[str]] = {
     "law": frozenset({"law"}),
 }
 
-# How a conversation shows its current step again ("继续填写"); registered by the capability.
-Resume = Callable[[Update, BotContext, object], Awaitable[object]]
-RESUMERS: dict[str, Resume] = {}
-
-
-def register_resume(conversation_name: str, resume: Resume) -> None:
-    RESUMERS[conversation_name] = resume
-
-
 def _own(conversation: ConversationHandler[Any]) -> frozenset[str]:
     name = conversation.name or ""
     return next((intents for start, intents in OWN_INTENTS.items() if name.startswith(start)), frozenset())
@@ -83,8 +76,8 @@ class DeadEndButtons(CallbackQueryHandler[Any, Any]):
 def _stuck_markup(context: BotContext) -> Any:
     return buttons(
         [
-            [(context.t("flow.btn.continue"), pack(PREFIX, "go"))],
-            [(context.t("flow.btn.cancel"), pack(PREFIX, "x"))],
+            [(context.t("flow.btn.continue"), CONTINUE.data())],
+            [(context.t("flow.btn.cancel"), CANCEL.data())],
         ]
     )
 
@@ -122,8 +115,8 @@ async def _unusable_text(
         what = context.t(SWITCH_LABELS[intent])
         markup = buttons(
             [
-                [(context.t("flow.btn.switch", what=what), pack(PREFIX, "sw"))],
-                [(context.t("flow.btn.continue"), pack(PREFIX, "go"))],
+                [(context.t("flow.btn.switch", what=what), SWITCH.data())],
+                [(context.t("flow.btn.continue"), CONTINUE.data())],
             ]
         )
         await reply(update, context, "flow.switch", markup=markup, what=what)
@@ -165,15 +158,15 @@ def button_handler(conversation: ConversationHandler[Any]) -> BaseHandler[Any, A
     """继续填写 / 取消 / 去「…」, answered inside the conversation so 取消 and 去 can end it."""
 
     async def callback(update: Update, context: BotContext) -> object:
-        action = unpack(update.callback_query.data if update.callback_query else None)[1:2]
-        if action == ["x"]:
+        data = update.callback_query.data if update.callback_query else None
+        if CANCEL.parse(data) is not None:
             return await _cancel(update, context, conversation)
-        if action == ["sw"]:
+        if SWITCH.parse(data) is not None:
             return await _switch(update, context)
         await answer(update)
         if context.user_data is not None:
             context.user_data.pop(STRIKE_KEY, None)
-        resume = RESUMERS.get(conversation.name or "")
+        resume = context.services.wiring.resumers.get(conversation.name or "")
         checked = conversation.check_update(update)  # (current state, key, handler, check)
         if resume is not None and isinstance(checked, tuple):
             return await resume(update, context, checked[0])

@@ -13,7 +13,8 @@ from typing import Any
 from telegram import Message, MessageEntity, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from bot.callbacks import int_part, pack, unpack
+from bot.callbacks import Button
+from bot.capability import Capability, Placement, Wiring
 from bot.context import BotContext
 from bot.services import emergency
 from bot.services.errors import UserFacingError
@@ -22,6 +23,7 @@ from handlers.common import AddressedToBot, ensure_current_person, is_private
 from handlers.render import answer, buttons, edit_or_reply, send_text
 
 PREFIX = "em"
+CONFIRM = Button(PREFIX, "ok", str, int)  # em:ok:<kind>:<message id>: raise the alert for that message
 TEXTS_KEY = "emergency_texts"  # chat_data: the typed message behind each confirm button
 KEPT_TEXTS = 5
 
@@ -79,7 +81,7 @@ async def on_danger(update: Update, context: BotContext) -> None:
     if help_.can_alert:
         lines.append(context.t("emergency.confirm_prompt"))
         markup = buttons(
-            [[(context.t("emergency.btn.confirm"), pack(PREFIX, "ok", signal.kind, message.message_id))]]
+            [[(context.t("emergency.btn.confirm"), CONFIRM.data(signal.kind, message.message_id))]]
         )
         _remember(context, message.message_id, text)
     else:
@@ -93,9 +95,8 @@ async def on_danger(update: Update, context: BotContext) -> None:
 async def on_confirm(update: Update, context: BotContext) -> None:
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and user is not None and chat is not None
-    parts = unpack(query.data)
-    kind = parts[2] if len(parts) > 2 else ""
-    message_id = int_part(parts, 3)
+    pressed = CONFIRM.parse(query.data)
+    kind, message_id = (str(pressed[0]), int(pressed[1])) if pressed else ("", None)
     if kind not in EMERGENCY_KINDS or message_id is None:
         await answer(update, context.t("emergency.stale"), alert=True)
         return
@@ -116,9 +117,6 @@ async def on_confirm(update: Update, context: BotContext) -> None:
         await answer(update, context.t(error.key, **error.values), alert=True)
         return
     await answer(update)
-    if not result.already_raised:
-        context.services.notify_outbox()
-        await context.services.schedule_changed()
     done = context.t(
         "emergency.sent",
         number=result.number,
@@ -128,11 +126,14 @@ async def on_confirm(update: Update, context: BotContext) -> None:
     await edit_or_reply(update, context, context.t(f"emergency.advice.{kind}") + "\n\n" + done)
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     """Registered before every conversation: see handlers/registry.py."""
     private = filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND
     group = filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & AddressedToBot()
     return [
         MessageHandler((private | group) & Danger(), on_danger),
-        CallbackQueryHandler(on_confirm, pattern=rf"^{PREFIX}:ok:"),
+        CallbackQueryHandler(on_confirm, pattern=CONFIRM.pattern),
     ]
+
+
+CAPABILITY = Capability(name="emergency", handlers=handlers, placement=Placement.AHEAD)

@@ -3,8 +3,10 @@ chats, /events (RSVP, cancel; organisers manage theirs), /checkin CODE and the c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Update
@@ -17,39 +19,78 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
-from bot.commands import REGISTERED, Audience, CommandSpec, register_command, roles
-from bot.context import BotContext, Services
+from bot.callbacks import Button
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import REGISTERED, Audience, CommandSpec, roles
+from bot.context import BotContext, Draft, Services
+from bot.notices.events import CANCEL_RSVP, PREFIX, RSVP, STOP
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
+from bot.scheduling import DueSource
 from bot.services import compounds, events
 from bot.services.errors import UserFacingError
-from bot.services.events import AUDIENCES, EVENT_TYPES, PREFIX, REPEATS, EventDraft, EventView
+from bot.services.events import AUDIENCES, EVENT_TYPES, REPEATS, EventDraft, EventView
 from bot.services.invites import deep_link
-from bot.services.patrols import fmt_span
+from bot.services.timing import fmt_span
 from handlers.common import ensure_current_person
-from handlers.menu import MenuEntry, add_menu_entry
+from handlers.flows import draft_id, flow, pressed, revise, stopper
 from handlers.render import (
     answer,
     buttons,
     display_name,
     edit_or_reply,
-    pressed_int,
     reply,
     send_text,
     stale_button,
 )
-from handlers.start import add_deep_link
 
 ORGANISERS = roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR)
 DRAFT_KEY = "event_draft"
 RSVP_LINK = "er"  # /start er_<event id>: a group 报名 finished in the private chat
 MESSAGE_KEY = "event_message"
+
+
+@dataclass
+class MessageDraft(Draft):
+    """An organiser's message to an event's attendees being written: for which event."""
+
+    KEY: ClassVar[str] = MESSAGE_KEY
+    event_id: int | None = None
+
+
+BACK = Button(PREFIX, "back")
+PICK_COMPOUND = Button(PREFIX, "c", int)
+PICK_AUDIENCE = Button(PREFIX, "a", str)
+PICK_TYPE = Button(PREFIX, "t", str)
+PICK_REPEAT = Button(PREFIX, "r", str)
+PUBLISH = Button(PREFIX, "publish")
+MANAGE = Button(PREFIX, "adm", int)
+SHOW_CODE = Button(PREFIX, "code", int)
+MESSAGE_ATTENDEES = Button(PREFIX, "msg", int)
+CANCEL_EVENT = Button(PREFIX, "kill", int)
+CANCEL_EVENT_SURE = Button(PREFIX, "killok", int)
+# What each choice button fills in the draft, and the values it may carry.
+CHOICES = (
+    (PICK_AUDIENCE, "audience", AUDIENCES),
+    (PICK_TYPE, "event_type", EVENT_TYPES),
+    (PICK_REPEAT, "repeat", REPEATS),
+)
 TEXT_LIMIT = 200
 
-register_command(CommandSpec("events", "cmd.events", Audience(REGISTERED), 33))
-register_command(CommandSpec("newevent", "cmd.newevent", ORGANISERS, 34))
-register_command(CommandSpec("checkin", "cmd.checkin", Audience(REGISTERED), 35))
+
+@dataclass
+class NewEventDraft(Draft):
+    """What /newevent has gathered so far; None = not asked yet (ISO times, JSON-safe)."""
+
+    KEY: ClassVar[str] = DRAFT_KEY
+    compound_id: int | None = None
+    title: str | None = None
+    starts_at: str | None = None
+    ends_at: str | None = None
+    place: str | None = None
+    capacity: int | None = None
+    audience: str | None = None
+    event_type: str | None = None
+    repeat: str | None = None
 
 
 class EventStep(IntEnum):
@@ -67,13 +108,13 @@ class EventStep(IntEnum):
 
 def _nav(context: BotContext) -> list[tuple[str, str]]:
     return [
-        (context.t("common.btn_back"), pack(PREFIX, "back")),
-        (context.t("common.btn_cancel"), pack(PREFIX, "stop")),
+        (context.t("common.btn_back"), BACK.data()),
+        (context.t("common.btn_cancel"), STOP.data()),
     ]
 
 
 def _cancel_only(context: BotContext) -> object:
-    return buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "stop"))]])
+    return buttons([[(context.t("common.btn_cancel"), STOP.data())]])
 
 
 def _when(context: BotContext, view: EventView) -> str:
@@ -95,10 +136,10 @@ async def new_event(update: Update, context: BotContext) -> EventStep | int:
     if not compounds:
         raise UserFacingError("common.not_allowed")
     if len(compounds) == 1:
-        context.draft(DRAFT_KEY)["compound_id"] = compounds[0][0]
+        revise(context, NewEventDraft, compound_id=compounds[0][0])
         return await _ask_title(update, context)
-    rows = [[(name, pack(PREFIX, "c", cid))] for cid, name in compounds]
-    rows.append([(context.t("common.btn_cancel"), pack(PREFIX, "stop"))])
+    rows = [[(name, PICK_COMPOUND.data(cid))] for cid, name in compounds]
+    rows.append([(context.t("common.btn_cancel"), STOP.data())])
     await reply(update, context, "events.pick_compound", markup=buttons(rows))
     return EventStep.COMPOUND
 
@@ -106,11 +147,12 @@ async def new_event(update: Update, context: BotContext) -> EventStep | int:
 async def compound_picked(update: Update, context: BotContext) -> EventStep | int:
     query = update.callback_query
     assert query is not None
-    compound_id = await pressed_int(update, context, 2)
-    if compound_id is None:
+    press = await pressed(update, context, PICK_COMPOUND)
+    if press is None:
         return EventStep.COMPOUND
+    _, compound_id = press
     await answer(update)
-    context.draft(DRAFT_KEY)["compound_id"] = compound_id
+    revise(context, NewEventDraft, compound_id=compound_id)
     return await _ask_title(update, context)
 
 
@@ -124,14 +166,13 @@ async def title_entered(update: Update, context: BotContext) -> EventStep:
     if not text or len(text) > events.TITLE_LIMIT:
         await reply(update, context, "events.bad_title", limit=events.TITLE_LIMIT)
         return EventStep.TITLE
-    context.draft(DRAFT_KEY)["title"] = text
+    revise(context, NewEventDraft, title=text)
     await reply(update, context, "events.ask_when", markup=buttons([_nav(context)]))
     return EventStep.WHEN
 
 
 async def when_entered(update: Update, context: BotContext) -> EventStep:
     text = (update.effective_message.text or "") if update.effective_message else ""
-    draft = context.draft(DRAFT_KEY)
     tz = await _compound_zone(context)
     now = context.services.clock.now()
     parsed = events.parse_when(text[:TEXT_LIMIT], tz, now)
@@ -145,7 +186,7 @@ async def when_entered(update: Update, context: BotContext) -> EventStep:
     if end <= start:
         await reply(update, context, "events.end_before_start")
         return EventStep.WHEN
-    draft["starts_at"], draft["ends_at"] = start.isoformat(), end.isoformat()
+    revise(context, NewEventDraft, starts_at=start.isoformat(), ends_at=end.isoformat())
     await reply(update, context, "events.ask_place", markup=buttons([_nav(context)]))
     return EventStep.PLACE
 
@@ -155,7 +196,7 @@ async def place_entered(update: Update, context: BotContext) -> EventStep:
     if not text or len(text) > events.PLACE_LIMIT:
         await reply(update, context, "events.bad_place", limit=events.PLACE_LIMIT)
         return EventStep.PLACE
-    context.draft(DRAFT_KEY)["place"] = text
+    revise(context, NewEventDraft, place=text)
     await reply(update, context, "events.ask_capacity", markup=buttons([_nav(context)]))
     return EventStep.CAPACITY
 
@@ -169,61 +210,65 @@ async def capacity_entered(update: Update, context: BotContext) -> EventStep:
     if not 1 <= capacity <= events.CAPACITY_LIMIT:
         await reply(update, context, "events.bad_capacity", limit=events.CAPACITY_LIMIT)
         return EventStep.CAPACITY
-    context.draft(DRAFT_KEY)["capacity"] = capacity
+    revise(context, NewEventDraft, capacity=capacity)
     return await _ask_audience(update, context)
 
 
 async def _ask_audience(update: Update, context: BotContext) -> EventStep:
-    rows = [[(context.t(f"events.audience_{a}"), pack(PREFIX, "a", a))] for a in AUDIENCES]
+    rows = [[(context.t(f"events.audience_{a}"), PICK_AUDIENCE.data(a))] for a in AUDIENCES]
     await reply(update, context, "events.ask_audience", markup=buttons([*rows, _nav(context)]))
     return EventStep.AUDIENCE
 
 
 async def _ask_type(update: Update, context: BotContext) -> EventStep:
-    names = [(context.t(f"events.type_{k}"), pack(PREFIX, "t", k)) for k in EVENT_TYPES]
+    names = [(context.t(f"events.type_{k}"), PICK_TYPE.data(k)) for k in EVENT_TYPES]
     rows = [names[i : i + 2] for i in range(0, len(names), 2)]
     await edit_or_reply(update, context, context.t("events.ask_type"), buttons([*rows, _nav(context)]))
     return EventStep.TYPE
 
 
 async def _ask_repeat(update: Update, context: BotContext) -> EventStep:
-    rows = [[(context.t(f"events.repeat_{r}"), pack(PREFIX, "r", r))] for r in REPEATS]
+    rows = [[(context.t(f"events.repeat_{r}"), PICK_REPEAT.data(r))] for r in REPEATS]
     await edit_or_reply(update, context, context.t("events.ask_repeat"), buttons([*rows, _nav(context)]))
     return EventStep.REPEAT
 
 
 def _draft_obj(context: BotContext) -> EventDraft:
-    d = context.draft(DRAFT_KEY)
+    d = context.load(NewEventDraft)
     return EventDraft(
-        compound_id=int(d["compound_id"]),  # type: ignore[call-overload]
-        title=str(d["title"]),
-        place=str(d["place"]),
-        starts_at=datetime.fromisoformat(str(d["starts_at"])),
-        ends_at=datetime.fromisoformat(str(d["ends_at"])),
-        capacity=int(d["capacity"]),  # type: ignore[call-overload]
-        audience=str(d["audience"]),
-        event_type=str(d["event_type"]),
-        repeat=str(d["repeat"]),
+        compound_id=int(d.compound_id or 0),
+        title=str(d.title),
+        place=str(d.place),
+        starts_at=datetime.fromisoformat(str(d.starts_at)),
+        ends_at=datetime.fromisoformat(str(d.ends_at)),
+        capacity=int(d.capacity or 0),
+        audience=str(d.audience),
+        event_type=str(d.event_type),
+        repeat=str(d.repeat),
     )
 
 
 async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    kind, value = parts[1], parts[2] if len(parts) > 2 else ""
-    draft = context.draft(DRAFT_KEY)
-    expected = {"a": ("audience", AUDIENCES), "t": ("event_type", EVENT_TYPES), "r": ("repeat", REPEATS)}[
-        kind
-    ]
-    if value not in expected[1] or "capacity" not in draft:
+    draft = context.load(NewEventDraft)
+    picked = next(
+        (
+            (button, field, values[0])
+            for button, field, allowed in CHOICES
+            if (values := button.parse(query.data)) is not None and values[0] in allowed
+        ),
+        None,
+    )
+    if picked is None or draft.capacity is None:
         await stale_button(update, context)
-        return ConversationHandler.END if "capacity" not in draft else EventStep.AUDIENCE
+        return ConversationHandler.END if draft.capacity is None else EventStep.AUDIENCE
     await answer(update)
-    draft[expected[0]] = value
-    if kind == "a":
+    button, field, value = picked
+    revise(context, NewEventDraft, **{field: value})
+    if button is PICK_AUDIENCE:
         return await _ask_type(update, context)
-    if kind == "t":
+    if button is PICK_TYPE:
         return await _ask_repeat(update, context)
     event = _draft_obj(context)
     tz = await _compound_zone(context)
@@ -237,7 +282,7 @@ async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
         type=context.t(f"events.type_{event.event_type}"),
         repeat=context.t(f"events.repeat_{event.repeat}"),
     )
-    markup = buttons([[(context.t("events.btn_publish"), pack(PREFIX, "publish"))], _nav(context)])
+    markup = buttons([[(context.t("events.btn_publish"), PUBLISH.data())], _nav(context)])
     await edit_or_reply(update, context, summary, markup)
     return EventStep.CONFIRM
 
@@ -245,7 +290,7 @@ async def choice_picked(update: Update, context: BotContext) -> EventStep | int:
 async def publish(update: Update, context: BotContext) -> int:
     user = update.effective_user
     assert user is not None
-    if "repeat" not in context.draft(DRAFT_KEY):
+    if context.load(NewEventDraft).repeat is None:
         await stale_button(update, context)
         return ConversationHandler.END
     view = await events.create_event(
@@ -255,8 +300,6 @@ async def publish(update: Update, context: BotContext) -> int:
         _draft_obj(context),
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update)
     context.drop(DRAFT_KEY, MESSAGE_KEY)
     await edit_or_reply(
@@ -268,31 +311,24 @@ async def publish(update: Update, context: BotContext) -> int:
 
 async def back(update: Update, context: BotContext) -> EventStep | int:
     await answer(update)
-    draft = context.draft(DRAFT_KEY)
+    draft = context.load(NewEventDraft)
     # Step back to the question before the one being answered.
-    if "repeat" in draft or "event_type" in draft:
-        draft.pop("repeat", None)
-        draft.pop("event_type", None)
+    if draft.repeat is not None or draft.event_type is not None:
+        revise(context, NewEventDraft, repeat=None, event_type=None)
         return await _ask_type(update, context)
-    if "audience" in draft or "capacity" in draft:
-        draft.pop("audience", None)
-        draft.pop("capacity", None)
+    if draft.audience is not None or draft.capacity is not None:
+        revise(context, NewEventDraft, audience=None, capacity=None)
         await reply(update, context, "events.ask_capacity", markup=buttons([_nav(context)]))
         return EventStep.CAPACITY
-    if "place" in draft or "starts_at" in draft:
-        draft.pop("place", None)
-        draft.pop("starts_at", None)
+    if draft.place is not None or draft.starts_at is not None:
+        revise(context, NewEventDraft, place=None, starts_at=None)
         await reply(update, context, "events.ask_when", markup=buttons([_nav(context)]))
         return EventStep.WHEN
-    draft.pop("title", None)
+    revise(context, NewEventDraft, title=None)
     return await _ask_title(update, context)
 
 
-async def stop(update: Update, context: BotContext) -> int:
-    await answer(update)
-    context.drop(DRAFT_KEY, MESSAGE_KEY)
-    await reply(update, context, "events.stopped")
-    return ConversationHandler.END
+stop = stopper("events.stopped", DRAFT_KEY, MESSAGE_KEY)
 
 
 async def use_buttons(update: Update, context: BotContext) -> None:
@@ -306,9 +342,9 @@ async def use_buttons(update: Update, context: BotContext) -> None:
 def _manage_markup(context: BotContext, event_id: int) -> object:
     return buttons(
         [
-            [(context.t("events.btn_code"), pack(PREFIX, "code", event_id))],
-            [(context.t("events.btn_message"), pack(PREFIX, "msg", event_id))],
-            [(context.t("events.btn_cancel_event"), pack(PREFIX, "kill", event_id))],
+            [(context.t("events.btn_code"), SHOW_CODE.data(event_id))],
+            [(context.t("events.btn_message"), MESSAGE_ATTENDEES.data(event_id))],
+            [(context.t("events.btn_cancel_event"), CANCEL_EVENT.data(event_id))],
         ]
     )
 
@@ -330,18 +366,16 @@ async def _send_manage(update: Update, context: BotContext, view: EventView) -> 
 async def manage_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    parts = unpack(query.data)
-    event_id = int_part(parts, 2)
-    if event_id is None:
-        await stale_button(update, context)
+    press = await pressed(update, context, MANAGE, SHOW_CODE, CANCEL_EVENT, CANCEL_EVENT_SURE)
+    if press is None:
         return
+    action, event_id = press
     uow, now, t = context.services.uow(), context.services.clock.now(), context.services.translator
-    action = parts[1]
-    if action == "adm":
+    if action is MANAGE:
         view = await events.organiser_view(uow, update.effective_user.id, event_id)
         await answer(update)
         await _send_manage(update, context, view)
-    elif action == "code":
+    elif action is SHOW_CODE:
         view = await events.organiser_view(uow, update.effective_user.id, event_id)
         await answer(update)
         link = deep_link(context.services.bot_username, f"ev_{view.checkin_code}")
@@ -356,14 +390,13 @@ async def manage_pressed(update: Update, context: BotContext) -> None:
                 caption=context.t("events.code_qr_caption", title=view.title, code=view.checkin_code),
             )
         await reply(update, context, "events.code", title=view.title, code=view.checkin_code, link=link)
-    elif action == "kill":
+    elif action is CANCEL_EVENT:
         view = await events.organiser_view(uow, update.effective_user.id, event_id)
         await answer(update)
-        markup = buttons([[(context.t("events.btn_kill_yes"), pack(PREFIX, "killok", event_id))]])
+        markup = buttons([[(context.t("events.btn_kill_yes"), CANCEL_EVENT_SURE.data(event_id))]])
         await reply(update, context, "events.kill_confirm", markup=markup, title=view.title)
-    elif action == "killok":
+    elif action is CANCEL_EVENT_SURE:
         told = await events.cancel_event(uow, t, update.effective_user.id, event_id, now)
-        context.services.notify_outbox()
         await answer(update)
         await edit_or_reply(update, context, context.t("events.killed", count=told))
 
@@ -371,13 +404,14 @@ async def manage_pressed(update: Update, context: BotContext) -> None:
 async def message_start(update: Update, context: BotContext) -> EventStep | int:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    event_id = int_part(unpack(query.data), 2)
-    if event_id is None or context.user_data is None:
+    values = MESSAGE_ATTENDEES.parse(query.data)
+    if values is None or context.user_data is None:
         await stale_button(update, context)
         return ConversationHandler.END
+    event_id = int(values[0])
     view = await events.organiser_view(context.services.uow(), update.effective_user.id, event_id)
     await answer(update)
-    context.user_data[MESSAGE_KEY] = event_id
+    context.store(MessageDraft(event_id=event_id))
     await reply(update, context, "events.ask_message", markup=_cancel_only(context), title=view.title)  # type: ignore[arg-type]
     return EventStep.MESSAGE
 
@@ -385,8 +419,8 @@ async def message_start(update: Update, context: BotContext) -> EventStep | int:
 async def message_entered(update: Update, context: BotContext) -> EventStep | int:
     message = update.effective_message
     assert message is not None and update.effective_user is not None
-    event_id = (context.user_data or {}).get(MESSAGE_KEY)
-    if not isinstance(event_id, int):
+    event_id = draft_id(context, MessageDraft, "event_id")
+    if event_id is None:
         return ConversationHandler.END
     if len(message.text or "") > 3000:
         await reply(update, context, "events.message_too_long")
@@ -399,7 +433,6 @@ async def message_entered(update: Update, context: BotContext) -> EventStep | in
         message.text or "",
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     context.drop(DRAFT_KEY, MESSAGE_KEY)
     await reply(update, context, "events.message_sent", count=count)
     return ConversationHandler.END
@@ -412,16 +445,15 @@ async def message_entered(update: Update, context: BotContext) -> EventStep | in
 async def rsvp_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    parts = unpack(query.data)
-    event_id = int_part(parts, 2)
-    if event_id is None:
-        await stale_button(update, context)
+    press = await pressed(update, context, RSVP, CANCEL_RSVP)
+    if press is None:
         return
+    kind, event_id = press
     uow, now = context.services.uow(), context.services.clock.now()
     chat = update.effective_chat
     in_group = chat is not None and chat.type != "private"
     if (
-        parts[1] == "go"
+        kind is RSVP
         and in_group
         and not await events.reachable_privately(context.services.uow(), update.effective_user.id)
     ):
@@ -430,15 +462,13 @@ async def rsvp_pressed(update: Update, context: BotContext) -> None:
         link = deep_link(context.services.bot_username, f"{RSVP_LINK}_{event_id}")
         await query.answer(url=link)
         return
-    if parts[1] == "go":
+    if kind is RSVP:
         result = await events.rsvp(uow, update.effective_user.id, display_name(update), event_id, now)
-        await context.services.schedule_changed()
         key = "events.rsvp_going" if result.status == "going" else "events.rsvp_waiting"
     else:
         result = await events.cancel_rsvp(
             uow, context.services.translator, update.effective_user.id, event_id, now
         )
-        context.services.notify_outbox()
         key = "events.rsvp_cancelled"
     text = context.t(
         key,
@@ -487,7 +517,7 @@ async def events_command(update: Update, context: BotContext) -> None:
                 [
                     (
                         context.t("events.btn_cancel_rsvp", title=view.title[:12], when=label_when),
-                        pack(PREFIX, "cx", view.id),
+                        CANCEL_RSVP.data(view.id),
                     )
                 ]
             )
@@ -496,14 +526,12 @@ async def events_command(update: Update, context: BotContext) -> None:
                 [
                     (
                         context.t("events.btn_rsvp_named", title=view.title[:12], when=label_when),
-                        pack(PREFIX, "go", view.id),
+                        RSVP.data(view.id),
                     )
                 ]
             )
         if staff and (view.organiser_id == person.id or person.has_role(Role.ADMIN.value)):
-            rows.append(
-                [(context.t("events.btn_manage", title=view.title[:12]), pack(PREFIX, "adm", view.id))]
-            )
+            rows.append([(context.t("events.btn_manage", title=view.title[:12]), MANAGE.data(view.id))])
     lines = "\n".join(_event_line(context, v) for v in found)
     await reply(update, context, "events.list", markup=buttons(rows), lines=lines)
 
@@ -537,7 +565,6 @@ async def rsvp_link(update: Update, context: BotContext, rest: str) -> None:
         return
     now = context.services.clock.now()
     result = await events.rsvp(context.services.uow(), user.id, display_name(update), int(rest), now)
-    await context.services.schedule_changed()
     key = "events.rsvp_going" if result.status == "going" else "events.rsvp_waiting"
     view = result.event
     await reply(
@@ -563,39 +590,31 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
     return await events.next_due(services.uow())
 
 
-add_due_source(DueSource("events", _process_due, _next_due))
-add_deep_link("ev", checkin_link)
-add_deep_link(RSVP_LINK, rsvp_link)
-add_menu_entry(MenuEntry("menu.events", menu_events, Audience(REGISTERED), 33))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
-    conversation = ConversationHandler(
-        name="events_new",
-        persistent=True,
-        allow_reentry=True,
+    conversation = flow(
+        "events_new",
         entry_points=[
             CommandHandler("newevent", new_event, filters=private),
-            CallbackQueryHandler(message_start, pattern=rf"^{PREFIX}:msg:"),
+            CallbackQueryHandler(message_start, pattern=MESSAGE_ATTENDEES.pattern),
         ],
         states={
-            EventStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=rf"^{PREFIX}:c:")],
+            EventStep.COMPOUND: [CallbackQueryHandler(compound_picked, pattern=PICK_COMPOUND.pattern)],
             EventStep.TITLE: [MessageHandler(text, title_entered)],
             EventStep.WHEN: [MessageHandler(text, when_entered)],
             EventStep.PLACE: [MessageHandler(text, place_entered)],
             EventStep.CAPACITY: [MessageHandler(text, capacity_entered)],
-            EventStep.AUDIENCE: [CallbackQueryHandler(choice_picked, pattern=rf"^{PREFIX}:a:")],
-            EventStep.TYPE: [CallbackQueryHandler(choice_picked, pattern=rf"^{PREFIX}:t:")],
-            EventStep.REPEAT: [CallbackQueryHandler(choice_picked, pattern=rf"^{PREFIX}:r:")],
-            EventStep.CONFIRM: [CallbackQueryHandler(publish, pattern=rf"^{PREFIX}:publish$")],
+            EventStep.AUDIENCE: [CallbackQueryHandler(choice_picked, pattern=PICK_AUDIENCE.pattern)],
+            EventStep.TYPE: [CallbackQueryHandler(choice_picked, pattern=PICK_TYPE.pattern)],
+            EventStep.REPEAT: [CallbackQueryHandler(choice_picked, pattern=PICK_REPEAT.pattern)],
+            EventStep.CONFIRM: [CallbackQueryHandler(publish, pattern=PUBLISH.pattern)],
             EventStep.MESSAGE: [MessageHandler(text, message_entered)],
         },
+        stop=stop,
+        stop_button=STOP,
         fallbacks=[
-            CommandHandler("cancel", stop),
-            CallbackQueryHandler(stop, pattern=rf"^{PREFIX}:stop$"),
-            CallbackQueryHandler(back, pattern=rf"^{PREFIX}:back$"),
+            CallbackQueryHandler(back, pattern=BACK.pattern),
             CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:(c|a|t|r|publish)"),
             MessageHandler(private & ~filters.COMMAND, use_buttons),
         ],
@@ -611,9 +630,28 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
 
 
 async def _compound_zone(context: BotContext) -> ZoneInfo:
-    compound_id = context.draft(DRAFT_KEY).get("compound_id")
+    compound_id = context.load(NewEventDraft).compound_id
     return await compounds.zone(
         context.services.uow(),
         int(compound_id) if compound_id is not None else None,
         context.services.settings.timezone,
     )
+
+
+async def _chosen(update: Update, context: BotContext, text: str) -> None:
+    await events_command(update, context)
+
+
+CAPABILITY = Capability(
+    name="events",
+    handlers=handlers,
+    commands=(
+        CommandSpec("events", "cmd.events", Audience(REGISTERED), 330),
+        CommandSpec("newevent", "cmd.newevent", ORGANISERS, 340),
+        CommandSpec("checkin", "cmd.checkin", Audience(REGISTERED), 350),
+    ),
+    menu=(MenuEntry("menu.events", menu_events, Audience(REGISTERED), 330),),
+    deep_links={"ev": checkin_link, RSVP_LINK: rsvp_link},
+    choices={"event": _chosen},
+    due_sources=(DueSource("events", _process_due, _next_due),),
+)

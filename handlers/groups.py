@@ -14,16 +14,22 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
+from bot.callbacks import Button
+from bot.capability import Capability, Wiring
+from bot.commands import CommandSpec, roles
 from bot.context import BotContext
-from bot.delivery.markup import url_keyboard
-from bot.services import groups, outbox_notices
+from bot.roles import Role
+from bot.services import groups
+from bot.services.announcements import retry_pins
 from bot.services.errors import UserFacingError
+from bot.services.groups import GroupPurpose
 from bot.services.invites import deep_link
 from handlers.render import answer, choice_keyboard, edit_or_reply, reply, stale_button
 
 log = logging.getLogger(__name__)
 PREFIX = "lg"
+# "lg:<purpose>:<compound id>": link this group to the picked compound for that purpose.
+LINK_BUTTONS = {purpose: Button(PREFIX, purpose, int) for purpose in GroupPurpose}
 
 
 async def link_command(update: Update, context: BotContext) -> None:
@@ -57,7 +63,7 @@ async def link_command(update: Update, context: BotContext) -> None:
         update,
         context,
         "groups.pick_compound",
-        markup=choice_keyboard(choices, pack(PREFIX, purpose), per_row=1),
+        markup=choice_keyboard(choices, f"{PREFIX}:{LINK_BUTTONS[GroupPurpose(purpose)].verb}", per_row=1),
     )
 
 
@@ -66,12 +72,13 @@ async def link_picked(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     user = update.effective_user
     assert query is not None and chat is not None and user is not None
-    parts = unpack(query.data)
-    compound_id = int_part(parts, 2)
-    purpose = parts[1] if len(parts) > 1 else ""
-    if compound_id is None or purpose not in ("residents", "staff"):
+    picked = next(
+        ((purpose, pressed) for purpose, b in LINK_BUTTONS.items() if (pressed := b.parse(query.data))), None
+    )
+    if picked is None:
         await stale_button(update, context)
         return
+    purpose, compound_id = picked[0], int(picked[1][0])
     view = await groups.link_group(
         context.services.uow(),
         chat.id,
@@ -120,12 +127,9 @@ async def bot_membership(update: Update, context: BotContext) -> None:
         return
     if _joined(change):
         await context.bot.send_message(change.chat.id, context.t("groups.hello"))
+    # Made an admin who may pin: the announcement pins Telegram refused before go out now.
     if getattr(change.new_chat_member, "can_pin_messages", False):
-        # Made an admin who may pin: the announcement pins Telegram refused before go out now.
-        from bot.services.announcements import retry_pins
-
-        if await retry_pins(context.services.uow(), change.chat.id, context.services.clock.now()):
-            context.services.notify_outbox()
+        await retry_pins(context.services.uow(), change.chat.id, context.services.clock.now())
 
 
 async def new_members(update: Update, context: BotContext) -> None:
@@ -134,7 +138,7 @@ async def new_members(update: Update, context: BotContext) -> None:
     if message is None or chat is None:
         return
     status = await groups.group_status(context.services.uow(), chat.id)
-    if status is None or status.compound_id is None or status.purpose != "residents":
+    if status is None or status.compound_id is None or status.purpose != GroupPurpose.RESIDENTS:
         return
     joined = [m for m in message.new_chat_members or [] if not m.is_bot]
     to_greet = await groups.newcomers_to_greet(
@@ -145,23 +149,19 @@ async def new_members(update: Update, context: BotContext) -> None:
         return
     link = deep_link(context.services.bot_username, f"reg_{status.compound_id}")
     names = "、".join(m.first_name for m in newcomers)[:200]
-    text = context.services.translator(
-        None, "groups.greeting", names=names, compound=status.compound_name or ""
-    )
-    keyboard = url_keyboard([[(context.services.translator(None, "groups.btn_register"), link)]])
-    # Many people can join at once: greetings go through the outbox to keep a group's 20 messages a minute.
-    await outbox_notices.queue_group_message(
+    await groups.greet_newcomers(
         context.services.uow(),
+        context.services.translator,
         chat.id,
-        text,
-        keyboard,
+        names,
+        status.compound_name or "",
+        link,
         context.services.clock.now(),
         dedupe_key=f"greet:{chat.id}:{message.message_id}",
     )
-    context.services.notify_outbox()
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     groups_only = filters.ChatType.GROUPS
     return [
         CommandHandler("linkgroup", link_command),
@@ -170,3 +170,10 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(groups_only & filters.StatusUpdate.NEW_CHAT_MEMBERS, new_members),
     ]
+
+
+CAPABILITY = Capability(
+    name="groups",
+    handlers=handlers,
+    commands=(CommandSpec("linkgroup", "cmd.linkgroup", roles(Role.ADMIN), 700),),
+)

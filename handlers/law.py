@@ -2,8 +2,8 @@
 
 Private chat: /law or the "⚖️ 法律问答" button asks for a question; free text the router calls "law" is
 answered directly. Groups: "/law 问题", or a message that mentions the bot or replies to it, when it is a
-legal question. Free text reaches us through start.TEXT_HOOKS, i.e. only when no conversation took it: we
-never answer text that belongs to somebody's conversation.
+legal question. Free text reaches us through our text hook (see CAPABILITY), i.e. only when no
+conversation took it: we never answer text that belongs to somebody's conversation.
 """
 
 from __future__ import annotations
@@ -21,17 +21,29 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import POST_INIT_HOOKS
-from bot.callbacks import int_part, pack, unpack
-from bot.commands import Audience, CommandSpec, register_command, roles
+from bot.capability import Capability, MenuEntry, TextHookSpec, Wiring
+from bot.commands import Audience, CommandSpec, roles
 from bot.context import BotContext
 from bot.i18n import SUPPORTED_LANGUAGES, default_translator
+from bot.notices.law import (
+    ARTICLE_TEXT,
+    ASK_VOLUNTEER,
+    CANCEL,
+    GAPS_PAGE,
+    NOT_ASKED,
+    PASS,
+    PREFIX,
+    REASON,
+    SHOW,
+    VOLUNTEER_REPLY,
+    VOTE,
+)
 from bot.roles import Role
 from bot.services import law
 from bot.services import routing as routing_service
-from bot.services.law import PREFIX, ArticleLine, ArticleView, FaqView, GapsView, LawReply
+from bot.services.law import ArticleLine, ArticleView, FaqView, GapsView, LawReply
 from handlers.common import AddressedToBot, current_person, ensure_current_person, is_private, show_menu
-from handlers.menu import MenuEntry, add_menu_entry, entry_for_label
+from handlers.menu import entry_for_label
 from handlers.render import (
     TEXT_LIMIT,
     answer,
@@ -62,7 +74,7 @@ def _articles(context: BotContext, numbers: tuple[int, ...]) -> str:
 
 
 def _text_buttons(context: BotContext, numbers: tuple[int, ...]) -> list[list[tuple[str, str]]]:
-    return [[(context.t("law.btn_text", number=n), pack(PREFIX, "t", n))] for n in numbers[:3]]
+    return [[(context.t("law.btn_text", number=n), ARTICLE_TEXT.data(n))] for n in numbers[:3]]
 
 
 def _basis_lines(context: BotContext, lines: tuple[ArticleLine, ...]) -> list[str]:
@@ -94,13 +106,13 @@ def render_answer(
         parts.append(context.t("law.caveat", caveat=caveat))
     text = "\n\n".join(parts) + "\n" + context.t("law.disclaimer")
     qid = question_id or 0
-    second = [(context.t("law.btn_not_asked"), pack(PREFIX, "n", qid, faq.key))]
+    second = [(context.t("law.btn_not_asked"), NOT_ASKED.data(qid, faq.key))]
     if qid:
-        second.append((context.t("law.btn_ask_volunteer"), pack(PREFIX, "q", qid)))
+        second.append((context.t("law.btn_ask_volunteer"), ASK_VOLUNTEER.data(qid)))
     rows = [
         [
-            (context.t("law.btn_helpful"), pack(PREFIX, "v", qid, faq.key, 1)),
-            (context.t("law.btn_not_helpful"), pack(PREFIX, "v", qid, faq.key, 0)),
+            (context.t("law.btn_helpful"), VOTE.data(qid, faq.key, "1")),
+            (context.t("law.btn_not_helpful"), VOTE.data(qid, faq.key, "0")),
         ],
         second,
         *_text_buttons(context, faq.with_text),
@@ -120,7 +132,7 @@ Rows = list[list[tuple[str, str]]]
 
 def _suggestion_rows(context: BotContext, views: tuple[FaqView, ...], qid: int) -> Rows:
     """One button per entry, labelled with the question it answers in the reader's language."""
-    return [[(_label(f.asked(context.language) or f.question), pack(PREFIX, "s", qid, f.key))] for f in views]
+    return [[(_label(f.asked(context.language) or f.question), SHOW.data(qid, f.key))] for f in views]
 
 
 def _label(text: str) -> str:
@@ -161,7 +173,7 @@ async def send_reply(update: Update, context: BotContext, result: LawReply) -> N
     related = _related_block(context, result.related)
     if result.kind == "suggest" and result.suggestions:
         rows = _suggestion_rows(context, result.suggestions, qid)
-        rows.append([(context.t("law.btn_none_of_these"), pack(PREFIX, "p", qid))])
+        rows.append([(context.t("law.btn_none_of_these"), PASS.data(qid))])
         await send_text(update, context, context.t("law.did_you_mean") + related, buttons(rows))
         return
     if result.kind == "alternatives":
@@ -170,11 +182,11 @@ async def send_reply(update: Update, context: BotContext, result: LawReply) -> N
             return
         rows = _suggestion_rows(context, result.suggestions, qid)
         if qid:
-            rows.append([(context.t("law.btn_none_of_these"), pack(PREFIX, "p", qid))])
+            rows.append([(context.t("law.btn_none_of_these"), PASS.data(qid))])
         key = "law.alternatives" if result.suggestions else "law.alternatives_none"
         await reply(update, context, key, markup=buttons(rows))
         return
-    markup = buttons([[(context.t("law.btn_pass"), pack(PREFIX, "p", qid))]]) if qid else None
+    markup = buttons([[(context.t("law.btn_pass"), PASS.data(qid))]]) if qid else None
     if result.kind == "pointer" and result.pointer:
         text = context.t(f"law.pointer_{result.pointer_office or 'legal_aid'}", number=result.pointer)
         await send_text(update, context, text, markup)  # type: ignore[arg-type]
@@ -207,7 +219,7 @@ def _command_argument(message: Message) -> str:
 
 
 def _cancel_markup(context: BotContext) -> InlineKeyboardMarkup:
-    return buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "x"))]])
+    return buttons([[(context.t("common.btn_cancel"), CANCEL.data())]])
 
 
 # --- asking ---------------------------------------------------------------------------------------
@@ -261,7 +273,7 @@ async def text_please(update: Update, context: BotContext) -> None:
 
 
 async def free_text(update: Update, context: BotContext) -> bool:
-    """start.TEXT_HOOKS: private text nobody else took. law → answer; help (small talk too) → /help."""
+    """A text hook: private text nobody else took. law → answer; help (small talk too) → /help."""
     message = update.effective_message
     if message is None or message.text is None or not is_private(update):
         return False
@@ -288,81 +300,83 @@ async def on_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
-    parts = unpack(query.data)
-    action = parts[1] if len(parts) > 1 else ""
+    data = query.data
     services = context.services
     now = services.clock.now()
-    if action == "s" and len(parts) == 4:
-        result = await law.show_faq(services.uow(), parts[3], int_part(parts, 2) or None)
+    if (shown := SHOW.parse(data)) is not None:
+        qid, key = shown
+        result = await law.show_faq(services.uow(), str(key), int(qid) or None)
         await answer(update)
         await send_reply(update, context, result)
-    elif action == "v" and len(parts) == 5 and parts[4] in ("0", "1"):
+    elif (voted := VOTE.parse(data)) is not None and voted[2] in ("0", "1"):
+        qid, key, helpful = voted
         vote = await law.vote(
             services.uow(),
             telegram_id=user.id,
             display_name=display_name(update),
-            key=parts[3],
-            question_id=int_part(parts, 2) or None,
-            helpful=parts[4] == "1",
+            key=str(key),
+            question_id=int(qid) or None,
+            helpful=helpful == "1",
             now=now,
         )
         if not vote.recorded:
-            key = "law.already_voted"
+            answer_key = "law.already_voted"
         else:
-            key = "law.thanks_helpful" if vote.helpful else "law.thanks_not_helpful"
-        await answer(update, context.t(key))
+            answer_key = "law.thanks_helpful" if vote.helpful else "law.thanks_not_helpful"
+        await answer(update, context.t(answer_key))
         if vote.recorded and not vote.helpful:
-            await reply(update, context, "law.why", markup=_reason_markup(context, parts[3]))
-    elif action == "w" and len(parts) == 4:
+            await reply(update, context, "law.why", markup=_reason_markup(context, str(key)))
+    elif (why := REASON.parse(data)) is not None:
+        key, code = str(why[0]), str(why[1])
         recorded = await law.dislike_reason(
             services.uow(),
             telegram_id=user.id,
             display_name=display_name(update),
-            key=parts[2],
-            reason_code=parts[3],
+            key=key,
+            reason_code=code,
             now=now,
         )
         await answer(update, context.t("law.reason_thanks" if recorded else "law.reason_already"))
         if recorded:
-            label = context.t(f"law.reason_{law.REASONS[parts[3]]}")
+            label = context.t(f"law.reason_{law.REASONS[code]}")
             await edit_or_reply(update, context, context.t("law.reason_noted", reason=label))
-    elif action == "n" and len(parts) == 4:
+    elif (other := NOT_ASKED.parse(data)) is not None:
+        qid, key = other
         result = await law.not_what_i_asked(
             services.uow(),
             telegram_id=user.id,
             display_name=display_name(update),
-            key=parts[3],
-            question_id=int_part(parts, 2) or None,
+            key=str(key),
+            question_id=int(qid) or None,
             now=now,
         )
         await answer(update)
         await send_reply(update, context, result)
-    elif action in ("p", "q") and int_part(parts, 2):
+    elif (handed := PASS.parse(data) or ASK_VOLUNTEER.parse(data)) is not None and handed[0]:
         passed = await law.pass_to_volunteer(
             services.uow(),
             services.translator,
             telegram_id=user.id,
             display_name=display_name(update),
-            question_id=int_part(parts, 2) or 0,
+            question_id=int(handed[0]),
             now=now,
         )
-        services.notify_outbox()
         key = "law.already_passed" if passed.already else "law.passed"
         await answer(update, context.t(key, count=passed.volunteers))
-        if action == "p":  # the no-match / suggestion card is done with; an answer card stays as it is
+        if PASS.parse(data):  # the no-match / suggestion card is done with; an answer card stays as it is
             await edit_or_reply(update, context, context.t(key, count=passed.volunteers))
         elif not passed.already:
             await reply(update, context, key, count=passed.volunteers)
-    elif action == "t" and int_part(parts, 2) is not None:
-        view = await law.article_text(services.uow(), int_part(parts, 2) or 0)
+    elif (article := ARTICLE_TEXT.parse(data)) is not None:
+        view = await law.article_text(services.uow(), int(article[0]))
         await answer(update)
         title = f"\n{view.title}" if view.title else ""
         text = context.t("law.official_text", number=view.number, title=title, text=view.text)
         await send_text(update, context, text)
-    elif action == "g" and int_part(parts, 2) is not None:
+    elif (page := GAPS_PAGE.parse(data)) is not None:
         gaps = await law.list_gaps(services.uow(), telegram_id=user.id)
         await answer(update)
-        text, markup = gaps_page(context, gaps, int_part(parts, 2) or 0)
+        text, markup = gaps_page(context, gaps, int(page[0]))
         await edit_or_reply(update, context, text, markup)
     else:
         await stale_button(update, context)
@@ -370,7 +384,7 @@ async def on_button(update: Update, context: BotContext) -> None:
 
 def _reason_markup(context: BotContext, key: str) -> InlineKeyboardMarkup:
     row = [
-        (context.t(f"law.reason_{why}"), pack(PREFIX, "w", key, code)) for code, why in law.REASONS.items()
+        (context.t(f"law.reason_{why}"), REASON.data(key, code)) for code, why in law.REASONS.items()
     ]
     return buttons([row])
 
@@ -381,10 +395,11 @@ def _reason_markup(context: BotContext, key: str) -> InlineKeyboardMarkup:
 async def volunteer_reply_start(update: Update, context: BotContext) -> LawStep | int:
     user = update.effective_user
     assert user is not None
-    question_id = int_part(unpack(update.callback_query.data if update.callback_query else ""), 2)
-    if question_id is None:
+    pressed = VOLUNTEER_REPLY.parse(update.callback_query.data if update.callback_query else None)
+    if pressed is None:
         await stale_button(update, context)
         return ConversationHandler.END
+    question_id = int(pressed[0])
     view = await law.question_for_volunteer(
         context.services.uow(), telegram_id=user.id, question_id=question_id
     )
@@ -395,7 +410,7 @@ async def volunteer_reply_start(update: Update, context: BotContext) -> LawStep 
         update,
         context,
         "law.volunteer_prompt",
-        markup=buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "x"))]]),
+        markup=buttons([[(context.t("common.btn_cancel"), CANCEL.data())]]),
         name=view.asker_name,
         question=view.question,
     )
@@ -418,7 +433,6 @@ async def volunteer_reply_entered(update: Update, context: BotContext) -> LawSte
         text=message.text,
         now=context.services.clock.now(),
     )
-    context.services.notify_outbox()
     if context.user_data is not None:
         context.user_data.pop(REPLY_KEY, None)
     await reply(update, context, "law.volunteer_sent", name=view.asker_name)
@@ -495,9 +509,9 @@ def gaps_page(context: BotContext, view: GapsView, page: int) -> tuple[str, Inli
     text = pages[page] + "\n\n" + context.t("law.gaps_page", page=page + 1, pages=len(pages))
     nav: list[tuple[str, str]] = []
     if page > 0:
-        nav.append((context.t("law.btn_prev"), pack(PREFIX, "g", page - 1)))
+        nav.append((context.t("law.btn_prev"), GAPS_PAGE.data(page - 1)))
     if page < len(pages) - 1:
-        nav.append((context.t("law.btn_next"), pack(PREFIX, "g", page + 1)))
+        nav.append((context.t("law.btn_next"), GAPS_PAGE.data(page + 1)))
     return text, buttons([nav])
 
 
@@ -551,31 +565,12 @@ def _menu_labels() -> list[str]:
     return [t(language, "menu.law") for language in SUPPORTED_LANGUAGES]
 
 
-register_command(CommandSpec("law", "cmd.law", Audience(), 30))
-register_command(CommandSpec("law_gaps", "cmd.law_gaps", roles(Role.ADMIN, Role.LEGAL_VOLUNTEER), 76))
-add_menu_entry(MenuEntry("menu.law", law_menu, Audience(), 30))
-
-
-def _register_text_hook() -> None:
-    from handlers.start import TEXT_HOOKS
-
-    if free_text not in TEXT_HOOKS:
-        TEXT_HOOKS.append(free_text)
-
-
-_register_text_hook()
-
-
 async def _warm_up(application: object, services: object) -> None:
     """Load the corpus and build the matcher at start, so the first resident does not wait for it."""
     await asyncio.to_thread(routing_service.warm_up)
 
 
-if _warm_up not in POST_INIT_HOOKS:
-    POST_INIT_HOOKS.append(_warm_up)
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     conversation: ConversationHandler[BotContext] = ConversationHandler(
@@ -585,7 +580,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         entry_points=[
             CommandHandler("law", law_command, filters=private),
             MessageHandler(private & filters.Text(_menu_labels()), law_menu),
-            CallbackQueryHandler(volunteer_reply_start, pattern=rf"^{PREFIX}:r:"),
+            CallbackQueryHandler(volunteer_reply_start, pattern=VOLUNTEER_REPLY.pattern),
         ],
         states={
             LawStep.ASK: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, question_entered)],
@@ -595,7 +590,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
-            CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:x$"),
+            CallbackQueryHandler(cancel, pattern=CANCEL.pattern),
             MessageHandler(private & ~filters.COMMAND & ~filters.TEXT, text_please),
         ],
     )
@@ -604,6 +599,20 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("law_gaps", gaps_command, filters=private),
         CommandHandler("law", group_law_command, filters=groups),
         MessageHandler(groups & filters.TEXT & AddressedToBot() & _LegalQuestion(), group_addressed),
-        CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:x$"),
+        CallbackQueryHandler(cancel, pattern=CANCEL.pattern),
         CallbackQueryHandler(on_button, pattern=rf"^{PREFIX}:"),
     ]
+
+
+CAPABILITY = Capability(
+    name="law",
+    handlers=handlers,
+    commands=(
+        CommandSpec("law", "cmd.law", Audience(), 300),
+        CommandSpec("law_gaps", "cmd.law_gaps", roles(Role.ADMIN, Role.LEGAL_VOLUNTEER), 760),
+    ),
+    menu=(MenuEntry("menu.law", law_menu, Audience(), 300),),
+    text_hooks=(TextHookSpec(free_text, 90),),
+    choices={"law": answer_question},
+    on_start=(_warm_up,),
+)

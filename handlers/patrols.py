@@ -3,8 +3,10 @@ checkpoint QR (/start cp_<code>), the end-of-shift report, /calendar; coordinato
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
@@ -17,27 +19,41 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
-from bot.commands import CommandSpec, register_command, roles
-from bot.context import BotContext, Services
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import CommandSpec, roles
+from bot.context import BotContext, Draft, Services
+from bot.notices.patrols import (
+    ALL_QUIET,
+    FOUND,
+    LEAVE,
+    PREFIX,
+    REPORT_CANCEL,
+    SIGN_UP,
+    TAKE_PLACE,
+    TO_HAZARD,
+)
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
+from bot.scheduling import DueSource
 from bot.services import patrols
-from bot.services.patrols import PREFIX, ShiftView, fmt_span
+from bot.services.patrols import ShiftView
+from bot.services.timing import fmt_span
 from handlers.common import current_person, ensure_current_person
-from handlers.menu import MenuEntry, add_menu_entry
-from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, stale_button
-from handlers.start import add_deep_link
+from handlers.flows import draft_id, flow, pressed, stopper
+from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 
 VOLUNTEERS = roles(Role.PATROL, Role.COORDINATOR, Role.ADMIN)
 REPORT_KEY = "patrol_report"
-REPORT_LIMIT = 1000
 
-register_command(CommandSpec("patrol", "cmd.patrol", VOLUNTEERS, 30))
-register_command(CommandSpec("calendar", "cmd.calendar", VOLUNTEERS, 31))
-register_command(
-    CommandSpec("roster", "cmd.roster", roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR), 32)
-)
+
+@dataclass
+class ReportDraft(Draft):
+    """The end-of-shift report being written: for which shift."""
+
+    KEY: ClassVar[str] = REPORT_KEY
+    shift_id: int | None = None
+
+
+REPORT_LIMIT = 1000
 
 
 class ReportStep(IntEnum):
@@ -70,12 +86,15 @@ def _list_markup(context: BotContext, shifts: list[ShiftView]) -> InlineKeyboard
     rows = []
     for view in shifts:
         if view.mine in ("booked", "waiting"):
-            key, action = ("patrols.btn_cancel" if view.mine == "booked" else "patrols.btn_leave_queue"), "cx"
+            key, action = (
+                ("patrols.btn_cancel" if view.mine == "booked" else "patrols.btn_leave_queue"),
+                LEAVE,
+            )
         elif view.free > 0:
-            key, action = "patrols.btn_signup", "up"
+            key, action = "patrols.btn_signup", SIGN_UP
         else:
-            key, action = "patrols.btn_wait", "up"
-        rows.append([(context.t(key, when=_short(view)), pack(PREFIX, action, view.id))])
+            key, action = "patrols.btn_wait", SIGN_UP
+        rows.append([(context.t(key, when=_short(view)), action.data(view.id))])
     return buttons(rows)
 
 
@@ -92,29 +111,24 @@ async def _list_text(update: Update, context: BotContext) -> tuple[str, InlineKe
 async def patrol_command(update: Update, context: BotContext) -> None:
     await ensure_current_person(update, context)
     text, markup = await _list_text(update, context)
-    from handlers.render import send_text
-
     await send_text(update, context, text, markup)
 
 
 async def signup_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    parts = unpack(query.data)
-    shift_id = int_part(parts, 2)
-    if shift_id is None:
-        await stale_button(update, context)
+    press = await pressed(update, context, SIGN_UP, LEAVE)
+    if press is None:
         return
+    kind, shift_id = press
     now = context.services.clock.now()
     t = context.services.translator
-    if parts[1] == "up":
+    if kind is SIGN_UP:
         result = await patrols.sign_up(context.services.uow(), t, update.effective_user.id, shift_id, now)
         key = "patrols.signed_up" if result.status == "booked" else "patrols.queued"
     else:
         result = await patrols.cancel(context.services.uow(), t, update.effective_user.id, shift_id, now)
         key = "patrols.cancelled_late" if result.late else "patrols.cancelled"
-        context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update)
     when = fmt_span(
         t, context.language, result.shift.starts_at, result.shift.ends_at, ZoneInfo(result.shift.tz)
@@ -131,15 +145,14 @@ async def signup_pressed(update: Update, context: BotContext) -> None:
 async def take_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    offer_id = await pressed_int(update, context, 2)
-    if offer_id is None:
+    press = await pressed(update, context, TAKE_PLACE)
+    if press is None:
         return
+    _, offer_id = press
     t = context.services.translator
     result = await patrols.take_offer(
         context.services.uow(), t, update.effective_user.id, offer_id, context.services.clock.now()
     )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update)
     when = fmt_span(
         t, context.language, result.shift.starts_at, result.shift.ends_at, ZoneInfo(result.shift.tz)
@@ -185,9 +198,10 @@ async def checkpoint_link(update: Update, context: BotContext, code: str) -> Non
 async def all_quiet(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    shift_id = await pressed_int(update, context, 2)
-    if shift_id is None:
+    press = await pressed(update, context, ALL_QUIET)
+    if press is None:
         return
+    _, shift_id = press
     stored = await patrols.report(
         context.services.uow(),
         context.services.translator,
@@ -205,17 +219,18 @@ async def all_quiet(update: Update, context: BotContext) -> None:
 async def report_start(update: Update, context: BotContext) -> ReportStep | int:
     query = update.callback_query
     assert query is not None
-    shift_id = int_part(unpack(query.data), 2)
-    if shift_id is None or context.user_data is None:
+    found = FOUND.parse(query.data)
+    if found is None or context.user_data is None:
         await stale_button(update, context)
         return ConversationHandler.END
+    shift_id = int(found[0])
     await answer(update)
-    context.user_data[REPORT_KEY] = shift_id
+    context.store(ReportDraft(shift_id=shift_id))
     await reply(
         update,
         context,
         "patrols.ask_found",
-        markup=buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "rcancel"))]]),
+        markup=buttons([[(context.t("common.btn_cancel"), REPORT_CANCEL.data())]]),
     )
     return ReportStep.TEXT
 
@@ -223,8 +238,8 @@ async def report_start(update: Update, context: BotContext) -> ReportStep | int:
 async def report_text(update: Update, context: BotContext) -> ReportStep | int:
     message = update.effective_message
     assert message is not None and message.text is not None and update.effective_user is not None
-    shift_id = (context.user_data or {}).get(REPORT_KEY)
-    if not isinstance(shift_id, int):
+    shift_id = draft_id(context, ReportDraft, "shift_id")
+    if shift_id is None:
         return ConversationHandler.END
     if len(message.text) > REPORT_LIMIT:
         await reply(update, context, "patrols.report_too_long", limit=REPORT_LIMIT)
@@ -240,7 +255,6 @@ async def report_text(update: Update, context: BotContext) -> ReportStep | int:
         message.text,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     if context.user_data is not None:
         context.user_data.pop(REPORT_KEY, None)
     if not stored:
@@ -250,7 +264,7 @@ async def report_text(update: Update, context: BotContext) -> ReportStep | int:
         update,
         context,
         "patrols.thanks_found",
-        markup=buttons([[(context.t("patrols.btn_to_hazard"), pack(PREFIX, "hz", shift_id))]]),
+        markup=buttons([[(context.t("patrols.btn_to_hazard"), TO_HAZARD.data(shift_id))]]),
     )
     return ConversationHandler.END
 
@@ -259,9 +273,10 @@ async def to_hazard(update: Update, context: BotContext) -> None:
     """One tap: what the volunteer found becomes a 安全隐患 repair ticket."""
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    shift_id = await pressed_int(update, context, 2)
-    if shift_id is None:
+    press = await pressed(update, context, TO_HAZARD)
+    if press is None:
         return
+    _, shift_id = press
     number, created = await patrols.report_to_hazard(
         context.services.uow(),
         context.services.translator,
@@ -269,18 +284,12 @@ async def to_hazard(update: Update, context: BotContext) -> None:
         shift_id,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     key = "patrols.hazard_created" if created else "patrols.hazard_exists"
     await answer(update)
     await edit_or_reply(update, context, context.t(key, number=number))
 
 
-async def report_cancel(update: Update, context: BotContext) -> int:
-    await answer(update)
-    if context.user_data is not None:
-        context.user_data.pop(REPORT_KEY, None)
-    await reply(update, context, "patrols.report_cancelled")
-    return ConversationHandler.END
+report_cancel = stopper("patrols.report_cancelled", REPORT_KEY)
 
 
 async def report_not_text(update: Update, context: BotContext) -> ReportStep:
@@ -351,26 +360,17 @@ async def _next_due(services: Services, now: datetime) -> datetime | None:
     return await patrols.next_due(services.uow())
 
 
-add_due_source(DueSource("patrols", _process_due, _next_due))
-add_deep_link("cp", checkpoint_link)
-add_menu_entry(MenuEntry("menu.patrols", menu_patrol, VOLUNTEERS, 30))
-# One tap shares the location and checks in (the location handler above); outside a shift it says when.
-add_menu_entry(MenuEntry("menu.checkin", checkin_hint, roles(Role.PATROL), 2, request_location=True))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
-    report = ConversationHandler(
-        name="patrol_report",
-        persistent=True,
-        allow_reentry=True,
-        entry_points=[CallbackQueryHandler(report_start, pattern=rf"^{PREFIX}:issue:")],
+    report = flow(
+        "patrol_report",
+        entry_points=[CallbackQueryHandler(report_start, pattern=FOUND.pattern)],
         states={
             ReportStep.TEXT: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, report_text)],
         },
+        stop=report_cancel,
+        stop_button=REPORT_CANCEL,
         fallbacks=[
-            CommandHandler("cancel", report_cancel),
-            CallbackQueryHandler(report_cancel, pattern=rf"^{PREFIX}:rcancel$"),
             MessageHandler(private & ~filters.COMMAND, report_not_text),
         ],
     )
@@ -380,9 +380,32 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("roster", roster_command, filters=private),
         CommandHandler("calendar", calendar_command, filters=private),
         CallbackQueryHandler(signup_pressed, pattern=rf"^{PREFIX}:(up|cx):"),
-        CallbackQueryHandler(take_pressed, pattern=rf"^{PREFIX}:take:"),
-        CallbackQueryHandler(all_quiet, pattern=rf"^{PREFIX}:ok:"),
-        CallbackQueryHandler(to_hazard, pattern=rf"^{PREFIX}:hz:"),
-        CallbackQueryHandler(report_cancel, pattern=rf"^{PREFIX}:rcancel$"),
+        CallbackQueryHandler(take_pressed, pattern=TAKE_PLACE.pattern),
+        CallbackQueryHandler(all_quiet, pattern=ALL_QUIET.pattern),
+        CallbackQueryHandler(to_hazard, pattern=TO_HAZARD.pattern),
+        CallbackQueryHandler(report_cancel, pattern=REPORT_CANCEL.pattern),
         MessageHandler(private & filters.LOCATION, location_sent),
     ]
+
+
+async def _chosen(update: Update, context: BotContext, text: str) -> None:
+    await patrol_command(update, context)
+
+
+CAPABILITY = Capability(
+    name="patrols",
+    handlers=handlers,
+    commands=(
+        CommandSpec("patrol", "cmd.patrol", VOLUNTEERS, 301),
+        CommandSpec("calendar", "cmd.calendar", VOLUNTEERS, 310),
+        CommandSpec("roster", "cmd.roster", roles(Role.COORDINATOR, Role.ADMIN, Role.SUPERVISOR), 320),
+    ),
+    menu=(
+        # One tap shares the location and checks in (the location handler); outside a shift it says when.
+        MenuEntry("menu.checkin", checkin_hint, roles(Role.PATROL), 20, request_location=True),
+        MenuEntry("menu.patrols", menu_patrol, VOLUNTEERS, 301),
+    ),
+    deep_links={"cp": checkpoint_link},
+    choices={"patrol": _chosen},
+    due_sources=(DueSource("patrols", _process_due, _next_due),),
+)

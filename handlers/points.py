@@ -21,21 +21,46 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
-from bot.commands import REGISTERED, Audience, CommandSpec, register_command, roles
+from bot.callbacks import Button, int_part
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import REGISTERED, Audience, CommandSpec, roles
 from bot.context import BotContext
 from bot.roles import Role
-from bot.services import points
+from bot.scheduling import DueSource
+from bot.services import points, points_awards, points_vouchers
 from bot.services.invites import deep_link
 from bot.services.points_reports import statement_xlsx
+from bot.services.points_vouchers import VoucherStatus
 from handlers.common import current_person, ensure_current_person
-from handlers.dead_ends import register_resume
-from handlers.menu import LabelFilter, MenuEntry, add_menu_entry
-from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
+from handlers.menu import LabelFilter
+from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 from handlers.routing import IntentFilter
-from handlers.start import add_deep_link
 
 PREFIX = "pt"
+HOME_BUTTON = Button(PREFIX, "home")
+CATEGORIES_BUTTON = Button(PREFIX, "cat")
+CATEGORY_BUTTON = Button(PREFIX, "c", int)
+SERVICE_BUTTON = Button(PREFIX, "s", int)
+REDEEM_BUTTON = Button(PREFIX, "r", int)
+CONFIRM_BUTTON = Button(PREFIX, "ok", int)
+CANCEL_BUTTON = Button(PREFIX, "x", int)
+MY_VOUCHERS_BUTTON = Button(PREFIX, "my")
+VOUCHER_BUTTON = Button(PREFIX, "v", int)
+STATEMENT_BUTTON = Button(PREFIX, "xlsx")
+LEADERBOARD_BUTTON = Button(PREFIX, "top")
+PUBLIC_NAME_BUTTON = Button(PREFIX, "pub", int)
+
+
+async def _pressed(update: Update, context: BotContext, button: Button) -> int | None:
+    """The id the pressed button carries; a stale or forged press is told so and gets None."""
+    query = update.callback_query
+    pressed = button.parse(query.data if query is not None else None)
+    if pressed is None:
+        await stale_button(update, context)
+        return None
+    return int(pressed[0])
+
+
 LAST_ENTRIES = 5
 
 
@@ -57,12 +82,12 @@ def _home_buttons(context: BotContext) -> object:
     return buttons(
         [
             [
-                (context.t("points.btn_redeem"), pack(PREFIX, "cat")),
-                (context.t("points.btn_my"), pack(PREFIX, "my")),
+                (context.t("points.btn_redeem"), CATEGORIES_BUTTON.data()),
+                (context.t("points.btn_my"), MY_VOUCHERS_BUTTON.data()),
             ],
             [
-                (context.t("points.btn_xlsx"), pack(PREFIX, "xlsx")),
-                (context.t("points.btn_top"), pack(PREFIX, "top")),
+                (context.t("points.btn_xlsx"), STATEMENT_BUTTON.data()),
+                (context.t("points.btn_top"), LEADERBOARD_BUTTON.data()),
             ],
         ]
     )
@@ -128,13 +153,13 @@ async def show_leaderboard(update: Update, context: BotContext) -> None:
         rows="\n".join(lines) or context.t("points.leaderboard_empty"),
     )
     toggle = (
-        (context.t("points.btn_hide_name"), pack(PREFIX, "pub", 0))
+        (context.t("points.btn_hide_name"), PUBLIC_NAME_BUTTON.data(0))
         if board.public_name
-        else (context.t("points.btn_show_name"), pack(PREFIX, "pub", 1))
+        else (context.t("points.btn_show_name"), PUBLIC_NAME_BUTTON.data(1))
     )
     await answer(update)
     await edit_or_reply(
-        update, context, text, buttons([[toggle], [(context.t("points.btn_back"), pack(PREFIX, "home"))]])
+        update, context, text, buttons([[toggle], [(context.t("points.btn_back"), HOME_BUTTON.data())]])
     )
 
 
@@ -142,7 +167,8 @@ async def toggle_public_name(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None
-    value = int_part(unpack(query.data), 2)
+    pressed = PUBLIC_NAME_BUTTON.parse(query.data)
+    value = pressed[0] if pressed else None
     if value not in (0, 1):
         await stale_button(update, context)
         return
@@ -168,13 +194,13 @@ async def publicname_command(update: Update, context: BotContext) -> None:
 async def show_categories(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
-    names = await points.categories(context.services.uow(), user.id)
+    names = await points_vouchers.categories(context.services.uow(), user.id)
     await answer(update)
     if not names:
         await edit_or_reply(update, context, context.t("points.catalogue_empty"))
         return
-    rows = [[(name, pack(PREFIX, "c", index))] for index, name in enumerate(names)]
-    rows.append([(context.t("points.btn_back"), pack(PREFIX, "home"))])
+    rows = [[(name, CATEGORY_BUTTON.data(index))] for index, name in enumerate(names)]
+    rows.append([(context.t("points.btn_back"), HOME_BUTTON.data())])
     await edit_or_reply(update, context, context.t("points.pick_category"), buttons(rows))
 
 
@@ -182,22 +208,23 @@ async def show_category(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None
-    index = int_part(unpack(query.data), 2)
-    names = await points.categories(context.services.uow(), user.id)
+    pressed = CATEGORY_BUTTON.parse(query.data)
+    index = int(pressed[0]) if pressed else None
+    names = await points_vouchers.categories(context.services.uow(), user.id)
     if index is None or not 0 <= index < len(names):
         await stale_button(update, context)
         return
-    items = await points.services_in(context.services.uow(), user.id, names[index])
+    items = await points_vouchers.services_in(context.services.uow(), user.id, names[index])
     rows = [
         [
             (
                 context.t("points.service_button", name=s.name, partner=s.partner, cost=s.cost),
-                pack(PREFIX, "s", s.id),
+                SERVICE_BUTTON.data(s.id),
             )
         ]
         for s in items[:40]
     ]
-    rows.append([(context.t("points.btn_back"), pack(PREFIX, "cat"))])
+    rows.append([(context.t("points.btn_back"), CATEGORIES_BUTTON.data())])
     await answer(update)
     await edit_or_reply(
         update, context, context.t("points.pick_service", category=names[index]), buttons(rows)
@@ -208,10 +235,10 @@ async def show_service(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None
-    service_id = await pressed_int(update, context, 2)
+    service_id = await _pressed(update, context, SERVICE_BUTTON)
     if service_id is None:
         return
-    item = await points.service_detail(context.services.uow(), user.id, service_id)
+    item = await points_vouchers.service_detail(context.services.uow(), user.id, service_id)
     stock = context.t("points.stock_unlimited") if item.stock is None else str(item.stock)
     limit = context.t("points.limit_none") if item.per_person_limit is None else str(item.per_person_limit)
     text = context.t(
@@ -232,8 +259,8 @@ async def show_service(update: Update, context: BotContext) -> None:
         text,
         buttons(
             [
-                [(context.t("points.btn_redeem_this", cost=item.cost), pack(PREFIX, "r", item.id))],
-                [(context.t("points.btn_back"), pack(PREFIX, "cat"))],
+                [(context.t("points.btn_redeem_this", cost=item.cost), REDEEM_BUTTON.data(item.id))],
+                [(context.t("points.btn_back"), CATEGORIES_BUTTON.data())],
             ]
         ),
     )
@@ -244,17 +271,16 @@ async def redeem(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None and query.message is not None
-    service_id = await pressed_int(update, context, 2)
+    service_id = await _pressed(update, context, REDEEM_BUTTON)
     if service_id is None:
         return
     # One pressed button = one request: pressing it twice (or Telegram redelivering it) holds once.
     request_key = f"{query.message.chat.id}:{query.message.message_id}:{service_id}"
-    voucher = await points.hold_redemption(
+    voucher = await points_vouchers.hold_redemption(
         context.services.uow(), user.id, service_id, request_key, context.services.clock.now()
     )
-    await context.services.schedule_changed()
     await answer(update)
-    if voucher.status != "held":
+    if voucher.status != VoucherStatus.HELD:
         await _voucher_state(update, context, voucher)
         return
     text = context.t(
@@ -271,15 +297,15 @@ async def redeem(update: Update, context: BotContext) -> None:
         text,
         buttons(
             [
-                [(context.t("points.btn_confirm"), pack(PREFIX, "ok", voucher.id))],
-                [(context.t("points.btn_cancel_hold"), pack(PREFIX, "x", voucher.id))],
+                [(context.t("points.btn_confirm"), CONFIRM_BUTTON.data(voucher.id))],
+                [(context.t("points.btn_cancel_hold"), CANCEL_BUTTON.data(voucher.id))],
             ]
         ),
     )
 
 
 async def _voucher_state(update: Update, context: BotContext, voucher: points.VoucherView) -> None:
-    if voucher.status == "active":
+    if voucher.status == VoucherStatus.ACTIVE:
         await send_voucher(update, context, voucher)
     else:
         await edit_or_reply(update, context, context.t(f"points.status_{voucher.status}", code=voucher.code))
@@ -312,7 +338,7 @@ async def send_voucher(update: Update, context: BotContext, voucher: points.Vouc
         chat.id,
         InputFile(io.BytesIO(voucher_qr(link)), filename=f"{voucher.code}.png"),
         caption=caption[:1024],
-        reply_markup=buttons([[(context.t("points.btn_cancel_voucher"), pack(PREFIX, "x", voucher.id))]]),
+        reply_markup=buttons([[(context.t("points.btn_cancel_voucher"), CANCEL_BUTTON.data(voucher.id))]]),
     )
 
 
@@ -320,13 +346,12 @@ async def confirm(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None
-    voucher_id = await pressed_int(update, context, 2)
+    voucher_id = await _pressed(update, context, CONFIRM_BUTTON)
     if voucher_id is None:
         return
-    voucher = await points.confirm_redemption(
+    voucher = await points_vouchers.confirm_redemption(
         context.services.uow(), user.id, voucher_id, context.services.clock.now()
     )
-    await context.services.schedule_changed()
     await answer(update)
     await edit_or_reply(
         update, context, context.t("points.confirmed", service=voucher.service, code=voucher.code)
@@ -338,10 +363,10 @@ async def cancel(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None
-    voucher_id = await pressed_int(update, context, 2)
+    voucher_id = await _pressed(update, context, CANCEL_BUTTON)
     if voucher_id is None:
         return
-    voucher = await points.cancel_voucher(
+    voucher = await points_vouchers.cancel_voucher(
         context.services.uow(), user.id, voucher_id, context.services.clock.now()
     )
     await answer(update)
@@ -358,14 +383,14 @@ async def cancel(update: Update, context: BotContext) -> None:
 async def my_vouchers(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
-    vouchers = await points.my_vouchers(context.services.uow(), user.id)
+    vouchers = await points_vouchers.my_vouchers(context.services.uow(), user.id)
     await answer(update)
     if not vouchers:
         await edit_or_reply(
             update,
             context,
             context.t("points.no_vouchers"),
-            buttons([[(context.t("points.btn_back"), pack(PREFIX, "home"))]]),
+            buttons([[(context.t("points.btn_back"), HOME_BUTTON.data())]]),
         )
         return
     rows = [
@@ -374,12 +399,12 @@ async def my_vouchers(update: Update, context: BotContext) -> None:
                 context.t(
                     "points.voucher_button", service=v.service, expires=_when(v.expires_at, v.timezone)
                 ),
-                pack(PREFIX, "v", v.id),
+                VOUCHER_BUTTON.data(v.id),
             )
         ]
         for v in vouchers[:20]
     ]
-    rows.append([(context.t("points.btn_back"), pack(PREFIX, "home"))])
+    rows.append([(context.t("points.btn_back"), HOME_BUTTON.data())])
     await edit_or_reply(update, context, context.t("points.my_vouchers", count=len(vouchers)), buttons(rows))
 
 
@@ -387,12 +412,12 @@ async def show_voucher(update: Update, context: BotContext) -> None:
     user = update.effective_user
     query = update.callback_query
     assert user is not None and query is not None
-    voucher_id = await pressed_int(update, context, 2)
+    voucher_id = await _pressed(update, context, VOUCHER_BUTTON)
     if voucher_id is None:
         return
-    voucher = await points.my_voucher(context.services.uow(), user.id, voucher_id)
+    voucher = await points_vouchers.my_voucher(context.services.uow(), user.id, voucher_id)
     await answer(update)
-    if voucher.status == "active":
+    if voucher.status == VoucherStatus.ACTIVE:
         await send_voucher(update, context, voucher)
     else:
         await send_text(update, context, context.t(f"points.status_{voucher.status}", code=voucher.code))
@@ -404,10 +429,9 @@ async def show_voucher(update: Update, context: BotContext) -> None:
 async def _verify(update: Update, context: BotContext, code: str) -> None:
     user = update.effective_user
     assert user is not None
-    voucher = await points.verify_voucher(
+    voucher = await points_vouchers.verify_voucher(
         context.services.uow(), context.services.translator, user.id, code, context.services.clock.now()
     )
-    context.services.notify_outbox()
     await reply(
         update,
         context,
@@ -457,9 +481,6 @@ async def resume_verify(update: Update, context: BotContext, state: object) -> V
     return await verify_not_code(update, context)
 
 
-register_resume("points_verify", resume_verify)
-
-
 async def verify_stop(update: Update, context: BotContext) -> int:
     await reply(update, context, "common.cancelled")
     return ConversationHandler.END
@@ -469,7 +490,7 @@ async def verify_link(update: Update, context: BotContext, rest: str) -> None:
     """The QR's link: a merchant verifies; the voucher's owner who opens it just sees their voucher."""
     user = update.effective_user
     assert user is not None
-    own = await points.my_voucher_by_code(context.services.uow(), user.id, rest[:40])
+    own = await points_vouchers.my_voucher_by_code(context.services.uow(), user.id, rest[:40])
     if own is not None:
         await _voucher_state(update, context, own)
         return
@@ -492,7 +513,7 @@ async def _award(update: Update, context: BotContext, deduct: bool) -> None:
     if amount is None:
         await reply(update, context, "points.award_usage", limit=points.MANUAL_LIMIT)
         return
-    result = await points.award_points(
+    result = await points_awards.award_points(
         context.services.uow(),
         context.services.translator,
         user.id,
@@ -503,7 +524,6 @@ async def _award(update: Update, context: BotContext, deduct: bool) -> None:
         context.services.clock.now(),
         deduct=deduct,
     )
-    context.services.notify_outbox()
     key = "points.awarded" if result.amount > 0 else "points.deducted"
     await reply(
         update,
@@ -533,7 +553,7 @@ async def reverse_command(update: Update, context: BotContext) -> None:
     if entry_id is None:
         await reply(update, context, "points.reverse_usage")
         return
-    result = await points.reverse_entry(
+    result = await points_awards.reverse_entry(
         context.services.uow(),
         context.services.translator,
         user.id,
@@ -541,7 +561,6 @@ async def reverse_command(update: Update, context: BotContext) -> None:
         " ".join(args[1:]),
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await reply(
         update,
         context,
@@ -598,19 +617,7 @@ async def text_about_points(update: Update, context: BotContext) -> None:
     await show_points(update, context)
 
 
-register_command(CommandSpec("points", "points.cmd_points", Audience(REGISTERED), 30))
-register_command(CommandSpec("verify", "points.cmd_verify", roles(Role.MERCHANT), 31))
-register_command(CommandSpec("award", "points.cmd_award", roles(*points.STAFF_ROLES), 32))
-register_command(CommandSpec("deduct", "points.cmd_deduct", roles(*points.STAFF_ROLES), 33))
-register_command(CommandSpec("reverse", "points.cmd_reverse", roles(*points.REVERSE_ROLES), 34))
-register_command(CommandSpec("pointrules", "points.cmd_rules", roles(*points.RULE_ROLES), 35))
-register_command(CommandSpec("publicname", "points.cmd_publicname", Audience(REGISTERED), 36))
-add_menu_entry(MenuEntry("points.menu", show_points, Audience(REGISTERED), 30))
-add_deep_link("v", verify_link)
-add_menu_entry(MenuEntry("menu.verify", verify_menu, roles(Role.MERCHANT), 2))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     verify: ConversationHandler[BotContext] = ConversationHandler(
         name="points_verify",
@@ -632,17 +639,47 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("reverse", reverse_command, filters=private),
         CommandHandler("pointrules", rules_command, filters=private),
         CommandHandler("publicname", publicname_command, filters=private),
-        CallbackQueryHandler(show_points, pattern=rf"^{PREFIX}:home$"),
-        CallbackQueryHandler(show_categories, pattern=rf"^{PREFIX}:cat$"),
-        CallbackQueryHandler(show_category, pattern=rf"^{PREFIX}:c:"),
-        CallbackQueryHandler(show_service, pattern=rf"^{PREFIX}:s:"),
-        CallbackQueryHandler(redeem, pattern=rf"^{PREFIX}:r:"),
-        CallbackQueryHandler(confirm, pattern=rf"^{PREFIX}:ok:"),
-        CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:x:"),
-        CallbackQueryHandler(my_vouchers, pattern=rf"^{PREFIX}:my$"),
-        CallbackQueryHandler(show_voucher, pattern=rf"^{PREFIX}:v:"),
-        CallbackQueryHandler(send_statement, pattern=rf"^{PREFIX}:xlsx$"),
-        CallbackQueryHandler(show_leaderboard, pattern=rf"^{PREFIX}:top$"),
-        CallbackQueryHandler(toggle_public_name, pattern=rf"^{PREFIX}:pub:"),
-        MessageHandler(private & IntentFilter("points"), text_about_points),
+        CallbackQueryHandler(show_points, pattern=HOME_BUTTON.pattern),
+        CallbackQueryHandler(show_categories, pattern=CATEGORIES_BUTTON.pattern),
+        CallbackQueryHandler(show_category, pattern=CATEGORY_BUTTON.pattern),
+        CallbackQueryHandler(show_service, pattern=SERVICE_BUTTON.pattern),
+        CallbackQueryHandler(redeem, pattern=REDEEM_BUTTON.pattern),
+        CallbackQueryHandler(confirm, pattern=CONFIRM_BUTTON.pattern),
+        CallbackQueryHandler(cancel, pattern=CANCEL_BUTTON.pattern),
+        CallbackQueryHandler(my_vouchers, pattern=MY_VOUCHERS_BUTTON.pattern),
+        CallbackQueryHandler(show_voucher, pattern=VOUCHER_BUTTON.pattern),
+        CallbackQueryHandler(send_statement, pattern=STATEMENT_BUTTON.pattern),
+        CallbackQueryHandler(show_leaderboard, pattern=LEADERBOARD_BUTTON.pattern),
+        CallbackQueryHandler(toggle_public_name, pattern=PUBLIC_NAME_BUTTON.pattern),
+        MessageHandler(private & IntentFilter(wiring, "points"), text_about_points),
     ]
+
+
+async def _chosen(update: Update, context: BotContext, text: str) -> None:
+    await text_about_points(update, context)
+
+
+CAPABILITY = Capability(
+    name="points",
+    handlers=handlers,
+    commands=(
+        CommandSpec("points", "points.cmd_points", Audience(REGISTERED), 302),
+        CommandSpec("verify", "points.cmd_verify", roles(Role.MERCHANT), 311),
+        CommandSpec("award", "points.cmd_award", roles(*points.STAFF_ROLES), 321),
+        CommandSpec("deduct", "points.cmd_deduct", roles(*points.STAFF_ROLES), 331),
+        CommandSpec("reverse", "points.cmd_reverse", roles(*points.REVERSE_ROLES), 341),
+        CommandSpec("pointrules", "points.cmd_rules", roles(*points.RULE_ROLES), 351),
+        CommandSpec("publicname", "points.cmd_publicname", Audience(REGISTERED), 361),
+    ),
+    menu=(
+        MenuEntry("menu.verify", verify_menu, roles(Role.MERCHANT), 21),
+        MenuEntry("points.menu", show_points, Audience(REGISTERED), 302),
+    ),
+    deep_links={"v": verify_link},
+    resumers={"points_verify": resume_verify},
+    choices={"points": _chosen},
+    on_activity=(points.award_for_activity,),
+    due_sources=(
+        DueSource("points_vouchers", points_vouchers.process_due_vouchers, points_vouchers.next_voucher_due),
+    ),
+)

@@ -1,22 +1,23 @@
-"""The one ordered list of handler modules.
+"""The one ordered list of capabilities: what the application can do, each declared at the bottom of its
+module.
 
 Order matters. The emergency path comes first: danger is answered from any state, and the flow the person was
 in keeps its state and draft. Then every module's conversations, so a person in the middle of one flow (a
 repair report, a new event) is answered by that flow, whatever they send: a conversation's entry point never
 takes an update that a conversation the person is already in would take (the rating comment "修得很好" is
-the comment, not a new repair report). Then the modules' other handlers in the order below; the catch-all
-fallbacks last. Inside a conversation, text a step cannot use goes to handlers/dead_ends.py.
+the comment, not a new repair report). Then the capabilities' other handlers in the order below; the
+catch-all fallbacks last (each capability's `placement` says which of the three it is). Inside a
+conversation, text a step cannot use goes to handlers/dead_ends.py.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, BaseHandler, ConversationHandler, MessageHandler, filters
-from telegram.warnings import PTBUserWarning
 
+from bot.capability import Capability, Placement, Wiring
 from bot.context import BotContext
 from handlers import (
     announcements,
@@ -30,6 +31,7 @@ from handlers import (
     repairs,
     repairs_contact,
     repairs_reopen,
+    repairs_staff,
     residents,
     routing,
     start,
@@ -38,13 +40,25 @@ from handlers import (
 )
 from handlers.menu import MenuLabelFilter
 
-# Our conversations track a user across messages on purpose (per_message=False); PTB warns about that.
-warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-
-CAPABILITIES = (
-    routing, residents, groups, points, patrols, events, announcements,
-    repairs_reopen, repairs, repairs_contact, votes, stats, law, start,
-)  # fmt: skip
+CAPABILITIES: tuple[Capability, ...] = (
+    emergency.CAPABILITY,
+    routing.CAPABILITY,
+    residents.CAPABILITY,
+    groups.CAPABILITY,
+    points.CAPABILITY,
+    patrols.CAPABILITY,
+    events.CAPABILITY,
+    announcements.CAPABILITY,
+    repairs_reopen.CAPABILITY,
+    repairs.CAPABILITY,
+    repairs_staff.CAPABILITY,
+    stats.CAPABILITY,
+    repairs_contact.CAPABILITY,
+    votes.CAPABILITY,
+    law.CAPABILITY,
+    start.CAPABILITY,
+    start.FALLBACKS,
+)
 
 
 async def leave_flow_for_menu(update: Update, context: BotContext) -> int:
@@ -99,11 +113,14 @@ def _is_in(conversation: ConversationHandler[Any], update: Update) -> bool:
     return conversation._conversations.get(key) is not None
 
 
-def ordered_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    handlers = [handler for module in CAPABILITIES for handler in module.handlers()]
+def ordered_handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
+    def placed(placement: Placement) -> list[BaseHandler]:  # type: ignore[type-arg]
+        return [h for c in wiring.capabilities if c.placement == placement for h in c.handlers(wiring)]
+
+    ahead, handlers, last = placed(Placement.AHEAD), placed(Placement.NORMAL), placed(Placement.LAST)
     conversations = [h for h in handlers if isinstance(h, ConversationHandler)]
     others = [h for h in handlers if not isinstance(h, ConversationHandler)]
-    menu_press: Any = MessageHandler(filters.ChatType.PRIVATE & MenuLabelFilter(), leave_flow_for_menu)
+    menu_press: Any = MessageHandler(filters.ChatType.PRIVATE & MenuLabelFilter(wiring), leave_flow_for_menu)
     for conversation in conversations:
         # Ahead of every step's own handlers: a step that takes any text must not take a menu button as text.
         for state, step_handlers in conversation.states.items():
@@ -115,4 +132,4 @@ def ordered_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         others_ = [c for c in conversations if c is not conversation]
         entry_points = conversation.entry_points
         entry_points[:] = [YieldsToActiveConversation(h, others_) for h in entry_points]
-    return [*emergency.handlers(), *conversations, *others, *start.fallback_handlers()]
+    return [*ahead, *conversations, *others, *last]

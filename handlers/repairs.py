@@ -1,12 +1,14 @@
-"""Residents' side of repairs: the guided report (also from a QR poster or a group), /mytickets, following,
-urging (催办), rating and reopening. Staff actions live in handlers/repairs_staff.py."""
+"""Residents' side of repairs: the guided report (also from a QR poster or a group), and the capability's
+wiring. A resident's tickets afterwards (list, timeline, 催办, rating, 没修好) live in
+handlers/repairs_tickets.py, staff actions in handlers/repairs_staff.py."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -18,25 +20,98 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import bounded_int, int_part, pack, unpack
-from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, register_command
-from bot.context import BotContext
-from bot.delivery.markup import url_keyboard
+from bot.callbacks import Button
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec
+from bot.context import BotContext, Draft
 from bot.i18n import SUPPORTED_LANGUAGES, default_translator
-from bot.services import repairs, repairs_schedule  # noqa: F401  (registers the due source)
+from bot.notices.repairs import NOT_FIXED, RATE, URGE, VIEW
+from bot.scheduling import DueSource
+from bot.services import repairs, repairs_schedule
 from bot.services.errors import UserFacingError
 from bot.services.invites import deep_link
-from bot.services.repairs import EMERGENCIES, KINDS, ReportDraft, TicketDetail, TicketView
-from handlers.common import ensure_current_person, is_private
-from handlers.dead_ends import answer_if_legal, register_resume
-from handlers.menu import MenuEntry, add_menu_entry
-from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
+from bot.services.repairs import EMERGENCIES, KINDS, ReportDraft
+from handlers.common import ensure_current_person, is_private, user_id
+from handlers.render import answer, buttons, edit_or_reply, reply, stale_button
+from handlers.repairs_contact import ask_phone_if_missing
+from handlers.repairs_tickets import (
+    COMMENT_SKIP,
+    RateStep,
+    comment_skipped,
+    comment_wrong,
+    commented,
+    my_tickets,
+    not_fixed,
+    rated,
+    ticket_command,
+    urge,
+    view_ticket,
+)
 from handlers.routing import IntentFilter, choice_pattern, take_pending
 from handlers.start import register_buttons
 
-RP = repairs.PREFIX  # ticket buttons (rp:...)
 PREFIX = "rr"  # report conversation buttons
+PICK_KIND = Button(PREFIX, "k", str)
+EMERGENCY = Button(PREFIX, "em")
+EMERGENCY_WHAT = Button(PREFIX, "ew", str)
+PICK_HOME = Button(PREFIX, "h", int)
+SPOTS = Button(PREFIX, "spots")
+PICK_SPOT = Button(PREFIX, "p", int)
+FOLLOW_DUPLICATE = Button(PREFIX, "df", int)
+REPORT_ANYWAY = Button(PREFIX, "dn")
+PHOTOS_DONE = Button(PREFIX, "pd")
+PICK_URGENCY = Button(PREFIX, "u", str)
+SEND = Button(PREFIX, "send")
+EDIT = Button(PREFIX, "edit")
+EDIT_PART = Button(PREFIX, "ed", str)
+CANCEL = Button(PREFIX, "cancel")
+BACK = Button(PREFIX, "back")
 DRAFT_KEY = "repair_draft"
+
+
+@dataclass
+class ReportConversation(Draft):
+    """The report being filled in, step by step; `report()` is what the service is given on submit.
+
+    Field names are the keys the dict draft had, so a report persisted before still reads back."""
+
+    KEY: ClassVar[str] = DRAFT_KEY
+    compound_id: int | None = None
+    homes: list[list[Any]] = field(default_factory=list)  # [household id, label]
+    has_spots: bool = False
+    left: int = 0
+    photos: list[str] = field(default_factory=list)
+    history: list[int] = field(default_factory=list)  # the steps shown, for ◀ back
+    # Submitting twice (a press after a crash, two phones) files one ticket: the service keys on this.
+    request_key: str | None = None
+    kind: str = ""
+    urgency: str | None = None
+    emergency: str | None = None  # which emergency, for the safety tip after sending
+    description: str = ""
+    from_text: bool = False
+    household_id: int | None = None
+    place_id: int | None = None
+    place_label: str = ""
+    fixed_place: bool = False  # from a QR poster: the place is not asked
+    dup_ok: bool = False
+    dup_id: int | None = None
+    editing: bool = False
+    editing_text: bool = False
+    channel: str = "chat"  # chat | qr | group: how the report came in (supervisor figures)
+
+    def report(self) -> ReportDraft:
+        return ReportDraft(
+            kind=self.kind,
+            urgency=self.urgency or "normal",
+            description=self.description,
+            household_id=self.household_id,
+            place_id=self.place_id,
+            photos=tuple(self.photos),
+            request_key=self.request_key,
+            channel=self.channel,
+        )
+
+
 START_LINK_RE = r"^/start rp(_[A-Za-z0-9]{1,16})?$"
 
 
@@ -52,33 +127,22 @@ class ReportStep(IntEnum):
     CONFIRM = 9
 
 
-register_command(CommandSpec("report", "cmd.report", Audience(REGISTERED), 10))
-register_command(CommandSpec("mytickets", "cmd.mytickets", Audience(REGISTERED), 11))
-
-
-def dict_markup(markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
-    """Service-built JSON buttons → PTB markup, for editing the pressed message."""
-    if not markup:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
-            for row in markup["inline_keyboard"]
-        ]
-    )
-
-
 def _nav(context: BotContext, back: bool = True) -> list[tuple[str, str]]:
-    row = [(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))]
+    row = [(context.t("common.btn_cancel"), CANCEL.data())]
     if back:
-        row.insert(0, (context.t("common.btn_back"), pack(PREFIX, "back")))
+        row.insert(0, (context.t("common.btn_back"), BACK.data()))
     return row
 
 
+def _draft(context: BotContext) -> ReportConversation:
+    return context.load(ReportConversation)
+
+
 def _push(context: BotContext, step: ReportStep) -> None:
-    history = context.draft(DRAFT_KEY).setdefault("history", [])
-    if not history or history[-1] != int(step):
-        history.append(int(step))
+    draft = _draft(context)
+    if not draft.history or draft.history[-1] != int(step):
+        draft.history.append(int(step))
+        context.store(draft)
 
 
 def _now(context: BotContext) -> Any:
@@ -89,8 +153,8 @@ def _now(context: BotContext) -> Any:
 
 
 async def show_kind(update: Update, context: BotContext) -> ReportStep:
-    rows = [[(context.t("repairs.btn.emergency"), pack(PREFIX, "em"))]]
-    kinds = [(context.t(f"repairs.kbtn.{k}"), pack(PREFIX, "k", k)) for k in KINDS]
+    rows = [[(context.t("repairs.btn.emergency"), EMERGENCY.data())]]
+    kinds = [(context.t(f"repairs.kbtn.{k}"), PICK_KIND.data(k)) for k in KINDS]
     rows += [kinds[i : i + 3] for i in range(0, len(kinds), 3)]
     rows.append(_nav(context, back=False))
     _push(context, ReportStep.KIND)
@@ -99,7 +163,7 @@ async def show_kind(update: Update, context: BotContext) -> ReportStep:
 
 
 async def show_emergency(update: Update, context: BotContext) -> ReportStep:
-    rows = [[(context.t(f"repairs.em.{key}"), pack(PREFIX, "ew", key))] for key in EMERGENCIES]
+    rows = [[(context.t(f"repairs.em.{key}"), EMERGENCY_WHAT.data(key))] for key in EMERGENCIES]
     rows.append(_nav(context))
     _push(context, ReportStep.EMERGENCY)
     await edit_or_reply(update, context, context.t("repairs.ask_emergency"), buttons(rows))
@@ -107,10 +171,10 @@ async def show_emergency(update: Update, context: BotContext) -> ReportStep:
 
 
 async def show_place(update: Update, context: BotContext) -> ReportStep:
-    draft = context.draft(DRAFT_KEY)
-    rows = [[(f"🏠 {label}", pack(PREFIX, "h", hid))] for hid, label in draft.get("homes", [])]
-    if draft.get("has_spots"):
-        rows.append([(context.t("repairs.btn.public_spot"), pack(PREFIX, "spots"))])
+    draft = _draft(context)
+    rows = [[(f"🏠 {label}", PICK_HOME.data(int(hid)))] for hid, label in draft.homes]
+    if draft.has_spots:
+        rows.append([(context.t("repairs.btn.public_spot"), SPOTS.data())])
     rows.append(_nav(context))
     _push(context, ReportStep.PLACE)
     await edit_or_reply(update, context, context.t("repairs.ask_place"), buttons(rows))
@@ -118,8 +182,8 @@ async def show_place(update: Update, context: BotContext) -> ReportStep:
 
 
 async def show_spots(update: Update, context: BotContext) -> ReportStep:
-    start = await repairs.start_report(context.services.uow(), _user_id(update), _now(context))
-    spots = [(s.label, pack(PREFIX, "p", s.id)) for s in start.spots]
+    start = await repairs.start_report(context.services.uow(), user_id(update), _now(context))
+    spots = [(s.label, PICK_SPOT.data(s.id)) for s in start.spots]
     rows = [spots[i : i + 2] for i in range(0, len(spots), 2)]
     rows.append(_nav(context))
     _push(context, ReportStep.SPOT)
@@ -135,9 +199,9 @@ async def show_describe(update: Update, context: BotContext) -> ReportStep:
 
 async def show_photos(update: Update, context: BotContext) -> ReportStep:
     _push(context, ReportStep.PHOTOS)
-    count = len(context.draft(DRAFT_KEY).get("photos", []))
+    count = len(_draft(context).photos)
     rows = [
-        [(context.t("repairs.btn.photos_done" if count else "repairs.btn.skip"), pack(PREFIX, "pd"))],
+        [(context.t("repairs.btn.photos_done" if count else "repairs.btn.skip"), PHOTOS_DONE.data())],
         _nav(context),
     ]
     await edit_or_reply(
@@ -150,8 +214,8 @@ async def show_urgency(update: Update, context: BotContext) -> ReportStep:
     _push(context, ReportStep.URGENCY)
     rows = [
         [
-            (context.t("repairs.btn.normal"), pack(PREFIX, "u", "normal")),
-            (context.t("repairs.btn.urgent"), pack(PREFIX, "u", "urgent")),
+            (context.t("repairs.btn.normal"), PICK_URGENCY.data("normal")),
+            (context.t("repairs.btn.urgent"), PICK_URGENCY.data("urgent")),
         ],
         _nav(context),
     ]
@@ -160,20 +224,21 @@ async def show_urgency(update: Update, context: BotContext) -> ReportStep:
 
 
 async def show_confirm(update: Update, context: BotContext) -> ReportStep:
-    draft = context.draft(DRAFT_KEY)
-    draft.pop("editing", None)
+    draft = _draft(context)
+    draft.editing = False
+    context.store(draft)
     _push(context, ReportStep.CONFIRM)
     text = context.t(
         "repairs.summary",
-        kind=context.t(f"repairs.kind.{draft['kind']}"),
-        place=draft.get("place_label", ""),
-        description=draft.get("description", ""),
-        photos=len(draft.get("photos", [])),
-        urgency=context.t(f"repairs.urgency.{draft.get('urgency', 'normal')}"),
+        kind=context.t(f"repairs.kind.{draft.kind}"),
+        place=draft.place_label,
+        description=draft.description,
+        photos=len(draft.photos),
+        urgency=context.t(f"repairs.urgency.{draft.urgency or 'normal'}"),
     )
     rows = [
-        [(context.t("repairs.btn.submit"), pack(PREFIX, "send"))],
-        [(context.t("repairs.btn.edit"), pack(PREFIX, "edit"))],
+        [(context.t("repairs.btn.submit"), SEND.data())],
+        [(context.t("repairs.btn.edit"), EDIT.data())],
         _nav(context),
     ]
     await edit_or_reply(update, context, text, buttons(rows))
@@ -183,14 +248,14 @@ async def show_confirm(update: Update, context: BotContext) -> ReportStep:
 async def show_edit_menu(update: Update, context: BotContext) -> ReportStep:
     rows = [
         [
-            (context.t("repairs.btn.edit_kind"), pack(PREFIX, "ed", "kind")),
-            (context.t("repairs.btn.edit_place"), pack(PREFIX, "ed", "place")),
+            (context.t("repairs.btn.edit_kind"), EDIT_PART.data("kind")),
+            (context.t("repairs.btn.edit_place"), EDIT_PART.data("place")),
         ],
         [
-            (context.t("repairs.btn.edit_text"), pack(PREFIX, "ed", "text")),
-            (context.t("repairs.btn.edit_photos"), pack(PREFIX, "ed", "photos")),
+            (context.t("repairs.btn.edit_text"), EDIT_PART.data("text")),
+            (context.t("repairs.btn.edit_photos"), EDIT_PART.data("photos")),
         ],
-        [(context.t("repairs.btn.edit_urgency"), pack(PREFIX, "ed", "urgency"))],
+        [(context.t("repairs.btn.edit_urgency"), EDIT_PART.data("urgency"))],
         _nav(context),
     ]
     await edit_or_reply(update, context, context.t("repairs.ask_what_to_edit"), buttons(rows))
@@ -209,20 +274,12 @@ SHOW = {
 }
 
 
-def _user_id(update: Update) -> int:
-    assert update.effective_user is not None
-    return update.effective_user.id
-
-
 async def resume_report(update: Update, context: BotContext, state: object) -> ReportStep:
     """继续填写 after a detour (a legal question, a stuck step): the current step again, draft as it was."""
     step = ReportStep(state) if isinstance(state, int) and state in set(ReportStep) else ReportStep.KIND
     if step == ReportStep.DUPLICATE:
         step = ReportStep.PLACE
     return await SHOW[step](update, context)
-
-
-register_resume("repairs_report", resume_report)
 
 
 # ---------------------------------------------------------------- entry points
@@ -250,34 +307,30 @@ async def _begin(
         place_id = place.id
     try:
         start = await repairs.start_report(
-            context.services.uow(), _user_id(update), _now(context), place_id=place_id
+            context.services.uow(), user_id(update), _now(context), place_id=place_id
         )
     except UserFacingError as error:
         await reply(update, context, error.key, **error.values)  # type: ignore[arg-type]
         return ConversationHandler.END
-    draft = context.draft(DRAFT_KEY)
-    draft.update(
+    draft = ReportConversation(
         compound_id=start.compound_id,
         homes=[[c.id, c.label] for c in start.homes],
         has_spots=bool(start.spots),
         left=start.left_today,
-        photos=[],
-        history=[],
-        # Submitting twice (a press after a crash, two phones) files one ticket: the service keys on this.
         request_key=secrets.token_hex(8),
         channel=channel,
     )
     if text:
-        draft["description"] = text[: repairs.DESCRIPTION_LIMIT]
-        draft["from_text"] = True
+        draft.description = text[: repairs.DESCRIPTION_LIMIT]
+        draft.from_text = True
+    context.store(draft)
     if place_id is not None:
         place_name = next((s.label for s in start.spots if s.id == place_id), None)
-        draft.update(
-            place_id=place_id,
-            fixed_place=True,
-            place_label=place_name or (await _place_name(context, place_code)),
-        )
-        await reply(update, context, "repairs.place_from_qr", place=draft["place_label"])
+        draft.place_id = place_id
+        draft.fixed_place = True
+        draft.place_label = place_name or (await _place_name(context, place_code))
+        context.store(draft)
+        await reply(update, context, "repairs.place_from_qr", place=draft.place_label)
     elif not start.homes and not start.spots:
         context.drop(DRAFT_KEY)
         await reply(update, context, "repairs.no_place")
@@ -323,18 +376,10 @@ async def start_from_link(update: Update, context: BotContext) -> ReportStep | i
 async def group_report(update: Update, context: BotContext) -> None:
     """In a group: never collect details there; a button continues in the private chat."""
     link = deep_link(context.services.bot_username or context.bot.username or "RedButlerBot", "rp")
-    markup = url_keyboard([[(context.t("repairs.btn.report_private"), link)]])
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.t("repairs.btn.report_private"), url=link)]])
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_message(
-        chat.id, context.t("repairs.group_report"), reply_markup=dict_url_markup(markup)
-    )
-
-
-def dict_url_markup(markup: dict[str, Any]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b["text"], url=b["url"]) for b in row] for row in markup["inline_keyboard"]]
-    )
+    await context.bot.send_message(chat.id, context.t("repairs.group_report"), reply_markup=markup)
 
 
 # ---------------------------------------------------------------- steps
@@ -342,13 +387,13 @@ def dict_url_markup(markup: dict[str, Any]) -> InlineKeyboardMarkup:
 
 def _after(context: BotContext, step: ReportStep) -> ReportStep:
     """Where the guided path goes after a step (straight back to the summary when editing)."""
-    draft = context.draft(DRAFT_KEY)
-    if draft.get("editing") and step != ReportStep.KIND:
+    draft = _draft(context)
+    if draft.editing and step != ReportStep.KIND:
         return ReportStep.CONFIRM
     if step in (ReportStep.KIND,):
-        return ReportStep.DESCRIBE if draft.get("fixed_place") else ReportStep.PLACE
+        return ReportStep.DESCRIBE if draft.fixed_place else ReportStep.PLACE
     if step in (ReportStep.PLACE, ReportStep.SPOT):
-        return ReportStep.PHOTOS if draft.get("description") else ReportStep.DESCRIBE
+        return ReportStep.PHOTOS if draft.description else ReportStep.DESCRIBE
     if step == ReportStep.DESCRIBE:
         return ReportStep.PHOTOS
     if step == ReportStep.PHOTOS:
@@ -357,11 +402,8 @@ def _after(context: BotContext, step: ReportStep) -> ReportStep:
 
 
 async def _go(update: Update, context: BotContext, step: ReportStep) -> ReportStep | int:
-    if (
-        step == ReportStep.DESCRIBE
-        and context.draft(DRAFT_KEY).get("description")
-        and not context.draft(DRAFT_KEY).get("editing_text")
-    ):
+    draft = _draft(context)
+    if step == ReportStep.DESCRIBE and draft.description and not draft.editing_text:
         step = ReportStep.PHOTOS
     return await SHOW[step](update, context)
 
@@ -369,21 +411,20 @@ async def _go(update: Update, context: BotContext, step: ReportStep) -> ReportSt
 async def kind_picked(update: Update, context: BotContext) -> ReportStep | int:
     query = update.callback_query
     assert query is not None
-    kind = unpack(query.data)[2] if len(unpack(query.data)) > 2 else ""
+    parsed = PICK_KIND.parse(query.data)
+    kind = str(parsed[0]) if parsed is not None else ""
     if kind not in KINDS:
         await stale_button(update, context)
         return ReportStep.KIND
     await answer(update)
-    draft = context.draft(DRAFT_KEY)
-    draft.update(kind=kind, urgency=draft.get("urgency") if draft.get("urgency") != "emergency" else "normal")
-    draft.pop("emergency", None)
-    if draft.get("editing"):
-        return (
-            await _after_place(update, context)
-            if draft.get("place_label")
-            else await show_place(update, context)
-        )
-    if draft.get("fixed_place"):
+    draft = _draft(context)
+    draft.kind = kind
+    draft.urgency = draft.urgency if draft.urgency != "emergency" else "normal"
+    draft.emergency = None
+    context.store(draft)
+    if draft.editing:
+        return await _after_place(update, context) if draft.place_label else await show_place(update, context)
+    if draft.fixed_place:
         return await _after_place(update, context)
     return await show_place(update, context)
 
@@ -396,19 +437,19 @@ async def emergency_chosen(update: Update, context: BotContext) -> ReportStep:
 async def emergency_what(update: Update, context: BotContext) -> ReportStep | int:
     query = update.callback_query
     assert query is not None
-    what = unpack(query.data)[2] if len(unpack(query.data)) > 2 else ""
+    parsed = EMERGENCY_WHAT.parse(query.data)
+    what = str(parsed[0]) if parsed is not None else ""
     if what not in EMERGENCIES:
         await stale_button(update, context)
         return ReportStep.EMERGENCY
     await answer(update)
-    draft = context.draft(DRAFT_KEY)
-    draft.update(
-        kind=EMERGENCIES[what],
-        urgency="emergency",
-        emergency=what,
-        description=context.t(f"repairs.em.{what}"),
-    )
-    if draft.get("fixed_place"):
+    draft = _draft(context)
+    draft.kind = EMERGENCIES[what]
+    draft.urgency = "emergency"
+    draft.emergency = what
+    draft.description = context.t(f"repairs.em.{what}")
+    context.store(draft)
+    if draft.fixed_place:
         return await _submit(update, context)
     return await show_place(update, context)
 
@@ -416,13 +457,16 @@ async def emergency_what(update: Update, context: BotContext) -> ReportStep | in
 async def home_picked(update: Update, context: BotContext) -> ReportStep | int:
     query = update.callback_query
     assert query is not None
-    household_id = int_part(unpack(query.data), 2)
-    homes = {int(h): label for h, label in context.draft(DRAFT_KEY).get("homes", [])}
-    if household_id not in homes:
+    parsed = PICK_HOME.parse(query.data)
+    household_id = int(parsed[0]) if parsed is not None else None
+    draft = _draft(context)
+    homes = {int(h): str(label) for h, label in draft.homes}
+    if household_id is None or household_id not in homes:
         await stale_button(update, context)
         return ReportStep.PLACE
     await answer(update)
-    context.draft(DRAFT_KEY).update(household_id=household_id, place_id=None, place_label=homes[household_id])
+    draft.household_id, draft.place_id, draft.place_label = household_id, None, homes[household_id]
+    context.store(draft)
     return await _after_place(update, context)
 
 
@@ -434,41 +478,29 @@ async def spots_chosen(update: Update, context: BotContext) -> ReportStep:
 async def spot_picked(update: Update, context: BotContext) -> ReportStep | int:
     query = update.callback_query
     assert query is not None
-    place_id = int_part(unpack(query.data), 2)
-    start = await repairs.start_report(context.services.uow(), _user_id(update), _now(context))
+    parsed = PICK_SPOT.parse(query.data)
+    place_id = int(parsed[0]) if parsed is not None else None
+    start = await repairs.start_report(context.services.uow(), user_id(update), _now(context))
     names = {s.id: s.label for s in start.spots}
-    if place_id not in names:
+    if place_id is None or place_id not in names:
         await stale_button(update, context)
         return ReportStep.SPOT
     await answer(update)
-    context.draft(DRAFT_KEY).update(place_id=place_id, household_id=None, place_label=names[place_id])
+    draft = _draft(context)
+    draft.place_id, draft.household_id, draft.place_label = place_id, None, names[place_id]
+    context.store(draft)
     return await _after_place(update, context)
 
 
-def _report_draft(context: BotContext) -> ReportDraft:
-    draft = context.draft(DRAFT_KEY)
-    return ReportDraft(
-        kind=str(draft.get("kind", "")),
-        urgency=str(draft.get("urgency") or "normal"),
-        description=str(draft.get("description", "")),
-        household_id=draft.get("household_id"),
-        place_id=draft.get("place_id"),
-        photos=tuple(draft.get("photos", [])),
-        request_key=draft.get("request_key"),
-        channel=str(draft.get("channel") or "chat"),
-    )
-
-
 async def _after_place(update: Update, context: BotContext) -> ReportStep | int:
-    draft = context.draft(DRAFT_KEY)
-    if draft.get("urgency") == "emergency":
+    draft = _draft(context)
+    if draft.urgency == "emergency":
         return await _submit(update, context)
-    if not draft.get("dup_ok"):
-        duplicate = await repairs.find_duplicate(
-            context.services.uow(), _user_id(update), _report_draft(context)
-        )
+    if not draft.dup_ok:
+        duplicate = await repairs.find_duplicate(context.services.uow(), user_id(update), draft.report())
         if duplicate is not None:
-            draft["dup_id"] = duplicate.id
+            draft.dup_id = duplicate.id
+            context.store(draft)
             text = context.t(
                 "repairs.duplicate_mine" if duplicate.mine else "repairs.duplicate",
                 number=duplicate.number,
@@ -477,8 +509,8 @@ async def _after_place(update: Update, context: BotContext) -> ReportStep | int:
                 status=context.t(f"repairs.status.{duplicate.status}"),
             )
             rows = [
-                [(context.t("repairs.btn.follow"), pack(PREFIX, "df", duplicate.id))],
-                [(context.t("repairs.btn.report_anyway"), pack(PREFIX, "dn"))],
+                [(context.t("repairs.btn.follow"), FOLLOW_DUPLICATE.data(duplicate.id))],
+                [(context.t("repairs.btn.report_anyway"), REPORT_ANYWAY.data())],
                 _nav(context),
             ][1 if duplicate.mine else 0 :]  # nobody follows their own ticket
             _push(context, ReportStep.DUPLICATE)
@@ -490,11 +522,12 @@ async def _after_place(update: Update, context: BotContext) -> ReportStep | int:
 async def duplicate_follow(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
-    ticket_id = int_part(unpack(query.data), 2)
-    if ticket_id is None or ticket_id != context.draft(DRAFT_KEY).get("dup_id"):
+    parsed = FOLLOW_DUPLICATE.parse(query.data)
+    ticket_id = int(parsed[0]) if parsed is not None else None
+    if ticket_id is None or ticket_id != _draft(context).dup_id:
         await stale_button(update, context)
         return ReportStep.DUPLICATE
-    view = await repairs.follow(context.services.uow(), _user_id(update), ticket_id, _now(context))
+    view = await repairs.follow(context.services.uow(), user_id(update), ticket_id, _now(context))
     await answer(update)
     context.drop(DRAFT_KEY)
     await edit_or_reply(update, context, context.t("repairs.following", number=view.number))
@@ -503,7 +536,9 @@ async def duplicate_follow(update: Update, context: BotContext) -> int:
 
 async def duplicate_new(update: Update, context: BotContext) -> ReportStep | int:
     await answer(update)
-    context.draft(DRAFT_KEY)["dup_ok"] = True
+    draft = _draft(context)
+    draft.dup_ok = True
+    context.store(draft)
     return await _go(update, context, _after(context, ReportStep.PLACE))
 
 
@@ -517,23 +552,26 @@ async def described(update: Update, context: BotContext) -> ReportStep | int:
     if len(text) < 2 or not any(ch.isalnum() for ch in text):  # "😀😀" tells the butler nothing
         await reply(update, context, "repairs.describe_more")
         return ReportStep.DESCRIBE
-    draft = context.draft(DRAFT_KEY)
-    draft["description"] = text
-    draft.pop("editing_text", None)
+    draft = _draft(context)
+    draft.description = text
+    draft.editing_text = False
+    context.store(draft)
     return await _go(update, context, _after(context, ReportStep.DESCRIBE))
 
 
 async def photo_added(update: Update, context: BotContext) -> ReportStep:
     message = update.effective_message
     assert message is not None
-    photos = context.draft(DRAFT_KEY).setdefault("photos", [])
+    draft = _draft(context)
+    photos = draft.photos
     if len(photos) >= repairs.PHOTO_LIMIT:
         await reply(update, context, "repairs.photos_full", limit=repairs.PHOTO_LIMIT)
         return ReportStep.PHOTOS
     photos.append(message.photo[-1].file_id)
-    if message.caption and not context.draft(DRAFT_KEY).get("description"):
-        context.draft(DRAFT_KEY)["description"] = message.caption[: repairs.DESCRIPTION_LIMIT]
-    rows = [[(context.t("repairs.btn.photos_done"), pack(PREFIX, "pd"))], _nav(context)]
+    if message.caption and not draft.description:
+        draft.description = message.caption[: repairs.DESCRIPTION_LIMIT]
+    context.store(draft)
+    rows = [[(context.t("repairs.btn.photos_done"), PHOTOS_DONE.data())], _nav(context)]
     await reply(update, context, "repairs.photo_received", markup=buttons(rows), count=len(photos))
     return ReportStep.PHOTOS
 
@@ -546,12 +584,15 @@ async def photos_done(update: Update, context: BotContext) -> ReportStep | int:
 async def urgency_picked(update: Update, context: BotContext) -> ReportStep | int:
     query = update.callback_query
     assert query is not None
-    urgency = unpack(query.data)[2] if len(unpack(query.data)) > 2 else ""
+    parsed = PICK_URGENCY.parse(query.data)
+    urgency = str(parsed[0]) if parsed is not None else ""
     if urgency not in ("normal", "urgent"):
         await stale_button(update, context)
         return ReportStep.URGENCY
     await answer(update)
-    context.draft(DRAFT_KEY)["urgency"] = urgency
+    draft = _draft(context)
+    draft.urgency = urgency
+    context.store(draft)
     return await show_confirm(update, context)
 
 
@@ -563,22 +604,25 @@ async def edit_chosen(update: Update, context: BotContext) -> ReportStep:
 async def edit_part(update: Update, context: BotContext) -> ReportStep | int:
     query = update.callback_query
     assert query is not None
-    part = unpack(query.data)[2] if len(unpack(query.data)) > 2 else ""
+    parsed = EDIT_PART.parse(query.data)
+    part = str(parsed[0]) if parsed is not None else ""
     await answer(update)
-    draft = context.draft(DRAFT_KEY)
-    draft["editing"] = True
+    draft = _draft(context)
+    draft.editing = True
+    if part == "place":
+        draft.fixed_place = False
+    elif part == "text":
+        draft.editing_text = True
+    elif part == "photos":
+        draft.photos = []
+    context.store(draft)
     if part == "kind":
         return await show_kind(update, context)
     if part == "place":
-        if draft.get("fixed_place"):
-            draft.pop("fixed_place", None)
-        draft["dup_ok"] = draft.get("dup_ok", False)
         return await show_place(update, context)
     if part == "text":
-        draft["editing_text"] = True
         return await show_describe(update, context)
     if part == "photos":
-        draft["photos"] = []
         return await show_photos(update, context)
     return await show_urgency(update, context)
 
@@ -589,13 +633,13 @@ async def submit(update: Update, context: BotContext) -> ReportStep | int:
 
 
 async def _submit(update: Update, context: BotContext) -> ReportStep | int:
-    draft = context.draft(DRAFT_KEY)
+    draft = _draft(context)
     try:
         result = await repairs.submit_report(
             context.services.uow(),
             context.services.translator,
-            _user_id(update),
-            _report_draft(context),
+            user_id(update),
+            draft.report(),
             _now(context),
         )
     except UserFacingError as error:
@@ -604,20 +648,16 @@ async def _submit(update: Update, context: BotContext) -> ReportStep | int:
             context.drop(DRAFT_KEY)
             return ConversationHandler.END
         return ReportStep.CONFIRM
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     ticket = result.ticket
     who = ticket.assignee_name or context.t("repairs.duty_staff")
     phone = result.duty_phone or context.t("repairs.property_office")
     if ticket.urgency == "emergency":
         text = context.t("repairs.emergency_sent", number=ticket.number, name=who, phone=phone)
-        text += "\n\n" + context.t(f"repairs.em_tip.{draft.get('emergency', 'water')}")
+        text += "\n\n" + context.t(f"repairs.em_tip.{draft.emergency or 'water'}")
     else:
         text = context.t(f"repairs.sent_{ticket.queue}", number=ticket.number, name=who)
     context.drop(DRAFT_KEY)
     await edit_or_reply(update, context, text)
-    from handlers.repairs_contact import ask_phone_if_missing
-
     await ask_phone_if_missing(update, context)
     return ConversationHandler.END
 
@@ -627,14 +667,17 @@ async def _submit(update: Update, context: BotContext) -> ReportStep | int:
 
 async def back(update: Update, context: BotContext) -> ReportStep | int:
     await answer(update)
-    history: list[int] = context.draft(DRAFT_KEY).get("history", [])
+    draft = _draft(context)
+    history = draft.history
     if history:
         history.pop()
     while history:
         previous = ReportStep(history.pop())
         if previous == ReportStep.DUPLICATE:
             continue
+        context.store(draft)
         return await SHOW[previous](update, context)
+    context.store(draft)
     return await show_kind(update, context)
 
 
@@ -661,183 +704,8 @@ async def wrong_content(update: Update, context: BotContext) -> None:
 
 
 def _current_state(context: BotContext, update: Update) -> ReportStep | None:
-    history = context.draft(DRAFT_KEY).get("history", [])
+    history = _draft(context).history
     return ReportStep(history[-1]) if history else None
-
-
-# ---------------------------------------------------------------- tickets: list, view, follow, urge
-
-
-def ticket_line(context: BotContext, ticket: TicketView, *, private_place: bool) -> str:
-    return context.t(
-        "repairs.list_line",
-        number=ticket.number,
-        kind=context.t(f"repairs.kind.{ticket.kind}"),
-        place=ticket.place_label if private_place else ticket.public_label,
-        status=context.t(f"repairs.status.{ticket.status}"),
-    )
-
-
-async def my_tickets(update: Update, context: BotContext) -> None:
-    tickets = await repairs.my_tickets(context.services.uow(), _user_id(update))
-    if not tickets:
-        await reply(update, context, "repairs.no_tickets")
-        return
-    me = await ensure_current_person(update, context)
-    lines = [ticket_line(context, t, private_place=t.reporter_id == me.id) for t in tickets[:10]]
-    rows = [
-        [(f"{t.number} · {context.t(f'repairs.status.{t.status}')}", pack(RP, "view", t.id))]
-        for t in tickets[:10]
-    ]
-    await reply(update, context, "repairs.my_tickets", markup=buttons(rows), lines="\n".join(lines))
-
-
-def render_detail(context: BotContext, detail: TicketDetail) -> str:
-    ticket = detail.ticket
-    lines = []
-    for line in detail.timeline:
-        values = {k: v for k, v in line.detail.items() if isinstance(v, str | int | float)}
-        if "level" in values:
-            values["role"] = context.t(f"repairs.level_role.{values['level']}")
-        if "urgency" in values:
-            values["urgency"] = context.t(f"repairs.urgency.{values['urgency']}")
-        if line.action == "reassigned" and not values.get("name"):
-            values["name"] = context.t("repairs.duty_staff")
-        actor = line.actor_name or context.t("repairs.a_resident")
-        text = context.t(f"repairs.ev.{line.action}", **{"name": "", **values, "actor": actor})
-        lines.append(f"{repairs.local_time(line.at, detail.timezone)} {text}")
-    return context.t(
-        "repairs.detail",
-        number=ticket.number,
-        kind=context.t(f"repairs.kind.{ticket.kind}"),
-        place=ticket.place_label,
-        status=context.t(f"repairs.status.{ticket.status}"),
-        description=ticket.description or "—",
-        name=ticket.assignee_name or context.t("repairs.duty_staff"),
-        timeline="\n".join(lines),
-    )
-
-
-def detail_buttons(context: BotContext, detail: TicketDetail) -> InlineKeyboardMarkup | None:
-    ticket = detail.ticket
-    rows: list[list[tuple[str, str]]] = []
-    if detail.viewer in ("reporter", "follower") and ticket.status in ("open", "accepted"):
-        rows.append([(context.t("repairs.btn.urge"), pack(RP, "urg", ticket.id))])
-    if detail.viewer == "reporter" and ticket.status == "resolved":
-        rows.append([(f"{n}⭐", pack(RP, "rate", ticket.id, n)) for n in range(1, 6)])
-        rows.append([(context.t("repairs.btn.not_fixed"), pack(RP, "bad", ticket.id))])
-    if detail.viewer == "staff" and ticket.status in ("open", "accepted"):
-        rows.append([(context.t("repairs.btn.card"), pack(RP, "card", ticket.id))])
-    return buttons(rows) if rows else None
-
-
-async def view_ticket(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    ticket_id = await pressed_int(update, context, 2)
-    if ticket_id is None:
-        return
-    detail = await repairs.ticket_detail(context.services.uow(), _user_id(update), ticket_id, _now(context))
-    await answer(update)
-    await send_text(update, context, render_detail(context, detail), detail_buttons(context, detail))
-
-
-async def ticket_command(update: Update, context: BotContext) -> None:
-    raw = (context.args[0] if context.args else "").upper().removeprefix("BX")
-    number = bounded_int(raw) if raw.isdigit() else None
-    if number is None:
-        await reply(update, context, "repairs.ticket_usage")
-        return
-    detail = await repairs.ticket_detail(context.services.uow(), _user_id(update), number, _now(context))
-    await send_text(update, context, render_detail(context, detail), detail_buttons(context, detail))
-
-
-async def urge(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    ticket_id = await pressed_int(update, context, 2)
-    if ticket_id is None:
-        return
-    view = await repairs.urge(
-        context.services.uow(), context.services.translator, _user_id(update), ticket_id, _now(context)
-    )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
-    await answer(update, context.t("repairs.urged", number=view.number), alert=True)
-
-
-async def not_fixed(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    ticket_id = await pressed_int(update, context, 2)
-    if ticket_id is None:
-        return
-    view = await repairs.reopen(
-        context.services.uow(), context.services.translator, _user_id(update), ticket_id, _now(context)
-    )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
-    await answer(update)
-    who = view.assignee_name or context.t("repairs.duty_staff")
-    await edit_or_reply(update, context, context.t("repairs.reopened", number=view.number, name=who))
-
-
-# ---------------------------------------------------------------- rating with an optional comment
-
-
-class RateStep(IntEnum):
-    COMMENT = 1
-
-
-async def rated(update: Update, context: BotContext) -> RateStep | int:
-    query = update.callback_query
-    assert query is not None
-    parts = unpack(query.data)
-    ticket_id, stars = int_part(parts, 2), int_part(parts, 3)
-    if ticket_id is None or stars is None:
-        await stale_button(update, context)
-        return ConversationHandler.END
-    view = await repairs.rate(
-        context.services.uow(), context.services.translator, _user_id(update), ticket_id, stars, _now(context)
-    )
-    context.services.notify_outbox()
-    await answer(update)
-    assert context.user_data is not None
-    context.user_data["repair_comment"] = view.id
-    rows = [[(context.t("repairs.btn.no_comment"), pack("rc", "skip"))]]
-    await edit_or_reply(
-        update,
-        context,
-        context.t("repairs.thanks_rating", number=view.number, stars="⭐" * stars),
-        buttons(rows),
-    )
-    return RateStep.COMMENT
-
-
-async def commented(update: Update, context: BotContext) -> int:
-    message = update.effective_message
-    assert message is not None and context.user_data is not None
-    ticket_id = context.user_data.pop("repair_comment", None)
-    if ticket_id is not None:
-        await repairs.add_comment(
-            context.services.uow(), _user_id(update), int(ticket_id), message.text or "", _now(context)
-        )
-    await reply(update, context, "repairs.comment_saved")
-    await answer_if_legal(update, context)  # kept as the comment above, and answered too
-    return ConversationHandler.END
-
-
-async def comment_skipped(update: Update, context: BotContext) -> int:
-    await answer(update)
-    if context.user_data is not None:
-        context.user_data.pop("repair_comment", None)
-    await edit_or_reply(update, context, context.t("repairs.comment_skipped"))
-    return ConversationHandler.END
-
-
-async def comment_wrong(update: Update, context: BotContext) -> RateStep:
-    await reply(update, context, "repairs.hint_comment")
-    return RateStep.COMMENT
 
 
 # ---------------------------------------------------------------- wiring
@@ -853,13 +721,7 @@ async def menu_report(update: Update, context: BotContext) -> object:
     return await start_command(update, context)
 
 
-add_menu_entry(MenuEntry("menu.repairs", menu_report, Audience(RESIDENTS), 10))
-add_menu_entry(MenuEntry("menu.mytickets", my_tickets, Audience(REGISTERED), 11))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    from handlers import repairs_staff
-
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
     pictures = private & filters.PHOTO
@@ -875,41 +737,41 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         persistent=True,
         entry_points=[
             *restart,
-            MessageHandler(text & IntentFilter("repair"), start_from_text),
+            MessageHandler(text & IntentFilter(wiring, "repair"), start_from_text),
             cb(start_from_choice, pattern=choice_pattern("repair")),
         ],
         states={
             ReportStep.KIND: [
-                cb(kind_picked, pattern=rf"^{PREFIX}:k:"),
-                cb(emergency_chosen, pattern=rf"^{PREFIX}:em$"),
+                cb(kind_picked, pattern=PICK_KIND.pattern),
+                cb(emergency_chosen, pattern=EMERGENCY.pattern),
             ],
-            ReportStep.EMERGENCY: [cb(emergency_what, pattern=rf"^{PREFIX}:ew:")],
+            ReportStep.EMERGENCY: [cb(emergency_what, pattern=EMERGENCY_WHAT.pattern)],
             ReportStep.PLACE: [
-                cb(home_picked, pattern=rf"^{PREFIX}:h:"),
-                cb(spots_chosen, pattern=rf"^{PREFIX}:spots$"),
+                cb(home_picked, pattern=PICK_HOME.pattern),
+                cb(spots_chosen, pattern=SPOTS.pattern),
             ],
-            ReportStep.SPOT: [cb(spot_picked, pattern=rf"^{PREFIX}:p:")],
+            ReportStep.SPOT: [cb(spot_picked, pattern=PICK_SPOT.pattern)],
             ReportStep.DUPLICATE: [
-                cb(duplicate_follow, pattern=rf"^{PREFIX}:df:"),
-                cb(duplicate_new, pattern=rf"^{PREFIX}:dn$"),
+                cb(duplicate_follow, pattern=FOLLOW_DUPLICATE.pattern),
+                cb(duplicate_new, pattern=REPORT_ANYWAY.pattern),
             ],
             ReportStep.DESCRIBE: [MessageHandler(text, described)],
             ReportStep.PHOTOS: [
                 MessageHandler(pictures, photo_added),
-                cb(photos_done, pattern=rf"^{PREFIX}:pd$"),
+                cb(photos_done, pattern=PHOTOS_DONE.pattern),
             ],
-            ReportStep.URGENCY: [cb(urgency_picked, pattern=rf"^{PREFIX}:u:")],
+            ReportStep.URGENCY: [cb(urgency_picked, pattern=PICK_URGENCY.pattern)],
             ReportStep.CONFIRM: [
-                cb(submit, pattern=rf"^{PREFIX}:send$"),
-                cb(edit_chosen, pattern=rf"^{PREFIX}:edit$"),
-                cb(edit_part, pattern=rf"^{PREFIX}:ed:"),
+                cb(submit, pattern=SEND.pattern),
+                cb(edit_chosen, pattern=EDIT.pattern),
+                cb(edit_part, pattern=EDIT_PART.pattern),
             ],
         },
         fallbacks=[
             *restart,
             CommandHandler("cancel", cancel),
-            cb(cancel, pattern=rf"^{PREFIX}:cancel$"),
-            cb(back, pattern=rf"^{PREFIX}:back$"),
+            cb(cancel, pattern=CANCEL.pattern),
+            cb(back, pattern=BACK.pattern),
             cb(stale_button, pattern=rf"^{PREFIX}:"),
             MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, wrong_content),
         ],
@@ -918,9 +780,12 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         name="repairs_rating",
         persistent=True,
         allow_reentry=True,
-        entry_points=[cb(rated, pattern=rf"^{RP}:rate:")],
+        entry_points=[cb(rated, pattern=RATE.pattern)],
         states={
-            RateStep.COMMENT: [MessageHandler(text, commented), cb(comment_skipped, pattern=r"^rc:skip$")],
+            RateStep.COMMENT: [
+                MessageHandler(text, commented),
+                cb(comment_skipped, pattern=COMMENT_SKIP.pattern),
+            ],
         },
         fallbacks=[
             CommandHandler("cancel", comment_skipped),
@@ -930,12 +795,32 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
         report,
         rating,
-        *repairs_staff.handlers(),
         CommandHandler("mytickets", my_tickets, filters=private),
-        MessageHandler(text & IntentFilter("tickets"), my_tickets),
+        MessageHandler(text & IntentFilter(wiring, "tickets"), my_tickets),
         CommandHandler("ticket", ticket_command, filters=private),
-        cb(view_ticket, pattern=rf"^{RP}:view:"),
-        cb(urge, pattern=rf"^{RP}:urg:"),
-        cb(not_fixed, pattern=rf"^{RP}:bad:"),
+        cb(view_ticket, pattern=VIEW.pattern),
+        cb(urge, pattern=URGE.pattern),
+        cb(not_fixed, pattern=NOT_FIXED.pattern),
         cb(stale_button, pattern=rf"^({PREFIX}|rc):"),
     ]
+
+
+async def _chosen(update: Update, context: BotContext, text: str) -> None:
+    await my_tickets(update, context)
+
+
+CAPABILITY = Capability(
+    name="repairs",
+    handlers=handlers,
+    commands=(
+        CommandSpec("report", "cmd.report", Audience(REGISTERED), 100),
+        CommandSpec("mytickets", "cmd.mytickets", Audience(REGISTERED), 110),
+    ),
+    menu=(
+        MenuEntry("menu.repairs", menu_report, Audience(RESIDENTS), 100),
+        MenuEntry("menu.mytickets", my_tickets, Audience(REGISTERED), 110),
+    ),
+    resumers={"repairs_report": resume_report},
+    choices={"tickets": _chosen},
+    due_sources=(DueSource("repairs", repairs_schedule.process_due, repairs_schedule.next_due),),
+)

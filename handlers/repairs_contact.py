@@ -15,15 +15,19 @@ from telegram.ext import (
     filters,
 )
 
+from bot.callbacks import Button
+from bot.capability import Capability, TextHookSpec, Wiring
 from bot.context import BotContext
-from bot.services import repairs, repairs_contact
-from handlers.common import current_person
+from bot.i18n import SUPPORTED_LANGUAGES, default_translator
+from bot.notices.repairs import CALL, MESSAGE
+from bot.services import repairs_contact
+from handlers.common import current_person, user_id
 from handlers.menu import main_menu
-from handlers.render import answer, buttons, pressed_int, reply, send_text, stale_button
-from handlers.repairs_staff import _user_id
+from handlers.render import answer, buttons, reply, send_text, stale_button
+from handlers.repairs_tickets import pressed_ticket
 
-RP = repairs.PREFIX
 PREFIX = "rc"
+RELAY_CANCEL = Button(PREFIX, "cancel")
 RELAY_KEY = "repair_relay"
 SKIPPED_KEY = "repair_phone_skipped"
 ASKED_KEY = "repair_phone_asked"  # the phone question is open: a number typed as text is the answer
@@ -35,25 +39,25 @@ class RelayStep(IntEnum):
 
 async def call_pressed(update: Update, context: BotContext) -> None:
     """📞: the resident's number as a contact card the assignee taps to call (never posted anywhere else)."""
-    ticket_id = await pressed_int(update, context)
+    ticket_id = await pressed_ticket(update, context, CALL)
     chat = update.effective_chat
     if ticket_id is None or chat is None:
         return
-    contact = await repairs_contact.reporter_contact(context.services.uow(), _user_id(update), ticket_id)
+    contact = await repairs_contact.reporter_contact(context.services.uow(), user_id(update), ticket_id)
     await answer(update)
     await context.bot.send_contact(chat.id, phone_number=contact.phone, first_name=contact.name)
     await reply(update, context, "repairs.contact_sent", number=contact.number, name=contact.name)
 
 
 async def relay_start(update: Update, context: BotContext) -> RelayStep | int:
-    ticket_id = await pressed_int(update, context)
+    ticket_id = await pressed_ticket(update, context, MESSAGE)
     if ticket_id is None:
         return ConversationHandler.END
-    target = await repairs_contact.relay_target(context.services.uow(), _user_id(update), ticket_id)
+    target = await repairs_contact.relay_target(context.services.uow(), user_id(update), ticket_id)
     await answer(update)
     assert context.user_data is not None
     context.user_data[RELAY_KEY] = ticket_id
-    markup = buttons([[(context.t("common.btn_cancel"), f"{PREFIX}:cancel")]])
+    markup = buttons([[(context.t("common.btn_cancel"), RELAY_CANCEL.data())]])
     await send_text(
         update, context, context.t("repairs.relay_ask", name=target.name, number=target.number), markup
     )
@@ -70,13 +74,12 @@ async def relay_text(update: Update, context: BotContext) -> int:
     target = await repairs_contact.relay(
         context.services.uow(),
         context.services.translator,
-        _user_id(update),
+        user_id(update),
         int(ticket_id),
         message.text or "",
         message.message_id,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await reply(update, context, "repairs.relay_sent", name=target.name)
     return ConversationHandler.END
 
@@ -98,7 +101,7 @@ async def ask_phone_if_missing(update: Update, context: BotContext) -> None:
     """After a report: "方便留个电话吗？" with Telegram's own share-contact button, and a way to skip."""
     if (context.user_data or {}).get(SKIPPED_KEY):
         return  # said "不用了" once: not asked again on every report
-    if not await repairs_contact.needs_phone(context.services.uow(), _user_id(update)):
+    if not await repairs_contact.needs_phone(context.services.uow(), user_id(update)):
         return
     keyboard = ReplyKeyboardMarkup(
         [
@@ -117,25 +120,25 @@ async def contact_shared(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None and message.contact is not None
     person = await current_person(update, context)
-    if message.contact.user_id != _user_id(update):
+    if message.contact.user_id != user_id(update):
         # Someone else's card: a butler should reach the person who reported, so only one's own number.
         await send_text(update, context, context.t("repairs.phone_not_own"), main_menu(context, person))
         return
     await repairs_contact.save_shared_phone(
-        context.services.uow(), _user_id(update), message.contact.phone_number
+        context.services.uow(), user_id(update), message.contact.phone_number
     )
     context.drop(ASKED_KEY)
     await send_text(update, context, context.t("repairs.phone_saved"), main_menu(context, person))
 
 
 async def typed_phone(update: Update, context: BotContext) -> bool:
-    """start.TEXT_HOOKS: asked for a phone, many type the number instead of pressing the contact button."""
+    """A text hook: asked for a phone, many type the number instead of pressing the contact button."""
     message = update.effective_message
     if not (context.user_data or {}).get(ASKED_KEY) or message is None or not message.text:
         return False
     if not repairs_contact.looks_like_phone(message.text):
         return False
-    await repairs_contact.save_shared_phone(context.services.uow(), _user_id(update), message.text)
+    await repairs_contact.save_shared_phone(context.services.uow(), user_id(update), message.text)
     context.drop(ASKED_KEY)
     person = await current_person(update, context)
     await send_text(update, context, context.t("repairs.phone_saved"), main_menu(context, person))
@@ -152,8 +155,6 @@ async def phone_skipped(update: Update, context: BotContext) -> None:
 
 class SkipPhoneFilter(filters.MessageFilter):
     def filter(self, message: object) -> bool:
-        from bot.i18n import SUPPORTED_LANGUAGES, default_translator
-
         text = getattr(message, "text", None)
         translator = default_translator()
         return bool(text) and any(
@@ -161,17 +162,13 @@ class SkipPhoneFilter(filters.MessageFilter):
         )
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    from handlers.start import TEXT_HOOKS
-
-    if typed_phone not in TEXT_HOOKS:
-        TEXT_HOOKS.insert(0, typed_phone)  # before the law hook, which would read a bare number as help
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     relay: ConversationHandler[BotContext] = ConversationHandler(
         name="repairs_relay",
         persistent=True,
         allow_reentry=True,
-        entry_points=[CallbackQueryHandler(relay_start, pattern=rf"^{RP}:msg:")],
+        entry_points=[CallbackQueryHandler(relay_start, pattern=MESSAGE.pattern)],
         states={
             RelayStep.TEXT: [
                 MessageHandler(private & filters.TEXT & ~filters.COMMAND, relay_text),
@@ -180,12 +177,20 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         },
         fallbacks=[
             CommandHandler("cancel", relay_cancel),
-            CallbackQueryHandler(relay_cancel, pattern=rf"^{PREFIX}:cancel$"),
+            CallbackQueryHandler(relay_cancel, pattern=RELAY_CANCEL.pattern),
         ],
     )
     return [
         relay,
-        CallbackQueryHandler(call_pressed, pattern=rf"^{RP}:tel:"),
+        CallbackQueryHandler(call_pressed, pattern=CALL.pattern),
         MessageHandler(private & filters.CONTACT, contact_shared),
         MessageHandler(private & SkipPhoneFilter(), phone_skipped),
     ]
+
+
+CAPABILITY = Capability(
+    name="repairs_contact",
+    handlers=handlers,
+    # Ahead of the law hook, which would read a bare number as a request for help.
+    text_hooks=(TextHookSpec(typed_phone, 10),),
+)

@@ -15,15 +15,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, unpack
+from bot.callbacks import Button
+from bot.capability import Capability, Wiring
 from bot.context import BotContext
-from bot.services import repairs, repairs_contact
+from bot.notices.repairs import NOT_FIXED
+from bot.services import repairs_contact
+from handlers.common import user_id
 from handlers.dead_ends import answer_if_legal
 from handlers.render import answer, buttons, edit_or_reply, reply, send_text
-from handlers.repairs_staff import _user_id
+from handlers.repairs_tickets import not_fixed as reopen_ticket
 
-RP = repairs.PREFIX
 PREFIX = "rw"
+STILL_WRONG_SKIP = Button(PREFIX, "skip")
 TICKET_KEY = "repair_still_wrong"
 
 
@@ -32,16 +35,15 @@ class StillWrongStep(IntEnum):
 
 
 async def not_fixed(update: Update, context: BotContext) -> StillWrongStep | int:
-    from handlers.repairs import not_fixed as reopen_ticket
-
     await reopen_ticket(update, context)  # reopens and says who will come back (refusals are raised)
     query = update.callback_query
-    ticket_id = int_part(unpack(query.data if query is not None else None), 2)
-    if ticket_id is None:
+    parsed = NOT_FIXED.parse(query.data if query is not None else None)
+    if parsed is None:
         return ConversationHandler.END
+    ticket_id = int(parsed[0])
     assert context.user_data is not None
     context.user_data[TICKET_KEY] = ticket_id
-    skip = buttons([[(context.t("repairs.btn.nothing_to_add"), f"{PREFIX}:skip")]])
+    skip = buttons([[(context.t("repairs.btn.nothing_to_add"), STILL_WRONG_SKIP.data())]])
     await send_text(update, context, context.t("repairs.ask_still_wrong"), skip)
     return StillWrongStep.WHAT
 
@@ -54,13 +56,12 @@ async def _save(update: Update, context: BotContext, text: str, photo: str | Non
     target = await repairs_contact.add_still_wrong(
         context.services.uow(),
         context.services.translator,
-        _user_id(update),
+        user_id(update),
         int(ticket_id),
         context.services.clock.now(),
         text=text,
         photo=photo,
     )
-    context.services.notify_outbox()
     name = target.name or context.t("repairs.duty_staff")
     await reply(update, context, "repairs.still_wrong_saved", number=target.number, name=name)
     await answer_if_legal(update, context)  # on the ticket for the butler above, and answered here too
@@ -95,21 +96,24 @@ async def other_content(update: Update, context: BotContext) -> StillWrongStep:
     return StillWrongStep.WHAT
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     conversation: ConversationHandler[BotContext] = ConversationHandler(
         name="repairs_still_wrong",
         persistent=True,
         allow_reentry=True,
-        entry_points=[CallbackQueryHandler(not_fixed, pattern=rf"^{RP}:bad:")],
+        entry_points=[CallbackQueryHandler(not_fixed, pattern=NOT_FIXED.pattern)],
         states={
             StillWrongStep.WHAT: [
                 MessageHandler(private & filters.PHOTO, what_photo),
                 MessageHandler(private & filters.TEXT & ~filters.COMMAND, what_text),
-                CallbackQueryHandler(skipped, pattern=rf"^{PREFIX}:skip$"),
+                CallbackQueryHandler(skipped, pattern=STILL_WRONG_SKIP.pattern),
                 MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, other_content),
             ]
         },
         fallbacks=[CommandHandler("cancel", skipped)],
     )
     return [conversation]
+
+
+CAPABILITY = Capability(name="repairs_reopen", handlers=handlers)

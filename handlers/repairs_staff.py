@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
+from typing import ClassVar
 
 from telegram import Update
 from telegram.ext import (
@@ -14,26 +16,32 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
-from bot.commands import CommandSpec, register_command, roles
-from bot.context import BotContext
+from bot.callbacks import Button
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import CommandSpec, roles
+from bot.context import BotContext, Draft
+from bot.notices.repairs import ACCEPT, CARD, DONE, HELP, REASSIGN, task_card
 from bot.roles import Role
 from bot.services import repairs
 from bot.services.repairs import TicketView
-from handlers.common import is_private
-from handlers.menu import MenuEntry, add_menu_entry
+from handlers.common import current_person, is_private, user_id
 from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
+from handlers.repairs_tickets import ticket_line
 
-RP = repairs.PREFIX
 PREFIX = "rs"  # staff conversation buttons
+REASSIGN_TO = Button(PREFIX, "to", int)  # a colleague's person id, or 0 for the duty queue
+NO_PHOTO = Button(PREFIX, "nophoto")
+STAFF_CANCEL = Button(PREFIX, "cancel")
 STAFF_KEY = "repair_staff"
 
-register_command(
-    CommandSpec("tasks", "cmd.tasks", roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 20)
-)
-register_command(
-    CommandSpec("board", "cmd.board", roles(Role.SUPERVISOR, Role.PROPERTY_MANAGER, Role.ADMIN), 21)
-)
+
+@dataclass
+class StaffDraft(Draft):
+    """A hand-over (转派) or a completion (完成) in progress: the ticket, and to whom (0: duty queue)."""
+
+    KEY: ClassVar[str] = STAFF_KEY
+    ticket_id: int | None = None
+    target: int = 0
 
 
 class StaffStep(IntEnum):
@@ -42,107 +50,96 @@ class StaffStep(IntEnum):
     DONE_PHOTO = 3
 
 
-def _user_id(update: Update) -> int:
-    assert update.effective_user is not None
-    return update.effective_user.id
-
-
-def _ticket_id(update: Update) -> int | None:
+def _ticket_id(update: Update, button: Button) -> int | None:
+    """The id the pressed button carries (None for a press this button never made)."""
     query = update.callback_query
-    return int_part(unpack(query.data), 2) if query is not None else None
+    parsed = button.parse(query.data) if query is not None else None
+    return int(parsed[0]) if parsed is not None else None
 
 
 async def _show_card(update: Update, context: BotContext, view: TicketView) -> None:
     """Edit the pressed private card to the ticket's new state (the group card is edited via the outbox)."""
-    from handlers.repairs import dict_markup
-
     if not is_private(update):
         return
-    phone = await repairs.card_contact(context.services.uow(), _user_id(update), view.id)
-    text, markup = repairs.task_card(
+    phone = await repairs.card_contact(context.services.uow(), user_id(update), view.id)
+    card = task_card(
         context.services.translator, context.language, view, view.assignee_name, reporter_phone=phone
     )
-    await edit_or_reply(update, context, text, dict_markup(markup))
+    await edit_or_reply(update, context, card.text, buttons(card.rows))
 
 
 async def accept(update: Update, context: BotContext) -> None:
-    ticket_id = _ticket_id(update)
+    ticket_id = _ticket_id(update, ACCEPT)
     if ticket_id is None:
         await stale_button(update, context)
         return
     view = await repairs.accept(
         context.services.uow(),
         context.services.translator,
-        _user_id(update),
+        user_id(update),
         ticket_id,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
     await answer(update, context.t("repairs.accepted_ok", number=view.number))
     await _show_card(update, context, view)
 
 
 async def ask_help(update: Update, context: BotContext) -> None:
-    ticket_id = _ticket_id(update)
+    ticket_id = _ticket_id(update, HELP)
     if ticket_id is None:
         await stale_button(update, context)
         return
     view = await repairs.ask_help(
         context.services.uow(),
         context.services.translator,
-        _user_id(update),
+        user_id(update),
         ticket_id,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await answer(update, context.t("repairs.help_sent"), alert=True)
     await _show_card(update, context, view)
 
 
 async def open_card(update: Update, context: BotContext) -> None:
-    ticket_id = _ticket_id(update)
+    ticket_id = _ticket_id(update, CARD)
     if ticket_id is None:
         await stale_button(update, context)
         return
-    from handlers.repairs import dict_markup
-
     detail = await repairs.ticket_detail(
-        context.services.uow(), _user_id(update), ticket_id, context.services.clock.now()
+        context.services.uow(), user_id(update), ticket_id, context.services.clock.now()
     )
     if detail.viewer != "staff":
         await answer(update, context.t("common.not_allowed"), alert=True)
         return
     await answer(update)
-    phone = await repairs.card_contact(context.services.uow(), _user_id(update), ticket_id)
-    text, markup = repairs.task_card(
+    phone = await repairs.card_contact(context.services.uow(), user_id(update), ticket_id)
+    card = task_card(
         context.services.translator,
         context.language,
         detail.ticket,
         detail.ticket.assignee_name,
         reporter_phone=phone,
     )
-    await send_text(update, context, text, dict_markup(markup))
+    await send_text(update, context, card.text, buttons(card.rows))
 
 
 # ---------------------------------------------------------------- 转派 with a reason
 
 
 async def reassign_start(update: Update, context: BotContext) -> StaffStep | int:
-    ticket_id = _ticket_id(update)
+    ticket_id = _ticket_id(update, REASSIGN)
     if ticket_id is None or not is_private(update):
         await stale_button(update, context)
         return ConversationHandler.END
-    targets = await repairs.reassign_targets(context.services.uow(), _user_id(update), ticket_id)
+    targets = await repairs.reassign_targets(context.services.uow(), user_id(update), ticket_id)
     await answer(update)
-    assert context.user_data is not None
-    context.user_data[STAFF_KEY] = {"ticket_id": ticket_id}
+    context.store(StaffDraft(ticket_id=ticket_id))
     rows = [
-        [(context.t("repairs.btn.colleague", name=c.name, count=c.open_tasks), pack(PREFIX, "to", c.id))]
+        [(context.t("repairs.btn.colleague", name=c.name, count=c.open_tasks), REASSIGN_TO.data(c.id))]
         for c in targets
     ]
-    rows.append([(context.t("repairs.btn.to_duty"), pack(PREFIX, "to", 0))])
-    rows.append([(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))])
+    rows.append([(context.t("repairs.btn.to_duty"), REASSIGN_TO.data(0))])
+    rows.append([(context.t("common.btn_cancel"), STAFF_CANCEL.data())])
     await send_text(
         update,
         context,
@@ -153,27 +150,30 @@ async def reassign_start(update: Update, context: BotContext) -> StaffStep | int
 
 
 async def reassign_target(update: Update, context: BotContext) -> StaffStep:
-    target = _ticket_id(update)
-    assert context.user_data is not None
-    state = context.user_data.get(STAFF_KEY)
-    if target is None or not state:
+    target = _ticket_id(update, REASSIGN_TO)
+    draft = context.load(StaffDraft)
+    if target is None or draft.ticket_id is None:
         await stale_button(update, context)
         return StaffStep.REASSIGN_PICK
     await answer(update)
-    state["target"] = target
+    draft.target = target
+    context.store(draft)
     await edit_or_reply(
         update,
         context,
         context.t("repairs.ask_reason"),
-        buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))]]),
+        buttons([[(context.t("common.btn_cancel"), STAFF_CANCEL.data())]]),
     )
     return StaffStep.REASSIGN_REASON
 
 
 async def reassign_reason(update: Update, context: BotContext) -> StaffStep | int:
     message = update.effective_message
-    assert message is not None and context.user_data is not None
-    state = context.user_data.get(STAFF_KEY) or {}
+    assert message is not None
+    draft = context.load(StaffDraft)
+    if draft.ticket_id is None:
+        await stale_button(update, context)
+        return ConversationHandler.END
     reason = (message.text or "").strip()
     if len(reason) > repairs.REASON_LIMIT:
         await reply(update, context, "common.too_long", limit=repairs.REASON_LIMIT)
@@ -181,15 +181,13 @@ async def reassign_reason(update: Update, context: BotContext) -> StaffStep | in
     view = await repairs.reassign(
         context.services.uow(),
         context.services.translator,
-        _user_id(update),
-        int(state["ticket_id"]),
-        int(state.get("target", 0)),
+        user_id(update),
+        draft.ticket_id,
+        draft.target,
         reason,
         context.services.clock.now(),
     )
-    context.user_data.pop(STAFF_KEY, None)
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
+    context.drop(STAFF_KEY)
     await reply(
         update,
         context,
@@ -204,12 +202,12 @@ async def reassign_reason(update: Update, context: BotContext) -> StaffStep | in
 
 
 async def done_start(update: Update, context: BotContext) -> StaffStep | int:
-    ticket_id = _ticket_id(update)
+    ticket_id = _ticket_id(update, DONE)
     if ticket_id is None or not is_private(update):
         await stale_button(update, context)
         return ConversationHandler.END
     detail = await repairs.ticket_detail(
-        context.services.uow(), _user_id(update), ticket_id, context.services.clock.now()
+        context.services.uow(), user_id(update), ticket_id, context.services.clock.now()
     )
     me = await repairs_me(update, context)
     if detail.ticket.status in ("resolved", "closed"):
@@ -220,11 +218,10 @@ async def done_start(update: Update, context: BotContext) -> StaffStep | int:
         await answer(update, context.t("repairs.cannot_complete"), alert=True)
         return ConversationHandler.END
     await answer(update)
-    assert context.user_data is not None
-    context.user_data[STAFF_KEY] = {"ticket_id": ticket_id}
+    context.store(StaffDraft(ticket_id=ticket_id))
     rows = [
-        [(context.t("repairs.btn.skip_photo"), pack(PREFIX, "nophoto"))],
-        [(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))],
+        [(context.t("repairs.btn.skip_photo"), NO_PHOTO.data())],
+        [(context.t("common.btn_cancel"), STAFF_CANCEL.data())],
     ]
     await send_text(
         update, context, context.t("repairs.ask_result_photo", number=detail.ticket.number), buttons(rows)
@@ -233,29 +230,24 @@ async def done_start(update: Update, context: BotContext) -> StaffStep | int:
 
 
 async def repairs_me(update: Update, context: BotContext) -> int | None:
-    from handlers.common import current_person
-
     person = await current_person(update, context)
     return person.id if person else None
 
 
 async def _finish(update: Update, context: BotContext, photo: str | None) -> int:
-    assert context.user_data is not None
-    state = context.user_data.get(STAFF_KEY) or {}
-    if "ticket_id" not in state:
+    draft = context.load(StaffDraft)
+    if draft.ticket_id is None:
         await stale_button(update, context)
         return ConversationHandler.END
     view = await repairs.complete(
         context.services.uow(),
         context.services.translator,
-        _user_id(update),
-        int(state["ticket_id"]),
+        user_id(update),
+        draft.ticket_id,
         photo,
         context.services.clock.now(),
     )
-    context.user_data.pop(STAFF_KEY, None)
-    context.services.notify_outbox()
-    await context.services.schedule_changed()
+    context.drop(STAFF_KEY)
     await answer(update)
     await reply(update, context, "repairs.completed_ok", number=view.number)
     return ConversationHandler.END
@@ -278,8 +270,7 @@ async def done_text(update: Update, context: BotContext) -> StaffStep:
 
 async def staff_cancel(update: Update, context: BotContext) -> int:
     await answer(update)
-    if context.user_data is not None:
-        context.user_data.pop(STAFF_KEY, None)
+    context.drop(STAFF_KEY)
     if update.callback_query is not None:
         await edit_or_reply(update, context, context.t("common.cancelled"))
     else:
@@ -295,24 +286,19 @@ async def staff_wrong(update: Update, context: BotContext) -> None:
 
 
 async def tasks_command(update: Update, context: BotContext) -> None:
-    from handlers.repairs import ticket_line
-
-    tasks = await repairs.staff_tasks(context.services.uow(), _user_id(update))
+    tasks = await repairs.staff_tasks(context.services.uow(), user_id(update))
     if not tasks:
         await reply(update, context, "repairs.no_tasks")
         return
     lines = [ticket_line(context, t, private_place=True) for t in tasks[:20]]
     rows = [
-        [(f"{t.number} · {context.t(f'repairs.status.{t.status}')}", pack(RP, "card", t.id))]
-        for t in tasks[:20]
+        [(f"{t.number} · {context.t(f'repairs.status.{t.status}')}", CARD.data(t.id))] for t in tasks[:20]
     ]
     await reply(update, context, "repairs.tasks", markup=buttons(rows), lines="\n".join(lines))
 
 
 async def board_command(update: Update, context: BotContext) -> None:
-    from handlers.repairs import ticket_line
-
-    view = await repairs.board(context.services.uow(), _user_id(update), context.services.clock.now())
+    view = await repairs.board(context.services.uow(), user_id(update), context.services.clock.now())
     none = context.t("repairs.none")
     overdue = "\n".join(ticket_line(context, t, private_place=True) for t in view.overdue) or none
     worst = (
@@ -338,44 +324,52 @@ async def board_command(update: Update, context: BotContext) -> None:
     )
 
 
-# Each role's daily work on its keyboard, ahead of everything else.
-add_menu_entry(
-    MenuEntry("menu.tasks", tasks_command, roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 2)
-)
-add_menu_entry(MenuEntry("menu.board", board_command, roles(Role.SUPERVISOR), 3))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     cb = CallbackQueryHandler
     staff: ConversationHandler[BotContext] = ConversationHandler(
         name="repairs_staff",
         persistent=True,
         allow_reentry=True,
-        entry_points=[cb(reassign_start, pattern=rf"^{RP}:rea:"), cb(done_start, pattern=rf"^{RP}:don:")],
+        entry_points=[cb(reassign_start, pattern=REASSIGN.pattern), cb(done_start, pattern=DONE.pattern)],
         states={
-            StaffStep.REASSIGN_PICK: [cb(reassign_target, pattern=rf"^{PREFIX}:to:")],
+            StaffStep.REASSIGN_PICK: [cb(reassign_target, pattern=REASSIGN_TO.pattern)],
             StaffStep.REASSIGN_REASON: [
                 MessageHandler(private & filters.TEXT & ~filters.COMMAND, reassign_reason)
             ],
             StaffStep.DONE_PHOTO: [
                 MessageHandler(private & filters.PHOTO, done_photo),
-                cb(done_no_photo, pattern=rf"^{PREFIX}:nophoto$"),
+                cb(done_no_photo, pattern=NO_PHOTO.pattern),
                 MessageHandler(private & filters.TEXT & ~filters.COMMAND, done_text),
             ],
         },
         fallbacks=[
             CommandHandler("cancel", staff_cancel),
-            cb(staff_cancel, pattern=rf"^{PREFIX}:cancel$"),
+            cb(staff_cancel, pattern=STAFF_CANCEL.pattern),
             MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, staff_wrong),
         ],
     )
     return [
         staff,
-        cb(accept, pattern=rf"^{RP}:acc:"),
-        cb(ask_help, pattern=rf"^{RP}:hlp:"),
-        cb(open_card, pattern=rf"^{RP}:card:"),
+        cb(accept, pattern=ACCEPT.pattern),
+        cb(ask_help, pattern=HELP.pattern),
+        cb(open_card, pattern=CARD.pattern),
         CommandHandler("tasks", tasks_command, filters=private),
         CommandHandler("board", board_command, filters=private),
         cb(stale_button, pattern=rf"^{PREFIX}:"),
     ]
+
+
+CAPABILITY = Capability(
+    name="repairs_staff",
+    handlers=handlers,
+    commands=(
+        CommandSpec("tasks", "cmd.tasks", roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 200),
+        CommandSpec("board", "cmd.board", roles(Role.SUPERVISOR, Role.PROPERTY_MANAGER, Role.ADMIN), 210),
+    ),
+    # Each role's daily work on its keyboard, ahead of everything else.
+    menu=(
+        MenuEntry("menu.tasks", tasks_command, roles(Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR), 22),
+        MenuEntry("menu.board", board_command, roles(Role.SUPERVISOR), 30),
+    ),
+)

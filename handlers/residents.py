@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 from telegram import Update
@@ -14,17 +15,31 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
-from bot.commands import UNREGISTERED, Audience
-from bot.context import BotContext
+from bot.callbacks import int_part
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import UNREGISTERED, Audience, CommandSpec
+from bot.context import BotContext, Draft
+from bot.notices.residents import (
+    JOIN_APPROVE,
+    JOIN_PREFIX,
+    JOIN_REJECT,
+    REGISTER_BACK,
+    REGISTER_CANCEL,
+    REGISTER_CODE,
+    REGISTER_JOIN_IN,
+    REGISTER_PICK,
+    REGISTER_PREFIX,
+    REGISTER_SEND,
+)
 from bot.roles import Role
 from bot.services import residents
 from bot.services.errors import UserFacingError
-from bot.services.residents import InviteOutcome
+from bot.services.residents import InviteOutcome, JoinRequestStatus
 from handlers.common import current_person, ensure_current_person, refresh_commands, show_menu
-from handlers.menu import MenuEntry, add_menu_entry, menu_for
+from handlers.menu import menu_for
 from handlers.render import (
     answer,
+    buttons,
     choice_keyboard,
     display_name,
     edit_or_reply,
@@ -34,7 +49,7 @@ from handlers.render import (
 )
 from handlers.start import register_buttons
 
-PREFIX = "rg"
+PREFIX = REGISTER_PREFIX
 CODE_INPUT_LIMIT = 40
 # Codes always hold a digit, so ordinary 8-letter words are not mistaken for one.
 INVITE_TYPED_RE = r"(?i)^\s*(?=[a-z]*[2-9])[a-z2-9]{8}\s*$"
@@ -50,31 +65,52 @@ class RegisterStep(IntEnum):
     CONFIRM = 6
 
 
-DRAFT_KEY = "register"
+@dataclass
+class RegisterDraft(Draft):
+    """Where the registering person is: the place picked so far, or the building invite's code."""
+
+    KEY = "register"
+    compound_id: int | None = None
+    building_id: int | None = None
+    unit_id: int | None = None
+    household_id: int | None = None
+    code: str = ""
+
+
+DRAFT_KEY = RegisterDraft.KEY
 
 
 def _nav(context: BotContext) -> list[tuple[str, str]]:
     return [
-        (context.t("common.btn_back"), pack(PREFIX, "back")),
-        (context.t("common.btn_cancel"), pack(PREFIX, "cancel")),
+        (context.t("common.btn_back"), REGISTER_BACK.data()),
+        (context.t("common.btn_cancel"), REGISTER_CANCEL.data()),
     ]
+
+
+def _cancel_button(context: BotContext) -> tuple[str, str]:
+    return (context.t("common.btn_cancel"), REGISTER_CANCEL.data())
+
+
+def _restart(context: BotContext) -> RegisterDraft:
+    """A fresh draft that keeps only the compound (from a compound group's button)."""
+    keep = context.load(RegisterDraft).compound_id
+    context.drop(DRAFT_KEY)
+    draft = RegisterDraft(compound_id=keep or None)
+    if draft.compound_id:
+        context.store(draft)
+    return draft
 
 
 async def ask_code(update: Update, context: BotContext) -> RegisterStep:
     await answer(update)
-    keep = context.draft(DRAFT_KEY).get("compound_id")
-    context.drop(DRAFT_KEY)
-    if keep:
-        # Came from a compound group's button: a code of another compound is refused.
-        context.draft(DRAFT_KEY)["compound_id"] = keep
+    # Came from a compound group's button: a code of another compound is refused.
+    _restart(context)
     await reply(update, context, "residents.ask_code", markup=_cancel_only(context))  # type: ignore[arg-type]
     return RegisterStep.ENTER_CODE
 
 
 def _cancel_only(context: BotContext) -> object:
-    from handlers.render import buttons
-
-    return buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))]])
+    return buttons([[_cancel_button(context)]])
 
 
 async def code_entered(update: Update, context: BotContext) -> RegisterStep | int:
@@ -94,7 +130,7 @@ async def code_entered(update: Update, context: BotContext) -> RegisterStep | in
 async def _redeem(update: Update, context: BotContext, code: str) -> InviteOutcome:
     user = update.effective_user
     assert user is not None
-    expected = context.draft(DRAFT_KEY).get("compound_id")
+    expected = context.load(RegisterDraft).compound_id
     return await residents.redeem_invite(
         context.services.uow(),
         user.id,
@@ -109,16 +145,15 @@ async def _after_redeem(update: Update, context: BotContext, outcome: InviteOutc
     chat = update.effective_chat
     assert chat is not None
     if outcome.kind == "choose_room" and outcome.building_id is not None:
-        draft = context.draft(DRAFT_KEY)
-        draft.update(code=outcome.code, building_id=outcome.building_id)
+        draft = context.load(RegisterDraft)
+        draft.code, draft.building_id = outcome.code, outcome.building_id
+        context.store(draft)
         units = await residents.list_units(context.services.uow(), outcome.building_id)
         await reply(
             update,
             context,
             "residents.pick_unit",
-            markup=choice_keyboard(
-                units, pack(PREFIX, "u"), extra=[(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))]
-            ),
+            markup=choice_keyboard(units, _pick("u"), extra=[_cancel_button(context)]),
         )
         return RegisterStep.PICK_UNIT
     context.drop(DRAFT_KEY)
@@ -165,7 +200,7 @@ async def start_from_group(update: Update, context: BotContext) -> RegisterStep 
         await show_menu(update, context, person, "residents.already_registered")
         return ConversationHandler.END
     if compound_id is not None:
-        context.draft(DRAFT_KEY)["compound_id"] = compound_id
+        context.store(RegisterDraft(compound_id=compound_id))
     await reply(update, context, "start.how_to_register", markup=register_buttons(context, compound_id))  # type: ignore[arg-type]
     return ConversationHandler.END
 
@@ -173,16 +208,17 @@ async def start_from_group(update: Update, context: BotContext) -> RegisterStep 
 async def start_join(update: Update, context: BotContext) -> RegisterStep:
     await answer(update)
     query = update.callback_query
-    compound_id = int_part(unpack(query.data), 2) if query is not None else None
-    keep = context.draft(DRAFT_KEY).get("compound_id")
+    pressed = REGISTER_JOIN_IN.parse(query.data) if query is not None else None
+    compound_id = int(pressed[0]) if pressed else None
+    keep = context.load(RegisterDraft).compound_id
     context.drop(DRAFT_KEY)
     compound_id = compound_id or (int(keep) if keep else None)
     if compound_id is not None:
-        context.draft(DRAFT_KEY)["compound_id"] = compound_id
+        context.store(RegisterDraft(compound_id=compound_id))
         return await _show_buildings(update, context, compound_id)
     compounds = await residents.list_compounds(context.services.uow())
     if len(compounds) == 1:
-        context.draft(DRAFT_KEY)["compound_id"] = compounds[0].id
+        context.store(RegisterDraft(compound_id=compounds[0].id))
         return await _show_buildings(update, context, compounds[0].id)
     await edit_or_reply(
         update,
@@ -190,9 +226,9 @@ async def start_join(update: Update, context: BotContext) -> RegisterStep:
         context.t("residents.pick_compound"),
         choice_keyboard(
             compounds,
-            pack(PREFIX, "c"),
+            _pick("c"),
             per_row=1,
-            extra=[(context.t("common.btn_cancel"), pack(PREFIX, "cancel"))],
+            extra=[_cancel_button(context)],
         ),
     )
     return RegisterStep.PICK_COMPOUND
@@ -206,7 +242,7 @@ async def _show_buildings(update: Update, context: BotContext, compound_id: int)
         update,
         context,
         context.t("residents.pick_building"),
-        choice_keyboard(choices, pack(PREFIX, "b"), extra=_nav(context)),
+        choice_keyboard(choices, _pick("b"), extra=_nav(context)),
     )
     return RegisterStep.PICK_BUILDING
 
@@ -219,7 +255,7 @@ async def _show_units(update: Update, context: BotContext, building_id: int) -> 
         update,
         context,
         context.t("residents.pick_unit"),
-        choice_keyboard(choices, pack(PREFIX, "u"), extra=_nav(context)),
+        choice_keyboard(choices, _pick("u"), extra=_nav(context)),
     )
     return RegisterStep.PICK_UNIT
 
@@ -233,16 +269,25 @@ async def _show_rooms(update: Update, context: BotContext, unit_id: int) -> Regi
         update,
         context,
         context.t("residents.pick_room"),
-        choice_keyboard(choices[:96], pack(PREFIX, "h"), per_row=4, extra=_nav(context)),
+        choice_keyboard(choices[:96], _pick("h"), per_row=4, extra=_nav(context)),
     )
     return RegisterStep.PICK_ROOM
+
+
+def _pick(level: str) -> str:
+    """A place picker's prefix; choice_keyboard appends each choice's ":<id>"."""
+    button = REGISTER_PICK[level]
+    return f"{button.prefix}:{button.verb}"
 
 
 async def picked(update: Update, context: BotContext) -> RegisterStep | int | None:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    level, value = (parts[1] if len(parts) > 1 else ""), int_part(parts, 2)
+    level, value = "", None
+    for name, button in REGISTER_PICK.items():
+        pressed = button.parse(query.data)
+        if pressed is not None:
+            level, value = name, int(pressed[0])
     if value is None:
         await stale_button(update, context)
         return None  # stay where we are
@@ -252,18 +297,22 @@ async def picked(update: Update, context: BotContext) -> RegisterStep | int | No
 
 
 async def _next_step(update: Update, context: BotContext, level: str, value: int) -> RegisterStep | int:
-    draft = context.draft(DRAFT_KEY)
+    draft = context.load(RegisterDraft)
     if level == "c":
-        draft["compound_id"] = value
+        draft.compound_id = value
+        context.store(draft)
         return await _show_buildings(update, context, value)
     if level == "b":
-        draft["building_id"] = value
+        draft.building_id = value
+        context.store(draft)
         return await _show_units(update, context, value)
     if level == "u":
-        draft["unit_id"] = value
+        draft.unit_id = value
+        context.store(draft)
         return await _show_rooms(update, context, value)
-    draft["household_id"] = value
-    if draft.get("code"):
+    draft.household_id = value
+    context.store(draft)
+    if draft.code:
         return await _bind_with_code(update, context, value)
     label = await residents.household_label(context.services.uow(), value)
     await edit_or_reply(
@@ -273,7 +322,7 @@ async def _next_step(update: Update, context: BotContext, level: str, value: int
         choice_keyboard(
             [],
             PREFIX,
-            extra=[(context.t("residents.btn_send_request"), pack(PREFIX, "send")), *_nav(context)],
+            extra=[(context.t("residents.btn_send_request"), REGISTER_SEND.data()), *_nav(context)],
         ),
     )
     return RegisterStep.CONFIRM
@@ -282,7 +331,7 @@ async def _next_step(update: Update, context: BotContext, level: str, value: int
 async def _bind_with_code(update: Update, context: BotContext, household_id: int) -> int:
     user = update.effective_user
     assert user is not None
-    code = str(context.draft(DRAFT_KEY).get("code", ""))
+    code = context.load(RegisterDraft).code
     outcome = await residents.bind_with_building_invite(
         context.services.uow(),
         user.id,
@@ -300,7 +349,7 @@ async def _bind_with_code(update: Update, context: BotContext, household_id: int
 async def send_request(update: Update, context: BotContext) -> int:
     user = update.effective_user
     assert user is not None
-    household_id = context.draft(DRAFT_KEY).get("household_id")
+    household_id = context.load(RegisterDraft).household_id
     if not household_id:
         await stale_button(update, context)
         return ConversationHandler.END
@@ -313,7 +362,6 @@ async def send_request(update: Update, context: BotContext) -> int:
         context.services.clock.now(),
         daily_limit=context.services.settings.join_requests_per_day,
     )
-    context.services.notify_outbox()
     context.drop(DRAFT_KEY)
     await answer(update)
     await edit_or_reply(update, context, context.t("residents.request_sent", home=request.home_label))
@@ -322,17 +370,20 @@ async def send_request(update: Update, context: BotContext) -> int:
 
 async def back(update: Update, context: BotContext) -> RegisterStep | int:
     await answer(update)
-    draft = context.draft(DRAFT_KEY)
-    if "household_id" in draft and not draft.get("code"):
-        draft.pop("household_id")
-        return await _show_rooms(update, context, int(draft["unit_id"]))
-    if "unit_id" in draft:
-        draft.pop("unit_id")
-        return await _show_units(update, context, int(draft["building_id"]))
-    if "building_id" in draft and not draft.get("code"):
-        draft.pop("building_id")
-        return await _show_buildings(update, context, int(draft["compound_id"]))
-    return await start_join(update, context) if not draft.get("code") else RegisterStep.PICK_UNIT
+    draft = context.load(RegisterDraft)
+    if draft.household_id is not None and not draft.code:
+        unit_id, draft.household_id = draft.unit_id, None
+        context.store(draft)
+        return await _show_rooms(update, context, int(unit_id))  # type: ignore[arg-type]
+    if draft.unit_id is not None:
+        draft.unit_id = None
+        context.store(draft)
+        return await _show_units(update, context, int(draft.building_id))  # type: ignore[arg-type]
+    if draft.building_id is not None and not draft.code:
+        draft.building_id = None
+        context.store(draft)
+        return await _show_buildings(update, context, int(draft.compound_id))  # type: ignore[arg-type]
+    return await start_join(update, context) if not draft.code else RegisterStep.PICK_UNIT
 
 
 async def cancel(update: Update, context: BotContext) -> int:
@@ -382,30 +433,33 @@ async def decide(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
-    parts = unpack(query.data)
-    request_id = int_part(parts, 2)
-    if request_id is None or parts[1] not in ("ok", "no"):
+    approved, rejected = JOIN_APPROVE.parse(query.data), JOIN_REJECT.parse(query.data)
+    pressed = approved or rejected
+    if pressed is None:
         await stale_button(update, context)
         return
+    request_id = int(pressed[0])
     result = await residents.decide_join(
         context.services.uow(),
         context.services.translator,
         request_id,
         user.id,
-        parts[1] == "ok",
+        approved is not None,
         context.services.clock.now(),
-        menu_for=lambda person, language: menu_for(context.services.translator, language, person).to_dict(),
+        menu_for=lambda person, language: menu_for(
+            context.services.wiring, context.services.translator, language, person
+        ).to_dict(),
     )
-    context.services.notify_outbox()
-    key = "residents.decided_approved" if result.status == "approved" else "residents.decided_rejected"
+    key = (
+        "residents.decided_approved"
+        if result.status == JoinRequestStatus.APPROVED
+        else "residents.decided_rejected"
+    )
     await answer(update, context.t(key, name=result.requester_name, home=result.home_label))
     await edit_or_reply(update, context, context.t(key, name=result.requester_name, home=result.home_label))
 
 
-add_menu_entry(MenuEntry("menu.register", register_command, Audience(UNREGISTERED), 1))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     conversation: ConversationHandler[BotContext] = ConversationHandler(
         name="register",
@@ -417,30 +471,38 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
             CommandHandler("start", start_with_invite, filters=private & filters.Regex(BARE_CODE_START_RE)),
             CommandHandler("start", start_from_group, filters=private & filters.Regex(r"^/start reg_")),
             CommandHandler("register", register_command, filters=private),
-            CallbackQueryHandler(ask_code, pattern=rf"^{PREFIX}:code$"),
+            CallbackQueryHandler(ask_code, pattern=REGISTER_CODE.pattern),
             CallbackQueryHandler(start_join, pattern=rf"^{PREFIX}:join"),
         ],
         states={
             RegisterStep.ENTER_CODE: [
                 MessageHandler(private & filters.TEXT & ~filters.COMMAND, code_entered)
             ],
-            RegisterStep.PICK_COMPOUND: [CallbackQueryHandler(picked, pattern=rf"^{PREFIX}:c:")],
-            RegisterStep.PICK_BUILDING: [CallbackQueryHandler(picked, pattern=rf"^{PREFIX}:b:")],
-            RegisterStep.PICK_UNIT: [CallbackQueryHandler(picked, pattern=rf"^{PREFIX}:u:")],
-            RegisterStep.PICK_ROOM: [CallbackQueryHandler(picked, pattern=rf"^{PREFIX}:h:")],
-            RegisterStep.CONFIRM: [CallbackQueryHandler(send_request, pattern=rf"^{PREFIX}:send$")],
+            RegisterStep.PICK_COMPOUND: [CallbackQueryHandler(picked, pattern=REGISTER_PICK["c"].pattern)],
+            RegisterStep.PICK_BUILDING: [CallbackQueryHandler(picked, pattern=REGISTER_PICK["b"].pattern)],
+            RegisterStep.PICK_UNIT: [CallbackQueryHandler(picked, pattern=REGISTER_PICK["u"].pattern)],
+            RegisterStep.PICK_ROOM: [CallbackQueryHandler(picked, pattern=REGISTER_PICK["h"].pattern)],
+            RegisterStep.CONFIRM: [CallbackQueryHandler(send_request, pattern=REGISTER_SEND.pattern)],
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
-            CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:cancel$"),
-            CallbackQueryHandler(back, pattern=rf"^{PREFIX}:back$"),
+            CallbackQueryHandler(cancel, pattern=REGISTER_CANCEL.pattern),
+            CallbackQueryHandler(back, pattern=REGISTER_BACK.pattern),
             CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:"),
             MessageHandler(private & ~filters.COMMAND, press_buttons_please),
         ],
     )
     return [
         conversation,
-        CallbackQueryHandler(decide, pattern=r"^jr:"),
+        CallbackQueryHandler(decide, pattern=rf"^{JOIN_PREFIX}:"),
         CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:"),
         MessageHandler(private & filters.Regex(INVITE_TYPED_RE), code_typed_anywhere),
     ]
+
+
+CAPABILITY = Capability(
+    name="residents",
+    handlers=handlers,
+    commands=(CommandSpec("register", "cmd.register", Audience(UNREGISTERED), 50),),
+    menu=(MenuEntry("menu.register", register_command, Audience(UNREGISTERED), 10),),
+)

@@ -12,23 +12,43 @@ waits in the person's user_data under the question's id; a second or stale press
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from bot.callbacks import pack, unpack
-from bot.context import BotContext
+from bot.callbacks import Button
+from bot.capability import Capability, Wiring
+from bot.context import BotContext, Draft
 from bot.services.routing import INTENTS, RouteResult, route_text
 from handlers.menu import MenuLabelFilter
 from handlers.render import answer, buttons, edit_or_reply, reply
 
 PREFIX = "rt"
-PENDING_KEY = "route_choice"  # user_data: {"id": question id, "text": the message being asked about}
+PENDING_KEY = "route_choice"
+# "rt:<intent>:<question id>": one button per intent the router knows.
+CHOICES = {intent: Button(PREFIX, intent, int) for intent in INTENTS}
 PENDING_TEXT_LIMIT = 1000
 _CACHE_SIZE = 256
 # Keyed by the text too: an edited message, or a fresh emulator reusing message ids, is routed anew.
 _cache: OrderedDict[tuple[int, int, str], RouteResult] = OrderedDict()
+
+
+@dataclass
+class RouteChoiceDraft(Draft):
+    """The message a close call asked about, waiting for the press (by the question's message id)."""
+
+    KEY = PENDING_KEY
+    id: int | None = None
+    text: str = ""
+
+
+def _choice(data: str | None) -> tuple[str, int] | None:
+    for intent, button in CHOICES.items():
+        parsed = button.parse(data)
+        if parsed is not None:
+            return intent, int(parsed[0])
+    return None
 
 
 def route_of(message: Message) -> RouteResult:
@@ -46,19 +66,17 @@ def intent_of(message: Message) -> str:
     return route_of(message).intent
 
 
-_MENU_PRESS = MenuLabelFilter()
-
-
 class IntentFilter(filters.MessageFilter):
     """The message is about one of ``intents`` — and the router is sure (a close call is asked first)."""
 
-    def __init__(self, *intents: str) -> None:
+    def __init__(self, wiring: Wiring, *intents: str) -> None:
         super().__init__(name=f"IntentFilter({', '.join(intents)})")
         self.intents = frozenset(intents)
+        self.menu_press = MenuLabelFilter(wiring)
 
     def filter(self, message: Message) -> bool:
         # A big menu button is a press, never free text to route, whatever words its label has.
-        if not message.text or message.text.startswith("/") or _MENU_PRESS.filter(message):
+        if not message.text or message.text.startswith("/") or self.menu_press.filter(message):
             return False
         result = route_of(message)
         return result.alternative is None and result.intent in self.intents
@@ -73,7 +91,7 @@ class _CloseCall(filters.MessageFilter):
 
 def choice_pattern(intent: str) -> str:
     """The callback pattern of the "it is <intent>" button (a conversation that starts from it uses this)."""
-    return rf"^{PREFIX}:{intent}:"
+    return CHOICES[intent].pattern
 
 
 async def ask_which(update: Update, context: BotContext) -> None:
@@ -83,10 +101,10 @@ async def ask_which(update: Update, context: BotContext) -> None:
     first, second = result.intent, result.alternative or "help"
     # Kept in the persisted session, so bounded: more than any description or question needs.
     text = (message.text or "")[:PENDING_TEXT_LIMIT]
-    context.user_data[PENDING_KEY] = {"id": message.message_id, "text": text}
+    context.store(RouteChoiceDraft(id=message.message_id, text=text))
     markup = buttons([
-        [(context.t(f"routing.btn.{first}"), pack(PREFIX, first, message.message_id))],
-        [(context.t(f"routing.btn.{second}"), pack(PREFIX, second, message.message_id))],
+        [(context.t(f"routing.btn.{first}"), CHOICES[first].data(message.message_id))],
+        [(context.t(f"routing.btn.{second}"), CHOICES[second].data(message.message_id))],
     ])
     await reply(update, context, "routing.which", markup=markup,
                 first=context.t(f"routing.do.{first}"), second=context.t(f"routing.do.{second}"))
@@ -96,86 +114,52 @@ async def take_pending(update: Update, context: BotContext) -> str | None:
     """The text the pressed button is about, once: None (and the person told) for a stale or second press."""
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    pending = context.user_data.get(PENDING_KEY) if context.user_data is not None else None
-    if len(parts) != 3 or parts[1] not in INTENTS or not isinstance(pending, dict) \
-            or str(pending.get("id")) != parts[2]:
+    pressed = _choice(query.data)
+    pending = context.load(RouteChoiceDraft)
+    if pressed is None or pending.id is None or pending.id != pressed[1]:
         await answer(update, context.t("routing.stale"), alert=True)
         return None
-    assert context.user_data is not None
-    context.user_data.pop(PENDING_KEY, None)
+    context.drop(RouteChoiceDraft.KEY)
     await answer(update)
-    choice = context.t(f"routing.btn.{parts[1]}")
+    choice = context.t(f"routing.btn.{pressed[0]}")
     await edit_or_reply(update, context, context.t("routing.chosen", choice=choice))
-    return str(pending.get("text") or "")
-
-
-ChoiceHandler = Callable[[Update, BotContext, str], Awaitable[None]]
-
-
-async def _law(update: Update, context: BotContext, text: str) -> None:
-    from handlers.law import answer_question
-
-    await answer_question(update, context, text)
-
-
-async def _points(update: Update, context: BotContext, text: str) -> None:
-    from handlers.points import text_about_points
-
-    await text_about_points(update, context)
-
-
-async def _tickets(update: Update, context: BotContext, text: str) -> None:
-    from handlers.repairs import my_tickets
-
-    await my_tickets(update, context)
-
-
-async def _patrol(update: Update, context: BotContext, text: str) -> None:
-    from handlers.patrols import patrol_command
-
-    await patrol_command(update, context)
-
-
-async def _event(update: Update, context: BotContext, text: str) -> None:
-    from handlers.events import events_command
-
-    await events_command(update, context)
-
-
-# A repair is not here: the report is a conversation, so its entry point takes the "repair" button itself
-# (handlers/repairs.py: `CallbackQueryHandler(start_from_choice, pattern=choice_pattern("repair"))`).
-CHOICES: dict[str, ChoiceHandler] = {
-    "law": _law, "points": _points, "tickets": _tickets, "patrol": _patrol, "event": _event,
-}
+    return pending.text or ""
 
 
 async def choice_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    intent = parts[1] if len(parts) > 1 else ""
-    if intent not in CHOICES:  # a repair button here means a report is already open: it is not for now
+    pressed = _choice(query.data)
+    intent = pressed[0] if pressed is not None else ""
+    # Each capability declares the choices it takes (`Capability.choices`). A repair is not among them: the
+    # report is a conversation, so its entry point takes the "repair" button itself (handlers/repairs.py:
+    # `CallbackQueryHandler(start_from_choice, pattern=choice_pattern("repair"))`), and a repair button
+    # reaching this handler means a report is already open: it is not for now.
+    choice = context.services.wiring.choices.get(intent)
+    if choice is None:
         await answer(update, context.t("routing.stale"), alert=True)
         return
     text = await take_pending(update, context)
     if text is not None:
-        await CHOICES[intent](update, context, text)
+        await choice(update, context, text)
 
 
 async def patrol_text(update: Update, context: BotContext) -> None:
-    await _patrol(update, context, "")
+    await context.services.wiring.choices["patrol"](update, context, "")
 
 
 async def event_text(update: Update, context: BotContext) -> None:
-    await _event(update, context, "")
+    await context.services.wiring.choices["event"](update, context, "")
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & ~MenuLabelFilter()
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
+    text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & ~MenuLabelFilter(wiring)
     return [
         MessageHandler(text & _CloseCall(), ask_which),
-        MessageHandler(text & IntentFilter("patrol"), patrol_text),
-        MessageHandler(text & IntentFilter("event"), event_text),
+        MessageHandler(text & IntentFilter(wiring, "patrol"), patrol_text),
+        MessageHandler(text & IntentFilter(wiring, "event"), event_text),
         CallbackQueryHandler(choice_pressed, pattern=rf"^{PREFIX}:"),
     ]
+
+
+CAPABILITY = Capability(name="routing", handlers=handlers)

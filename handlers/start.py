@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import pack, unpack
-from bot.commands import REGISTERED, Audience, commands_for
+from bot.callbacks import Button
+from bot.capability import Capability, MenuEntry, Placement, Wiring
+from bot.commands import REGISTERED, Audience, CommandSpec
 from bot.context import BotContext
 from bot.i18n import SUPPORTED_LANGUAGES
+from bot.notices.residents import REGISTER_CODE, REGISTER_JOIN, REGISTER_JOIN_IN
 from bot.services import people
 from bot.services.views import PersonView
 from handlers.common import current_person, ensure_current_person, is_private, refresh_commands, show_menu
-from handlers.menu import MenuEntry, add_menu_entry, entry_for_label
+from handlers.menu import entry_for_label
 from handlers.render import answer, buttons, display_name, edit_or_reply, reply, stale_button
 
-DeepLinkCallback = Callable[[Update, BotContext, str], Awaitable[object]]
-# Payload prefixes ("inv", "reg", ...) → what opening such a link does. Capabilities add theirs.
-DEEP_LINKS: dict[str, DeepLinkCallback] = {}
 LANG_PREFIX = "lang"
-
-
-def add_deep_link(prefix: str, callback: DeepLinkCallback) -> None:
-    DEEP_LINKS[prefix] = callback
+# One button per language: "lang:en".
+LANGUAGE_BUTTONS = {lang: Button(LANG_PREFIX, lang) for lang in SUPPORTED_LANGUAGES}
 
 
 def language_keyboard(context: BotContext) -> object:
@@ -32,7 +27,7 @@ def language_keyboard(context: BotContext) -> object:
     return buttons(
         [
             [
-                (context.services.translator(lang, "start.language_name"), pack(LANG_PREFIX, lang))
+                (context.services.translator(lang, "start.language_name"), LANGUAGE_BUTTONS[lang].data())
                 for lang in SUPPORTED_LANGUAGES
             ]
         ]
@@ -47,7 +42,7 @@ async def start(update: Update, context: BotContext) -> None:
     payload = context.args[0] if context.args else ""
     if payload:
         prefix, _, rest = payload.partition("_")
-        callback = DEEP_LINKS.get(prefix)
+        callback = context.services.wiring.deep_links.get(prefix)
         if callback is None or len(payload) > 64:
             await reply(update, context, "start.bad_link")
         else:
@@ -73,10 +68,10 @@ async def welcome(update: Update, context: BotContext, person: PersonView | None
 
 
 def register_buttons(context: BotContext, compound_id: int | None = None) -> object:
-    join = pack("rg", "join", compound_id) if compound_id is not None else pack("rg", "join")
+    join = REGISTER_JOIN_IN.data(compound_id) if compound_id is not None else REGISTER_JOIN.data()
     return buttons(
         [
-            [(context.t("residents.btn_enter_code"), pack("rg", "code"))],
+            [(context.t("residents.btn_enter_code"), REGISTER_CODE.data())],
             [(context.t("residents.btn_join"), join)],
         ]
     )
@@ -85,9 +80,8 @@ def register_buttons(context: BotContext, compound_id: int | None = None) -> obj
 async def choose_language(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    parts = unpack(query.data)
-    language = parts[1] if len(parts) > 1 else ""
-    if language not in SUPPORTED_LANGUAGES:
+    language = next((lang for lang, b in LANGUAGE_BUTTONS.items() if b.parse(query.data) is not None), "")
+    if not language:
         await stale_button(update, context)
         return
     await people.set_language(
@@ -109,7 +103,8 @@ async def language_command(update: Update, context: BotContext) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     person = await current_person(update, context)
-    lines = [f"/{c.command} — {context.t(c.description_key)}" for c in commands_for(person)]
+    commands = context.services.wiring.commands_for(person)
+    lines = [f"/{c.command} — {context.t(c.description_key)}" for c in commands]
     key = "help.registered" if person is not None and person.is_registered else "help.unregistered"
     if not is_private(update):
         await reply(update, context, "help.group")
@@ -139,15 +134,10 @@ async def menu_or_unknown_text(update: Update, context: BotContext) -> None:
     if entry is not None:
         await entry.callback(update, context)
         return
-    for hook in TEXT_HOOKS:
+    for hook in context.services.wiring.text_hooks:
         if await hook(update, context):
             return
     await reply(update, context, "common.not_understood")
-
-
-# Free-text routing: capabilities add hooks that return True when they handled the text.
-TextHook = Callable[[Update, BotContext], Awaitable[bool]]
-TEXT_HOOKS: list[TextHook] = []
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -159,12 +149,7 @@ async def unexpected_content(update: Update, context: BotContext) -> None:
     await reply(update, context, "common.unexpected_content")
 
 
-add_menu_entry(MenuEntry("menu.me", me_command, Audience(REGISTERED), 80))
-add_menu_entry(MenuEntry("menu.help", help_command, Audience(), 90))
-add_menu_entry(MenuEntry("menu.language", language_command, Audience(), 91))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("start", start),
@@ -176,8 +161,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
 
 
-def fallback_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    """Registered last: whatever nobody else took."""
+def fallback_handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     return [
         MessageHandler(private & filters.COMMAND, unknown_command),
@@ -185,3 +169,23 @@ def fallback_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, unexpected_content),
         CallbackQueryHandler(stale_button),
     ]
+
+
+CAPABILITY = Capability(
+    name="start",
+    handlers=handlers,
+    commands=(
+        CommandSpec("start", "cmd.start", Audience(), 0),
+        CommandSpec("me", "cmd.me", Audience(REGISTERED), 800),
+        CommandSpec("help", "cmd.help", Audience(), 900),
+        CommandSpec("language", "cmd.language", Audience(), 910),
+        CommandSpec("cancel", "cmd.cancel", Audience(), 950),
+    ),
+    menu=(
+        MenuEntry("menu.me", me_command, Audience(REGISTERED), 800),
+        MenuEntry("menu.help", help_command, Audience(), 900),
+        MenuEntry("menu.language", language_command, Audience(), 910),
+    ),
+)
+# Registered last: whatever nobody else took.
+FALLBACKS = Capability(name="fallbacks", handlers=fallback_handlers, placement=Placement.LAST)

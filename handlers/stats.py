@@ -13,16 +13,22 @@ from collections.abc import Callable
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.callbacks import int_part, pack, unpack
-from bot.commands import CommandSpec, register_command, roles
+from bot.callbacks import Button
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import CommandSpec, roles
 from bot.context import BotContext
+from bot.reports import charts, monthly_pdf
+from bot.reports.text import figures_text, scope_label
 from bot.roles import Role
 from bot.services import stats
 from bot.services.errors import UserFacingError
-from handlers.menu import MenuEntry, add_menu_entry
 from handlers.render import answer, buttons
 
 PREFIX = "st"
+# compound id (0: every compound overseen), then months back (0: this month)
+VIEW = Button(PREFIX, "v", int, int)
+# compound id, then the month as 202611 (older buttons: months back)
+PDF = Button(PREFIX, "pdf", int, int)
 MAX_COMPOUND_BUTTONS = 6
 
 
@@ -43,18 +49,19 @@ async def stats_command(update: Update, context: BotContext) -> None:
 async def stats_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    compound_id, back = int_part(parts, 2), int_part(parts, 3)
-    if compound_id is None or back is None or parts[1] not in ("v", "pdf"):
+    pdf = PDF.parse(query.data)
+    parsed = pdf or VIEW.parse(query.data)
+    if parsed is None:
         await answer(update)
         return
+    compound_id, back = int(parsed[0]), int(parsed[1])
     seen = await stats.oversight(context.services.uow(), _user(update))
     names = dict(seen.compounds)
     if compound_id and compound_id not in names:  # a forged button, or a compound no longer theirs
         raise UserFacingError("stats.not_overseen", compound=str(compound_id))
-    await answer(update, context.t("stats.pdf_working") if parts[1] == "pdf" else None)
+    await answer(update, context.t("stats.pdf_working") if pdf else None)
     words = [names[compound_id]] if compound_id else []
-    if parts[1] == "pdf":
+    if pdf:
         # The PDF button names its month (202611), so it prints the month whose picture it sits under.
         month = f"{back // 100:04d}-{back % 100:02d}" if back >= 100_000 else None
         await _send_pdf(update, context, words, month, 0 if month else back)
@@ -83,9 +90,6 @@ async def _send(update: Update, context: BotContext, words: list[str], month: st
         building=building,
         full=False,
     )
-    from bot.reports import charts
-    from bot.reports.text import figures_text, scope_label
-
     text = _text(context)
     heading = context.t("stats.heading", scope=scope_label(services.translator, context.language, figures),
                         month=figures.scope.period)  # fmt: skip
@@ -94,15 +98,15 @@ async def _send(update: Update, context: BotContext, words: list[str], month: st
     chosen = compounds[0][0] if len(compounds) == 1 else 0
     rows = [
         [
-            (context.t("stats.btn.this_month"), pack(PREFIX, "v", chosen, 0)),
-            (context.t("stats.btn.last_month"), pack(PREFIX, "v", chosen, 1)),
+            (context.t("stats.btn.this_month"), VIEW.data(chosen, 0)),
+            (context.t("stats.btn.last_month"), VIEW.data(chosen, 1)),
         ],
-        [(context.t("stats.btn.pdf"), pack(PREFIX, "pdf", chosen, figures.scope.period.replace("-", "")))],
+        [(context.t("stats.btn.pdf"), PDF.data(chosen, int(figures.scope.period.replace("-", ""))))],
     ]
     if len(seen.compounds) > 1:
-        others = [(context.t("stats.btn.all"), pack(PREFIX, "v", 0, back))] if chosen else []
+        others = [(context.t("stats.btn.all"), VIEW.data(0, back))] if chosen else []
         others += [
-            (context.t("stats.btn.compound", compound=name), pack(PREFIX, "v", cid, back))
+            (context.t("stats.btn.compound", compound=name), VIEW.data(cid, back))
             for cid, name in seen.compounds[:MAX_COMPOUND_BUTTONS]
             if cid != chosen
         ]
@@ -132,9 +136,6 @@ async def _send_pdf(
         back=back,
         compare=seen.compounds,
     )
-    from bot.reports import monthly_pdf
-    from bot.reports.text import scope_label
-
     data = await asyncio.to_thread(monthly_pdf.render, figures, _text(context))
     scope = scope_label(services.translator, context.language, figures)
     await context.bot.send_document(
@@ -148,7 +149,7 @@ async def stats_menu(update: Update, context: BotContext) -> None:
     await _send(update, context, [], None, 0)
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("stats", stats_command, filters=private),
@@ -156,7 +157,11 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
 
 
-# Wiring (one block, converted to CAPABILITY = Capability(...) when bot/capability.py lands).
 OVERSEERS = roles(Role.SUPERVISOR, Role.PROPERTY_MANAGER, Role.ADMIN)
-register_command(CommandSpec("stats", "cmd.stats", OVERSEERS, 22))
-add_menu_entry(MenuEntry("menu.stats", stats_menu, roles(Role.SUPERVISOR), 4))
+
+CAPABILITY = Capability(
+    name="stats",
+    handlers=handlers,
+    commands=(CommandSpec("stats", "cmd.stats", OVERSEERS, 220),),
+    menu=(MenuEntry("menu.stats", stats_menu, roles(Role.SUPERVISOR), 31),),
+)

@@ -5,8 +5,10 @@ of homes not yet voted for building leaders (privately only), and the due work (
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
@@ -19,21 +21,36 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import int_part, pack, unpack
-from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, register_command, roles
-from bot.context import BotContext, Services
+from bot.callbacks import Button
+from bot.capability import Capability, MenuEntry, Wiring
+from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec, roles
+from bot.context import BotContext, Draft, Services
+from bot.notices.votes import (
+    CHOOSE,
+    CLAIM_HOME,
+    CLAIM_NO,
+    CLAIM_OK,
+    CLAIM_PREFIX,
+    OPEN_BALLOT,
+    PAPER_NO,
+    PAPER_OK,
+    PREFIX,
+    PROPOSAL_PREFIX,
+    PROPOSE,
+    START_FROM_PROPOSAL,
+    SUPPORT,
+    TO_MEETING,
+    TO_VOTE,
+)
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
-from bot.services import proposals, votes
+from bot.scheduling import DueSource
+from bot.services import proposals, votes, votes_paper, votes_schedule
 from bot.services.errors import UserFacingError
-from bot.services.votes import PREFIX, VOTE_LINK, Ballotable
+from bot.services.votes import VOTE_LINK, Ballotable
 from handlers.common import ensure_current_person
-from handlers.menu import MenuEntry, add_menu_entry
-from handlers.render import answer, buttons, edit_or_reply, pressed_int, reply, send_text, stale_button
-from handlers.start import add_deep_link
+from handlers.flows import flow, pressed, revise, stopper
+from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
 
-PROPOSAL_PREFIX = "pp"
-CLAIM_PREFIX = "vo"
 OPTION_CODES = {"y": "yes", "n": "no", "a": "abstain"}
 CODE_OF_OPTION = {v: k for k, v in OPTION_CODES.items()}
 
@@ -51,6 +68,26 @@ class NewVoteStep(IntEnum):
 
 
 VOTE_DRAFT = "vote_draft"
+STOP = Button(PREFIX, "stop")
+PICK_MATTER = Button(PREFIX, "m", str)
+PUBLISH = Button(PREFIX, "pub")
+
+
+@dataclass
+class NewVoteDraft(Draft):
+    """What /newvote has gathered so far; opens/closes as typed ("2026-12-20 09:00"), read in `tz`."""
+
+    KEY: ClassVar[str] = VOTE_DRAFT
+    compound: str | None = None
+    person_id: int | None = None
+    tz: str | None = None
+    title: str | None = None
+    proposal_id: int | None = None
+    matter: str | None = None
+    opens: str | None = None
+    closes: str | None = None
+
+
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -91,7 +128,7 @@ def _ballot_markup(context: BotContext, ballot: Ballotable) -> InlineKeyboardMar
                 label = "☑️ " + label
             if several:
                 label = f"{home.home} {label}"
-            row.append((label, pack(PREFIX, "c", ballot.vote_id, home.household_id, CODE_OF_OPTION[option])))
+            row.append((label, CHOOSE.data(ballot.vote_id, home.household_id, CODE_OF_OPTION[option])))
         rows.append(row)
     return buttons(rows)
 
@@ -103,9 +140,10 @@ async def _show_ballot(update: Update, context: BotContext, vote_id: int) -> Non
 
 
 async def vote_open_pressed(update: Update, context: BotContext) -> None:
-    vote_id = await pressed_int(update, context)
-    if vote_id is None:
+    press = await pressed(update, context, OPEN_BALLOT)
+    if press is None:
         return
+    _, vote_id = press
     await answer(update)
     user_id = _user_id(update)
     ballot = await votes.my_ballot(context.services.uow(), user_id, vote_id, context.services.clock.now())
@@ -125,12 +163,12 @@ async def choice_pressed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user_id = _user_id(update)
     assert query is not None
-    parts = unpack(query.data)
-    vote_id, household_id = int_part(parts, 2), int_part(parts, 3)
-    option = OPTION_CODES.get(parts[4]) if len(parts) > 4 else None
-    if vote_id is None or household_id is None or option is None:
+    values = CHOOSE.parse(query.data)
+    option = OPTION_CODES.get(str(values[2])) if values is not None else None
+    if values is None or option is None:
         await stale_button(update, context)
         return
+    vote_id, household_id = int(values[0]), int(values[1])
     now = context.services.clock.now()
     receipt = await votes.cast_online(context.services.uow(), user_id, vote_id, household_id, option, now)
     await answer(update, context.t("votes.pressed", choice=_option_word(context, option)))
@@ -157,8 +195,7 @@ async def vote_command(update: Update, context: BotContext) -> None:
         await reply(update, context, "votes.none_open")
         return
     rows = [
-        [(context.t("votes.btn_vote_named", title=v.title[:20]), pack(PREFIX, "open", v.vote_id))]
-        for v in found
+        [(context.t("votes.btn_vote_named", title=v.title[:20]), OPEN_BALLOT.data(v.vote_id))] for v in found
     ]
     await reply(update, context, "votes.open_list", markup=buttons(rows))
 
@@ -194,7 +231,7 @@ async def paper_command(update: Update, context: BotContext) -> None:
         await reply(update, context, "votes.paper_how")
         return
     proxy = " ".join(args[5:]).strip() or None
-    view = await votes.enter_paper(
+    view = await votes_paper.enter_paper(
         context.services.uow(),
         context.services.translator,
         user_id,
@@ -204,21 +241,19 @@ async def paper_command(update: Update, context: BotContext) -> None:
         proxy,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await reply(
         update, context, "votes.paper_entered", home=view.home, choice=_option_word(context, view.option)
     )
 
 
 async def paper_decided(update: Update, context: BotContext) -> None:
-    entry_id = await pressed_int(update, context)
-    if entry_id is None:
+    press = await pressed(update, context, PAPER_OK, PAPER_NO)
+    if press is None:
         return
-    query = update.callback_query
+    decision, entry_id = press
     user_id = _user_id(update)
-    assert query is not None
-    approve = unpack(query.data)[1] == "ok"
-    view = await votes.decide_paper(
+    approve = decision is PAPER_OK
+    view = await votes_paper.decide_paper(
         context.services.uow(),
         context.services.translator,
         user_id,
@@ -226,7 +261,6 @@ async def paper_decided(update: Update, context: BotContext) -> None:
         approve,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await answer(update)
     await edit_or_reply(
         update,
@@ -241,30 +275,37 @@ async def paper_decided(update: Update, context: BotContext) -> None:
 
 
 def _cancel_markup(context: BotContext) -> InlineKeyboardMarkup:
-    return buttons([[(context.t("common.btn_cancel"), pack(PREFIX, "stop"))]])
+    return buttons([[(context.t("common.btn_cancel"), STOP.data())]])
 
 
 async def new_vote(update: Update, context: BotContext) -> NewVoteStep | int:
     user_id = await _known_user_id(update, context)
     context.drop(VOTE_DRAFT)
     name, person_id, tz = await votes.committee_compound(context.services.uow(), user_id)
-    context.draft(VOTE_DRAFT).update(compound=name, person_id=person_id, tz=tz)
+    revise(context, NewVoteDraft, compound=name, person_id=person_id, tz=tz)
     await reply(update, context, "votes.ask_title", markup=_cancel_markup(context), compound=name)
     return NewVoteStep.TITLE
 
 
 async def new_vote_from_proposal(update: Update, context: BotContext) -> NewVoteStep | int:
     """🗳 现在发起表决 under an item put to a vote: the flow starts with the item's text as the title."""
-    proposal_id = await pressed_int(update, context)
-    if proposal_id is None:
+    press = await pressed(update, context, START_FROM_PROPOSAL)
+    if press is None:
         return ConversationHandler.END
+    _, proposal_id = press
     await answer(update)
     user_id = await _known_user_id(update, context)
     text = await proposals.agenda_item(context.services.uow(), user_id, proposal_id)
     context.drop(VOTE_DRAFT)
     name, person_id, tz = await votes.committee_compound(context.services.uow(), user_id)
-    context.draft(VOTE_DRAFT).update(
-        compound=name, person_id=person_id, tz=tz, title=text[: votes.TITLE_LIMIT], proposal_id=proposal_id
+    revise(
+        context,
+        NewVoteDraft,
+        compound=name,
+        person_id=person_id,
+        tz=tz,
+        title=text[: votes.TITLE_LIMIT],
+        proposal_id=proposal_id,
     )
     await reply(update, context, "votes.title_from_proposal", title=text[: votes.TITLE_LIMIT])
     return await _ask_matter(update, context)
@@ -275,15 +316,15 @@ async def vote_title_entered(update: Update, context: BotContext) -> NewVoteStep
     if not text or len(text) > votes.TITLE_LIMIT:
         await reply(update, context, "votes.bad_title", limit=votes.TITLE_LIMIT)
         return NewVoteStep.TITLE
-    context.draft(VOTE_DRAFT)["title"] = text
+    revise(context, NewVoteDraft, title=text)
     return await _ask_matter(update, context)
 
 
 async def _ask_matter(update: Update, context: BotContext) -> NewVoteStep:
     rows = [
-        [(context.t("votes.btn_matter_ordinary"), pack(PREFIX, "m", "ordinary"))],
-        [(context.t("votes.btn_matter_special"), pack(PREFIX, "m", "special"))],
-        [(context.t("common.btn_cancel"), pack(PREFIX, "stop"))],
+        [(context.t("votes.btn_matter_ordinary"), PICK_MATTER.data("ordinary"))],
+        [(context.t("votes.btn_matter_special"), PICK_MATTER.data("special"))],
+        [(context.t("common.btn_cancel"), STOP.data())],
     ]
     await reply(update, context, "votes.ask_matter", markup=buttons(rows))
     return NewVoteStep.MATTER
@@ -292,37 +333,36 @@ async def _ask_matter(update: Update, context: BotContext) -> NewVoteStep:
 async def vote_matter_picked(update: Update, context: BotContext) -> NewVoteStep:
     query = update.callback_query
     assert query is not None
-    parts = unpack(query.data)
-    matter = parts[2] if len(parts) > 2 else ""
+    values = PICK_MATTER.parse(query.data)
+    matter = str(values[0]) if values is not None else ""
     if matter not in ("ordinary", "special"):
         await stale_button(update, context)
         return NewVoteStep.MATTER
     await answer(update)
-    draft = context.draft(VOTE_DRAFT)
-    draft["matter"] = matter
+    draft = revise(context, NewVoteDraft, matter=matter)
     earliest = context.services.clock.now() + timedelta(days=votes.DEFAULT_NOTICE_DAYS, hours=1)
-    example = earliest.astimezone(ZoneInfo(draft["tz"])).strftime("%Y-%m-%d 09:00")
+    example = earliest.astimezone(ZoneInfo(str(draft.tz))).strftime("%Y-%m-%d 09:00")
     await reply(update, context, "votes.ask_opens", markup=_cancel_markup(context), example=example)
     return NewVoteStep.OPENS
 
 
 async def vote_time_entered(update: Update, context: BotContext) -> NewVoteStep:
     text = (update.effective_message.text or "").strip() if update.effective_message else ""
-    draft = context.draft(VOTE_DRAFT)
-    step = NewVoteStep.CLOSES if "opens" in draft else NewVoteStep.OPENS
-    if votes.parse_local(text, ZoneInfo(draft["tz"])) is None:
+    draft = context.load(NewVoteDraft)
+    step = NewVoteStep.CLOSES if draft.opens is not None else NewVoteStep.OPENS
+    if votes.parse_local(text, ZoneInfo(str(draft.tz))) is None:
         await reply(update, context, "votes.bad_time", example="2026-12-20 09:00")
         return step
     if step == NewVoteStep.OPENS:
-        draft["opens"] = text
+        revise(context, NewVoteDraft, opens=text)
         await reply(update, context, "votes.ask_closes", markup=_cancel_markup(context))
         return NewVoteStep.CLOSES
-    draft["closes"] = text
-    matter = context.t("votes.matter_special" if draft["matter"] == "special" else "votes.matter_ordinary")
+    draft = revise(context, NewVoteDraft, closes=text)
+    matter = context.t("votes.matter_special" if draft.matter == "special" else "votes.matter_ordinary")
     rows = [
         [
-            (context.t("votes.btn_publish"), pack(PREFIX, "pub")),
-            (context.t("common.btn_cancel"), pack(PREFIX, "stop")),
+            (context.t("votes.btn_publish"), PUBLISH.data()),
+            (context.t("common.btn_cancel"), STOP.data()),
         ]
     ]
     await reply(
@@ -330,9 +370,9 @@ async def vote_time_entered(update: Update, context: BotContext) -> NewVoteStep:
         context,
         "votes.confirm_new",
         markup=buttons(rows),
-        title=draft["title"],
+        title=draft.title,
         matter=matter,
-        opens=draft["opens"],
+        opens=draft.opens,
         closes=text,
     )
     return NewVoteStep.CONFIRM
@@ -340,37 +380,34 @@ async def vote_time_entered(update: Update, context: BotContext) -> NewVoteStep:
 
 async def vote_publish(update: Update, context: BotContext) -> NewVoteStep | int:
     await answer(update)
-    draft = context.draft(VOTE_DRAFT)
+    draft = context.load(NewVoteDraft)
+    if None in (draft.compound, draft.title, draft.matter, draft.opens, draft.closes):
+        await stale_button(update, context)
+        return ConversationHandler.END
     try:
         vote_id = await votes.create_vote(
             context.services.uow(),
-            compound=draft["compound"],
-            title=draft["title"],
-            matter=draft["matter"],
-            opens=draft["opens"],
-            closes=draft["closes"],
+            compound=str(draft.compound),
+            title=str(draft.title),
+            matter=str(draft.matter),
+            opens=str(draft.opens),
+            closes=str(draft.closes),
             notice_days=votes.DEFAULT_NOTICE_DAYS,
             now=context.services.clock.now(),
-            created_by=draft["person_id"],
-            proposal_id=draft.get("proposal_id"),
+            created_by=draft.person_id,
+            proposal_id=draft.proposal_id,
         )
     except UserFacingError as refusal:
-        draft.pop("opens", None)
-        draft.pop("closes", None)
+        revise(context, NewVoteDraft, opens=None, closes=None)
         await send_text(update, context, context.t(refusal.key, **refusal.values))
         await reply(update, context, "votes.ask_opens_again", markup=_cancel_markup(context))
         return NewVoteStep.OPENS
     context.drop(VOTE_DRAFT)
-    await context.services.schedule_changed()
     await reply(update, context, "votes.created", id=vote_id)
     return ConversationHandler.END
 
 
-async def new_vote_stop(update: Update, context: BotContext) -> int:
-    await answer(update)
-    context.drop(VOTE_DRAFT)
-    await reply(update, context, "votes.stopped")
-    return ConversationHandler.END
+new_vote_stop = stopper("votes.stopped", VOTE_DRAFT)
 
 
 # --- proposals ----------------------------------------------------------------------------------------------
@@ -383,21 +420,17 @@ async def proposals_command(update: Update, context: BotContext) -> None:
     lines = []
     for number, line in enumerate(listing.lines, start=1):
         lines.append(context.t("proposals.line", number=number, text=line.text[:80], supports=line.supports))
-        row = [
-            (context.t("proposals.btn_support", number=number), pack(PROPOSAL_PREFIX, "s", line.proposal_id))
-        ]
+        row = [(context.t("proposals.btn_support", number=number), SUPPORT.data(line.proposal_id))]
         if listing.committee:
             row.append(
                 (
                     context.t("proposals.btn_meeting", number=number),
-                    pack(PROPOSAL_PREFIX, "m", line.proposal_id),
+                    TO_MEETING.data(line.proposal_id),
                 )
             )
-            row.append(
-                (context.t("proposals.btn_vote", number=number), pack(PROPOSAL_PREFIX, "v", line.proposal_id))
-            )
+            row.append((context.t("proposals.btn_vote", number=number), TO_VOTE.data(line.proposal_id)))
         rows.append(row)
-    rows.append([(context.t("proposals.btn_new"), pack(PROPOSAL_PREFIX, "new"))])
+    rows.append([(context.t("proposals.btn_new"), PROPOSE.data())])
     key = "proposals.list" if lines else "proposals.list_empty"
     await reply(update, context, key, markup=buttons(rows), lines="\n".join(lines))
 
@@ -411,9 +444,10 @@ async def menu_decisions(update: Update, context: BotContext) -> None:
 
 
 async def support_pressed(update: Update, context: BotContext) -> None:
-    proposal_id = await pressed_int(update, context)
-    if proposal_id is None:
+    press = await pressed(update, context, SUPPORT)
+    if press is None:
         return
+    _, proposal_id = press
     user_id = _user_id(update)
     result = await proposals.support(
         context.services.uow(), user_id, proposal_id, context.services.clock.now()
@@ -423,18 +457,18 @@ async def support_pressed(update: Update, context: BotContext) -> None:
 
 
 async def agenda_pressed(update: Update, context: BotContext) -> None:
-    proposal_id = await pressed_int(update, context)
-    if proposal_id is None:
+    press = await pressed(update, context, TO_MEETING, TO_VOTE)
+    if press is None:
         return
-    query = update.callback_query
+    where, proposal_id = press
     user_id = _user_id(update)
-    assert query is not None
-    agenda = "meeting" if unpack(query.data)[1] == "m" else "vote"
+    agenda = "meeting" if where is TO_MEETING else "vote"
     now = context.services.clock.now()
     text = await proposals.put_on_agenda(context.services.uow(), user_id, proposal_id, agenda, now)
-    context.services.notify_outbox()
     await answer(update)
-    start_vote = buttons([[(context.t("votes.btn_start_from_proposal"), pack(PREFIX, "new", proposal_id))]])
+    start_vote = buttons(
+        [[(context.t("votes.btn_start_from_proposal"), START_FROM_PROPOSAL.data(proposal_id))]]
+    )
     await reply(
         update,
         context,
@@ -471,10 +505,7 @@ async def proposal_entered(update: Update, context: BotContext) -> ProposalStep 
     return ConversationHandler.END
 
 
-async def propose_stop(update: Update, context: BotContext) -> int:
-    await answer(update)
-    await reply(update, context, "proposals.stopped")
-    return ConversationHandler.END
+propose_stop = stopper("proposals.stopped")
 
 
 # --- ownership claims ---------------------------------------------------------------------------------------
@@ -488,7 +519,7 @@ async def claim_command(update: Update, context: BotContext) -> None:
         return
     lines = [context.t(f"proposals.claim_state_{h.state or 'none'}", home=h.label) for h in homes]
     rows = [
-        [(context.t("proposals.btn_claim", home=h.label), pack(CLAIM_PREFIX, "claim", h.household_id))]
+        [(context.t("proposals.btn_claim", home=h.label), CLAIM_HOME.data(h.household_id))]
         for h in homes
         if h.state is None
     ]
@@ -502,9 +533,10 @@ async def claim_command(update: Update, context: BotContext) -> None:
 
 
 async def claim_pressed(update: Update, context: BotContext) -> None:
-    household_id = await pressed_int(update, context)
-    if household_id is None:
+    press = await pressed(update, context, CLAIM_HOME)
+    if press is None:
         return
+    _, household_id = press
     user_id = _user_id(update)
     outcome = await proposals.claim(
         context.services.uow(),
@@ -513,19 +545,17 @@ async def claim_pressed(update: Update, context: BotContext) -> None:
         household_id,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await answer(update)
     await reply(update, context, f"proposals.claim_{outcome}")
 
 
 async def decide_pressed(update: Update, context: BotContext) -> None:
-    ownership_id = await pressed_int(update, context)
-    if ownership_id is None:
+    press = await pressed(update, context, CLAIM_OK, CLAIM_NO)
+    if press is None:
         return
-    query = update.callback_query
+    decision, ownership_id = press
     user_id = _user_id(update)
-    assert query is not None
-    approve = unpack(query.data)[1] == "ok"
+    approve = decision is CLAIM_OK
     outcome, home = await proposals.decide_claim(
         context.services.uow(),
         context.services.translator,
@@ -534,7 +564,6 @@ async def decide_pressed(update: Update, context: BotContext) -> None:
         approve,
         context.services.clock.now(),
     )
-    context.services.notify_outbox()
     await answer(update)
     await edit_or_reply(update, context, context.t(f"proposals.decided_{outcome}", home=home))
 
@@ -543,11 +572,11 @@ async def decide_pressed(update: Update, context: BotContext) -> None:
 
 
 async def _process_due(services: Services, now: datetime) -> int:
-    return await votes.process_due(services.uow(), services.translator, now, services.bot_username)
+    return await votes_schedule.process_due(services.uow(), services.translator, now, services.bot_username)
 
 
 async def _next_due(services: Services, now: datetime) -> datetime | None:
-    return await votes.next_due(services.uow())
+    return await votes_schedule.next_due(services.uow())
 
 
 async def _process_listening(services: Services, now: datetime) -> int:
@@ -558,57 +587,36 @@ async def _next_listening(services: Services, now: datetime) -> datetime | None:
     return await proposals.next_listening(services.uow(), now)
 
 
-# --- wiring (kept together for the Capability declaration of issue 13) --------------------------------------
-
 LEADERS = roles(Role.BUILDING_LEADER, Role.ADMIN)
 
-register_command(CommandSpec("vote", "cmd.vote", Audience(RESIDENTS), 40))
-register_command(CommandSpec("proposals", "cmd.proposals", Audience(REGISTERED), 41))
-register_command(CommandSpec("propose", "cmd.propose", Audience(RESIDENTS), 42))
-register_command(CommandSpec("claim", "cmd.claim", Audience(RESIDENTS), 43))
-register_command(CommandSpec("unvoted", "cmd.unvoted", LEADERS, 44))
-register_command(
-    CommandSpec("paper", "cmd.paper", roles(Role.BUILDING_LEADER, Role.ADMIN, Role.SUPERVISOR), 45)
-)
-add_menu_entry(MenuEntry("menu.decisions", menu_decisions, Audience(RESIDENTS), 40))
-add_deep_link(VOTE_LINK, vote_link)
-add_due_source(DueSource("votes", _process_due, _next_due))
-add_due_source(DueSource("listening_day", _process_listening, _next_listening))
 
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     text = private & filters.TEXT & ~filters.COMMAND
-    conversation = ConversationHandler(
-        name="proposals_new",
-        persistent=True,
-        allow_reentry=True,
+    conversation = flow(
+        "proposals_new",
         entry_points=[
             CommandHandler("propose", propose_start, filters=private),
-            CallbackQueryHandler(propose_start, pattern=rf"^{PROPOSAL_PREFIX}:new$"),
+            CallbackQueryHandler(propose_start, pattern=PROPOSE.pattern),
         ],
         states={ProposalStep.TEXT: [MessageHandler(text, proposal_entered)]},
-        fallbacks=[CommandHandler("cancel", propose_stop)],
+        stop=propose_stop,
     )
-    new_vote_flow = ConversationHandler(
-        name="votes_new",
-        persistent=True,
-        allow_reentry=True,
+    new_vote_flow = flow(
+        "votes_new",
         entry_points=[
             CommandHandler("newvote", new_vote, filters=private),
-            CallbackQueryHandler(new_vote_from_proposal, pattern=rf"^{PREFIX}:new:"),
+            CallbackQueryHandler(new_vote_from_proposal, pattern=START_FROM_PROPOSAL.pattern),
         ],
         states={
             NewVoteStep.TITLE: [MessageHandler(text, vote_title_entered)],
-            NewVoteStep.MATTER: [CallbackQueryHandler(vote_matter_picked, pattern=rf"^{PREFIX}:m:")],
+            NewVoteStep.MATTER: [CallbackQueryHandler(vote_matter_picked, pattern=PICK_MATTER.pattern)],
             NewVoteStep.OPENS: [MessageHandler(text, vote_time_entered)],
             NewVoteStep.CLOSES: [MessageHandler(text, vote_time_entered)],
-            NewVoteStep.CONFIRM: [CallbackQueryHandler(vote_publish, pattern=rf"^{PREFIX}:pub$")],
+            NewVoteStep.CONFIRM: [CallbackQueryHandler(vote_publish, pattern=PUBLISH.pattern)],
         },
-        fallbacks=[
-            CommandHandler("cancel", new_vote_stop),
-            CallbackQueryHandler(new_vote_stop, pattern=rf"^{PREFIX}:stop$"),
-        ],
+        stop=new_vote_stop,
+        stop_button=STOP,
     )
     return [
         conversation,
@@ -620,10 +628,30 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("paper", paper_command, filters=private),
         CallbackQueryHandler(paper_decided, pattern=r"^vp:(ok|no):"),
         CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}:(m|pub|stop)"),
-        CallbackQueryHandler(vote_open_pressed, pattern=rf"^{PREFIX}:open:"),
-        CallbackQueryHandler(choice_pressed, pattern=rf"^{PREFIX}:c:"),
-        CallbackQueryHandler(support_pressed, pattern=rf"^{PROPOSAL_PREFIX}:s:"),
+        CallbackQueryHandler(vote_open_pressed, pattern=OPEN_BALLOT.pattern),
+        CallbackQueryHandler(choice_pressed, pattern=CHOOSE.pattern),
+        CallbackQueryHandler(support_pressed, pattern=SUPPORT.pattern),
         CallbackQueryHandler(agenda_pressed, pattern=rf"^{PROPOSAL_PREFIX}:(m|v):"),
-        CallbackQueryHandler(claim_pressed, pattern=rf"^{CLAIM_PREFIX}:claim:"),
+        CallbackQueryHandler(claim_pressed, pattern=CLAIM_HOME.pattern),
         CallbackQueryHandler(decide_pressed, pattern=rf"^{CLAIM_PREFIX}:(ok|no):"),
     ]
+
+
+CAPABILITY = Capability(
+    name="votes",
+    handlers=handlers,
+    commands=(
+        CommandSpec("vote", "cmd.vote", Audience(RESIDENTS), 400),
+        CommandSpec("proposals", "cmd.proposals", Audience(REGISTERED), 410),
+        CommandSpec("propose", "cmd.propose", Audience(RESIDENTS), 420),
+        CommandSpec("claim", "cmd.claim", Audience(RESIDENTS), 430),
+        CommandSpec("unvoted", "cmd.unvoted", LEADERS, 440),
+        CommandSpec("paper", "cmd.paper", roles(Role.BUILDING_LEADER, Role.ADMIN, Role.SUPERVISOR), 450),
+    ),
+    menu=(MenuEntry("menu.decisions", menu_decisions, Audience(RESIDENTS), 400),),
+    deep_links={VOTE_LINK: vote_link},
+    due_sources=(
+        DueSource("votes", _process_due, _next_due),
+        DueSource("listening_day", _process_listening, _next_listening),
+    ),
+)

@@ -7,11 +7,12 @@ word ("工伤赔的钱算夫妻共同财产吗" mentions 工伤 but is a marriag
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from knowledge.normalize import normalize_text
@@ -95,6 +96,10 @@ class ScopeDetector:
                 found.append((office, strong, hits))
         return found
 
+    def hit_for(self, office_name: str | None, cue: str) -> ScopeHit | None:
+        office = next((o for o in self.offices if o.name == office_name), None)
+        return ScopeHit(office, (cue,)) if office else None
+
     def detect(self, text: str, covered: Iterable[str] = (), *, confident: bool = False) -> ScopeHit | None:
         found = self.cues_in(text)
         if not found:
@@ -110,3 +115,96 @@ class ScopeDetector:
             if own:
                 return ScopeHit(office, own)
         return None
+
+
+# --- learned out-of-scope classifier ----------------------------------------------------------------------
+
+EXAMPLES_FILE = Path(__file__).resolve().parent / "data" / "scope" / "examples.tsv"
+CIVIL = "civil"
+# Below this many Civil Code phrasings the corpus says too little about what is civil: cue words only.
+MIN_CIVIL_TEXTS = 300
+
+
+def read_examples(path: Path = EXAMPLES_FILE) -> list[tuple[str, str]]:
+    """(office name, question) pairs; blank and '#' lines skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        if not line.strip() or line.startswith("#") or "\t" not in line:
+            continue
+        office, _, question = line.partition("\t")
+        if office.strip() and question.strip():
+            out.append((office.strip(), question.strip()))
+    return out
+
+
+def _classifier_text(text: str) -> str:
+    return normalize_text(text).replace(" ", "_")
+
+
+class ScopeClassifier:
+    """Character 1-2-gram TF-IDF and a linear SVM, one class per office (``examples.tsv``) and one for the
+    Civil Code (the corpus' own phrasings). ``margin(text)`` is how far the best office's score is above the
+    civil one (> 0: the classifier would call it that office). Fitted with scikit-learn when the index is
+    built; queried by hand (a dict look-up per n-gram and a small matrix product), so a question costs
+    microseconds and loading it from the index cache needs no scikit-learn. English questions are classified
+    on their glossary translation (the corpus has no English phrasings)."""
+
+    def __init__(self, vocab: dict[str, int], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
+                 classes: tuple[str, ...]) -> None:
+        self.vocab, self.idf, self.coef, self.intercept, self.classes = vocab, idf, coef, intercept, classes
+        self._civil = classes.index(CIVIL)
+
+    @classmethod
+    def fit(cls, civil_texts: Sequence[str], examples: Sequence[tuple[str, str]] | None = None,
+            *, c: float = 1.0) -> ScopeClassifier | None:
+        examples = read_examples() if examples is None else examples
+        examples = [(o, q) for o, q in examples if not q.isascii()]
+        if len(civil_texts) < MIN_CIVIL_TEXTS or not examples:
+            return None
+        from sklearn.feature_extraction.text import TfidfVectorizer  # only to build
+        from sklearn.svm import LinearSVC
+
+        texts = [_classifier_text(t) for t in civil_texts] + [_classifier_text(q) for _, q in examples]
+        labels = [CIVIL] * len(civil_texts) + [o for o, _ in examples]
+        # the offices' examples are few: together they weigh as much as all the phrasings
+        weight = len(civil_texts) / len(examples)
+        sample_weight = np.asarray([1.0] * len(civil_texts) + [weight] * len(examples))
+        vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
+        x = vec.fit_transform(texts)
+        model = LinearSVC(C=c)
+        model.fit(x, labels, sample_weight=sample_weight)
+        vocab = {str(k): int(v) for k, v in vec.vocabulary_.items()}
+        return cls(vocab, np.asarray(vec.idf_, dtype=np.float32),
+                   np.ascontiguousarray(model.coef_.T, dtype=np.float32),
+                   np.asarray(model.intercept_, dtype=np.float32), tuple(str(k) for k in model.classes_))
+
+    def scores(self, text: str) -> np.ndarray:
+        s = _classifier_text(text)
+        counts: dict[int, int] = {}
+        for n in (1, 2):
+            for i in range(len(s) - n + 1):
+                col = self.vocab.get(s[i : i + n])
+                if col is not None:
+                    counts[col] = counts.get(col, 0) + 1
+        z = self.intercept.astype(np.float64)
+        if counts:
+            cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            w = (1.0 + np.log(tf)) * self.idf[cols]
+            w /= np.linalg.norm(w) or 1.0
+            z = z + w @ self.coef[cols]
+        return z
+
+    def best_office(self, text: str) -> tuple[str | None, float]:
+        """The most likely office and its margin over the Civil Code class (None for an empty text)."""
+        if not _classifier_text(text).strip("_"):
+            return None, -99.0
+        z = self.scores(text)
+        civil = float(z[self._civil])
+        z[self._civil] = -np.inf
+        best = int(np.argmax(z))
+        return self.classes[best], float(z[best]) - civil

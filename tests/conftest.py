@@ -138,8 +138,11 @@ async def harness(settings: Settings, world: TelegramWorld, clock: FakeClock) ->
 
 @pytest.fixture
 async def uow_factory(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+    from bot.app import collect_wiring
+
     engine = make_engine(database_url)
     try:
-        yield UnitOfWorkFactory(make_sessionmaker(engine))
+        # As the application builds it: recording a volunteer activity awards its points.
+        yield UnitOfWorkFactory(make_sessionmaker(engine), collect_wiring().on_activity)
     finally:
         await engine.dispose()

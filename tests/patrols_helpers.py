@@ -91,7 +91,7 @@ async def link_group(harness: Harness, chat_id: int = USERS.group, *, bot_admin:
         )
         await uow.commit()
     if bot_admin:
-        harness.world._chats[chat_id].admins.add(harness.world.bot_id)
+        harness.world.make_admin(chat_id, harness.world.bot_id)
 
 
 async def activities(harness: Harness, telegram_id: int) -> list[ActivityRecord]:

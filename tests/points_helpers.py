@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from bot.db.models import Residency
 from bot.db.models.points import Partner, PartnerMember, PointsEntry, RewardService, Voucher
-from bot.db.repositories.points import PointsRepository
 from bot.db.uow import UnitOfWorkFactory
 from bot.services.points import main_compound
 from bot.services.points_catalogue import seed_demo_catalogue
@@ -49,7 +48,7 @@ async def add_service(
 ) -> int:
     cid = await compound_id(uow_factory, compound)
     async with uow_factory() as uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         found = await repo.partner_by_name(cid, partner)
         if found is None:
             found = Partner(compound_id=cid, name=partner, address="", created_at=now)
@@ -85,7 +84,7 @@ async def give_points(
 ) -> None:
     """A ledger entry the way a staff award writes it (tests start from a known balance)."""
     async with uow_factory() as uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         person = await uow.community.person_by_telegram(telegram_id)
         assert person is not None
         cid = await main_compound(repo, person.id)
@@ -108,7 +107,7 @@ async def give_points(
 
 async def balance(uow_factory: UnitOfWorkFactory, telegram_id: int) -> int:
     async with uow_factory() as uow:
-        repo = PointsRepository(uow.session)
+        repo = uow.points
         person = await uow.community.person_by_telegram(telegram_id)
         assert person is not None
         cid = await main_compound(repo, person.id)

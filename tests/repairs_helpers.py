@@ -52,7 +52,7 @@ async def add_butler(
     kinds: tuple[str, ...] = ("plumbing_electric", "elevator"),
 ) -> int:
     harness.world.add_user(telegram_id, name)
-    harness.world._chats[USERS.staff_group].members.add(telegram_id)
+    harness.world.add_member(USERS.staff_group, telegram_id)
     cid = await compound_id(harness)
     async with harness.services.uow() as uow:
         person = await uow.community.add_person(

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import re
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -23,12 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli_commands.bench import bench_subparsers
-from bot.config import EMULATOR_TOKEN, Settings
+from bot.cli_commands.bench_crash_actions import print_action_campaign
+from bot.cli_commands.crash_world import ADMIN, RESIDENT, TARGET, _bot_process, _until, demo_world, settle
+from bot.config import Settings
 
-ADMIN = 20003  # 刘主任 in the demo community: may award points
-TARGET = "张阿姨"
-RESIDENT = 10003  # 黄先生: gets nothing but the answers to his own /points
-ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 5
 
 
@@ -74,69 +69,6 @@ class CrashResult:
     @property
     def ok(self) -> bool:
         return not (self.lost or self.doubled or self.unanswered) and self.quarantined == 0
-
-
-def _bot_process(url: str, base_url: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
-        REDBUTLER_TELEGRAM_TOKEN=EMULATOR_TOKEN,
-        REDBUTLER_TELEGRAM_BASE_URL=base_url,
-        REDBUTLER_DATABASE_URL=url,
-        REDBUTLER_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def _until(check: Any, timeout: float, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return True
-        await asyncio.sleep(step)
-    return False
-
-
-async def settle(world: Any, waiting: Any) -> None:
-    """Wait while the backlog (updates at the emulator + `await waiting()`) still shrinks; 30 s without
-    progress ends it."""
-    last, still = -1, time.monotonic()
-    while time.monotonic() - still < 30:
-        left = len(world.pending_updates()) + await waiting()
-        if left == 0:
-            break
-        if left != last:
-            last, still = left, time.monotonic()
-        await asyncio.sleep(0.5)
-    await asyncio.sleep(2)  # the last replies leave their flood slots
-
-
-async def demo_world(url: str) -> Any:
-    """The demo community in a fresh database, and an emulator world that knows its people."""
-    from bot.db.engine import make_engine, make_sessionmaker
-    from bot.db.migrate import upgrade
-    from bot.db.uow import UnitOfWorkFactory
-    from bot.demo import DEMO_PEOPLE, seed_demo
-    from bot.emulator.core import TelegramWorld
-
-    await asyncio.to_thread(upgrade, url)
-    engine = make_engine(url)
-    try:
-        await seed_demo(
-            UnitOfWorkFactory(make_sessionmaker(engine)), datetime.now(UTC), bot_username="RedButlerBot"
-        )
-    finally:
-        await engine.dispose()
-    world = TelegramWorld(bot_username="RedButlerBot")
-    for person in DEMO_PEOPLE:
-        world.add_user(person.telegram_id, person.name)
-    return world
 
 
 async def crash_campaign(url: str, cycles: int, burst: int = 20, seed: int = 16) -> CrashResult:
@@ -241,8 +173,6 @@ async def crash_campaign(url: str, cycles: int, burst: int = 20, seed: int = 16)
 
 def cmd_bench_crash(args: argparse.Namespace, settings: Settings) -> int:
     if args.scenario != "awards":
-        from bot.cli_commands.bench_crash_actions import print_action_campaign
-
         return print_action_campaign(args)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'crash.sqlite3'}"

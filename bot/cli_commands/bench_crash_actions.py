@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli_commands.bench_crash import ADMIN, RESIDENT, TARGET, _bot_process, _until, demo_world, settle
+from bot.cli_commands.crash_world import ADMIN, RESIDENT, TARGET, _bot_process, _until, demo_world, settle
 from bot.config import Settings
 
 FIRST_EXTRA_RESIDENT = 40001
@@ -66,7 +66,6 @@ async def _add_residents(url: str, count: int) -> list[int]:
     from bot.db.engine import make_engine, make_sessionmaker
     from bot.db.models import Building, Household, Residency, Unit
     from bot.db.models.points import RewardService
-    from bot.db.repositories.points import PointsRepository
     from bot.db.uow import UnitOfWorkFactory
     from bot.demo import DEMO_COMPOUND
     from bot.services.points import main_compound
@@ -104,7 +103,7 @@ async def _add_residents(url: str, count: int) -> list[int]:
             await uow.commit()
         for telegram_id in ids:
             async with factory() as uow:
-                repo = PointsRepository(uow.session)
+                repo = uow.points
                 resident = await uow.community.person_by_telegram(telegram_id)
                 assert resident is not None
                 compound_id = await main_compound(repo, resident.id)

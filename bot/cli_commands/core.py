@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -175,15 +173,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_local(settings, seed=False)
     from bot.app import build_application
-    from bot.runner import serve
+    from bot.runner import serve, wait_for_signal
 
     return int(asyncio.run(serve(settings, lambda: build_application(settings), wait_for_signal)))
-
-
-async def wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()

@@ -41,7 +41,6 @@ def run_local(settings: Settings, *, seed: bool) -> int:
 
 async def _run_local(settings: Settings, *, seed: bool) -> int:
     from bot.app import build_application
-    from bot.cli_commands.core import wait_for_signal
     from bot.db.engine import make_engine, make_sessionmaker
     from bot.db.uow import UnitOfWorkFactory
     from bot.demo import (
@@ -56,7 +55,7 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
     )
     from bot.emulator.core import TelegramWorld
     from bot.emulator.server import start_emulator
-    from bot.runner import serve
+    from bot.runner import serve, wait_for_signal
 
     engine = make_engine(settings.database_url)
     uow_factory = UnitOfWorkFactory(make_sessionmaker(engine))

@@ -126,17 +126,14 @@ def cmd_places_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_posters(args: argparse.Namespace, settings: Settings) -> int:
     from bot.i18n import default_translator
     from bot.services.invites import deep_link
-    from bot.services.repairs import compound_id_by_name, ensure_building_places
+    from bot.services.repairs import compound_id_by_name, poster_places
     from bot.services.repairs_posters import Poster, PosterText, render_posters
 
     kinds = {k.strip() for k in args.kinds.split(",") if k.strip()}
 
     async def work(factory: Any) -> Any:
         compound_id = await compound_id_by_name(factory(), args.compound)
-        places = await ensure_building_places(factory(), compound_id, now())
-        async with factory() as uow:
-            compound = await uow.community.compound(compound_id)
-            return places, compound.duty_phone if compound else None
+        return await poster_places(factory(), compound_id, now())
 
     result = _run(settings, work)
     if result is None:

@@ -113,7 +113,6 @@ def cmd_public_figures(args: argparse.Namespace, settings: Settings) -> int:
 
 # ---------------------------------------------------------------- bench stats
 
-BENCH_TZ = "Asia/Shanghai"
 BENCH_NOW = datetime(2026, 12, 15, 4, 0, tzinfo=UTC)
 KINDS = (
     "plumbing_electric",
@@ -128,7 +127,7 @@ KINDS = (
 CHANNELS = ("chat", "chat", "chat", "qr", "group", "staff", "patrol")
 
 
-async def _seed(url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def _seed(url: str, args: argparse.Namespace, tz: str) -> dict[str, Any]:
     from sqlalchemy import insert, select
 
     from bot.db.engine import make_engine
@@ -149,7 +148,7 @@ async def _seed(url: str, args: argparse.Namespace) -> dict[str, Any]:
         for c in range(args.compounds):
             name = "幸福里小区" if c == 0 else f"压测小区{c}"
             result = await conn.execute(
-                insert(Compound).values(name=name, timezone=BENCH_TZ, created_at=start).returning(Compound.id)
+                insert(Compound).values(name=name, timezone=tz, created_at=start).returning(Compound.id)
             )
             compound_ids.append(int(result.scalar_one()))
         buildings: dict[int, list[tuple[int, str]]] = {}
@@ -355,7 +354,7 @@ async def _seeded(url: str) -> dict[str, Any] | None:
         await engine.dispose()
 
 
-async def _measure(url: str, runs: int) -> dict[str, Any]:
+async def _measure(url: str, runs: int, tz: str) -> dict[str, Any]:
     from bot.db.engine import make_engine, make_sessionmaker
     from bot.db.uow import UnitOfWorkFactory
     from bot.i18n import default_translator
@@ -373,11 +372,11 @@ async def _measure(url: str, runs: int) -> dict[str, Any]:
     one = [c for c in every if c[1] == "幸福里小区"]
 
     async def answer() -> int:
-        figures = await stats.month_figures(factory(), one, None, BENCH_NOW, BENCH_TZ, back=1, full=False)
+        figures = await stats.month_figures(factory(), one, None, BENCH_NOW, tz, back=1, full=False)
         return len(charts.dashboard(figures, text, heading="幸福里小区"))
 
     async def report() -> int:
-        figures = await stats.month_figures(factory(), one, None, BENCH_NOW, BENCH_TZ, back=1, compare=every)
+        figures = await stats.month_figures(factory(), one, None, BENCH_NOW, tz, back=1, compare=every)
         return len(monthly_pdf.render(figures, text))
 
     timings: dict[str, Any] = {}
@@ -399,7 +398,7 @@ async def _measure(url: str, runs: int) -> dict[str, Any]:
         }
     # The figures alone (the database's share of /stats), all compounds at once.
     started = time.perf_counter()
-    await stats.month_figures(factory(), every, None, BENCH_NOW, BENCH_TZ, back=1, full=False)
+    await stats.month_figures(factory(), every, None, BENCH_NOW, tz, back=1, full=False)
     timings["figures_all_compounds"] = time.perf_counter() - started
     await engine.dispose()
     timings["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -410,14 +409,14 @@ def cmd_bench_stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.db.migrate import upgrade
 
     if args.measure_only:
-        print(json.dumps(asyncio.run(_measure(args.database_url, args.runs))))
+        print(json.dumps(asyncio.run(_measure(args.database_url, args.runs, settings.timezone))))
         return 0
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench-stats.sqlite3'}"
         upgrade(url)
         started = time.perf_counter()
         reused = asyncio.run(_seeded(url))
-        seeded = reused or asyncio.run(_seed(url, args))
+        seeded = reused or asyncio.run(_seed(url, args, settings.timezone))
         print(
             f"{'reused' if reused else 'seeded'} {seeded['compounds']} compounds, "
             f"{seeded['households']} households, "

@@ -150,7 +150,7 @@ def _read_ballot_sheet(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 @_refusals_printed
 def cmd_ballots(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import votes
+    from bot.services import votes_paper
 
     console = Console(settings)
     try:
@@ -159,14 +159,14 @@ def cmd_ballots(args: argparse.Namespace, settings: Settings) -> int:
         return console.fail("votes.cli_unreadable")
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         return console.fail("roster.not_a_spreadsheet")
-    if not votes.check_ballot_header(header):
+    if not votes_paper.check_ballot_header(header):
         return console.fail("votes.cli_bad_header", header="楼栋,单元,房号,选项[,委托人]")
     if not rows:
         return console.fail("votes.cli_no_rows")
     _prepare(settings)
     report = _run(
         settings,
-        lambda f: votes.import_paper(
+        lambda f: votes_paper.import_paper(
             f(), args.vote_id, rows, now(), entered_by=args.entered_by, confirmed_by=args.scrutineer
         ),
     )
@@ -194,11 +194,11 @@ def cmd_result(args: argparse.Namespace, settings: Settings) -> int:
 
 @_refusals_printed
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import votes
+    from bot.services import votes, votes_evidence
 
     console = Console(settings)
     _prepare(settings)
-    report = _run(settings, lambda f: votes.audit(f(), args.vote_id))
+    report = _run(settings, lambda f: votes_evidence.audit(f(), args.vote_id))
     console.say("votes.cli_audit_counted", ballots=report.ballots, homes=report.homes_voted)
     tally = report.tally
     console.say(
@@ -216,13 +216,15 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 @_refusals_printed
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import votes
+    from bot.services import votes_evidence
 
     console = Console(settings)
     _prepare(settings)
     data = _run(
         settings,
-        lambda f: votes.export_evidence(f(), args.vote_id, now(), console.translator, console.language),
+        lambda f: votes_evidence.export_evidence(
+            f(), args.vote_id, now(), console.translator, console.language
+        ),
     )
     out: Path = args.out or Path(f"vote-{args.vote_id}.xlsx")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -232,7 +234,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import_owners(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import votes
+    from bot.services import votes_paper
 
     console = Console(settings)
     try:
@@ -242,7 +244,7 @@ def cmd_import_owners(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         return console.fail("votes.cli_no_rows")
     _prepare(settings)
-    report = _run(settings, lambda f: votes.import_owners(f(), rows, now()))
+    report = _run(settings, lambda f: votes_paper.import_owners(f(), rows, now()))
     if not report.ok:
         return _list_problems(console, "votes.cli_owners_rejected", report.problems)
     console.say("votes.cli_owners_imported", count=report.created)

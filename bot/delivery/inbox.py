@@ -19,7 +19,6 @@ import contextlib
 import logging
 import time
 import traceback
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
@@ -39,7 +38,6 @@ from bot.services import inbox as inbox_service
 from bot.services.errors import UserFacingError
 
 log = logging.getLogger(__name__)
-warnings.filterwarnings("ignore", message="Please use 'Bot.", category=UserWarning)
 
 MAX_ATTEMPTS = 3
 RETRY_DELAYS = (0.5, 2.0)
@@ -110,7 +108,7 @@ class InboxProcessor:
                 if not self._resumed:
                     await self._suspect_first_pending()
         async with self.uow_factory() as uow:
-            added = await InboxRepository(uow.session).add_all(updates, self.clock.now())
+            added = await uow.inbox.add_all(updates, self.clock.now())
             await uow.commit()
         self._wake.set()
         return added
@@ -149,7 +147,7 @@ class InboxProcessor:
         one write per start instead of one per update."""
         self._resumed = True
         async with self.uow_factory() as uow:
-            repo = InboxRepository(uow.session)
+            repo = uow.inbox
             first = await repo.pending(1)
             if first:
                 await repo.bump_attempts(first[0].update_id)
@@ -218,11 +216,10 @@ class InboxProcessor:
 
     async def _mark_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
         async with self.uow_factory() as uow:
-            repo = InboxRepository(uow.session)
+            repo = uow.inbox
             await repo.commit_without_waiting_for_disk()
             # The conversation step the update caused and its "handled" mark: one transaction.
-            for write in held:
-                await write(uow.session)
+            await repo.apply(held)
             await repo.set_status(update_id, "handled", self.clock.now())
             person = sender_of(payload)
             if person is not None and person not in self._reachable:

@@ -10,25 +10,21 @@ import asyncio
 import base64
 import contextlib
 import logging
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
 from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.clock import Clock
-from bot.db.models import OutboxMessage, Person
 from bot.db.uow import UnitOfWorkFactory
 from bot.delivery.limits import BOOKED, FloodLimits, RateLimiter
 from bot.delivery.notify import UPLOAD
 
 log = logging.getLogger(__name__)
 # Outbox rows name their Bot API method; PTB suggests the typed wrappers, which cannot take a stored row.
-warnings.filterwarnings("ignore", message="Please use 'Bot.", category=UserWarning)
 
 MAX_ATTEMPTS = 8
 BATCH_SIZE = 200
@@ -217,41 +213,26 @@ class OutboxSender:
 
     async def _mark_sent(self, row_id: int, message_id: int | None) -> None:
         async with self.uow_factory() as uow:
-            await uow.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id)
-                .values(
-                    status="sent", sent_at=self.clock.now(), telegram_message_id=message_id, last_error=None
-                )
-            )
+            await uow.outbox.mark_sent(row_id, self.clock.now(), message_id)
             await uow.commit()
 
     async def _reschedule(
         self, row_id: int, attempts: int, seconds: float, error: str, *, count: bool = True
     ) -> None:
         async with self.uow_factory() as uow:
-            await uow.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id)
-                .values(
-                    attempts=attempts + 1 if count else attempts,
-                    next_attempt_at=self.clock.now() + timedelta(seconds=seconds),
-                    last_error=error[:500],
-                )
+            await uow.outbox.retry_later(
+                row_id,
+                attempts=attempts + 1 if count else attempts,
+                at=self.clock.now() + timedelta(seconds=seconds),
+                error=error,
             )
             await uow.commit()
 
     async def _fail(self, row_id: int, error: str, *, unreachable_chat: int | None = None) -> None:
         async with self.uow_factory() as uow:
-            await uow.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id)
-                .values(status="failed", last_error=error[:500])
-            )
+            await uow.outbox.mark_failed(row_id, error)
             if unreachable_chat is not None and unreachable_chat > 0:
-                await uow.session.execute(
-                    update(Person).where(Person.telegram_id == unreachable_chat).values(reachable=False)
-                )
+                await uow.outbox.mark_unreachable(unreachable_chat)
             await uow.commit()
         if unreachable_chat is not None and self.on_unreachable is not None:
             self.on_unreachable(unreachable_chat)

@@ -1,9 +1,10 @@
 """A local Telegram: the Bot API emulator core, an in-process PTB transport, an HTTP server and a web chat.
 
-- ``core.TelegramWorld``: users, chats, messages and files in memory; ``await world.call(method, params)``
-  answers Bot API methods with Telegram's JSON or raises ``BotApiError`` with Telegram's error text; the
-  ``user_*`` methods play what people do and queue updates; ``inject_fault`` and ``flood_limits`` make it fail
-  the way Telegram does.
+- ``core.TelegramWorld``: users, chats, messages and files in memory (``state.py``, with the read API tests
+  use); the ``user_*`` methods play what people do and queue updates (``updates.py``);
+  ``await world.call(method, params)`` answers the Bot API methods the bot uses with Telegram's JSON or
+  raises ``BotApiError`` with Telegram's error text (``botapi.py``); ``inject_fault`` and ``flood_limits``
+  make it fail the way Telegram does.
 - ``transport.EmulatorRequest``: a ``telegram.request.BaseRequest`` so a PTB ``Bot``/``Application`` talks
   to a world in-process.
 - ``server.start_emulator``: the same over HTTP (``/bot<token>/<method>``, ``/file/bot<token>/<path>``,

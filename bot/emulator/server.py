@@ -320,8 +320,6 @@ def _kind_label(kind: str) -> str:
         "document": "[文件]",
         "location": "[位置]",
         "contact": "[联系人]",
-        "poll": "[投票]",
-        "venue": "[地点]",
         "service": "[通知]",
     }.get(kind, "")
 
@@ -398,20 +396,6 @@ async def _location(request: web.Request, world: TelegramWorld) -> JSON:
     except (TypeError, ValueError):
         raise ValueError("请填写正确的纬度和经度") from None
     return world.user_sends_location(uid, lat, lon, chat_id=_chat_arg(data, uid))
-
-
-async def _poll_answer(request: web.Request, world: TelegramWorld) -> JSON:
-    data = await _body(request)
-    uid = _int(data.get("user_id"), "user_id")
-    options = data.get("option_ids")
-    if not isinstance(options, list) or not options:
-        raise ValueError("请选择一个选项")
-    return world.user_answers_poll(
-        uid,
-        _int(data.get("message_id"), "message_id"),
-        [_int(o, "option_ids") for o in options],
-        chat_id=_chat_arg(data, uid),
-    )
 
 
 async def _deep_link(request: web.Request, world: TelegramWorld) -> JSON:
@@ -597,7 +581,6 @@ def create_app(
     app.router.add_post("/ui/api/press", _ui_action(_press))
     app.router.add_post("/ui/api/contact", _ui_action(_contact))
     app.router.add_post("/ui/api/location", _ui_action(_location))
-    app.router.add_post("/ui/api/poll_answer", _ui_action(_poll_answer))
     app.router.add_post("/ui/api/deeplink", _ui_action(_deep_link))
     app.router.add_post("/ui/api/join", _ui_action(_join))
     app.router.add_post("/ui/api/photo", _ui_action(_photo))

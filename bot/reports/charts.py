@@ -10,6 +10,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.reports.fonts import matplotlib_family
 from bot.services.stats import Figures, GroupFigures, arrow
 
 if TYPE_CHECKING:
@@ -28,8 +29,6 @@ def _new_figure(width: float, height: float) -> Figure:
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
-
-    from bot.reports.fonts import matplotlib_family
 
     family = matplotlib_family()
     if family is not None:

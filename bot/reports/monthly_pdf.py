@@ -8,6 +8,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.reports import charts
+from bot.reports.fonts import reportlab_font
+from bot.services.repairs_common import number_of
 from bot.services.stats import Figures, GroupFigures, Rates, TicketLine, arrow
 
 Text = Callable[..., str]
@@ -93,8 +96,6 @@ def group_rows(
 
 
 def ticket_rows(text: Text, lines: Sequence[TicketLine], tz: str, *, due: bool) -> list[list[str]]:
-    from bot.services.repairs import number_of
-
     zone = ZoneInfo(tz)
     header = [
         text("stats.pdf.number"),
@@ -194,9 +195,6 @@ def render(figures: Figures, text: Text) -> bytes:
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import cm
     from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    from bot.reports import charts
-    from bot.reports.fonts import reportlab_font
 
     font = reportlab_font()
     body = ParagraphStyle("body", fontName=font, fontSize=10, leading=14, wordWrap="CJK")

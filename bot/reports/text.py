@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.i18n import Translator
-from bot.services.stats import Figures
+from bot.services.stats import Figures, arrow
 
 
 def rate(t: Translator, language: str | None, value: float | None) -> str:
@@ -14,8 +14,6 @@ def rate(t: Translator, language: str | None, value: float | None) -> str:
 
 
 def rate_with_arrow(t: Translator, language: str | None, value: float | None, before: float | None) -> str:
-    from bot.services.stats import arrow
-
     return rate(t, language, value) + arrow(value, before)
 
 

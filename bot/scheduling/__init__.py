@@ -1,9 +1,10 @@
 """Time-driven work. Schedules live in our tables; PTB's JobQueue (APScheduler) only wakes us up.
 
-Each capability registers a DueSource: `process_due` sends what has fallen due (through the outbox, with
-dedupe keys, so never twice) and `next_due` says when it next needs waking. At start the scheduler runs one
-sweep at once (catching up on anything that fell due while the bot was down) and arms a job for each source's
-next due time; a periodic sweep is the safety net. Nothing about a schedule lives only in a job.
+Each capability declares its DueSources (bot/capability.py): `process_due` sends what has fallen due
+(through the outbox, with dedupe keys, so never twice) and `next_due` says when it next needs waking. At
+start the scheduler runs one sweep at once (catching up on anything that fell due while the bot was down)
+and arms a job for each source's next due time; a periodic sweep is the safety net. Nothing about a
+schedule lives only in a job.
 """
 
 from __future__ import annotations
@@ -27,9 +28,6 @@ class DueSource:
     next_due: Callable[[Services, datetime], Awaitable[datetime | None]]
 
 
-DUE_SOURCES: list[DueSource] = []
-
-
 async def in_batches(batch: Callable[[], Awaitable[tuple[int, bool]]]) -> int:
     """Run `batch` (one transaction each; it returns how many it handled and whether it was full) until a
     batch comes back not full, so a long backlog after downtime never becomes one huge transaction."""
@@ -44,16 +42,11 @@ async def in_batches(batch: Callable[[], Awaitable[tuple[int, bool]]]) -> int:
 SWEEP_INTERVAL = timedelta(seconds=30)
 
 
-def add_due_source(source: DueSource) -> None:
-    if all(s.name != source.name for s in DUE_SOURCES):
-        DUE_SOURCES.append(source)
-
-
 async def sweep(services: Services) -> dict[str, int]:
     """Process everything due now, source by source; one failing source does not stop the others."""
     now = services.clock.now()
     handled: dict[str, int] = {}
-    for source in DUE_SOURCES:
+    for source in services.wiring.due_sources:
         try:
             handled[source.name] = await source.process_due(services, now)
         except Exception:
@@ -67,7 +60,7 @@ async def sweep(services: Services) -> dict[str, int]:
 async def next_wakeup(services: Services) -> datetime | None:
     now = services.clock.now()
     times = []
-    for source in DUE_SOURCES:
+    for source in services.wiring.due_sources:
         try:
             when = await source.next_due(services, now)
         except Exception:

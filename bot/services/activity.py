@@ -6,9 +6,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
-from bot.db.models import ActivityRecord
 from bot.db.uow import UnitOfWork
 
 
@@ -23,14 +20,9 @@ class ActivityView:
     occurred_at: datetime
 
 
-# Called in the same transaction for every new record (the points capability awards from here).
+# Called in the same transaction for every new record; capabilities declare them as `on_activity` (the
+# points capability awards from here), and the unit of work carries them.
 ActivityListener = Callable[[UnitOfWork, ActivityView, datetime], Awaitable[None]]
-ACTIVITY_LISTENERS: list[ActivityListener] = []
-
-
-def add_activity_listener(listener: ActivityListener) -> None:
-    if listener not in ACTIVITY_LISTENERS:
-        ACTIVITY_LISTENERS.append(listener)
 
 
 async def record_activity(
@@ -46,12 +38,9 @@ async def record_activity(
     details: dict[str, object] | None = None,
 ) -> ActivityView | None:
     """Joins the caller's unit of work (the caller commits). None when this source was recorded before."""
-    existing = await uow.session.scalar(
-        select(ActivityRecord.id).where(ActivityRecord.source_key == source_key)
-    )
-    if existing is not None:
+    if await uow.activity.recorded(source_key):
         return None
-    record = ActivityRecord(
+    record = await uow.activity.add(
         source_key=source_key,
         person_id=person_id,
         compound_id=compound_id,
@@ -59,11 +48,9 @@ async def record_activity(
         hours=hours,
         details=details or {},
         occurred_at=occurred_at,
-        created_at=now,
+        now=now,
     )
-    uow.session.add(record)
-    await uow.session.flush()
     view = ActivityView(record.id, source_key, person_id, compound_id, activity_type, hours, occurred_at)
-    for listener in ACTIVITY_LISTENERS:
+    for listener in uow.activity_listeners:
         await listener(uow, view, now)
     return view

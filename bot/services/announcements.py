@@ -8,20 +8,19 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-
-from bot.db.models import Compound, OutboxMessage
-from bot.db.models.announcements import Announcement
-from bot.db.repositories.announcements import AnnouncementRepository
+from bot.db.errors import Conflict
+from bot.db.models import Compound
+from bot.db.models.announcements import Announcement, AnnouncementKind, AnnouncementStatus
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import clip, notify_person
 from bot.i18n import Translator
+from bot.services.common import fmt_when, zone
 from bot.services.errors import UserFacingError
-from bot.services.patrols import _person, _require_staff, fmt_when, zone
+from bot.services.people import require_person, require_staff
 
-KINDS = ("notice", "accounts")
+KINDS = tuple(AnnouncementKind)
 SCOPES = ("none", "compound", "building", "unit")
 TITLE_LIMIT = 60
 BODY_LIMIT = 3000
@@ -120,7 +119,7 @@ class AnnouncementDraft:
     compound_id: int
     title: str
     body: str = ""
-    kind: str = "notice"
+    kind: str = AnnouncementKind.NOTICE
     table_rows: tuple[tuple[str, ...], ...] = ()
     to_groups: bool = True
     scope: str = "none"
@@ -144,7 +143,7 @@ class AnnouncementView:
 
 
 def render(t: Translator, language: str | None, ann: Announcement) -> str:
-    if ann.kind == "accounts":
+    if ann.kind == AnnouncementKind.ACCOUNTS:
         headers = tuple(t(language, f"announcements.col_{c}") for c in ("item", "income", "spent", "balance"))
         table = render_table(
             [list(r) for r in ann.table_rows], headers, t(language, "announcements.col_total")
@@ -158,7 +157,7 @@ def table_entities(
 ) -> list[dict[str, object]]:
     """The accounts table inside `text` (the post, or the author's preview) as a monospace ("pre") block, so
     its columns line up; Telegram counts offsets in UTF-16 units."""
-    if ann.kind != "accounts":
+    if ann.kind != AnnouncementKind.ACCOUNTS:
         return []
     headers = tuple(t(language, f"announcements.col_{c}") for c in ("item", "income", "spent", "balance"))
     table = render_table([list(r) for r in ann.table_rows], headers, t(language, "announcements.col_total"))
@@ -186,9 +185,9 @@ def _validate(draft: AnnouncementDraft, now: datetime) -> None:
         raise UserFacingError("announcements.too_long", limit=BODY_LIMIT)
     if draft.kind not in KINDS or draft.scope not in SCOPES:
         raise UserFacingError("common.stale_button")
-    if draft.kind == "notice" and not draft.body.strip():
+    if draft.kind == AnnouncementKind.NOTICE and not draft.body.strip():
         raise UserFacingError("announcements.empty")
-    if draft.kind == "accounts" and not draft.table_rows:
+    if draft.kind == AnnouncementKind.ACCOUNTS and not draft.table_rows:
         raise UserFacingError("announcements.no_rows", limit=ROW_LIMIT)
     if not draft.to_groups and draft.scope == "none":
         raise UserFacingError("announcements.no_audience")
@@ -205,8 +204,8 @@ async def create(
 ) -> AnnouncementView:
     _validate(draft, now)
     async with uow:
-        author = await _person(uow, telegram_id)
-        await _require_staff(uow, author, draft.compound_id)
+        author = await require_person(uow, telegram_id)
+        await require_staff(uow, author, draft.compound_id)
         compound = await uow.community.compound(draft.compound_id)
         if compound is None:
             raise UserFacingError("announcements.gone")
@@ -219,9 +218,7 @@ async def create(
             if unit is None or unit.building.compound_id != compound.id:
                 raise UserFacingError("announcements.gone")
         if draft.request_key is not None:
-            earlier = await uow.session.scalar(
-                select(Announcement).where(Announcement.request_key == draft.request_key)
-            )
+            earlier = await uow.announcements.by_request_key(draft.request_key)
             if earlier is not None:
                 return await _view_of(uow, earlier, compound)
         ann = Announcement(
@@ -239,23 +236,24 @@ async def create(
             pin=draft.pin and draft.to_groups,
             pins_done=not (draft.pin and draft.to_groups),
             send_at=draft.send_at or now,
-            status="scheduled",
+            status=AnnouncementStatus.SCHEDULED,
             recipients=0,
             created_at=now,
         )
-        uow.session.add(ann)
-        await uow.session.flush()
+        uow.announcements.add(ann)
+        await uow.announcements.flush()
         if ann.send_at <= now:
             await _send(uow, t, ann, now)
         view = await _view_of(uow, ann, compound)
         try:
+            uow.schedule_changed()
             await uow.commit()
-        except IntegrityError:
+        except Conflict:
             await uow.rollback()  # the same draft published at the same moment from another phone
-            earlier = await uow.session.scalar(
-                select(Announcement).where(Announcement.request_key == draft.request_key)
-            )
-            if earlier is None or draft.request_key is None:
+            if draft.request_key is None:
+                raise
+            earlier = await uow.announcements.by_request_key(draft.request_key)
+            if earlier is None:
                 raise
             return await _view_of(uow, earlier, await _compound_of(uow, earlier.compound_id))
         return view
@@ -276,7 +274,7 @@ async def _view_of(uow: UnitOfWork, ann: Announcement, compound: Compound) -> An
 
 
 async def _send(uow: UnitOfWork, t: Translator, ann: Announcement, now: datetime) -> None:
-    repo = AnnouncementRepository(uow.session)
+    repo = uow.announcements
     if not await repo.claim(ann.id, now):
         return
     count = 0
@@ -311,30 +309,30 @@ async def _send(uow: UnitOfWork, t: Translator, ann: Announcement, now: datetime
                 purpose="announcement",
             )
             count += 1
-    await uow.session.flush()
+    await uow.announcements.flush()
     ann.recipients = count
-    ann.status, ann.sent_at = "sent", now
+    ann.status, ann.sent_at = AnnouncementStatus.SENT, now
 
 
 async def cancel(uow: UnitOfWork, telegram_id: int, announcement_id: int, now: datetime) -> None:
     async with uow:
-        person = await _person(uow, telegram_id)
-        ann = await AnnouncementRepository(uow.session).get(announcement_id)
+        person = await require_person(uow, telegram_id)
+        ann = await uow.announcements.get(announcement_id)
         if ann is None:
             raise UserFacingError("announcements.gone")
-        await _require_staff(uow, person, ann.compound_id)
-        if ann.status != "scheduled":
+        await require_staff(uow, person, ann.compound_id)
+        if ann.status != AnnouncementStatus.SCHEDULED:
             raise UserFacingError("announcements.already_sent")
-        ann.status = "cancelled"
+        ann.status = AnnouncementStatus.CANCELLED
         await uow.commit()
 
 
-async def scheduled(uow: UnitOfWork, t: Translator, telegram_id: int) -> list[AnnouncementView]:
+async def scheduled(uow: UnitOfWork, telegram_id: int) -> list[AnnouncementView]:
     async with uow:
-        person = await _person(uow, telegram_id)
-        ids = await _require_staff(uow, person)
+        person = await require_person(uow, telegram_id)
+        ids = await require_staff(uow, person)
         out = []
-        for ann in await AnnouncementRepository(uow.session).scheduled(ids):
+        for ann in await uow.announcements.scheduled(ids):
             compound = await uow.community.compound(ann.compound_id)
             out.append(
                 AnnouncementView(ann.id, ann.title, ann.status, ann.send_at, 0, 0, str(zone(compound)))
@@ -346,7 +344,7 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
     """Send scheduled announcements that are due; pin group posts once Telegram has given them an id."""
     handled = 0
     async with uow:
-        repo = AnnouncementRepository(uow.session)
+        repo = uow.announcements
         for ann in await repo.due(now):
             await _send(uow, t, ann, now)
             handled += 1
@@ -367,9 +365,7 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
                         purpose=PIN_PURPOSE,
                     )
                     handled += added is not None
-                    pin = added or await uow.session.scalar(
-                        select(OutboxMessage).where(OutboxMessage.dedupe_key == key)
-                    )
+                    pin = added or await repo.queued_pin(key)
                     if pin is None or pin.status == "pending":
                         waiting = True  # stay awaiting until Telegram has answered the pin
                     elif pin.status == "failed" and _lacks_rights(pin.last_error):
@@ -418,22 +414,14 @@ async def _tell_pin_refused(
 async def retry_pins(uow: UnitOfWork, chat_id: int, now: datetime) -> int:
     """The bot was given the right to pin in this group: the pins it was refused are sent again."""
     async with uow:
-        result = await uow.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.chat_id == chat_id,
-                OutboxMessage.purpose == PIN_PURPOSE,
-                OutboxMessage.status == "failed",
-            )
-            .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
-        )
+        retried = await uow.outbox.retry_failed_pins(chat_id, PIN_PURPOSE, now)
         await uow.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return retried
 
 
 async def next_due(uow: UnitOfWork, now: datetime) -> datetime | None:
     async with uow:
-        repo = AnnouncementRepository(uow.session)
+        repo = uow.announcements
         times = [t for t in [await repo.next_send_at()] if t is not None]
         if await repo.awaiting_pins():
             times.append(now + PIN_RECHECK)
@@ -441,6 +429,4 @@ async def next_due(uow: UnitOfWork, now: datetime) -> datetime | None:
 
 
 def when_label(t: Translator, language: str | None, view: AnnouncementView) -> str:
-    from zoneinfo import ZoneInfo
-
     return fmt_when(t, language, view.send_at, ZoneInfo(view.tz))

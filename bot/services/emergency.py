@@ -130,6 +130,7 @@ async def raise_alert(
             await uow.session.execute(
                 update(RepairTicket).where(RepairTicket.id == created.ticket.id).values(alert_key=key)
             )
+            uow.schedule_changed()  # the new ticket's escalation is due
             await uow.commit()
         except IntegrityError:
             # The other phone's press won the race: nothing of this one is kept, the first ticket stands.

@@ -10,28 +10,20 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.db.models import Person
-from bot.db.models.events import CommunityEvent, EventReminder, EventRsvp
-from bot.db.repositories.events import EventRepository
+from bot.db.models.events import CommunityEvent, EventReminder, EventRsvp, EventStatus, RsvpStatus
+from bot.db.models.patrols import ReminderOutcome
 from bot.db.uow import UnitOfWork
-from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_chat, notify_person
 from bot.i18n import Translator
+from bot.notices.events import rsvp_buttons
 from bot.roles import Role
 from bot.scheduling import in_batches
 from bot.services.activity import record_activity
+from bot.services.common import new_code, zone
 from bot.services.errors import UserFacingError
-from bot.services.patrols import (
-    STAFF_ROLES,
-    _person,
-    _require_staff,
-    fmt_span,
-    new_code,
-    outside_quiet_hours,
-    zone,
-)
-from bot.services.people import person_view
+from bot.services.people import STAFF_ROLES, get_or_create, person_view, require_person, require_staff
+from bot.services.timing import fmt_span, outside_quiet_hours
 
-PREFIX = "ev"
 AUDIENCES = ("groups", "party", "volunteers", "everyone")
 EVENT_TYPES = ("party_day", "listening_day", "clinic", "haircut", "class", "talk", "patrol_talk", "other")
 REPEATS = ("none", "monthly_1st", "monthly", "weekly")
@@ -134,8 +126,8 @@ class RsvpView:
 
 
 async def _view(uow: UnitOfWork, event: CommunityEvent, person_id: int | None = None) -> EventView:
-    repo = EventRepository(uow.session)
-    rsvps = await repo.rsvps(event.id, ("going", "waiting"))
+    repo = uow.events
+    rsvps = await repo.rsvps(event.id, (RsvpStatus.GOING, RsvpStatus.WAITING))
     compound = await uow.community.compound(event.compound_id)
     return EventView(
         id=event.id,
@@ -144,8 +136,8 @@ async def _view(uow: UnitOfWork, event: CommunityEvent, person_id: int | None = 
         starts_at=event.starts_at,
         ends_at=event.ends_at,
         capacity=event.capacity,
-        going=sum(1 for r in rsvps if r.status == "going"),
-        waiting=sum(1 for r in rsvps if r.status == "waiting"),
+        going=sum(1 for r in rsvps if r.status == RsvpStatus.GOING),
+        waiting=sum(1 for r in rsvps if r.status == RsvpStatus.WAITING),
         status=event.status,
         tz=str(zone(compound)),
         event_type=event.event_type,
@@ -173,8 +165,8 @@ def validate(draft: EventDraft, now: datetime) -> None:
 
 async def organiser_compounds(uow: UnitOfWork, telegram_id: int) -> list[tuple[int, str]]:
     async with uow:
-        person = await _person(uow, telegram_id)
-        ids = await _require_staff(uow, person)
+        person = await require_person(uow, telegram_id)
+        ids = await require_staff(uow, person)
         return [(c.id, c.name) for c in await uow.community.compounds() if ids is None or c.id in ids]
 
 
@@ -183,9 +175,10 @@ async def create_event(
 ) -> EventView:
     validate(draft, now)
     async with uow:
-        organiser = await _person(uow, telegram_id)
-        await _require_staff(uow, organiser, draft.compound_id)
+        organiser = await require_person(uow, telegram_id)
+        await require_staff(uow, organiser, draft.compound_id)
         view = await _create(uow, t, organiser.id, draft, now)
+        uow.schedule_changed()
         await uow.commit()
         return view
 
@@ -211,14 +204,14 @@ async def _create(
             event_type=draft.event_type,
             repeat=draft.repeat,
             series_id=first.id if first is not None else None,
-            status="open",
+            status=EventStatus.OPEN,
             checkin_code=new_code(6),
             post_at=now if index == 0 else max(now, start - POST_AHEAD),
             posted=False,
             created_at=now,
         )
-        uow.session.add(event)
-        await uow.session.flush()
+        uow.events.add(event)
+        await uow.events.flush()
         if first is None:
             first = event
     assert first is not None
@@ -335,7 +328,7 @@ async def import_events(
 
 
 async def _post(uow: UnitOfWork, t: Translator, event: CommunityEvent, now: datetime) -> None:
-    repo = EventRepository(uow.session)
+    repo = uow.events
     if not await repo.claim_post(event.id):
         return
     tz = zone(await uow.community.compound(event.compound_id))
@@ -355,7 +348,7 @@ async def _post(uow: UnitOfWork, t: Translator, event: CommunityEvent, now: date
                 chat_id=group.chat_id,
                 now=now,
                 dedupe_key=f"event-post:{event.id}:{group.chat_id}",
-                reply_markup=inline_keyboard([[(t(lang, "events.btn_rsvp"), f"{PREFIX}:go:{event.id}")]]),
+                reply_markup=rsvp_buttons(t, lang, event.id),
             )
     people: list[Person] = []
     if event.audience == "volunteers":
@@ -379,9 +372,7 @@ async def _post(uow: UnitOfWork, t: Translator, event: CommunityEvent, now: date
             "events.post",
             now=now,
             dedupe_key=f"event-invite:{event.id}:{person.id}",
-            reply_markup=inline_keyboard(
-                [[(t(person.language, "events.btn_rsvp"), f"{PREFIX}:go:{event.id}")]]
-            ),
+            reply_markup=rsvp_buttons(t, person.language, event.id),
             title=event.title,
             when=fmt_span(t, person.language, event.starts_at, event.ends_at, tz),
             place=event.place,
@@ -391,7 +382,7 @@ async def _post(uow: UnitOfWork, t: Translator, event: CommunityEvent, now: date
 
 async def upcoming(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 31) -> list[EventView]:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         compounds: set[int] = set()
         everywhere = False
         for role in await uow.community.roles_of(person.id):
@@ -403,14 +394,12 @@ async def upcoming(uow: UnitOfWork, telegram_id: int, now: datetime, days: int =
             compounds.add(residency.household.unit.building.compound_id)
         if not compounds and not everywhere:
             raise UserFacingError("common.not_registered")
-        events = await EventRepository(uow.session).upcoming(
-            None if everywhere else compounds, now, now + timedelta(days=days)
-        )
+        events = await uow.events.upcoming(None if everywhere else compounds, now, now + timedelta(days=days))
         return [await _view(uow, e, person.id) for e in events if e.posted]
 
 
 async def _schedule(uow: UnitOfWork, event: CommunityEvent, person_id: int, now: datetime) -> None:
-    repo = EventRepository(uow.session)
+    repo = uow.events
     tz = zone(await uow.community.compound(event.compound_id))
     for kind, due in (
         ("day", event.starts_at - timedelta(days=1)),
@@ -421,7 +410,7 @@ async def _schedule(uow: UnitOfWork, event: CommunityEvent, person_id: int, now:
         if due <= now or due >= event.starts_at:
             continue
         if row is None:
-            uow.session.add(
+            uow.events.add(
                 EventReminder(event_id=event.id, person_id=person_id, kind=kind, due_at=due, done=False)
             )
         else:
@@ -445,58 +434,59 @@ async def rsvp(
     uow: UnitOfWork, telegram_id: int, display_name: str, event_id: int, now: datetime
 ) -> RsvpView:
     async with uow:
-        repo = EventRepository(uow.session)
+        repo = uow.events
         if not await repo.lock(event_id):
             raise UserFacingError("events.gone")
-        from bot.services.people import get_or_create
-
         person = await get_or_create(uow, telegram_id, display_name, now)
         event = await repo.event(event_id)
         assert event is not None
-        if event.status != "open":
+        if event.status != EventStatus.OPEN:
             raise UserFacingError("events.cancelled")
         if event.starts_at <= now:
             raise UserFacingError("events.started")
         existing = await repo.rsvp(event.id, person.id)
-        if existing is not None and existing.status in ("going", "waiting"):
+        if existing is not None and existing.status in (RsvpStatus.GOING, RsvpStatus.WAITING):
             raise UserFacingError(f"events.already_{existing.status}")
-        status = "waiting" if await repo.count_going(event.id) >= event.capacity else "going"
+        status = (
+            RsvpStatus.WAITING if await repo.count_going(event.id) >= event.capacity else RsvpStatus.GOING
+        )
         if existing is None:
-            uow.session.add(EventRsvp(event_id=event.id, person_id=person.id, status=status, created_at=now))
+            uow.events.add(EventRsvp(event_id=event.id, person_id=person.id, status=status, created_at=now))
         else:
             existing.status, existing.created_at = status, now
-        await uow.session.flush()
-        if status == "going":
+        await uow.events.flush()
+        if status == RsvpStatus.GOING:
             await _schedule(uow, event, person.id, now)
         view = await _view(uow, event, person.id)
+        uow.schedule_changed()
         await uow.commit()
-        return RsvpView(view, status, position=view.waiting if status == "waiting" else 0)
+        return RsvpView(view, status, position=view.waiting if status == RsvpStatus.WAITING else 0)
 
 
 async def cancel_rsvp(
     uow: UnitOfWork, t: Translator, telegram_id: int, event_id: int, now: datetime
 ) -> RsvpView:
     async with uow:
-        repo = EventRepository(uow.session)
+        repo = uow.events
         if not await repo.lock(event_id):
             raise UserFacingError("events.gone")
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         event = await repo.event(event_id)
         assert event is not None
         mine = await repo.rsvp(event.id, person.id)
-        if mine is None or mine.status not in ("going", "waiting"):
+        if mine is None or mine.status not in (RsvpStatus.GOING, RsvpStatus.WAITING):
             raise UserFacingError("events.not_signed_up")
         if event.starts_at <= now:
             raise UserFacingError("events.started")
         was = mine.status
-        mine.status = "cancelled"
+        mine.status = RsvpStatus.CANCELLED
         await repo.drop_reminders(event.id, person.id)
-        if was == "going":
-            waiting = await repo.rsvps(event.id, ("waiting",))
+        if was == RsvpStatus.GOING:
+            waiting = await repo.rsvps(event.id, (RsvpStatus.WAITING,))
             if waiting:
                 lucky = waiting[0]
-                lucky.status = "going"
-                await uow.session.flush()
+                lucky.status = RsvpStatus.GOING
+                await uow.events.flush()
                 await _schedule(uow, event, lucky.person_id, now)
                 who = await uow.community.person(lucky.person_id)
                 if who is not None:
@@ -511,19 +501,19 @@ async def cancel_rsvp(
                         title=event.title,
                         when=fmt_span(t, who.language, event.starts_at, event.ends_at, tz),
                     )
-        await uow.session.flush()
+        await uow.events.flush()
         view = await _view(uow, event, person.id)
         await uow.commit()
-        return RsvpView(view, "cancelled")
+        return RsvpView(view, RsvpStatus.CANCELLED)
 
 
 async def _organiser_event(uow: UnitOfWork, telegram_id: int, event_id: int) -> tuple[Person, CommunityEvent]:
-    person = await _person(uow, telegram_id)
-    event = await EventRepository(uow.session).event(event_id)
+    person = await require_person(uow, telegram_id)
+    event = await uow.events.event(event_id)
     if event is None:
         raise UserFacingError("events.gone")
     if event.organiser_id != person.id:
-        await _require_staff(uow, person, event.compound_id)
+        await require_staff(uow, person, event.compound_id)
     return person, event
 
 
@@ -531,16 +521,16 @@ async def cancel_event(uow: UnitOfWork, t: Translator, telegram_id: int, event_i
     """Everyone who signed up (or waits) is told; returns how many."""
     async with uow:
         _, event = await _organiser_event(uow, telegram_id, event_id)
-        if event.status == "cancelled":
+        if event.status == EventStatus.CANCELLED:
             raise UserFacingError("events.cancelled")
         if event.starts_at <= now:
             raise UserFacingError("events.started")
-        repo = EventRepository(uow.session)
-        event.status = "cancelled"
+        repo = uow.events
+        event.status = EventStatus.CANCELLED
         await repo.drop_reminders(event.id)
         tz = zone(await uow.community.compound(event.compound_id))
         told = 0
-        for row in await repo.rsvps(event.id, ("going", "waiting")):
+        for row in await repo.rsvps(event.id, (RsvpStatus.GOING, RsvpStatus.WAITING)):
             who = await uow.community.person(row.person_id)
             if who is None:
                 continue
@@ -579,7 +569,7 @@ async def message_attendees(
         _, event = await _organiser_event(uow, telegram_id, event_id)
         sent = 0
         stamp = int(now.timestamp())
-        for row in await EventRepository(uow.session).rsvps(event.id, ("going",)):
+        for row in await uow.events.rsvps(event.id, (RsvpStatus.GOING,)):
             who = await uow.community.person(row.person_id)
             if who is None:
                 continue
@@ -606,15 +596,15 @@ async def organiser_view(uow: UnitOfWork, telegram_id: int, event_id: int) -> Ev
 
 async def check_in(uow: UnitOfWork, telegram_id: int, code: str, now: datetime) -> EventView:
     async with uow:
-        repo = EventRepository(uow.session)
+        repo = uow.events
         event = await repo.by_code(code.strip().lower()[:12]) if code.strip() else None
-        if event is None or event.status != "open":
+        if event is None or event.status != EventStatus.OPEN:
             raise UserFacingError("events.bad_code")
         if not (event.starts_at - CHECKIN_WINDOW <= now <= event.ends_at + CHECKIN_WINDOW):
             raise UserFacingError("events.checkin_closed")
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         mine = await repo.rsvp(event.id, person.id)
-        if mine is None or mine.status != "going":
+        if mine is None or mine.status != RsvpStatus.GOING:
             raise UserFacingError("events.checkin_not_signed_up")
         if mine.checked_in_at is not None:
             raise UserFacingError("events.already_checked_in")
@@ -642,9 +632,9 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
 async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple[int, bool]:
     handled = 0
     async with uow:
-        repo = EventRepository(uow.session)
+        repo = uow.events
         for event in await repo.due_posts(now):
-            if event.status == "open" and event.starts_at > now:
+            if event.status == EventStatus.OPEN and event.starts_at > now:
                 await _post(uow, t, event, now)
             else:
                 await repo.claim_post(event.id)
@@ -654,11 +644,11 @@ async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple
             target = await repo.event(reminder.event_id)
             sent = False
             # Only before the event; a reminder missed while the bot was down is sent late but never twice.
-            if target is not None and target.status == "open" and now < target.starts_at:
+            if target is not None and target.status == EventStatus.OPEN and now < target.starts_at:
                 event = target
                 row = await repo.rsvp(event.id, reminder.person_id)
                 who = await uow.community.person(reminder.person_id)
-                if row is not None and row.status == "going" and who is not None:
+                if row is not None and row.status == RsvpStatus.GOING and who is not None:
                     tz = zone(await uow.community.compound(event.compound_id))
                     await notify_person(
                         uow,
@@ -672,7 +662,7 @@ async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple
                         when=fmt_span(t, who.language, event.starts_at, event.ends_at, tz),
                     )
                     sent = True
-            await repo.claim_reminder(reminder.id, "sent" if sent else "skipped")
+            await repo.claim_reminder(reminder.id, ReminderOutcome.SENT if sent else ReminderOutcome.SKIPPED)
             handled += 1
         await uow.commit()
     return handled, len(reminders) == BATCH
@@ -680,7 +670,7 @@ async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple
 
 async def next_due(uow: UnitOfWork) -> datetime | None:
     async with uow:
-        return await EventRepository(uow.session).next_due()
+        return await uow.events.next_due()
 
 
 __all__ = ["STAFF_ROLES", "EventDraft", "EventView", "RsvpView"]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-from bot.db.models import GroupChat
 from bot.db.uow import UnitOfWork
+from bot.delivery.notify import notify_chat
+from bot.i18n import Translator
+from bot.notices.groups import newcomers_greeting
 from bot.roles import Role
 from bot.services.errors import UserFacingError
 from bot.services.people import person_view
@@ -22,12 +25,21 @@ class GroupView:
     purpose: str
 
 
+class GroupPurpose(StrEnum):
+    """GroupChat.purpose (the column stays a string)."""
+
+    RESIDENTS = "residents"
+    STAFF = "staff"
+
+
 STAFF_GROUP_WORDS = frozenset({"staff", "工作群", "员工群"})
 
 
 def parse_purpose(argument: str | None) -> str:
     """`/linkgroup staff` (or 工作群) links the staff group; anything else the residents' group."""
-    return "staff" if argument is not None and argument.strip().lower() in STAFF_GROUP_WORDS else "residents"
+    if argument is not None and argument.strip().lower() in STAFF_GROUP_WORDS:
+        return GroupPurpose.STAFF
+    return GroupPurpose.RESIDENTS
 
 
 async def linkable_compounds(uow: UnitOfWork, telegram_id: int) -> list[Choice]:
@@ -66,9 +78,9 @@ async def link_group(
     compound_id: int,
     now: datetime,
     *,
-    purpose: str = "residents",
+    purpose: str = GroupPurpose.RESIDENTS,
 ) -> GroupView:
-    if purpose not in ("residents", "staff"):
+    if purpose not in tuple(GroupPurpose):
         raise UserFacingError("groups.bad_purpose")
     allowed = {c.id for c in await linkable_compounds(uow, admin_telegram_id)}
     if compound_id not in allowed:
@@ -83,8 +95,7 @@ async def link_group(
             linked = await uow.community.compound(group.compound_id)
             raise UserFacingError("groups.already_linked", compound=linked.name if linked else "")
         if group is None:
-            group = GroupChat(chat_id=chat_id, title=title[:255])
-            uow.session.add(group)
+            group = await uow.community.add_group(chat_id, title[:255])
         group.title = title[:255]
         group.compound_id = compound_id
         group.purpose = purpose
@@ -130,3 +141,25 @@ async def newcomers_to_greet(uow: UnitOfWork, compound_id: int, telegram_ids: li
             if not any(r.household.unit.building.compound_id == compound_id for r in homes):
                 greet.append(telegram_id)
         return greet
+
+
+async def greet_newcomers(
+    uow: UnitOfWork,
+    t: Translator,
+    chat_id: int,
+    names: str,
+    compound_name: str,
+    register_link: str,
+    now: datetime,
+    *,
+    dedupe_key: str,
+) -> bool:
+    """Queue the greeting: many people can join at once, and the outbox keeps a group's 20 messages a
+    minute. False when this greeting was queued before."""
+    text, keyboard = newcomers_greeting(t, names, compound_name, register_link)
+    async with uow:
+        row = await notify_chat(
+            uow, text, chat_id=chat_id, now=now, reply_markup=keyboard, dedupe_key=dedupe_key
+        )
+        await uow.commit()
+        return row is not None

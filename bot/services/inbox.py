@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db.models import InboxUpdate
-from bot.db.repositories.inbox import InboxRepository
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
@@ -31,7 +30,7 @@ async def quarantine(
 ) -> None:
     """Move an update aside and tell every admin once (the notice carries no personal data)."""
     async with uow:
-        repo = InboxRepository(uow.session)
+        repo = uow.inbox
         await repo.set_status(update_id, "failed", now, error, attempts=attempts)
         for admin in await repo.admins():
             await notify_person(
@@ -48,7 +47,7 @@ async def quarantine(
 
 async def failed_updates(uow: UnitOfWork) -> list[FailedUpdate]:
     async with uow:
-        rows = await InboxRepository(uow.session).quarantined()
+        rows = await uow.inbox.quarantined()
         return [
             FailedUpdate(
                 r.update_id,
@@ -78,7 +77,7 @@ async def drop(uow: UnitOfWork, update_id: int, now: datetime) -> None:
 
 
 async def _quarantined(uow: UnitOfWork, update_id: int) -> InboxUpdate:
-    row = await InboxRepository(uow.session).get(update_id)
+    row = await uow.inbox.get(update_id)
     if row is None or row.status != "failed":
         raise UserFacingError("inbox.not_failed", update_id=update_id)
     return row
@@ -86,6 +85,6 @@ async def _quarantined(uow: UnitOfWork, update_id: int) -> InboxUpdate:
 
 async def prune(uow: UnitOfWork, now: datetime, retention: timedelta = RETENTION) -> int:
     async with uow:
-        removed = await InboxRepository(uow.session).prune(now - retention)
+        removed = await uow.inbox.prune(now - retention)
         await uow.commit()
         return removed

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db.models import InviteCode
+from bot.db.models.community import InviteKind
 from bot.db.uow import UnitOfWork
 from bot.roles import parse_role
 from bot.services.errors import UserFacingError
@@ -80,7 +81,9 @@ async def create_invites(
             person = await uow.community.person_by_phone(phone)
             if person is None:
                 raise UserFacingError("invites.unknown_phone")
-            targets.append(InviteCode(kind="staff", compound_id=compound.id, person_id=person.id, max_uses=1))
+            targets.append(
+                InviteCode(kind=InviteKind.STAFF, compound_id=compound.id, person_id=person.id, max_uses=1)
+            )
             labels.append(person.display_name)
             parts.append((person.display_name,))
         elif role:
@@ -88,7 +91,9 @@ async def create_invites(
             if parsed is None:
                 raise UserFacingError("invites.unknown_role", value=role)
             targets.append(
-                InviteCode(kind="role", compound_id=compound.id, role=parsed.value, max_uses=max_uses or 50)
+                InviteCode(
+                    kind=InviteKind.ROLE, compound_id=compound.id, role=parsed.value, max_uses=max_uses or 50
+                )
             )
             labels.append(parsed.value)
             parts.append(())
@@ -99,7 +104,10 @@ async def create_invites(
             if unit is None:
                 targets.append(
                     InviteCode(
-                        kind="building", compound_id=compound.id, building_id=b.id, max_uses=max_uses or 500
+                        kind=InviteKind.BUILDING,
+                        compound_id=compound.id,
+                        building_id=b.id,
+                        max_uses=max_uses or 500,
                     )
                 )
                 labels.append(f"{compound.name} {b.name}")
@@ -116,7 +124,7 @@ async def create_invites(
                 for h in households:
                     targets.append(
                         InviteCode(
-                            kind="household",
+                            kind=InviteKind.HOUSEHOLD,
                             compound_id=compound.id,
                             building_id=b.id,
                             household_id=h.id,
@@ -133,8 +141,7 @@ async def create_invites(
             invite.uses = 0
             invite.created_at = now
             invite.expires_at = expires
-            uow.session.add(invite)
-            await uow.session.flush()
+            await uow.community.add_invite(invite)
             views.append(
                 InviteView(
                     invite.code,

@@ -14,17 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
-from bot.callbacks import pack
-from bot.db.models.law import GAP_KEY_LIMIT, QUESTION_LIMIT, LawArticleText, LawFeedback, LawQuestion
+from bot.db.models.law import GAP_KEY_LIMIT, QUESTION_LIMIT, LawQuestion
 from bot.db.repositories.law import DislikeRow, GapRow, LawRepository
 from bot.db.uow import UnitOfWork
-from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
+from bot.notices.law import volunteer_markup
 from bot.roles import Role
 from bot.services.errors import UserFacingError
 from bot.services.people import get_or_create, person_view
@@ -34,7 +30,6 @@ from knowledge.corpus import FaqEntry
 from knowledge.matcher import LawMatcher
 from knowledge.normalize import normalize_text
 
-PREFIX = "lw"  # callback data prefix of the law capability
 GAP_ROLES = (Role.ADMIN.value, Role.LEGAL_VOLUNTEER.value)
 MAX_SUGGESTIONS = 3
 ALTERNATIVES = 2  # "不是我问的" shows this many other entries, then offers the legal volunteer
@@ -209,10 +204,6 @@ def _faq_view(entry: FaqEntry, with_text: set[int]) -> FaqView:
     )
 
 
-def _bind(uow: UnitOfWork) -> LawRepository:
-    return LawRepository(uow.session)
-
-
 async def _article_view(repo: LawRepository, number: int, matcher: LawMatcher) -> ArticleView:
     if not is_valid_article(number):
         return ArticleView(number=number, valid=False)
@@ -250,7 +241,7 @@ async def ask(
     m = matcher or law_matcher()
     result = m.match(text)
     async with uow:
-        repo = _bind(uow)
+        repo = uow.law
         person = await get_or_create(uow, telegram_id, display_name, now)
         top = result.top
         row = await repo.add_question(
@@ -300,7 +291,7 @@ async def not_what_i_asked(
         raise UserFacingError("law.answer_gone")
     m = matcher or law_matcher()
     async with uow:
-        repo = _bind(uow)
+        repo = uow.law
         question = await repo.question(question_id) if question_id else None
         asked = question.question if question is not None else entry.asked("zh")
         person = await get_or_create(uow, telegram_id, display_name, now)
@@ -331,7 +322,7 @@ async def show_faq(uow: UnitOfWork, key: str, question_id: int | None = None) ->
     if entry is None:
         raise UserFacingError("law.answer_gone")
     async with uow:
-        with_text = await _bind(uow).articles_with_text(entry.articles)
+        with_text = await uow.law.articles_with_text(entry.articles)
     return LawReply("answer", question_id, faq=_faq_view(entry, with_text))
 
 
@@ -339,7 +330,7 @@ async def article_text(uow: UnitOfWork, number: int) -> ArticleTextView:
     if not is_valid_article(number):
         raise UserFacingError("law.article_out_of_range", number=number, max=MAX_ARTICLE)
     async with uow:
-        row = await _bind(uow).article_text(number)
+        row = await uow.law.article_text(number)
         if row is None:
             raise UserFacingError("law.no_official_text", number=number)
         return ArticleTextView(row.article, row.text, row.title)
@@ -363,19 +354,15 @@ async def _record_vote(
     existing = await repo.feedback(person_id, faq_id)
     if existing is not None:
         return VoteResult(False, existing.helpful)
-    try:
-        async with uow.session.begin_nested():
-            uow.session.add(
-                LawFeedback(
-                    person_id=person_id,
-                    faq_id=faq_id,
-                    question_id=question_id,
-                    helpful=helpful,
-                    reason=reason if not helpful else None,
-                    created_at=now,
-                )
-            )
-    except IntegrityError:  # the same person pressed twice at once: the other press won
+    added = await repo.add_feedback(
+        person_id=person_id,
+        faq_id=faq_id,
+        question_id=question_id,
+        helpful=helpful,
+        reason=reason if not helpful else None,
+        now=now,
+    )
+    if not added:  # the same person pressed twice at once: the other press won
         existing = await repo.feedback(person_id, faq_id)
         return VoteResult(False, existing.helpful if existing else helpful)
     return VoteResult(True, helpful)
@@ -396,7 +383,7 @@ async def vote(
     if entry is None:
         raise UserFacingError("law.answer_gone")
     async with uow:
-        repo = _bind(uow)
+        repo = uow.law
         person = await get_or_create(uow, telegram_id, display_name, now)
         # The question is kept with the vote only when it is this person's own (it says what they asked).
         own_question = None
@@ -419,7 +406,7 @@ async def dislike_reason(
     if entry is None or reason is None:
         raise UserFacingError("law.answer_gone")
     async with uow:
-        repo = _bind(uow)
+        repo = uow.law
         person = await get_or_create(uow, telegram_id, display_name, now)
         existing = await repo.feedback(person.id, entry.id)
         if existing is None:  # the reason came first (e.g. the 👎 was lost): it is a 👎 with a reason
@@ -436,10 +423,6 @@ async def dislike_reason(
 # --- legal volunteers --------------------------------------------------------------------------------------
 
 
-def volunteer_markup(t: Translator, language: str | None, question_id: int) -> dict[str, Any]:
-    return inline_keyboard([[(t(language, "law.btn_volunteer_reply"), pack(PREFIX, "r", question_id))]])
-
-
 async def pass_to_volunteer(
     uow: UnitOfWork,
     t: Translator,
@@ -452,7 +435,7 @@ async def pass_to_volunteer(
     """Send an unanswered question to the asker's compound's legal volunteers (everyone's, if the asker is not
     registered yet), once. Refused when nobody can take it."""
     async with uow:
-        repo = _bind(uow)
+        repo = uow.law
         person = await get_or_create(uow, telegram_id, display_name, now)
         question = await repo.question(question_id)
         if question is None or question.person_id != person.id:
@@ -501,7 +484,7 @@ async def question_for_volunteer(uow: UnitOfWork, *, telegram_id: int, question_
         view = await person_view(uow, volunteer)
         if not view.has_role(Role.LEGAL_VOLUNTEER.value):
             raise UserFacingError("common.not_allowed")
-        question = await _bind(uow).question(question_id)
+        question = await uow.law.question(question_id)
         if question is None or question.passed_at is None:
             raise UserFacingError("law.question_gone")
         asker = await uow.community.person(question.person_id) if question.person_id else None
@@ -527,7 +510,7 @@ async def volunteer_reply(
         volunteer = await uow.community.person_by_telegram(telegram_id)
         if volunteer is None or not (await person_view(uow, volunteer)).has_role(Role.LEGAL_VOLUNTEER.value):
             raise UserFacingError("common.not_allowed")
-        question = await _bind(uow).question(question_id)
+        question = await uow.law.question(question_id)
         if question is None or question.passed_at is None or question.person_id is None:
             raise UserFacingError("law.question_gone")
         asker = await uow.community.person(question.person_id)
@@ -557,7 +540,7 @@ async def list_gaps(uow: UnitOfWork, *, telegram_id: int, limit: int = 200) -> G
         person = await uow.community.person_by_telegram(telegram_id)
         if person is None or not (await person_view(uow, person)).has_role(*GAP_ROLES):
             raise UserFacingError("common.not_allowed")
-        repo = _bind(uow)
+        repo = uow.law
         gaps = await repo.gaps(limit)
         dislikes = await repo.dislikes(limit)
     matcher = law_matcher()
@@ -617,13 +600,11 @@ async def import_texts(uow: UnitOfWork, rows: list[TextRow], now: datetime) -> I
     """Insert or update article texts; importing the same file again changes nothing."""
     added = updated = unchanged = 0
     async with uow:
-        existing = await _bind(uow).all_article_texts()
+        existing = await uow.law.all_article_texts()
         for row in rows:
             current = existing.get(row.article)
             if current is None:
-                uow.session.add(
-                    LawArticleText(article=row.article, text=row.text, title=row.title, imported_at=now)
-                )
+                uow.law.add_article_text(row.article, row.text, row.title, now)
                 added += 1
             elif current.text != row.text or current.title != row.title:
                 current.text, current.title, current.imported_at = row.text, row.title, now

@@ -4,77 +4,46 @@ completion and no-shows, the coordinator's roster, calendar and export."""
 from __future__ import annotations
 
 import math
-import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
-
-from bot.db.models import Compound, Person
+from bot.db.models import Person
 from bot.db.models.patrols import (
     CheckpointScan,
+    OfferStatus,
     PatrolCheckpoint,
     PatrolReminder,
     PatrolRoute,
     PatrolShift,
     PlaceOffer,
+    ReminderOutcome,
     ShiftSignup,
+    ShiftStatus,
     ShiftTemplate,
+    SignupOutcome,
+    SignupStatus,
 )
-from bot.db.repositories.patrols import PatrolRepository
 from bot.db.uow import UnitOfWork
-from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
+from bot.notices.patrols import NO_BUTTONS, offer_buttons, report_buttons
 from bot.roles import Role
 from bot.scheduling import in_batches
+from bot.services import repairs
 from bot.services.activity import record_activity
+from bot.services.common import fmt_when, new_code, zone
 from bot.services.errors import UserFacingError
+from bot.services.people import STAFF_ROLES, has_role, require_person, require_staff
+from bot.services.timing import fmt_span, in_quiet_hours, outside_quiet_hours, parse_hhmm
 
-DEFAULT_TZ = "Asia/Shanghai"
-STAFF_ROLES = (Role.COORDINATOR.value, Role.ADMIN.value, Role.SUPERVISOR.value)
 CHECKIN_EARLY = timedelta(minutes=30)  # a volunteer may check in this long before the start
 GENERATE_AHEAD = timedelta(weeks=4)
-CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 BATCH = 500  # due rows handled per transaction
-PREFIX = "pa"  # patrol buttons ("pt" is the points capability)
 
 
 # ---------------------------------------------------------------------------------------------------------
-# pure helpers (shared with events and announcements)
-
-
-def zone(compound: Compound | None) -> ZoneInfo:
-    return ZoneInfo((compound.timezone if compound is not None else None) or DEFAULT_TZ)
-
-
-def parse_hhmm(text: str) -> time:
-    hours, _, minutes = text.strip().partition(":")
-    return time(int(hours), int(minutes or 0))
-
-
-def in_quiet_hours(moment: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> bool:
-    local = moment.astimezone(tz).time()
-    if quiet_start > quiet_end:  # wraps past midnight (22:00-07:00)
-        return local >= quiet_start or local < quiet_end
-    return quiet_start <= local < quiet_end
-
-
-def outside_quiet_hours(
-    due: datetime, starts_at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time
-) -> datetime:
-    """Move a reminder that would fall in quiet hours to their end, unless the shift starts sooner than that:
-    then it goes at its own time (a late-night shift still gets its reminder)."""
-    if not in_quiet_hours(due, tz, quiet_start, quiet_end):
-        return due
-    local = due.astimezone(tz)
-    end_day = local.date()
-    if quiet_start > quiet_end and local.time() >= quiet_start:
-        end_day = end_day + timedelta(days=1)
-    end = datetime.combine(end_day, quiet_end, tzinfo=tz).astimezone(UTC)
-    return end if end < starts_at else due
+# pure helpers
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -83,26 +52,6 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * radius * math.asin(math.sqrt(a))
-
-
-def fmt_when(t: Translator, language: str | None, moment: datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
-    return t(
-        language,
-        "patrols.when",
-        month=local.month,
-        day=local.day,
-        weekday=t(language, f"patrols.wd_{local.weekday()}"),
-        time=local.strftime("%H:%M"),
-    )
-
-
-def fmt_span(t: Translator, language: str | None, start: datetime, end: datetime, tz: ZoneInfo) -> str:
-    return f"{fmt_when(t, language, start, tz)}–{end.astimezone(tz).strftime('%H:%M')}"
-
-
-def new_code(length: int = 10) -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -165,37 +114,9 @@ class RouteView:
 # internal helpers
 
 
-async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
-    person = await uow.community.person_by_telegram(telegram_id)
-    if person is None:
-        raise UserFacingError("common.not_registered")
-    return person
-
-
-async def _has_role(uow: UnitOfWork, person_id: int, roles: Iterable[str], compound_id: int) -> bool:
-    wanted = set(roles)
-    for role in await uow.community.roles_of(person_id):
-        if role.role in wanted and (role.compound_id is None or role.compound_id == compound_id):
-            return True
-    return False
-
-
 async def _require_volunteer(uow: UnitOfWork, person: Person, compound_id: int) -> None:
-    if not await _has_role(uow, person.id, (Role.PATROL.value, *STAFF_ROLES), compound_id):
+    if not await has_role(uow, person.id, (Role.PATROL.value, *STAFF_ROLES), compound_id):
         raise UserFacingError("patrols.not_volunteer")
-
-
-async def _require_staff(uow: UnitOfWork, person: Person, compound_id: int | None = None) -> set[int] | None:
-    """Compounds this person coordinates; None means every compound."""
-    roles = [r for r in await uow.community.roles_of(person.id) if r.role in STAFF_ROLES]
-    if not roles:
-        raise UserFacingError("common.not_allowed")
-    if any(r.compound_id is None for r in roles):
-        return None
-    ids = {r.compound_id for r in roles if r.compound_id is not None}
-    if compound_id is not None and compound_id not in ids:
-        raise UserFacingError("common.not_allowed")
-    return ids
 
 
 async def _coordinators(uow: UnitOfWork, compound_id: int) -> list[Person]:
@@ -208,15 +129,44 @@ async def _coordinators(uow: UnitOfWork, compound_id: int) -> list[Person]:
     return list(seen.values())
 
 
+async def _tell_coordinators(
+    uow: UnitOfWork,
+    t: Translator,
+    shift: PatrolShift,
+    about: Person,
+    key: str,
+    dedupe: str,
+    now: datetime,
+    *,
+    suffix: str = "",
+    text: str | None = None,
+) -> None:
+    """A notice to the compound's coordinators about a volunteer and a shift, once per coordinator (the
+    dedupe key: `dedupe`:shift:volunteer:coordinator`suffix`)."""
+    tz = zone(await uow.community.compound(shift.compound_id))
+    for coordinator in await _coordinators(uow, shift.compound_id):
+        await notify_person(
+            uow,
+            t,
+            coordinator,
+            key,
+            now=now,
+            dedupe_key=f"{dedupe}:{shift.id}:{about.id}:{coordinator.id}{suffix}",
+            name=about.display_name,
+            when=fmt_when(t, coordinator.language, shift.starts_at, tz),
+            text=text,
+        )
+
+
 async def _shift_view(
     uow: UnitOfWork, shift: PatrolShift, *, person_id: int | None = None, names: bool = False
 ) -> ShiftView:
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     route = await repo.route(shift.route_id)
     compound = await uow.community.compound(shift.compound_id)
-    signups = await repo.signups(shift.id, ("booked", "waiting"))
-    booked = [s for s in signups if s.status == "booked"]
-    waiting = [s for s in signups if s.status == "waiting"]
+    signups = await repo.signups(shift.id, (SignupStatus.BOOKED, SignupStatus.WAITING))
+    booked = [s for s in signups if s.status == SignupStatus.BOOKED]
+    waiting = [s for s in signups if s.status == SignupStatus.WAITING]
     mine = next((s.status for s in signups if s.person_id == person_id), None)
     leader = await uow.community.person(shift.leader_id) if shift.leader_id else None
     booked_names: tuple[str, ...] = ()
@@ -244,7 +194,7 @@ async def _shift_view(
 
 async def _schedule_shift_rows(uow: UnitOfWork, shift: PatrolShift, now: datetime) -> None:
     """The leader's roster, the understaffed check and closing time of a new shift."""
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     rules = await repo.settings(shift.compound_id)
     rows: list[tuple[int | None, str, datetime]] = [(None, "close", shift.ends_at)]
     understaffed_at = shift.starts_at - timedelta(hours=rules.understaffed_hours)
@@ -259,14 +209,14 @@ async def _schedule_shift_rows(uow: UnitOfWork, shift: PatrolShift, now: datetim
         )
     for person_id, kind, due in rows:
         if await repo.reminder(shift.id, person_id, kind) is None:
-            uow.session.add(
+            uow.patrols.add(
                 PatrolReminder(shift_id=shift.id, person_id=person_id, kind=kind, due_at=due, done=False)
             )
 
 
 async def _schedule_person(uow: UnitOfWork, shift: PatrolShift, person_id: int, now: datetime) -> None:
     """The evening-before and hour-before reminders, kept out of quiet hours; none already past."""
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     rules = await repo.settings(shift.compound_id)
     tz = zone(await uow.community.compound(shift.compound_id))
     local_start = shift.starts_at.astimezone(tz)
@@ -280,10 +230,10 @@ async def _schedule_person(uow: UnitOfWork, shift: PatrolShift, person_id: int, 
         row = await repo.reminder(shift.id, person_id, kind)
         if due <= now or due >= shift.starts_at:
             if row is not None and not row.done:
-                row.done, row.outcome = True, "skipped"
+                row.done, row.outcome = True, ReminderOutcome.SKIPPED
             continue
         if row is None:
-            uow.session.add(
+            uow.patrols.add(
                 PatrolReminder(shift_id=shift.id, person_id=person_id, kind=kind, due_at=due, done=False)
             )
         else:
@@ -297,7 +247,7 @@ def _local_week(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 async def _check_can_book(uow: UnitOfWork, shift: PatrolShift, person: Person) -> None:
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     overlapping = [
         sh
         for _, sh in await repo.person_bookings(person.id, shift.starts_at, shift.ends_at)
@@ -320,15 +270,15 @@ async def _check_can_book(uow: UnitOfWork, shift: PatrolShift, person: Person) -
 async def _book(
     uow: UnitOfWork, shift: PatrolShift, person: Person, status: str, now: datetime
 ) -> ShiftSignup:
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     signup = await repo.signup(shift.id, person.id)
     if signup is None:
         signup = ShiftSignup(shift_id=shift.id, person_id=person.id, status=status, created_at=now)
-        uow.session.add(signup)
+        uow.patrols.add(signup)
     else:
         signup.status, signup.created_at, signup.cancelled_at = status, now, None
-    await uow.session.flush()
-    if status == "booked":
+    await uow.patrols.flush()
+    if status == SignupStatus.BOOKED:
         await _schedule_person(uow, shift, person.id, now)
     return signup
 
@@ -352,14 +302,14 @@ async def create_route(
         route = PatrolRoute(
             compound_id=compound_id, name=name.strip()[:100], radius_m=radius_m, created_at=now
         )
-        uow.session.add(route)
-        await uow.session.flush()
+        uow.patrols.add(route)
+        await uow.patrols.flush()
         made = []
         for position, (cp_name, lat, lon) in enumerate(checkpoints):
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise UserFacingError("patrols.bad_route")
             code = new_code()
-            uow.session.add(
+            uow.patrols.add(
                 PatrolCheckpoint(
                     route_id=route.id,
                     name=cp_name[:100],
@@ -389,7 +339,7 @@ async def update_rules(uow: UnitOfWork, compound_id: int, **changes: object) -> 
     """Change a compound's patrol rules (times "HH:MM"); unknown names or bad values are refused."""
     allowed = set(RulesView.__dataclass_fields__)
     async with uow:
-        rules = await PatrolRepository(uow.session).settings(compound_id)
+        rules = await uow.patrols.settings(compound_id)
         for name, value in changes.items():
             if name not in allowed:
                 raise UserFacingError("common.stale_button")
@@ -422,7 +372,7 @@ async def create_template(
         raise UserFacingError("patrols.bad_weekdays")
     parse_hhmm(start_time)
     async with uow:
-        route = await PatrolRepository(uow.session).route(route_id)
+        route = await uow.patrols.route(route_id)
         if route is None:
             raise UserFacingError("patrols.route_gone")
         template = ShiftTemplate(
@@ -436,7 +386,7 @@ async def create_template(
             active=True,
             created_at=now,
         )
-        uow.session.add(template)
+        uow.patrols.add(template)
         await uow.commit()
         return template.id
 
@@ -445,7 +395,7 @@ async def generate_shifts(uow: UnitOfWork, now: datetime, ahead: timedelta = GEN
     """Create the shifts of every active template up to `ahead` from now; existing ones are kept."""
     made = 0
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         for template in await repo.templates():
             last = await repo.last_generated(template.id)
             if last is not None and last >= now + ahead - timedelta(days=7):
@@ -466,11 +416,11 @@ async def generate_shifts(uow: UnitOfWork, now: datetime, ahead: timedelta = GEN
                             ends_at=starts + timedelta(minutes=template.duration_minutes),
                             capacity=template.capacity,
                             leader_id=template.leader_id,
-                            status="open",
+                            status=ShiftStatus.OPEN,
                             created_at=now,
                         )
-                        uow.session.add(shift)
-                        await uow.session.flush()
+                        uow.patrols.add(shift)
+                        await uow.patrols.flush()
                         await _schedule_shift_rows(uow, shift, now)
                         made += 1
                 day += timedelta(days=1)
@@ -497,11 +447,11 @@ async def create_shift(
     if capacity < 1:
         raise UserFacingError("patrols.bad_capacity")
     async with uow:
-        actor = await _person(uow, actor_telegram_id)
-        route = await PatrolRepository(uow.session).route(route_id)
+        actor = await require_person(uow, actor_telegram_id)
+        route = await uow.patrols.route(route_id)
         if route is None:
             raise UserFacingError("patrols.shift_gone")
-        await _require_staff(uow, actor, route.compound_id)
+        await require_staff(uow, actor, route.compound_id)
         leader = await uow.community.person_by_telegram(leader_telegram_id) if leader_telegram_id else None
         shift = PatrolShift(
             compound_id=route.compound_id,
@@ -510,11 +460,11 @@ async def create_shift(
             ends_at=ends_at,
             capacity=capacity,
             leader_id=leader.id if leader else None,
-            status="open",
+            status=ShiftStatus.OPEN,
             created_at=now,
         )
-        uow.session.add(shift)
-        await uow.session.flush()
+        uow.patrols.add(shift)
+        await uow.patrols.flush()
         await _schedule_shift_rows(uow, shift, now)
         view = await _shift_view(uow, shift)
         await uow.commit()
@@ -527,7 +477,7 @@ async def create_shift(
 
 async def upcoming(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 7) -> list[ShiftView]:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         compounds = {
             r.compound_id
             for r in await uow.community.roles_of(person.id)
@@ -536,32 +486,38 @@ async def upcoming(uow: UnitOfWork, telegram_id: int, now: datetime, days: int =
         if not compounds:
             raise UserFacingError("patrols.not_volunteer")
         ids = None if None in compounds else {c for c in compounds if c is not None}
-        shifts = await PatrolRepository(uow.session).shifts_between(ids, now, now + timedelta(days=days))
+        shifts = await uow.patrols.shifts_between(ids, now, now + timedelta(days=days))
         return [await _shift_view(uow, s, person_id=person.id) for s in shifts]
+
+
+async def _locked_shift(uow: UnitOfWork, telegram_id: int, shift_id: int) -> tuple[Person, PatrolShift]:
+    """Who presses, and the shift, locked so that two presses for its last place are served one at a time."""
+    if not await uow.patrols.lock_shift(shift_id):
+        raise UserFacingError("patrols.shift_gone")
+    person = await require_person(uow, telegram_id)
+    shift = await uow.patrols.shift(shift_id)
+    assert shift is not None
+    return person, shift
 
 
 async def sign_up(
     uow: UnitOfWork, t: Translator, telegram_id: int, shift_id: int, now: datetime
 ) -> SignupView:
     async with uow:
-        repo = PatrolRepository(uow.session)
-        if not await repo.lock_shift(shift_id):
-            raise UserFacingError("patrols.shift_gone")
-        person = await _person(uow, telegram_id)
-        shift = await repo.shift(shift_id)
-        assert shift is not None
+        repo = uow.patrols
+        person, shift = await _locked_shift(uow, telegram_id, shift_id)
         await _require_volunteer(uow, person, shift.compound_id)
-        if shift.status != "open":
+        if shift.status != ShiftStatus.OPEN:
             raise UserFacingError("patrols.shift_cancelled")
         if shift.starts_at <= now:
             raise UserFacingError("patrols.already_started")
         existing = await repo.signup(shift.id, person.id)
-        if existing is not None and existing.status in ("booked", "waiting"):
+        if existing is not None and existing.status in (SignupStatus.BOOKED, SignupStatus.WAITING):
             raise UserFacingError(f"patrols.already_{existing.status}")
         await _check_can_book(uow, shift, person)
         full = await repo.count_booked(shift.id) >= shift.capacity
-        await _book(uow, shift, person, "waiting" if full else "booked", now)
-        await uow.session.flush()
+        await _book(uow, shift, person, SignupStatus.WAITING if full else SignupStatus.BOOKED, now)
+        await uow.patrols.flush()
         coming = []
         for kind in ("evening", "hour"):
             reminder = await repo.reminder(shift.id, person.id, kind)
@@ -569,59 +525,54 @@ async def sign_up(
                 coming.append(kind)
         view = await _shift_view(uow, shift, person_id=person.id)
         position = view.waiting if full else 0
+        uow.schedule_changed()
         await uow.commit()
-        return SignupView(view, "waiting" if full else "booked", position=position, reminders=tuple(coming))
+        return SignupView(
+            view,
+            SignupStatus.WAITING if full else SignupStatus.BOOKED,
+            position=position,
+            reminders=tuple(coming),
+        )
 
 
 async def cancel(
     uow: UnitOfWork, t: Translator, telegram_id: int, shift_id: int, now: datetime
 ) -> SignupView:
     async with uow:
-        repo = PatrolRepository(uow.session)
-        if not await repo.lock_shift(shift_id):
-            raise UserFacingError("patrols.shift_gone")
-        person = await _person(uow, telegram_id)
-        shift = await repo.shift(shift_id)
-        assert shift is not None
+        repo = uow.patrols
+        person, shift = await _locked_shift(uow, telegram_id, shift_id)
         signup = await repo.signup(shift.id, person.id)
-        if signup is None or signup.status not in ("booked", "waiting"):
+        if signup is None or signup.status not in (SignupStatus.BOOKED, SignupStatus.WAITING):
             raise UserFacingError("patrols.not_signed_up")
         if shift.starts_at <= now:
             raise UserFacingError("patrols.cancel_after_start")
         was = signup.status
-        signup.status, signup.cancelled_at = "cancelled", now
+        signup.status, signup.cancelled_at = SignupStatus.CANCELLED, now
         await repo.drop_person_reminders(shift.id, person.id)
         rules = await repo.settings(shift.compound_id)
-        late = was == "booked" and now > shift.starts_at - timedelta(hours=rules.cutoff_hours)
-        tz = zone(await uow.community.compound(shift.compound_id))
+        late = was == SignupStatus.BOOKED and now > shift.starts_at - timedelta(hours=rules.cutoff_hours)
         refilled: str | None = None
-        if was == "booked":
+        if was == SignupStatus.BOOKED:
             if late:
-                for coordinator in await _coordinators(uow, shift.compound_id):
-                    await notify_person(
-                        uow,
-                        t,
-                        coordinator,
-                        "patrols.late_cancel",
-                        now=now,
-                        dedupe_key=f"patrol-late:{shift.id}:{person.id}:{coordinator.id}:{int(now.timestamp())}",
-                        name=person.display_name,
-                        when=fmt_when(t, coordinator.language, shift.starts_at, tz),
-                    )
+                stamp = int(now.timestamp())
+                await _tell_coordinators(
+                    uow, t, shift, person, "patrols.late_cancel", "patrol-late", now, suffix=f":{stamp}"
+                )
             refilled = await _refill(uow, t, shift, person, now)
-        await uow.session.flush()
+        await uow.patrols.flush()
         view = await _shift_view(uow, shift, person_id=person.id)
+        uow.schedule_changed()
         await uow.commit()
-        return SignupView(view, "cancelled", late=late, refilled_by=refilled)
+        return SignupView(view, SignupStatus.CANCELLED, late=late, refilled_by=refilled)
 
 
 async def _refill(
     uow: UnitOfWork, t: Translator, shift: PatrolShift, freed_by: Person, now: datetime
 ) -> str | None:
     """A freed place goes to the first on the waiting list, else to every volunteer with a "我来" button."""
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     tz = zone(await uow.community.compound(shift.compound_id))
-    for waiting in await repo.signups(shift.id, ("waiting",)):
+    for waiting in await repo.signups(shift.id, (SignupStatus.WAITING,)):
         person = await uow.community.person(waiting.person_id)
         if person is None:
             continue
@@ -629,8 +580,8 @@ async def _refill(
             await _check_can_book(uow, shift, person)
         except UserFacingError:
             continue
-        waiting.status = "booked"
-        await uow.session.flush()
+        waiting.status = SignupStatus.BOOKED
+        await uow.patrols.flush()
         await _schedule_person(uow, shift, person.id, now)
         await notify_person(
             uow,
@@ -642,10 +593,10 @@ async def _refill(
             when=fmt_span(t, person.language, shift.starts_at, shift.ends_at, tz),
         )
         return "waiting"
-    offer = PlaceOffer(shift_id=shift.id, freed_by=freed_by.id, status="open", created_at=now)
-    uow.session.add(offer)
-    await uow.session.flush()
-    booked = {s.person_id for s in await repo.signups(shift.id, ("booked",))}
+    offer = PlaceOffer(shift_id=shift.id, freed_by=freed_by.id, status=OfferStatus.OPEN, created_at=now)
+    uow.patrols.add(offer)
+    await uow.patrols.flush()
+    booked = {s.person_id for s in await repo.signups(shift.id, (SignupStatus.BOOKED,))}
     volunteers = await uow.community.staff_with_role(shift.compound_id, [Role.PATROL.value])
     seen: set[int] = set()
     for _, volunteer in volunteers:
@@ -659,9 +610,7 @@ async def _refill(
             "patrols.offer",
             now=now,
             dedupe_key=f"patrol-offer:{offer.id}:{volunteer.id}",
-            reply_markup=inline_keyboard(
-                [[(t(volunteer.language, "patrols.btn_take"), f"{PREFIX}:take:{offer.id}")]]
-            ),
+            reply_markup=offer_buttons(t, volunteer.language, offer.id),
             when=fmt_span(t, volunteer.language, shift.starts_at, shift.ends_at, tz),
         )
     return "offer"
@@ -671,34 +620,24 @@ async def take_offer(
     uow: UnitOfWork, t: Translator, telegram_id: int, offer_id: int, now: datetime
 ) -> SignupView:
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         offer = await repo.offer(offer_id)
         if offer is None:
             raise UserFacingError("patrols.shift_gone")
         shift_id = offer.shift_id
-        if not await repo.lock_shift(shift_id):
-            raise UserFacingError("patrols.shift_gone")
-        person = await _person(uow, telegram_id)
-        shift = await repo.shift(shift_id)
-        assert shift is not None
+        person, shift = await _locked_shift(uow, telegram_id, shift_id)
         await _require_volunteer(uow, person, shift.compound_id)
-        if shift.status != "open" or shift.starts_at <= now:
+        if shift.status != ShiftStatus.OPEN or shift.starts_at <= now:
             raise UserFacingError("patrols.already_started")
         existing = await repo.signup(shift.id, person.id)
-        if existing is not None and existing.status == "booked":
+        if existing is not None and existing.status == SignupStatus.BOOKED:
             raise UserFacingError("patrols.already_booked")
         await _check_can_book(uow, shift, person)
-        # Two volunteers pressing at once: only one UPDATE finds the offer still open.
-        result = await uow.session.execute(
-            update(PlaceOffer)
-            .where(PlaceOffer.id == offer_id, PlaceOffer.status == "open")
-            .values(status="taken", taken_by=person.id)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not await repo.take_open_offer(offer_id, person.id):
             raise UserFacingError("patrols.offer_taken")
         if await repo.count_booked(shift.id) >= shift.capacity:
             raise UserFacingError("patrols.offer_taken")
-        await _book(uow, shift, person, "booked", now)
+        await _book(uow, shift, person, SignupStatus.BOOKED, now)
         await _close_offer_messages(uow, offer_id, person.id, now)
         tz = zone(await uow.community.compound(shift.compound_id))
         freed = await uow.community.person(offer.freed_by) if offer.freed_by else None
@@ -714,31 +653,23 @@ async def take_offer(
                 when=fmt_when(t, freed.language, shift.starts_at, tz),
             )
         view = await _shift_view(uow, shift, person_id=person.id)
+        uow.schedule_changed()
         await uow.commit()
-        return SignupView(view, "booked", refilled_by="offer")
+        return SignupView(view, SignupStatus.BOOKED, refilled_by="offer")
 
 
 async def _close_offer_messages(uow: UnitOfWork, offer_id: int, taker_id: int, now: datetime) -> None:
     """Take the "我来" button off the offers already delivered to the other volunteers."""
-    from sqlalchemy import select
-
-    from bot.db.models import OutboxMessage
-
-    rows = await uow.session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.like(f"patrol-offer:{offer_id}:%"), OutboxMessage.status != "failed"
-        )
-    )
-    for row in rows:
+    for row in await uow.patrols.offer_messages(offer_id):
         if row.person_id == taker_id:
             continue
         if row.status == "pending":
-            await uow.session.delete(row)  # not sent yet: no need to offer what is gone
+            await uow.patrols.drop_message(row)  # not sent yet: no need to offer what is gone
         elif row.telegram_message_id is not None:
             await uow.outbox.add(
                 chat_id=row.chat_id,
                 method="editMessageReplyMarkup",
-                payload={"message_id": row.telegram_message_id, "reply_markup": {"inline_keyboard": []}},
+                payload={"message_id": row.telegram_message_id, "reply_markup": NO_BUTTONS},
                 now=now,
                 dedupe_key=f"patrol-offer-close:{offer_id}:{row.chat_id}",
                 purpose="patrol-offer-close",
@@ -747,8 +678,8 @@ async def _close_offer_messages(uow: UnitOfWork, offer_id: int, taker_id: int, n
 
 async def my_shifts(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 60) -> list[ShiftView]:
     async with uow:
-        person = await _person(uow, telegram_id)
-        rows = await PatrolRepository(uow.session).person_bookings(person.id, now, now + timedelta(days=days))
+        person = await require_person(uow, telegram_id)
+        rows = await uow.patrols.person_bookings(person.id, now, now + timedelta(days=days))
         return [await _shift_view(uow, sh, person_id=person.id) for _, sh in rows]
 
 
@@ -788,9 +719,9 @@ def calendar_ics(shifts: list[ShiftView], title: str, now: datetime, host: str =
 async def _running_booking(
     uow: UnitOfWork, person: Person, now: datetime, route_id: int | None = None
 ) -> tuple[ShiftSignup, PatrolShift] | None:
-    rows = await PatrolRepository(uow.session).person_bookings(person.id, now, now + CHECKIN_EARLY)
+    rows = await uow.patrols.person_bookings(person.id, now, now + CHECKIN_EARLY)
     for signup, shift in rows:
-        running = shift.status == "open" and shift.starts_at - CHECKIN_EARLY <= now <= shift.ends_at
+        running = shift.status == ShiftStatus.OPEN and shift.starts_at - CHECKIN_EARLY <= now <= shift.ends_at
         if running and (route_id is None or shift.route_id == route_id):
             return signup, shift
     return None
@@ -800,7 +731,7 @@ async def check_in_location(
     uow: UnitOfWork, telegram_id: int, latitude: float, longitude: float, now: datetime
 ) -> CheckinView:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         found = await _running_booking(uow, person, now)
         if found is None:
             # A location from someone who never patrols is not a check-in: say what any stray content gets.
@@ -810,7 +741,7 @@ async def check_in_location(
                 "patrols.no_shift_now" if roles & patrol_roles else "common.unexpected_content"
             )
         signup, shift = found
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         route = await repo.route(shift.route_id)
         assert route is not None
         distances = [
@@ -832,18 +763,18 @@ async def check_in_location(
 
 async def scan_checkpoint(uow: UnitOfWork, telegram_id: int, code: str, now: datetime) -> CheckinView:
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         checkpoint = await repo.checkpoint_by_code(code.strip().lower()[:24]) if code else None
         if checkpoint is None:
             raise UserFacingError("patrols.bad_code")
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         found = await _running_booking(uow, person, now, route_id=checkpoint.route_id)
         if found is None:
             raise UserFacingError("patrols.not_your_shift")
         signup, shift = found
         already = {s.checkpoint_id for s in await repo.scans(shift.id, person.id)}
         if checkpoint.id not in already:
-            uow.session.add(
+            uow.patrols.add(
                 CheckpointScan(
                     shift_id=shift.id, person_id=person.id, checkpoint_id=checkpoint.id, scanned_at=now
                 )
@@ -861,29 +792,24 @@ async def scan_checkpoint(uow: UnitOfWork, telegram_id: int, code: str, now: dat
 async def close_shift(uow: UnitOfWork, t: Translator, shift_id: int, now: datetime) -> int:
     """At the end: checked-in volunteers are recorded (once) and asked for a short report; the rest are
     no-shows. Runs inside the caller's transaction; returns how many completed."""
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     shift = await repo.shift(shift_id)
-    if shift is None or shift.status != "open":
+    if shift is None or shift.status != ShiftStatus.OPEN:
         return 0
-    result = await uow.session.execute(
-        update(PatrolShift)
-        .where(PatrolShift.id == shift_id, PatrolShift.status == "open")
-        .values(status="closed")
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not await repo.close_if_open(shift_id):
         return 0
     hours = round((shift.ends_at - shift.starts_at).total_seconds() / 3600, 2)
     completed = 0
-    for signup in await repo.signups(shift.id, ("booked",)):
+    for signup in await repo.signups(shift.id, (SignupStatus.BOOKED,)):
         if signup.outcome is not None:
             continue
         person = await uow.community.person(signup.person_id)
         if person is None:
             continue
         if signup.checked_in_at is None:
-            signup.outcome = "no_show"
+            signup.outcome = SignupOutcome.NO_SHOW
             continue
-        signup.outcome = "completed"
+        signup.outcome = SignupOutcome.COMPLETED
         completed += 1
         await record_activity(
             uow,
@@ -902,12 +828,7 @@ async def close_shift(uow: UnitOfWork, t: Translator, shift_id: int, now: dateti
             "patrols.ask_report",
             now=now,
             dedupe_key=f"patrol-report:{shift.id}:{person.id}",
-            reply_markup=inline_keyboard(
-                [
-                    [(t(person.language, "patrols.btn_all_quiet"), f"{PREFIX}:ok:{shift.id}")],
-                    [(t(person.language, "patrols.btn_found"), f"{PREFIX}:issue:{shift.id}")],
-                ]
-            ),
+            reply_markup=report_buttons(t, person.language, shift.id),
         )
     return completed
 
@@ -917,29 +838,19 @@ async def report(
 ) -> bool:
     """Store the end-of-shift report; anything found goes to the coordinators. False if already reported."""
     async with uow:
-        person = await _person(uow, telegram_id)
-        repo = PatrolRepository(uow.session)
+        person = await require_person(uow, telegram_id)
+        repo = uow.patrols
         signup = await repo.signup(shift_id, person.id)
         shift = await repo.shift(shift_id)
-        if signup is None or shift is None or signup.outcome != "completed":
+        if signup is None or shift is None or signup.outcome != SignupOutcome.COMPLETED:
             raise UserFacingError("patrols.not_signed_up")
         if signup.report is not None:
             return False
         signup.report = (text or "").strip()[:1000] or "-"
         if text:
-            tz = zone(await uow.community.compound(shift.compound_id))
-            for coordinator in await _coordinators(uow, shift.compound_id):
-                await notify_person(
-                    uow,
-                    t,
-                    coordinator,
-                    "patrols.report_found",
-                    now=now,
-                    dedupe_key=f"patrol-found:{shift.id}:{person.id}:{coordinator.id}",
-                    name=person.display_name,
-                    when=fmt_when(t, coordinator.language, shift.starts_at, tz),
-                    text=signup.report,
-                )
+            await _tell_coordinators(
+                uow, t, shift, person, "patrols.report_found", "patrol-found", now, text=signup.report
+            )
         await uow.commit()
         return True
 
@@ -951,24 +862,17 @@ async def report_to_hazard(
 
     Returns (ticket number, created now). Pressing twice, or from two phones, makes one ticket.
     """
-    from bot.services import repairs
-
     async with uow:
-        person = await _person(uow, telegram_id)
-        repo = PatrolRepository(uow.session)
+        person = await require_person(uow, telegram_id)
+        repo = uow.patrols
         signup = await repo.signup(shift_id, person.id)
         shift = await repo.shift(shift_id)
         if signup is None or shift is None or not signup.report or signup.report == "-":
             raise UserFacingError("patrols.nothing_to_report")
-        claimed = await uow.session.execute(
-            update(ShiftSignup)
-            .where(ShiftSignup.id == signup.id, ShiftSignup.hazard_ticket_id.is_(None))
-            .values(hazard_ticket_id=0)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            await uow.session.refresh(signup)
+        if not await repo.claim_hazard(signup.id):
+            await repo.reload(signup)
             return repairs.number_of(signup.hazard_ticket_id or 0), False
-        route = await uow.session.get(PatrolRoute, shift.route_id)
+        route = await repo.route(shift.route_id)
         route_name = route.name if route is not None else t(person.language, "patrols.hazard_place")
         place_id = await repairs.ensure_spot(uow, shift.compound_id, route_name, now)
         draft = repairs.ReportDraft(
@@ -979,9 +883,7 @@ async def report_to_hazard(
             channel="patrol",
         )
         result = await repairs.create_ticket(uow, t, person, draft, now)
-        await uow.session.execute(
-            update(ShiftSignup).where(ShiftSignup.id == signup.id).values(hazard_ticket_id=result.ticket.id)
-        )
+        await repo.set_hazard_ticket(signup.id, result.ticket.id)
         await uow.commit()
         return result.ticket.number, True
 
@@ -992,9 +894,9 @@ async def report_to_hazard(
 
 async def roster(uow: UnitOfWork, telegram_id: int, now: datetime, days: int = 7) -> list[ShiftView]:
     async with uow:
-        person = await _person(uow, telegram_id)
-        compounds = await _require_staff(uow, person)
-        shifts = await PatrolRepository(uow.session).shifts_between(
+        person = await require_person(uow, telegram_id)
+        compounds = await require_staff(uow, person)
+        shifts = await uow.patrols.shifts_between(
             compounds, now - timedelta(hours=12), now + timedelta(days=days)
         )
         return [await _shift_view(uow, s, names=True) for s in shifts if s.ends_at > now]
@@ -1018,11 +920,13 @@ class ExportRow:
 
 async def export_rows(uow: UnitOfWork, start: datetime, end: datetime) -> list[ExportRow]:
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         rows: list[ExportRow] = []
         for shift in await repo.shifts_between(None, start, end, open_only=False):
             view = await _shift_view(uow, shift)
-            signups = await repo.signups(shift.id, ("booked", "waiting", "cancelled"))
+            signups = await repo.signups(
+                shift.id, (SignupStatus.BOOKED, SignupStatus.WAITING, SignupStatus.CANCELLED)
+            )
             if not signups:
                 rows.append(
                     ExportRow(
@@ -1072,18 +976,13 @@ class RouteListing:
 
 async def list_routes(uow: UnitOfWork, compound_name: str | None = None) -> list[RouteListing]:
     """Every route with its id (what `patrol template --route-id` needs) and checkpoints."""
-    from sqlalchemy import select
-
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         out = []
         for compound in await uow.community.compounds():
             if compound_name and compound.name != compound_name:
                 continue
-            routes = await uow.session.scalars(
-                select(PatrolRoute).where(PatrolRoute.compound_id == compound.id).order_by(PatrolRoute.id)
-            )
-            for route in routes:
+            for route in await repo.routes_of(compound.id):
                 points = [(c.name, c.latitude, c.longitude, c.code) for c in await repo.checkpoints(route.id)]
                 out.append(RouteListing(route.id, compound.name, route.name, route.radius_m, points))
         return out
@@ -1092,14 +991,10 @@ async def list_routes(uow: UnitOfWork, compound_name: str | None = None) -> list
 async def checkpoint_codes(uow: UnitOfWork) -> list[tuple[str, str, str]]:
     """(route, checkpoint, code) for printing QR stickers."""
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         out = []
         for compound in await uow.community.compounds():
-            from sqlalchemy import select
-
-            for route in await uow.session.scalars(
-                select(PatrolRoute).where(PatrolRoute.compound_id == compound.id)
-            ):
+            for route in await repo.routes_of(compound.id):
                 for cp in await repo.checkpoints(route.id):
                     out.append((route.name, cp.name, cp.code))
         return out
@@ -1117,15 +1012,15 @@ async def process_due(uow: UnitOfWork, t: Translator, now: datetime) -> int:
 async def _process_batch(uow: UnitOfWork, t: Translator, now: datetime) -> tuple[int, bool]:
     handled = 0
     async with uow:
-        repo = PatrolRepository(uow.session)
+        repo = uow.patrols
         reminders = await repo.due_reminders(now, BATCH)
         for reminder in reminders:
             shift = await repo.shift(reminder.shift_id)
             if shift is None:
-                await repo.claim_reminder(reminder.id, "skipped")
+                await repo.claim_reminder(reminder.id, ReminderOutcome.SKIPPED)
                 continue
             sent = await _handle_reminder(uow, t, reminder, shift, now)
-            await repo.claim_reminder(reminder.id, "sent" if sent else "skipped")
+            await repo.claim_reminder(reminder.id, ReminderOutcome.SENT if sent else ReminderOutcome.SKIPPED)
             handled += 1
         await uow.commit()
     return handled, len(reminders) == BATCH
@@ -1138,16 +1033,16 @@ async def _handle_reminder(
         await close_shift(uow, t, shift.id, now)
         return True
     # A reminder that fell due while the bot was down still goes out, but only before the shift starts.
-    if shift.status != "open" or now >= shift.starts_at:
+    if shift.status != ShiftStatus.OPEN or now >= shift.starts_at:
         return False
-    repo = PatrolRepository(uow.session)
+    repo = uow.patrols
     tz = zone(await uow.community.compound(shift.compound_id))
     route = await repo.route(shift.route_id)
     route_name = route.name if route else ""
     if reminder.kind in ("evening", "hour"):
         signup = await repo.signup(shift.id, reminder.person_id or 0)
         person = await uow.community.person(reminder.person_id or 0)
-        if signup is None or signup.status != "booked" or person is None:
+        if signup is None or signup.status != SignupStatus.BOOKED or person is None:
             return False
         if reminder.kind == "evening" and now.astimezone(tz).date() >= shift.starts_at.astimezone(tz).date():
             return (
@@ -1206,8 +1101,11 @@ async def _handle_reminder(
 
 async def next_due(uow: UnitOfWork) -> datetime | None:
     async with uow:
-        return await PatrolRepository(uow.session).next_reminder_at()
+        return await uow.patrols.next_reminder_at()
 
 
 def week_dates(start: date, days: int) -> list[date]:
     return [start + timedelta(days=i) for i in range(days)]
+
+
+__all__ = ["STAFF_ROLES", "fmt_span", "in_quiet_hours", "outside_quiet_hours", "parse_hhmm", "zone"]

@@ -2,15 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.db.models import Person, Residency, StaffRole
 from bot.db.uow import UnitOfWork
 from bot.i18n import SUPPORTED_LANGUAGES
+from bot.roles import Role
 from bot.services.errors import UserFacingError
 from bot.services.views import HomeView, PersonView, RoleView
 
 NAME_LIMIT = 100
+# Who coordinates a compound's volunteers (patrols, events, announcements).
+STAFF_ROLES: tuple[str, ...] = (Role.COORDINATOR.value, Role.ADMIN.value, Role.SUPERVISOR.value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# who is asking: the one place every capability looks a person up and checks their roles
+
+
+async def require_person(uow: UnitOfWork, telegram_id: int, missing: str = "common.not_registered") -> Person:
+    """The person behind a Telegram account; `missing` is the refusal a stranger reads."""
+    person = await uow.community.person_by_telegram(telegram_id)
+    if person is None:
+        raise UserFacingError(missing)
+    return person
+
+
+async def has_role(uow: UnitOfWork, person_id: int, roles: Iterable[str], compound_id: int) -> bool:
+    """Whether the person holds one of `roles` in this compound (a role without a compound covers all)."""
+    wanted = set(roles)
+    return any(
+        role.role in wanted and (role.compound_id is None or role.compound_id == compound_id)
+        for role in await uow.community.roles_of(person_id)
+    )
+
+
+async def require_staff(
+    uow: UnitOfWork,
+    person: Person,
+    compound_id: int | None = None,
+    roles: Iterable[str] = STAFF_ROLES,
+) -> set[int] | None:
+    """Compounds this person coordinates; None means every compound. Refuses someone without such a role,
+    or without it in `compound_id` when given."""
+    wanted = set(roles)
+    held = [r for r in await uow.community.roles_of(person.id) if r.role in wanted]
+    if not held:
+        raise UserFacingError("common.not_allowed")
+    if any(r.compound_id is None for r in held):
+        return None
+    ids = {r.compound_id for r in held if r.compound_id is not None}
+    if compound_id is not None and compound_id not in ids:
+        raise UserFacingError("common.not_allowed")
+    return ids
 
 
 def home_view(residency: Residency) -> HomeView:

@@ -22,8 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.db.models.points import Partner, PartnerMember, RewardService
-from bot.db.repositories.points import PointsRepository
 from bot.db.uow import UnitOfWork
 from bot.roles import Role
 from bot.services.errors import Problem, UserFacingError
@@ -260,7 +258,7 @@ async def apply_catalogue(
 ) -> ImportReport:
     """Upsert rules, partners, services and merchant bindings in the caller's transaction (caller commits)."""
     report = ImportReport()
-    repo = PointsRepository(uow.session)
+    repo = uow.points
     for rule in catalogue.rules:
         try:
             await put_rule(
@@ -283,13 +281,10 @@ async def apply_catalogue(
             continue
         report.rules += 1
     for row in catalogue.partners:
-        partner = await repo.partner_by_name(compound_id, row.name)
-        if partner is None:
-            partner = Partner(compound_id=compound_id, name=row.name, created_at=now)
-            uow.session.add(partner)
+        partner = await repo.put_partner(compound_id, row.name, now)
         partner.address = row.address or partner.address or ""
         partner.active = True
-        await uow.session.flush()
+        await repo.flush()
         report.partners += 1
         for phone in row.merchants:
             person = await uow.community.person_by_phone(phone)
@@ -306,16 +301,10 @@ async def apply_catalogue(
                     )
                 )
                 continue
-            if await repo.member(partner.id, person.id) is None:
-                uow.session.add(PartnerMember(partner_id=partner.id, person_id=person.id, created_at=now))
+            if await repo.add_member(partner.id, person.id, now):
                 report.merchants += 1
         for item in row.services:
-            service = await repo.service_by_name(partner.id, item.name)
-            if service is None:
-                service = RewardService(
-                    partner_id=partner.id, compound_id=compound_id, name=item.name, created_at=now
-                )
-                uow.session.add(service)
+            service = await repo.put_service(partner.id, compound_id, item.name, now)
             service.category = item.category
             service.cost = item.cost
             service.stock = item.stock
@@ -323,7 +312,7 @@ async def apply_catalogue(
             service.validity_days = item.days
             service.active = True
             report.services += 1
-        await uow.session.flush()
+        await repo.flush()
     return report
 
 
@@ -414,7 +403,7 @@ async def seed_demo_catalogue(
     catalogue, problems = parse_mapping(DEMO_CATALOGUE)
     assert not problems, problems
     report = await apply_catalogue(uow, compound_id, catalogue, now)
-    repo = PointsRepository(uow.session)
+    repo = uow.points
     first = await repo.partner_by_name(compound_id, catalogue.partners[0].name)
     shops = merchant_shops or {}
     if first is not None:
@@ -425,12 +414,10 @@ async def seed_demo_catalogue(
                 else None
             )
             if own is not None:
-                if await repo.member(own.id, person.id) is None:
-                    uow.session.add(PartnerMember(partner_id=own.id, person_id=person.id, created_at=now))
+                if await repo.add_member(own.id, person.id, now):
                     report.merchants += 1
                 continue
-            if await repo.member(first.id, person.id) is None:
-                uow.session.add(PartnerMember(partner_id=first.id, person_id=person.id, created_at=now))
+            if await repo.add_member(first.id, person.id, now):
                 report.merchants += 1
-        await uow.session.flush()
+        await repo.flush()
     return report

@@ -8,17 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
-from bot.db.models import Compound, Person
-from bot.db.models.points import Partner, PointsAccount, PointsEntry, RewardService, Voucher
+from bot.db.models.points import EntryKind, VoucherStatus
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
+from bot.services.common import FALLBACK_TIMEZONE
 from bot.services.errors import Problem
-from bot.services.points import DEFAULT_TZ, PointsSummary
+from bot.services.points import PointsSummary
 
-HOLDING = ("held", "active", "used")
-RETURNED = ("cancelled", "expired", "released")
+HOLDING = (VoucherStatus.HELD, VoucherStatus.ACTIVE, VoucherStatus.USED)
+RETURNED = (VoucherStatus.CANCELLED, VoucherStatus.EXPIRED, VoucherStatus.RELEASED)
 
 
 @dataclass
@@ -38,22 +36,13 @@ async def audit(uow: UnitOfWork) -> AuditReport:
     running balance is consistent, and each voucher's points were held once and returned at most once."""
     report = AuditReport()
     async with uow:
-        session = uow.session
-        if session.get_bind().dialect.name == "postgresql":
-            # One snapshot for every query below, so a bot running meanwhile cannot cause a false alarm.
-            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        sums = dict(
-            (
-                await session.execute(
-                    select(PointsEntry.account_id, func.sum(PointsEntry.amount)).group_by(
-                        PointsEntry.account_id
-                    )
-                )
-            ).all()
-        )
-        for account in (await session.scalars(select(PointsAccount).order_by(PointsAccount.id))).all():
+        repo = uow.points
+        # One snapshot for every query below, so a bot running meanwhile cannot cause a false alarm.
+        await repo.snapshot()
+        sums = await repo.ledger_sums()
+        for account in await repo.all_accounts():
             report.accounts += 1
-            total = int(sums.get(account.id) or 0)
+            total = sums.get(account.id, 0)
             if total != account.balance:
                 report.problems.append(
                     Problem(
@@ -76,7 +65,7 @@ async def audit(uow: UnitOfWork) -> AuditReport:
         running: dict[int, int] = defaultdict(int)
         holds: dict[str, int] = defaultdict(int)
         releases: dict[str, int] = defaultdict(int)
-        for entry in (await session.scalars(select(PointsEntry).order_by(PointsEntry.id))).all():
+        for entry in await repo.all_entries():
             report.entries += 1
             running[entry.account_id] += entry.amount
             if running[entry.account_id] != entry.balance_after:
@@ -90,11 +79,11 @@ async def audit(uow: UnitOfWork) -> AuditReport:
                         running=running[entry.account_id],
                     )
                 )
-            if entry.kind == "hold" and entry.ref_id:
+            if entry.kind == EntryKind.HOLD and entry.ref_id:
                 holds[entry.ref_id] += 1
-            if entry.kind == "release" and entry.ref_id:
+            if entry.kind == EntryKind.RELEASE and entry.ref_id:
                 releases[entry.ref_id] += 1
-        for voucher in (await session.scalars(select(Voucher).order_by(Voucher.id))).all():
+        for voucher in await repo.all_vouchers():
             report.vouchers += 1
             ref = str(voucher.id)
             if holds[ref] != 1:
@@ -117,7 +106,7 @@ async def audit(uow: UnitOfWork) -> AuditReport:
                         expected=expected,
                     )
                 )
-            if voucher.status == "used" and voucher.used_at is None:
+            if voucher.status == VoucherStatus.USED and voucher.used_at is None:
                 report.problems.append(
                     Problem(
                         "cli.audit_used_no_time",
@@ -125,8 +114,7 @@ async def audit(uow: UnitOfWork) -> AuditReport:
                         code=voucher.code,
                     )
                 )
-        negative = (await session.scalars(select(RewardService).where(RewardService.stock < 0))).all()
-        for service in negative:
+        for service in await repo.services_below_zero_stock():
             report.problems.append(
                 Problem(
                     "cli.audit_stock",
@@ -157,19 +145,15 @@ async def points_by_month(uow: UnitOfWork, compound_name: str | None = None) -> 
     (vouchers used that month), held at month end (vouchers not yet used) and outstanding (balances)."""
     figures: list[MonthFigures] = []
     async with uow:
-        query = select(Compound).order_by(Compound.id)
         if compound_name:
-            query = query.where(Compound.name == compound_name)
-        for compound in (await uow.session.scalars(query)).all():
-            tz = compound.timezone or DEFAULT_TZ
-            entries = (
-                await uow.session.scalars(
-                    select(PointsEntry).where(PointsEntry.compound_id == compound.id).order_by(PointsEntry.id)
-                )
-            ).all()
-            vouchers = (
-                await uow.session.scalars(select(Voucher).where(Voucher.compound_id == compound.id))
-            ).all()
+            named = await uow.community.compound_by_name(compound_name)
+            compounds = [named] if named is not None else []
+        else:
+            compounds = await uow.community.compounds()
+        for compound in compounds:
+            tz = compound.timezone or FALLBACK_TIMEZONE
+            entries = await uow.points.all_entries(compound.id)
+            vouchers = await uow.points.all_vouchers(compound.id)
             issued: dict[str, int] = defaultdict(int)
             net: dict[str, int] = defaultdict(int)
             redeemed: dict[str, int] = defaultdict(int)
@@ -179,7 +163,7 @@ async def points_by_month(uow: UnitOfWork, compound_name: str | None = None) -> 
                 if entry.earning:
                     issued[month] += entry.amount
             for voucher in vouchers:
-                if voucher.status == "used" and voucher.used_at is not None:
+                if voucher.status == VoucherStatus.USED and voucher.used_at is not None:
                     redeemed[_month(voucher.used_at, tz)] += voucher.cost
             months = sorted(set(net) | set(redeemed))
             outstanding = 0
@@ -215,23 +199,15 @@ async def redemptions(
     """The merchants' settlement list: every used voucher by partner and month (no resident details)."""
     rows: list[RedemptionRow] = []
     async with uow:
-        result = await uow.session.execute(
-            select(Voucher, Partner, RewardService, Compound)
-            .join(Partner, Partner.id == Voucher.partner_id)
-            .join(RewardService, RewardService.id == Voucher.service_id)
-            .join(Compound, Compound.id == Voucher.compound_id)
-            .where(Voucher.status == "used")
-            .order_by(Compound.id, Partner.name, Voucher.used_at, Voucher.id)
-        )
-        for voucher, partner, service, compound in result.all():
-            tz = compound.timezone or DEFAULT_TZ
+        for voucher, partner, service, compound in await uow.points.used_vouchers():
+            tz = compound.timezone or FALLBACK_TIMEZONE
             assert voucher.used_at is not None
             used_month = _month(voucher.used_at, tz)
             if month and used_month != month:
                 continue
             if partner_name and partner.name != partner_name:
                 continue
-            verifier = await uow.session.get(Person, voucher.used_by) if voucher.used_by else None
+            verifier = await uow.community.person(voucher.used_by) if voucher.used_by else None
             rows.append(
                 RedemptionRow(
                     compound.name,

@@ -12,22 +12,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
+from bot.db.errors import Conflict
 from bot.db.models import Building, Person
-from bot.db.models.votes import HomeOwnership, Proposal, ProposalSupport
-from bot.db.repositories.votes import VoteRepository
+from bot.db.models.votes import ClaimStatus, HomeOwnership, Proposal, ProposalStatus, ProposalSupport
 from bot.db.uow import UnitOfWork
-from bot.i18n import Translator
+from bot.delivery.notify import notify_chat, notify_person
+from bot.i18n import Translator, default_translator
+from bot.notices.votes import claim_check_buttons
 from bot.roles import Role
+from bot.services.common import zone
 from bot.services.errors import UserFacingError
-from bot.services.patrols import _person, zone
+from bot.services.people import require_person
 
 TEXT_LIMIT = 300
 LIST_LIMIT = 10
 COMMITTEE = (Role.ADMIN.value, Role.SUPERVISOR.value)
 CONFIRMERS = (Role.ADMIN.value, Role.BUILDING_LEADER.value)
-AGENDAS = ("meeting", "vote")
+AGENDAS = (ProposalStatus.MEETING, ProposalStatus.VOTE)
 LISTENING_TIME = time(9, 0)  # 倾听日: the 1st of each month, 09:00 local
 
 
@@ -53,11 +54,11 @@ async def raise_proposal(uow: UnitOfWork, telegram_id: int, text: str, now: date
     if len(text) < 4 or len(text) > TEXT_LIMIT:
         raise UserFacingError("proposals.bad_text", limit=TEXT_LIMIT)
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         compound_id = await _home_compound(uow, person)
         proposal = Proposal(compound_id=compound_id, author_id=person.id, text=text, created_at=now)
-        uow.session.add(proposal)
-        await uow.session.flush()
+        uow.votes.add(proposal)
+        await uow.votes.flush()
         proposal_id = proposal.id
         await uow.commit()
         return proposal_id
@@ -73,21 +74,21 @@ class Support:
 async def support(uow: UnitOfWork, telegram_id: int, proposal_id: int, now: datetime) -> Support:
     """One support per person, however often or from however many phones they press."""
     async with uow:
-        repo = VoteRepository(uow.session)
-        person = await _person(uow, telegram_id)
+        repo = uow.votes
+        person = await require_person(uow, telegram_id)
         person_id = person.id
         proposal = await repo.proposal(proposal_id)
-        if proposal is None or proposal.status != "open":
+        if proposal is None or proposal.status != ProposalStatus.OPEN:
             raise UserFacingError("proposals.gone")
         if await _home_compound(uow, person) != proposal.compound_id:
             raise UserFacingError("proposals.other_compound")
         added = False
         if not await repo.supported(proposal_id, person_id):
-            uow.session.add(ProposalSupport(proposal_id=proposal_id, person_id=person_id, created_at=now))
+            uow.votes.add(ProposalSupport(proposal_id=proposal_id, person_id=person_id, created_at=now))
             try:
                 await uow.commit()
                 added = True
-            except IntegrityError:  # the same person pressed twice at once
+            except Conflict:  # the same person pressed twice at once
                 await uow.rollback()
         return Support(proposal_id, await repo.support_count(proposal_id), added)
 
@@ -108,8 +109,8 @@ class ProposalList:
 
 async def ranked(uow: UnitOfWork, telegram_id: int) -> ProposalList:
     async with uow:
-        repo = VoteRepository(uow.session)
-        person = await _person(uow, telegram_id)
+        repo = uow.votes
+        person = await require_person(uow, telegram_id)
         compound_id = await _home_compound(uow, person)
         lines = [
             ProposalLine(p.id, p.text, n, p.author_id == person.id)
@@ -122,15 +123,13 @@ async def put_on_agenda(
     uow: UnitOfWork, telegram_id: int, proposal_id: int, agenda: str, now: datetime
 ) -> str:
     """The committee moves an item to a tripartite meeting or an owners' vote; the author is told."""
-    from bot.delivery.notify import notify_person
-
     if agenda not in AGENDAS:
         raise UserFacingError("common.stale_button")
     async with uow:
-        repo = VoteRepository(uow.session)
-        person = await _person(uow, telegram_id)
+        repo = uow.votes
+        person = await require_person(uow, telegram_id)
         proposal = await repo.proposal(proposal_id)
-        if proposal is None or proposal.status != "open":
+        if proposal is None or proposal.status != ProposalStatus.OPEN:
             raise UserFacingError("proposals.gone")
         if not await _is_committee(uow, person, proposal.compound_id):
             raise UserFacingError("common.not_allowed")
@@ -140,8 +139,6 @@ async def put_on_agenda(
         if proposal.author_id is not None:
             author = await uow.community.person(proposal.author_id)
             if author is not None:
-                from bot.i18n import default_translator
-
                 await notify_person(
                     uow,
                     default_translator(),
@@ -158,9 +155,9 @@ async def put_on_agenda(
 async def agenda_item(uow: UnitOfWork, telegram_id: int, proposal_id: int) -> str:
     """The text of an item the committee put to an owners' vote, to start that vote from it."""
     async with uow:
-        person = await _person(uow, telegram_id)
-        proposal = await VoteRepository(uow.session).proposal(proposal_id)
-        if proposal is None or proposal.status != "vote" or proposal.vote_id is not None:
+        person = await require_person(uow, telegram_id)
+        proposal = await uow.votes.proposal(proposal_id)
+        if proposal is None or proposal.status != ProposalStatus.VOTE or proposal.vote_id is not None:
             raise UserFacingError("proposals.gone")
         if not await _is_committee(uow, person, proposal.compound_id):
             raise UserFacingError("common.not_allowed")
@@ -190,54 +187,47 @@ async def _place(uow: UnitOfWork, household_id: int) -> tuple[str, Building]:
 
 async def claimable_homes(uow: UnitOfWork, telegram_id: int) -> list[ClaimableHome]:
     async with uow:
-        repo = VoteRepository(uow.session)
-        person = await _person(uow, telegram_id)
+        repo = uow.votes
+        person = await require_person(uow, telegram_id)
         out = []
         for residency in await uow.community.residencies_of(person.id):
             home = residency.household
             held = await repo.ownership_of(home.id, person.id, "owner")
             label = f"{home.unit.building.name}{home.unit.name}{home.room}"
             out.append(
-                ClaimableHome(home.id, label, held.status if held and held.status != "rejected" else None)
+                ClaimableHome(
+                    home.id, label, held.status if held and held.status != ClaimStatus.REJECTED else None
+                )
             )
         return out
 
 
 async def claim(uow: UnitOfWork, t: Translator, telegram_id: int, household_id: int, now: datetime) -> str:
     """A pending claim, sent to the building's leaders and the compound's admins to confirm."""
-    from bot.delivery.notify import notify_person
-
     async with uow:
-        repo = VoteRepository(uow.session)
-        person = await _person(uow, telegram_id)
+        repo = uow.votes
+        person = await require_person(uow, telegram_id)
         residency = await uow.community.residency(person.id, household_id)
         if residency is None:
             raise UserFacingError("proposals.claim_not_your_home")
         label, building = await _place(uow, household_id)
         held = await repo.ownership_of(household_id, person.id, "owner")
-        if held is not None and held.status in ("pending", "confirmed"):
+        if held is not None and held.status in (ClaimStatus.PENDING, ClaimStatus.CONFIRMED):
             return held.status
         if held is None:
             held = HomeOwnership(
                 household_id=household_id,
                 person_id=person.id,
                 kind="owner",
-                status="pending",
+                status=ClaimStatus.PENDING,
                 source="claim",
                 created_at=now,
             )
-            uow.session.add(held)
+            uow.votes.add(held)
         else:
-            held.status = "pending"
-        await uow.session.flush()
-        markup = {
-            "inline_keyboard": [
-                [
-                    {"text": t(None, "proposals.btn_confirm_owner"), "callback_data": f"vo:ok:{held.id}"},
-                    {"text": t(None, "proposals.btn_reject_owner"), "callback_data": f"vo:no:{held.id}"},
-                ]
-            ]
-        }
+            held.status = ClaimStatus.PENDING
+        await uow.votes.flush()
+        markup = claim_check_buttons(t, held.id)
         for role, staff in await uow.community.staff_with_role(building.compound_id, CONFIRMERS):
             covers = role.role == Role.ADMIN.value or any(
                 a.building_id in (None, building.id) for a in role.areas
@@ -262,11 +252,9 @@ async def decide_claim(
     uow: UnitOfWork, t: Translator, telegram_id: int, ownership_id: int, approve: bool, now: datetime
 ) -> tuple[str, str]:
     """(outcome, home label); a second press, or a press by a second leader, changes nothing."""
-    from bot.delivery.notify import notify_person
-
     async with uow:
-        repo = VoteRepository(uow.session)
-        person = await _person(uow, telegram_id)
+        repo = uow.votes
+        person = await require_person(uow, telegram_id)
         held = await repo.ownership(ownership_id)
         if held is None or held.person_id is None:
             raise UserFacingError("common.stale_button")
@@ -282,9 +270,9 @@ async def decide_claim(
                 allowed = True
         if not allowed:
             raise UserFacingError("common.not_allowed")
-        if held.status != "pending":
+        if held.status != ClaimStatus.PENDING:
             return f"already_{held.status}", label
-        held.status = "confirmed" if approve else "rejected"
+        held.status = ClaimStatus.CONFIRMED if approve else ClaimStatus.REJECTED
         held.confirmed_by = person.id
         held.confirmed_at = now
         owner = await uow.community.person(held.person_id)
@@ -318,8 +306,6 @@ def next_listening_day(now: datetime, tz: ZoneInfo) -> datetime:
 async def post_listening_day(uow: UnitOfWork, t: Translator, now: datetime) -> int:
     """On the 1st of each month (from 09:00 local, that day only), one reminder per residents' group that
     residents can raise things; the outbox's dedupe key makes it once a month however often this runs."""
-    from bot.delivery.notify import notify_chat
-
     posted = 0
     async with uow:
         for compound in await uow.community.compounds():

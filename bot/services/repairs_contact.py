@@ -7,15 +7,16 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.callbacks import pack
 from bot.db.models import Person
 from bot.db.models.repairs import RepairTicket
 from bot.db.uow import UnitOfWork
-from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
+from bot.notices.repairs import Notice, reply_rows
 from bot.services.errors import UserFacingError
-from bot.services.repairs import ACTIVE_STATUSES, PREFIX, _person, _ticket, number_of
+from bot.services.repairs_cards import refresh_group_cards, send_photos
+from bot.services.repairs_common import ACTIVE_STATUSES, number_of
+from bot.services.repairs_core import DESCRIPTION_LIMIT, _event, _person, _ticket
 
 RELAY_LIMIT = 500
 PHONE_RE = re.compile(r"^\+?\d{5,15}$")
@@ -90,7 +91,7 @@ async def relay(
     async with uow:
         person, ticket, other = await _sides(uow, telegram_id, ticket_id)
         from_staff = person.id == ticket.assignee_id
-        markup = inline_keyboard([[(t(other.language, "repairs.btn.reply"), pack(PREFIX, "msg", ticket.id))]])
+        markup = Notice("", reply_rows(t, other.language, ticket.id)).markup()
         await notify_person(
             uow,
             t,
@@ -144,8 +145,6 @@ async def add_still_wrong(
 ) -> RelayTarget:
     """After 没修好: what is still wrong goes on the ticket (its description or photos, and the timeline) and
     to whoever has it now, so they do not come back to fix the same thing again."""
-    from bot.services.repairs import DESCRIPTION_LIMIT, _event, refresh_group_cards, send_photos
-
     text = text.strip()[:RELAY_LIMIT]
     if not text and not photo:
         raise UserFacingError("repairs.relay_empty")

@@ -10,33 +10,25 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
 from bot.db.models import Compound
-from bot.db.models.repairs import RepairRun, RepairTicket, RepairTimer
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.delivery.notify import notify_chat, notify_person, notify_person_photo
 from bot.i18n import Translator
+from bot.notices.repairs import task_card, ticket_labels
+from bot.reports import charts
+from bot.reports.text import attention, public_text, rate
 from bot.roles import Role
-from bot.scheduling import DueSource, add_due_source
 from bot.services import stats
-from bot.services.repairs import (
-    ACTIVE_STATUSES,
-    LEVEL_ROLES,
+from bot.services.repairs_cards import _alert_roles, _tell_residents, escalate, refresh_group_cards
+from bot.services.repairs_common import ACTIVE_STATUSES, Queue, TicketStatus, TimerKind, number_of
+from bot.services.repairs_core import (
     MAX_LEVEL,
-    _alert_roles,
     _bump,
     _event,
-    _labels,
     _may_work_on,
     _reload,
-    _tell_residents,
     limit_minutes,
-    number_of,
     policy_values,
-    refresh_group_cards,
-    repo,
-    task_card,
     tz_name,
 )
 
@@ -50,43 +42,18 @@ HONOUR_HOUR = 10
 HONOUR_STALE_DAYS = 3  # an honour board more than this late is skipped, not posted weeks later
 
 
-async def escalate(
-    uow: UnitOfWork, t: Translator, ticket: RepairTicket, now: datetime, *, reason: str
-) -> bool:
-    """One step up the ladder (butler → property manager → supervisor), recorded in the timeline."""
-    if ticket.escalation_level >= MAX_LEVEL or ticket.status not in ACTIVE_STATUSES:
-        return False
-    ticket.escalation_level += 1
-    ticket.version += 1
-    level = ticket.escalation_level
-    role = LEVEL_ROLES[level]
-    _event(uow, ticket, "escalated", None, now, level=level, reason=reason)
-    await _alert_roles(
-        uow,
-        t,
-        ticket,
-        [role],
-        "repairs.n.escalated",
-        now,
-        with_accept=ticket.status == "open" and level == 1,
-        tag=f":L{level}",
-    )
-    await refresh_group_cards(uow, t, ticket, now)
-    return True
-
-
 async def _handle_timer(
     uow: UnitOfWork, t: Translator, timer_id: int, ticket_id: int, kind: str, now: datetime
 ) -> int:
-    if not await repo(uow).claim_timer(timer_id):
+    if not await uow.repairs.claim_timer(timer_id):
         return 0
-    ticket = await repo(uow).ticket(ticket_id)
+    ticket = await uow.repairs.ticket(ticket_id)
     if ticket is None:
         return 0
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
-    if kind == "remind" and ticket.status in ACTIVE_STATUSES:
+    if kind == TimerKind.REMIND and ticket.status in ACTIVE_STATUSES:
         if assignee is not None:
-            text, markup = task_card(t, assignee.language, ticket)
+            card = task_card(t, assignee.language, ticket)
             minutes = max(1, int(((ticket.stage_due_at or now) - now).total_seconds() // 60))
             await notify_person(
                 uow,
@@ -94,9 +61,9 @@ async def _handle_timer(
                 assignee,
                 f"repairs.n.remind_{ticket.status}",
                 now=now,
-                reply_markup=markup,
+                reply_markup=card.markup(),
                 dedupe_key=f"rp:remind:{timer_id}",
-                card=text,
+                card=card.text,
                 minutes=minutes,
             )
         else:
@@ -111,23 +78,19 @@ async def _handle_timer(
                 tag=f":r{timer_id}",
             )
         return 1
-    if kind == "escalate" and ticket.status in ACTIVE_STATUSES:
+    if kind == TimerKind.ESCALATE and ticket.status in ACTIVE_STATUSES:
         if assignee is not None and not await _may_work_on(uow, assignee, ticket):
             # The butler has left the roster: back to the duty queue, so it cannot sit with nobody.
             ticket.assignee_id = None
-            ticket.queue = "duty"
-            ticket.status = "open"
+            ticket.queue = Queue.DUTY
+            ticket.status = TicketStatus.OPEN
             _event(uow, ticket, "left_roster", None, now, name=assignee.display_name)
         await escalate(uow, t, ticket, now, reason="late")
         if ticket.escalation_level < MAX_LEVEL:
             _d, _u, _c, overrides = await policy_values(uow, ticket.compound_id)
             accept_minutes, resolve_minutes = limit_minutes(overrides, ticket.kind, ticket.urgency)
-            step = accept_minutes if ticket.status == "open" else resolve_minutes
-            uow.session.add(
-                RepairTimer(
-                    ticket_id=ticket.id, kind="escalate", due_at=now + timedelta(minutes=step), created_at=now
-                )
-            )
+            step = accept_minutes if ticket.status == TicketStatus.OPEN else resolve_minutes
+            uow.repairs.add_timer(ticket.id, TimerKind.ESCALATE, now + timedelta(minutes=step), now)
         if assignee is not None and ticket.assignee_id == assignee.id:
             await notify_person(
                 uow,
@@ -136,17 +99,22 @@ async def _handle_timer(
                 "repairs.n.overdue",
                 now=now,
                 dedupe_key=f"rp:overdue:{timer_id}",
-                **_labels(t, assignee.language, ticket),  # type: ignore[arg-type]
+                **ticket_labels(t, assignee.language, ticket),  # type: ignore[arg-type]
             )
         return 1
-    if kind == "autoclose" and ticket.status == "resolved":
+    if kind == TimerKind.AUTOCLOSE and ticket.status == TicketStatus.RESOLVED:
         _d, _u, days, _l = await policy_values(uow, ticket.compound_id)
         due = ticket.last_person_action_at + timedelta(days=days)
         if due > now:  # someone acted since: the clock starts again from that action
-            uow.session.add(RepairTimer(ticket_id=ticket.id, kind="autoclose", due_at=due, created_at=now))
+            uow.repairs.add_timer(ticket.id, TimerKind.AUTOCLOSE, due, now)
             return 0
         if not await _bump(
-            uow, ticket.id, ("resolved",), status="closed", closed_at=now, close_reason="auto"
+            uow,
+            ticket.id,
+            (TicketStatus.RESOLVED,),
+            status=TicketStatus.CLOSED,
+            closed_at=now,
+            close_reason="auto",
         ):
             return 0
         ticket = await _reload(uow, ticket.id)
@@ -160,7 +128,7 @@ async def _handle_timer(
 async def process_timers(uow_factory: UnitOfWorkFactory, t: Translator, now: datetime) -> int:
     handled = 0
     async with uow_factory() as uow:
-        due = await repo(uow).due_timers(now)
+        due = await uow.repairs.due_timers(now)
     for timer_id, ticket_id, kind in due:
         async with uow_factory() as uow:
             try:
@@ -197,54 +165,26 @@ def _previous_month(first: datetime) -> datetime:
 
 
 async def _claim_run(uow: UnitOfWork, kind: str, compound_id: int, period: str, now: datetime) -> bool:
-    if await repo(uow).run_done(kind, compound_id, period):
-        return False
-    uow.session.add(RepairRun(kind=kind, compound_id=compound_id, period=period, done_at=now))
-    try:
-        await uow.session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return await uow.repairs.claim_run(kind, compound_id, period, now)
 
 
 async def butler_stats(
     uow: UnitOfWork, compound_id: int, start: datetime, end: datetime
 ) -> list[tuple[str, int, float, float | None]]:
     """Per butler who resolved something in [start, end): name, count, on-time rate, average rating."""
-    tickets = await repo(uow).tickets_where(
-        RepairTicket.compound_id == compound_id,
-        RepairTicket.resolved_at.is_not(None),
-        RepairTicket.resolved_at >= start,
-        RepairTicket.resolved_at < end,
-        RepairTicket.assignee_id.is_not(None),
-        limit=100_000,
-    )
-    per: dict[int, list[RepairTicket]] = {}
-    for ticket in tickets:
-        per.setdefault(ticket.assignee_id or 0, []).append(ticket)
     rows = []
-    for person_id, items in per.items():
+    for person_id, count, on_time, average in await uow.repairs.resolved_by_assignee(compound_id, start, end):
         person = await uow.community.person(person_id)
-        on_time = sum(1 for t in items if t.resolved_on_time) / len(items)
-        ratings = [t.rating for t in items if t.rating is not None]
-        rows.append(
-            (
-                person.display_name if person else "—",
-                len(items),
-                on_time,
-                sum(ratings) / len(ratings) if ratings else None,
-            )
-        )
+        rows.append((person.display_name if person else "—", count, on_time / count, average))
     rows.sort(key=lambda r: (-r[2], -(r[3] or 0), -r[1], r[0]))
     return rows
 
 
-async def _weekly_digest(uow: UnitOfWork, t: Translator, compound: Compound, now: datetime) -> int:
+async def _weekly_digest(
+    uow: UnitOfWork, t: Translator, compound: Compound, now: datetime, default_tz: str
+) -> int:
     """Monday's picture of the last four weeks for each supervisor, and the three things to look at."""
-    from bot.reports import charts
-    from bot.reports.text import attention, rate
-
-    tz = tz_name(compound)
+    tz = tz_name(compound, default_tz)
     start = week_start(now, tz)
     period = start.strftime("%G-W%V")
     if not await _claim_run(uow, "digest", compound.id, period, now):
@@ -290,11 +230,13 @@ async def _weekly_digest(uow: UnitOfWork, t: Translator, compound: Compound, now
     return sent
 
 
-async def _honour_board(uow: UnitOfWork, t: Translator, compound: Compound, now: datetime) -> int:
-    policy = await repo(uow).policy(compound.id)
+async def _honour_board(
+    uow: UnitOfWork, t: Translator, compound: Compound, now: datetime, default_tz: str
+) -> int:
+    policy = await uow.repairs.policy(compound.id)
     if policy is None or not policy.honour_board:
         return 0
-    tz = tz_name(compound)
+    tz = tz_name(compound, default_tz)
     first = month_start(now, tz)
     if now - first > timedelta(days=HONOUR_STALE_DAYS):
         return 0
@@ -338,13 +280,13 @@ async def _honour_board(uow: UnitOfWork, t: Translator, compound: Compound, now:
     return sent
 
 
-async def _public_figures(uow: UnitOfWork, t: Translator, compound: Compound, now: datetime) -> int:
+async def _public_figures(
+    uow: UnitOfWork, t: Translator, compound: Compound, now: datetime, default_tz: str
+) -> int:
     """Opt-in monthly 公示 in the residents' groups: last month's 三率 and honour board, no residents."""
-    from bot.reports.text import public_text
-
     if compound.id not in await uow.stats.public_figures_compounds():
         return 0
-    tz = tz_name(compound)
+    tz = tz_name(compound, default_tz)
     first = month_start(now, tz)
     if now - first > timedelta(days=HONOUR_STALE_DAYS):
         return 0
@@ -366,7 +308,9 @@ async def _public_figures(uow: UnitOfWork, t: Translator, compound: Compound, no
     return sent
 
 
-async def process_periodic(uow_factory: UnitOfWorkFactory, t: Translator, now: datetime) -> int:
+async def process_periodic(
+    uow_factory: UnitOfWorkFactory, t: Translator, now: datetime, default_tz: str
+) -> int:
     handled = 0
     async with uow_factory() as uow:
         compounds = [c.id for c in await uow.community.compounds()]
@@ -376,27 +320,26 @@ async def process_periodic(uow_factory: UnitOfWorkFactory, t: Translator, now: d
                 compound = await uow.community.compound(compound_id)
                 if compound is None:
                     continue
-                handled += await job(uow, t, compound, now)
+                handled += await job(uow, t, compound, now, default_tz)
                 await uow.commit()
     return handled
 
 
-async def _process_due(services: Services, now: datetime) -> int:
+async def process_due(services: Services, now: datetime) -> int:
     handled = await process_timers(services.uow_factory, services.translator, now)
-    return handled + await process_periodic(services.uow_factory, services.translator, now)
+    return handled + await process_periodic(
+        services.uow_factory, services.translator, now, services.settings.timezone
+    )
 
 
-async def _next_due(services: Services, now: datetime) -> datetime | None:
+async def next_due(services: Services, now: datetime) -> datetime | None:
     async with services.uow() as uow:
-        timer = await repo(uow).next_timer_at()
+        timer = await uow.repairs.next_timer_at()
         compounds = await uow.community.compounds()
     times = [timer] if timer is not None else []
     for compound in compounds:
-        tz = tz_name(compound)
+        tz = tz_name(compound, services.settings.timezone)
         times.append(week_start(now, tz) + timedelta(days=7))
         first = month_start(now, tz)
         times.append((first + timedelta(days=32)).replace(day=1))
     return min(times) if times else None
-
-
-add_due_source(DueSource("repairs", _process_due, _next_due))

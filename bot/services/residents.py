@@ -8,14 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-
-from bot.callbacks import pack
-from bot.db.models import InviteCode, InviteRedemption, JoinRequest, Person, Residency, StaffRole
+from bot.db.models import InviteCode, Person
+from bot.db.models.community import InviteKind, JoinRequestStatus
 from bot.db.uow import UnitOfWork
-from bot.delivery.markup import inline_keyboard
 from bot.delivery.notify import notify_person
 from bot.i18n import Translator
+from bot.notices.residents import join_request_buttons
 from bot.roles import APPROVER_ROLES, Role
 from bot.services.errors import UserFacingError
 from bot.services.identity import attach_account
@@ -23,7 +21,6 @@ from bot.services.people import get_or_create, home_view, person_view
 from bot.services.views import Choice, HomeView, PersonView
 
 INVITE_CODE_RE = re.compile(r"^[A-Z2-9]{6,12}$")
-JOIN_CALLBACK = "jr"
 
 
 @dataclass(frozen=True)
@@ -72,14 +69,8 @@ async def _load_invite(
 
 async def _consume(uow: UnitOfWork, invite: InviteCode, person: Person, now: datetime) -> None:
     """Count one use atomically, so two phones redeeming the last use cannot both win."""
-    result = await uow.session.execute(
-        update(InviteCode)
-        .where(InviteCode.id == invite.id, InviteCode.uses < InviteCode.max_uses)
-        .values(uses=InviteCode.uses + 1)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not await uow.community.consume_invite(invite.id, person.id, now):
         raise UserFacingError("residents.invite_used")
-    uow.session.add(InviteRedemption(invite_id=invite.id, person_id=person.id, created_at=now))
 
 
 async def redeem_invite(
@@ -96,21 +87,16 @@ async def redeem_invite(
         person = await get_or_create(uow, telegram_id, display_name, now)
         compound = await uow.community.compound(invite.compound_id)
         compound_name = compound.name if compound else ""
-        if invite.kind == "household" and invite.household_id is not None:
+        if invite.kind == InviteKind.HOUSEHOLD and invite.household_id is not None:
             if await uow.community.residency(person.id, invite.household_id) is not None:
                 raise UserFacingError("residents.already_home")
             await _consume(uow, invite, person, now)
-            uow.session.add(
-                Residency(
-                    person_id=person.id, household_id=invite.household_id, relation="resident", created_at=now
-                )
-            )
-            await uow.session.flush()
+            await uow.community.add_residency(person.id, invite.household_id, now, relation="resident")
             view = await person_view(uow, person)
             await uow.commit()
             home = next(h for h in view.homes if h.household_id == invite.household_id)
             return InviteOutcome("bound_home", view, home=home, compound_name=compound_name, code=invite.code)
-        if invite.kind == "building" and invite.building_id is not None:
+        if invite.kind == InviteKind.BUILDING and invite.building_id is not None:
             if invite.uses >= invite.max_uses:
                 raise UserFacingError("residents.invite_used")
             view = await person_view(uow, person)
@@ -122,26 +108,19 @@ async def redeem_invite(
                 building_id=invite.building_id,
                 code=invite.code,
             )
-        if invite.kind == "role" and invite.role:
+        if invite.kind == InviteKind.ROLE and invite.role:
             if await uow.community.staff_role(person.id, invite.role, invite.compound_id) is not None:
                 raise UserFacingError("residents.already_role")
             await _consume(uow, invite, person, now)
-            uow.session.add(
-                StaffRole(
-                    person_id=person.id,
-                    role=invite.role,
-                    compound_id=invite.compound_id,
-                    source="invite",
-                    created_at=now,
-                )
+            await uow.community.add_staff_role(
+                person.id, invite.role, invite.compound_id, now, source="invite"
             )
-            await uow.session.flush()
             view = await person_view(uow, person)
             await uow.commit()
             return InviteOutcome(
                 "role_granted", view, role=invite.role, compound_name=compound_name, code=invite.code
             )
-        if invite.kind == "staff" and invite.person_id is not None:
+        if invite.kind == InviteKind.STAFF and invite.person_id is not None:
             roster_person = await uow.community.person(invite.person_id)
             if roster_person is None:
                 raise UserFacingError("residents.invite_invalid")
@@ -166,14 +145,17 @@ async def bind_with_building_invite(
     async with uow:
         invite = await _load_invite(uow, code, now, None)
         household = await uow.community.household(household_id)
-        if invite.kind != "building" or household is None or household.unit.building_id != invite.building_id:
+        if (
+            invite.kind != InviteKind.BUILDING
+            or household is None
+            or household.unit.building_id != invite.building_id
+        ):
             raise UserFacingError("residents.room_not_in_building")
         person = await get_or_create(uow, telegram_id, display_name, now)
         if await uow.community.residency(person.id, household_id) is not None:
             raise UserFacingError("residents.already_home")
         await _consume(uow, invite, person, now)
-        uow.session.add(Residency(person_id=person.id, household_id=household_id, created_at=now))
-        await uow.session.flush()
+        await uow.community.add_residency(person.id, household_id, now)
         view = await person_view(uow, person)
         await uow.commit()
         home = next(h for h in view.homes if h.household_id == household_id)
@@ -250,37 +232,22 @@ async def request_join(
         approvers = await _approvers(uow, building.compound_id, building.id)
         if not approvers:
             raise UserFacingError("residents.no_approver")
-        request = JoinRequest(
-            person_id=person.id, household_id=household_id, status="pending", created_at=now
-        )
-        uow.session.add(request)
-        await uow.session.flush()
+        request = await uow.community.add_join_request(person.id, household_id, now)
         label = f"{building.compound.name} {building.name}{household.unit.name}{household.room}"
         for approver in approvers:
-            keyboard = inline_keyboard(
-                [
-                    [
-                        (
-                            t(approver.language, "residents.btn_approve"),
-                            pack(JOIN_CALLBACK, "ok", request.id),
-                        ),
-                        (t(approver.language, "residents.btn_reject"), pack(JOIN_CALLBACK, "no", request.id)),
-                    ]
-                ]
-            )
             await notify_person(
                 uow,
                 t,
                 approver,
                 "residents.join_request_card",
                 now=now,
-                reply_markup=keyboard,
+                reply_markup=join_request_buttons(t, approver.language, request.id),
                 dedupe_key=f"join:{request.id}:{approver.id}",
                 name=person.display_name or "—",
                 home=label,
             )
         await uow.commit()
-        return JoinRequestView(request.id, "pending", label, person.display_name)
+        return JoinRequestView(request.id, JoinRequestStatus.PENDING, label, person.display_name)
 
 
 MenuFor = Callable[[PersonView, str | None], dict[str, Any]]
@@ -312,15 +279,9 @@ async def decide_join(
         )
         requester = await uow.community.person(request.person_id)
         requester_name = requester.display_name if requester else ""
-        status = "approved" if approve else "rejected"
-        # Two approvers pressing at once: only the first UPDATE matches a pending row.
-        result = await uow.session.execute(
-            update(JoinRequest)
-            .where(JoinRequest.id == request_id, JoinRequest.status == "pending")
-            .values(status=status, decided_by=decider.id, decided_at=now)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            await uow.session.refresh(request)
+        status = JoinRequestStatus.APPROVED if approve else JoinRequestStatus.REJECTED
+        # Two approvers pressing at once: only the first decides.
+        if not await uow.community.decide_join_request(request, status, decider.id, now):
             decided_by = await uow.community.person(request.decided_by) if request.decided_by else None
             # Build the message before the transaction ends: rollback expires every loaded object.
             refusal = UserFacingError(
@@ -333,9 +294,7 @@ async def decide_join(
             await uow.community.residency(requester.id, request.household_id) is not None
         )
         if approve and requester is not None and not already_home:
-            home = Residency(person_id=requester.id, household_id=request.household_id, created_at=now)
-            uow.session.add(home)
-            await uow.session.flush()
+            await uow.community.add_residency(requester.id, request.household_id, now)
         if requester is not None:
             menu = None
             if approve and menu_for is not None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from bot.db.models import Building, Compound, Household, Person, ResponsibilityArea, StaffRole, Unit
+from bot.db.models import ResponsibilityArea
 from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.roles import parse_role
@@ -358,9 +358,7 @@ async def import_roster(uow: UnitOfWork, tables: list[Table], now: datetime) -> 
             if name not in compound_ids:
                 compound = await uow.community.compound_by_name(name)
                 if compound is None:
-                    compound = Compound(name=name[:100], created_at=now)
-                    uow.session.add(compound)
-                    await uow.session.flush()
+                    compound = await uow.community.add_compound(name[:100], now)
                     report.bump(report.created, "compounds")
                 compound_ids[name] = compound.id
             return compound_ids[name]
@@ -375,20 +373,15 @@ async def import_roster(uow: UnitOfWork, tables: list[Table], now: datetime) -> 
             cid = await compound_id(h.compound)
             building = await uow.community.building_by_name(cid, h.building)
             if building is None:
-                building = Building(compound_id=cid, name=h.building[:50])
-                uow.session.add(building)
-                await uow.session.flush()
+                building = await uow.community.add_building(cid, h.building[:50])
                 report.bump(report.created, "buildings")
             unit = await uow.community.unit_by_name(building.id, h.unit)
             if unit is None:
-                unit = Unit(building_id=building.id, name=h.unit[:50])
-                uow.session.add(unit)
-                await uow.session.flush()
+                unit = await uow.community.add_unit(building.id, h.unit[:50])
                 report.bump(report.created, "units")
             household = await uow.community.household_by_room(unit.id, h.room)
             if household is None:
-                uow.session.add(Household(unit_id=unit.id, room=h.room[:20], floor_area=h.area))
-                await uow.session.flush()
+                await uow.community.add_household(unit.id, h.room[:20], h.area)
                 report.bump(report.created, "households")
             elif h.area is not None and household.floor_area != h.area:
                 household.floor_area = h.area
@@ -405,21 +398,14 @@ async def import_roster(uow: UnitOfWork, tables: list[Table], now: datetime) -> 
                 building_ids.append(building.id)
             person = await uow.community.person_by_phone(s.phone)
             if person is None:
-                person = Person(display_name=s.name, phone=s.phone, created_at=now)
-                uow.session.add(person)
-                await uow.session.flush()
+                person = await uow.community.add_roster_person(s.name, s.phone, now)
                 report.bump(report.created, "people")
             elif person.display_name != s.name:
                 person.display_name = s.name
                 report.bump(report.updated, "people")
             role = await uow.community.staff_role(person.id, s.role, staff_cid)
             if role is None:
-                role = StaffRole(
-                    person_id=person.id, role=s.role, compound_id=staff_cid, created_at=now, active=True
-                )
-                uow.session.add(role)
-                await uow.session.flush()
-                await uow.session.refresh(role, ["areas"])
+                role = await uow.community.add_staff_role(person.id, s.role, staff_cid, now)
                 report.bump(report.created, "roles")
             elif not role.active:
                 role.active = True
@@ -448,18 +434,11 @@ async def _end_roles_not_listed(
     uow: UnitOfWork, staff: list[StaffRow], compound_ids: dict[str, int], report: RosterReport
 ) -> None:
     """Staff are who the roster says: a roster role missing from a new staff sheet ends (kept for history)."""
-    from sqlalchemy import select
-
     listed: set[tuple[str, str, int | None]] = {
         (s.phone, s.role, compound_ids.get(s.compound) if s.compound else None) for s in staff
     }
     covered = {compound_ids.get(s.compound) if s.compound else None for s in staff}
-    rows = await uow.session.execute(
-        select(StaffRole, Person)
-        .join(Person, Person.id == StaffRole.person_id)
-        .where(StaffRole.source == "roster", StaffRole.active.is_(True))
-    )
-    for role, person in rows.all():
+    for role, person in await uow.community.active_roster_roles():
         if role.compound_id not in covered:
             continue
         if (person.phone or "", role.role, role.compound_id) not in listed:

@@ -34,6 +34,7 @@ from bot.db.repositories.stats import (
 from bot.db.uow import UnitOfWork
 from bot.roles import Role
 from bot.services.errors import UserFacingError
+from bot.services.repairs_common import CHANNELS
 
 __all__ = [
     "EventCounts",
@@ -45,7 +46,6 @@ __all__ = [
 
 OVERSIGHT_ROLES = frozenset({Role.SUPERVISOR, Role.PROPERTY_MANAGER, Role.ADMIN})
 MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
-CHANNELS = ("chat", "qr", "group", "staff", "patrol")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, FormData, web
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.emulator import TelegramWorld, make_png
@@ -43,8 +43,8 @@ async def test_get_me_send_edit_and_errors_over_http(server: EmulatorServer) -> 
         assert bot.username == "RedButlerBot"
         msg = await bot.send_message(
             RESIDENT,
-            "<b>报修已受理</b>",
-            parse_mode="HTML",
+            "报修已受理",
+            entities=[MessageEntity(MessageEntity.BOLD, 0, 5)],
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("催办", callback_data="urge:7")]]),
         )
         assert msg.text == "报修已受理" and world.last_bot_message(RESIDENT).button_texts == ["催办"]

@@ -16,7 +16,7 @@ from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.models.points import PartnerMember, PointsAccount, PointsRule, RewardService
 from bot.db.uow import UnitOfWorkFactory
 from bot.i18n import default_translator
-from bot.services import points
+from bot.services import points_vouchers
 from tests.conftest import START
 from tests.factories import COMPOUND, USERS
 from tests.points_helpers import give_points, seed_catalogue
@@ -137,9 +137,9 @@ def test_audit_passes_then_fails_when_a_balance_is_tampered_with(
     async def setup(uf: UnitOfWorkFactory) -> None:
         await seed_catalogue(uf, START)
         await give_points(uf, USERS.resident, 20, START, "audit")
-        items = await points.services_in(uf(), USERS.resident, None)
-        held = await points.hold_redemption(uf(), USERS.resident, items[0].id, "a", START)
-        await points.cancel_voucher(uf(), USERS.resident, held.id, START)
+        items = await points_vouchers.services_in(uf(), USERS.resident, None)
+        held = await points_vouchers.hold_redemption(uf(), USERS.resident, items[0].id, "a", START)
+        await points_vouchers.cancel_voucher(uf(), USERS.resident, held.id, START)
 
     run(cli_db, setup)
     assert main(["points", "audit"]) == 0
@@ -161,12 +161,12 @@ def test_exports_show_issued_redeemed_outstanding_and_the_settlement_list(
     async def setup(uf: UnitOfWorkFactory) -> str:
         await seed_catalogue(uf, START)
         await give_points(uf, USERS.resident, 20, START, "export")
-        items = await points.services_in(uf(), USERS.resident, "医疗保健")
-        used = await points.hold_redemption(uf(), USERS.resident, items[0].id, "u", START)
-        await points.confirm_redemption(uf(), USERS.resident, used.id, START)
-        await points.verify_voucher(uf(), default_translator(), USERS.merchant, used.code, START)
-        waiting = await points.hold_redemption(uf(), USERS.resident, items[1].id, "w", START)
-        await points.confirm_redemption(uf(), USERS.resident, waiting.id, START)
+        items = await points_vouchers.services_in(uf(), USERS.resident, "医疗保健")
+        used = await points_vouchers.hold_redemption(uf(), USERS.resident, items[0].id, "u", START)
+        await points_vouchers.confirm_redemption(uf(), USERS.resident, used.id, START)
+        await points_vouchers.verify_voucher(uf(), default_translator(), USERS.merchant, used.code, START)
+        waiting = await points_vouchers.hold_redemption(uf(), USERS.resident, items[1].id, "w", START)
+        await points_vouchers.confirm_redemption(uf(), USERS.resident, waiting.id, START)
         return used.code
 
     code = run(cli_db, setup)

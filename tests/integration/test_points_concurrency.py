@@ -10,7 +10,7 @@ from sqlalchemy import update
 from bot.db.models.points import PointsAccount
 from bot.db.uow import UnitOfWorkFactory
 from bot.i18n import default_translator
-from bot.services import points
+from bot.services import points_vouchers
 from bot.services.activity import record_activity
 from bot.services.errors import UserFacingError
 from bot.services.points_reports import audit
@@ -48,7 +48,7 @@ async def test_hundred_redemptions_at_one_balance_never_overdraw(uow_factory: Un
 
     ok, refused = await _outcomes(
         [
-            points.hold_redemption(uow_factory(), USERS.resident, service_id, f"burst:{i}", NOW)
+            points_vouchers.hold_redemption(uow_factory(), USERS.resident, service_id, f"burst:{i}", NOW)
             for i in range(100)
         ]
     )
@@ -63,7 +63,7 @@ async def test_hundred_redemptions_at_one_balance_never_overdraw(uow_factory: Un
     # Confirming all of them at once (twice each) issues each voucher once and moves no points.
     ids = [v.id for v in ok]  # type: ignore[attr-defined]
     confirmed, refused = await _outcomes(
-        [points.confirm_redemption(uow_factory(), USERS.resident, i, NOW) for i in ids + ids]
+        [points_vouchers.confirm_redemption(uow_factory(), USERS.resident, i, NOW) for i in ids + ids]
     )
     assert len(confirmed) == 24 and not refused
     assert {v.status for v in await vouchers(uow_factory, service_id)} == {"active"}
@@ -80,7 +80,7 @@ async def test_stock_never_goes_below_zero_with_many_people_at_once(uow_factory:
 
     ok, refused = await _outcomes(
         [
-            points.hold_redemption(uow_factory(), people[i % 5], service_id, f"stock:{i}", NOW)
+            points_vouchers.hold_redemption(uow_factory(), people[i % 5], service_id, f"stock:{i}", NOW)
             for i in range(100)
         ]
     )
@@ -100,7 +100,7 @@ async def test_per_person_limit_holds_under_concurrency(uow_factory: UnitOfWorkF
 
     ok, refused = await _outcomes(
         [
-            points.hold_redemption(uow_factory(), USERS.resident, service_id, f"limit:{i}", NOW)
+            points_vouchers.hold_redemption(uow_factory(), USERS.resident, service_id, f"limit:{i}", NOW)
             for i in range(30)
         ]
     )
@@ -114,14 +114,14 @@ async def test_per_person_limit_holds_under_concurrency(uow_factory: UnitOfWorkF
 async def test_a_voucher_is_used_once_however_many_merchants_scan_it(uow_factory: UnitOfWorkFactory) -> None:
     await seed_catalogue(uow_factory, NOW)
     await give_points(uow_factory, USERS.resident, 10, NOW, "verify")
-    items = await points.services_in(uow_factory(), USERS.resident, None)
+    items = await points_vouchers.services_in(uow_factory(), USERS.resident, None)
     target = next(s for s in items if s.partner == "康乐社区诊所")
-    held = await points.hold_redemption(uow_factory(), USERS.resident, target.id, "v", NOW)
-    await points.confirm_redemption(uow_factory(), USERS.resident, held.id, NOW)
+    held = await points_vouchers.hold_redemption(uow_factory(), USERS.resident, target.id, "v", NOW)
+    await points_vouchers.confirm_redemption(uow_factory(), USERS.resident, held.id, NOW)
     t = default_translator()
 
     ok, refused = await _outcomes(
-        [points.verify_voucher(uow_factory(), t, USERS.merchant, held.code, NOW) for _ in range(50)]
+        [points_vouchers.verify_voucher(uow_factory(), t, USERS.merchant, held.code, NOW) for _ in range(50)]
     )
 
     assert len(ok) == 1
@@ -135,14 +135,14 @@ async def test_cancel_and_expiry_racing_return_points_once(uow_factory: UnitOfWo
     await seed_catalogue(uow_factory, NOW)
     service_id = await add_service(uow_factory, NOW, name="赛跑", cost=5, stock=3, days=1)
     await give_points(uow_factory, USERS.resident, 5, NOW, "race")
-    held = await points.hold_redemption(uow_factory(), USERS.resident, service_id, "race", NOW)
-    await points.confirm_redemption(uow_factory(), USERS.resident, held.id, NOW)
+    held = await points_vouchers.hold_redemption(uow_factory(), USERS.resident, service_id, "race", NOW)
+    await points_vouchers.confirm_redemption(uow_factory(), USERS.resident, held.id, NOW)
     later = NOW + timedelta(days=2)
     t = default_translator()
 
     results = await asyncio.gather(
-        *[points.cancel_voucher(uow_factory(), USERS.resident, held.id, later) for _ in range(5)],
-        *[points.close_due_voucher(uow_factory(), t, held.id, later) for _ in range(5)],
+        *[points_vouchers.cancel_voucher(uow_factory(), USERS.resident, held.id, later) for _ in range(5)],
+        *[points_vouchers.close_due_voucher(uow_factory(), t, held.id, later) for _ in range(5)],
         return_exceptions=True,
     )
 

@@ -15,7 +15,7 @@ from bot.db.models import Person
 from bot.db.models.votes import Ballot, HomeOwnership
 from bot.db.repositories.votes import VoteRepository
 from bot.db.uow import UnitOfWorkFactory
-from bot.services import votes
+from bot.services import votes, votes_evidence
 from bot.services.errors import UserFacingError
 from bot.services.roster import import_roster
 
@@ -120,7 +120,7 @@ async def test_two_hundred_owners_voting_at_once_then_changing(uow_factory: Unit
     expected_yes = sum((areas[h] for h in homes if wanted[h] == "yes"), Decimal(0))
     assert Decimal(str(figures["options"]["同意"]["area"])) == expected_yes  # type: ignore[index]
 
-    report = await votes.audit(uow_factory(), vote_id)
+    report = await votes_evidence.audit(uow_factory(), vote_id)
     assert report.ok, report.problems
     assert json.dumps(figures)  # the figures are plain JSON
     async with uow_factory() as uow:

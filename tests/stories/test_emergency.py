@@ -309,7 +309,7 @@ async def test_help_alone_gets_the_public_numbers_and_a_question_not_an_alarm(ha
 
 async def test_an_unregistered_person_in_the_compound_group_gets_the_duty_phone(harness: Harness) -> None:
     await setup_compound(harness)
-    harness.world._chats[USERS.group].members.add(USERS.outsider)
+    harness.world.add_member(USERS.group, USERS.outsider)
     [advice] = await harness.send(USERS.outsider, "@RedButlerBot 1栋有人晕倒了", chat_id=USERS.group)
     text = advice.text or ""
     assert "120" in text and "0571-88886666" in text and advice.button_texts == []
@@ -344,7 +344,7 @@ async def test_after_a_crash_the_confirm_still_alerts(harness: Harness) -> None:
 
 async def test_in_a_group_only_someone_with_a_home_there_can_confirm(harness: Harness) -> None:
     await setup_compound(harness)
-    harness.world._chats[USERS.group].members.add(USERS.outsider)
+    harness.world.add_member(USERS.group, USERS.outsider)
     [advice] = await harness.send(USERS.resident, "@RedButlerBot 2栋楼道着火了", chat_id=USERS.group)
     answer, _ = await harness.press(USERS.outsider, advice, CONFIRM)
     assert answer is not None and answer.get("show_alert") and "119" in (answer.get("text") or "")

@@ -316,10 +316,10 @@ async def test_refusals_are_clear_and_change_nothing(harness: Harness) -> None:
         uf, now, name="和谐洗头", cost=1, partner="和谐理发", compound="和谐家园"
     )
     await give_points(uf, OTHER_RESIDENT, 3, now, "other")
-    from bot.services import points
+    from bot.services import points_vouchers
 
-    held = await points.hold_redemption(uf(), OTHER_RESIDENT, other_service, "o", now)
-    await points.confirm_redemption(uf(), OTHER_RESIDENT, held.id, now)
+    held = await points_vouchers.hold_redemption(uf(), OTHER_RESIDENT, other_service, "o", now)
+    await points_vouchers.confirm_redemption(uf(), OTHER_RESIDENT, held.id, now)
     replies = await harness.send(USERS.merchant, f"/verify {held.code}")
     assert "别的小区的" in (replies[-1].text or "")
     mine = (await vouchers(uf))[0]
@@ -327,8 +327,8 @@ async def test_refusals_are_clear_and_change_nothing(harness: Harness) -> None:
     assert "别的小区的" in (replies[-1].text or "")
     barber = await add_service(uf, now, name="剪刘海", cost=1, partner="巧手理发店")
     await give_points(uf, USERS.neighbour, 3, now, "nb")
-    held_barber = await points.hold_redemption(uf(), USERS.neighbour, barber, "b", now)
-    await points.confirm_redemption(uf(), USERS.neighbour, held_barber.id, now)
+    held_barber = await points_vouchers.hold_redemption(uf(), USERS.neighbour, barber, "b", now)
+    await points_vouchers.confirm_redemption(uf(), USERS.neighbour, held_barber.id, now)
     replies = await harness.send(USERS.merchant, f"/verify {held_barber.code}")
     assert "要在「巧手理发店」使用" in (replies[-1].text or "")
     replies = await harness.send(USERS.resident, f"/verify {held_barber.code}")

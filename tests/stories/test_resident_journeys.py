@@ -31,7 +31,7 @@ async def test_group_signup_from_someone_new_opens_the_private_chat_to_finish(ha
 
     stranger = 3101
     harness.world.add_user(stranger, "小周")
-    harness.world._chats[USERS.group].members.add(stranger)
+    harness.world.add_member(USERS.group, stranger)
     await link_group(harness)
     await publish(harness)
     post = await group_post(harness)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.db.models.votes import Ballot, HomeOwnership, OwnerVote, PaperEntry, Proposal, VoteNotice
 from bot.scheduling import next_wakeup
-from bot.services import votes
+from bot.services import votes, votes_evidence, votes_paper
 from bot.services.errors import UserFacingError
 from tests.factories import COMPOUND, USERS
 from tests.harness import Harness, forged_callback
@@ -145,7 +145,7 @@ async def test_from_proposal_to_published_result(harness: Harness) -> None:
     answer, _ = await harness.press(USERS.resident, ballot, "❌ 反对")
     assert answer is not None and "已经截止" in answer["text"]
     assert len(await ballots(harness, vote_id)) == 1
-    report = await votes.audit(harness.services.uow(), vote_id)
+    report = await votes_evidence.audit(harness.services.uow(), vote_id)
     assert report.ok, report.problems
     async with harness.services.uow() as uow:
         kinds = [
@@ -159,7 +159,7 @@ async def test_a_paper_ballot_replaces_the_online_one_and_a_tenant_is_refused(ha
     vote_id = await open_vote(harness)
     replies = await harness.open_link(USERS.resident, f"vt_{vote_id}")
     await harness.press(USERS.resident, replies[-1], "✅ 同意")
-    report = await votes.import_paper(
+    report = await votes_paper.import_paper(
         harness.services.uow(), vote_id, [{"楼栋": "3栋", "单元": "2单元", "房号": "501", "选项": "反对"}],
         harness.clock.now(), entered_by="赵姐", confirmed_by="陈书记",
     )  # fmt: skip
@@ -240,8 +240,9 @@ async def test_a_paper_ballot_typed_in_by_the_leader_counts_once_a_second_person
         entry_id = await uow.session.scalar(select(PaperEntry.id))
     assert entry_id is not None
     with pytest.raises(UserFacingError) as refused:
-        await votes.decide_paper(harness.services.uow(), harness.services.translator, USERS.building_leader,
-                                 entry_id, True, harness.clock.now())  # fmt: skip
+        await votes_paper.decide_paper(harness.services.uow(), harness.services.translator,
+                                       USERS.building_leader, entry_id, True,
+                                       harness.clock.now())  # fmt: skip
     assert refused.value.key == "votes.paper_same_person"
     assert len(await ballots(harness, vote_id)) == 1
     mine = harness.last(USERS.supervisor)

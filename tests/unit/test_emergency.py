@@ -292,8 +292,11 @@ def test_the_blind_set_is_labelled_right() -> None:
     from pathlib import Path
 
     path = Path(__file__).parents[1] / "data" / "emergency_tuning_blind.tsv"
-    rows = [line.rsplit("\t", 1) for line in path.read_text(encoding="utf-8").splitlines()
-            if line and line[0] != "#"]
+    rows = [
+        line.rsplit("\t", 1)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line and line[0] != "#"
+    ]
     wrong = [(text, kind) for text, kind in rows if (detect_emergency(text).kind or "-") != kind]
     assert len(rows) > 350
     assert wrong == []

@@ -38,40 +38,110 @@ def _entry(
 
 
 FAQ_ROWS = [
-    _entry("fee-refuse-poor-service", "物业服务合同",
-           ["物业不修电梯我能不交物业费吗", "物业服务太差了可以拒交物业费吗",
+    _entry(
+        "fee-refuse-poor-service",
+        "物业服务合同",
+        [
+            "物业不修电梯我能不交物业费吗",
+            "物业服务太差了可以拒交物业费吗",
             "电梯坏了半个月没人管 物业费还要交不",
-            "wy不干活 物业费不想交了", "物业啥也不管凭啥收钱"],
-           [944], "物业服务不好也不能直接不交物业费，可以找业委会反映，或者向12345投诉。"),
-    _entry("noise-upstairs-night", "相邻关系·噪音",
-           ["楼上半夜老是咚咚响睡不着", "楼上邻居天天晚上跳来跳去太吵了", "楼上深夜开派对扰民怎么办",
-            "楼上噪音大到凌晨", "楼上拖椅子的声音吵得我没法睡"],
-           [288, 294], "邻居之间要互相体谅，半夜制造噪音影响休息不对。先沟通，再找物业或居委会调解。"),
-    _entry("dog-bites-child", "饲养动物",
-           ["邻居家的狗咬了我家小孩 谁负责", "孩子在小区被狗咬伤了找谁赔", "被别人家的狗咬了能要医药费吗",
-            "狗咬人 主人赔不赔", "遛狗不牵绳把我咬了"],
-           [1245], "狗咬了人，狗主人要赔医药费、疫苗费等损失。先打疫苗、留好单据，协商不成可以调解或起诉。"),
-    _entry("thrown-object-car", "高空抛物",
-           ["楼上扔东西把我车砸坏了", "高空抛物砸到人谁来赔", "不知道哪家扔的花盆砸了车怎么办",
-            "高楼掉下来的东西砸坏车", "楼上丢下来的瓶子把挡风玻璃砸裂了"],
-           [1254], "高空抛物砸坏东西，扔的人要赔；查不到是谁，可能加害的住户要分担补偿。"
-                   "先报110，物业要配合调查。"),
-    _entry("deposit-not-returned", "租赁·押金",
-           ["房东不退押金咋整", "退租了押金一直拖着不给", "房东找理由扣我押金合法吗",
-            "押金被房东扣了一半", "搬走了押金还没退回来"],
-           [577, 733], "正常使用的磨损不能扣押金。留好验房照片和转账记录，可以找居委会调解或到法院起诉。"),
-    _entry("maintenance-fund-use", "维修资金",
-           ["维修基金怎么用 要谁同意", "电梯大修能动用维修资金吗", "业委会能自己决定花维修基金吗",
-            "维修资金能拿来修外墙吗", "动用专项维修资金的程序"],
-           [281], "维修资金属于业主共有，用于共用部位和设施的维修，使用要经业主共同决定并且公布。"),
-    _entry("will-handwritten", "继承·遗嘱",
-           ["自己手写的遗嘱有效吗", "老人亲笔写的遗嘱要注意什么", "手写遗嘱要不要签名写日期",
-            "老爸自己写的遗嘱算数吗", "亲笔遗嘱没写日期还有效吗"],
-           [1134], "自书遗嘱要本人亲笔书写全文、签名，并写明年月日。"),
-    _entry("parking-space-owner", "车位",
-           ["小区车位到底归谁", "开发商卖车位给外人行不行", "地下车位是业主的还是开发商的",
-            "车位产权归属怎么定", "地库的停车位算谁的"],
-           [275, 276], "车位归属看合同约定；占用业主共有道路划的车位属于全体业主。车位要先满足业主需要。"),
+            "wy不干活 物业费不想交了",
+            "物业啥也不管凭啥收钱",
+        ],
+        [944],
+        "物业服务不好也不能直接不交物业费，可以找业委会反映，或者向12345投诉。",
+    ),
+    _entry(
+        "noise-upstairs-night",
+        "相邻关系·噪音",
+        [
+            "楼上半夜老是咚咚响睡不着",
+            "楼上邻居天天晚上跳来跳去太吵了",
+            "楼上深夜开派对扰民怎么办",
+            "楼上噪音大到凌晨",
+            "楼上拖椅子的声音吵得我没法睡",
+        ],
+        [288, 294],
+        "邻居之间要互相体谅，半夜制造噪音影响休息不对。先沟通，再找物业或居委会调解。",
+    ),
+    _entry(
+        "dog-bites-child",
+        "饲养动物",
+        [
+            "邻居家的狗咬了我家小孩 谁负责",
+            "孩子在小区被狗咬伤了找谁赔",
+            "被别人家的狗咬了能要医药费吗",
+            "狗咬人 主人赔不赔",
+            "遛狗不牵绳把我咬了",
+        ],
+        [1245],
+        "狗咬了人，狗主人要赔医药费、疫苗费等损失。先打疫苗、留好单据，协商不成可以调解或起诉。",
+    ),
+    _entry(
+        "thrown-object-car",
+        "高空抛物",
+        [
+            "楼上扔东西把我车砸坏了",
+            "高空抛物砸到人谁来赔",
+            "不知道哪家扔的花盆砸了车怎么办",
+            "高楼掉下来的东西砸坏车",
+            "楼上丢下来的瓶子把挡风玻璃砸裂了",
+        ],
+        [1254],
+        "高空抛物砸坏东西，扔的人要赔；查不到是谁，可能加害的住户要分担补偿。先报110，物业要配合调查。",
+    ),
+    _entry(
+        "deposit-not-returned",
+        "租赁·押金",
+        [
+            "房东不退押金咋整",
+            "退租了押金一直拖着不给",
+            "房东找理由扣我押金合法吗",
+            "押金被房东扣了一半",
+            "搬走了押金还没退回来",
+        ],
+        [577, 733],
+        "正常使用的磨损不能扣押金。留好验房照片和转账记录，可以找居委会调解或到法院起诉。",
+    ),
+    _entry(
+        "maintenance-fund-use",
+        "维修资金",
+        [
+            "维修基金怎么用 要谁同意",
+            "电梯大修能动用维修资金吗",
+            "业委会能自己决定花维修基金吗",
+            "维修资金能拿来修外墙吗",
+            "动用专项维修资金的程序",
+        ],
+        [281],
+        "维修资金属于业主共有，用于共用部位和设施的维修，使用要经业主共同决定并且公布。",
+    ),
+    _entry(
+        "will-handwritten",
+        "继承·遗嘱",
+        [
+            "自己手写的遗嘱有效吗",
+            "老人亲笔写的遗嘱要注意什么",
+            "手写遗嘱要不要签名写日期",
+            "老爸自己写的遗嘱算数吗",
+            "亲笔遗嘱没写日期还有效吗",
+        ],
+        [1134],
+        "自书遗嘱要本人亲笔书写全文、签名，并写明年月日。",
+    ),
+    _entry(
+        "parking-space-owner",
+        "车位",
+        [
+            "小区车位到底归谁",
+            "开发商卖车位给外人行不行",
+            "地下车位是业主的还是开发商的",
+            "车位产权归属怎么定",
+            "地库的停车位算谁的",
+        ],
+        [275, 276],
+        "车位归属看合同约定；占用业主共有道路划的车位属于全体业主。车位要先满足业主需要。",
+    ),
 ]
 SUMMARY_ROWS = [
     {"article": a, "summary_zh": f"第{a}条的要点。", "summary_en": f"Gist of article {a}."}
@@ -180,8 +250,17 @@ def test_article_number_in_question_prefers_entries_citing_it(matcher: LawMatche
 
 def test_ask_json_has_the_documented_shape(matcher: LawMatcher) -> None:
     data = ask_json(matcher, "狗把我家孩子咬了谁负责")
-    assert set(data) == {"question", "decision", "faq_id", "articles", "score", "alternatives",
-                         "matched_question", "pointer", "related"}
+    assert set(data) == {
+        "question",
+        "decision",
+        "faq_id",
+        "articles",
+        "score",
+        "alternatives",
+        "matched_question",
+        "pointer",
+        "related",
+    }
     assert data["faq_id"] == "dog-bites-child" and data["articles"] == [1245]
     assert data["matched_question"] == "邻居家的狗咬了我家小孩 谁负责" and data["pointer"] is None
     outside = ask_json(matcher, "被车撞了交警不管")
@@ -373,6 +452,21 @@ def test_real_corpus_answers_the_issue_examples(real_corpus: Corpus) -> None:
         assert result.top is not None and article in result.top.articles, question
     for text in OFF_TOPIC_PROBES:
         assert m.match(text).decision == "none", text
+
+
+def test_real_corpus_sends_questions_for_other_offices_elsewhere(real_corpus: Corpus) -> None:
+    m = LawMatcher(real_corpus)
+    for question, pointer in [
+        ("开车闯了红灯 会扣几分", "122"),  # no cue word: the classifier's call
+        ("刚被人骗走五千块", "110"),
+        ("my employer has not paid my wages", "12333"),
+        ("somebody stole my scooter", "110"),
+    ]:
+        result = m.match(question)
+        assert result.decision == "none" and result.pointer == pointer, question
+    # a Civil Code question using the same words stays ours
+    civil = m.match("老公的工资卡一直在婆婆手里 离婚时工资算共同财产吗")
+    assert civil.pointer is None
 
 
 def test_real_dev_set_accuracy(real_corpus: Corpus) -> None:

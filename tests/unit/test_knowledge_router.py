@@ -109,8 +109,11 @@ def test_an_emergency_is_a_repair_and_says_its_kind(router: IntentRouter) -> Non
 def test_a_close_call_names_the_runner_up_and_a_clear_one_does_not(router: IntentRouter) -> None:
     clear = router.route("我家水管漏了")
     assert clear.alternative is None and clear.score > 80
-    close = [r for r in map(router.route, ["楼上漏水", "楼上漏水到我家了", "装修", "电梯坏了物业不管"])
-             if r.alternative is not None]
+    close = [
+        r
+        for r in map(router.route, ["楼上漏水", "楼上漏水到我家了", "装修", "电梯坏了物业不管"])
+        if r.alternative is not None
+    ]
     assert close, "some messages are torn between repair and law"
     for r in close:
         assert r.alternative != r.intent and r.alternative in INTENTS and r.scores is not None
@@ -131,8 +134,17 @@ def test_plain_array_scoring_equals_scikit_learn(word_ngram_max: int) -> None:
     vectorizer, words, _ = model.reference
     assert (words is None) == (word_ngram_max == 0) and bool(model.word_vocabulary) == (words is not None)
     analyzer = vectorizer.build_analyzer()
-    texts = ["电梯坏了", "我還有多少積分", "fd不退押金", "hello  world", "倾听日 kitchen", "a", "", "x" * 50,
-             "楼上漏水淹了我家谁赔"]
+    texts = [
+        "电梯坏了",
+        "我還有多少積分",
+        "fd不退押金",
+        "hello  world",
+        "倾听日 kitchen",
+        "a",
+        "",
+        "x" * 50,
+        "楼上漏水淹了我家谁赔",
+    ]
     for text in texts:
         prepared = prepare(text)
         assert char_wb_ngrams(prepared, model.params.ngram_max) == analyzer(prepared)
@@ -183,8 +195,14 @@ def test_keyword_router_is_kept_as_the_baseline() -> None:
 
 def test_route_json_shape(router: IntentRouter) -> None:
     data = route_json(router, "电梯坏了")
-    assert data == {"text": "电梯坏了", "intent": "repair", "score": data["score"], "emergency": False,
-                    "emergency_kind": None, "alternative": None}
+    assert data == {
+        "text": "电梯坏了",
+        "intent": "repair",
+        "score": data["score"],
+        "emergency": False,
+        "emergency_kind": None,
+        "alternative": None,
+    }
     assert isinstance(data["score"], float)
     data = route_json(router, "家里有煤气味")
     assert (data["intent"], data["emergency"], data["emergency_kind"]) == ("repair", True, "gas")

@@ -11,18 +11,37 @@ from knowledge.evaluation import check_against_code, find_civil_code, read_civil
 from knowledge.glossary import is_english, translate_terms
 from knowledge.matcher import RANKER_FEATURES, Ranker
 from knowledge.related import RelatedArticles
-from knowledge.scope import ScopeDetector, parse_offices
+from knowledge.scope import ScopeClassifier, ScopeDetector, parse_offices, read_examples
 
-ROW = {"id": "dog-bites-child", "topic": "饲养动物", "questions": ["狗咬了孩子谁负责", "被狗咬了"],
-       "answer_zh": "狗主人要赔。", "answer_en": "The owner pays.", "articles": [1245]}
+ROW = {
+    "id": "dog-bites-child",
+    "topic": "饲养动物",
+    "questions": ["狗咬了孩子谁负责", "被狗咬了"],
+    "answer_zh": "狗主人要赔。",
+    "answer_en": "The owner pays.",
+    "articles": [1245],
+}
 
 
 def test_new_fields_load_with_fallbacks() -> None:
-    full = {**ROW, "asked_zh": "狗咬伤了孩子，\n谁负责", "asked_en": "A dog bit my child: who pays?",
-            "caveat_zh": "孩子挑逗狗的，可以少赔。", "caveat_en": "Less if the child provoked the dog."}
-    corpus = corpus_from_rows([full, {**ROW, "id": "bare"}],
-                              [{"article": 1245, "summary_zh": "动物伤人饲养人担责",
-                                "summary_en": "Keeper liable", "keywords": ["狗", "咬人", "狗"]}])
+    full = {
+        **ROW,
+        "asked_zh": "狗咬伤了孩子，\n谁负责",
+        "asked_en": "A dog bit my child: who pays?",
+        "caveat_zh": "孩子挑逗狗的，可以少赔。",
+        "caveat_en": "Less if the child provoked the dog.",
+    }
+    corpus = corpus_from_rows(
+        [full, {**ROW, "id": "bare"}],
+        [
+            {
+                "article": 1245,
+                "summary_zh": "动物伤人饲养人担责",
+                "summary_en": "Keeper liable",
+                "keywords": ["狗", "咬人", "狗"],
+            }
+        ],
+    )
     rich, bare = corpus.entries
     assert rich.asked("zh") == "狗咬伤了孩子， 谁负责"  # one line
     assert rich.asked("en") == "A dog bit my child: who pays?" and rich.caveat("en").startswith("Less")
@@ -32,11 +51,13 @@ def test_new_fields_load_with_fallbacks() -> None:
 
 
 def test_scope_strong_words_always_count_and_weak_ones_yield_to_the_corpus() -> None:
-    offices, problems = parse_offices([
-        {"office": "traffic", "pointer": "122", "strong": ["交警"], "cues": ["车祸"]},
-        {"office": "labour", "pointer": "12333", "cues": ["工资"], "pairs": [["拖欠", "工资"]]},
-        {"office": "broken"},
-    ])
+    offices, problems = parse_offices(
+        [
+            {"office": "traffic", "pointer": "122", "strong": ["交警"], "cues": ["车祸"]},
+            {"office": "labour", "pointer": "12333", "cues": ["工资"], "pairs": [["拖欠", "工资"]]},
+            {"office": "broken"},
+        ]
+    )
     assert [o.pointer for o in offices] == ["122", "12333"] and len(problems) == 1
     scope = ScopeDetector(offices)
     hit = scope.detect("被车撞了交警不管", confident=True)
@@ -50,6 +71,23 @@ def test_scope_strong_words_always_count_and_weak_ones_yield_to_the_corpus() -> 
     assert scope.detect("今天天气不错") is None
 
 
+def test_scope_classifier_tells_other_offices_from_civil_questions() -> None:
+    civil = [q for e in load_corpus().entries for q in e.questions]
+    model = ScopeClassifier.fit(civil)
+    assert model is not None
+    office, margin = model.best_office("开车闯了红灯 会扣几分")
+    assert office == "traffic" and margin > 0
+    office, margin = model.best_office("刚被人骗走五千块")
+    assert office == "crime" and margin > -0.5
+    assert model.best_office("楼上漏水把我家天花板泡了 谁赔")[1] < 0
+    assert model.best_office("离婚时房子怎么分")[1] < 0
+    assert model.best_office("")[0] is None
+    # too small a corpus says too little about what is civil: cue words only
+    assert ScopeClassifier.fit(civil[:50]) is None
+    assert {office for office, _ in read_examples()} == {
+        "crime", "traffic", "tax", "labour", "government", "legal_aid"}
+
+
 def test_english_key_terms_go_through_the_glossary() -> None:
     assert is_english("my dog bit the neighbour's kid") and not is_english("我的dog")
     assert translate_terms("My DOG bit the neighbour’s kid, who pays?") == "狗 咬 邻居 孩子 谁赔"
@@ -57,12 +95,23 @@ def test_english_key_terms_go_through_the_glossary() -> None:
 
 
 def test_related_articles_come_from_summaries_and_keywords() -> None:
-    summaries = corpus_from_rows([], [
-        {"article": 1098, "summary_zh": "收养人应当无子女、有抚养能力、年满三十周岁。", "summary_en": "x",
-         "keywords": ["收养", "收养条件", "领养"]},
-        {"article": 314, "summary_zh": "拾得遗失物应当返还权利人。", "summary_en": "y",
-         "keywords": ["捡到", "遗失物"]},
-    ]).summaries
+    summaries = corpus_from_rows(
+        [],
+        [
+            {
+                "article": 1098,
+                "summary_zh": "收养人应当无子女、有抚养能力、年满三十周岁。",
+                "summary_en": "x",
+                "keywords": ["收养", "收养条件", "领养"],
+            },
+            {
+                "article": 314,
+                "summary_zh": "拾得遗失物应当返还权利人。",
+                "summary_en": "y",
+                "keywords": ["捡到", "遗失物"],
+            },
+        ],
+    ).summaries
     related = RelatedArticles(summaries)
     found = related.find("想领养一个孩子 收养条件是什么")
     assert [r.article for r in found] == [1098]
@@ -78,12 +127,21 @@ def test_the_shipped_ranker_loads_and_matches_the_feature_list() -> None:
 
 def test_check_against_the_reference_code(tmp_path: Path) -> None:
     code = tmp_path / "civil_code.jsonl"
-    code.write_text("\n".join(json.dumps({"article": n, "title_path": book, "text": "…"}, ensure_ascii=False)
-                              for n, book in ((1, "第一编 总则 / 第一章"), (1245, "第七编 侵权责任 / 第九章"),
-                                              (1246, "第七编 侵权责任 / 第九章"))), encoding="utf-8")
+    code.write_text(
+        "\n".join(
+            json.dumps({"article": n, "title_path": book, "text": "…"}, ensure_ascii=False)
+            for n, book in (
+                (1, "第一编 总则 / 第一章"),
+                (1245, "第七编 侵权责任 / 第九章"),
+                (1246, "第七编 侵权责任 / 第九章"),
+            )
+        ),
+        encoding="utf-8",
+    )
     books = read_civil_code_books(code)
-    corpus = corpus_from_rows([{**ROW, "articles": [1245, 1300]}],
-                              [{"article": 1245, "summary_zh": "动物伤人", "summary_en": "x"}])
+    corpus = corpus_from_rows(
+        [{**ROW, "articles": [1245, 1300]}], [{"article": 1245, "summary_zh": "动物伤人", "summary_en": "x"}]
+    )
     problems = "\n".join(check_against_code(corpus.entries, corpus.summaries, books))
     assert "article 1300 is not in the Civil Code text" in problems
     assert "第七编 侵权责任: 1 article(s) without a summary: 1246" in problems

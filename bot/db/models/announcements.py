@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigIntPK, JsonType, UtcDateTime
+
+
+class AnnouncementStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class AnnouncementKind(StrEnum):
+    NOTICE = "notice"
+    ACCOUNTS = "accounts"  # 三公开 public accounts, with a table
 
 
 class Announcement(Base):

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base, BigIntPK, JsonType, UtcDateTime
+
+
+class InviteKind(StrEnum):
+    """InviteCode.kind: what redeeming the code binds (the column stays a string)."""
+
+    HOUSEHOLD = "household"  # a home
+    BUILDING = "building"  # a home chosen in the building
+    ROLE = "role"  # a staff role in the compound
+    STAFF = "staff"  # a Telegram account to a roster person
+
+
+class JoinRequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class Compound(Base):

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigIntPK, UtcDateTime
+
+
+class EventStatus(StrEnum):
+    OPEN = "open"
+    CANCELLED = "cancelled"
+
+
+class RsvpStatus(StrEnum):
+    GOING = "going"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
 
 
 class CommunityEvent(Base):

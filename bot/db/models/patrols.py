@@ -3,11 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigIntPK, JsonType, UtcDateTime
+
+
+class ShiftStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"  # ended: attendance recorded
+    CANCELLED = "cancelled"
+
+
+class SignupStatus(StrEnum):
+    BOOKED = "booked"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+
+
+class SignupOutcome(StrEnum):
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+class OfferStatus(StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+    CLOSED = "closed"
+
+
+class ReminderOutcome(StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"
 
 
 class PatrolSettings(Base):
@@ -23,6 +52,20 @@ class PatrolSettings(Base):
     weekly_max: Mapped[int] = mapped_column(Integer, default=3)
     cutoff_hours: Mapped[int] = mapped_column(Integer, default=12)
     understaffed_hours: Mapped[int] = mapped_column(Integer, default=24)
+
+    @classmethod
+    def defaults(cls, compound_id: int) -> PatrolSettings:
+        """A compound's rules before a coordinator changed any (column defaults apply only on insert)."""
+        return cls(
+            compound_id=compound_id,
+            evening_reminder="20:00",
+            hour_before_minutes=60,
+            quiet_start="22:00",
+            quiet_end="07:00",
+            weekly_max=3,
+            cutoff_hours=12,
+            understaffed_hours=24,
+        )
 
 
 class PatrolRoute(Base):

@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigIntPK, UtcDateTime
+
+
+class EntryKind(StrEnum):
+    """What moved a balance (PointsEntry.kind; the column stays a string)."""
+
+    EARN = "earn"  # by a compound's rule, from a recorded activity
+    AWARD = "award"  # by hand
+    DEDUCT = "deduct"  # by hand
+    HOLD = "hold"  # a voucher's cost held
+    RELEASE = "release"  # a voucher's cost returned
+    REVERSAL = "reversal"  # undoes another entry
+
+
+class VoucherStatus(StrEnum):
+    """Voucher.status: held until confirmed, then active until used, or closed returning its points."""
+
+    HELD = "held"
+    ACTIVE = "active"
+    USED = "used"
+    RELEASED = "released"  # the hold lapsed unconfirmed
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
 
 
 class PointsRule(Base):

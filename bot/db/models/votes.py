@@ -7,11 +7,32 @@ row of either is ever updated or deleted; a changed vote is a new ballot with th
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, BigIntPK, JsonType, UtcDateTime
+
+
+class ClaimStatus(StrEnum):
+    """A home ownership claimed by a resident, or a paper ballot typed in: checked by a second person."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class ProposalStatus(StrEnum):
+    OPEN = "open"
+    MEETING = "meeting"  # put on a meeting's agenda
+    VOTE = "vote"  # put to an owners' vote
+
+
+class BallotOption(StrEnum):
+    YES = "yes"
+    NO = "no"
+    ABSTAIN = "abstain"
 
 
 class HomeOwnership(Base):

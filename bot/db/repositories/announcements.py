@@ -5,18 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import OutboxMessage
 from bot.db.models.announcements import Announcement
+from bot.db.repositories.base import SessionRepository
 
 
-class AnnouncementRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class AnnouncementRepository(SessionRepository):
     async def get(self, announcement_id: int) -> Announcement | None:
         return await self.session.get(Announcement, announcement_id)
+
+    async def by_request_key(self, request_key: str) -> Announcement | None:
+        return await self.session.scalar(select(Announcement).where(Announcement.request_key == request_key))
+
+    async def queued_pin(self, dedupe_key: str) -> OutboxMessage | None:
+        return await self.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
 
     async def due(self, now: datetime) -> list[Announcement]:
         return list(

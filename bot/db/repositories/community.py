@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -13,6 +14,7 @@ from bot.db.models import (
     GroupChat,
     Household,
     InviteCode,
+    InviteRedemption,
     JoinRequest,
     Person,
     Residency,
@@ -20,6 +22,7 @@ from bot.db.models import (
     StaffRole,
     Unit,
 )
+from bot.db.models.community import JoinRequestStatus
 
 
 class CommunityRepository:
@@ -199,7 +202,9 @@ class CommunityRepository:
 
     async def pending_join_request(self, person_id: int) -> JoinRequest | None:
         return await self.session.scalar(
-            select(JoinRequest).where(JoinRequest.person_id == person_id, JoinRequest.status == "pending")
+            select(JoinRequest).where(
+                JoinRequest.person_id == person_id, JoinRequest.status == JoinRequestStatus.PENDING
+            )
         )
 
     async def join_requests_since(self, person_id: int, since: datetime) -> int:
@@ -231,3 +236,114 @@ class CommunityRepository:
                 select(ResponsibilityArea).where(ResponsibilityArea.building_id == building_id)
             )
         )
+
+    # writes (never committed here)
+    async def add_compound(self, name: str, now: datetime) -> Compound:
+        compound = Compound(name=name, created_at=now)
+        self.session.add(compound)
+        await self.session.flush()
+        return compound
+
+    async def add_building(self, compound_id: int, name: str) -> Building:
+        building = Building(compound_id=compound_id, name=name)
+        self.session.add(building)
+        await self.session.flush()
+        return building
+
+    async def add_unit(self, building_id: int, name: str) -> Unit:
+        unit = Unit(building_id=building_id, name=name)
+        self.session.add(unit)
+        await self.session.flush()
+        return unit
+
+    async def add_household(self, unit_id: int, room: str, floor_area: Decimal | None) -> Household:
+        household = Household(unit_id=unit_id, room=room, floor_area=floor_area)
+        self.session.add(household)
+        await self.session.flush()
+        return household
+
+    async def add_roster_person(self, name: str, phone: str, now: datetime) -> Person:
+        """Someone the roster names, before they ever write to the bot (no Telegram account yet)."""
+        person = Person(display_name=name, phone=phone, created_at=now)
+        self.session.add(person)
+        await self.session.flush()
+        return person
+
+    async def add_staff_role(
+        self, person_id: int, role: str, compound_id: int | None, now: datetime, *, source: str | None = None
+    ) -> StaffRole:
+        """A new active role, its (empty) areas loaded so the caller may fill them."""
+        staff_role = StaffRole(
+            person_id=person_id, role=role, compound_id=compound_id, created_at=now, active=True
+        )
+        if source is not None:
+            staff_role.source = source
+        self.session.add(staff_role)
+        await self.session.flush()
+        await self.session.refresh(staff_role, ["areas"])
+        return staff_role
+
+    async def active_roster_roles(self) -> list[tuple[StaffRole, Person]]:
+        """Every active role the roster (not an invite) gave, with its person."""
+        rows = await self.session.execute(
+            select(StaffRole, Person)
+            .join(Person, Person.id == StaffRole.person_id)
+            .where(StaffRole.source == "roster", StaffRole.active.is_(True))
+        )
+        return [(r, p) for r, p in rows.all()]
+
+    async def add_residency(
+        self, person_id: int, household_id: int, now: datetime, *, relation: str | None = None
+    ) -> Residency:
+        residency = Residency(person_id=person_id, household_id=household_id, created_at=now)
+        if relation is not None:
+            residency.relation = relation
+        self.session.add(residency)
+        await self.session.flush()
+        return residency
+
+    async def add_invite(self, invite: InviteCode) -> InviteCode:
+        self.session.add(invite)
+        await self.session.flush()
+        return invite
+
+    async def consume_invite(self, invite_id: int, person_id: int, now: datetime) -> bool:
+        """Count one use atomically (two phones redeeming the last use cannot both win) and record who used
+        it; False when no use is left."""
+        result = await self.session.execute(
+            update(InviteCode)
+            .where(InviteCode.id == invite_id, InviteCode.uses < InviteCode.max_uses)
+            .values(uses=InviteCode.uses + 1)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        self.session.add(InviteRedemption(invite_id=invite_id, person_id=person_id, created_at=now))
+        return True
+
+    async def add_join_request(self, person_id: int, household_id: int, now: datetime) -> JoinRequest:
+        request = JoinRequest(
+            person_id=person_id, household_id=household_id, status=JoinRequestStatus.PENDING, created_at=now
+        )
+        self.session.add(request)
+        await self.session.flush()
+        return request
+
+    async def decide_join_request(
+        self, request: JoinRequest, status: JoinRequestStatus, decider_id: int, now: datetime
+    ) -> bool:
+        """Decide a pending request; False (and the request re-read) when someone decided it first: only the
+        first of two approvers pressing at once matches a pending row."""
+        result = await self.session.execute(
+            update(JoinRequest)
+            .where(JoinRequest.id == request.id, JoinRequest.status == JoinRequestStatus.PENDING)
+            .values(status=status, decided_by=decider_id, decided_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            await self.session.refresh(request)
+            return False
+        return True
+
+    async def add_group(self, chat_id: int, title: str) -> GroupChat:
+        group = GroupChat(chat_id=chat_id, title=title)
+        self.session.add(group)
+        return group

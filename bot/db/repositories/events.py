@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models.events import CommunityEvent, EventReminder, EventRsvp
+from bot.db.repositories.base import SessionRepository
 
 
-class EventRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class EventRepository(SessionRepository):
     async def event(self, event_id: int) -> CommunityEvent | None:
         return await self.session.get(CommunityEvent, event_id)
 

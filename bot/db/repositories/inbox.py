@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -101,6 +101,12 @@ class InboxRepository:
         handled again — which the actions' keys make harmless. (SQLite has no per-transaction switch.)"""
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+    async def apply(self, writes: Sequence[Callable[[AsyncSession], Awaitable[None]]]) -> None:
+        """The conversation and user data writes the persistence held back while the update was handled, in
+        this transaction (bot/db/persistence.py)."""
+        for write in writes:
+            await write(self.session)
 
     async def pending(self, limit: int) -> list[InboxUpdate]:
         rows = await self.session.scalars(

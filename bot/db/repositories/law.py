@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Person, StaffRole
@@ -109,6 +110,34 @@ class LawRepository:
             for f, n, at, q in found
         ]
 
+    async def add_feedback(
+        self,
+        *,
+        person_id: int,
+        faq_id: str,
+        question_id: int | None,
+        helpful: bool,
+        reason: str | None,
+        now: datetime,
+    ) -> bool:
+        """False when this person's vote on the entry was inserted meanwhile (two presses at once): the
+        savepoint keeps the rest of the transaction."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(
+                    LawFeedback(
+                        person_id=person_id,
+                        faq_id=faq_id,
+                        question_id=question_id,
+                        helpful=helpful,
+                        reason=reason,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
     async def set_reason(self, feedback_id: int, reason: str) -> bool:
         """Record why, once: a second tap (or another phone) changes nothing."""
         result = await self.session.execute(
@@ -130,6 +159,9 @@ class LawRepository:
             return set()
         query = select(LawArticleText.article).where(LawArticleText.article.in_(wanted))
         return set(await self.session.scalars(query))
+
+    def add_article_text(self, article: int, text: str, title: str | None, now: datetime) -> None:
+        self.session.add(LawArticleText(article=article, text=text, title=title, imported_at=now))
 
     async def all_article_texts(self) -> dict[int, LawArticleText]:
         return {row.article: row for row in await self.session.scalars(select(LawArticleText))}

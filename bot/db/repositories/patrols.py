@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.models import OutboxMessage
 from bot.db.models.patrols import (
     CheckpointScan,
     PatrolCheckpoint,
@@ -18,25 +18,17 @@ from bot.db.models.patrols import (
     ShiftSignup,
     ShiftTemplate,
 )
+from bot.db.repositories.base import SessionRepository
 
 
-class PatrolRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class PatrolRepository(SessionRepository):
+    async def reload(self, row: object) -> None:
+        await self.session.refresh(row)
 
     async def settings(self, compound_id: int) -> PatrolSettings:
         row = await self.session.get(PatrolSettings, compound_id)
         if row is None:
-            row = PatrolSettings(
-                compound_id=compound_id,
-                evening_reminder="20:00",
-                hour_before_minutes=60,
-                quiet_start="22:00",
-                quiet_end="07:00",
-                weekly_max=3,
-                cutoff_hours=12,
-                understaffed_hours=24,
-            )
+            row = PatrolSettings.defaults(compound_id)
             self.session.add(row)
             await self.session.flush()
         return row
@@ -186,4 +178,57 @@ class PatrolRepository:
                 PatrolReminder.done.is_(False),
             )
             .values(done=True, outcome="skipped")
+        )
+
+    async def close_if_open(self, shift_id: int) -> bool:
+        """Open → closed, for one caller only (two sweeps at once: one of them closes)."""
+        result = await self.session.execute(
+            update(PatrolShift)
+            .where(PatrolShift.id == shift_id, PatrolShift.status == "open")
+            .values(status="closed")
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def take_open_offer(self, offer_id: int, person_id: int) -> bool:
+        """Two volunteers pressing at once: only one UPDATE finds the offer still open."""
+        result = await self.session.execute(
+            update(PlaceOffer)
+            .where(PlaceOffer.id == offer_id, PlaceOffer.status == "open")
+            .values(status="taken", taken_by=person_id)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def offer_messages(self, offer_id: int) -> list[OutboxMessage]:
+        """The "我来" offers queued or delivered for one freed place (not the failed ones)."""
+        return list(
+            await self.session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.dedupe_key.like(f"patrol-offer:{offer_id}:%"),
+                    OutboxMessage.status != "failed",
+                )
+            )
+        )
+
+    async def drop_message(self, message: OutboxMessage) -> None:
+        await self.session.delete(message)
+
+    async def claim_hazard(self, signup_id: int) -> bool:
+        """Mark a report as being turned into a ticket (0 until the ticket exists); False if already done."""
+        result = await self.session.execute(
+            update(ShiftSignup)
+            .where(ShiftSignup.id == signup_id, ShiftSignup.hazard_ticket_id.is_(None))
+            .values(hazard_ticket_id=0)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def set_hazard_ticket(self, signup_id: int, ticket_id: int) -> None:
+        await self.session.execute(
+            update(ShiftSignup).where(ShiftSignup.id == signup_id).values(hazard_ticket_id=ticket_id)
+        )
+
+    async def routes_of(self, compound_id: int) -> list[PatrolRoute]:
+        return list(
+            await self.session.scalars(
+                select(PatrolRoute).where(PatrolRoute.compound_id == compound_id).order_by(PatrolRoute.id)
+            )
         )

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Building, Household, Person, Residency, StaffRole, Unit
+from bot.db.models import Building, Compound, Household, Person, Residency, StaffRole, Unit
 from bot.db.models.points import (
     Partner,
     PartnerMember,
@@ -17,14 +18,19 @@ from bot.db.models.points import (
     PointsRule,
     RewardService,
     Voucher,
+    VoucherStatus,
 )
 
-OPEN_VOUCHER_STATUSES = ("held", "active")
-COUNTED_VOUCHER_STATUSES = ("held", "active", "used")
+OPEN_VOUCHER_STATUSES = (VoucherStatus.HELD, VoucherStatus.ACTIVE)
+COUNTED_VOUCHER_STATUSES = (VoucherStatus.HELD, VoucherStatus.ACTIVE, VoucherStatus.USED)
 
 
 class Overdraft(Exception):
     """The account would go below zero."""
+
+
+class DuplicateEntry(Exception):
+    """An entry with this idempotency key, or a second reversal of one entry, already exists."""
 
 
 class PointsRepository:
@@ -126,7 +132,10 @@ class PointsRepository:
             created_at=now,
         )
         self.session.add(entry)
-        await self.session.flush()
+        try:
+            await self.session.flush()
+        except IntegrityError:
+            raise DuplicateEntry() from None
         return entry
 
     async def entries(self, account_id: int, limit: int | None = None) -> Sequence[PointsEntry]:
@@ -195,6 +204,29 @@ class PointsRepository:
         return await self.session.scalar(
             select(Partner).where(Partner.compound_id == compound_id, Partner.name == name)
         )
+
+    async def put_partner(self, compound_id: int, name: str, now: datetime) -> Partner:
+        """The compound's partner of this name, added if missing (the caller sets its values)."""
+        partner = await self.partner_by_name(compound_id, name)
+        if partner is None:
+            partner = Partner(compound_id=compound_id, name=name, created_at=now)
+            self.session.add(partner)
+        return partner
+
+    async def put_service(self, partner_id: int, compound_id: int, name: str, now: datetime) -> RewardService:
+        """The partner's service of this name, added if missing (the caller sets its values)."""
+        service = await self.service_by_name(partner_id, name)
+        if service is None:
+            service = RewardService(partner_id=partner_id, compound_id=compound_id, name=name, created_at=now)
+            self.session.add(service)
+        return service
+
+    async def add_member(self, partner_id: int, person_id: int, now: datetime) -> bool:
+        """Bind a merchant to a partner; False when already bound."""
+        if await self.member(partner_id, person_id) is not None:
+            return False
+        self.session.add(PartnerMember(partner_id=partner_id, person_id=person_id, created_at=now))
+        return True
 
     async def partner(self, partner_id: int) -> Partner | None:
         return await self.session.get(Partner, partner_id)
@@ -274,7 +306,29 @@ class PointsRepository:
             )
         )
 
+    async def put_rule(self, compound_id: int, activity_type: str, label: str) -> PointsRule:
+        """The compound's rule for this activity; a new one (added, values set by the caller) if missing."""
+        rule = await self.rule(compound_id, activity_type)
+        if rule is None:
+            rule = PointsRule(compound_id=compound_id, activity_type=activity_type, label=label)
+            self.session.add(rule)
+        return rule
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
     # Vouchers
+    async def add_voucher(self, voucher: Voucher) -> Voucher:
+        """Insert a new voucher and give it its id."""
+        self.session.add(voucher)
+        await self.session.flush()
+        return voucher
+
+    async def reload_voucher(self, voucher: Voucher) -> Voucher:
+        """Read a voucher's row again after a conditional UPDATE changed (or did not change) it."""
+        await self.session.refresh(voucher)
+        return voucher
+
     async def voucher(self, voucher_id: int) -> Voucher | None:
         return await self.session.get(Voucher, voucher_id)
 
@@ -307,8 +361,8 @@ class PointsRepository:
         rows = await self.session.scalars(
             select(Voucher.id)
             .where(
-                ((Voucher.status == "held") & (Voucher.hold_until <= now))
-                | ((Voucher.status == "active") & (Voucher.expires_at <= now))
+                ((Voucher.status == VoucherStatus.HELD) & (Voucher.hold_until <= now))
+                | ((Voucher.status == VoucherStatus.ACTIVE) & (Voucher.expires_at <= now))
             )
             .order_by(Voucher.id)
             .limit(limit)
@@ -316,9 +370,11 @@ class PointsRepository:
         return list(rows.all())
 
     async def next_voucher_due(self) -> datetime | None:
-        held = await self.session.scalar(select(func.min(Voucher.hold_until)).where(Voucher.status == "held"))
+        held = await self.session.scalar(
+            select(func.min(Voucher.hold_until)).where(Voucher.status == VoucherStatus.HELD)
+        )
         active = await self.session.scalar(
-            select(func.min(Voucher.expires_at)).where(Voucher.status == "active")
+            select(func.min(Voucher.expires_at)).where(Voucher.status == VoucherStatus.ACTIVE)
         )
         times = [t for t in (held, active) if t is not None]
         if not times:
@@ -387,3 +443,47 @@ class PointsRepository:
                 .order_by(Person.id)
             )
         ).all()
+
+    # Audit and reports (whole-ledger reads, for the office's CLI)
+    async def snapshot(self) -> None:
+        """PostgreSQL: read every following query from one snapshot, so a bot running meanwhile cannot make
+        the audit see half a transaction. SQLite's single writer gives that already."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+    async def ledger_sums(self) -> dict[int, int]:
+        """Each account's ledger total."""
+        rows = await self.session.execute(
+            select(PointsEntry.account_id, func.sum(PointsEntry.amount)).group_by(PointsEntry.account_id)
+        )
+        return {int(a): int(s or 0) for a, s in rows.all()}
+
+    async def all_accounts(self) -> Sequence[PointsAccount]:
+        return (await self.session.scalars(select(PointsAccount).order_by(PointsAccount.id))).all()
+
+    async def all_entries(self, compound_id: int | None = None) -> Sequence[PointsEntry]:
+        query = select(PointsEntry).order_by(PointsEntry.id)
+        if compound_id is not None:
+            query = query.where(PointsEntry.compound_id == compound_id)
+        return (await self.session.scalars(query)).all()
+
+    async def all_vouchers(self, compound_id: int | None = None) -> Sequence[Voucher]:
+        query = select(Voucher).order_by(Voucher.id)
+        if compound_id is not None:
+            query = query.where(Voucher.compound_id == compound_id)
+        return (await self.session.scalars(query)).all()
+
+    async def services_below_zero_stock(self) -> Sequence[RewardService]:
+        return (await self.session.scalars(select(RewardService).where(RewardService.stock < 0))).all()
+
+    async def used_vouchers(self) -> list[tuple[Voucher, Partner, RewardService, Compound]]:
+        """Every used voucher with its partner, service and compound, by compound, partner and time."""
+        result = await self.session.execute(
+            select(Voucher, Partner, RewardService, Compound)
+            .join(Partner, Partner.id == Voucher.partner_id)
+            .join(RewardService, RewardService.id == Voucher.service_id)
+            .join(Compound, Compound.id == Voucher.compound_id)
+            .where(Voucher.status == VoucherStatus.USED)
+            .order_by(Compound.id, Partner.name, Voucher.used_at, Voucher.id)
+        )
+        return [(v, p, s, c) for v, p, s, c in result.all()]

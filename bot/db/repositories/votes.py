@@ -7,10 +7,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Building, Household, Person, Unit
-from bot.db.models.votes import Ballot, HomeOwnership, OwnerVote, Proposal, ProposalSupport, VoteNotice
+from bot.db.models.votes import (
+    Ballot,
+    HomeOwnership,
+    OwnerVote,
+    PaperEntry,
+    Proposal,
+    ProposalSupport,
+    VoteNotice,
+)
+from bot.db.repositories.base import SessionRepository
 
 
 @dataclass(frozen=True)
@@ -23,12 +31,12 @@ class HomeRow:
     area: Decimal | None
 
 
-class VoteRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class VoteRepository(SessionRepository):
     async def vote(self, vote_id: int) -> OwnerVote | None:
         return await self.session.get(OwnerVote, vote_id)
+
+    async def paper_entry(self, entry_id: int) -> PaperEntry | None:
+        return await self.session.get(PaperEntry, entry_id)
 
     async def homes(self, compound_id: int, only: Iterable[int] | None = None) -> list[HomeRow]:
         """The compound's homes (or only those of `only`), in building, unit, room order."""

@@ -254,7 +254,6 @@ function renderMessage(m) {
     const target = state.messages.get(m.reply_to_message_id);
     if (target) bubble.append(el("div", { class: "reply-quote", text: (target.text || kindLabel(target.kind)).slice(0, 80) }));
   }
-  if (m.extra && m.extra.forward_origin) bubble.append(el("div", { class: "muted small", text: "转发的消息" }));
   if (m.photo && m.photo.length) {
     const big = m.photo[m.photo.length - 1];
     const img = el("img", { src: "/ui/file/" + encodeURIComponent(big.file_id), alt: "图片" });
@@ -268,10 +267,8 @@ function renderMessage(m) {
     bubble.append(el("a", { href: "/ui/file/" + encodeURIComponent(m.document.file_id), download: m.document.file_name || "file", text: "📄 " + (m.document.file_name || "文件") }));
     bubble.append("\n");
   }
-  if (m.location && m.kind !== "venue") bubble.append("📍 位置：" + m.location.latitude.toFixed(5) + ", " + m.location.longitude.toFixed(5));
-  if (m.kind === "venue" && m.extra.venue) bubble.append("📍 " + m.extra.venue.title + "\n" + m.extra.venue.address);
+  if (m.location) bubble.append("📍 位置：" + m.location.latitude.toFixed(5) + ", " + m.location.longitude.toFixed(5));
   if (m.contact) bubble.append("👤 " + [m.contact.first_name, m.contact.last_name].filter(Boolean).join(" ") + "  " + m.contact.phone_number);
-  if (m.poll) bubble.append(renderPoll(m));
   if (m.text) bubble.append(renderText(m.text, m.entities || []));
   bubble.append(el("div", { class: "meta", text: (m.pinned ? "📌 " : "") + (m.edited ? "已编辑 " : "") + timeLabel(m.date) }));
   wrap.append(bubble);
@@ -296,7 +293,7 @@ function emptyChat() {
 }
 
 function kindLabel(kind) {
-  return { photo: "[图片]", document: "[文件]", location: "[位置]", contact: "[联系人]", poll: "[投票]", venue: "[地点]" }[kind] || "";
+  return { photo: "[图片]", document: "[文件]", location: "[位置]", contact: "[联系人]" }[kind] || "";
 }
 
 function serviceText(m) {
@@ -392,23 +389,6 @@ function pressInline(m, b, btn) {
   } else {
     toast("这个按钮在本地演示里用不了");
   }
-}
-
-function renderPoll(m) {
-  const p = m.poll;
-  const box = el("div", {});
-  box.append(el("div", { class: "poll-question", text: "📊 " + p.question }));
-  box.append(el("div", { class: "muted small", text: (p.is_anonymous ? "匿名投票" : "公开投票") + (p.is_closed ? " · 已结束" : "") + " · " + p.total_voter_count + " 人已投" }));
-  p.options.forEach((o, idx) => {
-    const btn = el("button", { type: "button", class: "poll-option" }, el("span", { text: o.text }), el("span", { class: "muted", text: String(o.voter_count) }));
-    btn.disabled = p.is_closed;
-    btn.addEventListener("click", () => once("poll:" + p.id, async () => {
-      await api("poll_answer", { user_id: state.me, chat_id: m.chat_id, message_id: m.message_id, option_ids: [idx] });
-      toast("已投票：" + o.text);
-    }));
-    box.append(btn);
-  });
-  return box;
 }
 
 // ---------------------------------------------------------------------------------------------
