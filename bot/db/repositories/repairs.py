@@ -241,38 +241,6 @@ class RepairsRepository:
             )
         )
 
-    async def created_summary(
-        self, compound_id: int, start: datetime, end: datetime
-    ) -> tuple[int, int, float | None]:
-        """Tickets created in [start, end): how many, how many are closed, their average rating."""
-        row = (
-            await self.session.execute(
-                select(
-                    func.count(RepairTicket.id),
-                    func.coalesce(func.sum(case((RepairTicket.status == "closed", 1), else_=0)), 0),
-                    func.avg(RepairTicket.rating),
-                ).where(
-                    RepairTicket.compound_id == compound_id,
-                    RepairTicket.created_at >= start,
-                    RepairTicket.created_at < end,
-                )
-            )
-        ).one()
-        return int(row[0]), int(row[1]), float(row[2]) if row[2] is not None else None
-
-    async def active_summary(self, compound_id: int, now: datetime) -> tuple[int, int]:
-        """Tickets open or in hand now: how many, and how many of them are past their stage's limit."""
-        late = (RepairTicket.stage_due_at.is_not(None)) & (RepairTicket.stage_due_at <= now)
-        row = (
-            await self.session.execute(
-                select(
-                    func.count(RepairTicket.id),
-                    func.coalesce(func.sum(case((late, 1), else_=0)), 0),
-                ).where(RepairTicket.compound_id == compound_id, RepairTicket.status.in_(ACTIVE_STATUSES))
-            )
-        ).one()
-        return int(row[0]), int(row[1])
-
     async def resolved_by_assignee(
         self, compound_id: int, start: datetime, end: datetime
     ) -> list[tuple[int, int, int, float | None]]:
