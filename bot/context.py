@@ -41,15 +41,6 @@ class Services:
     def uow(self) -> UnitOfWork:
         return self.uow_factory()
 
-    def notify_outbox(self) -> None:
-        if self.sender is not None:
-            self.sender.wake()
-
-    async def schedule_changed(self) -> None:
-        """A capability added or moved something due later: re-arm the wake-up job."""
-        if self.scheduler is not None:
-            await self.scheduler.rearm()
-
 
 class AppState:
     """Application-wide state (PTB's bot_data slot); never persisted."""

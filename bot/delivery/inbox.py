@@ -240,9 +240,6 @@ class InboxProcessor:
             self.uow_factory(), self.translator, update_id, error, attempts, self.clock.now()
         )
         self.quarantined += 1
-        services = getattr(self.application.bot_data, "services", None)
-        if services is not None:
-            services.notify_outbox()
 
     # -- running in the background
 

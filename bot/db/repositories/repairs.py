@@ -10,6 +10,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import errors
 from bot.db.models import OutboxMessage
 from bot.db.models.repairs import (
     RepairEvent,
@@ -93,6 +94,18 @@ class RepairsRepository:
         self.session.add(ticket)
         await self.session.flush()
         return ticket
+
+    async def set_alert_key(self, ticket_id: int, key: str) -> None:
+        """Marks the ticket an emergency alert raised; Conflict when another press raised it first."""
+        try:
+            await self.session.execute(
+                update(RepairTicket).where(RepairTicket.id == ticket_id).values(alert_key=key)
+            )
+        except IntegrityError as exc:
+            raise errors.Conflict(exc.statement, exc.params, exc.orig or exc) from exc
+
+    async def ticket_by_alert_key(self, key: str) -> RepairTicket | None:
+        return await self.session.scalar(select(RepairTicket).where(RepairTicket.alert_key == key))
 
     async def ticket_by_request_key(self, reporter_id: int, request_key: str) -> RepairTicket | None:
         return await self.session.scalar(
