@@ -192,6 +192,9 @@ class InboxProcessor:
         token = FINAL_ATTEMPT.set(final)
         try:
             failure = await self._run_handlers(update)
+            # After process_update has marked this update's user and chat: their data is written now, in
+            # this update's transaction, not with the next update's.
+            await self.application.update_persistence()
         finally:
             FINAL_ATTEMPT.reset(token)
             held = holder.take() if holder is not None else []
@@ -208,15 +211,31 @@ class InboxProcessor:
             failure = failure or self._failures.pop(id(again), None)
         return failure
 
+    def _forget_persisted(self) -> None:
+        persistence = self.application.persistence
+        if isinstance(persistence, SqlPersistence):
+            persistence.forget()
+
     async def _apply(self, held: list[Write]) -> None:
         if not held:
             return
-        async with self.uow_factory() as uow:
-            for write in held:
-                await write(uow.session)
-            await uow.commit()
+        try:
+            async with self.uow_factory() as uow:
+                for write in held:
+                    await write(uow.session)
+                await uow.commit()
+        except BaseException:
+            self._forget_persisted()
+            raise
 
     async def _mark_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
+        try:
+            await self._commit_handled(update_id, payload, held)
+        except BaseException:
+            self._forget_persisted()
+            raise
+
+    async def _commit_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> int | None:
         async with self.uow_factory() as uow:
             repo = InboxRepository(uow.session)
             await repo.commit_without_waiting_for_disk()
@@ -232,6 +251,7 @@ class InboxProcessor:
         if person is not None:
             self._reachable.add(person)
         self.handled += 1
+        return person
 
     def unreachable(self, telegram_id: int) -> None:
         """The sender was refused (403) by this person: the next update from them marks them reachable."""
