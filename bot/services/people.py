@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from bot.db.models import Person, Residency, StaffRole
 from bot.db.uow import UnitOfWork
@@ -11,6 +15,20 @@ from bot.services.errors import UserFacingError
 from bot.services.views import HomeView, PersonView, RoleView
 
 NAME_LIMIT = 100
+
+_commits = 0
+
+
+@event.listens_for(Engine, "commit")
+def _count_commit(_connection: Any) -> None:
+    global _commits
+    _commits += 1
+
+
+def commits() -> int:
+    """How many transactions this process has committed: a person's view read before the last commit may be
+    out of date (a registration, a new role), one read after it is not."""
+    return _commits
 
 
 def home_view(residency: Residency) -> HomeView:
