@@ -566,9 +566,13 @@ def _register_text_hook() -> None:
 _register_text_hook()
 
 
+_warming: list[asyncio.Future[None]] = []
+
+
 async def _warm_up(application: object, services: object) -> None:
-    """Load the corpus and build the matcher at start, so the first resident does not wait for it."""
-    await asyncio.to_thread(routing_service.warm_up)
+    """Load the corpus and build the matcher at start, so the first resident does not wait for it; in the
+    background, so a /start or a button is answered meanwhile (a question waits for it, see routing)."""
+    _warming[:] = [asyncio.get_running_loop().run_in_executor(None, routing_service.warm_up)]
 
 
 if _warm_up not in POST_INIT_HOOKS:
