@@ -45,6 +45,7 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._stored: dict[_Key, str] = {}
         self._states: dict[_Key, str] = {}
+        self._rows: set[_Key] = set()  # (kind, key) of the ptb_store rows known to exist
         # True while every stored row was read at start or written since: a key missing above has no row.
         self._complete = True
 
@@ -65,6 +66,7 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
         """The held writes were not committed: what is stored is no longer known."""
         self._stored.clear()
         self._states.clear()
+        self._rows.clear()
         self._complete = False
 
     async def _write(self, work: Write) -> None:
@@ -91,25 +93,25 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
             loaded = {int(row.key): dict(row.data or {}) for row in rows}
         for key, data in loaded.items():
             self._stored[(kind, str(key))] = _dump(data)
+            self._rows.add((kind, str(key)))
         return loaded
 
     async def _store(self, kind: str, key: int | str, data: dict[Any, Any]) -> None:
         document = _dump(data)
         slot = (kind, str(key))
-        known = self._stored.get(slot)
-        if known == document:
-            return
-        if known is None and not data and self._complete:
-            # Nothing stored and nothing to store: a person who only ever greets leaves no row behind.
-            self._stored[slot] = document
+        if self._stored.get(slot) == document:
             return
         self._stored[slot] = document
+        if slot not in self._rows and not data and self._complete:
+            return  # nothing stored and nothing to store: a person who only ever greets leaves no row
+        mode = "update" if slot in self._rows else "insert" if self._complete else "unknown"
+        self._rows.add(slot)
         plain = json.loads(document)
-        exists = known is not None
-        await self._write(lambda session: store_row(session, kind, key, plain, exists=exists))
+        await self._write(lambda session: store_row(session, kind, key, plain, mode=mode))
 
     async def _drop(self, kind: str, key: int) -> None:
         self._stored.pop((kind, str(key)), None)
+        self._rows.discard((kind, str(key)))
 
         async def work(session: AsyncSession) -> None:
             await session.execute(delete(PtbStore).where(PtbStore.kind == kind, PtbStore.key == str(key)))
@@ -201,16 +203,17 @@ def _dump(data: dict[Any, Any]) -> str:
 
 
 async def store_row(
-    session: AsyncSession, kind: str, key: int | str, data: Any, *, exists: bool = False
+    session: AsyncSession, kind: str, key: int | str, data: Any, *, mode: str = "unknown"
 ) -> None:
-    if exists:
-        # The row was read or written by this process: one UPDATE instead of a SELECT and an UPDATE.
+    """mode: "update" (the row is known to exist: one UPDATE), "insert" (known not to: one INSERT), or
+    "unknown" (look first)."""
+    if mode == "update":
         result = await session.execute(
             update(PtbStore).where(PtbStore.kind == kind, PtbStore.key == str(key)).values(data=data)
         )
         if getattr(result, "rowcount", 0):
             return
-    row = await session.get(PtbStore, (kind, str(key)))
+    row = None if mode == "insert" else await session.get(PtbStore, (kind, str(key)))
     if row is None:
         session.add(PtbStore(kind=kind, key=str(key), data=data))
         await session.flush()  # a second held write to the same key finds this row

@@ -56,8 +56,11 @@ def role_view(role: StaffRole) -> RoleView:
     )
 
 
-async def person_view(uow: UnitOfWork, person: Person) -> PersonView:
-    residencies = await uow.community.residencies_of(person.id)
+async def person_view(
+    uow: UnitOfWork, person: Person, residencies: list[Residency] | None = None
+) -> PersonView:
+    if residencies is None:
+        residencies = await uow.community.residencies_of(person.id)
     roles = await uow.community.roles_of(person.id)
     return PersonView(
         id=person.id,
@@ -83,18 +86,24 @@ async def get_or_create(uow: UnitOfWork, telegram_id: int, display_name: str, no
 
 async def ensure_person(uow: UnitOfWork, telegram_id: int, display_name: str, now: datetime) -> PersonView:
     async with uow:
-        person = await get_or_create(uow, telegram_id, display_name, now)
-        view = await person_view(uow, person)
+        found, residencies = await uow.community.person_with_homes(telegram_id)
+        if found is None:
+            person = await get_or_create(uow, telegram_id, display_name, now)
+        else:
+            person = found
+            if not person.reachable:
+                person.reachable = True
+        view = await person_view(uow, person, residencies)
         await uow.commit()
         return view
 
 
 async def whoami(uow: UnitOfWork, telegram_id: int) -> PersonView | None:
     async with uow:
-        person = await uow.community.person_by_telegram(telegram_id)
+        person, residencies = await uow.community.person_with_homes(telegram_id)
         if person is None:
             return None
-        return await person_view(uow, person)
+        return await person_view(uow, person, residencies)
 
 
 async def set_language(

@@ -30,6 +30,27 @@ class CommunityRepository:
     async def person_by_telegram(self, telegram_id: int) -> Person | None:
         return await self.session.scalar(select(Person).where(Person.telegram_id == telegram_id))
 
+    async def person_with_homes(self, telegram_id: int) -> tuple[Person | None, list[Residency]]:
+        """The person and their homes (household, unit, building, compound loaded) in one statement: the
+        person's view is built on most updates."""
+        rows = (
+            await self.session.execute(
+                select(Person, Residency)
+                .outerjoin(Residency, Residency.person_id == Person.id)
+                .where(Person.telegram_id == telegram_id)
+                .options(
+                    joinedload(Residency.household, innerjoin=True)
+                    .joinedload(Household.unit, innerjoin=True)
+                    .joinedload(Unit.building, innerjoin=True)
+                    .joinedload(Building.compound, innerjoin=True)
+                )
+                .order_by(Residency.id)
+            )
+        ).all()
+        if not rows:
+            return None, []
+        return rows[0][0], [r for _p, r in rows if r is not None]
+
     async def person(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
 
