@@ -39,10 +39,11 @@ class CommunityRepository:
                 .outerjoin(Residency, Residency.person_id == Person.id)
                 .where(Person.telegram_id == telegram_id)
                 .options(
-                    joinedload(Residency.household, innerjoin=True)
-                    .joinedload(Household.unit, innerjoin=True)
-                    .joinedload(Unit.building, innerjoin=True)
-                    .joinedload(Building.compound, innerjoin=True)
+                    # Outer joins: inner ones would drop the row of a person without a home.
+                    joinedload(Residency.household)
+                    .joinedload(Household.unit)
+                    .joinedload(Unit.building)
+                    .joinedload(Building.compound)
                 )
                 .order_by(Residency.id)
             )
