@@ -68,9 +68,7 @@ class CommunityRepository:
 
     async def roles_of(self, person_id: int, *, active_only: bool = True) -> list[StaffRole]:
         # Joined, not "select in": the person's view is built on most updates, one statement fewer each time.
-        query = (
-            select(StaffRole).where(StaffRole.person_id == person_id).options(joinedload(StaffRole.areas))
-        )
+        query = select(StaffRole).where(StaffRole.person_id == person_id).options(joinedload(StaffRole.areas))
         if active_only:
             query = query.where(StaffRole.active.is_(True))
         return list((await self.session.scalars(query.order_by(StaffRole.id))).unique())
