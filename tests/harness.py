@@ -100,11 +100,12 @@ class Harness:
 
     @contextmanager
     def statements(self) -> Iterator[list[str]]:
-        """Every SQL statement the bot sends while the block runs (BEGIN and COMMIT are not statements)."""
+        """Every SQL statement the bot sends while the block runs (transaction control and settings such as
+        BEGIN, COMMIT and SET LOCAL are not counted)."""
         seen: list[str] = []
 
         def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "SET", "PRAGMA"):
                 seen.append(statement)
 
         engine = self.services.engine.sync_engine
