@@ -80,6 +80,9 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         user_id: int | None = None,
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        # The sender's person view for this update (see handlers/common.current_person); a context lives for
+        # one update.
+        self.person_cache: Any = None
 
     @property
     def services(self) -> Services:

@@ -33,6 +33,7 @@ class RepairTicket(Base):
         Index("ix_repair_tickets_compound_status", "compound_id", "status"),
         Index("ix_repair_tickets_reporter_created", "reporter_id", "created_at"),
         Index("ix_repair_tickets_assignee_status", "assignee_id", "status"),
+        Index("ix_repair_tickets_reporter_newest", "reporter_id", "id"),  # /mytickets: newest first
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -74,7 +75,10 @@ class RepairTicket(Base):
 
 class RepairFollower(Base):
     __tablename__ = "repair_followers"
-    __table_args__ = (UniqueConstraint("ticket_id", "person_id"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "person_id"),
+        Index("ix_repair_followers_person_ticket", "person_id", "ticket_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_tickets.id", ondelete="CASCADE"), index=True)
