@@ -60,7 +60,9 @@ class _EngineHolder:
 
 async def _persist_now(update: Update, context: BotContext) -> None:
     # PTB writes persistence on a timer; writing after every update means a crash loses no conversation step.
-    await context.application.update_persistence()
+    # Under the inbox this is done once the whole update is handled, inside its transaction.
+    if not SqlPersistence.collecting():
+        await context.application.update_persistence()
 
 
 async def _record_failure(update: object, context: BotContext) -> None:

@@ -41,15 +41,6 @@ class Services:
     def uow(self) -> UnitOfWork:
         return self.uow_factory()
 
-    def notify_outbox(self) -> None:
-        if self.sender is not None:
-            self.sender.wake()
-
-    async def schedule_changed(self) -> None:
-        """A capability added or moved something due later: re-arm the wake-up job."""
-        if self.scheduler is not None:
-            await self.scheduler.rearm()
-
 
 class AppState:
     """Application-wide state (PTB's bot_data slot); never persisted."""
@@ -89,6 +80,9 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         user_id: int | None = None,
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        # The sender's person view for this update (see handlers/common.current_person); a context lives for
+        # one update.
+        self.person_cache: Any = None
 
     @property
     def services(self) -> Services:

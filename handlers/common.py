@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from telegram import BotCommand, BotCommandScopeChat, Message, MessageEntity, Update
 from telegram.error import TelegramError
@@ -17,19 +18,50 @@ from handlers.render import display_name, send_text
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class _CachedPerson:
+    telegram_id: int
+    commits: int  # people.commits() when it was read: any commit since may have changed it
+    view: PersonView | None
+    ensured: bool
+
+
+def _cached(context: BotContext, telegram_id: int, *, ensured: bool) -> _CachedPerson | None:
+    cached = getattr(context, "person_cache", None)
+    if (
+        isinstance(cached, _CachedPerson)
+        and cached.telegram_id == telegram_id
+        and cached.commits == people.commits()
+        and (cached.ensured or not ensured)
+    ):
+        return cached
+    return None
+
+
 async def current_person(update: Update, context: BotContext) -> PersonView | None:
+    """Looked up once per update: several handler groups (the guard, the router, the capability) ask."""
     user = update.effective_user
     if user is None:
         return None
-    return await people.whoami(context.services.uow(), user.id)
+    cached = _cached(context, user.id, ensured=False)
+    if cached is not None:
+        return cached.view
+    view = await people.whoami(context.services.uow(), user.id)
+    context.person_cache = _CachedPerson(user.id, people.commits(), view, ensured=False)
+    return view
 
 
 async def ensure_current_person(update: Update, context: BotContext) -> PersonView:
     user = update.effective_user
     assert user is not None
-    view = await people.ensure_person(
-        context.services.uow(), user.id, display_name(update), context.services.clock.now()
-    )
+    cached = _cached(context, user.id, ensured=True)
+    if cached is not None and cached.view is not None:
+        view = cached.view
+    else:
+        view = await people.ensure_person(
+            context.services.uow(), user.id, display_name(update), context.services.clock.now()
+        )
+        context.person_cache = _CachedPerson(user.id, people.commits(), view, ensured=True)
     if view.language:
         context.language = view.language
     return view

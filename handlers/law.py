@@ -565,9 +565,14 @@ def _menu_labels() -> list[str]:
     return [t(language, "menu.law") for language in SUPPORTED_LANGUAGES]
 
 
+# The start-up build of the law engine, kept referenced so it is not collected while it runs.
+_warming: list[asyncio.Future[None]] = []
+
+
 async def _warm_up(application: object, services: object) -> None:
-    """Load the corpus and build the matcher at start, so the first resident does not wait for it."""
-    await asyncio.to_thread(routing_service.warm_up)
+    """Load the corpus and build the matcher at start, so the first resident does not wait for it; in the
+    background, so a /start or a button is answered meanwhile (a question waits for it, see routing)."""
+    _warming[:] = [asyncio.get_running_loop().run_in_executor(None, routing_service.warm_up)]
 
 
 def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]

@@ -37,6 +37,8 @@ LAW_SCOPE_TUNING = REPO_ROOT / "tests" / "data" / "law_scope_tuning.tsv"
 LAW_TUNING_2 = REPO_ROOT / "tests" / "data"
 # Written by another person after the last tuning change, never seen by whoever tuned: the final measure.
 LAW_FRESH_FILE = REPO_ROOT / "tests" / "data" / "law_fresh.tsv"
+# Written blind after the second round of tuning (tests/data/README_fresh_3.md): measured once.
+LAW_FRESH_3_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_3.tsv"
 INTENT_DEV_FILE = REPO_ROOT / "tests" / "data" / "intent_dev.tsv"
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -609,7 +611,9 @@ def dev_sets(dev_paths: Iterable[str | Path] | None = None) -> dict[str, tuple[l
     for path in sorted(LAW_FROZEN_DIR.glob("*.tsv")) if LAW_FROZEN_DIR.is_dir() else []:
         sets[f"frozen {path.stem}"] = read_dev_files([path])
     if LAW_FRESH_FILE.is_file():
-        sets["fresh (after the last change)"] = read_dev_files([LAW_FRESH_FILE])
+        sets["fresh (written after the first round; seen since)"] = read_dev_files([LAW_FRESH_FILE])
+    if LAW_FRESH_3_FILE.is_file():
+        sets["fresh 3 (written blind after the last change)"] = read_dev_files([LAW_FRESH_3_FILE])
     return sets
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import event
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -94,6 +97,23 @@ class Harness:
         """The way a running bot takes an update: into the inbox first, then handled from there."""
         await self.inbox.receive([update_json])
         await self.inbox.process_pending()
+
+    @contextmanager
+    def statements(self) -> Iterator[list[str]]:
+        """Every SQL statement the bot sends while the block runs (transaction control and settings such as
+        BEGIN, COMMIT and SET LOCAL are not counted)."""
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "SET", "PRAGMA"):
+                seen.append(statement)
+
+        engine = self.services.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
 
     @property
     def flood_limiter(self) -> FloodRateLimiter:

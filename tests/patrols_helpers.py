@@ -60,7 +60,8 @@ async def make_shift(
         now=harness.clock.now(),
         leader_telegram_id=leader,
     )
-    await harness.services.schedule_changed()
+    assert harness.services.scheduler is not None
+    await harness.services.scheduler.rearm()  # the shift was made here, outside any handler
     return view
 
 

@@ -165,9 +165,9 @@ def _write_invite_cards(console: Any, directory: Path, compound: str, invites: l
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level)
-    from bot.db.migrate import upgrade
+    from bot.db.migrate import upgrade_if_behind
 
-    upgrade(settings.database_url)
+    upgrade_if_behind(settings.database_url)
     if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
         from bot.cli_commands.local import run_local
 

@@ -6,6 +6,19 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+_commits = 0
+
+
+def commit_count() -> int:
+    """How many transactions this process's engines have committed: a person's view read before the last
+    commit may be out of date (a registration, a new role), one read after it is not."""
+    return _commits
+
+
+def _count_commit(_connection: Any) -> None:
+    global _commits
+    _commits += 1
+
 
 def make_engine(database_url: str) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
@@ -19,6 +32,7 @@ def make_engine(database_url: str) -> AsyncEngine:
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
     engine = create_async_engine(database_url, **kwargs)
+    event.listen(engine.sync_engine, "commit", _count_commit)
     if database_url.startswith("sqlite"):
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -15,12 +16,24 @@ from bot.db.models import PtbConversation, PtbStore
 
 Write = Callable[[AsyncSession], Awaitable[None]]
 
+# The writes held back for the update this task is handling (None: write at once). A context variable, not an
+# attribute, so updates of different chats handled side by side each keep their own.
+_HELD: ContextVar[list[Write] | None] = ContextVar("persistence_held", default=None)
+
+# What is stored, as last written or read, per (kind, key) and per (conversation name, key): a write whose
+# document equals it is skipped, so an update that changed nothing costs no statement and no transaction.
+_Key = tuple[str, str]
+
 
 class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """bot_data is not persisted: it holds the live services (see bot.context.AppState).
 
     While the inbox handles an update (between `collect()` and `take()`), writes are held back and handed to
     it, so the conversation step and the update's "handled" mark are committed in one transaction.
+
+    Only what changed is written: PTB hands over every touched user's and chat's data after each update, and
+    most updates (a greeting, a points check) change none of it. If a transaction with held writes fails,
+    the caller calls `forget()` so the next write of the same data is not skipped.
     """
 
     def __init__(self, engine: Callable[[], AsyncEngine], update_interval: float = 5.0) -> None:
@@ -30,22 +43,44 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
         )
         self._engine = engine
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
-        self._held: list[Write] | None = None
+        self._stored: dict[_Key, str] = {}
+        self._states: dict[_Key, str] = {}
+        self._rows: set[_Key] = set()  # (kind, key) of the ptb_store rows known to exist
+        # True while every stored row was read at start or written since: a key missing above has no row.
+        self._complete = True
 
     def collect(self) -> None:
-        self._held = []
+        _HELD.set([])
 
     def take(self) -> list[Write]:
-        held, self._held = self._held or [], None
+        held = _HELD.get() or []
+        _HELD.set(None)
         return held
 
+    @staticmethod
+    def collecting() -> bool:
+        """Whether the update this task handles has its writes held (the inbox persists after it)."""
+        return _HELD.get() is not None
+
+    def forget(self) -> None:
+        """The held writes were not committed: what is stored is no longer known."""
+        self._stored.clear()
+        self._states.clear()
+        self._rows.clear()
+        self._complete = False
+
     async def _write(self, work: Write) -> None:
-        if self._held is not None:
-            self._held.append(work)
+        held = _HELD.get()
+        if held is not None:
+            held.append(work)
             return
-        async with self._session() as session:
-            await work(session)
-            await session.commit()
+        try:
+            async with self._session() as session:
+                await work(session)
+                await session.commit()
+        except BaseException:
+            self.forget()
+            raise
 
     def _session(self) -> AsyncSession:
         if self._sessionmaker is None:
@@ -55,12 +90,29 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
     async def _load(self, kind: str) -> dict[int, dict[Any, Any]]:
         async with self._session() as session:
             rows = await session.scalars(select(PtbStore).where(PtbStore.kind == kind))
-            return {int(row.key): dict(row.data or {}) for row in rows}
+            loaded = {int(row.key): dict(row.data or {}) for row in rows}
+        for key, data in loaded.items():
+            self._stored[(kind, str(key))] = _dump(data)
+            self._rows.add((kind, str(key)))
+        return loaded
 
-    async def _store(self, kind: str, key: int | str, data: Any) -> None:
-        await self._write(lambda session: store_row(session, kind, key, data))
+    async def _store(self, kind: str, key: int | str, data: dict[Any, Any]) -> None:
+        document = _dump(data)
+        slot = (kind, str(key))
+        if self._stored.get(slot) == document:
+            return
+        self._stored[slot] = document
+        if slot not in self._rows and not data and self._complete:
+            return  # nothing stored and nothing to store: a person who only ever greets leaves no row
+        mode = "update" if slot in self._rows else "insert" if self._complete else "unknown"
+        self._rows.add(slot)
+        plain = json.loads(document)
+        await self._write(lambda session: store_row(session, kind, key, plain, mode=mode))
 
     async def _drop(self, kind: str, key: int) -> None:
+        self._stored.pop((kind, str(key)), None)
+        self._rows.discard((kind, str(key)))
+
         async def work(session: AsyncSession) -> None:
             await session.execute(delete(PtbStore).where(PtbStore.kind == kind, PtbStore.key == str(key)))
 
@@ -81,11 +133,20 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
     async def get_conversations(self, name: str) -> ConversationDict:
         async with self._session() as session:
             rows = await session.scalars(select(PtbConversation).where(PtbConversation.name == name))
-            return {tuple(json.loads(row.key)): row.state for row in rows}
+            loaded = {row.key: row.state for row in rows}
+        for db_key, state in loaded.items():
+            self._states[(name, db_key)] = json.dumps(state)
+        return {tuple(json.loads(db_key)): state for db_key, state in loaded.items()}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         db_key = json.dumps(list(key))
         state = None if new_state is None else _plain(new_state)
+        slot = (name, db_key)
+        document = json.dumps(state)
+        known = self._states.get(slot)
+        if known == document or (known is None and state is None and self._complete):
+            return
+        self._states[slot] = document
 
         async def work(session: AsyncSession) -> None:
             row = await session.get(PtbConversation, (name, db_key))
@@ -101,10 +162,10 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
         await self._write(work)
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
-        await self._store("user", user_id, _json_safe(data))
+        await self._store("user", user_id, data)
 
     async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
-        await self._store("chat", chat_id, _json_safe(data))
+        await self._store("chat", chat_id, data)
 
     async def update_bot_data(self, data: dict[Any, Any]) -> None:
         return None
@@ -135,12 +196,24 @@ def _plain(state: object) -> Any:
     return int(state) if isinstance(state, int) else state
 
 
-def _json_safe(data: dict[Any, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(data, default=str))
+def _dump(data: dict[Any, Any]) -> str:
+    """The stored JSON document, compared to decide whether anything changed."""
+    # Not sort_keys (keys of mixed types cannot be sorted): an order that differs only costs a write.
+    return json.dumps(data, default=str, ensure_ascii=False)
 
 
-async def store_row(session: AsyncSession, kind: str, key: int | str, data: Any) -> None:
-    row = await session.get(PtbStore, (kind, str(key)))
+async def store_row(
+    session: AsyncSession, kind: str, key: int | str, data: Any, *, mode: str = "unknown"
+) -> None:
+    """mode: "update" (the row is known to exist: one UPDATE), "insert" (known not to: one INSERT), or
+    "unknown" (look first)."""
+    if mode == "update":
+        result = await session.execute(
+            update(PtbStore).where(PtbStore.kind == kind, PtbStore.key == str(key)).values(data=data)
+        )
+        if getattr(result, "rowcount", 0):
+            return
+    row = None if mode == "insert" else await session.get(PtbStore, (kind, str(key)))
     if row is None:
         session.add(PtbStore(kind=kind, key=str(key), data=data))
         await session.flush()  # a second held write to the same key finds this row

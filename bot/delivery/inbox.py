@@ -3,10 +3,11 @@
 Long polling confirms a batch to Telegram by asking for the next offset; PTB's Updater asks as soon as
 the batch is on its in-memory queue, so a crash lost whatever was queued. Here the next getUpdates (or the
 webhook's 200) happens only after the batch is committed to the inbox table. The processor then feeds the
-Application from the table, one update at a time in update_id order (so in order per chat), and marks each
-handled in the same transaction as the conversation step it caused. A crash in between repeats at most the
-update being handled; the actions that create something carry keys derived from the update or the draft, so
-the repeat finds the first result.
+Application from the table and marks each handled in the same transaction as the conversation step it
+caused. Updates of different chats and people are handled side by side (one slow person never delays
+another); two updates that share a chat or a person are handled one after the other, in update_id order.
+A crash in between repeats at most the updates being handled; the actions that create something carry keys
+derived from the update or the draft, so the repeat finds the first result.
 
 An update that cannot be parsed, or whose handlers keep failing, is quarantined with its error (see
 bot/services/inbox.py) and the line moves on.
@@ -30,7 +31,7 @@ from telegram.ext import Application
 
 from bot.clock import Clock
 from bot.db.persistence import SqlPersistence, Write
-from bot.db.repositories.inbox import InboxRepository, sender_of
+from bot.db.repositories.inbox import sender_of
 from bot.db.uow import UnitOfWorkFactory
 from bot.delivery.background import Background
 from bot.i18n import Translator
@@ -40,10 +41,16 @@ from bot.services.errors import UserFacingError
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+# Updates handled at the same time (each waits for the earlier ones of its chat and of its sender).
+CONCURRENCY = 8
 RETRY_DELAYS = (0.5, 2.0)
 BATCH = 100
 PRUNE_EVERY = 3600.0
 ALLOWED_UPDATES = ["message", "callback_query", "chat_member", "my_chat_member", "poll_answer"]
+
+# The updates a handler hands back while this task handles one (see InboxApplication): each update keeps its
+# own, so updates handled side by side never take each other's.
+_REQUEUED: ContextVar[deque[object] | None] = ContextVar("inbox_requeued", default=None)
 
 # False while a failed update will be tried again: the error handler keeps quiet until the last try, so the
 # person reads one apology, not three.
@@ -57,6 +64,10 @@ class InboxApplication(Application):  # type: ignore[type-arg]
 
     requeued: deque[object]
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.update_queue = _RequeueQueue()
+
     async def _update_fetcher(self) -> None:
         self.requeued = getattr(self, "requeued", deque())
         while True:
@@ -65,6 +76,29 @@ class InboxApplication(Application):  # type: ignore[type-arg]
             if not isinstance(item, Update):
                 return  # PTB's stop signal
             self.requeued.append(item)
+
+
+class _RequeueQueue(asyncio.Queue):  # type: ignore[type-arg]
+    """An update put back while the inbox handles one goes to that update's own list."""
+
+    def put_nowait(self, item: object) -> None:
+        local = _REQUEUED.get()
+        if local is not None and isinstance(item, Update):
+            local.append(item)
+        else:
+            super().put_nowait(item)
+
+
+def _keys(chat_id: int | None, payload: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    """What an update must wait for: its chat, and its sender (user_data and conversations are per person,
+    across chats). An update with neither waits for everything before it."""
+    keys: list[tuple[str, int]] = []
+    if chat_id is not None:
+        keys.append(("chat", chat_id))
+    person = sender_of(payload)
+    if person is not None:
+        keys.append(("user", person))
+    return tuple(keys) or (("all", 0),)
 
 
 class InboxProcessor:
@@ -78,8 +112,10 @@ class InboxProcessor:
         max_attempts: int = MAX_ATTEMPTS,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         self.application = application
+        self.concurrency = max(1, concurrency)
         self.uow_factory = uow_factory
         self.clock = clock
         self.translator = translator
@@ -92,6 +128,9 @@ class InboxProcessor:
         self._lock = asyncio.Lock()
         self._last_prune = 0.0
         self._resumed = False
+        # After a start the backlog's first batch is handled one at a time, in order: if an update takes the
+        # whole process down, it is then the oldest pending row the next start counts (see below).
+        self._careful = True
         # People this process has already marked reachable since it last heard they blocked the bot: saves a
         # write per update.
         self._reachable: set[int] = set()
@@ -131,14 +170,50 @@ class InboxProcessor:
                 await self._suspect_first_pending()
             while True:
                 async with self.uow_factory() as uow:
-                    rows = await InboxRepository(uow.session).pending(BATCH)
-                    batch = [(r.update_id, dict(r.payload), r.attempts) for r in rows]
+                    rows = await uow.inbox.pending(BATCH)
+                    batch = [(r.update_id, r.chat_id, dict(r.payload), r.attempts) for r in rows]
                 if not batch:
                     break
-                for update_id, payload, attempts in batch:
-                    await self._settle(update_id, payload, attempts)
-                    settled += 1
+                if self._careful or self.concurrency == 1:
+                    for update_id, _chat, payload, attempts in batch:
+                        await self._settle(update_id, payload, attempts)
+                    self._careful = False
+                else:
+                    await self._settle_side_by_side(batch)
+                settled += len(batch)
         return settled
+
+    async def _settle_side_by_side(self, batch: list[tuple[int, int | None, dict[str, Any], int]]) -> None:
+        """Each update starts once the earlier ones sharing its chat or sender are settled."""
+        slots = asyncio.Semaphore(self.concurrency)
+        last: dict[tuple[str, int], asyncio.Task[None]] = {}
+
+        async def settle_after(
+            before: list[asyncio.Task[None]], update_id: int, payload: dict[str, Any], attempts: int
+        ) -> None:
+            if before:
+                await asyncio.wait(before)
+            async with slots:
+                await self._settle(update_id, payload, attempts)
+
+        tasks: list[asyncio.Task[None]] = []
+        for update_id, chat_id, payload, attempts in batch:
+            keys = _keys(chat_id, payload)
+            if keys == (("all", 0),):
+                before = list(tasks)
+            else:
+                before = list({id(t): t for k in keys if (t := last.get(k)) is not None}.values())
+                if (t := last.get(("all", 0))) is not None:
+                    before.append(t)
+            task = asyncio.create_task(settle_after(before, update_id, payload, attempts))
+            tasks.append(task)
+            for key in keys:
+                last[key] = task
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
 
     async def _suspect_first_pending(self) -> None:
         """Updates are handled one at a time in update_id order, so the oldest row still pending at start is
@@ -190,31 +265,52 @@ class InboxProcessor:
         token = FINAL_ATTEMPT.set(final)
         try:
             failure = await self._run_handlers(update)
+            # After process_update has marked this update's user and chat: their data is written now, in
+            # this update's transaction, not with the next update's.
+            await self.application.update_persistence()
         finally:
             FINAL_ATTEMPT.reset(token)
             held = holder.take() if holder is not None else []
         return failure, held
 
     async def _run_handlers(self, update: Update) -> BaseException | None:
-        await self.application.process_update(update)
-        failure = self._failures.pop(id(update), None)
-        requeued: deque[object] = getattr(self.application, "requeued", deque())
-        queue = self.application.update_queue
-        while requeued or not queue.empty():
-            again = requeued.popleft() if requeued else queue.get_nowait()
-            await self.application.process_update(again)
-            failure = failure or self._failures.pop(id(again), None)
+        local: deque[object] = deque()
+        token = _REQUEUED.set(local)
+        try:
+            await self.application.process_update(update)
+            failure = self._failures.pop(id(update), None)
+            while local:
+                again = local.popleft()
+                await self.application.process_update(again)
+                failure = failure or self._failures.pop(id(again), None)
+        finally:
+            _REQUEUED.reset(token)
         return failure
+
+    def _forget_persisted(self) -> None:
+        persistence = self.application.persistence
+        if isinstance(persistence, SqlPersistence):
+            persistence.forget()
 
     async def _apply(self, held: list[Write]) -> None:
         if not held:
             return
-        async with self.uow_factory() as uow:
-            for write in held:
-                await write(uow.session)
-            await uow.commit()
+        try:
+            async with self.uow_factory() as uow:
+                await uow.inbox.apply(held)
+                await uow.commit()
+        except BaseException:
+            self._forget_persisted()
+            raise
 
     async def _mark_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
+        try:
+            await self._commit_handled(update_id, payload, held)
+        except BaseException:
+            self._forget_persisted()
+            raise
+
+    async def _commit_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> int | None:
         async with self.uow_factory() as uow:
             repo = uow.inbox
             await repo.commit_without_waiting_for_disk()
@@ -229,6 +325,7 @@ class InboxProcessor:
         if person is not None:
             self._reachable.add(person)
         self.handled += 1
+        return person
 
     def unreachable(self, telegram_id: int) -> None:
         """The sender was refused (403) by this person: the next update from them marks them reachable."""
@@ -240,9 +337,6 @@ class InboxProcessor:
             self.uow_factory(), self.translator, update_id, error, attempts, self.clock.now()
         )
         self.quarantined += 1
-        services = getattr(self.application.bot_data, "services", None)
-        if services is not None:
-            services.notify_outbox()
 
     # -- running in the background
 

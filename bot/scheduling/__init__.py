@@ -52,8 +52,6 @@ async def sweep(services: Services) -> dict[str, int]:
         except Exception:
             log.exception("due source %s failed", source.name)
             handled[source.name] = 0
-    if any(handled.values()):
-        services.notify_outbox()
     return handled
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-
+from bot.db.errors import Conflict
 from bot.db.models import Person
 from bot.db.models.repairs import RepairTicket
 from bot.db.uow import UnitOfWork
@@ -127,12 +125,10 @@ async def raise_alert(
         )
         created = await repairs.create_ticket(uow, t, person, draft, now)
         try:
-            await uow.session.execute(
-                update(RepairTicket).where(RepairTicket.id == created.ticket.id).values(alert_key=key)
-            )
+            await uow.repairs.set_alert_key(created.ticket.id, key)
             uow.schedule_changed()  # the new ticket's escalation is due
             await uow.commit()
-        except IntegrityError:
+        except Conflict:
             # The other phone's press won the race: nothing of this one is kept, the first ticket stands.
             await uow.rollback()
             existing = await _by_key(uow, key)
@@ -145,7 +141,7 @@ async def raise_alert(
 
 
 async def _by_key(uow: UnitOfWork, key: str) -> RepairTicket | None:
-    return await uow.session.scalar(select(RepairTicket).where(RepairTicket.alert_key == key))
+    return await uow.repairs.ticket_by_alert_key(key)
 
 
 async def _result(uow: UnitOfWork, ticket: RepairTicket, *, already: bool) -> AlertResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from bot.db.engine import commit_count
 from bot.db.models import Person, Residency, StaffRole
 from bot.db.uow import UnitOfWork
 from bot.i18n import SUPPORTED_LANGUAGES
@@ -57,6 +58,11 @@ async def require_staff(
         raise UserFacingError("common.not_allowed")
     return ids
 
+def commits() -> int:
+    """How many transactions this process has committed: a person's view read before the last commit may be
+    out of date (a registration, a new role), one read after it is not."""
+    return commit_count()
+
 
 def home_view(residency: Residency) -> HomeView:
     household = residency.household
@@ -83,8 +89,11 @@ def role_view(role: StaffRole) -> RoleView:
     )
 
 
-async def person_view(uow: UnitOfWork, person: Person) -> PersonView:
-    residencies = await uow.community.residencies_of(person.id)
+async def person_view(
+    uow: UnitOfWork, person: Person, residencies: list[Residency] | None = None
+) -> PersonView:
+    if residencies is None:
+        residencies = await uow.community.residencies_of(person.id)
     roles = await uow.community.roles_of(person.id)
     return PersonView(
         id=person.id,
@@ -110,18 +119,24 @@ async def get_or_create(uow: UnitOfWork, telegram_id: int, display_name: str, no
 
 async def ensure_person(uow: UnitOfWork, telegram_id: int, display_name: str, now: datetime) -> PersonView:
     async with uow:
-        person = await get_or_create(uow, telegram_id, display_name, now)
-        view = await person_view(uow, person)
+        found, residencies = await uow.community.person_with_homes(telegram_id)
+        if found is None:
+            person = await get_or_create(uow, telegram_id, display_name, now)
+        else:
+            person = found
+            if not person.reachable:
+                person.reachable = True
+        view = await person_view(uow, person, residencies)
         await uow.commit()
         return view
 
 
 async def whoami(uow: UnitOfWork, telegram_id: int) -> PersonView | None:
     async with uow:
-        person = await uow.community.person_by_telegram(telegram_id)
+        person, residencies = await uow.community.person_with_homes(telegram_id)
         if person is None:
             return None
-        return await person_view(uow, person)
+        return await person_view(uow, person, residencies)
 
 
 async def set_language(

@@ -283,14 +283,13 @@ async def points_summary(uow: UnitOfWork, telegram_id: int, now: datetime, *, la
         repo = uow.points
         person, compound_id = await person_and_compound(uow, repo, telegram_id)
         name, tz = await compound_place(uow, compound_id)
-        account_id = await repo.account_id(person.id, compound_id)
+        account = await repo.account_of(person.id, compound_id)
         balance, earned, entries = 0, 0, []
-        if account_id is not None:
-            account = await repo.account(account_id)
-            balance = account.balance if account else 0
+        if account is not None:
+            balance = account.balance
             start, end, _ = month_window(now, tz)
-            earned = await repo.earned_between(account_id, start, end)
-            entries = [_entry_view(e) for e in await repo.entries(account_id, last)]
+            earned = await repo.earned_between(account.id, start, end)
+            entries = [_entry_view(e) for e in await repo.entries(account.id, last)]
         return PointsSummary(
             person.id, compound_id, name, tz, balance, earned, bool(person.public_name_opt_in), entries
         )

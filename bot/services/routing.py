@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 from knowledge.corpus import Corpus, load_corpus
@@ -11,7 +14,7 @@ from knowledge.emergency import EMERGENCY_KINDS as EMERGENCY_KINDS
 from knowledge.emergency import detect_emergency as detect_emergency
 from knowledge.emergency import is_distress_call as is_distress_call
 from knowledge.emergency import is_rights_question as is_rights_question
-from knowledge.matcher import LawMatcher, default_cache_dir
+from knowledge.matcher import LawMatcher, MatchResult, default_cache_dir
 from knowledge.router import INTENTS as INTENTS
 from knowledge.router import IntentRouter, KeywordRouter, RouteResult
 
@@ -22,19 +25,67 @@ ROUTE_TEXT_LIMIT = 500
 CLEAR_REQUEST_SCORE = 95.0
 
 
-@lru_cache(maxsize=1)
+# The engine is built in a thread at start (warm_up) while the bot already answers; a message that needs it
+# sooner waits for that build instead of starting a second one.
+_BUILDING = threading.RLock()
+
+
 def corpus() -> Corpus:
+    with _BUILDING:
+        return _corpus()
+
+
+@lru_cache(maxsize=1)
+def _corpus() -> Corpus:
     return load_corpus()
 
 
-@lru_cache(maxsize=1)
+class _RememberingMatcher(LawMatcher):
+    """The router weighs the matcher's confidence, then the law flow answers from the same match: the last
+    few results are kept, so a question is matched once per message, not twice (the index never changes
+    while the process runs)."""
+
+    remembered = 64
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._recent: OrderedDict[tuple[str | None, int], MatchResult] = OrderedDict()
+
+    def match(self, question: str | None, *, limit: int = 3) -> MatchResult:
+        key = (question, limit)
+        result = self._recent.get(key)
+        if result is None:
+            result = super().match(question, limit=limit)
+            self._recent[key] = result
+            # warm_up matches in a thread while the loop may match too: each step alone is safe under the GIL,
+            # and a key the other thread dropped in between is no loss.
+            with contextlib.suppress(KeyError):
+                if len(self._recent) > self.remembered:
+                    self._recent.popitem(last=False)
+        else:
+            with contextlib.suppress(KeyError):
+                self._recent.move_to_end(key)
+        return result
+
+
 def law_matcher() -> LawMatcher:
-    # The index is cached on disk (rebuilt when the corpus changes): start-up 0.36 s instead of 0.58 s.
-    return LawMatcher(corpus(), cache_dir=default_cache_dir())
+    with _BUILDING:
+        return _law_matcher()
 
 
 @lru_cache(maxsize=1)
+def _law_matcher() -> LawMatcher:
+    # The index is cached on disk (rebuilt when the corpus changes): start-up 0.36 s instead of 0.58 s.
+    return _RememberingMatcher(corpus(), cache_dir=default_cache_dir())
+
+
 def intent_router() -> IntentRouter:
+    with _BUILDING:
+        return _intent_router()
+
+
+@lru_cache(maxsize=1)
+def _intent_router() -> IntentRouter:
     # The trained model is cached next to the law index; trained (a few seconds) when missing or stale.
     return IntentRouter(law_matcher(), cache_dir=default_cache_dir())
 
@@ -49,7 +100,7 @@ def train_router() -> IntentRouter:
     """Retrain from the data files and replace the cached model (``redbutler route train``)."""
     from knowledge.intent_model import load_or_train
 
-    intent_router.cache_clear()
+    _intent_router.cache_clear()
     load_or_train(law_matcher(), default_cache_dir(), force=True)
     return intent_router()
 

@@ -37,7 +37,6 @@ async def publish(
     assert title in (message.text or "") and "社区活动室" in (message.text or "")
     _, replies = await harness.press(USERS.coordinator, message, "发布")
     await deliver(harness)
-    await harness.services.schedule_changed()
     return replies
 
 

@@ -308,3 +308,42 @@ async def test_broadcasts_skip_someone_who_blocked_the_bot_until_they_write_agai
     harness.world.unblock_bot(USERS.resident)
     await harness.send(USERS.resident, "/points")  # they write again
     assert await queue_notice() == queued + 1
+
+
+async def test_a_slow_person_does_not_hold_up_another_and_each_chat_keeps_its_order(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    app = harness.app
+    handle = app.process_update
+    answered: list[int] = []
+
+    async def slow_for_the_resident(update: object) -> None:
+        user = getattr(update, "effective_user", None)
+        if user is not None and user.id == USERS.resident:
+            await asyncio.sleep(0.3)  # a slow database or Telegram for this one person
+        await handle(update)
+        if user is not None:
+            answered.append(user.id)
+
+    monkeypatch.setattr(app, "process_update", slow_for_the_resident)
+    # The first batch after a start is handled in order; this one also loads the law matcher.
+    await harness.send(USERS.neighbour, "邻居家的狗咬伤了我，谁来赔偿？")
+    answered.clear()
+    world = harness.world
+    await harness.inbox.receive(
+        [
+            world.user_sends_text(USERS.resident, "/law"),
+            world.user_sends_text(USERS.resident, "邻居家的狗咬伤了我，谁来赔偿？"),
+            world.user_sends_text(USERS.neighbour, "/law"),
+            world.user_sends_text(USERS.neighbour, "邻居家的狗咬伤了我，谁来赔偿？"),
+        ]
+    )
+    await harness.inbox.process_pending()
+    # The neighbour's two messages are answered while the resident's first still waits.
+    assert answered[:2] == [USERS.neighbour, USERS.neighbour]
+    for person in (USERS.resident, USERS.neighbour):
+        texts = harness.texts(person)
+        # In order: the question is answered as the question /law asked for, not as a new message.
+        assert texts[-2].startswith("请说说您遇到的事") and texts[-1].startswith("您是不是想问")

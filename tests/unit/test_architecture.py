@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "handlers", "knowledge")
 
@@ -143,15 +141,8 @@ def _offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
     return found
 
 
-# Cycles in code another issue-13 slice is converting; the coordinator empties this after merging them.
-PENDING = [
-    ["bot.services.repairs", "bot.services.repairs_schedule"],
-    ["handlers.repairs", "handlers.repairs_contact", "handlers.repairs_staff"],
-]
-
-
 def test_no_import_cycles_not_even_inside_functions() -> None:
-    assert [cycle for cycle in _cycles() if cycle not in PENDING] == []
+    assert _cycles() == []
 
 
 def test_knowledge_imports_neither_telegram_nor_sqlalchemy_nor_the_bot() -> None:
@@ -162,7 +153,6 @@ def test_handlers_import_no_sqlalchemy() -> None:
     assert _offenders("handlers", ("sqlalchemy",)) == []
 
 
-@pytest.mark.xfail(strict=False, reason="issue 13 slices landing")
 def test_services_reach_the_database_only_through_repositories() -> None:
     found = _offenders("bot.services", ("sqlalchemy",))
     for module, path in _modules().items():

@@ -72,7 +72,12 @@ class PointsEntry(Base):
     """
 
     __tablename__ = "points_entries"
-    __table_args__ = (Index("ix_points_entries_compound_created", "compound_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_points_entries_compound_created", "compound_id", "created_at"),
+        # A person's balance page: the newest lines and this month's earnings of one account.
+        Index("ix_points_entries_account_newest", "account_id", "id"),
+        Index("ix_points_entries_account_created", "account_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id", ondelete="RESTRICT"), index=True)

@@ -36,6 +36,7 @@ class RepairTicket(Base):
         # Supervisor figures read a compound's tickets by month of reporting and of resolving.
         Index("ix_repair_tickets_compound_created", "compound_id", "created_at"),
         Index("ix_repair_tickets_compound_resolved", "compound_id", "resolved_at"),
+        Index("ix_repair_tickets_reporter_newest", "reporter_id", "id"),  # /mytickets: newest first
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -81,7 +82,10 @@ class RepairTicket(Base):
 
 class RepairFollower(Base):
     __tablename__ = "repair_followers"
-    __table_args__ = (UniqueConstraint("ticket_id", "person_id"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "person_id"),
+        Index("ix_repair_followers_person_ticket", "person_id", "ticket_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_tickets.id", ondelete="CASCADE"), index=True)

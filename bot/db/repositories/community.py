@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from bot.db.models import (
     Building,
@@ -33,6 +33,28 @@ class CommunityRepository:
     async def person_by_telegram(self, telegram_id: int) -> Person | None:
         return await self.session.scalar(select(Person).where(Person.telegram_id == telegram_id))
 
+    async def person_with_homes(self, telegram_id: int) -> tuple[Person | None, list[Residency]]:
+        """The person and their homes (household, unit, building, compound loaded) in one statement: the
+        person's view is built on most updates."""
+        rows = (
+            await self.session.execute(
+                select(Person, Residency)
+                .outerjoin(Residency, Residency.person_id == Person.id)
+                .where(Person.telegram_id == telegram_id)
+                .options(
+                    # Outer joins: inner ones would drop the row of a person without a home.
+                    joinedload(Residency.household)
+                    .joinedload(Household.unit)
+                    .joinedload(Unit.building)
+                    .joinedload(Building.compound)
+                )
+                .order_by(Residency.id)
+            )
+        ).all()
+        if not rows:
+            return None, []
+        return rows[0][0], [r for _p, r in rows if r is not None]
+
     async def person(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
 
@@ -48,12 +70,11 @@ class CommunityRepository:
         return person
 
     async def roles_of(self, person_id: int, *, active_only: bool = True) -> list[StaffRole]:
-        query = (
-            select(StaffRole).where(StaffRole.person_id == person_id).options(selectinload(StaffRole.areas))
-        )
+        # Joined, not "select in": the person's view is built on most updates, one statement fewer each time.
+        query = select(StaffRole).where(StaffRole.person_id == person_id).options(joinedload(StaffRole.areas))
         if active_only:
             query = query.where(StaffRole.active.is_(True))
-        return list(await self.session.scalars(query.order_by(StaffRole.id)))
+        return list((await self.session.scalars(query.order_by(StaffRole.id))).unique())
 
     async def staff_role(self, person_id: int, role: str, compound_id: int | None) -> StaffRole | None:
         return await self.session.scalar(
@@ -88,10 +109,11 @@ class CommunityRepository:
                 select(Residency)
                 .where(Residency.person_id == person_id)
                 .options(
-                    selectinload(Residency.household)
-                    .selectinload(Household.unit)
-                    .selectinload(Unit.building)
-                    .selectinload(Building.compound)
+                    # One statement with joins instead of one per level: this runs on most updates.
+                    joinedload(Residency.household, innerjoin=True)
+                    .joinedload(Household.unit, innerjoin=True)
+                    .joinedload(Unit.building, innerjoin=True)
+                    .joinedload(Building.compound, innerjoin=True)
                 )
                 .order_by(Residency.id)
             )

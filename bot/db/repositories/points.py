@@ -72,6 +72,13 @@ class PointsRepository:
             )
         )
 
+    async def account_of(self, person_id: int, compound_id: int) -> PointsAccount | None:
+        return await self.session.scalar(
+            select(PointsAccount).where(
+                PointsAccount.person_id == person_id, PointsAccount.compound_id == compound_id
+            )
+        )
+
     async def account(self, account_id: int) -> PointsAccount | None:
         return await self.session.get(PointsAccount, account_id)
 
@@ -399,15 +406,19 @@ class PointsRepository:
     async def home_compounds(self, person_id: int) -> list[tuple[int, str]]:
         """(compound id, building name) of each home, oldest first."""
         rows = await self.session.execute(
-            select(Building.compound_id, Building.name)
+            select(Building.compound_id, Building.name, Compound)
             .select_from(Residency)
             .join(Household, Household.id == Residency.household_id)
             .join(Unit, Unit.id == Household.unit_id)
             .join(Building, Building.id == Unit.building_id)
+            .join(Compound, Compound.id == Building.compound_id)
             .where(Residency.person_id == person_id)
             .order_by(Residency.id)
         )
-        return [(int(c), str(b)) for c, b in rows.all()]
+        found = rows.all()
+        # The compounds come along, kept for the session: the name and time zone asked next need no statement.
+        self.session.info.setdefault("preloaded", []).extend(c for _i, _b, c in found)
+        return [(int(c), str(b)) for c, b, _compound in found]
 
     async def role_compounds(self, person_id: int) -> list[tuple[str, int | None]]:
         rows = await self.session.execute(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import OutboxMessage
+from bot.db import errors
+from bot.db.models import OutboxMessage, Person
 from bot.db.models.repairs import (
     RepairEvent,
     RepairFollower,
@@ -94,6 +95,18 @@ class RepairsRepository:
         await self.session.flush()
         return ticket
 
+    async def set_alert_key(self, ticket_id: int, key: str) -> None:
+        """Marks the ticket an emergency alert raised; Conflict when another press raised it first."""
+        try:
+            await self.session.execute(
+                update(RepairTicket).where(RepairTicket.id == ticket_id).values(alert_key=key)
+            )
+        except IntegrityError as exc:
+            raise errors.Conflict(exc.statement, exc.params, exc.orig or exc) from exc
+
+    async def ticket_by_alert_key(self, key: str) -> RepairTicket | None:
+        return await self.session.scalar(select(RepairTicket).where(RepairTicket.alert_key == key))
+
     async def ticket_by_request_key(self, reporter_id: int, request_key: str) -> RepairTicket | None:
         return await self.session.scalar(
             select(RepairTicket).where(
@@ -170,15 +183,41 @@ class RepairsRepository:
         return counts
 
     async def tickets_of_reporter_or_follower(self, person_id: int, limit: int = 20) -> list[RepairTicket]:
-        followed = select(RepairFollower.ticket_id).where(RepairFollower.person_id == person_id)
-        return list(
+        # The newest `limit` of each kind, then the newest of those: each part walks its own index; a single
+        # "reporter = ? OR id IN (...)" walked the whole table backwards on PostgreSQL.
+        own = (
+            select(RepairTicket.id.label("id"))
+            .where(RepairTicket.reporter_id == person_id)
+            .order_by(RepairTicket.id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        followed = (
+            select(RepairFollower.ticket_id.label("id"))
+            .where(RepairFollower.person_id == person_id)
+            .order_by(RepairFollower.ticket_id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        ids = union(select(own.c.id), select(followed.c.id))
+        tickets = list(
             await self.session.scalars(
                 select(RepairTicket)
-                .where((RepairTicket.reporter_id == person_id) | RepairTicket.id.in_(followed))
+                .where(RepairTicket.id.in_(ids))
                 .order_by(RepairTicket.id.desc())
                 .limit(limit)
             )
         )
+        await self._load_assignees(tickets)
+        return tickets
+
+    async def _load_assignees(self, tickets: Sequence[RepairTicket]) -> None:
+        """The people the tickets are assigned to, in one statement: the views then find them in the session
+        instead of asking for each ticket's assignee one by one. Kept referenced for the session's life."""
+        wanted = {t.assignee_id for t in tickets if t.assignee_id is not None}
+        if wanted:
+            people = list(await self.session.scalars(select(Person).where(Person.id.in_(wanted))))
+            self.session.info.setdefault("preloaded", []).extend(people)
 
     async def _tickets(self, *conditions: Any, limit: int) -> list[RepairTicket]:
         return list(
