@@ -1,7 +1,7 @@
 """fast path: indexes for the hot per-person lists (/mytickets, the points ledger)
 
-Revision ID: 0013_fast_path
-Revises: 0011_votes (the coordinator re-chains)
+Revision ID: 0012_fast_path
+Revises: 0011_votes
 Create Date: 2026-12-01 06:30:00
 """
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0013_fast_path"
+revision: str = "0012_fast_path"
 down_revision: str | None = "0011_votes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """supervisor insight: ticket channel, first acceptance on time, 公示 opt-in, indexes for monthly figures
 
-Revision ID: 0012_stats
-Revises: 0013_fast_path (landed on main first; 0012 was reserved for this one)
+Revision ID: 0013_stats
+Revises: 0012_fast_path
 Create Date: 2026-12-01 06:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_stats"
-down_revision: str | None = "0013_fast_path"
+revision: str = "0013_stats"
+down_revision: str | None = "0012_fast_path"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
