@@ -24,7 +24,6 @@ from bot.callbacks import Button
 from bot.capability import Capability, Wiring
 from bot.commands import CommandSpec, roles
 from bot.context import BotContext, Draft, Services
-from bot.db.models.announcements import Announcement
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import announcements, compounds, events, residents
@@ -296,10 +295,7 @@ def _draft_obj(context: BotContext) -> AnnouncementDraft:
 
 async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
     draft = _draft_obj(context)
-    preview = Announcement(
-        kind=draft.kind, title=draft.title, body=draft.body, table_rows=[list(r) for r in draft.table_rows]
-    )
-    text = announcements.render(context.services.translator, context.language, preview)
+    text = announcements.render(context.services.translator, context.language, draft)
     tz = await _compound_zone(context)
     when = (
         fmt_when(context.services.translator, context.language, draft.send_at, tz)
@@ -316,7 +312,7 @@ async def _confirm(update: Update, context: BotContext) -> AnnounceStep:
     )
     markup = buttons([[(context.t("announcements.btn_send"), SEND.data())], _cancel_row(context)])
     # The preview shows the accounts table in the same monospace as the post.
-    found = announcements.table_entities(context.services.translator, context.language, preview, summary)
+    found = announcements.table_entities(context.services.translator, context.language, draft, summary)
     entities = [MessageEntity(str(e["type"]), int(str(e["offset"])), int(str(e["length"]))) for e in found]
     await edit_or_reply(update, context, summary, markup, entities=entities or None)
     return AnnounceStep.CONFIRM

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.db.errors import Conflict
@@ -142,7 +144,20 @@ class AnnouncementView:
     tz: str
 
 
-def render(t: Translator, language: str | None, ann: Announcement) -> str:
+class Postable(Protocol):
+    """What a post is made of: a stored announcement, or the author's draft shown as a preview."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str | None: ...
+    @property
+    def table_rows(self) -> Sequence[Sequence[str]]: ...
+
+
+def render(t: Translator, language: str | None, ann: Postable) -> str:
     if ann.kind == AnnouncementKind.ACCOUNTS:
         headers = tuple(t(language, f"announcements.col_{c}") for c in ("item", "income", "spent", "balance"))
         table = render_table(
@@ -152,9 +167,7 @@ def render(t: Translator, language: str | None, ann: Announcement) -> str:
     return t(language, "announcements.notice_text", title=ann.title, body=ann.body)
 
 
-def table_entities(
-    t: Translator, language: str | None, ann: Announcement, text: str
-) -> list[dict[str, object]]:
+def table_entities(t: Translator, language: str | None, ann: Postable, text: str) -> list[dict[str, object]]:
     """The accounts table inside `text` (the post, or the author's preview) as a monospace ("pre") block, so
     its columns line up; Telegram counts offsets in UTF-16 units."""
     if ann.kind != AnnouncementKind.ACCOUNTS:

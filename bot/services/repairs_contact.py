@@ -14,9 +14,10 @@ from bot.delivery.notify import notify_person
 from bot.i18n import Translator
 from bot.notices.repairs import Notice, reply_rows
 from bot.services.errors import UserFacingError
+from bot.services.people import require_person
 from bot.services.repairs_cards import refresh_group_cards, send_photos
 from bot.services.repairs_common import ACTIVE_STATUSES, number_of
-from bot.services.repairs_core import DESCRIPTION_LIMIT, _event, _person, _ticket
+from bot.services.repairs_core import DESCRIPTION_LIMIT, _event, _ticket
 
 RELAY_LIMIT = 500
 PHONE_RE = re.compile(r"^\+?\d{5,15}$")
@@ -38,7 +39,7 @@ class RelayTarget:
 async def reporter_contact(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> ReporterContact:
     """The resident's shared phone, for the ticket's assignee and nobody else."""
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         ticket = await _ticket(uow, ticket_id)
         if ticket.assignee_id != person.id or ticket.status not in ACTIVE_STATUSES:
             raise UserFacingError("repairs.contact_assignee_only")
@@ -50,7 +51,7 @@ async def reporter_contact(uow: UnitOfWork, telegram_id: int, ticket_id: int) ->
 
 async def _sides(uow: UnitOfWork, telegram_id: int, ticket_id: int) -> tuple[Person, RepairTicket, Person]:
     """(sender, ticket, other side); refused unless the sender reported or handles this open ticket."""
-    person = await _person(uow, telegram_id)
+    person = await require_person(uow, telegram_id)
     ticket = await _ticket(uow, ticket_id)
     if ticket.assignee_id is not None and person.id == ticket.assignee_id:
         other_id = ticket.reporter_id
@@ -118,7 +119,7 @@ async def save_shared_phone(uow: UnitOfWork, telegram_id: int, phone: str) -> st
     if not PHONE_RE.match(cleaned):
         raise UserFacingError("repairs.phone_bad")
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         holder = await uow.community.person_by_phone(cleaned)
         if holder is not None and holder.id != person.id:
             raise UserFacingError("repairs.phone_taken")
@@ -149,7 +150,7 @@ async def add_still_wrong(
     if not text and not photo:
         raise UserFacingError("repairs.relay_empty")
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         ticket = await _ticket(uow, ticket_id)
         if ticket.reporter_id != person.id:
             raise UserFacingError("repairs.not_yours")

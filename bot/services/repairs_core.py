@@ -195,13 +195,6 @@ async def _ticket_view(uow: UnitOfWork, ticket: RepairTicket) -> TicketView:
     return _view(ticket, assignee)
 
 
-async def _person(uow: UnitOfWork, telegram_id: int) -> Person:
-    person = await uow.community.person_by_telegram(telegram_id)
-    if person is None:
-        raise UserFacingError("common.not_registered")
-    return person
-
-
 async def _ticket(uow: UnitOfWork, ticket_id: int) -> RepairTicket:
     ticket = await uow.repairs.ticket(ticket_id)
     if ticket is None:

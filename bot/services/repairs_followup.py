@@ -10,6 +10,7 @@ from bot.i18n import Translator
 from bot.notices.repairs import task_card
 from bot.roles import Role
 from bot.services.errors import UserFacingError
+from bot.services.people import require_person
 from bot.services.repairs_cards import (
     _alert_roles,
     _tell_residents,
@@ -31,7 +32,6 @@ from bot.services.repairs_core import (
     _can_see,
     _event,
     _may_work_on,
-    _person,
     _reload,
     _ticket,
     _view,
@@ -48,7 +48,7 @@ async def rate(
     if not 1 <= stars <= 5:
         raise UserFacingError("repairs.stale", status="")
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         ticket = await _ticket(uow, ticket_id)
         if ticket.reporter_id != person.id:
             raise UserFacingError("repairs.not_yours")
@@ -95,7 +95,7 @@ async def rate(
 async def add_comment(uow: UnitOfWork, telegram_id: int, ticket_id: int, text: str, now: datetime) -> None:
     text = text.strip()[:COMMENT_LIMIT]
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         ticket = await _ticket(uow, ticket_id)
         if ticket.reporter_id != person.id or ticket.rating is None:
             raise UserFacingError("repairs.not_yours")
@@ -109,7 +109,7 @@ async def reopen(
     uow: UnitOfWork, t: Translator, telegram_id: int, ticket_id: int, now: datetime
 ) -> TicketView:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         ticket = await _ticket(uow, ticket_id)
         if ticket.reporter_id != person.id:
             raise UserFacingError("repairs.not_yours")
@@ -162,7 +162,7 @@ async def reopen(
 async def urge(uow: UnitOfWork, t: Translator, telegram_id: int, ticket_id: int, now: datetime) -> TicketView:
     """催办: pings whoever has it; a late ticket climbs one step of the ladder at once."""
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         ticket = await _ticket(uow, ticket_id)
         viewer = await _can_see(uow, person, ticket)
         if viewer not in (Viewer.REPORTER, Viewer.FOLLOWER):

@@ -13,6 +13,7 @@ from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.roles import Role
 from bot.services.errors import UserFacingError
+from bot.services.people import require_person
 from bot.services.repairs_cards import (
     _alert_roles,
     _send_task_card,
@@ -43,7 +44,6 @@ from bot.services.repairs_core import (
     _compound,
     _covers,
     _event,
-    _person,
     _roles_in,
     _ticket,
     _ticket_view,
@@ -174,7 +174,7 @@ async def start_report(
     uow: UnitOfWork, telegram_id: int, now: datetime, *, place_id: int | None = None
 ) -> ReportStart:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         homes = [r.household for r in await uow.community.residencies_of(person.id)]
         compound_ids = [h.unit.building.compound_id for h in homes]
         compound_ids += [
@@ -225,7 +225,7 @@ async def _where(uow: UnitOfWork, person: Person, draft: ReportDraft) -> tuple[i
 
 async def find_duplicate(uow: UnitOfWork, telegram_id: int, draft: ReportDraft) -> DuplicateView | None:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         compound_id, _b, _l, _p = await _where(uow, person, draft)
         ticket = await uow.repairs.open_duplicate(compound_id, draft.kind, draft.household_id, draft.place_id)
         if ticket is None:
@@ -261,7 +261,7 @@ async def submit_report(
     uow: UnitOfWork, t: Translator, telegram_id: int, draft: ReportDraft, now: datetime
 ) -> SubmitResult:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         earlier = await _ticket_for_draft(uow, person, draft)
         if earlier is not None:
             return earlier
@@ -361,7 +361,7 @@ async def create_ticket(
 
 async def follow(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: datetime) -> TicketView:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         ticket = await _ticket(uow, ticket_id)
         if ticket.status not in ACTIVE_STATUSES:
             raise UserFacingError("repairs.follow_closed", number=number_of(ticket.id))

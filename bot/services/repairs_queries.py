@@ -10,6 +10,7 @@ from bot.db.models.repairs import RepairTicket
 from bot.db.uow import UnitOfWork
 from bot.roles import Role
 from bot.services.errors import UserFacingError
+from bot.services.people import require_person
 from bot.services.repairs_common import (
     ACTIVE_STATUSES,
     KINDS,
@@ -24,7 +25,6 @@ from bot.services.repairs_core import (
     TimelineLine,
     _can_see,
     _compound,
-    _person,
     _ticket,
     _ticket_view,
     policy_values,
@@ -45,7 +45,7 @@ async def my_tickets(uow: UnitOfWork, telegram_id: int) -> list[TicketView]:
 
 async def ticket_detail(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: datetime) -> TicketDetail:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         ticket = await _ticket(uow, ticket_id)
         viewer = await _can_see(uow, person, ticket)
         if viewer is None:
@@ -83,7 +83,7 @@ async def ticket_detail(uow: UnitOfWork, telegram_id: int, ticket_id: int, now: 
 async def staff_tasks(uow: UnitOfWork, telegram_id: int) -> list[TicketView]:
     """A butler's own open tasks, plus the duty queue for those who may take from it."""
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         roles = await uow.community.roles_of(person.id)
         names = {r.role for r in roles}
         if not names & {Role.BUTLER, Role.PROPERTY_MANAGER, Role.MEDIATOR}:
@@ -98,7 +98,7 @@ async def staff_tasks(uow: UnitOfWork, telegram_id: int) -> list[TicketView]:
 
 async def board(uow: UnitOfWork, telegram_id: int, now: datetime) -> BoardView:
     async with uow:
-        person = await _person(uow, telegram_id)
+        person = await require_person(uow, telegram_id)
         roles = [
             r
             for r in await uow.community.roles_of(person.id)

@@ -11,6 +11,7 @@ from bot.db.uow import UnitOfWork
 from bot.i18n import Translator
 from bot.roles import Role
 from bot.services.errors import UserFacingError
+from bot.services.people import require_person
 from bot.services.repairs_cards import (
     _alert_roles,
     _send_task_card,
@@ -30,7 +31,6 @@ from bot.services.repairs_core import (
     _covers,
     _event,
     _may_work_on,
-    _person,
     _reload,
     _roles_in,
     _stale_refusal,
@@ -46,7 +46,7 @@ from bot.work_kinds import WorkKind
 
 
 async def _staff_person(uow: UnitOfWork, telegram_id: int, ticket: RepairTicket) -> Person:
-    person = await _person(uow, telegram_id)
+    person = await require_person(uow, telegram_id)
     if not await _may_work_on(uow, person, ticket):
         raise UserFacingError("repairs.not_staff")
     return person
