@@ -945,6 +945,9 @@ RANKER_UNUSED: tuple[str, ...] = ("answer", "answer_bigram")
 # tuning sets written later (tests/data/law_tuning_2*.tsv) answers below this confidence were often wrong.
 MIN_ANSWER_THRESHOLD = 60.0
 RANKER_C = 1.0  # regularisation of the pairwise ranker
+# "您是不是想问" needs at least this much even when chit-chat scores far lower: below it the closest entries
+# are mostly unrelated ("网购的衣服不合身" -> the dry cleaner), and saying "not sure" is more honest.
+SUGGEST_FLOOR = 30.0
 _MIN_LOGIT = math.log(1e-4 / (1 - 1e-4))  # the rival's logit when there is none (as in matcher._logit)
 _RIVAL_FLOOR_LOGIT = math.log(0.02 / 0.98)  # matcher.RIVAL_FLOOR
 
@@ -1083,7 +1086,7 @@ def train_ranker(
         "intercept": round(shift, 5),
         "answer_threshold": max(best[2], MIN_ANSWER_THRESHOLD),
         "answer_margin": 0.0,
-        "suggest_threshold": max(suggest, 15.0),
+        "suggest_threshold": max(suggest, SUGGEST_FLOOR),
         "weak_suggest_threshold": min(suggest, 8.0),
         "confidence": [round(float(conf.coef_[0][0]), 5), round(float(conf.coef_[0][1]), 5),
                        round(float(conf.coef_[0][2]), 5), round(float(conf.intercept_[0]), 5)],
