@@ -27,6 +27,9 @@ class Office:
     cues: tuple[str, ...]  # normalised, without spaces
     pairs: tuple[tuple[str, str], ...] = ()  # two words that together count like a strong word
     strong: tuple[str, ...] = ()  # count whatever the matcher found
+    # two words that together make it a Civil Code question after all: "电动车被偷了 物业赔不赔" asks about
+    # the property company's duty, not for the police
+    civil_pairs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +57,14 @@ def parse_offices(rows: object) -> tuple[list[Office], list[str]]:
             continue
         cues = tuple(k for c in row.get("cues") or () if (k := _key(c)))
         strong = tuple(k for c in row.get("strong") or () if (k := _key(c)))
-        pairs = tuple(
-            (_key(p[0]), _key(p[1])) for p in row.get("pairs") or ()
+        pairs, civil_pairs = (tuple(
+            (_key(p[0]), _key(p[1])) for p in row.get(name) or ()
             if isinstance(p, list) and len(p) == 2 and _key(p[0]) and _key(p[1])
-        )
+        ) for name in ("pairs", "civil_pairs"))
         if not cues and not pairs and not strong:
             problems.append(f"scope #{i} ({row['office']}): no cues")
             continue
-        offices.append(Office(str(row["office"]), str(row["pointer"]), cues, pairs, strong))
+        offices.append(Office(str(row["office"]), str(row["pointer"]), cues, pairs, strong, civil_pairs))
     return offices, problems
 
 
@@ -89,6 +92,8 @@ class ScopeDetector:
         key = _key(text)
         found = []
         for office in self.offices:
+            if any(a in key and b in key for a, b in office.civil_pairs):
+                continue
             strong = tuple(c for c in office.strong if c in key)
             strong += tuple(f"{a}+{b}" for a, b in office.pairs if a in key and b in key)
             hits = tuple(c for c in office.cues if c in key)

@@ -163,10 +163,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from knowledge.corpus import load_corpus
-    from knowledge.evaluation import read_dev_files, train_ranker
+    from knowledge.evaluation import ranker_training_items, train_ranker
     from knowledge.matcher import RANKER_FILE
 
-    dev, _ = read_dev_files()  # the tuning set (tests/data/law_dev), never the frozen one
+    dev = ranker_training_items()  # the tuning sets, never the frozen one
     write = None if args.dry_run else RANKER_FILE
     report = train_ranker(load_corpus(), dev, precision=args.precision, write=write)
     print(json.dumps(report, ensure_ascii=False, indent=1))
