@@ -39,6 +39,8 @@ LAW_TUNING_2 = REPO_ROOT / "tests" / "data"
 LAW_FRESH_FILE = REPO_ROOT / "tests" / "data" / "law_fresh.tsv"
 # Written blind after the second round of tuning (tests/data/README_fresh_3.md): measured once.
 LAW_FRESH_3_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_3.tsv"
+# Written blind after the third round (tests/data/README_fresh_4.md); never in the ranker's fit.
+LAW_FRESH_4_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_4.tsv"
 INTENT_DEV_FILE = REPO_ROOT / "tests" / "data" / "intent_dev.tsv"
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -625,7 +627,9 @@ def dev_sets(dev_paths: Iterable[str | Path] | None = None) -> dict[str, tuple[l
     if LAW_FRESH_FILE.is_file():
         sets["fresh (written after the first round; seen since)"] = read_dev_files([LAW_FRESH_FILE])
     if LAW_FRESH_3_FILE.is_file():
-        sets["fresh 3 (written blind after the last change)"] = read_dev_files([LAW_FRESH_3_FILE])
+        sets["fresh 3 (written after the second round; tuned on since)"] = read_dev_files([LAW_FRESH_3_FILE])
+    if LAW_FRESH_4_FILE.is_file():
+        sets["fresh 4 (written blind after the last change)"] = read_dev_files([LAW_FRESH_4_FILE])
     return sets
 
 
