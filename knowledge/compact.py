@@ -121,3 +121,34 @@ class Columns:
         if not rows.size:
             return np.zeros(self.shape[0])
         return np.bincount(rows, weights=vals, minlength=self.shape[0])
+
+
+class TermIds:
+    """Terms -> ids given from outside (a fitted vectorizer's columns), as sorted arrays like ``Vocab``."""
+
+    __slots__ = ("ids", "vocab")
+
+    def __init__(self, mapping: dict[str, int]) -> None:
+        self.vocab = Vocab(mapping)
+        self.ids = np.zeros(len(self.vocab), dtype=np.int64)
+        if mapping:
+            self.ids[self.vocab.index(list(mapping))] = np.fromiter(mapping.values(), dtype=np.int64,
+                                                                    count=len(mapping))
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, TermIds) and np.array_equal(self.vocab.terms, other.vocab.terms)
+                and np.array_equal(self.ids, other.ids))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def index(self, terms: Sequence[str]) -> np.ndarray:
+        """The id of each term, -1 for a term not known."""
+        pos = self.vocab.index(terms)
+        return np.where(pos >= 0, self.ids[np.maximum(pos, 0)] if self.ids.size else -1, -1)
+
+    def get(self, term: str) -> int | None:
+        i = int(self.index([term])[0])
+        return i if i >= 0 else None
