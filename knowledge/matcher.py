@@ -39,7 +39,6 @@ import hashlib
 import json
 import math
 import os
-import pickle
 import re
 import stat
 import tempfile
@@ -52,7 +51,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from knowledge.articles import article_lookup, is_valid_article, parse_article_number, strip_article_refs
-from knowledge.compact import Columns, Vocab
+from knowledge.compact import Columns, Vocab, dump_mapped, load_mapped
 from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
 from knowledge.glossary import is_english, translate_terms
 from knowledge.normalize import normalize_text
@@ -323,7 +322,7 @@ _INDEX_ATTRS = (
     "_entry_df_limit", "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
     "related_index", "_word_mass", "_scope_model",
 )
-_CACHE_VERSION = "9"
+_CACHE_VERSION = "10"
 
 
 def default_cache_dir() -> Path:
@@ -375,10 +374,9 @@ def _load_index(cache_dir: str | Path, key: str) -> dict[str, object] | None:
     if path is None or not path.is_file():
         return None
     enabled = gc.isenabled()
-    gc.disable()  # millions of small containers: the collector would run hundreds of times for nothing
+    gc.disable()  # thousands of small containers: the collector would run many times for nothing
     try:
-        with path.open("rb") as fh:
-            state = pickle.load(fh)
+        state = load_mapped(path)  # the arrays stay in the file, mapped: pages no query reads cost no memory
     except Exception:  # a damaged or foreign cache is simply rebuilt
         return None
     finally:
@@ -396,7 +394,7 @@ def _save_index(cache_dir: str | Path, key: str, state: dict[str, object]) -> No
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            dump_mapped(state, fh)
         os.replace(tmp, folder / f"law-{key}.pickle")
         for old in folder.glob("law-*.pickle"):  # indexes of earlier corpus versions
             if old.name != f"law-{key}.pickle":

@@ -512,3 +512,21 @@ def test_jieba_hmm_tables_load_when_someone_uses_them() -> None:
     assert cut("楼上天天半夜蹦迪咋办")
     jieba = import_jieba()
     assert "".join(jieba.finalseg.cut("张小明来了")) == "张小明来了"
+
+
+def test_mapped_pickle_round_trip_keeps_arrays_in_the_file(tmp_path: Path) -> None:
+    import numpy as np
+
+    from knowledge.compact import dump_mapped, load_mapped
+
+    state = {"ids": np.arange(5, dtype=np.int32), "terms": np.array(["物业", "费"]), "plain": [1, "二"]}
+    path = tmp_path / "index.bin"
+    with path.open("wb") as fh:
+        dump_mapped(state, fh)
+    loaded = load_mapped(path)
+    assert isinstance(loaded, dict) and loaded["plain"] == [1, "二"]
+    assert loaded["ids"].tolist() == [0, 1, 2, 3, 4] and loaded["terms"].tolist() == ["物业", "费"]
+    assert not loaded["ids"].flags.writeable  # a view of the mapped file, not a copy
+    path.write_bytes(b"not a mapped index")
+    with pytest.raises(ValueError):
+        load_mapped(path)
