@@ -25,11 +25,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from knowledge.articles import article_lookup
-from knowledge.matcher import _private_dir  # the law index's cache folder check: same folder, same rule
 from knowledge.normalize import normalize_text
+
+if TYPE_CHECKING:
+    from knowledge.compact import TermIds
 
 log = logging.getLogger(__name__)
 
@@ -156,14 +158,19 @@ def word_ngrams(text: str, max_n: int) -> list[str]:
     return grams
 
 
-def _tfidf_row(grams: Iterable[str], vocabulary: dict[str, int], idf: Any) -> tuple[Any, Any] | None:
+def _term_ids(mapping: dict[str, int]) -> TermIds:
+    from knowledge.compact import TermIds  # numpy: imported with the model, not with the bot
+
+    return TermIds(mapping)
+
+
+def _tfidf_row(grams: Sequence[str], vocabulary: TermIds, idf: Any) -> tuple[Any, Any] | None:
     """Indices and unit-length sublinear TF-IDF values of one text's known grams, as the vectorizer does."""
     import numpy as np
 
     counts: dict[int, int] = {}
-    for gram in grams:
-        index = vocabulary.get(gram)
-        if index is not None:
+    for index in vocabulary.index(grams).tolist():
+        if index >= 0:
             counts[index] = counts.get(index, 0) + 1
     if not counts:
         return None
@@ -177,14 +184,14 @@ def _tfidf_row(grams: Iterable[str], vocabulary: dict[str, int], idf: Any) -> tu
 @dataclass
 class IntentModel:
     """A fitted model as plain arrays: the TF-IDF vocabulary and idf weights, the linear SVM's
-    coefficients and the sigmoid calibration per intent. Scoring one message is a few dictionary look-ups
+    coefficients and the sigmoid calibration per intent. Scoring one message is one vocabulary look-up
     and a small matrix product (well under a millisecond), and loading it needs numpy only: importing
     scikit-learn alone costs about a second, so only training imports it. ``reference`` keeps the fitted
     scikit-learn objects when the model was trained in this process (never cached), to check against."""
 
     params: Params
     classes: tuple[str, ...]
-    vocabulary: dict[str, int]
+    vocabulary: TermIds  # n-gram -> column, as sorted arrays (a dict of them costs ten times the memory)
     idf: Any
     coef: Any  # intents x (character n-grams + word n-grams + 3 law features)
     intercept: Any
@@ -194,7 +201,7 @@ class IntentModel:
     train_seconds: float
     key: str = ""
     reference: Any = field(default=None, repr=False)
-    word_vocabulary: dict[str, int] = field(default_factory=dict)
+    word_vocabulary: TermIds = field(default_factory=lambda: _term_ids({}))
     word_idf: Any = None
 
     def probabilities(self, prepared: str, law: Sequence[float]) -> dict[str, float]:
@@ -263,7 +270,7 @@ def train(
     return IntentModel(
         params=params,
         classes=tuple(str(c) for c in classifier.classes_),
-        vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
+        vocabulary=_term_ids({str(k): int(v) for k, v in vectorizer.vocabulary_.items()}),
         idf=np.asarray(vectorizer.idf_, dtype=np.float64),
         coef=np.asarray(fitted.coef_, dtype=np.float64),
         intercept=np.asarray(fitted.intercept_, dtype=np.float64),
@@ -272,7 +279,9 @@ def train(
         trained_on=len(rows),
         train_seconds=time.perf_counter() - started,
         reference=(vectorizer, words, classifier),
-        word_vocabulary={} if words is None else {str(k): int(v) for k, v in words.vocabulary_.items()},
+        word_vocabulary=_term_ids(
+            {} if words is None else {str(k): int(v) for k, v in words.vocabulary_.items()}
+        ),
         word_idf=None if words is None else np.asarray(words.idf_, dtype=np.float64),
     )
 
@@ -304,6 +313,8 @@ def _model_path(folder: Path, key: str) -> Path:
 
 
 def load_cached(cache_dir: str | Path, key: str) -> IntentModel | None:
+    from knowledge.matcher import _private_dir  # the law index's cache folder check: same folder, same rule
+
     folder = _private_dir(cache_dir)
     path = _model_path(folder, key) if folder else None
     if path is None or not path.is_file():
@@ -318,6 +329,8 @@ def load_cached(cache_dir: str | Path, key: str) -> IntentModel | None:
 
 
 def save_cached(cache_dir: str | Path, model: IntentModel) -> Path | None:
+    from knowledge.matcher import _private_dir
+
     folder = _private_dir(cache_dir)
     if folder is None:
         return None

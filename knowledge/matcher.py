@@ -36,24 +36,22 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import heapq
 import json
 import math
 import os
-import pickle
 import re
 import stat
 import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz
-from scipy import sparse
 
 from knowledge.articles import article_lookup, is_valid_article, parse_article_number, strip_article_refs
+from knowledge.compact import Columns, Vocab, dump_mapped, load_mapped
 from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
 from knowledge.glossary import is_english, translate_terms
 from knowledge.normalize import normalize_text
@@ -228,69 +226,87 @@ class MatchResult:
 
 # --- BM25 field -------------------------------------------------------------------------------------------
 
-@dataclass(slots=True)
 class _Field:
-    """One BM25 field: per-document term weights (tf part, length-normalised) and idf."""
+    """One BM25 field: per-document term weights (tf part, length-normalised) and idf, as arrays (a vocabulary
+    of sorted terms, idf per term, the weights column by column: a query reads only its own terms' columns,
+    and the columns are also the retrieval postings)."""
 
-    weights: list[dict[str, float]] = field(default_factory=list)
-    idf: dict[str, float] = field(default_factory=dict)
-    mass: list[float] = field(default_factory=list)  # sum of idf over a document's distinct terms
-    oov_idf: float = 0.0
+    __slots__ = ("idf", "matrix", "oov_idf", "vocab")
+
+    def __init__(self, vocab: Vocab | None = None, idf: np.ndarray | None = None,
+                 matrix: Columns | None = None, oov_idf: float = 0.0) -> None:
+        self.vocab = vocab if vocab is not None else Vocab()
+        self.idf = idf if idf is not None else np.zeros(0)
+        self.matrix = matrix if matrix is not None else Columns(
+            np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0), (0, 0)
+        )
+        self.oov_idf = oov_idf
 
     @classmethod
-    def build(cls, docs: Sequence[Sequence[str]]) -> _Field:
-        f = cls()
+    def empty(cls, n: int) -> _Field:
+        """A field not built (its features carry no weight) over ``n`` documents."""
+        nothing = Columns(np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0), (n, 0))
+        return cls(matrix=nothing)
+
+    def __getstate__(self) -> tuple[Vocab, np.ndarray, Columns, float]:
+        return self.vocab, self.idf, self.matrix, self.oov_idf
+
+    def __setstate__(self, state: tuple[Vocab, np.ndarray, Columns, float]) -> None:
+        self.vocab, self.idf, self.matrix, self.oov_idf = state
+
+    @classmethod
+    def build(cls, docs: Sequence[Sequence[str]], mass: list[float] | None = None) -> _Field:
+        """``mass``: filled with the sum of idf over each document's distinct terms."""
         n = len(docs)
         avgdl = (sum(len(d) for d in docs) / n) if n else 1.0
         avgdl = avgdl or 1.0
         df: dict[str, int] = defaultdict(int)
+        weights: list[dict[str, float]] = []
         for doc in docs:
             counts: dict[str, int] = defaultdict(int)
             for t in doc:
                 counts[t] += 1
             norm = K1 * (1 - B + B * len(doc) / avgdl)
-            f.weights.append({t: c * (K1 + 1) / (c + norm) for t, c in counts.items()})
+            weights.append({t: c * (K1 + 1) / (c + norm) for t, c in counts.items()})
             for t in counts:
                 df[t] += 1
-        f.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        f.oov_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
-        f.mass = [sum(f.idf[t] for t in w) for w in f.weights]
-        return f
+        vocab = Vocab(df)
+        terms = list(df)
+        cols = vocab.index(terms)
+        idf = np.zeros(len(vocab))
+        idf[cols] = [math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df.values()]
+        column = dict(zip(terms, cols.tolist(), strict=True))
+        rows = [d for d, w in enumerate(weights) for _ in w]
+        matrix = Columns.from_triplets(
+            rows, [column[t] for w in weights for t in w], [v for w in weights for v in w.values()],
+            (n, len(vocab)),
+        )
+        if mass is not None:
+            term_idf = dict(zip(terms, idf[cols].tolist(), strict=True))
+            mass.extend(sum(term_idf[t] for t in w) for w in weights)
+        oov_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
+        return cls(vocab, idf, matrix, oov_idf)
+
+    def __contains__(self, term: str) -> bool:
+        return term in self.vocab
 
     def term_idf(self, term: str) -> float:
-        return self.idf.get(term, self.oov_idf)
+        col = self.vocab.get(term)
+        return self.oov_idf if col is None else float(self.idf[col])
 
+    def term_idfs(self, terms: Sequence[str]) -> list[float]:
+        """``term_idf`` of each term, looked up together."""
+        cols = self.vocab.index(terms)
+        return np.where(cols >= 0, self.idf[np.maximum(cols, 0)] if self.idf.size else 0.0,
+                        self.oov_idf).tolist()
 
-def _column_matrix(fld: _Field, n: int) -> tuple[dict[str, int], sparse.csc_matrix, sparse.csc_matrix]:
-    """A per-phrasing field as (term -> column, BM25 weights, presence), column-major: a query reads only
-    the columns of its own terms."""
-    vocab = {t: i for i, t in enumerate(fld.idf)}
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    for d, w in enumerate(fld.weights):
-        for t, v in w.items():
-            rows.append(d)
-            cols.append(vocab[t])
-            vals.append(v)
-    shape = (n, len(vocab))
-    weights = sparse.csc_matrix((np.asarray(vals, dtype=np.float64), (rows, cols)), shape=shape)
-    presence = sparse.csc_matrix((np.ones(len(vals)), (rows, cols)), shape=shape)
-    return vocab, weights, presence
-
-
-def _column_sums(matrix: sparse.csc_matrix, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """matrix[:, cols] @ weights, touching only those columns."""
-    ptr, ind, data = matrix.indptr, matrix.indices, matrix.data
-    starts = ptr[cols]
-    lengths = ptr[cols + 1] - starts
-    total = int(lengths.sum()) if len(cols) else 0
-    if not total:
-        return np.zeros(matrix.shape[0])
-    # every stored position of those columns, without a Python loop
-    take = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-    per = np.repeat(weights, lengths)
-    return np.bincount(ind[take], weights=data[take] * per, minlength=matrix.shape[0])
+    def scores(self, query: dict[str, float], *, presence: bool = False) -> np.ndarray:
+        """Per document: sum over the query's terms of its weight x the document's (1 with ``presence``)."""
+        terms = list(query)
+        cols = self.vocab.index(terms)
+        found = cols >= 0
+        vals = np.fromiter(query.values(), dtype=np.float64, count=len(terms))
+        return self.matrix.column_sums(cols[found], vals[found], presence=presence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,10 +319,10 @@ class _Phrasing:
 _INDEX_ATTRS = (
     "_phr_canonical", "_phr_content", "_phr_joined", "_entry_phrasings", "_citing", "_word", "_bigram",
     "_char", "_pool", "_pool_bigram", "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram",
-    "_postings", "_entry_df_limit", "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
-    "related_index", "_word_cols", "_bigram_cols", "_char_cols", "_word_mass", "_scope_model",
+    "_entry_df_limit", "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
+    "related_index", "_word_mass", "_scope_model",
 )
-_CACHE_VERSION = "8"
+_CACHE_VERSION = "10"
 
 
 def default_cache_dir() -> Path:
@@ -322,7 +338,7 @@ def _cache_key(
     h = hashlib.sha256(_CACHE_VERSION.encode())
     h.update(repr((ranked, sorted(k for k, v in weights.items() if v > 0))).encode())
     here = Path(__file__).resolve().parent
-    for name in ("matcher.py", "tokenize.py", "normalize.py", "synonyms.txt", "dictionary.txt"):
+    for name in ("matcher.py", "compact.py", "tokenize.py", "normalize.py", "synonyms.txt", "dictionary.txt"):
         try:
             h.update((here / name).read_bytes())
         except OSError:
@@ -358,10 +374,9 @@ def _load_index(cache_dir: str | Path, key: str) -> dict[str, object] | None:
     if path is None or not path.is_file():
         return None
     enabled = gc.isenabled()
-    gc.disable()  # millions of small containers: the collector would run hundreds of times for nothing
+    gc.disable()  # thousands of small containers: the collector would run many times for nothing
     try:
-        with path.open("rb") as fh:
-            state = pickle.load(fh)
+        state = load_mapped(path)  # the arrays stay in the file, mapped: pages no query reads cost no memory
     except Exception:  # a damaged or foreign cache is simply rebuilt
         return None
     finally:
@@ -379,7 +394,7 @@ def _save_index(cache_dir: str | Path, key: str, state: dict[str, object]) -> No
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            dump_mapped(state, fh)
         os.replace(tmp, folder / f"law-{key}.pickle")
         for old in folder.glob("law-*.pickle"):  # indexes of earlier corpus versions
             if old.name != f"law-{key}.pickle":
@@ -492,41 +507,34 @@ class LawMatcher:
         self._phr_joined = [p.joined for p in phrasings]
         # Phrasing-level fields cost build time; they are only built when their features carry weight.
         need = {k for k, v in self.weights.items() if v > 0}
+        n_phr = len(phrasings)
+        word_mass: list[float] = []
         self._word = (
-            _Field.build([p.analysis.words for p in phrasings]) if need & {"word", "back"} else _Field()
+            _Field.build([p.analysis.words for p in phrasings], word_mass)
+            if need & {"word", "back"} else _Field.empty(n_phr)
         )
-        self._bigram = _Field.build([p.analysis.bigrams for p in phrasings]) if "bigram" in need else _Field()
+        self._bigram = (
+            _Field.build([p.analysis.bigrams for p in phrasings]) if "bigram" in need else _Field.empty(n_phr)
+        )
         self._pool = _Field.build(pool_docs)
         self._pool_bigram = _Field.build(pool_bigram_docs)
         self._pool_char = _Field.build(pool_char_docs)
-        self._char = _Field.build([p.analysis.chars for p in phrasings]) if "char" in need else _Field()
-        # The per-phrasing fields as column-major matrices (queries read only their terms' columns); their
-        # dict form is dropped so the cached index stays small and quick to load.
-        n_phr = len(phrasings)
-        self._word_cols = _column_matrix(self._word, n_phr)
-        self._bigram_cols = _column_matrix(self._bigram, n_phr)
-        self._char_cols = _column_matrix(self._char, n_phr)
-        self._word_mass = np.asarray(self._word.mass or [0.0] * n_phr, dtype=np.float64)
-        for fld in (self._word, self._bigram, self._char):
-            fld.weights, fld.mass = [], []
+        self._char = (
+            _Field.build([p.analysis.chars for p in phrasings]) if "char" in need else _Field.empty(n_phr)
+        )
+        self._word_mass = np.asarray(word_mass or [0.0] * n_phr, dtype=np.float64)
         self._answer_text = answer_texts
         avg = (sum(len(t) for t in answer_texts) / len(answer_texts)) if answer_texts else 1.0
         self._answer_norm = [K1 * (1 - B + B * len(t) / (avg or 1.0)) for t in answer_texts]
+        # The entry-level fields' columns are also the retrieval postings (term -> entries and weights).
         self._answer_bigram = _Field.build(answer_bigram_docs)
-
-        # Retrieval postings at entry level: term -> [(entry, weight)], from the pooled phrasings and answers.
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for fld, prefix in ((self._pool, "w:"), (self._pool_bigram, "b:"), (self._answer_bigram, "a:")):
-            for ei, w in enumerate(fld.weights):
-                for t, v in w.items():
-                    self._postings[prefix + t].append((ei, v))
-        self._postings = dict(self._postings)
         self._entry_df_limit = max(50, int(COMMON_DF * len(entries)))
 
         # Character 1-3-gram TF-IDF over the phrasings' content: robust to how jieba cut a colloquial line.
         # Fitted with scikit-learn; queries are vectorised by hand (_ngrams) as sklearn's per-call checks cost
         # more than the arithmetic. Column-major, so a query touches only the columns of its own n-grams.
-        from sklearn.feature_extraction.text import TfidfVectorizer  # only to build: start-up from the cache
+        from scipy import sparse  # only to build: start-up from the cache needs numpy only
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
         self._phrasing_entry = np.array([p.entry for p in phrasings], dtype=np.int32)
         texts = [p.analysis.content.replace(" ", "") or p.analysis.canonical for p in phrasings]
@@ -541,14 +549,18 @@ class LawMatcher:
             pooled = sparse.csr_matrix(rows @ phr)
             norms = np.sqrt(np.asarray(pooled.multiply(pooled).sum(axis=1)).ravel())
             norms[norms == 0] = 1.0
-            self._tfidf = ({str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
-                           np.asarray(vectorizer.idf_, dtype=np.float32))
-            self._tfidf_phrasings = sparse.csc_matrix(phr)
-            self._tfidf_entries = sparse.csc_matrix(sparse.diags(1.0 / norms) @ pooled)
+            old_vocab = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
+            vocab = Vocab(old_vocab)
+            moved = vocab.remap(old_vocab)
+            idf = np.zeros(len(vocab), dtype=np.float32)
+            idf[moved] = np.asarray(vectorizer.idf_, dtype=np.float32)
+            self._tfidf = (vocab, idf)
+            self._tfidf_phrasings = Columns.from_scipy(phr, moved)
+            self._tfidf_entries = Columns.from_scipy(sparse.diags(1.0 / norms) @ pooled, moved)
         else:
-            self._tfidf = ({}, np.zeros(0, dtype=np.float32))
-            self._tfidf_phrasings = sparse.csc_matrix((0, 0), dtype=np.float32)
-            self._tfidf_entries = sparse.csc_matrix((len(entries), 0), dtype=np.float32)
+            self._tfidf = (Vocab(), np.zeros(0, dtype=np.float32))
+            self._tfidf_phrasings = _Field.empty(0).matrix
+            self._tfidf_entries = _Field.empty(len(entries)).matrix
 
     # -- public API -----------------------------------------------------------------------------------------
 
@@ -710,12 +722,11 @@ class LawMatcher:
         """(cosine to every phrasing, cosine to every entry's pooled phrasings, entries of the nearest
         phrasings)."""
         vocab, idf = self._tfidf
+        grams = [text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)]
         counts: dict[int, int] = defaultdict(int)
-        for n in (1, 2, 3):
-            for i in range(len(text) - n + 1):
-                col = vocab.get(text[i : i + n])
-                if col is not None:
-                    counts[col] += 1
+        for col in vocab.index(grams).tolist():
+            if col >= 0:
+                counts[col] += 1
         if not counts:
             return np.zeros(0), np.zeros(0), []
         cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
@@ -723,8 +734,8 @@ class LawMatcher:
         weights = (1.0 + np.log(tf)) * idf[cols]
         weights /= np.linalg.norm(weights) or 1.0
 
-        phr = _column_sums(self._tfidf_phrasings, cols, weights)
-        ent = _column_sums(self._tfidf_entries, cols, weights)
+        phr = self._tfidf_phrasings.column_sums(cols, weights)
+        ent = self._tfidf_entries.column_sums(cols, weights)
         k = min(TFIDF_RETRIEVE, phr.size)
         top = np.argpartition(-phr, k - 1)[:k]
         near = list(dict.fromkeys(
@@ -743,25 +754,35 @@ class LawMatcher:
             if t in seen:
                 continue
             seen.add(t)
-            if t.isascii() and t not in fld.idf:
+            if t.isascii() and t not in fld:
                 continue
             out.append(t)
         return out
 
     def _retrieve(self, words: list[str], bigrams: list[str]) -> list[int]:
-        terms = [("w:" + t, self._pool.term_idf(t)) for t in words]
-        terms += [("b:" + t, 0.5 * self._pool_bigram.term_idf(t)) for t in bigrams]
-        terms += [("a:" + t, 0.3 * self._answer_bigram.term_idf(t)) for t in bigrams]
-        present = [(t, idf, self._postings[t]) for t, idf in terms if t in self._postings]
+        """The best RETRIEVE entries by BM25 over the pooled words, bigrams and answer bigrams (the fields'
+        columns are the postings); terms in more than ``_entry_df_limit`` entries are skipped when rarer terms
+        are present. Ties keep the order in which the entries were first reached."""
+        present = []  # (field, columns, idf x factor) in the order the terms are weighed
+        for fld, terms, factor in (
+            (self._pool, words, 1.0), (self._pool_bigram, bigrams, 0.5), (self._answer_bigram, bigrams, 0.3),
+        ):
+            cols = fld.vocab.index(terms)
+            found = cols >= 0
+            if found.any():
+                cols = cols[found]
+                present.append((fld, cols, factor * fld.idf[cols], fld.matrix.nnz(cols)))
         if not present:
             return []
-        rare = [p for p in present if len(p[2]) <= self._entry_df_limit]
-        use = rare if rare else present
-        acc: dict[int, float] = defaultdict(float)
-        for _, idf, plist in use:
-            for ei, v in plist:
-                acc[ei] += idf * v
-        return heapq.nlargest(RETRIEVE, acc, key=acc.__getitem__)
+        rare = [(fld, cols[nnz <= self._entry_df_limit], idf[nnz <= self._entry_df_limit])
+                for fld, cols, idf, nnz in present]
+        use = rare if any(c.size for _, c, _ in rare) else [(f, c, i) for f, c, i, _ in present]
+        gathered = [fld.matrix.gather(cols, idf) for fld, cols, idf in use if cols.size]
+        reached = np.concatenate([r for r, _ in gathered])
+        acc = np.bincount(reached, weights=np.concatenate([v for _, v in gathered]))
+        ids, first = np.unique(reached, return_index=True)
+        best = np.lexsort((first, -acc[ids]))[:RETRIEVE]
+        return ids[best].tolist()
 
     def _features(
         self, entry_ids: list[int], words: list[str], bigrams: list[str], joined: str, canon: str,
@@ -772,14 +793,11 @@ class LawMatcher:
         chars = list(dict.fromkeys(chars))
 
         def weighted(fld: _Field, terms: list[str]) -> tuple[dict[str, float], float]:
-            q = {t: fld.term_idf(t) * (WEAK_FACTOR if t in WEAK_WORDS else 1.0) for t in terms}
+            q = {
+                t: i * (WEAK_FACTOR if t in WEAK_WORDS else 1.0)
+                for t, i in zip(terms, fld.term_idfs(terms), strict=True)
+            }
             return q, (sum(q.values()) or 1.0)
-
-        def dot(q: dict[str, float], w: dict[str, float]) -> float:
-            return sum(q[t] * w[t] for t in q.keys() & w.keys())
-
-        def entry_score(fld: _Field, ei: int, q: dict[str, float], norm: float) -> float:
-            return min(1.0, dot(q, fld.weights[ei]) / norm)
 
         widf, wn = weighted(self._word, words)
         do_answer = "answer" in need
@@ -787,8 +805,9 @@ class LawMatcher:
 
         bidf, bn = weighted(self._bigram, bigrams)
         cidf, cn = weighted(self._char, chars)
+        # per field, every entry's sum of query weight x its term weight (read from the query's columns)
         entry_fields = [
-            (name, fld, *weighted(fld, terms))
+            (name, fld.scores(q), norm)
             for name, fld, terms in (
                 ("pool", self._pool, words),
                 ("pool_bigram", self._pool_bigram, bigrams),
@@ -796,31 +815,19 @@ class LawMatcher:
                 ("answer_bigram", self._answer_bigram, bigrams),
             )
             if name in need
+            for q, norm in (weighted(fld, terms),)
         ]
-        n_phr = len(self._phr_canonical)
-
-        def per_phrasing(
-            field_cols: tuple[dict[str, int], sparse.csc_matrix, sparse.csc_matrix], q: dict[str, float],
-            *, presence: bool = False,
-        ) -> np.ndarray:
-            vocab, weights, present = field_cols
-            hits = [(vocab[t], v) for t, v in q.items() if t in vocab]
-            if not hits:
-                return np.zeros(n_phr)
-            cols = np.fromiter((c for c, _ in hits), dtype=np.int64, count=len(hits))
-            vals = np.fromiter((v for _, v in hits), dtype=np.float64, count=len(hits))
-            return _column_sums(present if presence else weights, cols, vals)
 
         do_word, do_bigram, do_char = ("word" in need, "bigram" in need, "char" in need)
         do_back = "back" in need
-        word_s = per_phrasing(self._word_cols, widf) if do_word else None
-        bigram_s = per_phrasing(self._bigram_cols, bidf) if do_bigram else None
-        char_s = per_phrasing(self._char_cols, cidf) if do_char else None
+        word_s = self._word.scores(widf) if do_word else None
+        bigram_s = self._bigram.scores(bidf) if do_bigram else None
+        char_s = self._char.scores(cidf) if do_char else None
         back_s = None
         if do_back:
-            idf = self._word.idf
-            present = {t: idf[t] for t in set(words) if t in idf}
-            covered = per_phrasing(self._word_cols, present, presence=True)
+            distinct = list(set(words))
+            covered = self._word.scores(dict(zip(distinct, self._word.term_idfs(distinct), strict=True)),
+                                        presence=True)
             mass = self._word_mass
             back_s = np.divide(covered, mass, out=np.zeros_like(covered), where=mass > 0)
         phr_canonical, phr_content, phr_joined = self._phr_canonical, self._phr_content, self._phr_joined
@@ -864,8 +871,8 @@ class LawMatcher:
                 "answer": 0.0,
                 "fuzz_partial": best_partial / 100.0,
             }
-            for name, fld, q, norm in entry_fields:
-                feats[name] = entry_score(fld, ei, q, norm)
+            for name, sums, norm in entry_fields:
+                feats[name] = min(1.0, float(sums[ei]) / norm)
             if do_answer:
                 text, norm_len = self._answer_text[ei], self._answer_norm[ei]
                 total = 0.0

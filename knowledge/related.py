@@ -8,10 +8,13 @@ restricted to the books people ask about.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
+from knowledge.compact import Columns, Vocab
 from knowledge.corpus import ArticleSummary
 from knowledge.normalize import normalize_text
 from knowledge.tokenize import STOP_CHARS, char_bigrams
@@ -37,9 +40,11 @@ def _bigrams(text: str) -> list[str]:
 
 
 class RelatedArticles:
+    """Built from the summaries; kept as arrays (vocabularies and columns, see ``knowledge.compact``)."""
+
     def __init__(self, summaries: Mapping[int, ArticleSummary]) -> None:
         self.articles: list[int] = []
-        self.keywords: list[tuple[str, ...]] = []
+        keywords: list[tuple[str, ...]] = []
         docs: list[list[str]] = []
         for number, s in sorted(summaries.items()):
             kws = tuple(k for kw in s.keywords if len(k := normalize_text(kw).replace(" ", "")) >= 2)
@@ -47,48 +52,62 @@ class RelatedArticles:
             for kw in kws:
                 terms.extend(_bigrams(kw))
             self.articles.append(number)
-            self.keywords.append(kws)
+            keywords.append(kws)
             docs.append(terms)
         n = len(docs) or 1
         avgdl = (sum(len(d) for d in docs) / n) or 1.0
         df: Counter[str] = Counter(t for d in docs for t in set(d))
-        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.vocab = Vocab(df)
+        self.idf = np.zeros(len(self.vocab))
+        self.idf[self.vocab.index(list(df))] = [math.log(1 + (n - c + 0.5) / (c + 0.5)) for c in df.values()]
+        rows: list[int] = []
+        cols: list[str] = []
+        vals: list[float] = []
         for i, d in enumerate(docs):
             norm = K1 * (1 - B + B * len(d) / avgdl)
             for t, c in Counter(d).items():
-                self.postings[t].append((i, c * (K1 + 1) / (c + norm)))
-        self.postings = dict(self.postings)
-        self.keyword_index: dict[str, list[int]] = defaultdict(list)
-        for i, kws in enumerate(self.keywords):
-            for kw in kws:
-                self.keyword_index[kw].append(i)
-        self.keyword_index = dict(self.keyword_index)
-        self.longest_keyword = max((len(k) for k in self.keyword_index), default=0)
+                rows.append(i)
+                cols.append(t)
+                vals.append(c * (K1 + 1) / (c + norm))
+        # postings: term -> (article, BM25 weight), as the columns of an articles x terms matrix
+        self.postings = Columns.from_triplets(
+            rows, self.vocab.index(cols), vals, (len(docs), len(self.vocab))
+        )
+        # keyword -> articles (an article listing a keyword twice counts it twice)
+        self.keyword_vocab = Vocab(kw for kws in keywords for kw in kws)
+        pairs = [(i, kw) for i, kws in enumerate(keywords) for kw in kws]
+        self.keyword_index = Columns.from_triplets(
+            [i for i, _ in pairs], self.keyword_vocab.index([kw for _, kw in pairs]), None,
+            (len(docs), len(self.keyword_vocab)),
+        )
+        self.longest_keyword = max((len(k) for kws in keywords for k in kws), default=0)
 
     def find(self, question: str, *, limit: int = 3) -> list[RelatedArticle]:
         key = normalize_text(question).replace(" ", "")
         if not key:
             return []
-        acc: dict[int, float] = defaultdict(float)
-        for t in set(_bigrams(key)):
-            idf = self.idf.get(t)
-            if idf is None:
-                continue
-            for i, w in self.postings[t]:
-                acc[i] += idf * w
+        cols = self.vocab.index(list(set(_bigrams(key))))
+        cols = cols[cols >= 0]
+        reached, weights = self.postings.gather(cols, self.idf[cols])
         # the keywords in the question: look its substrings up (a question is short, the keyword list long)
-        found = {
-            key[i : i + n]
-            for i in range(len(key))
-            for n in range(2, self.longest_keyword + 1)
-            if key[i : i + n] in self.keyword_index
-        }
-        for kw in found:
-            for i in self.keyword_index[kw]:
-                acc[i] += KEYWORD_BOOST * len(kw)
-        ranked = sorted(acc.items(), key=lambda kv: (-kv[1], self.articles[kv[0]]))
-        if not ranked or ranked[0][1] < MIN_RELATED_SCORE:
+        subs = list(dict.fromkeys(
+            key[i : i + n] for i in range(len(key)) for n in range(2, self.longest_keyword + 1)
+            if i + n <= len(key)
+        ))
+        kcols = self.keyword_vocab.index(subs)
+        found = kcols >= 0
+        kw_reached, kw_weights = self.keyword_index.gather(
+            kcols[found], KEYWORD_BOOST * np.fromiter((len(t) for t in subs), dtype=np.float64,
+                                                      count=len(subs))[found],
+        )
+        rows = np.concatenate([reached, kw_reached])
+        if not rows.size:
+            return []
+        acc = np.bincount(rows, weights=np.concatenate([weights, kw_weights]))
+        ids = np.unique(rows)
+        scores = acc[ids].tolist()
+        ranked = sorted(zip(ids.tolist(), scores, strict=True), key=lambda kv: (-kv[1], self.articles[kv[0]]))
+        if ranked[0][1] < MIN_RELATED_SCORE:
             return []
         floor = ranked[0][1] * RELATIVE_CUT
         return [RelatedArticle(self.articles[i], round(s, 2)) for i, s in ranked[:limit] if s >= floor]

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knowledge.articles import article_lookup
 from knowledge.emergency import EmergencySignal, detect_emergency
@@ -31,8 +32,10 @@ from knowledge.intent_model import (
     load_or_train,
     prepare,
 )
-from knowledge.matcher import LawMatcher, default_cache_dir
 from knowledge.normalize import normalize_text
+
+if TYPE_CHECKING:
+    from knowledge.matcher import LawMatcher
 
 __all__ = ["INTENTS", "IntentRouter", "KeywordRouter", "RouteResult"]
 
@@ -71,6 +74,8 @@ class IntentRouter:
                  margin: float = CLOSE_MARGIN) -> None:
         self.matcher = matcher
         if model is None:
+            from knowledge.matcher import default_cache_dir  # numpy and the index code: with the model only
+
             model = load_or_train(matcher, (cache_dir or default_cache_dir()) if cache else None)
         self.model = model
         self.margin = margin

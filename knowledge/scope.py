@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from knowledge.compact import Vocab
 from knowledge.normalize import normalize_text
 
 SCOPE_FILE = Path(__file__).resolve().parent / "data" / "scope" / "offices.yaml"
@@ -158,8 +159,14 @@ class ScopeClassifier:
     microseconds and loading it from the index cache needs no scikit-learn. English questions are classified
     on their glossary translation (the corpus has no English phrasings)."""
 
-    def __init__(self, vocab: dict[str, int], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
-                 classes: tuple[str, ...]) -> None:
+    def __init__(self, vocab: dict[str, int] | Vocab, idf: np.ndarray, coef: np.ndarray,
+                 intercept: np.ndarray, classes: tuple[str, ...]) -> None:
+        if isinstance(vocab, dict):  # as fitted (n-gram -> row): kept as a sorted array, a tenth the memory
+            sorted_vocab = Vocab(vocab)
+            moved = sorted_vocab.remap(vocab)
+            new_idf, new_coef = np.empty_like(idf), np.empty_like(coef)
+            new_idf[moved], new_coef[moved] = idf, coef
+            vocab, idf, coef = sorted_vocab, new_idf, new_coef
         self.vocab, self.idf, self.coef, self.intercept, self.classes = vocab, idf, coef, intercept, classes
         self._civil = classes.index(CIVIL)
 
@@ -190,11 +197,9 @@ class ScopeClassifier:
     def scores(self, text: str) -> np.ndarray:
         s = _classifier_text(text)
         counts: dict[int, int] = {}
-        for n in (1, 2):
-            for i in range(len(s) - n + 1):
-                col = self.vocab.get(s[i : i + n])
-                if col is not None:
-                    counts[col] = counts.get(col, 0) + 1
+        for col in self.vocab.index([s[i : i + n] for n in (1, 2) for i in range(len(s) - n + 1)]).tolist():
+            if col >= 0:
+                counts[col] = counts.get(col, 0) + 1
         z = self.intercept.astype(np.float64)
         if counts:
             cols = np.fromiter(counts, dtype=np.int64, count=len(counts))

@@ -8,14 +8,18 @@ prefix cache for it sits beside it, so later start-ups load it in a few tens of 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import re
+import sys
 import tempfile
 import threading
+import types
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from knowledge.normalize import is_cjk
 
@@ -124,7 +128,56 @@ def _split_aliases(text: str) -> list[str]:
 # --- jieba ------------------------------------------------------------------------------------------------
 
 _jieba_lock = threading.Lock()
+_lazy_lock = threading.RLock()
 _tokenizer: object | None = None
+
+
+class _LazyModule(types.ModuleType):
+    """A package module that runs its code on first use of one of its names (see ``import_jieba``)."""
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        with _lazy_lock:
+            if "_lazy_loaded" not in self.__dict__:
+                spec = importlib.util.spec_from_file_location(self.__name__, self.__file__,
+                                                              submodule_search_locations=list(self.__path__))
+                assert spec is not None and spec.loader is not None
+                real = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(real)  # its relative imports resolve through this module's __path__
+                self.__dict__.update({k: v for k, v in real.__dict__.items() if not k.startswith("__")})
+                self.__dict__["_lazy_loaded"] = True
+        return super().__getattribute__(name)
+
+
+def import_jieba() -> types.ModuleType:
+    """``import jieba`` without what cutting with HMM=False never uses: setuptools' ``pkg_resources`` (jieba
+    reads its bundled files through it when it is installed: 10 MB and 0.1 s; else with ``open``, as here)
+    and the HMM's probability tables in ``jieba.finalseg`` (7 MB of dicts; loaded on first use, by whatever
+    asks for them)."""
+    if "jieba" in sys.modules:
+        return sys.modules["jieba"]
+    spec = importlib.util.find_spec("jieba")
+    origin = spec.origin if spec is not None else None
+    if origin is None:
+        import jieba  # not found as a plain package: whatever the import system does
+
+        return jieba
+    folder = Path(origin).parent / "finalseg"
+    finalseg = _LazyModule("jieba.finalseg")
+    finalseg.__file__ = str(folder / "__init__.py")
+    finalseg.__path__ = [str(folder)]
+    finalseg.__package__ = "jieba.finalseg"
+    blocked = "pkg_resources" not in sys.modules
+    sys.modules.setdefault("jieba.finalseg", finalseg)
+    if blocked:
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # "import pkg_resources" fails
+    try:
+        import jieba
+    finally:
+        if blocked:
+            sys.modules.pop("pkg_resources", None)
+    return jieba
 
 
 def _domain_words() -> list[tuple[str, int]]:
@@ -145,7 +198,7 @@ def _domain_words() -> list[tuple[str, int]]:
 
 def _compact_dictionary(extra: list[tuple[str, int]]) -> Path:
     """Path of the compact jieba dictionary, built on first use (atomic write, safe across processes)."""
-    import jieba
+    jieba: Any = import_jieba()
 
     big = Path(jieba.__file__).resolve().parent / "dict.txt"
     digest = hashlib.sha1()
@@ -189,8 +242,7 @@ def get_tokenizer() -> object:
         return _tokenizer
     with _jieba_lock:
         if _tokenizer is None:
-            import jieba
-
+            jieba: Any = import_jieba()
             jieba.setLogLevel(logging.WARNING)
             extra = _domain_words()
             try:

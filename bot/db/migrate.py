@@ -47,8 +47,6 @@ def _script_heads() -> set[str]:
     import json
     import tempfile
 
-    from alembic.script import ScriptDirectory
-
     versions = Path(migrations.__file__).parent / "versions"
     listing = sorted(
         (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in versions.glob("*.py") if p.is_file()
@@ -59,6 +57,8 @@ def _script_heads() -> set[str]:
         return set(json.loads(cache.read_text()))
     except (OSError, ValueError):
         pass
+    from alembic.script import ScriptDirectory  # only when the listing is new: importing Alembic costs 0.2 s
+
     heads = set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
     with contextlib.suppress(OSError):
         cache.write_text(json.dumps(sorted(heads)))

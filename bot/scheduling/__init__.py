@@ -77,11 +77,14 @@ class Scheduler:
         self.job_queue = job_queue
 
     async def start(self) -> None:
-        await sweep(self.services)
         if self.job_queue is None:
+            await sweep(self.services)
             return
+        # What fell due while the bot was down is swept by the job queue as soon as the bot runs, not before
+        # it starts: the updates waiting at start are answered meanwhile instead of after it (a monthly
+        # report due at start is seconds of queries and charts). The sweep re-arms the next-due job.
+        self.job_queue.run_once(self._job, when=0, name="next-due")
         self.job_queue.run_repeating(self._job, interval=SWEEP_INTERVAL, first=SWEEP_INTERVAL, name="sweep")
-        await self.rearm()
 
     async def rearm(self) -> None:
         """Arm a job at the next due time (at start, and whenever a capability schedules something)."""

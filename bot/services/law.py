@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from bot.db.models.law import GAP_KEY_LIMIT, QUESTION_LIMIT, LawQuestion
 from bot.db.repositories.law import DislikeRow, GapRow, LawRepository
@@ -27,8 +28,10 @@ from bot.services.people import get_or_create, person_view
 from bot.services.routing import corpus, law_matcher
 from knowledge.articles import MAX_ARTICLE, MIN_ARTICLE, is_valid_article
 from knowledge.corpus import FaqEntry
-from knowledge.matcher import LawMatcher
 from knowledge.normalize import normalize_text
+
+if TYPE_CHECKING:
+    from knowledge.matcher import LawMatcher
 
 GAP_ROLES = (Role.ADMIN.value, Role.LEGAL_VOLUNTEER.value)
 MAX_SUGGESTIONS = 3

@@ -6,6 +6,7 @@ import contextlib
 import threading
 from collections import OrderedDict
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from knowledge.corpus import Corpus, load_corpus
 
@@ -14,9 +15,12 @@ from knowledge.emergency import EMERGENCY_KINDS as EMERGENCY_KINDS
 from knowledge.emergency import detect_emergency as detect_emergency
 from knowledge.emergency import is_distress_call as is_distress_call
 from knowledge.emergency import is_rights_question as is_rights_question
-from knowledge.matcher import LawMatcher, MatchResult, default_cache_dir
 from knowledge.router import INTENTS as INTENTS
 from knowledge.router import IntentRouter, KeywordRouter, RouteResult
+
+if TYPE_CHECKING:
+    # The matcher (numpy, the index code) is imported when the engine is built, not with the bot (0.2 s).
+    from knowledge.matcher import LawMatcher, MatchResult
 
 # Longer texts are cut before matching: nobody's question needs more, and it bounds the work per message.
 ROUTE_TEXT_LIMIT = 500
@@ -40,32 +44,38 @@ def _corpus() -> Corpus:
     return load_corpus()
 
 
-class _RememberingMatcher(LawMatcher):
-    """The router weighs the matcher's confidence, then the law flow answers from the same match: the last
-    few results are kept, so a question is matched once per message, not twice (the index never changes
-    while the process runs)."""
+def _remembering_matcher(corpus: Corpus) -> LawMatcher:
+    from knowledge.matcher import LawMatcher, default_cache_dir
 
-    remembered = 64
+    class _RememberingMatcher(LawMatcher):
+        """The router weighs the matcher's confidence, then the law flow answers from the same match: the
+        last few results are kept, so a question is matched once per message, not twice (the index never
+        changes while the process runs)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._recent: OrderedDict[tuple[str | None, int], MatchResult] = OrderedDict()
+        remembered = 64
 
-    def match(self, question: str | None, *, limit: int = 3) -> MatchResult:
-        key = (question, limit)
-        result = self._recent.get(key)
-        if result is None:
-            result = super().match(question, limit=limit)
-            self._recent[key] = result
-            # warm_up matches in a thread while the loop may match too: each step alone is safe under the GIL,
-            # and a key the other thread dropped in between is no loss.
-            with contextlib.suppress(KeyError):
-                if len(self._recent) > self.remembered:
-                    self._recent.popitem(last=False)
-        else:
-            with contextlib.suppress(KeyError):
-                self._recent.move_to_end(key)
-        return result
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            self._recent: OrderedDict[tuple[str | None, int], MatchResult] = OrderedDict()
+
+        def match(self, question: str | None, *, limit: int = 3) -> MatchResult:
+            key = (question, limit)
+            result = self._recent.get(key)
+            if result is None:
+                result = super().match(question, limit=limit)
+                self._recent[key] = result
+                # warm_up matches in a thread while the loop may match too: each step alone is safe under the
+                # GIL, and a key the other thread dropped in between is no loss.
+                with contextlib.suppress(KeyError):
+                    if len(self._recent) > self.remembered:
+                        self._recent.popitem(last=False)
+            else:
+                with contextlib.suppress(KeyError):
+                    self._recent.move_to_end(key)
+            return result
+
+    # The index is cached on disk (rebuilt when the corpus changes).
+    return _RememberingMatcher(corpus, cache_dir=default_cache_dir())
 
 
 def law_matcher() -> LawMatcher:
@@ -75,8 +85,7 @@ def law_matcher() -> LawMatcher:
 
 @lru_cache(maxsize=1)
 def _law_matcher() -> LawMatcher:
-    # The index is cached on disk (rebuilt when the corpus changes): start-up 0.36 s instead of 0.58 s.
-    return _RememberingMatcher(corpus(), cache_dir=default_cache_dir())
+    return _remembering_matcher(corpus())
 
 
 def intent_router() -> IntentRouter:
@@ -86,6 +95,8 @@ def intent_router() -> IntentRouter:
 
 @lru_cache(maxsize=1)
 def _intent_router() -> IntentRouter:
+    from knowledge.matcher import default_cache_dir
+
     # The trained model is cached next to the law index; trained (a few seconds) when missing or stale.
     return IntentRouter(law_matcher(), cache_dir=default_cache_dir())
 
@@ -99,6 +110,7 @@ def keyword_router() -> KeywordRouter:
 def train_router() -> IntentRouter:
     """Retrain from the data files and replace the cached model (``redbutler route train``)."""
     from knowledge.intent_model import load_or_train
+    from knowledge.matcher import default_cache_dir
 
     _intent_router.cache_clear()
     load_or_train(law_matcher(), default_cache_dir(), force=True)

@@ -479,3 +479,54 @@ def test_real_dev_set_accuracy(real_corpus: Corpus) -> None:
     # The target is 90 % (see `redbutler bench law`); the test guards against regressions with some slack.
     assert res.top1_accuracy >= 0.85
     assert res.top3_accuracy >= 0.93
+
+
+def test_compact_vocabulary_and_columns_agree_with_plain_dicts() -> None:
+    import numpy as np
+
+    from knowledge.compact import Columns, TermIds, Vocab
+
+    terms = ["物业", "费", "漏水", "a", "物业费", "噪音"]
+    vocab = Vocab(terms)
+    assert len(vocab) == 6 and "漏水" in vocab and "漏" not in vocab and vocab.get("水") is None
+    cols = vocab.index(["噪音", "没有", "a"])
+    assert cols[1] == -1 and vocab.terms[cols[0]] == "噪音" and vocab.terms[cols[2]] == "a"
+    ids = TermIds({"b": 7, "a": 3, "c": 0})
+    assert ids.index(["c", "x", "b"]).tolist() == [0, -1, 7] and ids == TermIds({"a": 3, "b": 7, "c": 0})
+    docs = [{"物业": 0.5, "费": 1.0}, {"漏水": 2.0}, {"物业": 0.25, "噪音": 3.0}]
+    matrix = Columns.from_triplets(
+        [d for d, w in enumerate(docs) for _ in w], vocab.index([t for w in docs for t in w]),
+        [v for w in docs for v in w.values()], (len(docs), len(vocab)),
+    )
+    query = {"物业": 2.0, "噪音": 1.0}
+    sums = matrix.column_sums(vocab.index(list(query)), np.array(list(query.values())))
+    assert sums.tolist() == [sum(q * w.get(t, 0.0) for t, q in query.items()) for w in docs]
+    present = matrix.column_sums(vocab.index(list(query)), np.array(list(query.values())), presence=True)
+    assert present.tolist() == [2.0, 0.0, 3.0]
+
+
+def test_jieba_hmm_tables_load_when_someone_uses_them() -> None:
+    """We cut without jieba's HMM and import jieba without its tables; code that does use them still can."""
+    from knowledge.tokenize import cut, import_jieba
+
+    assert cut("楼上天天半夜蹦迪咋办")
+    jieba = import_jieba()
+    assert "".join(jieba.finalseg.cut("张小明来了")) == "张小明来了"
+
+
+def test_mapped_pickle_round_trip_keeps_arrays_in_the_file(tmp_path: Path) -> None:
+    import numpy as np
+
+    from knowledge.compact import dump_mapped, load_mapped
+
+    state = {"ids": np.arange(5, dtype=np.int32), "terms": np.array(["物业", "费"]), "plain": [1, "二"]}
+    path = tmp_path / "index.bin"
+    with path.open("wb") as fh:
+        dump_mapped(state, fh)
+    loaded = load_mapped(path)
+    assert isinstance(loaded, dict) and loaded["plain"] == [1, "二"]
+    assert loaded["ids"].tolist() == [0, 1, 2, 3, 4] and loaded["terms"].tolist() == ["物业", "费"]
+    assert not loaded["ids"].flags.writeable  # a view of the mapped file, not a copy
+    path.write_bytes(b"not a mapped index")
+    with pytest.raises(ValueError):
+        load_mapped(path)
