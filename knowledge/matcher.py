@@ -387,6 +387,9 @@ def _load_index(cache_dir: str | Path, key: str) -> dict[str, object] | None:
     return state
 
 
+KEEP_INDEXES = 3  # cached indexes kept side by side (newest first)
+
+
 def _save_index(cache_dir: str | Path, key: str, state: dict[str, object]) -> None:
     folder = _private_dir(cache_dir)
     if folder is None:
@@ -396,9 +399,11 @@ def _save_index(cache_dir: str | Path, key: str, state: dict[str, object]) -> No
         with os.fdopen(fd, "wb") as fh:
             dump_mapped(state, fh)
         os.replace(tmp, folder / f"law-{key}.pickle")
-        for old in folder.glob("law-*.pickle"):  # indexes of earlier corpus versions
-            if old.name != f"law-{key}.pickle":
-                old.unlink(missing_ok=True)
+        # Two checkouts (a test run beside the bot) share this folder: keeping only our own index made each
+        # delete the other's and rebuild for seconds at every start.
+        indexes = sorted(folder.glob("law-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in indexes[KEEP_INDEXES:]:
+            old.unlink(missing_ok=True)
     except OSError:
         return
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from knowledge.evaluation import (
     synthetic_entries,
     tune_weights,
 )
-from knowledge.matcher import LawMatcher
+from knowledge.matcher import KEEP_INDEXES, LawMatcher
 
 
 def _entry(
@@ -288,8 +289,20 @@ def test_index_cache_is_private_and_gives_the_same_answers(corpus: Corpus, tmp_p
     for q in ("狗把我家孩子咬了谁负责", "房东不退押金", "今天天气不错"):
         assert second.match(q) == first.match(q)
     changed = corpus_from_rows(FAQ_ROWS[:-1], SUMMARY_ROWS)
-    LawMatcher(changed, cache_dir=cache)  # a different corpus replaces the cached index
-    assert [p.name for p in cache.glob("law-*.pickle")] != [p.name for p in files]
+    LawMatcher(changed, cache_dir=cache)  # a different corpus gets its own index beside the first
+    assert len(list(cache.glob("law-*.pickle"))) == 2
+
+
+def test_index_cache_keeps_the_newest_three(corpus: Corpus, tmp_path: Path) -> None:
+    """Two checkouts sharing the cache folder must not delete each other's index at every start."""
+    cache = tmp_path / "cache"
+    for n in range(1, 6):
+        LawMatcher(corpus_from_rows(FAQ_ROWS[:-n], SUMMARY_ROWS), cache_dir=cache)
+        time.sleep(0.01)  # distinct modification times
+    kept = sorted(cache.glob("law-*.pickle"), key=lambda p: p.stat().st_mtime)
+    assert len(kept) == KEEP_INDEXES == 3
+    LawMatcher(corpus_from_rows(FAQ_ROWS[:-5], SUMMARY_ROWS), cache_dir=cache)  # read back, not rebuilt
+    assert sorted(cache.glob("law-*.pickle"), key=lambda p: p.stat().st_mtime) == kept
 
 
 def test_damaged_cache_is_rebuilt(corpus: Corpus, tmp_path: Path) -> None:
