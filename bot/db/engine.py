@@ -6,6 +6,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.db import sqlite_driver
+
 _commits = 0
 
 
@@ -34,6 +36,7 @@ def make_engine(database_url: str) -> AsyncEngine:
             # One connection makes them wait in line on the event loop instead, woken the moment it is free.
             kwargs["pool_size"] = 1
             kwargs["max_overflow"] = 0
+            kwargs["async_creator"] = sqlite_driver.connector(path, timeout=30)
     else:
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
