@@ -26,6 +26,13 @@ class OneTripConnection(aiosqlite.Connection):
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 
+    async def rollback(self) -> None:
+        # The pool rolls back every connection it takes back, even one whose transaction was just committed:
+        # no trip when there is nothing to roll back. (Only asks SQLite's autocommit flag; the connection is
+        # not in use meanwhile, SQLAlchemy awaits each call on it.)
+        if self._conn.in_transaction:
+            await super().rollback()
+
 
 class OneTripCursor:
     """The part of aiosqlite's cursor SQLAlchemy uses, each statement a single trip to the thread."""

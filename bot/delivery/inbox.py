@@ -316,7 +316,7 @@ class InboxProcessor:
             await repo.commit_without_waiting_for_disk()
             # The conversation step the update caused and its "handled" mark: one transaction.
             await repo.apply(held)
-            await repo.set_status(update_id, "handled", self.clock.now())
+            await repo.mark_handled(update_id, self.clock.now())
             person = sender_of(payload)
             if person is not None and person not in self._reachable:
                 # Someone who writes again can be reached again: broadcasts include them from now on.

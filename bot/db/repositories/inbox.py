@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Table, bindparam, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import InboxUpdate, Person, StaffRole
 from bot.roles import Role
+
+_INBOX = cast(Table, InboxUpdate.__table__)
+# Built once: this runs for every update, and building an ORM update each time cost more CPU than SQLite
+# took to run it.
+_MARK_HANDLED = (
+    update(_INBOX)
+    .where(_INBOX.c.update_id == bindparam("row_id"))
+    .values(status="handled", handled_at=bindparam("at"), error=None)
+)
 
 
 def chat_of(payload: dict[str, Any]) -> int | None:
@@ -152,6 +161,9 @@ class InboxRepository:
         await self.session.execute(
             update(InboxUpdate).where(InboxUpdate.update_id == update_id).values(**values)
         )
+
+    async def mark_handled(self, update_id: int, now: datetime) -> None:
+        await self.session.execute(_MARK_HANDLED, {"row_id": update_id, "at": now})
 
     async def get(self, update_id: int) -> InboxUpdate | None:
         return await self.session.get(InboxUpdate, update_id)
