@@ -22,15 +22,30 @@ import aiosqlite
 _Description = tuple[tuple[Any, ...], ...] | None
 
 
+_BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"})
+
+
 class OneTripConnection(aiosqlite.Connection):
+    # A BEGIN is held back and sent with the transaction's first statement, in the same trip; a transaction
+    # that ends before any statement never went to the thread at all.
+    _begin: str | None = None
+
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
+
+    def _take_begin(self) -> str | None:
+        begin, self._begin = self._begin, None
+        return begin
+
+    async def commit(self) -> None:
+        if self._take_begin() is None:
+            await super().commit()
 
     async def rollback(self) -> None:
         # The pool rolls back every connection it takes back, even one whose transaction was just committed:
         # no trip when there is nothing to roll back. (Only asks SQLite's autocommit flag; the connection is
         # not in use meanwhile, SQLAlchemy awaits each call on it.)
-        if self._conn.in_transaction:
+        if self._take_begin() is None and self._conn.in_transaction:
             await super().rollback()
 
 
@@ -53,9 +68,17 @@ class OneTripCursor:
         return None
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> OneTripCursor:
-        raw = self._connection._conn  # used only in the connection's thread, below
+        connection = self._connection
+        self.description, self.rowcount, self.lastrowid, self._rows = None, -1, None, []
+        if sql.upper() in _BEGINS and connection._begin is None:
+            connection._begin = sql
+            return self
+        raw = connection._conn  # used only in the connection's thread, below
+        begin = connection._take_begin()
 
         def run() -> tuple[_Description, int, int | None, list[Any]]:
+            if begin is not None:
+                raw.execute(begin)
             cursor = raw.execute(sql, parameters)
             try:
                 rows = cursor.fetchall() if cursor.description else []
@@ -63,13 +86,17 @@ class OneTripCursor:
             finally:
                 cursor.close()
 
-        self.description, self.rowcount, self.lastrowid, self._rows = await self._connection._execute(run)
+        self.description, self.rowcount, self.lastrowid, self._rows = await connection._execute(run)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> OneTripCursor:
-        raw = self._connection._conn
+        connection = self._connection
+        raw = connection._conn
+        begin = connection._take_begin()
 
         def run() -> tuple[int, int | None]:
+            if begin is not None:
+                raw.execute(begin)
             cursor = raw.executemany(sql, parameters)
             try:
                 return cursor.rowcount, cursor.lastrowid
@@ -77,7 +104,7 @@ class OneTripCursor:
                 cursor.close()
 
         self.description, self._rows = None, []
-        self.rowcount, self.lastrowid = await self._connection._execute(run)
+        self.rowcount, self.lastrowid = await connection._execute(run)
         return self
 
     async def fetchall(self) -> list[Any]:
