@@ -91,6 +91,7 @@ _ACTIVE_ROLES = (
     .where(_roles.c.person_id == bindparam("person_id"), _roles.c.active.is_(true()))
     .order_by(_roles.c.id, _areas.c.id)
 )
+_PERSON_BY_TELEGRAM = select(Person).where(Person.telegram_id == bindparam("telegram_id"))
 _SET_REACHABLE = update(_people).where(_people.c.id == bindparam("person_id")).values(reachable=True)
 
 
@@ -100,7 +101,7 @@ class CommunityRepository:
 
     # people
     async def person_by_telegram(self, telegram_id: int) -> Person | None:
-        return await self.session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+        return await self.session.scalar(_PERSON_BY_TELEGRAM, {"telegram_id": telegram_id})
 
     async def person_and_homes(self, telegram_id: int) -> tuple[PersonRow | None, list[HomeRow]]:
         """The person and their homes (household, unit, building, compound) in one statement."""
