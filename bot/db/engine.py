@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -8,18 +9,37 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from bot.db import sqlite_driver
 
+# The tables a person's view is read from (bot/services/people.py): who they are, their homes, their roles.
+_PEOPLE_WRITE = re.compile(
+    r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(?:people|residencies|households|units|buildings|compounds"
+    r"|staff_roles|responsibility_areas)\b",
+    re.IGNORECASE,
+)
+_WROTE_PEOPLE = "redbutler_wrote_people"
 _commits = 0
 
 
 def commit_count() -> int:
-    """How many transactions this process's engines have committed: a person's view read before the last
-    commit may be out of date (a registration, a new role), one read after it is not."""
+    """How many transactions this process's engines have committed that wrote to the tables a person's view
+    is read from: a view read before the last of them may be out of date (a registration, a new role), one
+    read after it is not. Commits that changed nothing there (every update's handled mark, a points check, a
+    repair report) leave views read in the same update valid."""
     return _commits
 
 
-def _count_commit(_connection: Any) -> None:
+def _note_people_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement[:1] in "IUDiud" and _PEOPLE_WRITE.match(statement):
+        conn.info[_WROTE_PEOPLE] = True
+
+
+def _count_commit(connection: Any) -> None:
     global _commits
-    _commits += 1
+    if connection.info.pop(_WROTE_PEOPLE, False):
+        _commits += 1
+
+
+def _forget_writes(connection: Any) -> None:
+    connection.info.pop(_WROTE_PEOPLE, None)
 
 
 def make_engine(database_url: str) -> AsyncEngine:
@@ -41,7 +61,9 @@ def make_engine(database_url: str) -> AsyncEngine:
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
     engine = create_async_engine(database_url, **kwargs)
+    event.listen(engine.sync_engine, "before_cursor_execute", _note_people_write)
     event.listen(engine.sync_engine, "commit", _count_commit)
+    event.listen(engine.sync_engine, "rollback", _forget_writes)
     if database_url.startswith("sqlite"):
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -61,8 +61,8 @@ async def require_staff(
 
 
 def commits() -> int:
-    """How many transactions this process has committed: a person's view read before the last commit may be
-    out of date (a registration, a new role), one read after it is not."""
+    """How many transactions this process has committed that changed people, homes or roles: a person's view
+    read before the last of them may be out of date (a registration, a new role), one read after it is not."""
     return commit_count()
 
 
