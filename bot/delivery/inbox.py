@@ -181,6 +181,9 @@ class InboxProcessor:
                 else:
                     await self._settle_side_by_side(batch)
                 settled += len(batch)
+                if len(batch) < BATCH:
+                    # That was all of it; what arrived meanwhile woke the loop (see _run), which comes back.
+                    break
         return settled
 
     async def _settle_side_by_side(self, batch: list[tuple[int, int | None, dict[str, Any], int]]) -> None:
