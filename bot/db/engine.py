@@ -71,7 +71,9 @@ def make_engine(database_url: str) -> AsyncEngine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            if not isinstance(getattr(dbapi_conn, "_connection", None), sqlite_driver.OneTripConnection):
+                # (That driver waits for the lock in its thread, never on the event loop: see there.)
+                cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
             # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own handling defers it).
             dbapi_conn.isolation_level = None

@@ -1,34 +1,46 @@
-"""aiosqlite with one trip to its thread per statement instead of four.
+"""aiosqlite, with statements run on the event loop unless SQLite makes them wait.
 
 aiosqlite runs the sqlite3 connection in a thread of its own; every call is a trip there and back (a queue
 put, the thread waking, a callback through the event loop's self-pipe), about 80 µs of CPU each on our
-machines. SQLAlchemy's adapter makes four of them for every statement (open a cursor, execute, fetch all,
-close the cursor), so the three to six short statements of an update spent more CPU travelling than in
-SQLite. Here a statement is executed, fetched and closed in one trip; the rows are handed over whole, as
-SQLAlchemy's adapter would have fetched them whole anyway.
+machines, and SQLAlchemy's adapter makes four of them for every statement (open a cursor, execute, fetch all,
+close the cursor). The statements of an update are indexed look-ups that SQLite answers in microseconds, so
+the trips cost far more than the work. Here a statement is run, fetched and closed in one go, on the event
+loop; the rows are handed over whole, as SQLAlchemy's adapter would have fetched them whole anyway.
 
-It relies on two things SQLAlchemy's own adapter relies on as well: `Connection._execute` (queue a function
-for the thread) and `Connection._conn` (the sqlite3 connection, used only inside that thread).
+A statement goes to the thread only when SQLite says the database is busy (another process, such as a
+`redbutler` command, holds the write lock): there it waits as long as the busy timeout allows, and the event
+loop stays free meanwhile. Within this process nothing waits on SQLite's lock: the engine has one connection
+(bot/db/engine.py), so transactions queue for it on the event loop.
+
+A transaction's BEGIN is held back and run with its first statement; one that ends before any statement never
+touches SQLite. The pool's rollback of a connection it takes back is skipped when no transaction is open.
+
+It relies on what SQLAlchemy's own adapter relies on as well: `Connection._execute` (queue a function for the
+thread) and `Connection._conn` (the sqlite3 connection). The connection is opened with check_same_thread off,
+as SQLAlchemy opens it, and is never used from two places at once: SQLAlchemy awaits each call on it.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import aiosqlite
 
+T = TypeVar("T")
 _Description = tuple[tuple[Any, ...], ...] | None
-
-
 _BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"})
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF in _BUSY
 
 
 class OneTripConnection(aiosqlite.Connection):
-    # A BEGIN is held back and sent with the transaction's first statement, in the same trip; a transaction
-    # that ends before any statement never went to the thread at all.
     _begin: str | None = None
+    busy_timeout_ms = 30_000
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
@@ -37,20 +49,37 @@ class OneTripConnection(aiosqlite.Connection):
         begin, self._begin = self._begin, None
         return begin
 
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` on the event loop; in the thread, waiting for the lock, if SQLite says it is busy. Only what
+        is safe to repeat after a busy answer comes here: a BEGIN, a statement outside a transaction, a COMMIT
+        (inside a transaction begun IMMEDIATE, with the WAL journal, a statement never meets the lock)."""
+        raw = self._conn
+        try:
+            return work(raw)
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+
+        def waiting(connection: sqlite3.Connection) -> T:
+            connection.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+            try:
+                return work(connection)
+            finally:
+                connection.execute("PRAGMA busy_timeout=0")
+
+        return await self._execute(waiting, raw)
+
     async def commit(self) -> None:
         if self._take_begin() is None:
-            await super().commit()
+            await self.run(lambda raw: raw.commit())
 
     async def rollback(self) -> None:
-        # The pool rolls back every connection it takes back, even one whose transaction was just committed:
-        # no trip when there is nothing to roll back. (Only asks SQLite's autocommit flag; the connection is
-        # not in use meanwhile, SQLAlchemy awaits each call on it.)
         if self._take_begin() is None and self._conn.in_transaction:
-            await super().rollback()
+            await self.run(lambda raw: raw.rollback())
 
 
 class OneTripCursor:
-    """The part of aiosqlite's cursor SQLAlchemy uses, each statement a single trip to the thread."""
+    """The part of aiosqlite's cursor SQLAlchemy uses."""
 
     arraysize = 1
 
@@ -73,11 +102,10 @@ class OneTripCursor:
         if sql.upper() in _BEGINS and connection._begin is None:
             connection._begin = sql
             return self
-        raw = connection._conn  # used only in the connection's thread, below
         begin = connection._take_begin()
 
-        def run() -> tuple[_Description, int, int | None, list[Any]]:
-            if begin is not None:
+        def work(raw: sqlite3.Connection) -> tuple[_Description, int, int | None, list[Any]]:
+            if begin is not None and not raw.in_transaction:
                 raw.execute(begin)
             cursor = raw.execute(sql, parameters)
             try:
@@ -86,25 +114,25 @@ class OneTripCursor:
             finally:
                 cursor.close()
 
-        self.description, self.rowcount, self.lastrowid, self._rows = await connection._execute(run)
+        self.description, self.rowcount, self.lastrowid, self._rows = await connection.run(work)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> OneTripCursor:
         connection = self._connection
-        raw = connection._conn
         begin = connection._take_begin()
+        rows = list(parameters)  # it may be run twice (busy, then in the thread)
 
-        def run() -> tuple[int, int | None]:
-            if begin is not None:
+        def work(raw: sqlite3.Connection) -> tuple[int, int | None]:
+            if begin is not None and not raw.in_transaction:
                 raw.execute(begin)
-            cursor = raw.executemany(sql, parameters)
+            cursor = raw.executemany(sql, rows)
             try:
                 return cursor.rowcount, cursor.lastrowid
             finally:
                 cursor.close()
 
         self.description, self._rows = None, []
-        self.rowcount, self.lastrowid = await connection._execute(run)
+        self.rowcount, self.lastrowid = await connection.run(work)
         return self
 
     async def fetchall(self) -> list[Any]:
@@ -124,12 +152,15 @@ class OneTripCursor:
 
 
 def connector(path: str, timeout: float) -> Any:
-    """An `async_creator` for create_async_engine: a new connection to the SQLite file at `path`."""
+    """An `async_creator` for create_async_engine: a new connection to the SQLite file at `path`, whose
+    statements wait up to `timeout` seconds for another process's lock (in the thread)."""
 
     async def connect() -> OneTripConnection:
+        # No busy wait on the event loop: a busy answer comes back at once, the statement goes to the thread.
         connection = OneTripConnection(
-            lambda: sqlite3.connect(path, timeout=timeout, check_same_thread=False), iter_chunk_size=64
+            lambda: sqlite3.connect(path, timeout=0, check_same_thread=False), iter_chunk_size=64
         )
+        connection.busy_timeout_ms = int(timeout * 1000)
         # As SQLAlchemy does for aiosqlite: the connection's thread never holds the process open.
         connection._thread.daemon = True
         await connection
