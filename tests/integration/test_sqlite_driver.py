@@ -27,7 +27,12 @@ async def test_a_write_waits_for_another_process_lock_without_holding_up_the_bot
         other.execute("BEGIN IMMEDIATE")
         other.execute("INSERT INTO t VALUES (1)")
         released = threading.Event()
-        holding = threading.Timer(0.5, lambda: (other.execute("COMMIT"), released.set()))
+
+        def release() -> None:
+            other.execute("COMMIT")
+            released.set()
+
+        holding = threading.Timer(0.5, release)
         holding.start()
         ticks = 0
 
