@@ -13,7 +13,8 @@ loop stays free meanwhile. Within this process nothing waits on SQLite's lock: t
 (bot/db/engine.py), so transactions queue for it on the event loop.
 
 A transaction's BEGIN is held back and run with its first statement; one that ends before any statement never
-touches SQLite. The pool's rollback of a connection it takes back is skipped when no transaction is open.
+touches SQLite. The pool's rollback of a connection it takes back is skipped when no transaction is open. A
+transaction may be told not to wait for the disk at its commit (the inbox's handled mark).
 
 It relies on what SQLAlchemy's own adapter relies on as well: `Connection._execute` (queue a function for the
 thread) and `Connection._conn` (the sqlite3 connection). The connection is opened with check_same_thread off,
@@ -40,14 +41,38 @@ def _busy(error: sqlite3.OperationalError) -> bool:
 
 class OneTripConnection(aiosqlite.Connection):
     _begin: str | None = None
+    # The synchronous setting to go back to once this transaction ends; None: not changed.
+    _restore_synchronous: int | None = None
+    _lazy_commit = False
     busy_timeout_ms = 30_000
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 
-    def _take_begin(self) -> str | None:
+    def commit_without_waiting_for_disk(self) -> None:
+        """The coming transaction's commit is not flushed to disk (synchronous NORMAL, which SQLite takes only
+        between transactions: it is set with the held-back BEGIN, and put back when the transaction ends).
+        Too late once the transaction has run a statement: then it is ignored."""
+        self._lazy_commit = self._begin is not None
+
+    def _take_begin(self) -> tuple[str | None, bool]:
         begin, self._begin = self._begin, None
-        return begin
+        lazy, self._lazy_commit = self._lazy_commit, False
+        return begin, lazy
+
+    def _start(self, raw: sqlite3.Connection, begin: str | None, lazy: bool) -> None:
+        """Run in `run`: the held-back BEGIN (once, even when the work is repeated after a busy answer)."""
+        if begin is None or raw.in_transaction:
+            return
+        if lazy and self._restore_synchronous is None:
+            self._restore_synchronous = int(raw.execute("PRAGMA synchronous").fetchone()[0])
+            raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute(begin)
+
+    def _ended(self, raw: sqlite3.Connection) -> None:
+        if self._restore_synchronous is not None:
+            raw.execute(f"PRAGMA synchronous={self._restore_synchronous}")
+            self._restore_synchronous = None
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` on the event loop; in the thread, waiting for the lock, if SQLite says it is busy. Only what
@@ -70,12 +95,24 @@ class OneTripConnection(aiosqlite.Connection):
         return await self._execute(waiting, raw)
 
     async def commit(self) -> None:
-        if self._take_begin() is None:
-            await self.run(lambda raw: raw.commit())
+        begin, _lazy = self._take_begin()
+
+        def commit(raw: sqlite3.Connection) -> None:
+            if begin is None:
+                raw.commit()
+            self._ended(raw)
+
+        await self.run(commit)
 
     async def rollback(self) -> None:
-        if self._take_begin() is None and self._conn.in_transaction:
-            await self.run(lambda raw: raw.rollback())
+        begin, _lazy = self._take_begin()
+
+        def rollback(raw: sqlite3.Connection) -> None:
+            if begin is None and raw.in_transaction:
+                raw.rollback()
+            self._ended(raw)
+
+        await self.run(rollback)
 
 
 class OneTripCursor:
@@ -102,11 +139,10 @@ class OneTripCursor:
         if sql.upper() in _BEGINS and connection._begin is None:
             connection._begin = sql
             return self
-        begin = connection._take_begin()
+        begin, lazy = connection._take_begin()
 
         def work(raw: sqlite3.Connection) -> tuple[_Description, int, int | None, list[Any]]:
-            if begin is not None and not raw.in_transaction:
-                raw.execute(begin)
+            connection._start(raw, begin, lazy)
             cursor = raw.execute(sql, parameters)
             try:
                 rows = cursor.fetchall() if cursor.description else []
@@ -119,12 +155,11 @@ class OneTripCursor:
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> OneTripCursor:
         connection = self._connection
-        begin = connection._take_begin()
+        begin, lazy = connection._take_begin()
         rows = list(parameters)  # it may be run twice (busy, then in the thread)
 
         def work(raw: sqlite3.Connection) -> tuple[int, int | None]:
-            if begin is not None and not raw.in_transaction:
-                raw.execute(begin)
+            connection._start(raw, begin, lazy)
             cursor = raw.executemany(sql, rows)
             try:
                 return cursor.rowcount, cursor.lastrowid

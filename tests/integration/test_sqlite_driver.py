@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -66,5 +67,36 @@ async def test_a_transaction_that_fails_leaves_nothing_behind(tmp_path: Path) ->
                 await conn.execute(text("INSERT INTO t VALUES (1)"))
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_only_the_handled_mark_skips_the_flush_to_disk(database_url: str) -> None:
+    """The mark's commit is not flushed (a lost mark only means the update is handled again); every other
+    transaction's is, the update's arrival in the inbox first of all."""
+    from bot.db.engine import make_sessionmaker
+    from bot.db.sqlite_driver import OneTripConnection
+    from bot.db.uow import UnitOfWorkFactory
+
+    engine = make_engine(database_url)
+    uows = UnitOfWorkFactory(make_sessionmaker(engine))
+
+    async def synchronous(uow: object) -> int:
+        connection = await uow.session.connection()  # type: ignore[attr-defined]
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, OneTripConnection)
+        return int(driver._conn.execute("PRAGMA synchronous").fetchone()[0])
+
+    try:
+        async with uows() as uow:
+            await uow.inbox.commit_without_waiting_for_disk()
+            await uow.inbox.prune(datetime(2000, 1, 1, tzinfo=UTC))
+            during = await synchronous(uow)
+            await uow.commit()
+        async with uows() as uow:
+            await uow.inbox.prune(datetime(2000, 1, 1, tzinfo=UTC))
+            after = await synchronous(uow)
+            await uow.commit()
+        assert (during, after) == (1, 2)  # NORMAL for the mark, FULL again after it
     finally:
         await engine.dispose()
