@@ -27,9 +27,7 @@ LIMITED_PREFIXES = ("send", "edit", "copyMessage", "forwardMessage", "copyMessag
 MAX_429_RETRIES = 10
 
 
-# Messages that may go out back to back, ahead of the even spacing.
-BURST = 3
-# Above this many a second the rolling second is not kept (the tests' and benches' "unlimited").
+# Above this many a second there is no overall limit to keep (the tests' and benches' "unlimited").
 _WINDOW_CAP = 10_000
 
 
@@ -44,9 +42,9 @@ class RateLimiter:
     """At most 30 messages in any second overall, one message a second per chat, a rolling 20-in-60-s window
     per group.
 
-    Overall, messages are spaced 1/30 s apart, but a few may come sooner than their turn (`BURST`): a reply
-    that comes alone goes out at once instead of waiting out most of the 34 ms since the one before. A rolling
-    window keeps the count in any second within the budget all the same.
+    The overall budget is a rolling window, not an even spacing: a reply that comes alone goes out at once
+    (spacing every message 1/30 s apart held each one-at-a-time reply back for most of that 34 ms), while a
+    burst still gets no more than 30 in any second.
 
     Group chats have negative ids in the Bot API; private chats positive. Sends can be booked ahead
     (`reserve`): the booking counts at once, so two senders never take the same slot.
@@ -55,19 +53,16 @@ class RateLimiter:
     def __init__(self, limits: FloodLimits, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._monotonic = monotonic
-        self._interval = 1.0 / limits.global_per_second
-        self._global_next = 0.0
-        # Booked times, never decreasing: the newest `_per_second` are all the rolling second needs.
+        # Booked times, never decreasing: the newest `_per_second` are all the overall window needs.
         self._per_second = max(1, int(limits.global_per_second))
-        self._global: deque[float] = deque(maxlen=min(self._per_second, _WINDOW_CAP))
+        self._global: deque[float] = deque(maxlen=self._per_second if self._per_second <= _WINDOW_CAP else 1)
         self._chat_next: dict[int, float] = {}
         self._group_window: dict[int, deque[float]] = {}
 
     def _ready_at(self, chat_id: int, now: float) -> float:
         last = self._global[-1] if self._global else 0.0
-        early = (BURST - 1) * self._interval
-        ready = max(now, last, self._global_next - early, self._chat_next.get(chat_id, 0.0))
-        if len(self._global) >= self._per_second:
+        ready = max(now, last, self._chat_next.get(chat_id, 0.0))
+        if self._per_second <= _WINDOW_CAP and len(self._global) >= self._per_second:
             ready = max(ready, self._global[0] + 1.0)
         if chat_id < 0:
             window = self._group_window.get(chat_id)
@@ -94,7 +89,6 @@ class RateLimiter:
         return at - now
 
     def _book(self, chat_id: int, at: float) -> None:
-        self._global_next = max(self._global_next, at) + self._interval
         self._global.append(max(at, self._global[-1]) if self._global else at)
         self._chat_next[chat_id] = max(
             self._chat_next.get(chat_id, 0.0), at + 1.0 / self.limits.chat_per_second
