@@ -27,10 +27,6 @@ LIMITED_PREFIXES = ("send", "edit", "copyMessage", "forwardMessage", "copyMessag
 MAX_429_RETRIES = 10
 
 
-# Above this many a second there is no overall limit to keep (the tests' and benches' "unlimited").
-_WINDOW_CAP = 10_000
-
-
 @dataclass(frozen=True)
 class FloodLimits:
     global_per_second: float = 30.0
@@ -39,12 +35,7 @@ class FloodLimits:
 
 
 class RateLimiter:
-    """At most 30 messages in any second overall, one message a second per chat, a rolling 20-in-60-s window
-    per group.
-
-    The overall budget is a rolling window, not an even spacing: a reply that comes alone goes out at once
-    (spacing every message 1/30 s apart held each one-at-a-time reply back for most of that 34 ms), while a
-    burst still gets no more than 30 in any second.
+    """Global spacing (30/s), one message a second per chat, a rolling 20-in-60-s window per group.
 
     Group chats have negative ids in the Bot API; private chats positive. Sends can be booked ahead
     (`reserve`): the booking counts at once, so two senders never take the same slot.
@@ -53,17 +44,12 @@ class RateLimiter:
     def __init__(self, limits: FloodLimits, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self._monotonic = monotonic
-        # Booked times, never decreasing: the newest `_per_second` are all the overall window needs.
-        self._per_second = max(1, int(limits.global_per_second))
-        self._global: deque[float] = deque(maxlen=self._per_second if self._per_second <= _WINDOW_CAP else 1)
+        self._global_next = 0.0
         self._chat_next: dict[int, float] = {}
         self._group_window: dict[int, deque[float]] = {}
 
     def _ready_at(self, chat_id: int, now: float) -> float:
-        last = self._global[-1] if self._global else 0.0
-        ready = max(now, last, self._chat_next.get(chat_id, 0.0))
-        if self._per_second <= _WINDOW_CAP and len(self._global) >= self._per_second:
-            ready = max(ready, self._global[0] + 1.0)
+        ready = max(now, self._global_next, self._chat_next.get(chat_id, 0.0))
         if chat_id < 0:
             window = self._group_window.get(chat_id)
             if window is not None:
@@ -89,7 +75,7 @@ class RateLimiter:
         return at - now
 
     def _book(self, chat_id: int, at: float) -> None:
-        self._global.append(max(at, self._global[-1]) if self._global else at)
+        self._global_next = max(self._global_next, at) + 1.0 / self.limits.global_per_second
         self._chat_next[chat_id] = max(
             self._chat_next.get(chat_id, 0.0), at + 1.0 / self.limits.chat_per_second
         )
