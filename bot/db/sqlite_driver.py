@@ -7,10 +7,11 @@ close the cursor). The statements of an update are indexed look-ups that SQLite 
 the trips cost far more than the work. Here a statement is run, fetched and closed in one go, on the event
 loop; the rows are handed over whole, as SQLAlchemy's adapter would have fetched them whole anyway.
 
-A statement goes to the thread only when SQLite says the database is busy (another process, such as a
-`redbutler` command, holds the write lock): there it waits as long as the busy timeout allows, and the event
-loop stays free meanwhile. Within this process nothing waits on SQLite's lock: the engine has one connection
-(bot/db/engine.py), so transactions queue for it on the event loop.
+A commit goes to the thread (it waits for the disk, and now and then checkpoints the WAL); any other
+statement only when SQLite says the database is busy (another process, such as a `redbutler` command, holds
+the write lock): there it waits as long as the busy timeout allows, and the event loop stays free meanwhile.
+Within this process nothing waits on SQLite's lock: the engine has one connection (bot/db/engine.py), so
+transactions queue for it on the event loop.
 
 A transaction's BEGIN is held back and run with its first statement; one that ends before any statement never
 touches SQLite. The pool's rollback of a connection it takes back is skipped when no transaction is open. A
@@ -96,13 +97,19 @@ class OneTripConnection(aiosqlite.Connection):
 
     async def commit(self) -> None:
         begin, _lazy = self._take_begin()
+        raw = self._conn
 
-        def commit(raw: sqlite3.Connection) -> None:
+        def commit(connection: sqlite3.Connection) -> None:
             if begin is None:
-                raw.commit()
-            self._ended(raw)
+                connection.commit()
+            self._ended(connection)
 
-        await self.run(commit)
+        if begin is None and raw.in_transaction:
+            # In the thread: a commit waits for the disk, and now and then checkpoints the WAL into the
+            # database file (tens of milliseconds), which must not hold up the event loop.
+            await self._execute(commit, raw)
+        else:
+            commit(raw)
 
     async def rollback(self) -> None:
         begin, _lazy = self._take_begin()
