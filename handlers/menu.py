@@ -21,12 +21,29 @@ def menu_for(
 ) -> ReplyKeyboardMarkup:
     """Each role's daily work first (its entries have the lowest order), then what everyone has; in the
     person's own language, so it can go with a message to someone else (an approved join request)."""
-    entries = wiring.menu_for(person)
+    labels = tuple((e.label_key, e.request_location) for e in wiring.menu_for(person))
+    key = (t, language, labels)
+    keyboard = _keyboards.get(key)
+    if keyboard is None:
+        # A keyboard is frozen once built (PTB), so one per language and set of entries serves every reply.
+        if len(_keyboards) >= _KEYBOARDS:
+            _keyboards.clear()
+        keyboard = _keyboards[key] = _keyboard(t, language, labels)
+    return keyboard
+
+
+_KEYBOARDS = 256
+_keyboards: dict[tuple[Translator, str | None, tuple[tuple[str, bool], ...]], ReplyKeyboardMarkup] = {}
+
+
+def _keyboard(
+    t: Translator, language: str | None, labels: tuple[tuple[str, bool], ...]
+) -> ReplyKeyboardMarkup:
     buttons = [
-        KeyboardButton(t(language, e.label_key), request_location=True)
-        if e.request_location
-        else KeyboardButton(t(language, e.label_key))
-        for e in entries
+        KeyboardButton(t(language, key), request_location=True)
+        if location
+        else KeyboardButton(t(language, key))
+        for key, location in labels
     ]
     # Two big buttons a row: easy to hit for elderly users.
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]

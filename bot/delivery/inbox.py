@@ -181,6 +181,9 @@ class InboxProcessor:
                 else:
                     await self._settle_side_by_side(batch)
                 settled += len(batch)
+                if len(batch) < BATCH:
+                    # That was all of it; what arrived meanwhile woke the loop (see _run), which comes back.
+                    break
         return settled
 
     async def _settle_side_by_side(self, batch: list[tuple[int, int | None, dict[str, Any], int]]) -> None:
@@ -316,7 +319,7 @@ class InboxProcessor:
             await repo.commit_without_waiting_for_disk()
             # The conversation step the update caused and its "handled" mark: one transaction.
             await repo.apply(held)
-            await repo.set_status(update_id, "handled", self.clock.now())
+            await repo.mark_handled(update_id, self.clock.now())
             person = sender_of(payload)
             if person is not None and person not in self._reachable:
                 # Someone who writes again can be reached again: broadcasts include them from now on.

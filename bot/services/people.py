@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.db.engine import commit_count
 from bot.db.models import Person, Residency, StaffRole
+from bot.db.repositories.community import HomeRow, PersonRow
 from bot.db.uow import UnitOfWork
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.roles import Role
@@ -58,9 +59,10 @@ async def require_staff(
         raise UserFacingError("common.not_allowed")
     return ids
 
+
 def commits() -> int:
-    """How many transactions this process has committed: a person's view read before the last commit may be
-    out of date (a registration, a new role), one read after it is not."""
+    """How many transactions this process has committed that changed people, homes or roles: a person's view
+    read before the last of them may be out of date (a registration, a new role), one read after it is not."""
     return commit_count()
 
 
@@ -119,24 +121,38 @@ async def get_or_create(uow: UnitOfWork, telegram_id: int, display_name: str, no
 
 async def ensure_person(uow: UnitOfWork, telegram_id: int, display_name: str, now: datetime) -> PersonView:
     async with uow:
-        found, residencies = await uow.community.person_with_homes(telegram_id)
-        if found is None:
-            person = await get_or_create(uow, telegram_id, display_name, now)
-        else:
-            person = found
-            if not person.reachable:
-                person.reachable = True
-        view = await person_view(uow, person, residencies)
+        found, homes = await uow.community.person_and_homes(telegram_id)
+        if found is not None:
+            view = await _view_of(uow, found, homes)
+            if not found.reachable:
+                await uow.community.set_reachable(found.id)
+                await uow.commit()
+            return view
+        person = await get_or_create(uow, telegram_id, display_name, now)
+        view = await person_view(uow, person, [])
         await uow.commit()
         return view
 
 
 async def whoami(uow: UnitOfWork, telegram_id: int) -> PersonView | None:
     async with uow:
-        person, residencies = await uow.community.person_with_homes(telegram_id)
+        person, homes = await uow.community.person_and_homes(telegram_id)
         if person is None:
             return None
-        return await person_view(uow, person, residencies)
+        return await _view_of(uow, person, homes)
+
+
+async def _view_of(uow: UnitOfWork, person: PersonRow, homes: list[HomeRow]) -> PersonView:
+    """The view from plain rows (person_view builds the same from entities)."""
+    roles = await uow.community.active_role_rows(person.id)
+    return PersonView(
+        id=person.id,
+        telegram_id=person.telegram_id,
+        name=person.display_name,
+        language=person.language,
+        homes=[HomeView(*home) for home in homes],
+        roles=[RoleView(*role) for role in roles],
+    )
 
 
 async def set_language(

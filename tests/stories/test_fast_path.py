@@ -13,9 +13,9 @@ from typing import Any
 from tests.factories import USERS
 from tests.harness import Harness
 
-GREETING = 4
+GREETING = 3
 POINTS_CHECK = 8
-LAW_QUESTION = 7
+LAW_QUESTION = 6
 BUTTON_PRESS = 6
 LAW = "邻居家的狗咬伤了我，谁来赔偿？"
 
@@ -35,7 +35,7 @@ def _show(statements: list[str]) -> str:
     return "\n".join(" ".join(s.split())[:120] for s in statements)
 
 
-async def test_a_greeting_costs_at_most_4_statements(harness: Harness) -> None:
+async def test_a_greeting_costs_at_most_3_statements(harness: Harness) -> None:
     await harness.send(USERS.resident, "你好")  # the first message of a process also marks them reachable
     statements = await _cost(harness, lambda: harness.send(USERS.resident, "你好"))
     assert harness.texts(USERS.resident)[-1].startswith("我能帮您做这些")

@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -25,35 +26,108 @@ from bot.db.models import (
 from bot.db.models.community import JoinRequestStatus
 
 
+class PersonRow(NamedTuple):
+    id: int
+    telegram_id: int | None
+    display_name: str
+    language: str | None
+    reachable: bool
+
+
+class HomeRow(NamedTuple):
+    household_id: int
+    compound_id: int
+    compound_name: str
+    building_id: int
+    building: str
+    unit_id: int
+    unit: str
+    room: str
+
+
+class RoleRow(NamedTuple):
+    role: str
+    compound_id: int | None
+    building_ids: tuple[int, ...]
+    work_kinds: tuple[str, ...]
+
+
+# The person's view is read on nearly every update. These two statements are built once and read plain rows:
+# building the ORM statement (five joined loads) and turning its rows into entities cost several times the
+# CPU SQLite spent answering it.
+_people, _residencies, _households = (cast(Table, m.__table__) for m in (Person, Residency, Household))
+_units, _buildings, _compounds = (cast(Table, m.__table__) for m in (Unit, Building, Compound))
+_roles, _areas = (cast(Table, m.__table__) for m in (StaffRole, ResponsibilityArea))
+_PERSON_AND_HOMES = (
+    select(
+        _people.c.id,
+        _people.c.telegram_id,
+        _people.c.display_name,
+        _people.c.language,
+        _people.c.reachable,
+        _households.c.id,
+        _buildings.c.compound_id,
+        _compounds.c.name,
+        _buildings.c.id,
+        _buildings.c.name,
+        _units.c.id,
+        _units.c.name,
+        _households.c.room,
+    )
+    # Outer joins: inner ones would drop the row of a person without a home.
+    .select_from(
+        _people.outerjoin(_residencies, _residencies.c.person_id == _people.c.id)
+        .outerjoin(_households, _households.c.id == _residencies.c.household_id)
+        .outerjoin(_units, _units.c.id == _households.c.unit_id)
+        .outerjoin(_buildings, _buildings.c.id == _units.c.building_id)
+        .outerjoin(_compounds, _compounds.c.id == _buildings.c.compound_id)
+    )
+    .where(_people.c.telegram_id == bindparam("telegram_id"))
+    .order_by(_residencies.c.id)
+)
+_ACTIVE_ROLES = (
+    select(_roles.c.id, _roles.c.role, _roles.c.compound_id, _areas.c.building_id, _areas.c.work_kinds)
+    .select_from(_roles.outerjoin(_areas, _areas.c.staff_role_id == _roles.c.id))
+    .where(_roles.c.person_id == bindparam("person_id"), _roles.c.active.is_(true()))
+    .order_by(_roles.c.id, _areas.c.id)
+)
+_PERSON_BY_TELEGRAM = select(Person).where(Person.telegram_id == bindparam("telegram_id"))
+_SET_REACHABLE = update(_people).where(_people.c.id == bindparam("person_id")).values(reachable=True)
+
+
 class CommunityRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     # people
     async def person_by_telegram(self, telegram_id: int) -> Person | None:
-        return await self.session.scalar(select(Person).where(Person.telegram_id == telegram_id))
+        return await self.session.scalar(_PERSON_BY_TELEGRAM, {"telegram_id": telegram_id})
 
-    async def person_with_homes(self, telegram_id: int) -> tuple[Person | None, list[Residency]]:
-        """The person and their homes (household, unit, building, compound loaded) in one statement: the
-        person's view is built on most updates."""
-        rows = (
-            await self.session.execute(
-                select(Person, Residency)
-                .outerjoin(Residency, Residency.person_id == Person.id)
-                .where(Person.telegram_id == telegram_id)
-                .options(
-                    # Outer joins: inner ones would drop the row of a person without a home.
-                    joinedload(Residency.household)
-                    .joinedload(Household.unit)
-                    .joinedload(Unit.building)
-                    .joinedload(Building.compound)
-                )
-                .order_by(Residency.id)
-            )
-        ).all()
+    async def person_and_homes(self, telegram_id: int) -> tuple[PersonRow | None, list[HomeRow]]:
+        """The person and their homes (household, unit, building, compound) in one statement."""
+        rows = (await self.session.execute(_PERSON_AND_HOMES, {"telegram_id": telegram_id})).all()
         if not rows:
             return None, []
-        return rows[0][0], [r for _p, r in rows if r is not None]
+        first = rows[0]
+        person = PersonRow(first[0], first[1], first[2], first[3], bool(first[4]))
+        return person, [HomeRow._make(r[5:]) for r in rows if r[5] is not None]
+
+    async def active_role_rows(self, person_id: int) -> list[RoleRow]:
+        """The person's active roles with their areas, as roles_of gives them, as plain rows."""
+        grouped: dict[int, tuple[str, int | None, list[int], list[str]]] = {}
+        for role_id, role, compound_id, building_id, kinds in await self.session.execute(
+            _ACTIVE_ROLES, {"person_id": person_id}
+        ):
+            entry = grouped.get(role_id)
+            if entry is None:
+                entry = grouped[role_id] = (role, compound_id, [], [])
+            if building_id is not None:
+                entry[2].append(building_id)
+            entry[3].extend(_kinds(kinds))
+        return [RoleRow(r, c, tuple(b), tuple(k)) for r, c, b, k in grouped.values()]
+
+    async def set_reachable(self, person_id: int) -> None:
+        await self.session.execute(_SET_REACHABLE, {"person_id": person_id})
 
     async def person(self, person_id: int) -> Person | None:
         return await self.session.get(Person, person_id)
@@ -369,3 +443,7 @@ class CommunityRepository:
         group = GroupChat(chat_id=chat_id, title=title)
         self.session.add(group)
         return group
+
+
+def _kinds(value: Any) -> list[str]:
+    return list(value) if value else []

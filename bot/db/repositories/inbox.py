@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Table, bindparam, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import InboxUpdate, Person, StaffRole
+from bot.db.sqlite_driver import OneTripConnection
 from bot.roles import Role
+
+_INBOX = cast(Table, InboxUpdate.__table__)
+# Built once: this runs for every update, and building an ORM update each time cost more CPU than SQLite
+# took to run it.
+_MARK_HANDLED = (
+    update(_INBOX)
+    .where(_INBOX.c.update_id == bindparam("row_id"))
+    .values(status="handled", handled_at=bindparam("at"), error=None)
+)
 
 
 def chat_of(payload: dict[str, Any]) -> int | None:
@@ -96,11 +106,20 @@ class InboxRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def commit_without_waiting_for_disk(self) -> None:
-        """PostgreSQL: this transaction's commit does not wait for its WAL flush. Only for the handled mark:
-        if the database server itself crashes in the next moment the mark may be lost, and the update is
-        handled again — which the actions' keys make harmless. (SQLite has no per-transaction switch.)"""
+        """This transaction's commit does not wait for the disk. Only for the handled mark: if the machine
+        itself goes down in the next moment the mark may be lost, and the update is handled again — which the
+        actions' keys make harmless. A crash of the bot alone loses nothing. Call it first in the transaction.
+
+        PostgreSQL: synchronous_commit off for this transaction. SQLite (our driver, bot/db/sqlite_driver.py):
+        synchronous NORMAL for it, so the commit is not flushed until the next one that is (an update's
+        arrival in the inbox always is)."""
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            return
+        connection = await self.session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        if isinstance(driver, OneTripConnection):
+            driver.commit_without_waiting_for_disk()
 
     async def apply(self, writes: Sequence[Callable[[AsyncSession], Awaitable[None]]]) -> None:
         """The conversation and user data writes the persistence held back while the update was handled, in
@@ -152,6 +171,9 @@ class InboxRepository:
         await self.session.execute(
             update(InboxUpdate).where(InboxUpdate.update_id == update_id).values(**values)
         )
+
+    async def mark_handled(self, update_id: int, now: datetime) -> None:
+        await self.session.execute(_MARK_HANDLED, {"row_id": update_id, "at": now})
 
     async def get(self, update_id: int) -> InboxUpdate | None:
         return await self.session.get(InboxUpdate, update_id)

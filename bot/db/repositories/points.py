@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,40 @@ from bot.db.models.points import (
 
 OPEN_VOUCHER_STATUSES = (VoucherStatus.HELD, VoucherStatus.ACTIVE)
 COUNTED_VOUCHER_STATUSES = (VoucherStatus.HELD, VoucherStatus.ACTIVE, VoucherStatus.USED)
+
+
+# The statements of a points check (/points), built once: building them on every check cost more CPU than
+# SQLite took to answer them.
+_ACCOUNT_OF = select(PointsAccount).where(
+    PointsAccount.person_id == bindparam("person_id"), PointsAccount.compound_id == bindparam("compound_id")
+)
+_ENTRIES = (
+    select(PointsEntry)
+    .where(PointsEntry.account_id == bindparam("account_id"))
+    .order_by(PointsEntry.id.desc())
+)
+_LAST_ENTRIES = _ENTRIES.limit(bindparam("limit"))
+_EARNED_BETWEEN = select(func.coalesce(func.sum(PointsEntry.amount), 0)).where(
+    PointsEntry.account_id == bindparam("account_id"),
+    PointsEntry.earning.is_(true()),
+    PointsEntry.created_at >= bindparam("start"),
+    PointsEntry.created_at < bindparam("end"),
+)
+_HOME_COMPOUNDS = (
+    select(Building.compound_id, Building.name, Compound)
+    .select_from(Residency)
+    .join(Household, Household.id == Residency.household_id)
+    .join(Unit, Unit.id == Household.unit_id)
+    .join(Building, Building.id == Unit.building_id)
+    .join(Compound, Compound.id == Building.compound_id)
+    .where(Residency.person_id == bindparam("person_id"))
+    .order_by(Residency.id)
+)
+_ROLE_COMPOUNDS = (
+    select(StaffRole.role, StaffRole.compound_id)
+    .where(StaffRole.person_id == bindparam("person_id"), StaffRole.active.is_(true()))
+    .order_by(StaffRole.id)
+)
 
 
 class Overdraft(Exception):
@@ -73,11 +107,7 @@ class PointsRepository:
         )
 
     async def account_of(self, person_id: int, compound_id: int) -> PointsAccount | None:
-        return await self.session.scalar(
-            select(PointsAccount).where(
-                PointsAccount.person_id == person_id, PointsAccount.compound_id == compound_id
-            )
-        )
+        return await self.session.scalar(_ACCOUNT_OF, {"person_id": person_id, "compound_id": compound_id})
 
     async def account(self, account_id: int) -> PointsAccount | None:
         return await self.session.get(PointsAccount, account_id)
@@ -146,12 +176,9 @@ class PointsRepository:
         return entry
 
     async def entries(self, account_id: int, limit: int | None = None) -> Sequence[PointsEntry]:
-        query = (
-            select(PointsEntry).where(PointsEntry.account_id == account_id).order_by(PointsEntry.id.desc())
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        return (await self.session.scalars(query)).all()
+        if limit is None:
+            return (await self.session.scalars(_ENTRIES, {"account_id": account_id})).all()
+        return (await self.session.scalars(_LAST_ENTRIES, {"account_id": account_id, "limit": limit})).all()
 
     async def entry(self, entry_id: int) -> PointsEntry | None:
         return await self.session.get(PointsEntry, entry_id)
@@ -161,12 +188,7 @@ class PointsRepository:
 
     async def earned_between(self, account_id: int, start: datetime, end: datetime) -> int:
         total = await self.session.scalar(
-            select(func.coalesce(func.sum(PointsEntry.amount), 0)).where(
-                PointsEntry.account_id == account_id,
-                PointsEntry.earning.is_(True),
-                PointsEntry.created_at >= start,
-                PointsEntry.created_at < end,
-            )
+            _EARNED_BETWEEN, {"account_id": account_id, "start": start, "end": end}
         )
         return int(total or 0)
 
@@ -405,27 +427,14 @@ class PointsRepository:
     # People
     async def home_compounds(self, person_id: int) -> list[tuple[int, str]]:
         """(compound id, building name) of each home, oldest first."""
-        rows = await self.session.execute(
-            select(Building.compound_id, Building.name, Compound)
-            .select_from(Residency)
-            .join(Household, Household.id == Residency.household_id)
-            .join(Unit, Unit.id == Household.unit_id)
-            .join(Building, Building.id == Unit.building_id)
-            .join(Compound, Compound.id == Building.compound_id)
-            .where(Residency.person_id == person_id)
-            .order_by(Residency.id)
-        )
+        rows = await self.session.execute(_HOME_COMPOUNDS, {"person_id": person_id})
         found = rows.all()
         # The compounds come along, kept for the session: the name and time zone asked next need no statement.
         self.session.info.setdefault("preloaded", []).extend(c for _i, _b, c in found)
         return [(int(c), str(b)) for c, b, _compound in found]
 
     async def role_compounds(self, person_id: int) -> list[tuple[str, int | None]]:
-        rows = await self.session.execute(
-            select(StaffRole.role, StaffRole.compound_id)
-            .where(StaffRole.person_id == person_id, StaffRole.active.is_(True))
-            .order_by(StaffRole.id)
-        )
+        rows = await self.session.execute(_ROLE_COMPOUNDS, {"person_id": person_id})
         return [(str(r), c) for r, c in rows.all()]
 
     async def people_in_household(self, household_id: int) -> Sequence[Person]:
