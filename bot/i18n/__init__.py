@@ -43,7 +43,9 @@ def _load_language(language: str, directory: Path) -> Catalogue:
     catalogue = Catalogue(language)
     for po_path in sorted((directory / language).glob("*.po")):
         with po_path.open("rb") as handle:
-            po = read_po(handle, locale=language)
+            # No locale: it would only set the plural rules (plural entries are skipped below) and makes Babel
+            # load its CLDR global data, 2 MB of dicts kept for the life of the process.
+            po = read_po(handle)
         for message in po:
             if message.id and message.string:
                 if not isinstance(message.id, str) or not isinstance(message.string, str):
