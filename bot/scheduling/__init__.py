@@ -2,7 +2,7 @@
 
 Each capability declares its DueSources (bot/capability.py): `process_due` sends what has fallen due
 (through the outbox, with dedupe keys, so never twice) and `next_due` says when it next needs waking. At
-start the scheduler runs one sweep at once (catching up on anything that fell due while the bot was down)
+start the scheduler runs one sweep a second after start (catching up on what fell due while the bot was down)
 and arms a job for each source's next due time; a periodic sweep is the safety net. Nothing about a
 schedule lives only in a job.
 """
@@ -40,6 +40,9 @@ async def in_batches(batch: Callable[[], Awaitable[tuple[int, bool]]]) -> int:
 
 
 SWEEP_INTERVAL = timedelta(seconds=30)
+# Seconds after start before the catch-up sweep: long enough for the first poll's updates to be stored and
+# answered (about 0.3 s after start), short enough to still be "at start".
+CATCH_UP_AFTER = 1.0
 
 
 async def sweep(services: Services) -> dict[str, int]:
@@ -80,10 +83,11 @@ class Scheduler:
         if self.job_queue is None:
             await sweep(self.services)
             return
-        # What fell due while the bot was down is swept by the job queue as soon as the bot runs, not before
-        # it starts: the updates waiting at start are answered meanwhile instead of after it (a monthly
-        # report due at start is seconds of queries and charts). The sweep re-arms the next-due job.
-        self.job_queue.run_once(self._job, when=0, name="next-due")
+        # What fell due while the bot was down is swept by the job queue shortly after the bot runs, not
+        # before it starts: the updates waiting at start are answered first instead of after it (a monthly
+        # report due at start is seconds of queries and charts; on SQLite the sweep's writes would also hold
+        # the first inbox commit behind them). The sweep re-arms the next-due job.
+        self.job_queue.run_once(self._job, when=CATCH_UP_AFTER, name="next-due")
         self.job_queue.run_repeating(self._job, interval=SWEEP_INTERVAL, first=SWEEP_INTERVAL, name="sweep")
 
     async def rearm(self) -> None:
