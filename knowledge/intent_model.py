@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from knowledge.articles import article_lookup
+from knowledge.cache_dir import private_dir
 from knowledge.normalize import normalize_text
 
 if TYPE_CHECKING:
@@ -324,9 +325,8 @@ def _model_path(folder: Path, key: str) -> Path:
 
 
 def load_cached(cache_dir: str | Path, key: str) -> IntentModel | None:
-    from knowledge.matcher import _private_dir  # the law index's cache folder check: same folder, same rule
 
-    folder = _private_dir(cache_dir)
+    folder = private_dir(cache_dir)
     path = _model_path(folder, key) if folder else None
     if path is None or not path.is_file():
         return None
@@ -340,9 +340,8 @@ def load_cached(cache_dir: str | Path, key: str) -> IntentModel | None:
 
 
 def save_cached(cache_dir: str | Path, model: IntentModel) -> Path | None:
-    from knowledge.matcher import _private_dir
 
-    folder = _private_dir(cache_dir)
+    folder = private_dir(cache_dir)
     if folder is None:
         return None
     target = _model_path(folder, model.key)

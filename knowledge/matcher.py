@@ -40,7 +40,6 @@ import json
 import math
 import os
 import re
-import stat
 import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
@@ -51,6 +50,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from knowledge.articles import article_lookup, is_valid_article, parse_article_number, strip_article_refs
+from knowledge.cache_dir import default_cache_dir, private_dir
 from knowledge.compact import Columns, Vocab, dump_mapped, load_mapped
 from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
 from knowledge.glossary import is_english, translate_terms
@@ -325,12 +325,6 @@ _INDEX_ATTRS = (
 _CACHE_VERSION = "10"
 
 
-def default_cache_dir() -> Path:
-    """A per-user folder in the system temp directory."""
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(tempfile.gettempdir()) / f"redbutler-index-{uid}"
-
-
 def _cache_key(
     entries: Sequence[FaqEntry], weights: dict[str, float], ranked: bool,
     summaries: dict[int, ArticleSummary] | None = None,
@@ -355,21 +349,8 @@ def _cache_key(
     return h.hexdigest()[:32]
 
 
-def _private_dir(cache_dir: str | Path) -> Path | None:
-    """The cache folder if it is ours and private (a pickle from a folder others can write is not safe)."""
-    folder = Path(cache_dir)
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = folder.stat()
-    except OSError:
-        return None
-    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
-        return None
-    return folder
-
-
 def _load_index(cache_dir: str | Path, key: str) -> dict[str, object] | None:
-    folder = _private_dir(cache_dir)
+    folder = private_dir(cache_dir)
     path = folder / f"law-{key}.pickle" if folder else None
     if path is None or not path.is_file():
         return None
@@ -391,7 +372,7 @@ KEEP_INDEXES = 3  # cached indexes kept side by side (newest first)
 
 
 def _save_index(cache_dir: str | Path, key: str, state: dict[str, object]) -> None:
-    folder = _private_dir(cache_dir)
+    folder = private_dir(cache_dir)
     if folder is None:
         return
     try:

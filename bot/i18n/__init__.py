@@ -12,11 +12,12 @@ import hashlib
 import json
 import os
 import string
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from knowledge.cache_dir import default_cache_dir, private_dir
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 SUPPORTED_LANGUAGES = ("zh_CN", "en")
@@ -49,7 +50,10 @@ def _load_language(language: str, directory: Path) -> Catalogue:
     paths = sorted((directory / language).glob("*.po"))
     listing = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
     key = hashlib.sha256(json.dumps([language, listing]).encode()).hexdigest()[:20]
-    cache = Path(tempfile.gettempdir()) / f"redbutler-messages-{os.getuid()}-{key}.json"
+    folder = private_dir(default_cache_dir())
+    if folder is None:  # no folder only we can write: what others could plant must not speak to residents
+        return _parse_language(language, paths)
+    cache = folder / f"messages-{key}.json"
     try:
         messages = json.loads(cache.read_text(encoding="utf-8"))
         if isinstance(messages, dict):

@@ -7,6 +7,8 @@ import re
 import string
 from pathlib import Path
 
+import pytest
+
 from bot.i18n import Translator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +81,24 @@ def test_every_message_key_written_in_the_code_is_in_the_catalogues() -> None:
                 if shaped.match(text) and text.split(".", 1)[0] in namespaces and text not in keys:
                     missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {text}")
     assert missing == []
+
+
+def test_cached_catalogues_are_read_only_from_a_private_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parsed catalogues are cached between starts; a cache others could write must never be read,
+    or whoever planted it would speak to residents in the bot's name."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    first = Translator()
+    cached = list(tmp_path.glob("redbutler-index-*/messages-*.json"))
+    assert len(cached) == 2  # one per language
+    second = Translator()  # read back from the cache
+    assert second.keys("zh_CN") == first.keys("zh_CN")
+
+    for path in cached:
+        path.write_text('{"start.welcome": "planted"}', encoding="utf-8")
+    assert Translator()("zh_CN", "start.welcome") == "planted"  # our own private folder is trusted
+    cached[0].parent.chmod(0o777)
+    assert Translator()("zh_CN", "start.welcome") == first("zh_CN", "start.welcome")
