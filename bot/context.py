@@ -14,7 +14,7 @@ from bot.capability import Wiring
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
-from bot.i18n import Translator, normalise_language
+from bot.i18n import Translator, normalise_language, written_in_english
 
 if TYPE_CHECKING:
     from bot.delivery.inbox import InboxProcessor
@@ -83,6 +83,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         # The sender's person view for this update (see handlers/common.current_person); a context lives for
         # one update.
         self.person_cache: Any = None
+        self.writer_language: str | None = None
 
     @property
     def services(self) -> Services:
@@ -94,12 +95,20 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
     @property
     def language(self) -> str:
         stored = self.user_data.get(LANGUAGE_KEY) if self.user_data is not None else None
+        if stored is None and self.writer_language is not None:
+            return self.writer_language
         return normalise_language(stored, self.services.settings.default_language)
 
     @language.setter
     def language(self, value: str) -> None:
         if self.user_data is not None:
             self.user_data[LANGUAGE_KEY] = value
+
+    def answer_in_language_of(self, text: str) -> None:
+        """For this update only: someone who has not chosen a language and writes in English is answered in
+        English (a cry for help must be understood before anyone has asked which language they read)."""
+        if written_in_english(text):
+            self.writer_language = "en"
 
     def draft(self, key: str) -> dict[str, Any]:
         """A conversation's draft in user_data (JSON-safe values: it is persisted after every update)."""

@@ -71,6 +71,7 @@ async def on_danger(update: Update, context: BotContext) -> None:
     if private:
         await ensure_current_person(update, context)
     text = _text_of(message)
+    context.answer_in_language_of(text)
     signal = detect_emergency(text)
     if not signal.emergency or signal.kind is None:
         await send_text(update, context, context.t("emergency.distress"))
@@ -101,6 +102,7 @@ async def on_confirm(update: Update, context: BotContext) -> None:
         await answer(update, context.t("emergency.stale"), alert=True)
         return
     texts: dict[str, Any] = (context.chat_data or {}).get(TEXTS_KEY, {})
+    context.answer_in_language_of(str(texts.get(str(message_id), "")))
     try:
         result = await emergency.raise_alert(
             context.services.uow(),

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,28 @@ from knowledge.cache_dir import default_cache_dir, private_dir
 LOCALES_DIR = Path(__file__).parent / "locales"
 SUPPORTED_LANGUAGES = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
+
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
+# Common English words in a cry for help; pinyin ("wyf", "bj") rarely contains them, so a Chinese resident
+# typing pinyin is not switched to English.
+_ENGLISH_MARKERS = frozenset(
+    {
+        *("an", "the", "is", "are", "am", "in", "on", "my", "me", "we", "our", "there", "help", "please"),
+        *("fire", "gas", "smoke", "someone", "somebody", "trapped", "stuck", "lift", "elevator", "water"),
+        *("leak", "leaking", "burst", "flooding", "flood", "sparks", "sparking", "wire", "wires", "smell"),
+        *("hurt", "fell", "fallen", "collapsed", "bleeding", "quick", "urgent", "emergency", "call"),
+        *("police", "ambulance", "cannot", "not", "no"),
+    }
+)
+
+
+def written_in_english(text: str) -> bool:
+    """True for a message written in English: no Chinese characters and at least one common English word."""
+    if _HAN.search(text):
+        return False
+    return any(word.lower() in _ENGLISH_MARKERS for word in _ENGLISH_WORD.findall(text))
 
 
 def normalise_language(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:

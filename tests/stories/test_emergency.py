@@ -121,6 +121,50 @@ async def test_an_unregistered_person_gets_the_advice_and_the_public_numbers_wit
     assert await tickets(harness) == []
 
 
+async def test_a_newcomer_who_writes_english_gets_the_advice_in_english_before_choosing_a_language(
+    harness: Harness,
+) -> None:
+    await setup_compound(harness)
+    [advice] = await harness.send(USERS.newcomer, "Help, I smell gas in my kitchen!")
+    text = advice.text or ""
+    assert "Close the gas valve" in text and "119" in text and "96333" in text
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    # Nothing was chosen for them: /start still asks which language they read.
+    replies = await harness.send(USERS.newcomer, "/start")
+    assert any("English" in r.button_texts for r in replies)
+
+
+async def test_a_resident_who_writes_english_confirms_and_reads_the_alert_in_english(
+    harness: Harness,
+) -> None:
+    await setup_compound(harness)
+    # Registered by the office, never asked which language they read.
+    async with harness.services.uow() as uow:
+        person = await uow.community.person_by_telegram(USERS.resident)
+        assert person is not None
+        person.language = None
+        await uow.commit()
+    [advice] = await harness.send(USERS.resident, "someone is trapped in the lift, please hurry")
+    assert "Lift rescue: call 96333" in (advice.text or "")
+    assert advice.button_texts == ["🚨 Confirm: alert the property now"]
+    await harness.press(USERS.resident, advice, "🚨 Confirm: alert the property now")
+    done = harness.world.message(USERS.resident, advice.message_id).text or ""
+    assert "Alert sent!" in done and "BX" in done and "0571-88886666" in done
+    [row] = await tickets(harness)
+    assert row.urgency == "emergency" and row.kind == "elevator"
+
+
+async def test_a_chosen_language_wins_over_the_language_of_the_message(harness: Harness) -> None:
+    await setup_compound(harness)
+    replies = await harness.send(USERS.newcomer, "/start")
+    await harness.press(USERS.newcomer, replies[-1], "中文")
+    [advice] = await harness.send(USERS.newcomer, "fire! smoke in the stairwell")
+    assert "119" in (advice.text or "") and "楼梯" in (advice.text or "")
+    # Pinyin from a Chinese reader is not taken for English either.
+    [advice] = await harness.send(USERS.resident, "wyf 电梯困人了")
+    assert "96333" in (advice.text or "") and "电梯" in (advice.text or "")
+
+
 async def test_a_group_message_to_the_bot_alerts_without_rooms_or_phones_of_residents(
     harness: Harness,
 ) -> None:
