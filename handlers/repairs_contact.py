@@ -30,7 +30,7 @@ PREFIX = "rc"
 RELAY_CANCEL = Button(PREFIX, "cancel")
 RELAY_KEY = "repair_relay"
 SKIPPED_KEY = "repair_phone_skipped"
-ASKED_KEY = "repair_phone_asked"  # the phone question is open: a number typed as text is the answer
+ASKED_KEY = "repair_phone_asked"  # when the phone question was asked: a number typed soon after answers it
 
 
 class RelayStep(IntEnum):
@@ -112,7 +112,7 @@ async def ask_phone_if_missing(update: Update, context: BotContext) -> None:
         one_time_keyboard=True,
     )
     if context.user_data is not None:
-        context.user_data[ASKED_KEY] = True
+        context.user_data[ASKED_KEY] = context.services.clock.now().isoformat()
     await send_text(update, context, context.t("repairs.ask_phone"), keyboard)
 
 
@@ -134,7 +134,11 @@ async def contact_shared(update: Update, context: BotContext) -> None:
 async def typed_phone(update: Update, context: BotContext) -> bool:
     """A text hook: asked for a phone, many type the number instead of pressing the contact button."""
     message = update.effective_message
-    if not (context.user_data or {}).get(ASKED_KEY) or message is None or not message.text:
+    if message is None or not message.text:
+        return False
+    asked_at = (context.user_data or {}).get(ASKED_KEY)
+    if not repairs_contact.phone_question_open(asked_at, context.services.clock.now()):
+        context.drop(ASKED_KEY)
         return False
     if not repairs_contact.looks_like_phone(message.text):
         return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.db.models import Person
 from bot.db.models.repairs import RepairTicket
@@ -21,6 +21,8 @@ from bot.services.repairs_core import DESCRIPTION_LIMIT, _event, _ticket
 
 RELAY_LIMIT = 500
 PHONE_RE = re.compile(r"^\+?\d{5,15}$")
+# A number typed this long after "方便留个电话吗？" answers something else (a ticket number, someone's phone).
+PHONE_QUESTION_OPEN = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,17 @@ async def relay(
         )
         await uow.commit()
         return RelayTarget(number_of(ticket.id), other.display_name or "—")
+
+
+def phone_question_open(asked_at: object, now: datetime) -> bool:
+    """Whether a number typed now still answers the phone question asked at `asked_at` (an ISO time)."""
+    if not isinstance(asked_at, str):
+        return False  # never asked, or the marker of an older version that carried no time
+    try:
+        asked = datetime.fromisoformat(asked_at)
+    except ValueError:
+        return False
+    return timedelta(0) <= now - asked <= PHONE_QUESTION_OPEN
 
 
 def looks_like_phone(text: str) -> bool:

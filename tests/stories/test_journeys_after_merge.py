@@ -3,6 +3,8 @@ journeys a new user of each role walks, through the real Application, after the 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.db.models import Person
@@ -37,6 +39,16 @@ async def test_a_phone_typed_after_the_phone_question_is_saved_for_the_butler(ha
     replies = await harness.send(USERS.resident, "13800001111")
     assert "电话记下了" not in (replies[-1].text or "")
     assert await phone_of(harness, USERS.resident) == "13912345678"
+
+
+async def test_a_number_typed_long_after_the_phone_question_is_not_taken_as_a_phone(harness: Harness) -> None:
+    await setup_compound(harness)
+    await report(harness, USERS.resident)
+    assert "方便留个电话吗" in (harness.last(USERS.resident).text or "")
+    harness.clock.advance(timedelta(hours=2))
+    replies = await harness.send(USERS.resident, "13912345678")
+    assert replies and "电话记下了" not in (replies[-1].text or "")
+    assert await phone_of(harness, USERS.resident) is None
 
 
 async def test_a_number_typed_without_being_asked_is_not_taken_as_a_phone(harness: Harness) -> None:
