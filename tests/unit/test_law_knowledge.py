@@ -94,7 +94,8 @@ def test_english_key_terms_go_through_the_glossary() -> None:
     assert translate_terms("My DOG bit the neighbour’s kid, who pays?") == "狗 咬 邻居 孩子 谁赔"
     assert translate_terms("hello, how are you today") == ""
     # a plural is written as often as the singular the glossary lists
-    assert translate_terms("the ad screens in our elevators") == translate_terms("the ad screen in our elevator")
+    plural, singular = "the ad screens in our elevators", "the ad screen in our elevator"
+    assert translate_terms(plural) == translate_terms(singular) == "广告 电梯"
     assert translate_terms("two dogs and three cats") == "狗 猫"
 
 
