@@ -33,7 +33,8 @@ def _compiled(path: Path = GLOSSARY_FILE) -> tuple[re.Pattern[str], dict[str, st
         terms = {}
     alternatives = sorted(terms, key=len, reverse=True)
     body = "|".join(re.escape(t) for t in alternatives)
-    pattern = rf"(?<![a-z])(?:{body})(?![a-z])" if terms else r"$^"
+    # A plural finds its singular's entry ("elevators", "screens"): people write either, the glossary one.
+    pattern = rf"(?<![a-z])(?P<term>{body})(?:e?s)?(?![a-z])" if terms else r"$^"
     return re.compile(pattern), terms
 
 
@@ -52,4 +53,4 @@ def translate_terms(text: str) -> str:
     lowered = re.sub(r"[’`]", "'", text.lower())
     lowered = re.sub(r"'s\b", "", lowered)
     lowered = " ".join(re.sub(r"[^a-z0-9'\- ]+", " ", lowered).split())
-    return " ".join(terms[m.group(0)] for m in pattern.finditer(lowered))
+    return " ".join(terms[m.group("term")] for m in pattern.finditer(lowered))

@@ -5,7 +5,8 @@ Stable interface for corpus maintainers (scripts rely on it; see docs/law.md):
   with keys question, decision, faq_id, articles, score, alternatives.
 - `law check`: validates the corpus; exits 1 on any problem.
 - `law eval FILE`: FILE has lines `question<TAB>article,article`; prints top-1 and top-3 accuracy.
-- `law train [--precision P] [--dry-run]`: fits the learned ranker (knowledge/data/ranker.json).
+- `law train [--precision P] [--dry-run] [--leave-one-set-out]`: fits the learned ranker
+  (knowledge/data/ranker.json); --leave-one-set-out only reports each tuning set's figures fitted without it.
 - `law import-text FILE`: JSON lines with article and text (1..1260) into the database; idempotent.
 - `bench law`: accuracy and latency against two baselines, build and start-up times, a 10,000-entry corpus.
 """
@@ -56,6 +57,11 @@ def register(subparsers: Any) -> None:
         help="how often outright answers must be right on questions the ranker never saw",
     )
     train.add_argument("--dry-run", action="store_true", help="report only; keep knowledge/data/ranker.json")
+    train.add_argument(
+        "--leave-one-set-out",
+        action="store_true",
+        help="report only: top-1/top-3 on each tuning set with the ranker fitted without it, and with it",
+    )
     train.set_defaults(handler=cmd_train)
 
     imp = law_sub.add_parser("import-text", help="load official article texts (JSON lines: article, text)")
@@ -166,6 +172,11 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from knowledge.evaluation import ranker_training_items, train_ranker
     from knowledge.matcher import RANKER_FILE
 
+    if args.leave_one_set_out:  # how the fit generalises to a set it never saw; writes nothing
+        from knowledge.evaluation import leave_one_set_out
+
+        print(json.dumps(leave_one_set_out(load_corpus()), ensure_ascii=False, indent=1))
+        return 0
     dev = ranker_training_items()  # the tuning sets, never the frozen one
     write = None if args.dry_run else RANKER_FILE
     report = train_ranker(load_corpus(), dev, precision=args.precision, write=write)

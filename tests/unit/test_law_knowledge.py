@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from knowledge.corpus import corpus_from_rows, load_corpus
 from knowledge.evaluation import check_against_code, find_civil_code, read_civil_code_books
@@ -92,6 +93,25 @@ def test_english_key_terms_go_through_the_glossary() -> None:
     assert is_english("my dog bit the neighbour's kid") and not is_english("我的dog")
     assert translate_terms("My DOG bit the neighbour’s kid, who pays?") == "狗 咬 邻居 孩子 谁赔"
     assert translate_terms("hello, how are you today") == ""
+    # a plural is written as often as the singular the glossary lists
+    plural, singular = "the ad screens in our elevators", "the ad screen in our elevator"
+    assert translate_terms(plural) == translate_terms(singular) == "广告 电梯"
+    assert translate_terms("two dogs and three cats") == "狗 猫"
+
+
+def test_a_read_blind_set_is_tuned_on_and_the_next_one_is_shown_only_once_written(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from knowledge import evaluation
+
+    assert "fresh 4" in evaluation.ranker_tuning_sets()  # read after the third round: fitted on since
+    assert not any("fresh 5" in name for name in evaluation.dev_sets())
+    fresh_5 = tmp_path / "law_fresh_5.tsv"
+    fresh_5.write_text("# blind\n楼上漏水淹了我家\t1165\n", encoding="utf-8")
+    monkeypatch.setattr(evaluation, "LAW_FRESH_5_FILE", fresh_5)
+    shown = [name for name in evaluation.dev_sets() if "fresh 5" in name]
+    assert shown == ["fresh 5 (written blind after the last change)"]
+    assert "fresh 5" not in evaluation.ranker_tuning_sets()  # never in the fit
 
 
 def test_related_articles_come_from_summaries_and_keywords() -> None:
