@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -135,12 +133,3 @@ def warm_up() -> None:
     router = intent_router()
     for text in WARM_UP:
         router.route(text)
-    _return_free_memory()
-
-
-def _return_free_memory() -> None:
-    """Building the engine leaves freed blocks scattered over the C heap; glibc keeps them mapped (and counted
-    in the process' memory) until asked to give whole free pages back. Once, after the build: about 1.5 MB."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS): nothing to give back
-        ctypes.CDLL(None).malloc_trim(0)  # the process' own symbols: libc's, without a library search
