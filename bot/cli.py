@@ -34,21 +34,39 @@ CLI_MODULES: list[str] = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Every command; or, given the arguments, only as far as the modules that define the command asked for
+    when it is a plain one (no subcommands that other modules may add to, as they do to ``bench``)."""
     parser = argparse.ArgumentParser(prog="redbutler", description="红管家 RedButler")
     subparsers = parser.add_subparsers(dest="command", required=True)
+    wanted = argv[0] if argv else None
     for name in CLI_MODULES:
         module = importlib.import_module(name)
         module.register(subparsers)
+        chosen = subparsers.choices.get(wanted) if wanted else None
+        if chosen is not None and not chosen._subparsers:
+            # `redbutler run` lives for weeks: the other commands' modules (benches, exports) would stay
+            # imported all that time, about 1 MB.
+            break
     return parser
 
 
+def _without_ptb_webhooks() -> None:
+    """PTB imports its own webhook server (tornado, about 3 MB of memory and 25 ms of start) with telegram.ext
+    whenever tornado is installed; the bot's webhook is aiohttp's (bot/runner.py), so PTB is told it has
+    none. Only PTB's start_webhook/run_webhook would notice, and the bot calls neither."""
+    sys.modules.setdefault("telegram.ext._utils.webhookhandler", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    _without_ptb_webhooks()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, or a bad argument already explained on stderr
         return int(stop.code or 0)
+    del parser  # nor the parser and its help texts
     handler: Callable[[argparse.Namespace, Settings], int] = args.handler
     settings = Settings()
     return int(handler(args, settings) or 0)

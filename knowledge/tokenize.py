@@ -7,9 +7,12 @@ prefix cache for it sits beside it, so later start-ups load it in a few tens of 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
+import marshal
+import math
 import os
 import re
 import sys
@@ -235,6 +238,86 @@ def _compact_dictionary(extra: list[tuple[str, int]]) -> Path:
     return target
 
 
+# The prefix dictionary's words as UTF-8 bytes: jieba keeps ~47,000 words and word prefixes as str keys of a
+# dict (6.3 MB); as bytes (a third of a CJK str's size each) and with the repeated counts shared, 3.6 MB.
+# Bumped when what the cache file holds changes.
+_FREQ_CACHE_VERSION = "1"
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")  # one to one for every str, lone surrogates included
+
+
+@lru_cache(maxsize=1)
+def _compact_tokenizer_class() -> type:
+    jieba: Any = import_jieba()
+
+    class CompactTokenizer(jieba.Tokenizer):  # type: ignore[misc,name-defined]
+        """jieba's Tokenizer with its prefix dictionary (``FREQ``) keyed by the words' UTF-8 bytes; the two
+        methods that read it when cutting without HMM look the same fragments up, encoded, so the words, the
+        DAG and the route (the same sums of the same logarithms) are jieba's own."""
+
+        def initialize(self, dictionary: str | None = None) -> None:
+            if self.__dict__.get("initialized"):
+                return
+            with self.lock:
+                if self.__dict__.get("initialized"):
+                    return
+                path = Path(self.dictionary)
+                cache = path.with_name(f"{path.name}.v{_FREQ_CACHE_VERSION}.freq")
+                loaded: object = None
+                counts: dict[int, int] = {}
+                if cache.is_file() and cache.stat().st_mtime >= path.stat().st_mtime:
+                    with contextlib.suppress(Exception), cache.open("rb") as fh:  # damaged: built again
+                        loaded = marshal.load(fh)
+                if not (isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[0], dict)):
+                    with path.open("rb") as fh:
+                        words, total = self.gen_pfdict(fh)
+                    loaded = ({_utf8(w): counts.setdefault(f, f) for w, f in words.items()}, total)
+                    fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
+                    with os.fdopen(fd, "wb") as out:
+                        marshal.dump(loaded, out)
+                    os.replace(tmp, cache)
+                freq, self.total = loaded
+                counts.clear()
+                for word, count in freq.items():  # marshal gives each count its own object
+                    freq[word] = counts.setdefault(count, count)
+                self.FREQ = freq
+                self.initialized = True
+
+        def get_DAG(self, sentence: str) -> dict[int, list[int]]:
+            self.check_initialized()
+            freq = self.FREQ
+            dag: dict[int, list[int]] = {}
+            n = len(sentence)
+            for k in range(n):
+                ends: list[int] = []
+                i = k
+                frag = sentence[k]
+                while i < n and (count := freq.get(_utf8(frag))) is not None:
+                    if count:
+                        ends.append(i)
+                    i += 1
+                    frag = sentence[k : i + 1]
+                if not ends:
+                    ends.append(k)
+                dag[k] = ends
+            return dag
+
+        def calc(self, sentence: str, DAG: dict[int, list[int]], route: dict[int, Any]) -> None:
+            freq = self.FREQ
+            n = len(sentence)
+            route[n] = (0, 0)
+            logtotal = math.log(self.total)
+            for idx in range(n - 1, -1, -1):
+                route[idx] = max(
+                    (math.log(freq.get(_utf8(sentence[idx : x + 1])) or 1) - logtotal + route[x + 1][0], x)
+                    for x in DAG[idx]
+                )
+
+    return CompactTokenizer
+
+
 def get_tokenizer() -> object:
     """Our own jieba ``Tokenizer`` (never the global one, so other users of jieba are not affected)."""
     global _tokenizer
@@ -247,8 +330,7 @@ def get_tokenizer() -> object:
             extra = _domain_words()
             try:
                 path = _compact_dictionary(extra)
-                tk = jieba.Tokenizer(dictionary=str(path))
-                tk.tmp_dir = str(path.parent)
+                tk = _compact_tokenizer_class()(dictionary=str(path))
                 tk.initialize()
             except OSError:  # no writable temp folder: jieba's full dictionary (slower start) plus ours
                 log.warning("jieba: compact dictionary unavailable, loading the full one")
