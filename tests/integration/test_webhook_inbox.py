@@ -6,9 +6,9 @@ import copy
 import socket
 
 from aiohttp import ClientSession
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot.config import SecretStr
 from bot.db.models import InboxUpdate
 from bot.runner import _start_webhook
 from tests.factories import USERS
