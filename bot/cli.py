@@ -51,15 +51,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _without_ptb_webhooks() -> None:
-    """PTB imports its own webhook server (tornado, about 3 MB of memory and 25 ms of start) with telegram.ext
-    whenever tornado is installed; the bot's webhook is aiohttp's (bot/runner.py), so PTB is told it has
-    none. Only PTB's start_webhook/run_webhook would notice, and the bot calls neither."""
-    sys.modules.setdefault("telegram.ext._utils.webhookhandler", None)  # type: ignore[arg-type]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    _without_ptb_webhooks()
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     try:
