@@ -9,10 +9,12 @@ another); two updates that share a chat or a person are handled one after the ot
 A crash in between repeats at most the updates being handled; the actions that create something carry keys
 derived from the update or the draft, so the repeat finds the first result.
 
-An update that changed nothing (a greeting, a points check: no commit, no conversation step) is not worth a
-transaction of its own: its mark waits and goes with the next mark committed, at the latest when the batch
-it came in has been handled, in one statement for all. A crash before then loses no update and applies
-none twice; it can only make the bot answer those read-only updates again (the same answer, sent twice).
+An update whose handlers committed nothing (a greeting, a points check, a conversation step kept in
+user_data) is not worth a transaction of its own: its mark, with its conversation step, waits and goes with
+the next mark committed, at the latest when the batch it came in has been handled: one transaction and one
+statement for all their marks. A crash before then loses no update and applies none twice (each step is
+committed with its mark or not at all); it can make the bot answer those updates again, from the step
+before (the same answers, sent twice).
 
 An update that cannot be parsed, or whose handlers keep failing, is quarantined with its error (see
 bot/services/inbox.py) and the line moves on.
@@ -139,9 +141,10 @@ class InboxProcessor:
         # People this process has already marked reachable since it last heard they blocked the bot: saves a
         # write per update.
         self._reachable: set[int] = set()
-        # Updates handled that changed nothing, in order, their marks waiting (see the module's docstring),
-        # and their senders not yet marked reachable.
+        # Updates handled whose marks wait (see the module's docstring), in order; the conversation steps
+        # they took, to be committed with their marks; their senders not yet marked reachable.
         self._unmarked: dict[int, None] = {}
+        self._unmarked_writes: list[Write] = []
         self._unreached: set[int] = set()
         self.handled = 0
         self.quarantined = 0
@@ -263,13 +266,9 @@ class InboxProcessor:
                 return
             failure, held, wrote = await self._dispatch(update, final=attempts >= self.max_attempts)
             if failure is None:
-                if wait_to_mark and not held and not wrote:
-                    self._unmarked[update_id] = None
-                    person = sender_of(payload)
-                    if person is not None and person not in self._reachable:
-                        self._unreached.add(person)
-                    return
-                await self._mark_handled(update_id, payload, held)
+                self._handled(update_id, payload, held)
+                if wrote or not wait_to_mark:
+                    await self._mark_waiting()
                 return
             await self._apply(held)
             if attempts >= self.max_attempts:
@@ -335,47 +334,36 @@ class InboxProcessor:
             self._forget_persisted()
             raise
 
-    async def _mark_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
-        try:
-            await self._commit_handled(update_id, payload, held)
-        except BaseException:
-            self._forget_persisted()
-            raise
-
-    async def _commit_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> int | None:
-        waiting, senders = tuple(self._unmarked), set(self._unreached)
+    def _handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
+        self._unmarked[update_id] = None
+        self._unmarked_writes.extend(held)
         person = sender_of(payload)
         if person is not None and person not in self._reachable:
-            senders.add(person)
-        async with self.uow_factory() as uow:
-            repo = uow.inbox
-            await repo.commit_without_waiting_for_disk()
-            # The conversation step the update caused and its "handled" mark: one transaction (with the marks
-            # of the earlier updates that changed nothing).
-            await repo.apply(held)
-            await repo.mark_handled(self.clock.now(), update_id, *waiting)
             # Someone who writes again can be reached again: broadcasts include them from now on.
-            await repo.mark_reachable(*senders)
-            await uow.commit()
-        self.handled += 1 + self._forget_unmarked(waiting, senders)
-        return person
+            self._unreached.add(person)
 
     async def _mark_waiting(self) -> None:
-        """Commit the marks still waiting, in one statement (and their senders' reachability in another)."""
-        waiting, senders = tuple(self._unmarked), set(self._unreached)
-        if not waiting and not senders:
+        """Commit the waiting marks, and the conversation steps their updates took, in one transaction: each
+        update's step is committed with its mark, never without it."""
+        if not self._unmarked:
             return
-        async with self.uow_factory() as uow:
-            await uow.inbox.commit_without_waiting_for_disk()
-            await uow.inbox.mark_handled(self.clock.now(), *waiting)
-            await uow.inbox.mark_reachable(*senders)
-            await uow.commit()
-        self.handled += self._forget_unmarked(waiting, senders)
-
-    def _forget_unmarked(self, marked: tuple[int, ...], senders: set[int]) -> int:
+        marked, writes, senders = tuple(self._unmarked), self._unmarked_writes, self._unreached
+        self._unmarked, self._unmarked_writes, self._unreached = {}, [], set()
+        try:
+            async with self.uow_factory() as uow:
+                repo = uow.inbox
+                await repo.commit_without_waiting_for_disk()
+                await repo.apply(writes)
+                await repo.mark_handled(self.clock.now(), *marked)
+                await repo.mark_reachable(*senders)
+                await uow.commit()
+        except BaseException:
+            # Not committed: these updates are still pending and are handled again; what the persistence
+            # holds as stored is no longer known.
+            self._forget_persisted()
+            raise
         self._reachable |= senders
-        self._unreached -= senders
-        return sum(self._unmarked.pop(update_id, 0) is None for update_id in marked)
+        self.handled += len(marked)
 
     def unreachable(self, telegram_id: int) -> None:
         """The sender was refused (403) by this person: the next update from them marks them reachable."""
