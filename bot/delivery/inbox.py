@@ -251,7 +251,7 @@ class InboxProcessor:
         self, update_id: int, payload: dict[str, Any], attempts: int, *, wait_to_mark: bool = True
     ) -> None:
         if update_id in self._unmarked:
-            return  # handled already; only its mark failed to commit last time
+            return  # handled in a pass that ended before its mark was committed
         if attempts >= self.max_attempts:
             await self._quarantine(
                 update_id, "the bot stopped while handling it, every time it tried", attempts
