@@ -9,12 +9,12 @@ another); two updates that share a chat or a person are handled one after the ot
 A crash in between repeats at most the updates being handled; the actions that create something carry keys
 derived from the update or the draft, so the repeat finds the first result.
 
-An update whose handlers committed nothing (a greeting, a points check, a conversation step kept in
-user_data) is not worth a transaction of its own: its mark, with its conversation step, waits and goes with
-the next mark committed, at the latest when the batch it came in has been handled: one transaction and one
-statement for all their marks. A crash before then loses no update and applies none twice (each step is
-committed with its mark or not at all); it can make the bot answer those updates again, from the step
-before (the same answers, sent twice).
+An update that changed nothing (a greeting, a points check: its handlers committed nothing and took no
+conversation step) is not worth a transaction of its own: its mark waits and goes with the next mark
+committed, at the latest when the batch it came in has been handled, one statement for all. A crash before
+then loses no update and applies none twice; it can make the bot answer those updates again (the same
+read-only answers, sent twice). A conversation step is still committed at the end of its update, with its
+mark: written later, it could land after a newer document of the same person's data.
 
 An update that cannot be parsed, or whose handlers keep failing, is quarantined with its error (see
 bot/services/inbox.py) and the line moves on.
@@ -141,10 +141,9 @@ class InboxProcessor:
         # People this process has already marked reachable since it last heard they blocked the bot: saves a
         # write per update.
         self._reachable: set[int] = set()
-        # Updates handled whose marks wait (see the module's docstring), in order; the conversation steps
-        # they took, to be committed with their marks; their senders not yet marked reachable.
+        # Updates handled whose marks wait (see the module's docstring), in order, and their senders not yet
+        # marked reachable.
         self._unmarked: dict[int, None] = {}
-        self._unmarked_writes: list[Write] = []
         self._unreached: set[int] = set()
         self.handled = 0
         self.quarantined = 0
@@ -266,9 +265,9 @@ class InboxProcessor:
                 return
             failure, held, wrote = await self._dispatch(update, final=attempts >= self.max_attempts)
             if failure is None:
-                self._handled(update_id, payload, held)
-                if wrote or not wait_to_mark:
-                    await self._mark_waiting()
+                self._handled(update_id, payload)
+                if held or wrote or not wait_to_mark:
+                    await self._mark_waiting(held)
                 return
             await self._apply(held)
             if attempts >= self.max_attempts:
@@ -334,21 +333,20 @@ class InboxProcessor:
             self._forget_persisted()
             raise
 
-    def _handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
+    def _handled(self, update_id: int, payload: dict[str, Any]) -> None:
         self._unmarked[update_id] = None
-        self._unmarked_writes.extend(held)
         person = sender_of(payload)
         if person is not None and person not in self._reachable:
             # Someone who writes again can be reached again: broadcasts include them from now on.
             self._unreached.add(person)
 
-    async def _mark_waiting(self) -> None:
-        """Commit the waiting marks, and the conversation steps their updates took, in one transaction: each
-        update's step is committed with its mark, never without it."""
+    async def _mark_waiting(self, held: list[Write] | None = None) -> None:
+        """Commit the waiting marks in one statement; `held`, the conversation step of the update just handled
+        (the last of them), in the same transaction: a step is committed with its mark, never without it."""
         if not self._unmarked:
             return
-        marked, writes, senders = tuple(self._unmarked), self._unmarked_writes, self._unreached
-        self._unmarked, self._unmarked_writes, self._unreached = {}, [], set()
+        marked, senders, writes = tuple(self._unmarked), self._unreached, held or []
+        self._unmarked, self._unreached = {}, set()
         try:
             async with self.uow_factory() as uow:
                 repo = uow.inbox
