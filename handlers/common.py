@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from handlers.menu import main_menu
 from handlers.render import display_name, send_text
 
 log = logging.getLogger(__name__)
+# user_data: the command menu last set for the person's private chat.
+COMMANDS_KEY = "command_menu"
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,23 @@ async def ensure_current_person(update: Update, context: BotContext) -> PersonVi
 
 
 async def refresh_commands(context: BotContext, chat_id: int, person: PersonView | None) -> None:
-    """The command menu shows each person only what their role can do (scope: their private chat)."""
+    """The command menu shows each person only what their role can do (scope: their private chat). Telegram
+    keeps a chat's menu, so it is sent again only when it changed (a role, the language): most /start
+    presses then cost one Bot API call, not two."""
     specs = context.services.wiring.commands_for(person)
-    commands = [BotCommand(c.command, context.t(c.description_key)[:256]) for c in specs]
+    commands = [(c.command, context.t(c.description_key)[:256]) for c in specs]
+    menu = f"{chat_id}:" + hashlib.blake2b(repr(commands).encode(), digest_size=8).hexdigest()
+    if context.user_data is not None and context.user_data.get(COMMANDS_KEY) == menu:
+        return
     try:
-        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+        await context.bot.set_my_commands(
+            [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeChat(chat_id)
+        )
     except TelegramError:
         log.warning("could not set the command menu for a chat")
+        return
+    if context.user_data is not None:
+        context.user_data[COMMANDS_KEY] = menu
 
 
 async def show_menu(

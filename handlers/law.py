@@ -200,14 +200,14 @@ async def send_reply(update: Update, context: BotContext, result: LawReply) -> N
 async def answer_question(update: Update, context: BotContext, text: str) -> None:
     user = update.effective_user
     assert user is not None
-    if is_private(update):
-        await ensure_current_person(update, context)
+    person_id = (await ensure_current_person(update, context)).id if is_private(update) else None
     result = await law.ask(
         context.services.uow(),
         telegram_id=user.id,
         display_name=display_name(update),
         question=text,
         now=context.services.clock.now(),
+        person_id=person_id,
     )
     await send_reply(update, context, result)
 

@@ -56,6 +56,11 @@ class OneTripConnection(aiosqlite.Connection):
         Too late once the transaction has run a statement: then it is ignored."""
         self._lazy_commit = self._begin is not None
 
+    def begin_with_first_statement(self, begin: str) -> None:
+        """The transaction's BEGIN, to be run with its first statement (none: it never touches SQLite)."""
+        if self._begin is None:
+            self._begin = begin
+
     def _take_begin(self) -> tuple[str | None, bool]:
         begin, self._begin = self._begin, None
         lazy, self._lazy_commit = self._lazy_commit, False
@@ -143,8 +148,8 @@ class OneTripCursor:
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> OneTripCursor:
         connection = self._connection
         self.description, self.rowcount, self.lastrowid, self._rows = None, -1, None, []
-        if sql.upper() in _BEGINS and connection._begin is None:
-            connection._begin = sql
+        if sql.upper() in _BEGINS:
+            connection.begin_with_first_statement(sql)
             return self
         begin, lazy = connection._take_begin()
 

@@ -9,9 +9,10 @@ runs here, once, instead of being each caller's memory.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,6 +37,35 @@ from bot.db.repositories import (
 if TYPE_CHECKING:
     from bot.services.activity import ActivityListener
 
+R = TypeVar("R")
+
+# Set by the inbox while it handles an update (bot/delivery/inbox.py): every commit of that update's task
+# counts here, so the inbox knows when an update changed nothing (its "handled" mark may then wait).
+COMMITS_OF_UPDATE: ContextVar[list[int] | None] = ContextVar("commits_of_update", default=None)
+
+
+class _Repository(Generic[R]):
+    """A repository made on first use, on the unit of work's current session: most updates touch one or two
+    of the thirteen, and a unit of work is opened several times per update."""
+
+    def __init__(self, kind: Callable[[AsyncSession], R]) -> None:
+        self.kind = kind
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> _Repository[R]: ...
+    @overload
+    def __get__(self, uow: UnitOfWork, owner: type) -> R: ...
+    def __get__(self, uow: UnitOfWork | None, owner: type) -> Any:
+        if uow is None:
+            return self
+        # Kept in the instance's __dict__, which Python looks in before this (non-data) descriptor: the next
+        # access is a plain attribute read, and a test may put a fake repository there.
+        repository = uow.__dict__[self.name] = self.kind(uow.session)
+        return repository
+
 
 async def _nothing_to_rearm() -> None:
     return None
@@ -51,19 +81,19 @@ class AfterCommit:
 
 class UnitOfWork:
     session: AsyncSession
-    community: CommunityRepository
-    outbox: OutboxRepository
-    inbox: InboxRepository
-    repairs: RepairsRepository
-    points: PointsRepository
-    patrols: PatrolRepository
-    events: EventRepository
-    announcements: AnnouncementRepository
-    votes: VoteRepository
-    law: LawRepository
-    activity: ActivityRepository
-    identity: IdentityRepository
-    stats: StatsRepository
+    community = _Repository(CommunityRepository)
+    outbox = _Repository(OutboxRepository)
+    inbox = _Repository(InboxRepository)
+    repairs = _Repository(RepairsRepository)
+    points = _Repository(PointsRepository)
+    patrols = _Repository(PatrolRepository)
+    events = _Repository(EventRepository)
+    announcements = _Repository(AnnouncementRepository)
+    votes = _Repository(VoteRepository)
+    law = _Repository(LawRepository)
+    activity = _Repository(ActivityRepository)
+    identity = _Repository(IdentityRepository)
+    stats = _Repository(StatsRepository)
 
     def __init__(
         self,
@@ -77,20 +107,10 @@ class UnitOfWork:
         self._schedule_changed = False
 
     async def __aenter__(self) -> UnitOfWork:
-        self.session = session = self._sessionmaker()
-        self.community = CommunityRepository(session)
-        self.outbox = OutboxRepository(session)
-        self.inbox = InboxRepository(session)
-        self.repairs = RepairsRepository(session)
-        self.points = PointsRepository(session)
-        self.patrols = PatrolRepository(session)
-        self.events = EventRepository(session)
-        self.announcements = AnnouncementRepository(session)
-        self.votes = VoteRepository(session)
-        self.law = LawRepository(session)
-        self.activity = ActivityRepository(session)
-        self.identity = IdentityRepository(session)
-        self.stats = StatsRepository(session)
+        self.session = self._sessionmaker()
+        # A unit of work entered again gets repositories on its new session.
+        for name in _REPOSITORIES:
+            self.__dict__.pop(name, None)
         self._schedule_changed = False
         return self
 
@@ -115,7 +135,9 @@ class UnitOfWork:
             await self.session.commit()
         except IntegrityError as exc:
             raise Conflict(exc.statement, exc.params, exc.orig or exc) from exc
-        queued = self.outbox.take_queued()
+        if (counted := COMMITS_OF_UPDATE.get()) is not None:
+            counted.append(1)
+        queued = self._queued()
         rearm, self._schedule_changed = self._schedule_changed, False
         if queued:
             self._after_commit.wake_sender()
@@ -124,8 +146,16 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
-        self.outbox.take_queued()
+        self._queued()
         self._schedule_changed = False
+
+    def _queued(self) -> int:
+        """Outbox messages this transaction queued (none when the outbox was never used)."""
+        outbox = self.__dict__.get("outbox")
+        return outbox.take_queued() if outbox is not None else 0
+
+
+_REPOSITORIES = tuple(name for name, value in vars(UnitOfWork).items() if isinstance(value, _Repository))
 
 
 class UnitOfWorkFactory:

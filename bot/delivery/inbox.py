@@ -9,6 +9,13 @@ another); two updates that share a chat or a person are handled one after the ot
 A crash in between repeats at most the updates being handled; the actions that create something carry keys
 derived from the update or the draft, so the repeat finds the first result.
 
+An update that changed nothing (a greeting, a points check: its handlers committed nothing and took no
+conversation step) is not worth a transaction of its own: its mark waits and goes with the next mark
+committed, at the latest when the batch it came in has been handled, one statement for all. A crash before
+then loses no update and applies none twice; it can make the bot answer those updates again (the same
+read-only answers, sent twice). A conversation step is still committed at the end of its update, with its
+mark: written later, it could land after a newer document of the same person's data.
+
 An update that cannot be parsed, or whose handlers keep failing, is quarantined with its error (see
 bot/services/inbox.py) and the line moves on.
 """
@@ -32,7 +39,7 @@ from telegram.ext import Application
 from bot.clock import Clock
 from bot.db.persistence import SqlPersistence, Write
 from bot.db.repositories.inbox import sender_of
-from bot.db.uow import UnitOfWorkFactory
+from bot.db.uow import COMMITS_OF_UPDATE, UnitOfWorkFactory
 from bot.delivery.background import Background
 from bot.i18n import Translator
 from bot.services import inbox as inbox_service
@@ -134,6 +141,10 @@ class InboxProcessor:
         # People this process has already marked reachable since it last heard they blocked the bot: saves a
         # write per update.
         self._reachable: set[int] = set()
+        # Updates handled whose marks wait (see the module's docstring), in order, and their senders not yet
+        # marked reachable.
+        self._unmarked: dict[int, None] = {}
+        self._unreached: set[int] = set()
         self.handled = 0
         self.quarantined = 0
 
@@ -175,11 +186,15 @@ class InboxProcessor:
                 if not batch:
                     break
                 if self._careful or self.concurrency == 1:
+                    # Marked one by one while careful: the oldest pending row after a crash must be the
+                    # update that was being handled, not a harmless one whose mark was waiting.
+                    careful, self._careful = self._careful, False
                     for update_id, _chat, payload, attempts in batch:
-                        await self._settle(update_id, payload, attempts)
-                    self._careful = False
+                        await self._settle(update_id, payload, attempts, wait_to_mark=not careful)
                 else:
                     await self._settle_side_by_side(batch)
+                # Before the pending rows are read again, which would otherwise include these.
+                await self._mark_waiting()
                 settled += len(batch)
                 if len(batch) < BATCH:
                     # That was all of it; what arrived meanwhile woke the loop (see _run), which comes back.
@@ -231,7 +246,11 @@ class InboxProcessor:
                 await repo.bump_attempts(first[0].update_id)
                 await uow.commit()
 
-    async def _settle(self, update_id: int, payload: dict[str, Any], attempts: int) -> None:
+    async def _settle(
+        self, update_id: int, payload: dict[str, Any], attempts: int, *, wait_to_mark: bool = True
+    ) -> None:
+        if update_id in self._unmarked:
+            return  # handled in a pass that ended before its mark was committed
         if attempts >= self.max_attempts:
             await self._quarantine(
                 update_id, "the bot stopped while handling it, every time it tried", attempts
@@ -244,9 +263,11 @@ class InboxProcessor:
             except Exception as exc:
                 await self._quarantine(update_id, f"cannot be parsed: {exc!r}", attempts)
                 return
-            failure, held = await self._dispatch(update, final=attempts >= self.max_attempts)
+            failure, held, wrote = await self._dispatch(update, final=attempts >= self.max_attempts)
             if failure is None:
-                await self._mark_handled(update_id, payload, held)
+                self._handled(update_id, payload)
+                if held or wrote or not wait_to_mark:
+                    await self._mark_waiting(held)
                 return
             await self._apply(held)
             if attempts >= self.max_attempts:
@@ -260,12 +281,17 @@ class InboxProcessor:
             )
             await self._sleep(self.retry_delays[min(attempts - 1, len(self.retry_delays) - 1)])
 
-    async def _dispatch(self, update: Update, *, final: bool) -> tuple[BaseException | None, list[Write]]:
+    async def _dispatch(
+        self, update: Update, *, final: bool
+    ) -> tuple[BaseException | None, list[Write], bool]:
+        """The handlers' failure (None), the conversation writes held back, and whether anything committed."""
         persistence = self.application.persistence
         holder = persistence if isinstance(persistence, SqlPersistence) else None
         if holder is not None:
             holder.collect()
         token = FINAL_ATTEMPT.set(final)
+        commits: list[int] = []
+        counting = COMMITS_OF_UPDATE.set(commits)
         try:
             failure = await self._run_handlers(update)
             # After process_update has marked this update's user and chat: their data is written now, in
@@ -273,8 +299,9 @@ class InboxProcessor:
             await self.application.update_persistence()
         finally:
             FINAL_ATTEMPT.reset(token)
+            COMMITS_OF_UPDATE.reset(counting)
             held = holder.take() if holder is not None else []
-        return failure, held
+        return failure, held, bool(commits)
 
     async def _run_handlers(self, update: Update) -> BaseException | None:
         local: deque[object] = deque()
@@ -306,33 +333,40 @@ class InboxProcessor:
             self._forget_persisted()
             raise
 
-    async def _mark_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> None:
+    def _handled(self, update_id: int, payload: dict[str, Any]) -> None:
+        self._unmarked[update_id] = None
+        person = sender_of(payload)
+        if person is not None and person not in self._reachable:
+            # Someone who writes again can be reached again: broadcasts include them from now on.
+            self._unreached.add(person)
+
+    async def _mark_waiting(self, held: list[Write] | None = None) -> None:
+        """Commit the waiting marks in one statement; `held`, the conversation step of the update just handled
+        (the last of them), in the same transaction: a step is committed with its mark, never without it."""
+        if not self._unmarked:
+            return
+        marked, senders, writes = tuple(self._unmarked), self._unreached, held or []
+        self._unmarked, self._unreached = {}, set()
         try:
-            await self._commit_handled(update_id, payload, held)
+            async with self.uow_factory() as uow:
+                repo = uow.inbox
+                await repo.commit_without_waiting_for_disk()
+                await repo.apply(writes)
+                await repo.mark_handled(self.clock.now(), *marked)
+                await repo.mark_reachable(*senders)
+                await uow.commit()
         except BaseException:
+            # Not committed: these updates are still pending and are handled again; what the persistence
+            # holds as stored is no longer known.
             self._forget_persisted()
             raise
-
-    async def _commit_handled(self, update_id: int, payload: dict[str, Any], held: list[Write]) -> int | None:
-        async with self.uow_factory() as uow:
-            repo = uow.inbox
-            await repo.commit_without_waiting_for_disk()
-            # The conversation step the update caused and its "handled" mark: one transaction.
-            await repo.apply(held)
-            await repo.mark_handled(update_id, self.clock.now())
-            person = sender_of(payload)
-            if person is not None and person not in self._reachable:
-                # Someone who writes again can be reached again: broadcasts include them from now on.
-                await repo.mark_reachable(person)
-            await uow.commit()
-        if person is not None:
-            self._reachable.add(person)
-        self.handled += 1
-        return person
+        self._reachable |= senders
+        self.handled += len(marked)
 
     def unreachable(self, telegram_id: int) -> None:
         """The sender was refused (403) by this person: the next update from them marks them reachable."""
         self._reachable.discard(telegram_id)
+        self._unreached.discard(telegram_id)
 
     async def _quarantine(self, update_id: int, error: str, attempts: int) -> None:
         log.error("update %s quarantined: %s", update_id, error.splitlines()[0][:300])
@@ -351,6 +385,9 @@ class InboxProcessor:
 
     async def stop(self) -> None:
         await self._background.stop()
+        # Whatever waits is handled: marked now, it is not answered again at the next start.
+        with contextlib.suppress(Exception):
+            await self._mark_waiting()
 
     async def _run(self) -> None:
         while True:

@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from bot.db.models.law import GAP_KEY_LIMIT, QUESTION_LIMIT, LawQuestion
+from bot.db.models.law import GAP_KEY_LIMIT, QUESTION_LIMIT
 from bot.db.repositories.law import DislikeRow, GapRow, LawRepository
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_person
@@ -236,8 +236,10 @@ async def ask(
     question: str,
     now: datetime,
     matcher: LawMatcher | None = None,
+    person_id: int | None = None,
 ) -> LawReply:
-    """Answer a question (or an article look-up) and record it; empty/emoji-only text is not recorded."""
+    """Answer a question (or an article look-up) and record it; empty/emoji-only text is not recorded.
+    `person_id`: the asker, when the caller has already looked them up (and made sure they exist)."""
     text = (question or "").strip()[:QUESTION_LIMIT]
     if not has_words(text):
         return LawReply("empty")
@@ -245,36 +247,39 @@ async def ask(
     result = m.match(text)
     async with uow:
         repo = uow.law
-        person = await get_or_create(uow, telegram_id, display_name, now)
+        if person_id is None:
+            person_id = (await get_or_create(uow, telegram_id, display_name, now)).id
         top = result.top
-        row = await repo.add_question(
-            LawQuestion(
-                person_id=person.id,
-                question=mask_numbers(text),
-                gap_key=gap_key(mask_numbers(text)),
-                decision=result.decision,
-                faq_id=top.faq_id if top else None,
-                score=result.score,
-                article=result.article_ref,
-                created_at=now,
-            )
+        question_id = await repo.add_question(
+            person_id=person_id,
+            question=mask_numbers(text),
+            gap_key=gap_key(mask_numbers(text)),
+            decision=result.decision,
+            faq_id=top.faq_id if top else None,
+            score=result.score,
+            article=result.article_ref,
+            created_at=now,
         )
         if result.article_ref is not None:
             article = await _article_view(repo, result.article_ref, m)
             await uow.commit()
-            return LawReply("article", row.id, article=article)
+            return LawReply("article", question_id, article=article)
         entries = [e for c in result.candidates if (e := m.entry(c.faq_id)) is not None]
         with_text = await repo.articles_with_text(a for e in entries for a in e.articles)
         await uow.commit()
         views = [_faq_view(e, with_text) for e in entries]
         if result.pointer is not None:
-            return LawReply("pointer", row.id, pointer=result.pointer, pointer_office=result.pointer_office)
+            return LawReply(
+                "pointer", question_id, pointer=result.pointer, pointer_office=result.pointer_office
+            )
         related = article_lines(result.related[:RELATED_ARTICLES])
         if result.decision == "answer" and views:
-            return LawReply("answer", row.id, faq=views[0])
+            return LawReply("answer", question_id, faq=views[0])
         if result.decision == "suggest" and views:
-            return LawReply("suggest", row.id, suggestions=tuple(views[:MAX_SUGGESTIONS]), related=related)
-        return LawReply("none", row.id, related=related)
+            return LawReply(
+                "suggest", question_id, suggestions=tuple(views[:MAX_SUGGESTIONS]), related=related
+            )
+        return LawReply("none", question_id, related=related)
 
 
 async def not_what_i_asked(

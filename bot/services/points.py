@@ -281,18 +281,20 @@ async def award_for_activity(uow: UnitOfWork, activity: ActivityView, now: datet
 async def points_summary(uow: UnitOfWork, telegram_id: int, now: datetime, *, last: int = 5) -> PointsSummary:
     async with uow:
         repo = uow.points
-        person, compound_id = await person_and_compound(uow, repo, telegram_id)
+        found = await repo.page_person(telegram_id)
+        compound_id = None if found is None else await main_compound(repo, found[0])
+        if found is None or compound_id is None:
+            raise UserFacingError("points.not_registered")
+        person_id, public_name = found
         name, tz = await compound_place(uow, compound_id)
-        account = await repo.account_of(person.id, compound_id)
+        account = await repo.page_account(person_id, compound_id)
         balance, earned, entries = 0, 0, []
         if account is not None:
-            balance = account.balance
+            account_id, balance = account
             start, end, _ = month_window(now, tz)
-            earned = await repo.earned_between(account.id, start, end)
-            entries = [_entry_view(e) for e in await repo.entries(account.id, last)]
-        return PointsSummary(
-            person.id, compound_id, name, tz, balance, earned, bool(person.public_name_opt_in), entries
-        )
+            earned = await repo.earned_between(account_id, start, end)
+            entries = [EntryView(*row) for row in await repo.page_entries(account_id, last)]
+        return PointsSummary(person_id, compound_id, name, tz, balance, earned, public_name, entries)
 
 
 async def statement(uow: UnitOfWork, telegram_id: int, now: datetime) -> PointsSummary:

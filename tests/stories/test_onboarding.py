@@ -307,3 +307,21 @@ async def test_registration_survives_an_emergency_and_a_stuck_step(harness: Harn
     _, replies = await harness.press(USERS.newcomer, room_step, "302")
     assert any("绑定成功" in (m.text or "") for m in replies)
     assert await residencies(harness, USERS.newcomer) == 1
+
+
+async def test_the_command_menu_is_sent_again_only_when_it_changed(harness: Harness) -> None:
+    def menus_sent() -> int:
+        return sum(1 for method, _params in harness.world.calls if method == "setMyCommands")
+
+    replies = await harness.send(4001, "/start")
+    _, replies = await harness.press(4001, replies[-1], "English")
+    sent, english = menus_sent(), harness.world.commands_for(4001)
+    await harness.send(4001, "/start")
+    await harness.send(4001, "/start")
+    assert menus_sent() == sent  # the same menu: Telegram still shows it
+    replies = await harness.send(4001, "/language")
+    _, replies = await harness.press(4001, replies[-1], "中文")
+    assert menus_sent() == sent + 1
+    chinese = harness.world.commands_for(4001)
+    assert [c["command"] for c in chinese] == [c["command"] for c in english]
+    assert [c["description"] for c in chinese] != [c["description"] for c in english]

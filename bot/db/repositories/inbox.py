@@ -22,6 +22,11 @@ _MARK_HANDLED = (
     .where(_INBOX.c.update_id == bindparam("row_id"))
     .values(status="handled", handled_at=bindparam("at"), error=None)
 )
+_MARK_ALL_HANDLED = (
+    update(_INBOX)
+    .where(_INBOX.c.update_id.in_(bindparam("row_ids", expanding=True)))
+    .values(status="handled", handled_at=bindparam("at"), error=None)
+)
 
 
 def chat_of(payload: dict[str, Any]) -> int | None:
@@ -172,8 +177,12 @@ class InboxRepository:
             update(InboxUpdate).where(InboxUpdate.update_id == update_id).values(**values)
         )
 
-    async def mark_handled(self, update_id: int, now: datetime) -> None:
-        await self.session.execute(_MARK_HANDLED, {"row_id": update_id, "at": now})
+    async def mark_handled(self, now: datetime, *update_ids: int) -> None:
+        """One statement however many (the inbox marks the updates that changed nothing together)."""
+        if len(update_ids) == 1:
+            await self.session.execute(_MARK_HANDLED, {"row_id": update_ids[0], "at": now})
+        elif update_ids:
+            await self.session.execute(_MARK_ALL_HANDLED, {"row_ids": list(update_ids), "at": now})
 
     async def get(self, update_id: int) -> InboxUpdate | None:
         return await self.session.get(InboxUpdate, update_id)
@@ -193,12 +202,13 @@ class InboxRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def mark_reachable(self, telegram_id: int) -> None:
-        await self.session.execute(
-            update(Person)
-            .where(Person.telegram_id == telegram_id, Person.reachable.is_(False))
-            .values(reachable=True)
-        )
+    async def mark_reachable(self, *telegram_ids: int) -> None:
+        if telegram_ids:
+            await self.session.execute(
+                update(Person)
+                .where(Person.telegram_id.in_(telegram_ids), Person.reachable.is_(False))
+                .values(reachable=True)
+            )
 
     async def admins(self) -> list[Person]:
         rows = await self.session.scalars(

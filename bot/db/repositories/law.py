@@ -6,13 +6,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Person, StaffRole
 from bot.db.models.law import LawArticleText, LawFeedback, LawQuestion
 from bot.roles import Role
+
+_QUESTIONS = LawQuestion.__table__
+assert isinstance(_QUESTIONS, Table)
+# Built once, and Core: a question is recorded on every ask, and the ORM's flush of a new entity cost more
+# than the insert itself.
+_ADD_QUESTION = insert(_QUESTIONS).returning(_QUESTIONS.c.id)
 
 
 @dataclass(frozen=True)
@@ -37,10 +43,31 @@ class LawRepository:
         self.session = session
 
     # questions
-    async def add_question(self, question: LawQuestion) -> LawQuestion:
-        self.session.add(question)
-        await self.session.flush()
-        return question
+    async def add_question(
+        self,
+        *,
+        person_id: int | None,
+        question: str,
+        gap_key: str,
+        decision: str,
+        faq_id: str | None,
+        score: float,
+        article: int | None,
+        created_at: datetime,
+    ) -> int:
+        """The new question's id."""
+        row = {
+            "person_id": person_id,
+            "question": question,
+            "gap_key": gap_key,
+            "decision": decision,
+            "faq_id": faq_id,
+            "score": score,
+            "article": article,
+            "passed_at": None,
+            "created_at": created_at,
+        }
+        return int((await self.session.execute(_ADD_QUESTION, row)).scalar_one())
 
     async def question(self, question_id: int) -> LawQuestion | None:
         return await self.session.get(LawQuestion, question_id)

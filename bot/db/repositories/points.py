@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, true, update
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +37,26 @@ _ENTRIES = (
     .order_by(PointsEntry.id.desc())
 )
 _LAST_ENTRIES = _ENTRIES.limit(bindparam("limit"))
+# The points page, read on every /points: plain rows, no entities for the session to track.
+_PAGE_PERSON = select(Person.id, Person.public_name_opt_in).where(
+    Person.telegram_id == bindparam("telegram_id")
+)
+_PAGE_ACCOUNT = select(PointsAccount.id, PointsAccount.balance).where(
+    PointsAccount.person_id == bindparam("person_id"), PointsAccount.compound_id == bindparam("compound_id")
+)
+_PAGE_ENTRIES = (
+    select(
+        PointsEntry.id,
+        PointsEntry.kind,
+        PointsEntry.amount,
+        PointsEntry.balance_after,
+        PointsEntry.reason,
+        PointsEntry.created_at,
+    )
+    .where(PointsEntry.account_id == bindparam("account_id"))
+    .order_by(PointsEntry.id.desc())
+    .limit(bindparam("limit"))
+)
 _EARNED_BETWEEN = select(func.coalesce(func.sum(PointsEntry.amount), 0)).where(
     PointsEntry.account_id == bindparam("account_id"),
     PointsEntry.earning.is_(true()),
@@ -108,6 +129,23 @@ class PointsRepository:
 
     async def account_of(self, person_id: int, compound_id: int) -> PointsAccount | None:
         return await self.session.scalar(_ACCOUNT_OF, {"person_id": person_id, "compound_id": compound_id})
+
+    async def page_person(self, telegram_id: int) -> tuple[int, bool] | None:
+        """(person id, public name opt-in) of a Telegram account's person."""
+        row = (await self.session.execute(_PAGE_PERSON, {"telegram_id": telegram_id})).first()
+        return None if row is None else (int(row[0]), bool(row[1]))
+
+    async def page_account(self, person_id: int, compound_id: int) -> tuple[int, int] | None:
+        """(account id, balance)."""
+        row = (
+            await self.session.execute(_PAGE_ACCOUNT, {"person_id": person_id, "compound_id": compound_id})
+        ).first()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    async def page_entries(self, account_id: int, limit: int) -> list[tuple[Any, ...]]:
+        """The newest entries as (id, kind, amount, balance after, reason, created at)."""
+        rows = await self.session.execute(_PAGE_ENTRIES, {"account_id": account_id, "limit": limit})
+        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     async def account(self, account_id: int) -> PointsAccount | None:
         return await self.session.get(PointsAccount, account_id)
