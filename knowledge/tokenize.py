@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from knowledge.cache_dir import private_dir
 from knowledge.normalize import is_cjk
 
 HERE = Path(__file__).resolve().parent
@@ -209,8 +210,12 @@ def _compact_dictionary(extra: list[tuple[str, int]]) -> Path:
     digest.update(str(big.stat().st_size if big.exists() else 0).encode())
     for w, f in extra:
         digest.update(f"{w} {f}\n".encode())
-    folder = Path(tempfile.gettempdir()) / f"redbutler-jieba-{os.getuid() if hasattr(os, 'getuid') else 0}"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = private_dir(
+        Path(tempfile.gettempdir()) / f"redbutler-jieba-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    )
+    if folder is None:
+        # A dictionary or count cache others could plant would change how every question is cut.
+        raise OSError("the jieba cache folder is not private")
     target = folder / f"dict-{digest.hexdigest()[:16]}.txt"
     if target.exists():
         return target
