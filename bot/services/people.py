@@ -129,7 +129,15 @@ async def ensure_person(uow: UnitOfWork, telegram_id: int, display_name: str, no
                 await uow.commit()
             return view
         person = await get_or_create(uow, telegram_id, display_name, now)
-        view = await person_view(uow, person, [])
+        # Just created: no home and no role can point at this person yet, so nothing more to read.
+        view = PersonView(
+            id=person.id,
+            telegram_id=telegram_id,
+            name=person.display_name,
+            language=person.language,
+            homes=[],
+            roles=[],
+        )
         await uow.commit()
         return view
 
