@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.capability import Wiring
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
-from bot.i18n import Translator, normalise_language, written_in_english
+from bot.i18n import Translator, normalise_language, written_in_chinese, written_in_english
 
 if TYPE_CHECKING:
     from bot.delivery.inbox import InboxProcessor
@@ -50,6 +51,9 @@ class AppState:
 
 
 LANGUAGE_KEY = "language"
+# The language a person who has not chosen one last wrote in ("en"), so the buttons of an English answer keep
+# answering in English; gone once they write Chinese.
+WRITTEN_LANGUAGE_KEY = "written_language"
 
 
 @dataclass
@@ -85,6 +89,28 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         self.person_cache: Any = None
         self.writer_language: str | None = None
 
+    @classmethod
+    def from_update(
+        cls, update: object, application: Application[Any, Any, Any, Any, Any, Any]
+    ) -> Self:
+        context = super().from_update(update, application)
+        if isinstance(update, Update):
+            context._note_written_language(update)
+        return context
+
+    def _note_written_language(self, update: Update) -> None:
+        message, chat = update.effective_message, update.effective_chat
+        user_data = self.user_data
+        if message is None or chat is None or chat.type != chat.PRIVATE or user_data is None:
+            return
+        text = message.text or message.caption
+        if not text or text.startswith("/") or LANGUAGE_KEY in user_data:
+            return
+        if written_in_english(text):
+            user_data[WRITTEN_LANGUAGE_KEY] = "en"
+        elif written_in_chinese(text):
+            user_data.pop(WRITTEN_LANGUAGE_KEY, None)
+
     @property
     def services(self) -> Services:
         services = self.bot_data.services
@@ -94,9 +120,12 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
 
     @property
     def language(self) -> str:
-        stored = self.user_data.get(LANGUAGE_KEY) if self.user_data is not None else None
-        if stored is None and self.writer_language is not None:
-            return self.writer_language
+        user_data = self.user_data
+        stored = user_data.get(LANGUAGE_KEY) if user_data is not None else None
+        if stored is None:
+            written = self.writer_language or (user_data or {}).get(WRITTEN_LANGUAGE_KEY)
+            if written is not None:
+                return str(written)
         return normalise_language(stored, self.services.settings.default_language)
 
     @language.setter

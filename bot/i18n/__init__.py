@@ -36,8 +36,19 @@ _ENGLISH_MARKERS = frozenset(
         *("leak", "leaking", "burst", "flooding", "flood", "sparks", "sparking", "wire", "wires", "smell"),
         *("hurt", "fell", "fallen", "collapsed", "bleeding", "quick", "urgent", "emergency", "call"),
         *("police", "ambulance", "cannot", "not", "no"),
+        # Everyday questions ("who pays if my dog bites"); none of these is a pinyin syllable ("can", "you",
+        # "he" are, so they are left out).
+        *("who", "what", "how", "why", "when", "where", "which", "if", "of", "for", "to"),
+        *("do", "does", "did", "it", "and", "with", "pay", "pays", "paid", "should", "must"),
+        *("will", "would", "could", "have", "has"),
+        *("this", "that", "they", "their", "his", "her", "was", "were", "from", "about", "hi"),
+        *("hello", "thanks", "thank", "landlord", "neighbour", "neighbor", "rent", "deposit", "broken"),
     }
 )
+
+
+def written_in_chinese(text: str) -> bool:
+    return _HAN.search(text) is not None
 
 
 def written_in_english(text: str) -> bool:

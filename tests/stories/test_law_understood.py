@@ -182,6 +182,25 @@ async def test_english_reader_sees_english_everywhere(harness: Harness) -> None:
     assert "You asked" in text or "Did you mean" in text
 
 
+async def test_someone_who_skipped_the_language_question_and_writes_english_is_answered_in_english(
+    harness: Harness,
+) -> None:
+    replies = await harness.send(4001, "/start")
+    assert "English" in replies[-1].button_texts  # asked, and left unanswered
+    replies = await harness.send(4001, "my dog bit the neighbour's kid, who pays?")
+    card = replies[-1]
+    assert "You asked" in (card.text or "") or "Did you mean" in (card.text or ""), card.text
+    assert not any(CJK.search(label) for label in card.button_texts), card.button_texts
+    # The buttons of that answer keep answering in English (the person wrote English last).
+    _, why = await harness.press(4001, card, card.button_texts[-1])
+    assert not CJK.search(why[-1].text or ""), why[-1].text
+    # Writing Chinese again brings Chinese back; nothing was chosen for them.
+    replies = await harness.send(4001, DOG)
+    assert (replies[-1].text or "").startswith("💬 您问的是")
+    replies = await harness.send(4001, "/start")
+    assert "English" in replies[-1].button_texts
+
+
 async def test_stale_or_forged_buttons_get_a_clear_answer(harness: Harness) -> None:
     replies = await ask(harness, USERS.resident, DOG)
     for data in ("lw:n:0:zzzzzzzz", "lw:w:zzzzzzzz:a", f"lw:w:{law_service.faq_key(entry_for(DOG).id)}:q"):

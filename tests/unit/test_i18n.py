@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import Translator
+from bot.i18n import Translator, written_in_english
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,3 +102,20 @@ def test_cached_catalogues_are_read_only_from_a_private_folder(
     assert Translator()("zh_CN", "start.welcome") == "planted"  # our own private folder is trusted
     cached[0].parent.chmod(0o777)
     assert Translator()("zh_CN", "start.welcome") == first("zh_CN", "start.welcome")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dog bit the neighbour's kid, who pays?",
+        "landlord won't return deposit",
+        "Help! fire in the kitchen",
+    ],
+)
+def test_english_sentences_are_recognised(text: str) -> None:
+    assert written_in_english(text)
+
+
+@pytest.mark.parametrize("text", ["wyf bu jiao ke yi ma", "ok", "bj zm ban", "楼上 is 漏水", "123", "👍"])
+def test_pinyin_chinese_and_bare_words_are_not_taken_for_english(text: str) -> None:
+    assert not written_in_english(text)
