@@ -543,3 +543,28 @@ def test_mapped_pickle_round_trip_keeps_arrays_in_the_file(tmp_path: Path) -> No
     path.write_bytes(b"not a mapped index")
     with pytest.raises(ValueError):
         load_mapped(path)
+
+
+def test_dialect_pinyin_and_typo_wording_finds_what_plain_mandarin_finds(real_corpus: Corpus) -> None:
+    # Whole families of everyday words (synonyms.txt), not single sentences: each pair must land on the
+    # same entry, and the plain one on the law it is about.
+    m = LawMatcher(real_corpus)
+    for variant, plain, article in [
+        ("离咗婚 佢唔畀我见个仔", "离婚后 他不让我见儿子", 1086),  # Cantonese
+        ("楼上燥音太大 天天半夜都不停", "楼上噪音太大 天天半夜都不停", 288),  # homophone slip
+        ("邻居养的藏熬把人咬了", "邻居养的藏獒把人咬了", 1247),
+        ("我老汉过世了 欠了一屁股债 儿女要还吗", "我爸爸去世了 欠了很多钱 儿女要还吗", 1161),  # Sichuanese
+        ("租户退房 fd不退按金", "租客退房 房东不退押金", 733),
+    ]:
+        got, want = m.match(variant).top, m.match(plain).top
+        assert want is not None and article in want.articles, plain
+        assert got is not None and got.faq_id == want.faq_id, variant
+
+
+def test_a_company_worker_hurt_in_the_home_is_the_contractors_matter(real_corpus: Corpus) -> None:
+    m = LawMatcher(real_corpus)
+    result = m.match("空调公司派来的师傅在我家装机时摔伤了 公司要我赔一半")
+    assert result.top is not None and 1193 in result.top.articles
+    # a helper one hires directly stays a matter between the two of them (1192)
+    direct = m.match("我自己请的钟点工在我家擦窗户摔伤了 我要赔吗")
+    assert direct.top is not None and 1192 in direct.top.articles
