@@ -568,3 +568,15 @@ def test_a_company_worker_hurt_in_the_home_is_the_contractors_matter(real_corpus
     # a helper one hires directly stays a matter between the two of them (1192)
     direct = m.match("我自己请的钟点工在我家擦窗户摔伤了 我要赔吗")
     assert direct.top is not None and 1192 in direct.top.articles
+
+
+def test_the_echoed_question_counts_as_a_phrasing() -> None:
+    # Two near neighbours share their phrasings' words; only one's echoed question says what sets it apart.
+    wet = _entry("slip-wet-floor", "安全保障义务", ["在小区大堂摔倒了 物业要赔吗", "大堂摔了一跤找物业"],
+                 [1198], "物业对公共区域有安全保障义务。")
+    wet["asked_zh"] = "物业拖地没放警示牌，我在大堂滑倒了"
+    ice = _entry("slip-icy-path", "物件损害", ["在小区路上摔倒了 物业要赔吗", "小区路上摔了一跤找物业"],
+                 [1256], "公共道路上的障碍由管理人负责清理。")
+    m = LawMatcher(corpus_from_rows([ice, wet]))  # the first entry wins ties: put the other one first
+    top = m.match("刚拖完地没放警示牌 害我滑倒").top
+    assert top is not None and top.faq_id == "slip-wet-floor"
