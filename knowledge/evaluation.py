@@ -43,8 +43,11 @@ LAW_FRESH_3_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_3.tsv"
 # Written blind after the third round (tests/data/README_fresh_4.md); read once, then tuned on in the fourth
 # round (its civil lines are in the ranker's fit; no phrasing was written from it).
 LAW_FRESH_4_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_4.tsv"
-# Written blind after the fourth round by someone else; shown only once it exists, never in the ranker's fit.
+# Written blind after the fourth round (tests/data/README_fresh_5.md); read once, then tuned on in the fifth
+# round (its civil lines are in the ranker's fit).
 LAW_FRESH_5_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_5.tsv"
+# Written blind after the fifth round by someone else; shown only once it exists, never in the ranker's fit.
+LAW_FRESH_6_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_6.tsv"
 INTENT_DEV_FILE = REPO_ROOT / "tests" / "data" / "intent_dev.tsv"
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -365,7 +368,8 @@ def ranker_tuning_sets() -> dict[str, list[DevItem]]:
             named[-1][1].append(path)
         else:
             named.append((name, [path]))
-    named += [("fresh", [LAW_FRESH_FILE]), ("fresh 3", [LAW_FRESH_3_FILE]), ("fresh 4", [LAW_FRESH_4_FILE])]
+    named += [("fresh", [LAW_FRESH_FILE]), ("fresh 3", [LAW_FRESH_3_FILE]), ("fresh 4", [LAW_FRESH_4_FILE]),
+              ("fresh 5", [LAW_FRESH_5_FILE])]
     out: dict[str, list[DevItem]] = {}
     for name, paths in named:
         items, _ = read_dev_files([p for p in paths if p.exists()])
@@ -654,7 +658,9 @@ def dev_sets(dev_paths: Iterable[str | Path] | None = None) -> dict[str, tuple[l
         sets["fresh 4 (written after the third round; ranker fitted on it since)"] = read_dev_files(
             [LAW_FRESH_4_FILE])
     if LAW_FRESH_5_FILE.is_file():
-        sets["fresh 5 (written blind after the last change)"] = read_dev_files([LAW_FRESH_5_FILE])
+        sets["fresh 5 (written after the fourth round; tuned on since)"] = read_dev_files([LAW_FRESH_5_FILE])
+    if LAW_FRESH_6_FILE.is_file():
+        sets["fresh 6 (written blind after the last change)"] = read_dev_files([LAW_FRESH_6_FILE])
     return sets
 
 

@@ -338,7 +338,7 @@ def _cache_key(
         except OSError:
             h.update(name.encode())
     for e in entries:
-        h.update(repr((e.id, e.topic, e.questions, e.answer_zh, e.articles)).encode())
+        h.update(repr((e.id, e.topic, e.questions, e.asked_zh, e.answer_zh, e.articles)).encode())
     for n, sm in sorted((summaries or {}).items()):
         h.update(repr((n, sm.summary_zh, sm.keywords)).encode())
     for name in ("related.py", "scope.py", "data/scope/examples.tsv"):
@@ -467,7 +467,10 @@ class LawMatcher:
             pool: list[str] = list(topic.words)
             pool_b: list[str] = list(topic.bigrams)
             pool_c: list[str] = list(topic.chars)
-            for q in e.questions:
+            # The echoed question is one more phrasing: written to say what the entry is about, it often
+            # carries the detail that tells it from its near neighbours.
+            extra = [e.asked_zh] if e.asked_zh and e.asked_zh not in e.questions else []
+            for q in (*e.questions, *extra):
                 a = analyze(normalize_text(q))
                 if not a.words and not a.bigrams:
                     continue

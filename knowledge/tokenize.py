@@ -75,6 +75,9 @@ class Synonyms:
 
     canonical: dict[str, str] = field(default_factory=dict)  # alias (and canonical itself) -> canonical
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # canonical words of "~" lines: rewritten like the others, but saying them does not make a message
+    # sound legal ("我儿子考上大学了" is chit-chat however the dialect wrote 儿子)
+    plain: set[str] = field(default_factory=set)
     _cjk_re: re.Pattern[str] | None = None
     _latin_re: re.Pattern[str] | None = None
 
@@ -89,9 +92,11 @@ class Synonyms:
             line = raw.split("#", 1)[0].strip()
             if not line:
                 continue
-            if "=" in line:
-                canon, _, aliases = line.partition("=")
+            if "=" in line or "~" in line:
+                canon, _, aliases = line.partition("=" if "=" in line else "~")
                 canon = canon.strip()
+                if "=" not in line:
+                    syn.plain.add(canon)
                 syn.canonical.setdefault(canon, canon)
                 for alias in _split_aliases(aliases):
                     syn.canonical.setdefault(alias, canon)
@@ -373,7 +378,8 @@ class Analyzer:
         # every canonical word of the synonym map.
         self.domain_words: frozenset[str] = frozenset(
             {w for w, _ in _domain_words()}
-            | {c for c in self.synonyms.canonical.values() if not c.isascii()}
+            | {c for c in self.synonyms.canonical.values()
+               if not c.isascii() and c not in self.synonyms.plain}
             | {r for rel in self.synonyms.related.values() for r in rel}
         )
 

@@ -17,7 +17,7 @@ GREETING = 3
 POINTS_CHECK = 8
 LAW_QUESTION = 6
 BUTTON_PRESS = 6
-LAW = "邻居家的狗咬伤了我，谁来赔偿？"
+LAW = "邻居家的狗老是叫"  # a near miss: "您是不是想问" with buttons (a clear dog-bite question is answered)
 
 
 def _per_batch(statement: str) -> bool:

@@ -329,15 +329,15 @@ async def test_a_slow_person_does_not_hold_up_another_and_each_chat_keeps_its_or
 
     monkeypatch.setattr(app, "process_update", slow_for_the_resident)
     # The first batch after a start is handled in order; this one also loads the law matcher.
-    await harness.send(USERS.neighbour, "邻居家的狗咬伤了我，谁来赔偿？")
+    await harness.send(USERS.neighbour, "邻居家的狗老是叫")
     answered.clear()
     world = harness.world
     await harness.inbox.receive(
         [
             world.user_sends_text(USERS.resident, "/law"),
-            world.user_sends_text(USERS.resident, "邻居家的狗咬伤了我，谁来赔偿？"),
+            world.user_sends_text(USERS.resident, "邻居家的狗老是叫"),
             world.user_sends_text(USERS.neighbour, "/law"),
-            world.user_sends_text(USERS.neighbour, "邻居家的狗咬伤了我，谁来赔偿？"),
+            world.user_sends_text(USERS.neighbour, "邻居家的狗老是叫"),
         ]
     )
     await harness.inbox.process_pending()

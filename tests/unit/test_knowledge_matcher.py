@@ -543,3 +543,40 @@ def test_mapped_pickle_round_trip_keeps_arrays_in_the_file(tmp_path: Path) -> No
     path.write_bytes(b"not a mapped index")
     with pytest.raises(ValueError):
         load_mapped(path)
+
+
+def test_dialect_pinyin_and_typo_wording_finds_what_plain_mandarin_finds(real_corpus: Corpus) -> None:
+    # Whole families of everyday words (synonyms.txt), not single sentences: each pair must land on the
+    # same entry, and the plain one on the law it is about.
+    m = LawMatcher(real_corpus)
+    for variant, plain, article in [
+        ("离咗婚 佢唔畀我见个仔", "离婚后 他不让我见儿子", 1086),  # Cantonese
+        ("楼上燥音太大 天天半夜都不停", "楼上噪音太大 天天半夜都不停", 288),  # homophone slip
+        ("邻居养的藏熬把人咬了", "邻居养的藏獒把人咬了", 1247),
+        ("我老汉过世了 欠了一屁股债 儿女要还吗", "我爸爸去世了 欠了很多钱 儿女要还吗", 1161),  # Sichuanese
+        ("租户退房 fd不退按金", "租客退房 房东不退押金", 733),
+    ]:
+        got, want = m.match(variant).top, m.match(plain).top
+        assert want is not None and article in want.articles, plain
+        assert got is not None and got.faq_id == want.faq_id, variant
+
+
+def test_a_company_worker_hurt_in_the_home_is_the_contractors_matter(real_corpus: Corpus) -> None:
+    m = LawMatcher(real_corpus)
+    result = m.match("空调公司派来的师傅在我家装机时摔伤了 公司要我赔一半")
+    assert result.top is not None and 1193 in result.top.articles
+    # a helper one hires directly stays a matter between the two of them (1192)
+    direct = m.match("我自己请的钟点工在我家擦窗户摔伤了 我要赔吗")
+    assert direct.top is not None and 1192 in direct.top.articles
+
+
+def test_the_echoed_question_counts_as_a_phrasing() -> None:
+    # Two near neighbours share their phrasings' words; only one's echoed question says what sets it apart.
+    wet = _entry("slip-wet-floor", "安全保障义务", ["在小区大堂摔倒了 物业要赔吗", "大堂摔了一跤找物业"],
+                 [1198], "物业对公共区域有安全保障义务。")
+    wet["asked_zh"] = "物业拖地没放警示牌，我在大堂滑倒了"
+    ice = _entry("slip-icy-path", "物件损害", ["在小区路上摔倒了 物业要赔吗", "小区路上摔了一跤找物业"],
+                 [1256], "公共道路上的障碍由管理人负责清理。")
+    m = LawMatcher(corpus_from_rows([ice, wet]))  # the first entry wins ties: put the other one first
+    top = m.match("刚拖完地没放警示牌 害我滑倒").top
+    assert top is not None and top.faq_id == "slip-wet-floor"

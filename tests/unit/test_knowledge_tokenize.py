@@ -33,3 +33,16 @@ def test_the_count_cache_is_read_only_from_a_private_folder(
     assert _fresh_cut(QUESTION, monkeypatch) == list(QUESTION)  # our own private folder is trusted
     cache.parent.chmod(0o777)
     assert "邻居" in _fresh_cut(QUESTION, monkeypatch)  # not read: jieba's full dictionary instead
+
+
+def test_plain_synonyms_rewrite_but_do_not_make_chit_chat_sound_legal(tmp_path: Path) -> None:
+    from knowledge.normalize import normalize_text
+    from knowledge.tokenize import Analyzer, Synonyms
+
+    path = tmp_path / "synonyms.txt"
+    path.write_text("儿子 ~ 个仔\n物业费 = wyf\n", encoding="utf-8")
+    analyzer = Analyzer(Synonyms.load(path))
+    chat = analyzer.analyze(normalize_text("我个仔考上大学了"))
+    assert "儿子" in chat.words  # rewritten like any synonym
+    assert not analyzer.mentions_domain(chat)
+    assert analyzer.mentions_domain(analyzer.analyze(normalize_text("wyf涨价了")))

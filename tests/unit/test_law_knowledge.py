@@ -104,12 +104,14 @@ def test_a_read_blind_set_is_tuned_on_and_the_next_one_is_shown_only_once_writte
 ) -> None:
     from knowledge import evaluation
 
-    assert "fresh 4" in evaluation.ranker_tuning_sets()  # read after the third round: fitted on since
-    shown = [name for name in evaluation.dev_sets() if "fresh 5" in name]
-    assert shown == ["fresh 5 (written blind after the last change)"]
-    assert "fresh 5" not in evaluation.ranker_tuning_sets()  # never in the fit
-    monkeypatch.setattr(evaluation, "LAW_FRESH_5_FILE", tmp_path / "law_fresh_5.tsv")  # not written yet
-    assert not any("fresh 5" in name for name in evaluation.dev_sets())
+    assert "fresh 5" in evaluation.ranker_tuning_sets()  # read after the fourth round: fitted on since
+    assert not any("fresh 6" in name for name in evaluation.dev_sets())  # not written yet
+    blind = tmp_path / "law_fresh_6.tsv"
+    blind.write_text("房东不退押金怎么办\t585\n", encoding="utf-8")
+    monkeypatch.setattr(evaluation, "LAW_FRESH_6_FILE", blind)
+    shown = [name for name in evaluation.dev_sets() if "fresh 6" in name]
+    assert shown == ["fresh 6 (written blind after the last change)"]
+    assert "fresh 6" not in evaluation.ranker_tuning_sets()  # never in the fit
 
 
 def test_related_articles_come_from_summaries_and_keywords() -> None:
