@@ -105,8 +105,9 @@ def test_a_read_blind_set_is_tuned_on_and_the_next_one_is_shown_only_once_writte
     from knowledge import evaluation
 
     assert "fresh 5" in evaluation.ranker_tuning_sets()  # read after the fourth round: fitted on since
-    assert not any("fresh 6" in name for name in evaluation.dev_sets())  # not written yet
     blind = tmp_path / "law_fresh_6.tsv"
+    monkeypatch.setattr(evaluation, "LAW_FRESH_6_FILE", blind)
+    assert not any("fresh 6" in name for name in evaluation.dev_sets())  # not written yet
     blind.write_text("房东不退押金怎么办\t585\n", encoding="utf-8")
     monkeypatch.setattr(evaluation, "LAW_FRESH_6_FILE", blind)
     shown = [name for name in evaluation.dev_sets() if "fresh 6" in name]
