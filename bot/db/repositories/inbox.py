@@ -10,7 +10,6 @@ from sqlalchemy import Table, bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import InboxUpdate, Person, StaffRole
-from bot.db.sqlite_driver import OneTripConnection
 from bot.roles import Role
 
 _INBOX = cast(Table, InboxUpdate.__table__)
@@ -127,6 +126,8 @@ class InboxRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             return
+        from bot.db.sqlite_driver import OneTripConnection
+
         connection = await self.session.connection()
         driver = (await connection.get_raw_connection()).driver_connection
         if isinstance(driver, OneTripConnection):
