@@ -14,12 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-try:  # libyaml is several times faster; fall back to the pure-Python loader.
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+from knowledge.cache_dir import default_cache_dir, load_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -82,11 +77,13 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
 
 
-def _read(path: Path, problems: list[str]) -> list[Any]:
+def _read(path: Path, problems: list[str], cache_dir: Path | None) -> list[Any]:
     try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            data = load_yaml(path, cache_dir)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         problems.append(f"{path.name}: cannot read: {str(exc).splitlines()[0] if str(exc) else exc!r}")
         return []
     if data is None:
@@ -205,21 +202,23 @@ def load_corpus(data_dir: str | Path | None = None) -> Corpus:
     enabled = gc.isenabled()
     gc.disable()  # start-up time: parsing makes many small objects and no cycles worth collecting
     try:
-        _load_into(corpus, root)
+        # Only the bot's own corpus is remembered as JSON: other folders (tests, `law check` of a draft) would
+        # leave a cache file each.
+        _load_into(corpus, root, default_cache_dir() if data_dir is None else None)
     finally:
         if enabled:
             gc.enable()
     return corpus
 
 
-def _load_into(corpus: Corpus, root: Path) -> None:
+def _load_into(corpus: Corpus, root: Path, cache_dir: Path | None) -> None:
     for path in _files(root / "faq"):
-        for i, row in enumerate(_read(path, corpus.problems), start=1):
+        for i, row in enumerate(_read(path, corpus.problems, cache_dir), start=1):
             entry = parse_faq_row(row, f"{path.name}#{i}", corpus.problems)
             if entry is not None:
                 corpus.entries.append(entry)
     for path in _files(root / "articles"):
-        for i, row in enumerate(_read(path, corpus.problems), start=1):
+        for i, row in enumerate(_read(path, corpus.problems, cache_dir), start=1):
             summary = parse_summary_row(row, f"{path.name}#{i}", corpus.problems)
             if summary is not None and summary.article not in corpus.summaries:
                 corpus.summaries[summary.article] = summary

@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from knowledge.cache_dir import default_cache_dir, load_yaml
 from knowledge.compact import Vocab
 from knowledge.normalize import normalize_text
 
@@ -72,8 +72,8 @@ def parse_offices(rows: object) -> tuple[list[Office], list[str]]:
 @lru_cache(maxsize=4)
 def load_offices(path: Path = SCOPE_FILE) -> tuple[Office, ...]:
     try:
-        rows = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        rows = load_yaml(path, default_cache_dir() if path == SCOPE_FILE else None)
+    except (OSError, UnicodeDecodeError, ValueError):
         return ()
     return tuple(parse_offices(rows)[0])
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -19,7 +18,28 @@ NAMING_CONVENTION = {
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; Telegram ids need 64 bits on PostgreSQL.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
-JsonType = JSON().with_variant(postgresql.JSONB(), "postgresql").with_variant(sqlite.JSON(), "sqlite")
+
+
+class _Json(TypeDecorator[Any]):
+    """JSON, stored as JSONB on PostgreSQL. A decorator rather than ``with_variant(postgresql.JSONB())``:
+    the variant needs the PostgreSQL dialect imported to build its type, 2 MB of code a bot on SQLite never
+    runs."""
+
+    impl = JSON
+    cache_ok = True
+    # As JSON's own: a Python None is stored as JSON null, and the values (dicts, lists) are not hashable.
+    should_evaluate_none = True
+    hashable = False
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+JsonType = _Json()
 
 
 class UtcDateTime(TypeDecorator[datetime]):

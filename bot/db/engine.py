@@ -7,8 +7,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from bot.db import sqlite_driver
-
 # The tables a person's view is read from (bot/services/people.py): who they are, their homes, their roles.
 _PEOPLE_WRITE = re.compile(
     r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(?:people|residencies|households|units|buildings|compounds"
@@ -45,6 +43,9 @@ def _forget_writes(connection: Any) -> None:
 def make_engine(database_url: str) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if database_url.startswith("sqlite"):
+        # Our SQLite driver (with sqlite3 and aiosqlite, 1 MB) only where it runs.
+        from bot.db import sqlite_driver
+
         path = database_url.split("///", 1)[-1]
         # Writers queue on SQLite's single lock instead of failing at once.
         kwargs["connect_args"] = {"timeout": 30}
