@@ -94,11 +94,13 @@ def _home_buttons(context: BotContext) -> object:
 
 
 async def show_points(update: Update, context: BotContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    await ensure_current_person(update, context)
+    person = await ensure_current_person(update, context)
     summary = await points.points_summary(
-        context.services.uow(), user.id, context.services.clock.now(), last=LAST_ENTRIES
+        context.services.uow(),
+        person.id,
+        points.points_compound(person),
+        context.services.clock.now(),
+        last=LAST_ENTRIES,
     )
     lines = "\n".join(_entry_line(context, e, summary.timezone) for e in summary.entries)
     text = context.t(

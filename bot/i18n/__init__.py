@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -136,7 +135,7 @@ class Translator:
             template = self.catalogues[self.default_language].messages.get(key, key)
         if not values:
             return template
-        return string.Formatter().vformat(template, (), _SafeValues(values))
+        return template.format_map(_SafeValues(values))
 
     def keys(self, language: str) -> Mapping[str, str]:
         return self.catalogues[language].messages

@@ -152,7 +152,7 @@ async def whoami(uow: UnitOfWork, telegram_id: int) -> PersonView | None:
 
 async def _view_of(uow: UnitOfWork, person: PersonRow, homes: list[HomeRow]) -> PersonView:
     """The view from plain rows (person_view builds the same from entities)."""
-    roles = await uow.community.active_role_rows(person.id)
+    roles = await uow.community.active_role_rows(person.id) if person.has_roles else []
     return PersonView(
         id=person.id,
         telegram_id=person.telegram_id,

@@ -26,6 +26,7 @@ from bot.services.activity import ActivityView
 from bot.services.common import FALLBACK_TIMEZONE
 from bot.services.errors import UserFacingError
 from bot.services.people import require_person
+from bot.services.views import PersonView
 
 HOLD_MINUTES = 15  # how long a redemption waits for the resident's confirmation
 MANUAL_LIMIT = 50  # the most one manual award or deduction may move
@@ -278,23 +279,34 @@ async def award_for_activity(uow: UnitOfWork, activity: ActivityView, now: datet
 # Checking ----------
 
 
-async def points_summary(uow: UnitOfWork, telegram_id: int, now: datetime, *, last: int = 5) -> PointsSummary:
+def points_compound(person: PersonView) -> int | None:
+    """main_compound from the view the handler already holds (homes and active roles in the same order)."""
+    if person.homes:
+        return person.homes[0].compound_id
+    return next((r.compound_id for r in person.roles if r.compound_id is not None), None)
+
+
+async def points_summary(
+    uow: UnitOfWork, person_id: int, compound_id: int | None, now: datetime, *, last: int = 5
+) -> PointsSummary:
+    """The points page of a person whose view the caller read: compound_id is points_compound(view)."""
+    if compound_id is None:
+        raise UserFacingError("points.not_registered")
     async with uow:
         repo = uow.points
-        found = await repo.page_person(telegram_id)
-        compound_id = None if found is None else await main_compound(repo, found[0])
-        if found is None or compound_id is None:
+        head = await repo.page_head(person_id, compound_id)
+        if head is None:
             raise UserFacingError("points.not_registered")
-        person_id, public_name = found
-        name, tz = await compound_place(uow, compound_id)
-        account = await repo.page_account(person_id, compound_id)
-        balance, earned, entries = 0, 0, []
-        if account is not None:
-            account_id, balance = account
+        name, tz, public_name, account_id, balance = head
+        tz = tz or FALLBACK_TIMEZONE
+        earned, entries = 0, []
+        if account_id is not None:
             start, end, _ = month_window(now, tz)
-            earned = await repo.earned_between(account_id, start, end)
-            entries = [EntryView(*row) for row in await repo.page_entries(account_id, last)]
-        return PointsSummary(person_id, compound_id, name, tz, balance, earned, public_name, entries)
+            earned, rows = await repo.page_entries(account_id, last, start, end)
+            entries = [EntryView(*row) for row in rows]
+        return PointsSummary(
+            person_id, compound_id, name, tz, int(balance or 0), earned, bool(public_name), entries
+        )
 
 
 async def statement(uow: UnitOfWork, telegram_id: int, now: datetime) -> PointsSummary:

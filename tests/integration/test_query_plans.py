@@ -12,7 +12,7 @@ from sqlalchemy import event, select, text
 
 from bot.db.models import Compound, Person
 from bot.db.uow import UnitOfWorkFactory
-from bot.services import points, repairs
+from bot.services import people, points, repairs
 from tests.conftest import PG_URL, START
 from tests.factories import USERS
 
@@ -137,7 +137,9 @@ async def test_the_points_page_uses_indexes_at_200000_ledger_lines(uow_factory: 
     await _seed_volume(uow_factory)
 
     async def work() -> None:
-        summary = await points.points_summary(uow_factory(), USERS.resident, START)
+        person = await people.whoami(uow_factory(), USERS.resident)
+        assert person is not None
+        summary = await points.points_summary(uow_factory(), person.id, points.points_compound(person), START)
         assert summary.balance == 0 and len(summary.entries) == 5
 
     _assert_indexed(await _plans(uow_factory, work))

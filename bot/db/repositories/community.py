@@ -32,6 +32,7 @@ class PersonRow(NamedTuple):
     display_name: str
     language: str | None
     reachable: bool
+    has_roles: bool = True  # False: no active role, so the roles need no statement of their own
 
 
 class HomeRow(NamedTuple):
@@ -73,6 +74,11 @@ _PERSON_AND_HOMES = (
         _units.c.id,
         _units.c.name,
         _households.c.room,
+        # Most people who write hold no role: knowing it here spares them the roles' statement.
+        select(_roles.c.id)
+        .where(_roles.c.person_id == _people.c.id, _roles.c.active.is_(true()))
+        .exists()
+        .label("has_roles"),
     )
     # Outer joins: inner ones would drop the row of a person without a home.
     .select_from(
@@ -109,8 +115,8 @@ class CommunityRepository:
         if not rows:
             return None, []
         first = rows[0]
-        person = PersonRow(first[0], first[1], first[2], first[3], bool(first[4]))
-        return person, [HomeRow._make(r[5:]) for r in rows if r[5] is not None]
+        person = PersonRow(first[0], first[1], first[2], first[3], bool(first[4]), bool(first[13]))
+        return person, [HomeRow._make(r[5:13]) for r in rows if r[5] is not None]
 
     async def active_role_rows(self, person_id: int) -> list[RoleRow]:
         """The person's active roles with their areas, as roles_of gives them, as plain rows."""

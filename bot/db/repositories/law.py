@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,12 @@ assert isinstance(_QUESTIONS, Table)
 # Built once, and Core: a question is recorded on every ask, and the ORM's flush of a new entity cost more
 # than the insert itself.
 _ADD_QUESTION = insert(_QUESTIONS).returning(_QUESTIONS.c.id)
+_TEXTS = LawArticleText.__table__
+assert isinstance(_TEXTS, Table)
+# Asked with every answer (which cited articles have a text to show): built once, an expanding IN.
+_ARTICLES_WITH_TEXT = select(_TEXTS.c.article).where(
+    _TEXTS.c.article.in_(bindparam("articles", expanding=True))
+)
 
 
 @dataclass(frozen=True)
@@ -184,8 +190,7 @@ class LawRepository:
         wanted = list(set(articles))
         if not wanted:
             return set()
-        query = select(LawArticleText.article).where(LawArticleText.article.in_(wanted))
-        return set(await self.session.scalars(query))
+        return set((await self.session.execute(_ARTICLES_WITH_TEXT, {"articles": wanted})).scalars())
 
     def add_article_text(self, article: int, text: str, title: str | None, now: datetime) -> None:
         self.session.add(LawArticleText(article=article, text=text, title=title, imported_at=now))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, true, update
+from sqlalchemy import Table, and_, bindparam, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,24 +37,50 @@ _ENTRIES = (
     .order_by(PointsEntry.id.desc())
 )
 _LAST_ENTRIES = _ENTRIES.limit(bindparam("limit"))
-# The points page, read on every /points: plain rows, no entities for the session to track.
-_PAGE_PERSON = select(Person.id, Person.public_name_opt_in).where(
-    Person.telegram_id == bindparam("telegram_id")
+# The points page, read on every /points: plain rows of Core tables (no entities for the session to track, no
+# ORM compilation on execution), two statements for the person and compound the handler knows from the view.
+_compounds, _people = cast(Table, Compound.__table__), cast(Table, Person.__table__)
+_accounts, _entries = cast(Table, PointsAccount.__table__), cast(Table, PointsEntry.__table__)
+# The head: the compound's name and time zone, the person's opt-in and their account there (none yet: NULLs).
+_PAGE_HEAD = (
+    select(
+        _compounds.c.name,
+        _compounds.c.timezone,
+        _people.c.public_name_opt_in,
+        _accounts.c.id,
+        _accounts.c.balance,
+    )
+    .select_from(_compounds)
+    .join(_people, _people.c.id == bindparam("person_id"))
+    .outerjoin(
+        _accounts,
+        and_(_accounts.c.person_id == _people.c.id, _accounts.c.compound_id == _compounds.c.id),
+    )
+    .where(_compounds.c.id == bindparam("compound_id"))
 )
-_PAGE_ACCOUNT = select(PointsAccount.id, PointsAccount.balance).where(
-    PointsAccount.person_id == bindparam("person_id"), PointsAccount.compound_id == bindparam("compound_id")
-)
+# The newest entries, each row carrying the month's earnings (an uncorrelated subquery, evaluated once). An
+# account without entries has earned nothing, so no row loses nothing.
+_earned = _entries.alias("earned")
 _PAGE_ENTRIES = (
     select(
-        PointsEntry.id,
-        PointsEntry.kind,
-        PointsEntry.amount,
-        PointsEntry.balance_after,
-        PointsEntry.reason,
-        PointsEntry.created_at,
+        _entries.c.id,
+        _entries.c.kind,
+        _entries.c.amount,
+        _entries.c.balance_after,
+        _entries.c.reason,
+        _entries.c.created_at,
+        select(func.coalesce(func.sum(_earned.c.amount), 0))
+        .where(
+            _earned.c.account_id == bindparam("account_id"),
+            _earned.c.earning.is_(true()),
+            _earned.c.created_at >= bindparam("start"),
+            _earned.c.created_at < bindparam("end"),
+        )
+        .scalar_subquery()
+        .label("earned"),
     )
-    .where(PointsEntry.account_id == bindparam("account_id"))
-    .order_by(PointsEntry.id.desc())
+    .where(_entries.c.account_id == bindparam("account_id"))
+    .order_by(_entries.c.id.desc())
     .limit(bindparam("limit"))
 )
 _EARNED_BETWEEN = select(func.coalesce(func.sum(PointsEntry.amount), 0)).where(
@@ -130,22 +156,26 @@ class PointsRepository:
     async def account_of(self, person_id: int, compound_id: int) -> PointsAccount | None:
         return await self.session.scalar(_ACCOUNT_OF, {"person_id": person_id, "compound_id": compound_id})
 
-    async def page_person(self, telegram_id: int) -> tuple[int, bool] | None:
-        """(person id, public name opt-in) of a Telegram account's person."""
-        row = (await self.session.execute(_PAGE_PERSON, {"telegram_id": telegram_id})).first()
-        return None if row is None else (int(row[0]), bool(row[1]))
-
-    async def page_account(self, person_id: int, compound_id: int) -> tuple[int, int] | None:
-        """(account id, balance)."""
+    async def page_head(self, person_id: int, compound_id: int) -> tuple[Any, ...] | None:
+        """(compound name, time zone, public name opt-in, account id, balance); the account's two are None
+        while the person has none there; None when the person or compound is gone."""
         row = (
-            await self.session.execute(_PAGE_ACCOUNT, {"person_id": person_id, "compound_id": compound_id})
+            await self.session.execute(_PAGE_HEAD, {"person_id": person_id, "compound_id": compound_id})
         ).first()
-        return None if row is None else (int(row[0]), int(row[1]))
+        return None if row is None else tuple(row)
 
-    async def page_entries(self, account_id: int, limit: int) -> list[tuple[Any, ...]]:
-        """The newest entries as (id, kind, amount, balance after, reason, created at)."""
-        rows = await self.session.execute(_PAGE_ENTRIES, {"account_id": account_id, "limit": limit})
-        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+    async def page_entries(
+        self, account_id: int, limit: int, start: datetime, end: datetime
+    ) -> tuple[int, list[tuple[Any, ...]]]:
+        """What the account earned in [start, end), and its newest entries as (id, kind, amount, balance
+        after, reason, created at)."""
+        rows = (
+            await self.session.execute(
+                _PAGE_ENTRIES, {"account_id": account_id, "limit": limit, "start": start, "end": end}
+            )
+        ).all()
+        earned = int(rows[0][6] or 0) if rows else 0
+        return earned, [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     async def account(self, account_id: int) -> PointsAccount | None:
         return await self.session.get(PointsAccount, account_id)
