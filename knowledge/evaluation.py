@@ -23,7 +23,7 @@ from typing import Any
 
 from knowledge.articles import MAX_ARTICLE, MIN_ARTICLE
 from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
-from knowledge.glossary import is_english, translate_terms
+from knowledge.glossary import searchable
 from knowledge.matcher import RANKER_FEATURES, LawMatcher, MatchResult, is_rival
 from knowledge.normalize import normalize_text
 from knowledge.router import IntentRouter
@@ -926,7 +926,7 @@ def _ranker_rows(matcher: LawMatcher, queries: Sequence[_Query]) -> list[list[tu
         matcher._feature_log = []
         # as ``LawMatcher.match`` does: an English question is scored on its Chinese key terms (scored as
         # typed, the English tuning questions taught the ranker nothing but noise)
-        matcher.score_entries(translate_terms(q.text) if is_english(q.text) else q.text, limit=100)
+        matcher.score_entries(searchable(q.text), limit=100)
         rows = []
         for ei, feats in matcher._feature_log:
             for i in unused:  # a zero column gets a zero weight
