@@ -43,6 +43,18 @@ def is_english(text: str) -> bool:
     return bool(_LATIN.search(text)) and not _CJK.search(text)
 
 
+def searchable(text: str) -> str:
+    """What the matcher searches for ``text``: an English question's Chinese terms; a mixed one ("借条 didn't
+    write any interest") keeps its Chinese and gains the terms of its English words, which the Chinese
+    tokenizer would otherwise drop; a Chinese one as it is."""
+    if is_english(text):
+        return translate_terms(text)
+    if _CJK.search(text) and re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}", text):
+        extra = translate_terms(text)
+        return f"{text} {extra}" if extra else text
+    return text
+
+
 def translate_terms(text: str) -> str:
     """The Chinese words for the glossary terms found in ``text``, in order ("" when none is known).
 

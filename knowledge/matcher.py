@@ -53,7 +53,7 @@ from knowledge.articles import article_lookup, is_valid_article, parse_article_n
 from knowledge.cache_dir import default_cache_dir, private_dir
 from knowledge.compact import Columns, Vocab, dump_mapped, load_mapped
 from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
-from knowledge.glossary import is_english, translate_terms
+from knowledge.glossary import searchable
 from knowledge.normalize import normalize_text
 from knowledge.related import RelatedArticles
 from knowledge.scope import ScopeClassifier, ScopeDetector
@@ -568,7 +568,7 @@ class LawMatcher:
             citing = self._citing.get(ref.number, [])[:limit]
             cands = tuple(Candidate(self.entries[i].id, self.entries[i].articles, 100.0) for i in citing)
             return MatchResult(text, "suggest" if cands else "none", cands, ref.number, searched=text)
-        searched = translate_terms(text) if is_english(text) else text
+        searched = searchable(text)
         decision, cands = self._decide(searched, limit)
         top_entry = self._by_id.get(cands[0].faq_id) if cands else None
         covered = (*top_entry.questions, top_entry.topic, top_entry.asked_zh) if top_entry else ()

@@ -22,6 +22,7 @@ from knowledge.evaluation import (
     synthetic_entries,
     tune_weights,
 )
+from knowledge.glossary import searchable
 from knowledge.matcher import KEEP_INDEXES, LawMatcher
 
 
@@ -580,3 +581,28 @@ def test_the_echoed_question_counts_as_a_phrasing() -> None:
     m = LawMatcher(corpus_from_rows([ice, wet]))  # the first entry wins ties: put the other one first
     top = m.match("刚拖完地没放警示牌 害我滑倒").top
     assert top is not None and top.faq_id == "slip-wet-floor"
+
+
+def test_a_question_mixing_chinese_and_english_keeps_both_halves(real_corpus: Corpus) -> None:
+    # The Chinese tokenizer drops English words: "interest" must still count, and so must "借条".
+    m = LawMatcher(real_corpus)
+    assert searchable("借条 didn't write any interest") == "借条 didn't write any interest 利息"
+    assert searchable("wyf不交行不行") == "wyf不交行不行"  # pinyin initials are not English words
+    top = m.match("借条 didn't write any interest, can I still ask him for interest?").top
+    assert top is not None and 680 in top.articles
+
+
+def test_a_utility_cut_is_the_citys_unless_the_property_company_caused_it(real_corpus: Corpus) -> None:
+    m = LawMatcher(real_corpus)
+    outage = m.match("小区停水了问下什么时候恢复")
+    assert outage.decision == "none" and outage.pointer == "12345"
+    cut = m.match("物业因为我欠物业费给我停水了 什么时候恢复")
+    assert cut.pointer is None and cut.top is not None and 944 in cut.top.articles
+
+
+def test_a_promise_to_lend_is_not_a_promise_to_repay(real_corpus: Corpus) -> None:
+    m = LawMatcher(real_corpus)
+    lend = m.match("朋友答应借我十万周转 钱还没转他就反悔了 能告他违约吗").top
+    assert lend is not None and lend.faq_id == "loan-promised-not-handed-over"
+    repay = m.match("他答应按月还我钱 一共十期 才还了五期就停了 我什么时候起诉不算晚").top
+    assert repay is None or repay.faq_id != "loan-promised-not-handed-over"

@@ -104,15 +104,16 @@ def test_a_read_blind_set_is_tuned_on_and_the_next_one_is_shown_only_once_writte
 ) -> None:
     from knowledge import evaluation
 
-    assert "fresh 5" in evaluation.ranker_tuning_sets()  # read after the fourth round: fitted on since
-    blind = tmp_path / "law_fresh_6.tsv"
-    monkeypatch.setattr(evaluation, "LAW_FRESH_6_FILE", blind)
-    assert not any("fresh 6" in name for name in evaluation.dev_sets())  # not written yet
+    assert "fresh 6" in evaluation.ranker_tuning_sets()  # read after the fifth round: fitted on since
+    assert [n for n in evaluation.dev_sets() if "fresh 6" in n] == [
+        "fresh 6 (written after the fifth round; tuned on since)"]
+    blind = tmp_path / "law_fresh_7.tsv"
+    monkeypatch.setattr(evaluation, "LAW_FRESH_7_FILE", blind)
+    assert not any("fresh 7" in name for name in evaluation.dev_sets())  # not written yet
     blind.write_text("房东不退押金怎么办\t585\n", encoding="utf-8")
-    monkeypatch.setattr(evaluation, "LAW_FRESH_6_FILE", blind)
-    shown = [name for name in evaluation.dev_sets() if "fresh 6" in name]
-    assert shown == ["fresh 6 (written blind after the last change)"]
-    assert "fresh 6" not in evaluation.ranker_tuning_sets()  # never in the fit
+    shown = [name for name in evaluation.dev_sets() if "fresh 7" in name]
+    assert shown == ["fresh 7 (written blind after the last change)"]
+    assert "fresh 7" not in evaluation.ranker_tuning_sets()  # never in the fit
 
 
 def test_related_articles_come_from_summaries_and_keywords() -> None:
