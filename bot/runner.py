@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import hmac
 import logging
 import signal
@@ -60,11 +59,10 @@ async def serve(
             stoppers.insert(0, poller.stop)
         if on_ready is not None:
             on_ready(application)
-        settled = asyncio.create_task(_settle_heap())
         lost = asyncio.create_task(lock.watch())
         stop = asyncio.create_task(until())
         done, _ = await asyncio.wait({lost, stop}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (lost, stop, settled):
+        for task in (lost, stop):
             task.cancel()
         return 4 if lost in done else 0
     finally:
@@ -78,22 +76,6 @@ async def serve(
             if application.post_shutdown is not None:
                 await application.post_shutdown(application)
         await lock.release()
-
-
-async def _settle_heap() -> None:
-    """What start-up built (PTB, the mapped models, the catalogues, the law engine) lives as long as the
-    process. Frozen out of the cyclic collector's sight, a full collection no longer walks its ~130,000
-    objects: about 60 ms on our 2-core machine, paid by whichever update it interrupted (`bench e2e`'s p99).
-    Objects frozen are still freed by reference counting; only a cycle among them would outlive its use."""
-    from bot.services.routing import intent_router
-
-    def build_then_freeze() -> None:
-        intent_router()  # waits for the start-up build of the law engine (or makes it)
-        gc.collect()
-        gc.freeze()
-
-    with contextlib.suppress(Exception):
-        await asyncio.get_running_loop().run_in_executor(None, build_then_freeze)
 
 
 async def _start_webhook(settings: Settings, application: AnyApplication, processor: InboxProcessor) -> Any:
