@@ -282,6 +282,9 @@ def _start_red(base_url: str, database_url: str, work: Path, telegram_limits: bo
         # The bot answers at most 29 messages a second (Telegram's ~30/s); the echo bot keeps no budget and
         # the fake server enforces none, so with the budget kept both bots would be compared at that cap.
         env["REDBUTLER_OUTBOX_GLOBAL_PER_SECOND"] = "100000"
+        # And one a second per chat: the one-at-a-time phase writes first to the person the burst has just
+        # answered, so its first latency was Telegram's per-chat wait (70-140 ms), not the bot's work.
+        env["REDBUTLER_OUTBOX_CHAT_PER_SECOND"] = "100000"
     env.update(
         REDBUTLER_TELEGRAM_TOKEN=EMULATOR_TOKEN,
         REDBUTLER_TELEGRAM_BASE_URL=base_url,
