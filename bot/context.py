@@ -88,6 +88,9 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         # one update.
         self.person_cache: Any = None
         self.writer_language: str | None = None
+        # The language on the sender's record, when this update read it (a roster import may set it before
+        # the person ever chose): it outranks the language they happen to write in.
+        self.person_language: str | None = None
 
     @classmethod
     def from_update(
@@ -99,7 +102,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
         return context
 
     def _note_written_language(self, update: Update) -> None:
-        message, chat = update.effective_message, update.effective_chat
+        # What the person wrote: a button press's message is the bot's own (its text may quote Chinese).
+        message, chat = update.message or update.edited_message, update.effective_chat
         user_data = self.user_data
         if message is None or chat is None or chat.type != chat.PRIVATE or user_data is None:
             return
@@ -122,6 +126,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
     def language(self) -> str:
         user_data = self.user_data
         stored = user_data.get(LANGUAGE_KEY) if user_data is not None else None
+        if stored is None:
+            stored = self.person_language
         if stored is None:
             written = self.writer_language or (user_data or {}).get(WRITTEN_LANGUAGE_KEY)
             if written is not None:

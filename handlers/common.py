@@ -51,6 +51,8 @@ async def current_person(update: Update, context: BotContext) -> PersonView | No
         return cached.view
     view = await people.whoami(context.services.uow(), user.id)
     context.person_cache = _CachedPerson(user.id, people.commits(), view, ensured=False)
+    if view is not None:
+        context.person_language = view.language
     return view
 
 

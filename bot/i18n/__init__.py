@@ -30,7 +30,8 @@ _ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 # typing pinyin is not switched to English.
 _ENGLISH_MARKERS = frozenset(
     {
-        *("an", "the", "is", "are", "am", "in", "on", "my", "me", "we", "our", "there", "help", "please"),
+        # Not "an" or "me" (pinyin: "zen me ban", "an quan"), nor "hi"/"hello": a greeting says no language.
+        *("the", "is", "are", "am", "in", "on", "my", "we", "our", "there", "help", "please"),
         *("fire", "gas", "smoke", "someone", "somebody", "trapped", "stuck", "lift", "elevator", "water"),
         *("leak", "leaking", "burst", "flooding", "flood", "sparks", "sparking", "wire", "wires", "smell"),
         *("hurt", "fell", "fallen", "collapsed", "bleeding", "quick", "urgent", "emergency", "call"),
@@ -40,8 +41,8 @@ _ENGLISH_MARKERS = frozenset(
         *("who", "what", "how", "why", "when", "where", "which", "if", "of", "for", "to"),
         *("do", "does", "did", "it", "and", "with", "pay", "pays", "paid", "should", "must"),
         *("will", "would", "could", "have", "has"),
-        *("this", "that", "they", "their", "his", "her", "was", "were", "from", "about", "hi"),
-        *("hello", "thanks", "thank", "landlord", "neighbour", "neighbor", "rent", "deposit", "broken"),
+        *("this", "that", "they", "their", "his", "her", "was", "were", "from", "about"),
+        *("landlord", "neighbour", "neighbor", "rent", "deposit", "broken"),
     }
 )
 

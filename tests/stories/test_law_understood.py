@@ -8,8 +8,9 @@ import asyncio
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bot.db.models import Person
 from bot.db.models.law import LawFeedback, LawQuestion
 from bot.services import law as law_service
 from bot.services.routing import law_matcher
@@ -200,6 +201,30 @@ async def test_someone_who_skipped_the_language_question_and_writes_english_is_a
     assert (replies[-1].text or "").startswith("💬 您问的是")
     replies = await harness.send(4001, "/start")
     assert "English" in replies[-1].button_texts
+
+
+async def test_a_language_on_the_record_outranks_the_language_someone_writes_in(harness: Harness) -> None:
+    async with harness.services.uow() as uow:
+        await uow.session.execute(
+            update(Person).where(Person.telegram_id == USERS.resident).values(language="zh_CN")
+        )
+        await uow.commit()
+    harness.app.user_data[USERS.resident].pop("language", None)  # set by a roster import, never chosen here
+    replies = await harness.send(USERS.resident, "what can you do for me please")
+    assert CJK.search(replies[-1].text or ""), replies[-1].text
+
+
+async def test_a_press_on_an_english_card_quoting_chinese_stays_english(harness: Harness) -> None:
+    await harness.send(4001, "/start")
+    card = (await harness.send(4001, "my dog bit the neighbour's kid, who pays?"))[-1]
+    pressed = "👎 Not helpful" if "👎 Not helpful" in card.button_texts else card.button_texts[0]
+    update = harness.world.user_presses_button(4001, card, pressed)
+    # Some English answers quote a Chinese term (定金); a press carries the bot's card, not the person's text.
+    update["callback_query"]["message"]["text"] += " (定金)"
+    before = len(harness.world.bot_messages(4001))
+    await harness.process(update)
+    after = harness.world.bot_messages(4001)[before:]
+    assert after and not CJK.search(after[-1].text or ""), after[-1].text if after else "no reply"
 
 
 async def test_stale_or_forged_buttons_get_a_clear_answer(harness: Harness) -> None:

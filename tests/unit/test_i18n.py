@@ -116,6 +116,12 @@ def test_english_sentences_are_recognised(text: str) -> None:
     assert written_in_english(text)
 
 
-@pytest.mark.parametrize("text", ["wyf bu jiao ke yi ma", "ok", "bj zm ban", "楼上 is 漏水", "123", "👍"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("wyf bu jiao ke yi ma", "ok", "bj zm ban", "zen me ban", "an quan tong dao"),
+        *("hello", "hi", "楼上 is 漏水", "123", "👍"),
+    ],
+)
 def test_pinyin_chinese_and_bare_words_are_not_taken_for_english(text: str) -> None:
     assert not written_in_english(text)
