@@ -32,12 +32,15 @@ async def notify_person(
     dedupe_key: str | None = None,
     purpose: str = "notice",
     not_before: datetime | None = None,
+    language: str | None = None,
     **values: object,
 ) -> OutboxMessage | None:
+    """``language``: for someone who never chose one, the language the message answers (their own, in
+    their own words); a language on their record always wins."""
     if person.telegram_id is None or person.reachable is False:
         # Blocked us (403): skipped until they write again (the inbox marks them reachable then).
         return None
-    payload: dict[str, Any] = {"text": clip(t(person.language, key, **values))}
+    payload: dict[str, Any] = {"text": clip(t(person.language or language, key, **values))}
     if reply_markup is not None:
         payload["reply_markup"] = reply_markup
     return await uow.outbox.add(

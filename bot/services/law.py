@@ -20,7 +20,7 @@ from bot.db.models.law import GAP_KEY_LIMIT, QUESTION_LIMIT
 from bot.db.repositories.law import DislikeRow, GapRow, LawRepository
 from bot.db.uow import UnitOfWork
 from bot.delivery.notify import notify_person
-from bot.i18n import Translator
+from bot.i18n import Translator, written_in_english
 from bot.notices.law import volunteer_markup
 from bot.roles import Role
 from bot.services.errors import UserFacingError
@@ -530,6 +530,8 @@ async def volunteer_reply(
             asker,
             "law.volunteer_answered",
             now=now,
+            # Asked in English by someone who never chose a language: the reply is framed in English too.
+            language="en" if written_in_english(question.question) else None,
             question=question.question,
             name=volunteer.display_name or "-",
             answer=answer_text,

@@ -203,6 +203,22 @@ async def test_someone_who_skipped_the_language_question_and_writes_english_is_a
     assert "English" in replies[-1].button_texts
 
 
+async def test_the_volunteers_reply_to_an_english_question_comes_back_in_english(harness: Harness) -> None:
+    await harness.send(4001, "/start")  # the language question left unanswered
+    card = (await harness.send(4001, "my dog bit the neighbour's kid, who pays?"))[-1]
+    ask_label = next(label for label in card.button_texts if "volunteer" in label)
+    answer, _ = await harness.press(4001, card, ask_label)
+    assert answer is not None and not CJK.search(answer.get("text") or ""), answer
+    await harness.drain_outbox()
+    received = harness.last(USERS.legal)
+    assert "my dog bit" in (received.text or "")
+    await harness.press(USERS.legal, received, "回复居民")  # the volunteer works in Chinese
+    await harness.send(USERS.legal, "狗的主人要赔，先去打疫苗，留好票据。")
+    await harness.drain_outbox()
+    relayed = harness.last(4001).text or ""
+    assert relayed.startswith("⚖️ Legal volunteer") and "留好票据" in relayed, relayed
+
+
 async def test_a_language_on_the_record_outranks_the_language_someone_writes_in(harness: Harness) -> None:
     async with harness.services.uow() as uow:
         await uow.session.execute(
