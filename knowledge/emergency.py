@@ -19,7 +19,8 @@ from pathlib import Path
 from knowledge.normalize import normalize_text
 
 # The kinds, each with the public number that helps first (shown to the resident with what to do now).
-EMERGENCY_KINDS: tuple[str, ...] = ("lift", "gas", "fire", "electric", "water", "medical")
+# violence last: where a cut also fits ("拿刀切菜切到手了 血止不住"), the medical advice comes first.
+EMERGENCY_KINDS: tuple[str, ...] = ("lift", "gas", "fire", "electric", "water", "medical", "violence")
 
 DATA_DIR = Path(__file__).parent / "data" / "emergency"
 THRESHOLD = 0.5

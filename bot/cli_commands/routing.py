@@ -2,8 +2,8 @@
 
 Stable interface (scripts rely on it):
 - `route [TEXT] --json`: one object per line with keys text, intent, score, emergency, emergency_kind
-  (lift|gas|fire|electric|water|medical|null) and alternative (a close runner-up intent or null); intents are
-  repair law points patrol event tickets help. An emergency's intent is repair.
+  (lift|gas|fire|electric|water|medical|violence|null) and alternative (a close runner-up intent or null);
+  intents are repair law points patrol event tickets help. An emergency's intent is repair.
 - `route train`: retrain the intent model from knowledge/data/intents/ and replace the cached model; prints
   the training time and the accuracy on the two tune files. (To route the single word "train", use stdin.)
 - `bench route [--file F]`: accuracy per intent, emergency recall and false alarms, p50/p99 latency of the

@@ -29,6 +29,7 @@ WORK_OF_KIND: dict[str, str] = {
     "electric": WorkKind.PLUMBING_ELECTRIC.value,
     "water": WorkKind.PLUMBING_ELECTRIC.value,
     "medical": WorkKind.SAFETY.value,
+    "violence": WorkKind.SAFETY.value,
 }
 ALERT_KEY_LIMIT = 64
 

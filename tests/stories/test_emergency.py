@@ -25,6 +25,7 @@ KINDS = {
     "electric": ("楼道电箱冒火花了", "plumbing_electric", "电闸"),
     "water": ("水管爆了家里全是水", "plumbing_electric", "总水阀"),
     "medical": ("楼下有个老人晕倒了", "safety", "120"),
+    "violence": ("有人拿刀在楼下砍人", "safety", "110"),
 }
 
 

@@ -121,6 +121,22 @@ POSITIVES: dict[str, list[str]] = {
         "an old man fainted near gate 2",
         "老人喘不上气了",
     ],
+    # Someone attacking, threatening or breaking in, now: 110.
+    "violence": [
+        "有人拿刀在楼下砍人",
+        "他说要杀了我",
+        "我被家暴了 他还在打我",
+        "老公喝醉了在家里砸东西 说要弄死我 我现在躲在卫生间",
+        "有人在撬我家门锁 人还在门外",
+        "楼下有人在打架 有个拿着刀",
+        "有陌生人闯进我家了",
+        "救命 有人抢劫",
+        "他掐住我脖子",
+        "前夫在门口拿着刀 说要砍死我全家",
+        "my husband is beating me right now",
+        "someone is breaking into my flat",
+        "a man with a knife is in the lobby",
+    ],
 }
 
 # Ordinary messages, many sharing a character or a word with danger.
@@ -186,6 +202,16 @@ NEAR_MISSES = [
     "想报名志愿者巡逻",
     "a" * 4000,
     "水" * 4000,
+    # Violence that is over, habitual, or asked about as a rights question: the law answers it.
+    "家暴能离婚吗",
+    "老公一喝酒就打我 我可以起诉离婚吗 还能要赔偿吗",
+    "上个月家里被小偷撬了 物业要不要担责任",
+    "去年被抢劫过 能要赔偿吗",
+    "孩子在学校跟同学打架了 对方家长要我赔钱",
+    "我拿刀切菜",
+    "物业把小区的树砍了 能要补偿吗",
+    "my husband hits me, can I get a divorce and compensation",
+    "how to kill time",
 ]
 
 
