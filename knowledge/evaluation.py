@@ -49,8 +49,11 @@ LAW_FRESH_5_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_5.tsv"
 # Written blind after the fifth round (tests/data/README_fresh_6.md); read once, then tuned on in the sixth
 # round (its civil lines are in the ranker's fit).
 LAW_FRESH_6_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_6.tsv"
-# Written blind after the sixth round, when someone writes it: measured, never fitted on until it is read.
+# Written blind after the sixth round (tests/data/README_fresh_7.md); read once, then tuned on in the seventh
+# round (its civil lines are in the ranker's fit).
 LAW_FRESH_7_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_7.tsv"
+# Written blind after the seventh round, when someone writes it: measured, never fitted on until it is read.
+LAW_FRESH_8_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_8.tsv"
 INTENT_DEV_FILE = REPO_ROOT / "tests" / "data" / "intent_dev.tsv"
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -361,7 +364,7 @@ def read_dev_files(paths: Iterable[str | Path] | None = None) -> tuple[list[DevI
 def ranker_tuning_sets() -> dict[str, list[DevItem]]:
     """The tuning sets the ranker is fitted on, by name (their Civil Code lines only): tests/data/law_dev, the
     out-of-scope tuning set, each law_tuning_2* set (its civil and out-of-scope files together) and the fresh
-    sets once they have been read. Never the frozen set, nor a blind set not read yet (fresh 7)."""
+    sets once they have been read. Never the frozen set, nor a blind set not read yet (fresh 8)."""
     named: list[tuple[str, list[Path]]] = [
         ("old dev", [LAW_DEV_DIR]), ("out-of-scope tuning", [LAW_SCOPE_TUNING]),
     ]
@@ -372,7 +375,8 @@ def ranker_tuning_sets() -> dict[str, list[DevItem]]:
         else:
             named.append((name, [path]))
     named += [("fresh", [LAW_FRESH_FILE]), ("fresh 3", [LAW_FRESH_3_FILE]), ("fresh 4", [LAW_FRESH_4_FILE]),
-              ("fresh 5", [LAW_FRESH_5_FILE]), ("fresh 6", [LAW_FRESH_6_FILE])]
+              ("fresh 5", [LAW_FRESH_5_FILE]), ("fresh 6", [LAW_FRESH_6_FILE]),
+              ("fresh 7", [LAW_FRESH_7_FILE])]
     out: dict[str, list[DevItem]] = {}
     for name, paths in named:
         items, _ = read_dev_files([p for p in paths if p.exists()])
@@ -665,7 +669,9 @@ def dev_sets(dev_paths: Iterable[str | Path] | None = None) -> dict[str, tuple[l
     if LAW_FRESH_6_FILE.is_file():
         sets["fresh 6 (written after the fifth round; tuned on since)"] = read_dev_files([LAW_FRESH_6_FILE])
     if LAW_FRESH_7_FILE.is_file():
-        sets["fresh 7 (written blind after the last change)"] = read_dev_files([LAW_FRESH_7_FILE])
+        sets["fresh 7 (written after the sixth round; tuned on since)"] = read_dev_files([LAW_FRESH_7_FILE])
+    if LAW_FRESH_8_FILE.is_file():
+        sets["fresh 8 (written blind after the last change)"] = read_dev_files([LAW_FRESH_8_FILE])
     return sets
 
 

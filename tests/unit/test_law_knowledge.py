@@ -104,16 +104,16 @@ def test_a_read_blind_set_is_tuned_on_and_the_next_one_is_shown_only_once_writte
 ) -> None:
     from knowledge import evaluation
 
-    assert "fresh 6" in evaluation.ranker_tuning_sets()  # read after the fifth round: fitted on since
-    assert [n for n in evaluation.dev_sets() if "fresh 6" in n] == [
-        "fresh 6 (written after the fifth round; tuned on since)"]
-    blind = tmp_path / "law_fresh_7.tsv"
-    monkeypatch.setattr(evaluation, "LAW_FRESH_7_FILE", blind)
-    assert not any("fresh 7" in name for name in evaluation.dev_sets())  # not written yet
+    assert "fresh 7" in evaluation.ranker_tuning_sets()  # read after the sixth round: fitted on since
+    assert [n for n in evaluation.dev_sets() if "fresh 7" in n] == [
+        "fresh 7 (written after the sixth round; tuned on since)"]
+    blind = tmp_path / "law_fresh_8.tsv"
+    monkeypatch.setattr(evaluation, "LAW_FRESH_8_FILE", blind)
+    assert not any("fresh 8" in name for name in evaluation.dev_sets())  # not written yet
     blind.write_text("房东不退押金怎么办\t585\n", encoding="utf-8")
-    shown = [name for name in evaluation.dev_sets() if "fresh 7" in name]
-    assert shown == ["fresh 7 (written blind after the last change)"]
-    assert "fresh 7" not in evaluation.ranker_tuning_sets()  # never in the fit
+    shown = [name for name in evaluation.dev_sets() if "fresh 8" in name]
+    assert shown == ["fresh 8 (written blind after the last change)"]
+    assert "fresh 8" not in evaluation.ranker_tuning_sets()  # never in the fit
 
 
 def test_related_articles_come_from_summaries_and_keywords() -> None:
