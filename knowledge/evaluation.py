@@ -652,9 +652,15 @@ def dev_sets(dev_paths: Iterable[str | Path] | None = None) -> dict[str, tuple[l
     sets = {"tuning (old dev, tuned on)": read_dev_files()}
     if LAW_SCOPE_TUNING.is_file():
         sets["out-of-scope tuning (tuned on)"] = read_dev_files([LAW_SCOPE_TUNING])
-    tuning_2 = sorted(LAW_TUNING_2.glob("law_tuning_2*.tsv"))
+    tuning_2 = sorted(
+        p for p in LAW_TUNING_2.glob("law_tuning_2*.tsv") if not p.name.startswith("law_tuning_2e")
+    )
     if tuning_2:
         sets["colloquial tuning 2a-2d (tuned on)"] = read_dev_files(tuning_2)
+    # Written blind to the corpus after the sixth round (tests/data/README_tuning_2e.md), for the eighth.
+    tuning_2e = sorted(LAW_TUNING_2.glob("law_tuning_2e*.tsv"))
+    if tuning_2e:
+        sets["colloquial tuning 2e (tuned on in the eighth round)"] = read_dev_files(tuning_2e)
     for path in sorted(LAW_FROZEN_DIR.glob("*.tsv")) if LAW_FROZEN_DIR.is_dir() else []:
         sets[f"frozen {path.stem}"] = read_dev_files([path])
     if LAW_FRESH_FILE.is_file():
