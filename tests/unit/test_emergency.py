@@ -136,6 +136,12 @@ POSITIVES: dict[str, list[str]] = {
         "my husband is beating me right now",
         "someone is breaking into my flat",
         "a man with a knife is in the lobby",
+        "有人砸我家门 说要进来",
+        "小偷还在屋里",
+        "我老公又打我了 我逃出来了",
+        "有个男的一直跟着我 我好害怕",
+        "有人在小区里抢包",
+        "a drunk guy is kicking my door",
     ],
 }
 
@@ -212,6 +218,12 @@ NEAR_MISSES = [
     "物业把小区的树砍了 能要补偿吗",
     "my husband hits me, can I get a divorce and compensation",
     "how to kill time",
+    "群里抢红包",
+    "他还在打电话",
+    "我家孩子现在还在打游戏",
+    "楼下装修一直在砸墙",
+    "他跟着我学做饭",
+    "我家小孩拿树枝去捅人家的狗，被咬了一口",
 ]
 
 
