@@ -142,6 +142,11 @@ POSITIVES: dict[str, list[str]] = {
         "有个男的一直跟着我 我好害怕",
         "有人在小区里抢包",
         "a drunk guy is kicking my door",
+        "隔壁又在打老婆了 叫得很惨 就现在",
+        "孩子被陌生人领走了 刚刚",
+        "邻居喝醉了拿着刀在楼道喊",
+        "有人在车棚偷电瓶 我正看着",
+        "Someone is trying to force my front door open right now, I can hear them",
     ],
 }
 
@@ -223,6 +228,9 @@ NEAR_MISSES = [
     "我家孩子现在还在打游戏",
     "楼下装修一直在砸墙",
     "他跟着我学做饭",
+    "他在厨房拿着刀切菜",
+    "I tried to get into the app",
+    "someone stole my bike",
     "我家小孩拿树枝去捅人家的狗，被咬了一口",
 ]
 
