@@ -154,6 +154,19 @@ def step_handler(conversation: ConversationHandler[Any], state: object) -> BaseH
     return DeadEndText(text, callback)
 
 
+# Many older residents speak rather than type (WeChat habits); the bot cannot listen, and says so.
+SPOKEN = ptb_filters.VOICE | ptb_filters.AUDIO | ptb_filters.VIDEO_NOTE
+
+
+async def _spoken(update: Update, context: BotContext) -> None:
+    await reply(update, context, "flow.voice")
+
+
+def voice_handler() -> BaseHandler[Any, Any, Any]:
+    """After a step's own handlers: a voice message is answered with "please type", the step kept."""
+    return DeadEndText(ptb_filters.ChatType.PRIVATE & SPOKEN, _spoken)
+
+
 def button_handler(conversation: ConversationHandler[Any]) -> BaseHandler[Any, Any, Any]:
     """继续填写 / 取消 / 去「…」, answered inside the conversation so 取消 and 去 can end it."""
 

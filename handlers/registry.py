@@ -127,6 +127,7 @@ def ordered_handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-
             step_handlers.insert(0, menu_press)
             # After them: text the step cannot use is answered, never met with the same hint twice.
             step_handlers.append(dead_ends.step_handler(conversation, state))
+            step_handlers.append(dead_ends.voice_handler())
         conversation.fallbacks.insert(0, menu_press)
         conversation.fallbacks.insert(1, dead_ends.button_handler(conversation))
         others_ = [c for c in conversations if c is not conversation]

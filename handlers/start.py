@@ -14,6 +14,7 @@ from bot.notices.residents import REGISTER_CODE, REGISTER_JOIN, REGISTER_JOIN_IN
 from bot.services import people
 from bot.services.views import PersonView
 from handlers.common import current_person, ensure_current_person, is_private, refresh_commands, show_menu
+from handlers.dead_ends import SPOKEN
 from handlers.menu import entry_for_label
 from handlers.render import answer, buttons, display_name, edit_or_reply, reply, stale_button
 
@@ -149,6 +150,10 @@ async def unexpected_content(update: Update, context: BotContext) -> None:
     await reply(update, context, "common.unexpected_content")
 
 
+async def voice_message(update: Update, context: BotContext) -> None:
+    await reply(update, context, "common.voice")
+
+
 def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     return [
@@ -166,6 +171,7 @@ def fallback_handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type
     return [
         MessageHandler(private & filters.COMMAND, unknown_command),
         MessageHandler(private & filters.TEXT, menu_or_unknown_text),
+        MessageHandler(private & SPOKEN, voice_message),
         MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, unexpected_content),
         CallbackQueryHandler(stale_button),
     ]

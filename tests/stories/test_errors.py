@@ -45,3 +45,79 @@ async def test_english_user_gets_the_error_in_english(
 async def test_a_5000_character_message_is_answered(harness: Harness) -> None:
     replies = await harness.send(USERS.resident, "啊" * 5000)
     assert replies and len(replies[-1].text or "") < 4096
+
+
+ODD_CONTENT: dict[str, dict[str, object]] = {
+    "sticker": {"sticker": {"file_id": "stk1", "file_unique_id": "stk1u", "type": "regular", "width": 512,
+                            "height": 512, "is_animated": False, "is_video": False, "emoji": "👍"}},
+    "voice": {"voice": {"file_id": "v1", "file_unique_id": "v1u", "duration": 3, "mime_type": "audio/ogg"}},
+    "video_note": {"video_note": {"file_id": "vn1", "file_unique_id": "vn1u", "length": 240, "duration": 2}},
+    "dice": {"dice": {"emoji": "🎲", "value": 4}},
+    "animation": {"animation": {"file_id": "a1", "file_unique_id": "a1u", "width": 320, "height": 240,
+                                "duration": 2}},
+    "audio": {"audio": {"file_id": "au1", "file_unique_id": "au1u", "duration": 180, "title": "广场舞"}},
+    "venue": {"venue": {"location": {"latitude": 30.2, "longitude": 120.1}, "title": "幸福里",
+                        "address": "幸福路1号"}},
+}
+
+# Where a person can be when the odd message arrives: idle, or in the middle of a flow.
+STATES: dict[str, tuple[str, ...]] = {
+    "idle": (),
+    "reporting a repair": ("/report",),
+    "asking a legal question": ("/law",),
+    "checking points": ("/points",),
+}
+
+
+def _odd_message(harness: Harness, user: int, kind: str, chat_id: int | None = None) -> dict[str, object]:
+    update = harness.world.user_sends_text(user, "placeholder", chat_id=chat_id)
+    message = update["message"]
+    for field in ("text", "entities"):
+        message.pop(field, None)
+    message.update(ODD_CONTENT[kind])
+    return update
+
+
+@pytest.mark.parametrize("state", list(STATES))
+async def test_stickers_voice_and_other_odd_messages_in_any_state_get_a_reply_and_no_error(
+    harness: Harness, state: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    for user in (USERS.resident, USERS.outsider):
+        for text in STATES[state]:
+            await harness.send(user, text)
+        for kind in ODD_CONTENT:
+            before = len(harness.world.bot_messages(user))
+            with caplog.at_level(logging.ERROR):
+                await harness.process(_odd_message(harness, user, kind))
+            replies = harness.world.bot_messages(user)[before:]
+            assert replies, (state, user, kind)
+            text = replies[-1].text or ""
+            assert "Traceback" not in text and "编号告诉物业" not in text, (state, kind, text)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.records
+
+
+async def test_odd_messages_in_the_compound_group_get_no_reply_and_no_error(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = len(harness.world.bot_messages(USERS.group))
+    with caplog.at_level(logging.ERROR):
+        for kind in ODD_CONTENT:
+            await harness.process(_odd_message(harness, USERS.resident, kind, chat_id=USERS.group))
+    assert harness.world.bot_messages(USERS.group)[before:] == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.records
+
+
+@pytest.mark.parametrize("state", list(STATES))
+async def test_a_voice_message_is_answered_with_please_type_and_the_flow_goes_on(
+    harness: Harness, state: str
+) -> None:
+    for text in STATES[state]:
+        await harness.send(USERS.resident, text)
+    before = len(harness.world.bot_messages(USERS.resident))
+    await harness.process(_odd_message(harness, USERS.resident, "voice"))
+    [reply] = harness.world.bot_messages(USERS.resident)[before:]
+    assert "语音" in (reply.text or "") and "打字" in (reply.text or ""), reply.text
+    if state == "asking a legal question":  # the step still takes the typed question
+        replies = await harness.send(USERS.resident, "楼上漏水把我家天花板泡了谁赔")
+        card = replies[-1].text or ""
+        assert "您问的是" in card or "您是想问" in card, card
