@@ -109,12 +109,21 @@ def user_id(update: Update) -> int:
 
 
 class AddressedToBot(filters.MessageFilter):
-    """A group message that mentions the bot or replies to one of its messages."""
+    """A group message that mentions the bot or (unless ``replies`` is False) replies to one of its own."""
+
+    def __init__(self, *, replies: bool = True) -> None:
+        super().__init__()
+        self.replies = replies
 
     def filter(self, message: Message) -> bool:
         bot = message.get_bot()
         reply_to = message.reply_to_message
-        if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == bot.id:
+        if (
+            self.replies
+            and reply_to is not None
+            and reply_to.from_user is not None
+            and reply_to.from_user.id == bot.id
+        ):
             return True
         mention = f"@{bot.username}".lower() if bot.username else None
         return mention is not None and any(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import Button
@@ -13,10 +13,18 @@ from bot.i18n import SUPPORTED_LANGUAGES
 from bot.notices.residents import REGISTER_CODE, REGISTER_JOIN, REGISTER_JOIN_IN
 from bot.services import people
 from bot.services.views import PersonView
-from handlers.common import current_person, ensure_current_person, is_private, refresh_commands, show_menu
+from handlers.common import (
+    AddressedToBot,
+    current_person,
+    ensure_current_person,
+    is_private,
+    refresh_commands,
+    show_menu,
+)
 from handlers.dead_ends import SPOKEN
 from handlers.menu import entry_for_label
 from handlers.render import answer, buttons, display_name, edit_or_reply, reply, stale_button
+from handlers.routing import route_of
 
 LANG_PREFIX = "lang"
 # One button per language: "lang:en".
@@ -154,6 +162,22 @@ async def voice_message(update: Update, context: BotContext) -> None:
     await reply(update, context, "common.voice")
 
 
+async def mentioned_in_group(update: Update, context: BotContext) -> None:
+    """Someone @-mentions the bot in a group with something only the private chat can do: a button there.
+    (Legal questions and emergencies are answered in the group before this.)"""
+    message = update.effective_message
+    if message is None:
+        return
+    if route_of(message).intent == "repair":
+        from handlers.repairs import group_report  # repairs builds on this module's register buttons
+
+        await group_report(update, context)
+        return
+    link = f"https://t.me/{context.services.bot_username or context.bot.username}"
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.t("group.btn.private"), url=link)]])
+    await reply(update, context, "group.mentioned", markup=markup)
+
+
 def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     return [
@@ -172,6 +196,11 @@ def fallback_handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type
         MessageHandler(private & filters.COMMAND, unknown_command),
         MessageHandler(private & filters.TEXT, menu_or_unknown_text),
         MessageHandler(private & SPOKEN, voice_message),
+        # Mentions only: replies to the bot's posts in a group ("收到" under an announcement) stay unanswered.
+        MessageHandler(
+            filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & AddressedToBot(replies=False),
+            mentioned_in_group,
+        ),
         MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, unexpected_content),
         CallbackQueryHandler(stale_button),
     ]

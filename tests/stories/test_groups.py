@@ -44,3 +44,23 @@ async def test_registered_resident_joining_the_group_is_not_asked_to_register(ha
     await harness.process(harness.world.user_joins_group(USERS.resident, USERS.group))
     await harness.drain_outbox()
     assert len(harness.world.bot_messages(USERS.group)) == before
+
+
+async def test_a_mention_the_group_cannot_serve_gets_a_button_to_the_private_chat(harness: Harness) -> None:
+    bot = harness.world.bot_username
+    replies = await harness.send(USERS.resident, f"@{bot} 我家厨房水管漏水了", chat_id=USERS.group)
+    [card] = replies
+    assert card.buttons[0][0]["url"] == f"https://t.me/{bot}?start=rp"  # straight into a repair report
+    replies = await harness.send(USERS.resident, f"@{bot} 我还有多少积分", chat_id=USERS.group)
+    [card] = replies
+    assert card.buttons[0][0]["url"] == f"https://t.me/{bot}" and "私聊" in (card.text or "")
+    assert not re.search(r"\d{3}室|\d栋\d单元\d{3}|1[3-9]\d{9}|\d+\s*分", card.text or "")
+    # Replies to the bot's own posts ("收到" under an announcement) are not answered; other talk neither.
+    post = replies[-1]
+    update = harness.world.user_sends_text(
+        USERS.neighbour, "收到", chat_id=USERS.group, reply_to=post.message_id
+    )
+    before = len(harness.world.bot_messages(USERS.group))
+    await harness.process(update)
+    await harness.send(USERS.neighbour, "今天天气真好", chat_id=USERS.group)
+    assert len(harness.world.bot_messages(USERS.group)) == before
