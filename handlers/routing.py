@@ -110,6 +110,16 @@ async def ask_which(update: Update, context: BotContext) -> None:
                 first=context.t(f"routing.do.{first}"), second=context.t(f"routing.do.{second}"))
 
 
+async def offer_repair(update: Update, context: BotContext, key: str) -> None:
+    """One big 🔧 button for something that looks like a repair but said no words (a photo of a leak)."""
+    message = update.effective_message
+    assert message is not None
+    text = (message.caption or "")[:PENDING_TEXT_LIMIT]
+    context.store(RouteChoiceDraft(id=message.message_id, text=text))
+    markup = buttons([[(context.t("routing.btn.repair"), CHOICES["repair"].data(message.message_id))]])
+    await reply(update, context, key, markup=markup)
+
+
 async def take_pending(update: Update, context: BotContext) -> str | None:
     """The text the pressed button is about, once: None (and the person told) for a stale or second press."""
     query = update.callback_query

@@ -24,7 +24,7 @@ from handlers.common import (
 from handlers.dead_ends import SPOKEN
 from handlers.menu import entry_for_label
 from handlers.render import answer, buttons, display_name, edit_or_reply, reply, stale_button
-from handlers.routing import route_of
+from handlers.routing import offer_repair, route_of
 
 LANG_PREFIX = "lang"
 # One button per language: "lang:en".
@@ -155,6 +155,10 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def unexpected_content(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is not None and message.photo:  # a picture of the leak, sent before saying anything
+        await offer_repair(update, context, "common.photo_repair")
+        return
     await reply(update, context, "common.unexpected_content")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.services import people
 from tests.factories import USERS
-from tests.harness import Harness
+from tests.harness import Harness, forged_callback
 
 
 async def test_unexpected_failure_gives_error_id_and_logs_the_trace(
@@ -121,3 +121,21 @@ async def test_a_voice_message_is_answered_with_please_type_and_the_flow_goes_on
         replies = await harness.send(USERS.resident, "楼上漏水把我家天花板泡了谁赔")
         card = replies[-1].text or ""
         assert "您问的是" in card or "您是想问" in card, card
+
+
+async def test_a_photo_sent_out_of_the_blue_offers_a_repair_report(harness: Harness) -> None:
+    before = len(harness.world.bot_messages(USERS.resident))
+    await harness.process(harness.world.user_sends_photo(USERS.resident, caption="厨房水管漏水"))
+    [offer] = harness.world.bot_messages(USERS.resident)[before:]
+    assert "报修" in (offer.text or "") and offer.button_texts == ["🔧 报修"]
+    data = offer.find_button("🔧 报修")["callback_data"]
+    await harness.press(USERS.resident, offer, "🔧 报修")
+    started = harness.world.message(USERS.resident, offer.message_id)
+    assert "是哪方面的问题" in (started.text or ""), started.text  # the offer became the report's first step
+    # The same button again (a second phone, an old copy): told it is done, no second report.
+    update = forged_callback(harness.world, USERS.resident, USERS.resident, offer.message_id, data)
+    before = len(harness.world.bot_messages(USERS.resident))
+    await harness.process(update)
+    answer = harness.world.callback_answer(update["callback_query"]["id"])
+    assert answer is not None and answer.get("text"), answer
+    assert harness.world.bot_messages(USERS.resident)[before:] == []
