@@ -25,7 +25,8 @@ DEFAULT_LANGUAGE = "zh_CN"
 
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
+# Whole words only: a code typed at a code step ("A2MY9K") holds letters between digits that are no words.
+_ENGLISH_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
 # Common English words in a cry for help; pinyin ("wyf", "bj") rarely contains them, so a Chinese resident
 # typing pinyin is not switched to English.
 _ENGLISH_MARKERS = frozenset(

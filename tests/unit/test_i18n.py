@@ -121,6 +121,8 @@ def test_english_sentences_are_recognised(text: str) -> None:
     [
         *("wyf bu jiao ke yi ma", "ok", "bj zm ban", "zen me ban", "an quan tong dao"),
         *("hello", "hi", "楼上 is 漏水", "123", "👍"),
+        # Invite and voucher codes: letters glued to digits are no words ("A2MY9K" is not "my").
+        *("A2MY9K", "7IS3ON8W", "k9the4x"),
     ],
 )
 def test_pinyin_chinese_and_bare_words_are_not_taken_for_english(text: str) -> None:
