@@ -6,12 +6,21 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from telegram import BotCommand, BotCommandScopeChat, Message, MessageEntity, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.error import TelegramError
 from telegram.ext import filters
 
 from bot.context import BotContext
 from bot.services import people
+from bot.services.invites import deep_link
 from bot.services.views import PersonView
 from handlers.menu import main_menu
 from handlers.render import display_name, send_text
@@ -130,3 +139,16 @@ class AddressedToBot(filters.MessageFilter):
             entity.type == MessageEntity.MENTION and message.parse_entity(entity).lower() == mention
             for entity in message.entities
         )
+
+
+# Many older residents speak rather than type (WeChat habits); the bot cannot listen, and says so.
+SPOKEN = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE
+
+
+async def group_report(update: Update, context: BotContext) -> None:
+    """In a group: never collect details there; a button continues in the private chat."""
+    link = deep_link(context.services.bot_username or context.bot.username or "RedButlerBot", "rp")
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.t("repairs.btn.report_private"), url=link)]])
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(chat.id, context.t("repairs.group_report"), reply_markup=markup)

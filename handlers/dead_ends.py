@@ -30,6 +30,7 @@ from telegram.ext import filters as ptb_filters
 from bot.callbacks import Button
 from bot.context import BotContext
 from bot.services.routing import is_clear_request, is_rights_question
+from handlers.common import SPOKEN
 from handlers.render import answer, buttons, edit_or_reply, reply
 from handlers.routing import route_of
 
@@ -152,10 +153,6 @@ def step_handler(conversation: ConversationHandler[Any], state: object) -> BaseH
 
     text = ptb_filters.ChatType.PRIVATE & ptb_filters.TEXT & ~ptb_filters.COMMAND
     return DeadEndText(text, callback)
-
-
-# Many older residents speak rather than type (WeChat habits); the bot cannot listen, and says so.
-SPOKEN = ptb_filters.VOICE | ptb_filters.AUDIO | ptb_filters.VIDEO_NOTE
 
 
 async def _spoken(update: Update, context: BotContext) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -29,9 +29,8 @@ from bot.notices.repairs import NOT_FIXED, RATE, URGE, VIEW
 from bot.scheduling import DueSource
 from bot.services import repairs, repairs_schedule
 from bot.services.errors import UserFacingError
-from bot.services.invites import deep_link
 from bot.services.repairs import EMERGENCIES, KINDS, ReportDraft
-from handlers.common import ensure_current_person, is_private, user_id
+from handlers.common import ensure_current_person, group_report, is_private, user_id
 from handlers.render import answer, buttons, edit_or_reply, reply, stale_button
 from handlers.repairs_contact import ask_phone_if_missing
 from handlers.repairs_tickets import (
@@ -371,15 +370,6 @@ async def start_from_link(update: Update, context: BotContext) -> ReportStep | i
     code = payload.partition("_")[2]
     # A bare link is the group's "continue in private" button; one with a code is a QR poster.
     return await _begin(update, context, place_code=code or None, channel="qr" if code else "group")
-
-
-async def group_report(update: Update, context: BotContext) -> None:
-    """In a group: never collect details there; a button continues in the private chat."""
-    link = deep_link(context.services.bot_username or context.bot.username or "RedButlerBot", "rp")
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.t("repairs.btn.report_private"), url=link)]])
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, context.t("repairs.group_report"), reply_markup=markup)
 
 
 # ---------------------------------------------------------------- steps

@@ -14,14 +14,15 @@ from bot.notices.residents import REGISTER_CODE, REGISTER_JOIN, REGISTER_JOIN_IN
 from bot.services import people
 from bot.services.views import PersonView
 from handlers.common import (
+    SPOKEN,
     AddressedToBot,
     current_person,
     ensure_current_person,
+    group_report,
     is_private,
     refresh_commands,
     show_menu,
 )
-from handlers.dead_ends import SPOKEN
 from handlers.menu import entry_for_label
 from handlers.render import answer, buttons, display_name, edit_or_reply, reply, stale_button
 from handlers.routing import offer_repair, route_of
@@ -173,8 +174,6 @@ async def mentioned_in_group(update: Update, context: BotContext) -> None:
     if message is None:
         return
     if route_of(message).intent == "repair":
-        from handlers.repairs import group_report  # repairs builds on this module's register buttons
-
         await group_report(update, context)
         return
     link = f"https://t.me/{context.services.bot_username or context.bot.username}"
