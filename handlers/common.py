@@ -145,9 +145,18 @@ class AddressedToBot(filters.MessageFilter):
 SPOKEN = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE
 
 
+def private_chat_link(context: BotContext, payload: str | None = None) -> str:
+    """The button that opens the private chat with the bot (and starts ``payload`` there)."""
+    username = context.services.bot_username or context.bot.username or "RedButlerBot"
+    return deep_link(username, payload) if payload else f"https://t.me/{username}"
+
+
 async def group_report(update: Update, context: BotContext) -> None:
     """In a group: never collect details there; a button continues in the private chat."""
-    link = deep_link(context.services.bot_username or context.bot.username or "RedButlerBot", "rp")
+    message = update.effective_message
+    if message is not None and message.text and not message.text.startswith("/"):
+        context.answer_in_language_of(message.text)
+    link = private_chat_link(context, "rp")
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.t("repairs.btn.report_private"), url=link)]])
     chat = update.effective_chat
     assert chat is not None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import Button
 from bot.capability import Capability, MenuEntry, Placement, Wiring
 from bot.commands import REGISTERED, Audience, CommandSpec
-from bot.context import BotContext
+from bot.context import BotContext, Draft
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.notices.residents import REGISTER_CODE, REGISTER_JOIN, REGISTER_JOIN_IN
 from bot.services import people
@@ -20,12 +22,13 @@ from handlers.common import (
     ensure_current_person,
     group_report,
     is_private,
+    private_chat_link,
     refresh_commands,
     show_menu,
 )
 from handlers.menu import entry_for_label
 from handlers.render import answer, buttons, display_name, edit_or_reply, reply, stale_button
-from handlers.routing import offer_repair, route_of
+from handlers.routing import IntentFilter, offer_repair
 
 LANG_PREFIX = "lang"
 # One button per language: "lang:en".
@@ -155,11 +158,24 @@ async def unknown_command(update: Update, context: BotContext) -> None:
         await reply(update, context, "common.unknown_command")
 
 
+@dataclass
+class PhotoAlbum(Draft):
+    """The album (Telegram's media group) whose first photo was offered a repair."""
+
+    KEY = "photo_album"
+    id: str | None = None
+
+
 async def unexpected_content(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is not None and message.photo:  # a picture of the leak, sent before saying anything
-        await offer_repair(update, context, "common.photo_repair")
-        return
+        person = await current_person(update, context)
+        if person is not None and person.is_registered:
+            if message.media_group_id and context.load(PhotoAlbum).id == message.media_group_id:
+                return  # one offer for an album of three photos, not three
+            context.store(PhotoAlbum(id=message.media_group_id))
+            await offer_repair(update, context, "common.photo_repair")
+            return
     await reply(update, context, "common.unexpected_content")
 
 
@@ -169,15 +185,13 @@ async def voice_message(update: Update, context: BotContext) -> None:
 
 async def mentioned_in_group(update: Update, context: BotContext) -> None:
     """Someone @-mentions the bot in a group with something only the private chat can do: a button there.
-    (Legal questions and emergencies are answered in the group before this.)"""
+    (Legal questions, emergencies and repairs are answered in the group before this.)"""
     message = update.effective_message
-    if message is None:
-        return
-    if route_of(message).intent == "repair":
-        await group_report(update, context)
-        return
-    link = f"https://t.me/{context.services.bot_username or context.bot.username}"
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(context.t("group.btn.private"), url=link)]])
+    if message is not None and message.text:
+        context.answer_in_language_of(message.text)
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(context.t("group.btn.private"), url=private_chat_link(context))]]
+    )
     await reply(update, context, "group.mentioned", markup=markup)
 
 
@@ -195,15 +209,14 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
 
 def fallback_handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
+    mentioned = filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & AddressedToBot(replies=False)
     return [
         MessageHandler(private & filters.COMMAND, unknown_command),
         MessageHandler(private & filters.TEXT, menu_or_unknown_text),
         MessageHandler(private & SPOKEN, voice_message),
         # Mentions only: replies to the bot's posts in a group ("收到" under an announcement) stay unanswered.
-        MessageHandler(
-            filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & AddressedToBot(replies=False),
-            mentioned_in_group,
-        ),
+        MessageHandler(mentioned & IntentFilter(wiring, "repair"), group_report),
+        MessageHandler(mentioned, mentioned_in_group),
         MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, unexpected_content),
         CallbackQueryHandler(stale_button),
     ]

@@ -139,3 +139,16 @@ async def test_a_photo_sent_out_of_the_blue_offers_a_repair_report(harness: Harn
     answer = harness.world.callback_answer(update["callback_query"]["id"])
     assert answer is not None and answer.get("text"), answer
     assert harness.world.bot_messages(USERS.resident)[before:] == []
+
+
+async def test_an_album_gets_one_offer_and_someone_without_a_home_gets_none(harness: Harness) -> None:
+    before = len(harness.world.bot_messages(USERS.resident))
+    for _ in range(3):
+        update = harness.world.user_sends_photo(USERS.resident)
+        update["message"]["media_group_id"] = "album-1"
+        await harness.process(update)
+    sent = harness.world.bot_messages(USERS.resident)[before:]
+    offers = [m for m in sent if "是要报修吗" in (m.text or "")]
+    assert len(offers) == 1
+    replies = await harness.send_photo(USERS.outsider)
+    assert "是要报修吗" not in (replies[-1].text or "") and "用不上" in (replies[-1].text or "")

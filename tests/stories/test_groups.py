@@ -64,3 +64,15 @@ async def test_a_mention_the_group_cannot_serve_gets_a_button_to_the_private_cha
     await harness.process(update)
     await harness.send(USERS.neighbour, "今天天气真好", chat_id=USERS.group)
     assert len(harness.world.bot_messages(USERS.group)) == before
+
+
+async def test_an_english_mention_in_the_group_is_answered_in_english(harness: Harness) -> None:
+    bot = harness.world.bot_username
+    await harness.process(harness.world.user_joins_group(USERS.outsider, USERS.group))
+    replies = await harness.send(USERS.outsider, f"@{bot} how many points do I have", chat_id=USERS.group)
+    [card] = replies
+    assert "privately" in (card.text or "") and not re.search(r"[\u4e00-\u9fff]", card.text or "")
+    replies = await harness.send(USERS.outsider, f"@{bot} my kitchen pipe is leaking", chat_id=USERS.group)
+    [card] = replies
+    assert card.buttons[0][0]["url"].endswith("?start=rp")
+    assert not re.search(r"[\u4e00-\u9fff]", card.text or ""), card.text
