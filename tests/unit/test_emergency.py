@@ -489,6 +489,7 @@ def _labelled(name: str) -> list[tuple[str, str]]:
         "emergency_tuning_6.tsv",
         "emergency_tuning_7.tsv",
         "emergency_fresh.tsv",
+        "emergency_violence_tuning.tsv",
     ],
 )
 def test_the_later_tuning_sets_are_labelled_right(name: str) -> None:
