@@ -578,3 +578,14 @@ def test_a_question_about_rights_or_money_is_told_from_a_repair_request() -> Non
         assert is_rights_question(text), text
     for text in ("电梯坏了找谁修", "厨房水管漏水", "嗯嗯", "", "我有多少积分"):
         assert not is_rights_question(text), text
+
+
+def test_the_second_violence_blind_set_does_not_get_worse() -> None:
+    """Measured once before anyone read it (44 of 70 found, 41 as violence, 1 false alarm of 70); a floor, not
+    a target: its misses were never read, so it stays a fair check of later changes."""
+    rows = _labelled("emergency_violence_blind_2.tsv")
+    found = [detect_emergency(text) for label, text in rows if label == "violence"]
+    false_alarms = [text for label, text in rows if label == "none" and detect_emergency(text).emergency]
+    assert sum(s.emergency for s in found) >= 44
+    assert sum(s.kind == "violence" for s in found) >= 41
+    assert len(false_alarms) <= 1
