@@ -24,6 +24,7 @@ from bot.context import AppState, BotContext, Services
 from bot.db.engine import make_engine, make_sessionmaker
 from bot.db.persistence import SqlPersistence
 from bot.db.uow import UnitOfWorkFactory
+from bot.delivery.http import AiohttpRequest
 from bot.delivery.inbox import InboxApplication, InboxProcessor
 from bot.delivery.limits import FloodLimits, FloodRateLimiter, RateLimiter
 from bot.delivery.sender import OutboxSender
@@ -165,6 +166,10 @@ def build_application(
     if settings.telegram_base_url:
         base = settings.telegram_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot"))
+    if settings.telegram_http == "aiohttp":
+        # The sizes of PTB's own defaults: many sends side by side, one long poll.
+        request = request or AiohttpRequest()
+        get_updates_request = get_updates_request or AiohttpRequest(connection_pool_size=1)
     if request is not None:
         builder = builder.request(request)
     if get_updates_request is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr
@@ -19,6 +20,10 @@ class Settings(BaseSettings):
     )
     telegram_base_url: str | None = Field(
         default=None, description="Bot API base URL, e.g. http://127.0.0.1:8081/bot (self-hosted or emulator)"
+    )
+    telegram_http: Literal["aiohttp", "httpx"] = Field(
+        default="aiohttp",
+        description="HTTP client for the Bot API: aiohttp (a fifth of httpx's CPU per call) or PTB's httpx",
     )
     bot_username: str = Field(default="RedButlerBot", description="Used for deep links when not yet known")
     database_url: str = Field(default=f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}")

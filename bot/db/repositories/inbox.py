@@ -105,15 +105,22 @@ class InboxRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            statement: Any = pg_insert(InboxUpdate)
+            statement: Any = pg_insert(_INBOX)
         else:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            statement = sqlite_insert(InboxUpdate)
+            statement = sqlite_insert(_INBOX)
+        # Rows passed as parameters, not as VALUES: a statement with as many VALUES as updates is compiled
+        # anew for every batch size (a tenth of a greeting's CPU in a burst); this one is compiled once and
+        # SQLAlchemy's insertmanyvalues still sends one INSERT. RETURNING counts what was new, which rowcount
+        # does not for many parameter sets.
         result = await self.session.execute(
-            statement.values(rows).on_conflict_do_nothing(index_elements=["update_id"])
+            statement.on_conflict_do_nothing(index_elements=["update_id"]).returning(
+                _INBOX.c.update_id
+            ),
+            rows,
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return len(result.all())
 
     async def commit_without_waiting_for_disk(self) -> None:
         """This transaction's commit does not wait for the disk. Only for the handled mark: if the machine
