@@ -88,8 +88,11 @@ async def test_thanks_and_hello_to_the_bot_in_the_group_get_a_friendly_word_and_
         "👍": "不客气",
         "你好": "您好",
         "早上好": "您好",
+        "你好，谢谢": "不客气",
+        "好的收到": "好的",
         "thanks!": "You're welcome",
         "hi": "Hello",
+        "ok": "OK",
     }
     for text, expected in said.items():
         [reply] = await harness.send(USERS.resident, f"@{bot} {text}", chat_id=USERS.group)
