@@ -10,6 +10,10 @@ fallbacks. For text the step cannot use:
 - anything else gets the step's own hint the first time; the second time in a row, two big buttons
   (继续填写 / 取消) instead of the same hint again.
 
+A photo the conversation has no use for is not offered as a repair report (as it is in an idle chat): the
+person is told this step takes none, with 继续填写 / 取消. An older 🔧 报修 offer (under a photo, or "a repair
+or a legal question?") pressed while a flow is open does not start a report beside it: it offers the switch.
+
 Emergencies never reach this module: handlers/emergency.py answers them before any conversation.
 """
 
@@ -32,7 +36,7 @@ from bot.context import BotContext
 from bot.services.routing import is_clear_request, is_rights_question
 from handlers.common import SPOKEN
 from handlers.render import answer, buttons, edit_or_reply, reply
-from handlers.routing import route_of
+from handlers.routing import REPORT_PATTERN, answer_stale, is_pending, is_photo_offer, route_of
 
 PREFIX = "de"
 CONTINUE = Button(PREFIX, "go")
@@ -162,6 +166,44 @@ async def _spoken(update: Update, context: BotContext) -> None:
 def voice_handler() -> BaseHandler[Any, Any, Any]:
     """After a step's own handlers: a voice message is answered with "please type", the step kept."""
     return DeadEndText(ptb_filters.ChatType.PRIVATE & SPOKEN, _spoken)
+
+
+async def _photo(update: Update, context: BotContext) -> None:
+    await reply(update, context, "flow.photo", markup=_stuck_markup(context))
+
+
+def photo_handler() -> BaseHandler[Any, Any, Any]:
+    """Last in a conversation's fallbacks: a photo that neither a step nor the conversation itself takes."""
+    return DeadEndText(ptb_filters.ChatType.PRIVATE & ptb_filters.PHOTO, _photo)
+
+
+def offer_handler(conversation: ConversationHandler[Any]) -> BaseHandler[Any, Any, Any]:
+    """A 🔧 报修 offer still waiting, pressed while this conversation is open: the report it would start
+    is offered as a switch (the draft here is kept unless the person goes); inside a report, carry on."""
+
+    async def callback(update: Update, context: BotContext) -> object:
+        data = update.callback_query.data if update.callback_query else None
+        if not is_pending(context, data):
+            await answer_stale(update, context)
+            return None
+        if conversation.name == "repairs_report":
+            key = "routing.already_reporting_photo" if is_photo_offer(data) else "routing.already_reporting"
+            await answer(update, context.t(key), alert=True)
+            return None
+        await answer(update)
+        assert context.user_data is not None
+        context.user_data[SWITCH_KEY] = update.to_dict()  # pressed again after the switch: starts the report
+        what = context.t(SWITCH_LABELS["repair"])
+        markup = buttons(
+            [
+                [(context.t("flow.btn.switch", what=what), SWITCH.data())],
+                [(context.t("flow.btn.continue"), CONTINUE.data())],
+            ]
+        )
+        await reply(update, context, "flow.switch", markup=markup, what=what)
+        return None
+
+    return DeadEndButtons(callback, pattern=REPORT_PATTERN)
 
 
 def button_handler(conversation: ConversationHandler[Any]) -> BaseHandler[Any, Any, Any]:

@@ -130,6 +130,9 @@ def ordered_handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-
             step_handlers.append(dead_ends.voice_handler())
         conversation.fallbacks.insert(0, menu_press)
         conversation.fallbacks.insert(1, dead_ends.button_handler(conversation))
+        conversation.fallbacks.insert(2, dead_ends.offer_handler(conversation))
+        # After the conversation's own: a photo nothing here takes is not offered as a repair mid-flow.
+        conversation.fallbacks.append(dead_ends.photo_handler())
         others_ = [c for c in conversations if c is not conversation]
         entry_points = conversation.entry_points
         entry_points[:] = [YieldsToActiveConversation(h, others_) for h in entry_points]

@@ -46,7 +46,7 @@ from handlers.repairs_tickets import (
     urge,
     view_ticket,
 )
-from handlers.routing import IntentFilter, choice_pattern, take_pending
+from handlers.routing import REPORT_PATTERN, IntentFilter, take_pending
 from handlers.start import register_buttons
 
 PREFIX = "rr"  # report conversation buttons
@@ -358,7 +358,8 @@ async def start_from_text(update: Update, context: BotContext) -> ReportStep | i
 
 
 async def start_from_choice(update: Update, context: BotContext) -> ReportStep | int:
-    """Asked "a repair or a legal question?", the resident chose repair: the report starts from their text."""
+    """Asked "a repair or a legal question?", the resident chose repair (or pressed 🔧 under a photo): the
+    report starts from their text (the photo's caption)."""
     text = await take_pending(update, context)
     if text is None:
         return ConversationHandler.END
@@ -728,7 +729,7 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
         entry_points=[
             *restart,
             MessageHandler(text & IntentFilter(wiring, "repair"), start_from_text),
-            cb(start_from_choice, pattern=choice_pattern("repair")),
+            cb(start_from_choice, pattern=REPORT_PATTERN),
         ],
         states={
             ReportStep.KIND: [

@@ -7,6 +7,7 @@ When the router finds two intents close ("楼上漏水不管怎么办": a repair
 matches; `ask_which` asks with two big buttons, and the pressed one continues into that flow with the
 original text (a repair report starts with it as the description; a legal question is answered). The text
 waits in the person's user_data under the question's id; a second or stale press finds nothing and says so.
+A photo sent in an idle chat gets one 🔧 button (`offer_repair`) that waits the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ PREFIX = "rt"
 PENDING_KEY = "route_choice"
 # "rt:<intent>:<question id>": one button per intent the router knows.
 CHOICES = {intent: Button(PREFIX, intent, int) for intent in INTENTS}
+# The 🔧 under a photo sent in an idle chat: it starts a report like the "repair" choice, but nothing was
+# asked, so a second press is told about the photo, not about a question ("rt:photo:<photo's message id>").
+PHOTO_OFFER = Button(PREFIX, "photo", int)
+# Either press starts a report from what is waiting (handlers/repairs.py takes both).
+REPORT_PATTERN = f"{CHOICES['repair'].pattern}|{PHOTO_OFFER.pattern}"
 PENDING_TEXT_LIMIT = 1000
 _CACHE_SIZE = 256
 # Keyed by the text too: an edited message, or a fresh emulator reusing message ids, is routed anew.
@@ -44,11 +50,33 @@ class RouteChoiceDraft(Draft):
 
 
 def _choice(data: str | None) -> tuple[str, int] | None:
+    """(intent, id of the message it is about); the photo offer is a "repair"."""
+    photo = PHOTO_OFFER.parse(data)
+    if photo is not None:
+        return "repair", int(photo[0])
     for intent, button in CHOICES.items():
         parsed = button.parse(data)
         if parsed is not None:
             return intent, int(parsed[0])
     return None
+
+
+def is_pending(context: BotContext, data: str | None) -> bool:
+    """The press is about the message still waiting (not a second press, nor an older offer's)."""
+    pressed = _choice(data)
+    pending = context.load(RouteChoiceDraft)
+    return pressed is not None and pending.id is not None and pending.id == pressed[1]
+
+
+def is_photo_offer(data: str | None) -> bool:
+    return (data or "").startswith(PHOTO_OFFER.pattern[1:])
+
+
+async def answer_stale(update: Update, context: BotContext) -> None:
+    """A second or old press, told what it was about: the photo, or the question."""
+    data = update.callback_query.data if update.callback_query is not None else None
+    key = "routing.stale_photo" if is_photo_offer(data) else "routing.stale"
+    await answer(update, context.t(key), alert=True)
 
 
 def route_of(message: Message) -> RouteResult:
@@ -89,11 +117,6 @@ class _CloseCall(filters.MessageFilter):
         return route_of(message).alternative is not None
 
 
-def choice_pattern(intent: str) -> str:
-    """The callback pattern of the "it is <intent>" button (a conversation that starts from it uses this)."""
-    return CHOICES[intent].pattern
-
-
 async def ask_which(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None and context.user_data is not None
@@ -116,7 +139,7 @@ async def offer_repair(update: Update, context: BotContext, key: str) -> None:
     assert message is not None
     text = (message.caption or "")[:PENDING_TEXT_LIMIT]
     context.store(RouteChoiceDraft(id=message.message_id, text=text))
-    markup = buttons([[(context.t("routing.btn.repair"), CHOICES["repair"].data(message.message_id))]])
+    markup = buttons([[(context.t("routing.btn.repair"), PHOTO_OFFER.data(message.message_id))]])
     await reply(update, context, key, markup=markup)
 
 
@@ -125,10 +148,10 @@ async def take_pending(update: Update, context: BotContext) -> str | None:
     query = update.callback_query
     assert query is not None
     pressed = _choice(query.data)
-    pending = context.load(RouteChoiceDraft)
-    if pressed is None or pending.id is None or pending.id != pressed[1]:
-        await answer(update, context.t("routing.stale"), alert=True)
+    if pressed is None or not is_pending(context, query.data):
+        await answer_stale(update, context)
         return None
+    pending = context.load(RouteChoiceDraft)
     context.drop(RouteChoiceDraft.KEY)
     await answer(update)
     choice = context.t(f"routing.btn.{pressed[0]}")
@@ -142,12 +165,12 @@ async def choice_pressed(update: Update, context: BotContext) -> None:
     pressed = _choice(query.data)
     intent = pressed[0] if pressed is not None else ""
     # Each capability declares the choices it takes (`Capability.choices`). A repair is not among them: the
-    # report is a conversation, so its entry point takes the "repair" button itself (handlers/repairs.py:
-    # `CallbackQueryHandler(start_from_choice, pattern=choice_pattern("repair"))`), and a repair button
-    # reaching this handler means a report is already open: it is not for now.
+    # report is a conversation, so its entry point takes the "repair" button and the photo's 🔧 itself
+    # (handlers/repairs.py: `CallbackQueryHandler(start_from_choice, pattern=REPORT_PATTERN)`); a press
+    # left for this handler is a stale one (an open flow answers a live one: handlers/dead_ends.py).
     choice = context.services.wiring.choices.get(intent)
     if choice is None:
-        await answer(update, context.t("routing.stale"), alert=True)
+        await answer_stale(update, context)
         return
     text = await take_pending(update, context)
     if text is not None:

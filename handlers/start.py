@@ -14,6 +14,7 @@ from bot.context import BotContext, Draft
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.notices.residents import REGISTER_CODE, REGISTER_JOIN, REGISTER_JOIN_IN
 from bot.services import people
+from bot.services.routing import small_talk
 from bot.services.views import PersonView
 from handlers.common import (
     SPOKEN,
@@ -189,6 +190,13 @@ async def mentioned_in_group(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is not None and message.text:
         context.answer_in_language_of(message.text)
+        talk = small_talk(message.text)
+        if talk is not None:
+            # "@红管家 谢谢" is said to a person: answered like one, without a button nobody asked for.
+            if talk.english:
+                context.writer_language = "en"
+            await reply(update, context, f"group.{talk.kind}")
+            return
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(context.t("group.btn.private"), url=private_chat_link(context))]]
     )

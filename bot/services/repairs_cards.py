@@ -18,7 +18,7 @@ from bot.services.repairs_common import (
     Urgency,
     number_of,
 )
-from bot.services.repairs_core import LEVEL_ROLES, MAX_LEVEL, TicketView, _event
+from bot.services.repairs_core import LEVEL_ROLES, MAX_LEVEL, TicketView, _event, reader_language
 
 # ---------------------------------------------------------------- notices
 
@@ -121,7 +121,8 @@ async def _tell_residents(
     skip_person_id: int | None = None,
     **values: object,
 ) -> None:
-    """Status changes go to the reporter and every follower, each in their own language."""
+    """Status changes go to the reporter and every follower, each in their own language (see
+    `reader_language`)."""
     people = [ticket.reporter_id, *await uow.repairs.followers(ticket.id)]
     assignee = await uow.community.person(ticket.assignee_id) if ticket.assignee_id else None
     for person_id in dict.fromkeys(people):
@@ -130,10 +131,11 @@ async def _tell_residents(
         person = await uow.community.person(person_id)
         if person is None:
             continue
-        labels = ticket_labels(t, person.language, ticket, assignee.display_name if assignee else "")
+        language = reader_language(person, ticket)
+        labels = ticket_labels(t, language, ticket, assignee.display_name if assignee else "")
         markup = None
         if reporter_markup and person_id == ticket.reporter_id:
-            markup = Notice("", rating_rows(t, person.language, ticket.id)).markup()
+            markup = Notice("", rating_rows(t, language, ticket.id)).markup()
         await notify_person(
             uow,
             t,
@@ -141,6 +143,7 @@ async def _tell_residents(
             key,
             now=now,
             reply_markup=markup,
+            language=language,
             dedupe_key=f"rp:res:{key}:{ticket.id}:{ticket.version}:{person_id}",
             **{**labels, **values},  # type: ignore[arg-type]
         )

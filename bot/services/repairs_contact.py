@@ -17,7 +17,7 @@ from bot.services.errors import UserFacingError
 from bot.services.people import require_person
 from bot.services.repairs_cards import refresh_group_cards, send_photos
 from bot.services.repairs_common import ACTIVE_STATUSES, number_of
-from bot.services.repairs_core import DESCRIPTION_LIMIT, _event, _ticket
+from bot.services.repairs_core import DESCRIPTION_LIMIT, _event, _ticket, reader_language
 
 RELAY_LIMIT = 500
 PHONE_RE = re.compile(r"^\+?\d{5,15}$")
@@ -94,7 +94,8 @@ async def relay(
     async with uow:
         person, ticket, other = await _sides(uow, telegram_id, ticket_id)
         from_staff = person.id == ticket.assignee_id
-        markup = Notice("", reply_rows(t, other.language, ticket.id)).markup()
+        language = reader_language(other, ticket)
+        markup = Notice("", reply_rows(t, language, ticket.id)).markup()
         await notify_person(
             uow,
             t,
@@ -102,6 +103,7 @@ async def relay(
             "repairs.relay_from_staff" if from_staff else "repairs.relay_from_resident",
             now=now,
             reply_markup=markup,
+            language=language,
             dedupe_key=f"rp:relay:{ticket.id}:{telegram_id}:{message_id}",
             number=number_of(ticket.id),
             name=person.display_name or "—",

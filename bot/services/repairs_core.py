@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.db.models import Compound, Person, StaffRole
 from bot.db.models.repairs import RepairTicket
 from bot.db.uow import UnitOfWork
-from bot.i18n import Translator
+from bot.i18n import Translator, written_in_english
 from bot.roles import Role
 from bot.services.errors import UserFacingError
 from bot.services.repairs_common import (
@@ -326,6 +326,17 @@ async def _reload(uow: UnitOfWork, ticket_id: int) -> RepairTicket:
     return await uow.repairs.reload(await _ticket(uow, ticket_id))
 
 
+def reader_language(person: Person, ticket: RepairTicket) -> str | None:
+    """The language of anything said to this person about this ticket: the one they chose; else, for its
+    reporter, the one the report was written in (someone who never chose and reported "the kitchen tap is
+    leaking" is not told in Chinese that it was fixed); else the default (None)."""
+    if person.language:
+        return person.language
+    if person.id == ticket.reporter_id and written_in_english(ticket.description or ""):
+        return "en"
+    return None
+
+
 async def _stale_refusal(uow: UnitOfWork, t: Translator, person: Person, ticket_id: int) -> UserFacingError:
     ticket = await _reload(uow, ticket_id)
     if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
@@ -335,4 +346,5 @@ async def _stale_refusal(uow: UnitOfWork, t: Translator, person: Person, ticket_
             return UserFacingError("repairs.already_yours", number=number_of(ticket.id))
         other = await uow.community.person(ticket.assignee_id)
         return UserFacingError("repairs.already_taken", name=other.display_name if other else "—")
-    return UserFacingError("repairs.stale", status=t(person.language, f"repairs.status.{ticket.status}"))
+    language = reader_language(person, ticket)
+    return UserFacingError("repairs.stale", status=t(language, f"repairs.status.{ticket.status}"))

@@ -36,6 +36,7 @@ from bot.services.repairs_core import (
     _ticket,
     _view,
     policy_values,
+    reader_language,
     schedule_stage,
 )
 
@@ -66,7 +67,7 @@ async def rate(
             if ticket.rating is not None:
                 raise UserFacingError("repairs.already_rated", stars=ticket.rating)
             raise UserFacingError(
-                "repairs.stale", status=t(person.language, f"repairs.status.{ticket.status}")
+                "repairs.stale", status=t(reader_language(person, ticket), f"repairs.status.{ticket.status}")
             )
         ticket = await _reload(uow, ticket_id)
         _event(uow, ticket, "rated", person, now, stars=stars)
@@ -130,7 +131,7 @@ async def reopen(
             last_person_action_at=now,
         ):
             raise UserFacingError(
-                "repairs.stale", status=t(person.language, f"repairs.status.{ticket.status}")
+                "repairs.stale", status=t(reader_language(person, ticket), f"repairs.status.{ticket.status}")
             )
         ticket = await _reload(uow, ticket_id)
         _event(uow, ticket, "reopened", person, now)
@@ -169,7 +170,8 @@ async def urge(uow: UnitOfWork, t: Translator, telegram_id: int, ticket_id: int,
             raise UserFacingError("repairs.not_yours")
         if ticket.status not in ACTIVE_STATUSES:
             raise UserFacingError(
-                "repairs.urge_not_open", status=t(person.language, f"repairs.status.{ticket.status}")
+                "repairs.urge_not_open",
+                status=t(reader_language(person, ticket), f"repairs.status.{ticket.status}"),
             )
         _daily, hours, _close, _limits = await policy_values(uow, ticket.compound_id)
         if ticket.last_urge_at is not None and now < ticket.last_urge_at + timedelta(hours=hours):

@@ -17,6 +17,8 @@ from knowledge.emergency import is_distress_call as is_distress_call
 from knowledge.emergency import is_rights_question as is_rights_question
 from knowledge.router import INTENTS as INTENTS
 from knowledge.router import IntentRouter, KeywordRouter, RouteResult
+from knowledge.small_talk import SmallTalk as SmallTalk
+from knowledge.small_talk import small_talk as small_talk
 
 if TYPE_CHECKING:
     # The matcher (numpy, the index code) is imported when the engine is built, not with the bot (0.2 s).

@@ -152,3 +152,62 @@ async def test_an_album_gets_one_offer_and_someone_without_a_home_gets_none(harn
     assert len(offers) == 1
     replies = await harness.send_photo(USERS.outsider)
     assert "是要报修吗" not in (replies[-1].text or "") and "用不上" in (replies[-1].text or "")
+
+
+async def test_a_second_press_of_a_photo_offer_speaks_of_the_photo_not_a_question(harness: Harness) -> None:
+    [offer] = await harness.send_photo(USERS.resident)
+    data = offer.find_button("🔧 报修")["callback_data"]
+    await harness.press(USERS.resident, offer, "🔧 报修")
+    await harness.send(USERS.resident, "/cancel")
+    update = forged_callback(harness.world, USERS.resident, USERS.resident, offer.message_id, data)
+    await harness.process(update)
+    answer = harness.world.callback_answer(update["callback_query"]["id"])
+    assert answer is not None and "这张照片已经处理过了" in (answer.get("text") or ""), answer
+    assert "问题" not in (answer.get("text") or "")
+
+
+async def test_an_old_photo_offer_pressed_in_another_flow_asks_before_leaving_it(harness: Harness) -> None:
+    user = USERS.resident
+    [offer] = await harness.send_photo(user, caption="楼道灯坏了")
+    data = offer.find_button("🔧 报修")["callback_data"]
+    await harness.send(user, "/law")
+    _, replies = await harness.press(user, offer, "🔧 报修")
+    [ask] = replies
+    assert "报修" in (ask.text or "") and "继续填写" in " ".join(ask.button_texts), ask.text
+    assert "是哪方面的问题" not in " ".join(m.text or "" for m in harness.world.bot_messages(user))
+    # Staying: the legal question is still the one being asked.
+    await harness.press(user, ask, "✏️ 继续填写")
+    replies = await harness.send(user, "楼上漏水把我家天花板泡了谁赔")
+    assert any("您问的是" in (m.text or "") or "您是想问" in (m.text or "") for m in replies), replies
+    # Going: the report starts (the offer becomes its first step), once.
+    await harness.send(user, "/law")
+    _, [ask] = await harness.press(user, offer, "🔧 报修")
+    await harness.press(user, ask, next(b for b in ask.button_texts if b.startswith("👉")))
+    started = harness.world.message(user, offer.message_id)
+    assert "是哪方面的问题" in (started.text or ""), started.text
+    await harness.send(user, "/cancel")
+    update = forged_callback(harness.world, user, user, offer.message_id, data)  # the old offer again
+    await harness.process(update)
+    answer = harness.world.callback_answer(update["callback_query"]["id"])
+    assert answer is not None and "这张照片已经处理过了" in (answer.get("text") or ""), answer
+
+
+async def test_an_offer_pressed_inside_a_report_says_carry_on(harness: Harness) -> None:
+    [offer] = await harness.send_photo(USERS.resident)
+    await harness.send(USERS.resident, "/report")
+    answer, replies = await harness.press(USERS.resident, offer, "🔧 报修")
+    said = (answer or {}).get("text") or ""
+    assert "您正在报修" in said and "拍照那一步" in said, answer
+    assert replies == []
+
+
+async def test_a_photo_inside_a_flow_is_not_offered_as_a_repair(harness: Harness) -> None:
+    # A merchant checking a voucher code: the photo is not a repair report, and the code step stays.
+    await harness.send(USERS.merchant, "🎫 核销")
+    replies = await harness.send_photo(USERS.merchant)
+    assert replies and "是要报修吗" not in (replies[-1].text or ""), replies[-1].text
+    assert "用不上照片" in (replies[-1].text or "") and "✏️ 继续填写" in replies[-1].button_texts
+    # /points shows a screen and opens no flow: a photo after it is a fresh start, offered as a repair.
+    await harness.send(USERS.resident, "/points")
+    replies = await harness.send_photo(USERS.resident)
+    assert "是要报修吗" in (replies[-1].text or "")

@@ -76,3 +76,29 @@ async def test_an_english_mention_in_the_group_is_answered_in_english(harness: H
     [card] = replies
     assert card.buttons[0][0]["url"].endswith("?start=rp")
     assert not re.search(r"[\u4e00-\u9fff]", card.text or ""), card.text
+
+
+async def test_thanks_and_hello_to_the_bot_in_the_group_get_a_friendly_word_and_no_button(
+    harness: Harness,
+) -> None:
+    bot = harness.world.bot_username
+    said = {
+        "谢谢！": "不客气",
+        "辛苦了": "不客气",
+        "👍": "不客气",
+        "你好": "您好",
+        "早上好": "您好",
+        "你好，谢谢": "不客气",
+        "好的收到": "好的",
+        "thanks!": "You're welcome",
+        "hi": "Hello",
+        "ok": "OK",
+    }
+    for text, expected in said.items():
+        [reply] = await harness.send(USERS.resident, f"@{bot} {text}", chat_id=USERS.group)
+        assert expected in (reply.text or ""), (text, reply.text)
+        assert not reply.buttons, (text, reply.buttons)
+        assert "只回答" not in (reply.text or "")
+    # Small talk in front of a request is the request: the button that request needs is still there.
+    [card] = await harness.send(USERS.resident, f"@{bot} 你好，我还有多少积分", chat_id=USERS.group)
+    assert card.buttons[0][0]["url"] == f"https://t.me/{bot}"

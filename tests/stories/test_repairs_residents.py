@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+from sqlalchemy import update as sql_update
+
+from bot.db.models import Person
 from bot.services.repairs import number_of, set_policy
 from tests.factories import USERS
 from tests.harness import Harness, forged_callback
@@ -290,3 +294,46 @@ async def test_a_menu_button_at_the_describe_step_is_not_taken_as_the_descriptio
     # The report was left, not half-kept: text now goes where free text goes, not into a description.
     replies = await harness.send(USERS.resident, "厨房水管漏水了")
     assert await tickets(harness) == []
+
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _in_chinese(text: str | None) -> bool:
+    """Chinese words beyond the butler's name (names are not translated)."""
+    return HAN.search((text or "").replace("王师傅", "")) is not None
+
+
+async def test_a_resident_who_reported_in_english_is_told_in_english_at_every_step(harness: Harness) -> None:
+    await setup_compound(harness)
+    # Registered through the bot, never chose a language (the roster gave none).
+    async with harness.services.uow() as uow:
+        await uow.session.execute(
+            sql_update(Person).where(Person.telegram_id == USERS.neighbour).values(language=None)
+        )
+        await uow.commit()
+    user = USERS.neighbour
+    await harness.send(user, "my kitchen pipe is leaking")
+    for label in ("🚰 Water & power", "🏠 1栋1单元101", "⏭ No photos, skip", "Normal", "✅ Send the report"):
+        await harness.press(user, harness.last(user), label)
+    [row] = await tickets(harness)
+    await drain(harness)
+    card = find(harness.world.bot_messages(USERS.butler), "有新的报修")  # the butler keeps his Chinese
+    await harness.press(USERS.butler, card, "接单")
+    await drain(harness)
+    accepted = find(harness.world.bot_messages(user), number_of(row.id))
+    assert "has taken your ticket" in (accepted.text or ""), accepted.text
+    assert "Water & power" in (accepted.text or "") and not _in_chinese(accepted.text)
+
+    await harness.press(USERS.butler, harness.world.message(USERS.butler, card.message_id), "完成")
+    await harness.send_photo(USERS.butler)
+    await drain(harness)
+    done = find(harness.world.bot_messages(user), "is done")
+    assert not _in_chinese(done.text), done.text
+    assert "❌ Not fixed" in done.button_texts and "5⭐" in done.button_texts
+    await harness.press(user, done, "5⭐")
+    rated = harness.world.message(user, done.message_id).text or ""
+    assert rated and not _in_chinese(rated), rated
+    replies = await harness.send(user, "very patient, thanks")
+    assert replies and not _in_chinese(replies[-1].text), replies[-1].text
+    assert (await ticket(harness, row.id)).rating == 5
