@@ -3,15 +3,17 @@
 PTB's default, `HTTPXRequest`, costs about 1 ms of CPU for each call on our machines against aiohttp's
 0.2 ms (one message sent: the headers and the body written with one call, and its C parser reading the
 answer). A reply is one call, so that is half of what a greeting costs the bot (issue 17; `redbutler bench
-e2e`). aiohttp is already ours for the webhook and the emulator. What PTB's class does and this one keeps: the
-same form fields (each parameter JSON-encoded, files as multipart), the four timeouts with their defaults,
-a pool per request object, proxies from `HTTPS_PROXY`/`HTTP_PROXY`, and every failure raised as PTB's
-`TimedOut` or `NetworkError`, which its callers (the outbox, the inbox's poller) already handle.
+e2e`). aiohttp is already ours for the webhook and the emulator. What PTB's class does and this one keeps:
+the same form fields (each parameter JSON-encoded, files as multipart), the four timeouts with their
+defaults, a pool per request object, proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, and every failure
+raised as PTB's `TimedOut` or `NetworkError`, which its callers (the outbox, the inbox's poller) handle.
 """
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -26,6 +28,7 @@ class AiohttpRequest(BaseRequest):
         "_media_write_timeout",
         "_pool_size",
         "_pool_timeout",
+        "_proxies",
         "_read_timeout",
         "_session",
         "_write_timeout",
@@ -47,6 +50,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -54,16 +58,26 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            # The session belongs to the running loop, so it is made here and not in __init__.
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
-                trust_env=True,
-            )
+            # The session belongs to the running loop, so it is made here and not in __init__. Not
+            # `trust_env`: it reads ~/.netrc in a thread for every call (a quarter of a points check's CPU);
+            # the proxy is looked up once per host instead (see _proxy).
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._pool_size))
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+    def _proxy(self, url: str) -> str | None:
+        """The environment's proxy for this URL's scheme and host, as httpx (PTB's default) would take it."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        if key not in self._proxies:
+            proxy = urllib.request.getproxies().get(parts.scheme)
+            if proxy and urllib.request.proxy_bypass(key[1]):
+                proxy = None
+            self._proxies[key] = proxy
+        return self._proxies[key]
 
     async def do_request(
         self,
@@ -108,7 +122,12 @@ class AiohttpRequest(BaseRequest):
         )
         try:
             async with self._session.request(
-                method, url, data=data, headers={"User-Agent": self.USER_AGENT}, timeout=timeout
+                method,
+                url,
+                data=data,
+                headers={"User-Agent": self.USER_AGENT},
+                timeout=timeout,
+                proxy=self._proxy(url),
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as err:  # aiohttp's own timeouts are TimeoutErrors too

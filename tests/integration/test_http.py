@@ -119,3 +119,11 @@ async def test_no_server_at_all_is_a_network_error() -> None:
         assert not isinstance(raised.value, TimedOut)
     finally:
         await request.shutdown()
+
+
+def test_the_proxy_comes_from_the_environment_as_with_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://10.0.0.8:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    request = AiohttpRequest()
+    assert request._proxy("https://api.telegram.org/bot1:A/sendMessage") == "http://10.0.0.8:3128"
+    assert request._proxy("http://127.0.0.1:8081/bot1:A/getMe") is None
