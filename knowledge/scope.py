@@ -19,6 +19,8 @@ from knowledge.compact import Vocab
 from knowledge.normalize import normalize_text
 
 SCOPE_FILE = Path(__file__).resolve().parent / "data" / "scope" / "offices.yaml"
+# How people ask which office, number or department to turn to ("找谁投诉", "what number do I call").
+ASKING_FILE = Path(__file__).resolve().parent / "data" / "scope" / "asking.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,9 @@ class Office:
     # two words that together make it a Civil Code question after all: "电动车被偷了 物业赔不赔" asks about
     # the property company's duty, not for the police
     civil_pairs: tuple[tuple[str, str], ...] = ()
+    # words that never send a question anywhere but, with the classifier leaning to this office, keep an
+    # answer from being given outright (a water cut has a Civil Code answer and is also the city's to fix)
+    doubt: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,7 @@ def parse_offices(rows: object) -> tuple[list[Office], list[str]]:
             continue
         cues = tuple(k for c in row.get("cues") or () if (k := _key(c)))
         strong = tuple(k for c in row.get("strong") or () if (k := _key(c)))
+        doubt = tuple(k for c in row.get("doubt") or () if (k := _key(c)))
         pairs, civil_pairs = (tuple(
             (_key(p[0]), _key(p[1])) for p in row.get(name) or ()
             if isinstance(p, list) and len(p) == 2 and _key(p[0]) and _key(p[1])
@@ -65,7 +71,8 @@ def parse_offices(rows: object) -> tuple[list[Office], list[str]]:
         if not cues and not pairs and not strong:
             problems.append(f"scope #{i} ({row['office']}): no cues")
             continue
-        offices.append(Office(str(row["office"]), str(row["pointer"]), cues, pairs, strong, civil_pairs))
+        offices.append(
+            Office(str(row["office"]), str(row["pointer"]), cues, pairs, strong, civil_pairs, doubt))
     return offices, problems
 
 
@@ -78,6 +85,15 @@ def load_offices(path: Path = SCOPE_FILE) -> tuple[Office, ...]:
     return tuple(parse_offices(rows)[0])
 
 
+@lru_cache(maxsize=4)
+def load_asking(path: Path = ASKING_FILE) -> tuple[str, ...]:
+    try:
+        rows = load_yaml(path, default_cache_dir() if path == ASKING_FILE else None)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return ()
+    return tuple(k for r in rows or () if (k := _key(r))) if isinstance(rows, list) else ()
+
+
 class ScopeDetector:
     """``detect(text, covered, confident)`` -> the office for a question outside the Civil Code, or None.
 
@@ -85,8 +101,24 @@ class ScopeDetector:
     and ``covered`` - the texts of the Civil Code entry it found (phrasings, topic) - does not use the word:
     then it is the corpus' own word."""
 
-    def __init__(self, offices: Iterable[Office] | None = None) -> None:
+    def __init__(self, offices: Iterable[Office] | None = None, asking: Iterable[str] | None = None) -> None:
         self.offices = tuple(offices) if offices is not None else load_offices()
+        self.asking = tuple(_key(a) for a in asking) if asking is not None else load_asking()
+
+    def asks_for_office(self, text: str) -> bool:
+        """The question asks where to turn ("找谁投诉", "打什么电话"): our reading of the law is not what it
+        wants."""
+        key = _key(text)
+        return any(a in key for a in self.asking)
+
+    def signalled(self, text: str) -> set[str]:
+        """Offices any of whose words (strong, cue, pair or doubt word) the question uses, even words the
+        entry found uses too; civil pairs still undo an office."""
+        key = _key(text)
+        return {o.name for o in self.offices
+                if not any(a in key and b in key for a, b in o.civil_pairs)
+                and (any(w in key for w in (*o.strong, *o.cues, *o.doubt))
+                     or any(a in key and b in key for a, b in o.pairs))}
 
     def cues_in(self, text: str) -> list[tuple[Office, tuple[str, ...], tuple[str, ...]]]:
         """(office, strong words found, cues found) for every office with any."""
@@ -101,6 +133,11 @@ class ScopeDetector:
             if strong or hits:
                 found.append((office, strong, hits))
         return found
+
+    def undone(self, text: str) -> set[str]:
+        """Offices a civil pair rules out for this question: the classifier cannot send it there either."""
+        key = _key(text)
+        return {o.name for o in self.offices if any(a in key and b in key for a, b in o.civil_pairs)}
 
     def hit_for(self, office_name: str | None, cue: str) -> ScopeHit | None:
         office = next((o for o in self.offices if o.name == office_name), None)
@@ -208,6 +245,14 @@ class ScopeClassifier:
             w /= np.linalg.norm(w) or 1.0
             z = z + w @ self.coef[cols]
         return z
+
+    def margins(self, text: str) -> dict[str, float]:
+        """Each office's score over the Civil Code class's (> 0: that office rather than civil)."""
+        if not _classifier_text(text).strip("_"):
+            return {}
+        z = self.scores(text)
+        civil = float(z[self._civil])
+        return {c: float(z[i]) - civil for i, c in enumerate(self.classes) if i != self._civil}
 
     def best_office(self, text: str) -> tuple[str | None, float]:
         """The most likely office and its margin over the Civil Code class (None for an empty text)."""

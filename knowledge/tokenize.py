@@ -78,6 +78,9 @@ class Synonyms:
     # canonical words of "~" lines: rewritten like the others, but saying them does not make a message
     # sound legal ("我儿子考上大学了" is chit-chat however the dialect wrote 儿子)
     plain: set[str] = field(default_factory=set)
+    # "! word word ...": goods a brand is named before ("LG冰箱"); a Latin alias right before one of them is
+    # the brand, not a pinyin abbreviation (lg = 老公), and stays as typed
+    goods: list[str] = field(default_factory=list)
     _cjk_re: re.Pattern[str] | None = None
     _latin_re: re.Pattern[str] | None = None
 
@@ -91,6 +94,9 @@ class Synonyms:
         for raw in lines:
             line = raw.split("#", 1)[0].strip()
             if not line:
+                continue
+            if line.startswith("!"):
+                syn.goods.extend(_split_aliases(line[1:]))
                 continue
             if "=" in line or "~" in line:
                 canon, _, aliases = line.partition("=" if "=" in line else "~")
@@ -110,9 +116,11 @@ class Synonyms:
         cjk = sorted((k for k in self.canonical if not k.isascii()), key=len, reverse=True)
         latin = sorted((k for k in self.canonical if k.isascii()), key=len, reverse=True)
         self._cjk_re = re.compile("|".join(map(re.escape, cjk))) if cjk else None
+        goods = "|".join(re.escape(g) for g in sorted(self.goods, key=len, reverse=True))
+        brand = rf"(?!\s*(?:牌的|牌|家的|家|的)?\s*(?:{goods}))" if goods else ""
         self._latin_re = (
             # not \b: pinyin abbreviations run straight into Chinese ("wyf欠了四年")
-            re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(k) for k in latin) + r")(?![a-z0-9])")
+            re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(k) for k in latin) + r")(?![a-z0-9])" + brand)
             if latin else None
         )
 

@@ -606,3 +606,17 @@ def test_a_promise_to_lend_is_not_a_promise_to_repay(real_corpus: Corpus) -> Non
     assert lend is not None and lend.faq_id == "loan-promised-not-handed-over"
     repay = m.match("他答应按月还我钱 一共十期 才还了五期就停了 我什么时候起诉不算晚").top
     assert repay is None or repay.faq_id != "loan-promised-not-handed-over"
+
+
+def test_a_credible_office_signal_is_never_an_outright_answer(real_corpus: Corpus) -> None:
+    m = LawMatcher(real_corpus)
+    # asking where to turn: the entry may still be offered, never answered outright
+    for question in ("物业一直不修电梯 该找哪个部门投诉", "暖气片不热 打什么电话反映"):
+        assert m.match(question).decision != "answer", question
+    # a theft just discovered at home is the police's: the property company's duty is not what was asked
+    theft = m.match("昨天夜里家里进小偷了")
+    assert theft.decision == "none" and theft.pointer == "110"
+    # the same words in a Civil Code question, with the classifier leaning civil, keep the answer
+    for question in ("在业主群里被人骂成小偷 能让他道歉吗", "出车祸拿的赔偿款 离婚要分吗"):
+        civil = m.match(question)
+        assert civil.decision == "answer" and civil.pointer is None, question

@@ -46,3 +46,18 @@ def test_plain_synonyms_rewrite_but_do_not_make_chit_chat_sound_legal(tmp_path: 
     assert "儿子" in chat.words  # rewritten like any synonym
     assert not analyzer.mentions_domain(chat)
     assert analyzer.mentions_domain(analyzer.analyze(normalize_text("wyf涨价了")))
+
+
+def test_a_brand_before_its_goods_is_not_a_pinyin_abbreviation(tmp_path: Path) -> None:
+    from knowledge.normalize import normalize_text
+    from knowledge.tokenize import Synonyms
+
+    path = tmp_path / "synonyms.txt"
+    path.write_text("配偶 = lg lp\n! 冰箱 电视 fridge\n", encoding="utf-8")
+    syn = Synonyms.load(path)
+    for brand in ("LG冰箱坏了 售后不管", "lg的电视黑屏了", "LG牌的冰箱", "my LG fridge broke"):
+        assert "配偶" not in syn.rewrite(normalize_text(brand)), brand
+    assert "配偶" in syn.rewrite(normalize_text("lg不给家用"))  # still 老公 when no goods follow
+    shipped = Synonyms.load()
+    assert "配偶" not in shipped.rewrite(normalize_text("LG冰箱坏了"))
+    assert "配偶" in shipped.rewrite(normalize_text("lg出轨了"))

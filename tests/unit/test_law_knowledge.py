@@ -72,6 +72,20 @@ def test_scope_strong_words_always_count_and_weak_ones_yield_to_the_corpus() -> 
     assert scope.detect("今天天气不错") is None
 
 
+def test_an_office_signal_is_found_even_in_words_the_civil_entry_uses() -> None:
+    offices, _ = parse_offices([
+        {"office": "crime", "pointer": "110", "cues": ["小偷"], "civil_pairs": [["物业", "赔"]]},
+        {"office": "government", "pointer": "12345", "cues": ["路灯"], "doubt": ["停水"]},
+    ])
+    scope = ScopeDetector(offices, asking=["找谁投诉", "what number"])
+    assert scope.signalled("家里来了小偷") == {"crime"}
+    assert scope.signalled("小偷偷了车 物业赔不赔") == set()  # the civil pair undoes the office
+    assert scope.signalled("停水两天了") == {"government"}  # a doubt word counts here...
+    assert scope.detect("停水两天了") is None  # ...but never sends a question anywhere
+    assert scope.asks_for_office("暖气不热 找谁投诉") and scope.asks_for_office("What number do I call?")
+    assert not scope.asks_for_office("楼上漏水谁赔")
+
+
 def test_scope_classifier_tells_other_offices_from_civil_questions() -> None:
     civil = [q for e in load_corpus().entries for q in e.questions]
     model = ScopeClassifier.fit(civil)
@@ -104,16 +118,16 @@ def test_a_read_blind_set_is_tuned_on_and_the_next_one_is_shown_only_once_writte
 ) -> None:
     from knowledge import evaluation
 
-    assert "fresh 7" in evaluation.ranker_tuning_sets()  # read after the sixth round: fitted on since
-    assert [n for n in evaluation.dev_sets() if "fresh 7" in n] == [
-        "fresh 7 (written after the sixth round; tuned on since)"]
-    blind = tmp_path / "law_fresh_8.tsv"
-    monkeypatch.setattr(evaluation, "LAW_FRESH_8_FILE", blind)
-    assert not any("fresh 8" in name for name in evaluation.dev_sets())  # not written yet
+    assert "fresh 8" in evaluation.ranker_tuning_sets()  # read after the eighth round: fitted on since
+    assert [n for n in evaluation.dev_sets() if "fresh 8" in n] == [
+        "fresh 8 (written after the eighth round; tuned on since)"]
+    blind = tmp_path / "law_fresh_9.tsv"
+    monkeypatch.setattr(evaluation, "LAW_FRESH_9_FILE", blind)
+    assert not any("fresh 9" in name for name in evaluation.dev_sets())  # not written yet
     blind.write_text("房东不退押金怎么办\t585\n", encoding="utf-8")
-    shown = [name for name in evaluation.dev_sets() if "fresh 8" in name]
-    assert shown == ["fresh 8 (written blind after the last change)"]
-    assert "fresh 8" not in evaluation.ranker_tuning_sets()  # never in the fit
+    shown = [name for name in evaluation.dev_sets() if "fresh 9" in name]
+    assert shown == ["fresh 9 (written blind after the last change)"]
+    assert "fresh 9" not in evaluation.ranker_tuning_sets()  # never in the fit
 
 
 def test_related_articles_come_from_summaries_and_keywords() -> None:
