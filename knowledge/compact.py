@@ -23,6 +23,8 @@ from typing import Any, BinaryIO
 import numpy as np
 
 _BMP = 0x10000  # a packed term's characters are each below this (16 bits a character)
+_SHIFT = np.uint32(16)
+_max = np.maximum.reduce
 
 
 def _codes(terms: Sequence[str]) -> np.ndarray:
@@ -109,15 +111,17 @@ class Vocab:
         short = self.short
         if n and short.size:
             arr = np.array(terms, dtype=np.str_)
-            if 4 <= arr.dtype.itemsize <= 8:  # the common case: characters and bigrams, packed as stored
-                codes = arr.view(np.uint32).reshape(n, arr.dtype.itemsize // 4)
-                if codes.max() < _BMP:
-                    key = codes[:, 0] << np.uint32(16)
-                    if codes.shape[1] == 2:
-                        key |= codes[:, 1]
-                    pos = np.searchsorted(short, key)
-                    found = short[np.minimum(pos, short.size - 1)] == key
-                    return np.where(found, pos, -1).astype(np.int64, copy=False)
+            width = arr.dtype.itemsize
+            if 4 <= width <= 8:  # the common case: characters and bigrams, packed as stored
+                codes = arr.view(np.uint32)
+                if _max(codes) < _BMP:
+                    if width == 8:
+                        key = codes[0::2] << _SHIFT
+                        key |= codes[1::2]
+                    else:
+                        key = codes << _SHIFT
+                    pos = short.searchsorted(key)
+                    return np.where(short.take(pos, mode="clip") == key, pos, -1)
         out = np.full(n, -1, dtype=np.int64)
         if not n or not len(self):
             return out
@@ -241,7 +245,7 @@ class Columns:
         if presence:
             return rows, per
         if self.counts is not None and self.norms is not None:
-            c = self.counts[take].astype(np.float64)
+            c = self.counts.take(take).astype(np.float64)
             return rows, c * self.kp1 / (c + self.norms[rows]) * per
         return rows, (per if self.data is None else self.data[take] * per)
 
