@@ -307,7 +307,8 @@ def cache_key(matcher: LawSignal | None, params: Params = DEFAULT_PARAMS,
 
     h = hashlib.sha256(f"{MODEL_VERSION}|{version('scikit-learn')}|{params!r}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("intent_model.py", "normalize.py", "articles.py", "tokenize.py", "dictionary.txt"):
+    for name in ("intent_model.py", "compact.py", "normalize.py", "articles.py", "tokenize.py",
+                 "dictionary.txt"):
         h.update((here / name).read_bytes())
     for path in train_files:
         h.update(path.read_bytes())

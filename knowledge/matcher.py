@@ -41,6 +41,7 @@ import math
 import os
 import re
 import tempfile
+from array import array
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ from rapidfuzz import fuzz
 
 from knowledge.articles import article_lookup, is_valid_article, parse_article_number, strip_article_refs
 from knowledge.cache_dir import default_cache_dir, private_dir
-from knowledge.compact import Columns, Vocab, dump_mapped, load_mapped
+from knowledge.compact import Columns, Texts, Vocab, dump_mapped, load_mapped
 from knowledge.corpus import ArticleSummary, Corpus, FaqEntry, load_corpus
 from knowledge.glossary import searchable
 from knowledge.normalize import normalize_text
@@ -265,13 +266,14 @@ class _Field:
         avgdl = (sum(len(d) for d in docs) / n) if n else 1.0
         avgdl = avgdl or 1.0
         df: dict[str, int] = defaultdict(int)
-        weights: list[dict[str, float]] = []
+        weights: list[dict[str, int]] = []  # per document: term -> count
+        norms: list[float] = []
         for doc in docs:
             counts: dict[str, int] = defaultdict(int)
             for t in doc:
                 counts[t] += 1
-            norm = K1 * (1 - B + B * len(doc) / avgdl)
-            weights.append({t: c * (K1 + 1) / (c + norm) for t, c in counts.items()})
+            norms.append(K1 * (1 - B + B * len(doc) / avgdl))
+            weights.append(counts)
             for t in counts:
                 df[t] += 1
         vocab = Vocab(df)
@@ -281,9 +283,10 @@ class _Field:
         idf[cols] = [math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df.values()]
         column = dict(zip(terms, cols.tolist(), strict=True))
         rows = [d for d, w in enumerate(weights) for _ in w]
-        matrix = Columns.from_triplets(
-            rows, [column[t] for w in weights for t in w], [v for w in weights for v in w.values()],
-            (n, len(vocab)),
+        # stored as counts: a weight is count * (K1 + 1) / (count + norm), computed when a query reads it
+        matrix = Columns.from_bm25(
+            rows, [column[t] for w in weights for t in w], [c for w in weights for c in w.values()], norms,
+            K1 + 1, (n, len(vocab)),
         )
         if mass is not None:
             term_idf = dict(zip(terms, idf[cols].tolist(), strict=True))
@@ -321,12 +324,12 @@ class _Phrasing:
 
 
 _INDEX_ATTRS = (
-    "_phr_canonical", "_phr_content", "_phr_joined", "_entry_phrasings", "_citing", "_word", "_bigram",
+    "_phr_canonical", "_phr_content", "_phr_joined", "_entry_start", "_citing", "_word", "_bigram",
     "_char", "_pool", "_pool_bigram", "_pool_char", "_answer_text", "_answer_norm", "_answer_bigram",
     "_entry_df_limit", "_tfidf", "_tfidf_phrasings", "_tfidf_entries", "_phrasing_entry",
     "related_index", "_word_mass", "_scope_model",
 )
-_CACHE_VERSION = "10"
+_CACHE_VERSION = "11"
 
 
 def _cache_key(
@@ -462,11 +465,10 @@ class LawMatcher:
         pool_char_docs: list[list[str]] = []
         answer_texts: list[str] = []
         answer_bigram_docs: list[list[str]] = []
-        self._entry_phrasings: list[list[int]] = []
+        entry_start = [0]
         self._citing: dict[int, list[int]] = defaultdict(list)
         analyze = self.analyzer.analyze
         for ei, e in enumerate(entries):
-            idxs: list[int] = []
             topic = analyze(normalize_text(e.topic))
             pool: list[str] = list(topic.words)
             pool_b: list[str] = list(topic.bigrams)
@@ -478,12 +480,11 @@ class LawMatcher:
                 a = analyze(normalize_text(q))
                 if not a.words and not a.bigrams:
                     continue
-                idxs.append(len(phrasings))
                 phrasings.append(_Phrasing(ei, a, " ".join(sorted(set(a.words)))))
                 pool.extend(a.words)
                 pool_b.extend(a.bigrams)
                 pool_c.extend(a.chars)
-            self._entry_phrasings.append(idxs)
+            entry_start.append(len(phrasings))  # an entry's phrasings are numbered one after another
             pool_docs.append(pool)
             pool_bigram_docs.append(pool_b)
             pool_char_docs.append(pool_c)
@@ -494,10 +495,13 @@ class LawMatcher:
             answer_bigram_docs.append(char_bigrams(ans))
             for art in e.articles:
                 self._citing[art].append(ei)
-        # What queries compare against, as plain strings (a list of dataclasses unpickles ten times slower).
-        self._phr_canonical = [p.analysis.canonical for p in phrasings]
-        self._phr_content = [p.analysis.content for p in phrasings]
-        self._phr_joined = [p.joined for p in phrasings]
+        # Entry ei's phrasings are _entry_start[ei] to _entry_start[ei + 1] (excluded).
+        self._entry_start = array("q", entry_start)
+        # What queries compare against, as plain strings (a list of dataclasses unpickles ten times slower),
+        # each list kept as one string: a query cuts out its candidates' phrasings entry by entry.
+        self._phr_canonical = Texts([p.analysis.canonical for p in phrasings])
+        self._phr_content = Texts([p.analysis.content for p in phrasings])
+        self._phr_joined = Texts([p.joined for p in phrasings])
         # Phrasing-level fields cost build time; they are only built when their features carry weight.
         need = {k for k, v in self.weights.items() if v > 0}
         n_phr = len(phrasings)
@@ -653,9 +657,9 @@ class LawMatcher:
     def _exact_hits(self, text: str, scored: list[tuple[int, float]]) -> set[int]:
         """Candidates (at most one) having the question itself as a phrasing."""
         key = self.analyzer.canonical(normalize_text(text))
+        start = self._entry_start
         hits = {
-            ei for ei, _ in scored[:3]
-            if any(self._phr_canonical[pi] == key for pi in self._entry_phrasings[ei])
+            ei for ei, _ in scored[:3] if key in self._phr_canonical.span(start[ei], start[ei + 1])
         }
         return hits if len(hits) == 1 else set()
 
@@ -700,9 +704,10 @@ class LawMatcher:
         results: list[tuple[int, float]] = []
         if self.ranker is not None:
             rows = []
+            start = self._entry_start
             for ei, f in feats.items():
-                idxs = self._entry_phrasings[ei]
-                f["tfidf"] = float(tf_phr[idxs].max()) if idxs and tf_phr.size else 0.0
+                first, stop = start[ei], start[ei + 1]
+                f["tfidf"] = float(tf_phr[first:stop].max()) if stop > first and tf_phr.size else 0.0
                 f["tfidf_pool"] = float(tf_entries[ei]) if tf_entries.size else 0.0
                 f["info"] = info
                 f["article"] = float(mentioned is not None and mentioned in self.entries[ei].articles)
@@ -849,30 +854,34 @@ class LawMatcher:
         do_partial = "fuzz_partial" in need
         partial_ratio = fuzz.partial_ratio
         token_set_ratio, token_sort_ratio, ratio = fuzz.token_set_ratio, fuzz.token_sort_ratio, fuzz.ratio
+        start = self._entry_start
         out: dict[int, dict[str, float]] = {}
         for ei in entry_ids:
             best_w = best_b = best_c = best_back = best_set = best_sort = best_ratio = best_content = 0.0
             best_partial = 0.0
-            idxs = self._entry_phrasings[ei]
-            if idxs:
+            first, stop = start[ei], start[ei + 1]
+            if stop > first:
                 if word_s is not None:
-                    best_w = float(word_s[idxs].max())
+                    best_w = float(word_s[first:stop].max())
                 if bigram_s is not None:
-                    best_b = float(bigram_s[idxs].max())
+                    best_b = float(bigram_s[first:stop].max())
                 if char_s is not None:
-                    best_c = float(char_s[idxs].max())
+                    best_c = float(char_s[first:stop].max())
                 if back_s is not None:
-                    best_back = float(back_s[idxs].max())
-            for pi in idxs:
+                    best_back = float(back_s[first:stop].max())
+            canonicals = phr_canonical.span(first, stop)
+            contents = phr_content.span(first, stop) if do_content or do_partial else canonicals
+            joins = phr_joined.span(first, stop) if do_set or do_sort else canonicals
+            for k in range(stop - first):
                 if do_set:
-                    best_set = max(best_set, token_set_ratio(joined, phr_joined[pi]))
+                    best_set = max(best_set, token_set_ratio(joined, joins[k]))
                 if do_sort:
-                    best_sort = max(best_sort, token_sort_ratio(joined, phr_joined[pi]))
+                    best_sort = max(best_sort, token_sort_ratio(joined, joins[k]))
                 if do_content:
-                    best_content = max(best_content, ratio(content, phr_content[pi]))
+                    best_content = max(best_content, ratio(content, contents[k]))
                 if do_partial:
-                    best_partial = max(best_partial, partial_ratio(content, phr_content[pi]))
-                best_ratio = max(best_ratio, ratio(canon, phr_canonical[pi]))
+                    best_partial = max(best_partial, partial_ratio(content, contents[k]))
+                best_ratio = max(best_ratio, ratio(canon, canonicals[k]))
             feats = {
                 "word": min(1.0, best_w / wn),
                 "bigram": min(1.0, best_b / bn),

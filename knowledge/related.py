@@ -62,16 +62,18 @@ class RelatedArticles:
         self.idf[self.vocab.index(list(df))] = [math.log(1 + (n - c + 0.5) / (c + 0.5)) for c in df.values()]
         rows: list[int] = []
         cols: list[str] = []
-        vals: list[float] = []
+        counts: list[int] = []
+        norms: list[float] = []
         for i, d in enumerate(docs):
-            norm = K1 * (1 - B + B * len(d) / avgdl)
+            norms.append(K1 * (1 - B + B * len(d) / avgdl))
             for t, c in Counter(d).items():
                 rows.append(i)
                 cols.append(t)
-                vals.append(c * (K1 + 1) / (c + norm))
-        # postings: term -> (article, BM25 weight), as the columns of an articles x terms matrix
-        self.postings = Columns.from_triplets(
-            rows, self.vocab.index(cols), vals, (len(docs), len(self.vocab))
+                counts.append(c)
+        # postings: term -> (article, BM25 weight count * (K1 + 1) / (count + norm)), as the columns of an
+        # articles x terms matrix
+        self.postings = Columns.from_bm25(
+            rows, self.vocab.index(cols), counts, norms, K1 + 1, (len(docs), len(self.vocab))
         )
         # keyword -> articles (an article listing a keyword twice counts it twice)
         self.keyword_vocab = Vocab(kw for kws in keywords for kw in kws)
