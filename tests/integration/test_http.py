@@ -65,8 +65,15 @@ async def test_the_application_sends_and_receives_through_aiohttp(
         assert stored is not None and stored.data == picture
 
         emulator.world.user_sends_text(USER, "你好")
+        resident_photo = TINY_PNG + b"kitchen leak"
+        emulator.world.user_sends_photo(USER, data=resident_photo)
         updates = await bot.get_updates(timeout=1)
-        assert [u.message.text for u in updates if u.message] == ["你好"]
+        messages = [u.message for u in updates if u.message]
+        assert [m.text for m in messages][:1] == ["你好"]
+        photos = [m.photo for m in messages if m.photo]
+        assert photos, "the resident's photo did not arrive"
+        downloaded = await (await bot.get_file(photos[0][-1].file_id)).download_as_bytearray()
+        assert bytes(downloaded) == resident_photo
     finally:
         await bot.shutdown()
 
