@@ -227,3 +227,22 @@ def test_the_model_is_cached_and_a_stale_or_damaged_cache_is_retrained(tmp_path:
     cached.write_bytes(b"not a pickle")
     assert load_or_train(None, tmp_path).reference is not None  # damaged: retrained, not crashed
     assert IntentRouter(cache_dir=tmp_path).route("我还有多少积分").intent == "points"
+
+
+class _NoModel:
+    """A model that must not be asked: small talk is routed without it."""
+
+    def probabilities(self, *_args: object) -> dict[str, float]:
+        raise AssertionError("the model was consulted")
+
+
+@pytest.mark.parametrize("text", ["你好", "谢谢啦", "@RedButlerBot 好的收到", "早上好！", "thanks", "hi"])
+def test_small_talk_is_the_menu_without_the_model(text: str) -> None:
+    result = IntentRouter(model=_NoModel()).route(text)  # type: ignore[arg-type]
+    assert result.intent == "help" and not result.emergency
+
+
+def test_small_talk_never_hides_danger() -> None:
+    assert IntentRouter(model=_NoModel()).route("你好 电梯里有人被困住了").emergency  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match="consulted"):
+        IntentRouter(model=_NoModel()).route("你好，我家水管漏了")  # type: ignore[arg-type]
