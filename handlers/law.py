@@ -273,7 +273,8 @@ async def text_please(update: Update, context: BotContext) -> None:
 
 
 async def free_text(update: Update, context: BotContext) -> bool:
-    """A text hook: private text nobody else took. law → answer; help (small talk too) → /help."""
+    """A text hook: private text nobody else took. law → answer; thanks → "you're welcome"; help (other small
+    talk too) → /help."""
     message = update.effective_message
     if message is None or message.text is None or not is_private(update):
         return False
@@ -286,6 +287,13 @@ async def free_text(update: Update, context: BotContext) -> bool:
         await answer_question(update, context, message.text)
         return True
     if intent == "help":
+        talk = routing_service.small_talk(message.text)
+        if talk is not None and talk.kind == "thanks":
+            # Thanked, the bot says "you're welcome" like a person, not its whole menu again.
+            if talk.english:  # for someone who has not chosen: "thanks" is too short for the language check
+                context.writer_language = "en"
+            await reply(update, context, "help.thanks")
+            return True
         from handlers.start import help_command
 
         await help_command(update, context)

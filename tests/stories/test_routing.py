@@ -134,3 +134,25 @@ async def test_bad_input_gets_a_sensible_reply(harness: Harness, text: str) -> N
     replies = await harness.send(USERS.resident, text or " ")
     assert replies, "every message gets an answer"
     assert all("Traceback" not in (m.text or "") for m in replies)
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "expected"),
+    [
+        (USERS.resident, "谢谢", "不客气"),
+        (USERS.resident, "太感谢了 🙏", "不客气"),
+        (USERS.outsider, "thanks a lot", "You're welcome"),  # never chose a language: answered in English
+    ],
+)
+async def test_thanks_in_private_gets_a_welcome_not_the_menu(
+    harness: Harness, who: int, text: str, expected: str
+) -> None:
+    replies = await harness.send(who, text)
+    assert len(replies) == 1
+    assert (replies[0].text or "").startswith(expected)
+    assert "我能帮您做这些" not in (replies[0].text or "")
+
+
+async def test_a_greeting_in_private_still_shows_what_the_bot_can_do(harness: Harness) -> None:
+    await harness.send(USERS.resident, "你好")
+    assert harness.texts(USERS.resident)[-1].startswith("我能帮您做这些")
