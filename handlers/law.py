@@ -573,8 +573,6 @@ def _menu_labels() -> list[str]:
     return [t(language, "menu.law") for language in SUPPORTED_LANGUAGES]
 
 
-# The start-up build of the law engine, kept referenced so it is not collected while it runs.
-_warming: list[asyncio.Future[None]] = []
 # The build is half a second of CPU holding the GIL most of the time: started this much after start, what was
 # already waiting (a /start, a button) is answered first instead of sharing the interpreter with it.
 WARM_UP_AFTER = 0.5
@@ -583,12 +581,7 @@ WARM_UP_AFTER = 0.5
 async def _warm_up(application: object, services: object) -> None:
     """Load the corpus and build the matcher soon after start, so the first resident does not wait for it; in
     the background, so a /start or a button is answered meanwhile (a question waits for it, see routing)."""
-    loop = asyncio.get_running_loop()
-
-    def start() -> None:
-        _warming[:] = [loop.run_in_executor(None, routing_service.warm_up)]
-
-    loop.call_later(WARM_UP_AFTER, start)
+    asyncio.get_running_loop().call_later(WARM_UP_AFTER, routing_service.warm_up_in_background)
 
 
 def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]

@@ -20,8 +20,9 @@ RESIDENT = 10003  # 黄先生: gets nothing but the answers to his own /points
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _bot_process(url: str, base_url: str) -> subprocess.Popen[bytes]:
+def _bot_process(url: str, base_url: str, **extra_env: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
+    env.update(extra_env)
     env.update(
         REDBUTLER_TELEGRAM_TOKEN=EMULATOR_TOKEN,
         REDBUTLER_TELEGRAM_BASE_URL=base_url,

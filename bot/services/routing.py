@@ -135,3 +135,13 @@ def warm_up() -> None:
     router = intent_router()
     for text in WARM_UP:
         router.route(text)
+
+
+def warm_up_in_background() -> threading.Thread:
+    """warm_up in a daemon thread. Not the loop's executor: asyncio.run joins its threads on the way out, so
+    a bot stopped while it trains the intent model on a cold cache (20 s and more on a busy machine) would
+    ignore SIGTERM until the training ends, and a supervisor would kill it mid-shutdown. The model and the
+    index reach the cache by an atomic rename, so a build cut short leaves nothing half-written."""
+    thread = threading.Thread(target=warm_up, name="law-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import glob
 import signal
 import time
+from pathlib import Path
 
 from bot.cli_commands.bench_crash import RESIDENT, _bot_process, crash_campaign, demo_world
 from bot.cli_commands.bench_crash_actions import action_campaign
@@ -42,6 +44,34 @@ async def _answers(world: object, user: int, count: int, timeout: float) -> floa
             return time.monotonic() - started
         await asyncio.sleep(0.05)
     return None
+
+
+async def test_sigterm_while_the_law_engine_trains_on_a_cold_start_stops_at_once_and_cleanly(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """A supervisor stops the bot (SIGTERM; Docker and systemd kill after 10 s) soon after a start on a cold
+    cache, while the intent model is still training in the background: the bot stops cleanly at once instead
+    of holding on until the training ends."""
+    from bot.emulator.server import start_emulator
+
+    world = await demo_world(empty_database)
+    server = await start_emulator(world, "127.0.0.1", 0)
+    process = _bot_process(empty_database, server.base_url, TMPDIR=str(tmp_path))
+    try:
+        world.user_sends_text(RESIDENT, "/points")
+        assert await _answers(world, RESIDENT, 1, 90) is not None
+        # The build starts half a second after start; the index alone takes seconds on a cold cache, the
+        # model's training ten and more after it.
+        await asyncio.sleep(3)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 10) == 0
+        # It did stop during the training: the model never reached the cache.
+        assert glob.glob(f"{tmp_path}/redbutler-index-*/intent-*.pickle") == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+            await asyncio.to_thread(process.wait, 30)
+        await server.runner.cleanup()
 
 
 async def test_a_second_process_waits_and_takes_over_within_10_s(empty_database: str) -> None:
