@@ -63,6 +63,7 @@ from bot.services.repairs_core import (
     schedule_autoclose,
     schedule_stage,
     tz_name,
+    writer_language,
 )
 from bot.services.repairs_followup import add_comment, rate, reopen, urge
 from bot.services.repairs_intake import (
@@ -164,5 +165,6 @@ __all__ = [
     "submit_report",
     "ticket_detail",
     "tz_name",
+    "writer_language",
     "urge",
 ]
