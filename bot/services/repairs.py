@@ -165,6 +165,6 @@ __all__ = [
     "submit_report",
     "ticket_detail",
     "tz_name",
-    "writer_language",
     "urge",
+    "writer_language",
 ]

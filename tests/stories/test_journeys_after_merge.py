@@ -243,7 +243,9 @@ async def test_a_patrol_finding_needs_words(harness: Harness) -> None:
     assert any("转为隐患报修" in b for b in replies[-1].button_texts)
 
 
-async def test_a_question_an_hour_after_rating_is_answered_not_taken_for_the_comment(harness: Harness) -> None:
+async def test_a_question_an_hour_after_rating_is_answered_not_taken_for_the_comment(
+    harness: Harness,
+) -> None:
     """Rated ⭐⭐⭐⭐⭐, never wrote the comment; an hour later, a legal question. Before: "记下了" and the
     question stored on the old ticket as its rating comment, the comment step open for good."""
     await _rated(harness, "5⭐")
