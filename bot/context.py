@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.uow import UnitOfWork, UnitOfWorkFactory
 from bot.i18n import Translator, normalise_language, written_in_chinese, written_in_english
+from knowledge.small_talk import small_talk
 
 if TYPE_CHECKING:
     from bot.delivery.inbox import InboxProcessor
@@ -141,8 +142,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], A
 
     def answer_in_language_of(self, text: str) -> None:
         """For this update only: someone who has not chosen a language and writes in English is answered in
-        English (a cry for help must be understood before anyone has asked which language they read)."""
-        if written_in_english(text):
+        English (a cry for help must be understood before anyone has asked which language they read). English
+        small talk counts too: "thanks" or "hi" is too short for the language check."""
+        talk = small_talk(text)
+        if written_in_english(text) or (talk is not None and talk.english):
             self.writer_language = "en"
 
     def draft(self, key: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from telegram.ext import filters as ptb_filters
 
 from bot.callbacks import Button
 from bot.context import BotContext
+from bot.notices.repairs import REPORT_CONVERSATION
 from bot.services.routing import is_clear_request, is_rights_question
 from handlers.common import SPOKEN
 from handlers.render import answer, buttons, edit_or_reply, reply
@@ -180,13 +181,12 @@ def photo_handler() -> BaseHandler[Any, Any, Any]:
 def offer_handler(conversation: ConversationHandler[Any]) -> BaseHandler[Any, Any, Any]:
     """A 🔧 报修 offer still waiting, pressed while this conversation is open: the report it would start
     is offered as a switch (the draft here is kept unless the person goes); inside a report, carry on."""
-
     async def callback(update: Update, context: BotContext) -> object:
         data = update.callback_query.data if update.callback_query else None
         if not is_pending(context, data):
             await answer_stale(update, context)
             return None
-        if conversation.name == "repairs_report":
+        if conversation.name == REPORT_CONVERSATION:
             key = "routing.already_reporting_photo" if is_photo_offer(data) else "routing.already_reporting"
             await answer(update, context.t(key), alert=True)
             return None

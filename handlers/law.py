@@ -290,8 +290,7 @@ async def free_text(update: Update, context: BotContext) -> bool:
         talk = routing_service.small_talk(message.text)
         if talk is not None and talk.kind == "thanks":
             # Thanked, the bot says "you're welcome" like a person, not its whole menu again.
-            if talk.english:  # for someone who has not chosen: "thanks" is too short for the language check
-                context.writer_language = "en"
+            context.answer_in_language_of(message.text)
             await reply(update, context, "help.thanks")
             return True
         from handlers.start import help_command

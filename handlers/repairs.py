@@ -25,7 +25,7 @@ from bot.capability import Capability, MenuEntry, Wiring
 from bot.commands import REGISTERED, RESIDENTS, Audience, CommandSpec
 from bot.context import BotContext, Draft
 from bot.i18n import SUPPORTED_LANGUAGES, default_translator
-from bot.notices.repairs import NOT_FIXED, RATE, URGE, VIEW
+from bot.notices.repairs import NOT_FIXED, RATE, REPORT_CONVERSATION, URGE, VIEW
 from bot.scheduling import DueSource
 from bot.services import repairs, repairs_schedule
 from bot.services.errors import UserFacingError
@@ -724,7 +724,7 @@ def handlers(wiring: Wiring) -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
     # No allow_reentry: free text in the middle of a report is the description, not a new report.
     report: ConversationHandler[BotContext] = ConversationHandler(
-        name="repairs_report",
+        name=REPORT_CONVERSATION,
         persistent=True,
         entry_points=[
             *restart,
@@ -811,7 +811,7 @@ CAPABILITY = Capability(
         MenuEntry("menu.repairs", menu_report, Audience(RESIDENTS), 100),
         MenuEntry("menu.mytickets", my_tickets, Audience(REGISTERED), 110),
     ),
-    resumers={"repairs_report": resume_report},
+    resumers={REPORT_CONVERSATION: resume_report},
     choices={"tickets": _chosen},
     due_sources=(DueSource("repairs", repairs_schedule.process_due, repairs_schedule.next_due),),
 )

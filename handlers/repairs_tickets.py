@@ -4,14 +4,15 @@ handlers/repairs_staff.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import IntEnum
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.callbacks import Button, bounded_int
-from bot.context import BotContext
+from bot.context import BotContext, Draft
 from bot.notices.repairs import CARD, NOT_FIXED, RATE, URGE, VIEW, rating_rows
 from bot.services import repairs
 from bot.services.repairs import TicketDetail, TicketView
@@ -158,6 +159,28 @@ class RateStep(IntEnum):
     COMMENT = 1
 
 
+# Text is the rating comment only this soon after "想说几句吗？": someone who writes hours later is asking
+# something new ("维修费该谁出？", "我家又漏水了"), and it goes where it would in an idle chat. The time
+# is kept in the persisted draft and checked when the text arrives, so it holds across a restart (a PTB
+# conversation_timeout is a JobQueue job, lost on restart, and would leave the comment step open for good).
+COMMENT_WINDOW = timedelta(minutes=30)
+
+
+@dataclass
+class CommentDraft(Draft):
+    """Which ticket the comment is for, and when it was asked for (ISO time)."""
+
+    KEY = "repair_comment"
+    ticket_id: int | None = None
+    asked_at: str = ""
+
+    def is_open(self, now: datetime) -> bool:
+        # A draft persisted before the time was kept (a bare id) has no time: it is not taken as still open.
+        if self.ticket_id is None or not self.asked_at:
+            return False
+        return now - datetime.fromisoformat(self.asked_at) <= COMMENT_WINDOW
+
+
 async def rated(update: Update, context: BotContext) -> RateStep | int:
     query = update.callback_query
     assert query is not None
@@ -170,8 +193,7 @@ async def rated(update: Update, context: BotContext) -> RateStep | int:
         context.services.uow(), context.services.translator, user_id(update), ticket_id, stars, _now(context)
     )
     await answer(update)
-    assert context.user_data is not None
-    context.user_data["repair_comment"] = view.id
+    context.store(CommentDraft(view.id, _now(context).isoformat()))
     rows = [[(context.t("repairs.btn.no_comment"), COMMENT_SKIP.data())]]
     await edit_or_reply(
         update,
@@ -184,12 +206,17 @@ async def rated(update: Update, context: BotContext) -> RateStep | int:
 
 async def commented(update: Update, context: BotContext) -> int:
     message = update.effective_message
-    assert message is not None and context.user_data is not None
-    ticket_id = context.user_data.pop("repair_comment", None)
-    if ticket_id is not None:
-        await repairs.add_comment(
-            context.services.uow(), user_id(update), int(ticket_id), message.text or "", _now(context)
-        )
+    assert message is not None
+    draft = context.load(CommentDraft)
+    context.drop(CommentDraft.KEY)
+    if not draft.is_open(_now(context)):
+        # Too late to be the comment: handled again once this conversation has ended, as in an idle chat.
+        await context.application.update_queue.put(update)
+        return ConversationHandler.END
+    assert draft.ticket_id is not None
+    await repairs.add_comment(
+        context.services.uow(), user_id(update), draft.ticket_id, message.text or "", _now(context)
+    )
     await reply(update, context, "repairs.comment_saved")
     await answer_if_legal(update, context)  # kept as the comment above, and answered too
     return ConversationHandler.END
@@ -197,8 +224,7 @@ async def commented(update: Update, context: BotContext) -> int:
 
 async def comment_skipped(update: Update, context: BotContext) -> int:
     await answer(update)
-    if context.user_data is not None:
-        context.user_data.pop("repair_comment", None)
+    context.drop(CommentDraft.KEY)
     await edit_or_reply(update, context, context.t("repairs.comment_skipped"))
     return ConversationHandler.END
 

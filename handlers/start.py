@@ -193,8 +193,6 @@ async def mentioned_in_group(update: Update, context: BotContext) -> None:
         talk = small_talk(message.text)
         if talk is not None:
             # "@红管家 谢谢" is said to a person: answered like one, without a button nobody asked for.
-            if talk.english:
-                context.writer_language = "en"
             await reply(update, context, f"group.{talk.kind}")
             return
     markup = InlineKeyboardMarkup(

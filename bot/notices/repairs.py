@@ -16,6 +16,9 @@ from bot.delivery.markup import inline_keyboard
 from bot.i18n import Translator
 from bot.services.repairs_common import ACTIVE_STATUSES, TicketStatus, number_of
 
+# The repair report conversation's name: its persisted states are stored under it (never rename it), and
+# other flows tell "inside a report" by it (handlers/dead_ends.py).
+REPORT_CONVERSATION = "repairs_report"
 RP = "rp"  # staff and resident buttons on tickets
 ACCEPT = Button(RP, "acc", int)
 REASSIGN = Button(RP, "rea", int)

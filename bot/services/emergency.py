@@ -115,7 +115,7 @@ async def raise_alert(
         homes = await _homes(uow, person, await _chat_compound(uow, chat_id, private))
         if person is None or not homes:
             raise UserFacingError("emergency.cannot_alert")
-        label = t(person.language, f"emergency.kind.{kind}")
+        label = t(repairs.writer_language(person, text), f"emergency.kind.{kind}")
         description = f"🚨 {label}：{text.strip()}" if text.strip() else f"🚨 {label}"
         draft = ReportDraft(
             kind=WORK_OF_KIND[kind],

@@ -874,11 +874,14 @@ async def report_to_hazard(
             return repairs.number_of(signup.hazard_ticket_id or 0), False
         route = await repo.route(shift.route_id)
         route_name = route.name if route is not None else t(person.language, "patrols.hazard_place")
+        # The finding is the volunteer's own words: wrapped in their language, so what they are told about
+        # the ticket follows it (repairs.reader_language).
+        language = repairs.writer_language(person, signup.report)
         place_id = await repairs.ensure_spot(uow, shift.compound_id, route_name, now)
         draft = repairs.ReportDraft(
             kind="safety",
             urgency="normal",
-            description=t(person.language, "patrols.hazard_description", text=signup.report),
+            description=t(language, "patrols.hazard_description", text=signup.report),
             place_id=place_id,
             channel="patrol",
         )

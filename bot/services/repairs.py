@@ -63,6 +63,7 @@ from bot.services.repairs_core import (
     schedule_autoclose,
     schedule_stage,
     tz_name,
+    writer_language,
 )
 from bot.services.repairs_followup import add_comment, rate, reopen, urge
 from bot.services.repairs_intake import (
@@ -165,4 +166,5 @@ __all__ = [
     "ticket_detail",
     "tz_name",
     "urge",
+    "writer_language",
 ]

@@ -326,15 +326,22 @@ async def _reload(uow: UnitOfWork, ticket_id: int) -> RepairTicket:
     return await uow.repairs.reload(await _ticket(uow, ticket_id))
 
 
+def writer_language(person: Person, words: str) -> str | None:
+    """The language to put someone's own words in (and to answer them in): the one they chose; else English
+    for words written in English; else the default (None). A ticket raised from typed words (an alert, a
+    patrol's finding) wraps them in this language, so `reader_language` still sees the reporter's English."""
+    if person.language:
+        return person.language
+    return "en" if written_in_english(words) else None
+
+
 def reader_language(person: Person, ticket: RepairTicket) -> str | None:
     """The language of anything said to this person about this ticket: the one they chose; else, for its
     reporter, the one the report was written in (someone who never chose and reported "the kitchen tap is
     leaking" is not told in Chinese that it was fixed); else the default (None)."""
-    if person.language:
-        return person.language
-    if person.id == ticket.reporter_id and written_in_english(ticket.description or ""):
-        return "en"
-    return None
+    if person.id == ticket.reporter_id:
+        return writer_language(person, ticket.description or "")
+    return person.language or None
 
 
 async def _stale_refusal(uow: UnitOfWork, t: Translator, person: Person, ticket_id: int) -> UserFacingError:

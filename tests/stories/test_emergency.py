@@ -398,3 +398,31 @@ async def test_in_a_group_only_someone_with_a_home_there_can_confirm(harness: Ha
     [row] = await tickets(harness)
     assert row.urgency == "emergency" and row.place_label == "1栋1单元101"
     assert "已经紧急通知" in (harness.world.message(USERS.group, advice.message_id).text or "")
+
+
+async def test_an_english_writer_who_raised_an_alert_is_told_of_its_progress_in_english(
+    harness: Harness,
+) -> None:
+    """The alert's ticket is the reporter's own words: what they are told about it afterwards (taken, done,
+    the rating question) follows the language they wrote in, as for a report made step by step."""
+    await setup_compound(harness)
+    async with harness.services.uow() as uow:
+        person = await uow.community.person_by_telegram(USERS.resident)
+        assert person is not None
+        person.language = None  # registered by the office, never asked which language they read
+        await uow.commit()
+    [advice] = await harness.send(USERS.resident, "water pipe burst, the flat is flooding")
+    await harness.press(USERS.resident, advice, "🚨 Confirm: alert the property now")
+    [row] = await tickets(harness)
+    assert row.urgency == "emergency" and "water pipe burst" in row.description
+    await drain(harness)
+    card = find(harness.world.bot_messages(USERS.butler), "紧急报修")
+    await harness.press(USERS.butler, card, "接单")
+    await harness.press(USERS.butler, harness.world.message(USERS.butler, card.message_id), "完成")
+    await harness.send_photo(USERS.butler)
+    await drain(harness)
+    told = [t for t in all_texts(harness, USERS.resident) if f"BX{row.id:05d}" in t]
+    assert told, all_texts(harness, USERS.resident)
+    for text in told:  # names and the flat are as the office wrote them: everything else is English
+        words = text.replace("3栋2单元501", "").replace("王师傅", "").replace("幸福里", "")
+        assert not any("\u4e00" <= ch <= "\u9fff" for ch in words), text

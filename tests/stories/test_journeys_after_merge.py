@@ -241,3 +241,33 @@ async def test_a_patrol_finding_needs_words(harness: Harness) -> None:
     assert not any("转为隐患报修" in b for b in again.button_texts)
     replies = await harness.send(USERS.neighbour, "楼道里有人飞线充电")
     assert any("转为隐患报修" in b for b in replies[-1].button_texts)
+
+
+async def test_a_question_an_hour_after_rating_is_answered_not_taken_for_the_comment(
+    harness: Harness,
+) -> None:
+    """Rated ⭐⭐⭐⭐⭐, never wrote the comment; an hour later, a legal question. Before: "记下了" and the
+    question stored on the old ticket as its rating comment, the comment step open for good."""
+    await _rated(harness, "5⭐")
+    await harness.restart()  # the comment step and its time are persisted: a restart changes nothing here
+    harness.clock.advance(timedelta(hours=1))
+    replies = await harness.send(USERS.resident, "维修费该谁出？")
+    assert not any("记下了" in (m.text or "") for m in replies), [m.text for m in replies]
+    # The law capability's own answer (an answer, or the questions it may be: its wording is law's).
+    assert replies and any(word in (replies[0].text or "") for word in ("民法典", "想问")), replies[0].text
+    [row] = await tickets(harness)
+    assert row.rating == 5 and row.rating_comment is None
+    # The step is over: later text is not a comment either (a new problem starts a new report).
+    replies = await harness.send(USERS.resident, "师傅来得很快，修得很好")
+    assert not any("记下了" in (m.text or "") for m in replies)
+    assert (await tickets(harness))[0].rating_comment is None
+
+
+async def test_a_comment_soon_after_rating_is_kept_across_a_restart(harness: Harness) -> None:
+    await _rated(harness, "4⭐")
+    await harness.restart()
+    harness.clock.advance(timedelta(minutes=10))
+    replies = await harness.send(USERS.resident, "师傅来得很快，修得很好")
+    assert [m.text for m in replies] == ["记下了，谢谢您！"]
+    [row] = await tickets(harness)
+    assert row.rating == 4 and row.rating_comment == "师傅来得很快，修得很好"
