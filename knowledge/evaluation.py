@@ -58,8 +58,8 @@ LAW_FRESH_8_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_8.tsv"
 # Written blind after the ninth round (tests/data/README_fresh_9.md); read once, then tuned on in the tenth
 # round (its civil lines are in the ranker's fit).
 LAW_FRESH_9_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_9.tsv"
-# Written blind after the tenth round (tests/data/README_fresh_10.md); read once, then tuned on in the eleventh
-# round (its civil lines are in the ranker's fit).
+# Written blind after the tenth round (tests/data/README_fresh_10.md); read once, then tuned on in the
+# eleventh round (its civil lines are in the ranker's fit).
 LAW_FRESH_10_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_10.tsv"
 # Written blind after the eleventh round (tests/data/README_fresh_11.md); measured once, never fitted on: the
 # next round that reads its misses moves it to the tuning sets and registers a fresh 12.
