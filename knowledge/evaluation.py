@@ -58,9 +58,12 @@ LAW_FRESH_8_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_8.tsv"
 # Written blind after the ninth round (tests/data/README_fresh_9.md); read once, then tuned on in the tenth
 # round (its civil lines are in the ranker's fit).
 LAW_FRESH_9_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_9.tsv"
-# Written blind after the tenth round (when someone writes it); measured once, never fitted on: the next
-# round that reads its misses moves it to the tuning sets and registers a fresh 11.
+# Written blind after the tenth round (tests/data/README_fresh_10.md); read once, then tuned on in the
+# eleventh round (its civil lines are in the ranker's fit).
 LAW_FRESH_10_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_10.tsv"
+# Written blind after the eleventh round (tests/data/README_fresh_11.md); measured once, never fitted on: the
+# next round that reads its misses moves it to the tuning sets and registers a fresh 12.
+LAW_FRESH_11_FILE = REPO_ROOT / "tests" / "data" / "law_fresh_11.tsv"
 INTENT_DEV_FILE = REPO_ROOT / "tests" / "data" / "intent_dev.tsv"
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -371,7 +374,7 @@ def read_dev_files(paths: Iterable[str | Path] | None = None) -> tuple[list[DevI
 def ranker_tuning_sets() -> dict[str, list[DevItem]]:
     """The tuning sets the ranker is fitted on, by name (their Civil Code lines only): tests/data/law_dev, the
     out-of-scope tuning set, each law_tuning_2* set (its civil and out-of-scope files together) and the fresh
-    sets once they have been read. Never the frozen set, nor a blind set not read yet (fresh 10)."""
+    sets once they have been read. Never the frozen set, nor a blind set not read yet (fresh 11)."""
     named: list[tuple[str, list[Path]]] = [
         ("old dev", [LAW_DEV_DIR]), ("out-of-scope tuning", [LAW_SCOPE_TUNING]),
     ]
@@ -384,7 +387,7 @@ def ranker_tuning_sets() -> dict[str, list[DevItem]]:
     named += [("fresh", [LAW_FRESH_FILE]), ("fresh 3", [LAW_FRESH_3_FILE]), ("fresh 4", [LAW_FRESH_4_FILE]),
               ("fresh 5", [LAW_FRESH_5_FILE]), ("fresh 6", [LAW_FRESH_6_FILE]),
               ("fresh 7", [LAW_FRESH_7_FILE]), ("fresh 8", [LAW_FRESH_8_FILE]),
-              ("fresh 9", [LAW_FRESH_9_FILE])]
+              ("fresh 9", [LAW_FRESH_9_FILE]), ("fresh 10", [LAW_FRESH_10_FILE])]
     out: dict[str, list[DevItem]] = {}
     for name, paths in named:
         items, _ = read_dev_files([p for p in paths if p.exists()])
@@ -689,7 +692,9 @@ def dev_sets(dev_paths: Iterable[str | Path] | None = None) -> dict[str, tuple[l
     if LAW_FRESH_9_FILE.is_file():
         sets["fresh 9 (written after the ninth round; tuned on since)"] = read_dev_files([LAW_FRESH_9_FILE])
     if LAW_FRESH_10_FILE.is_file():
-        sets["fresh 10 (written blind after the last change)"] = read_dev_files([LAW_FRESH_10_FILE])
+        sets["fresh 10 (written after the tenth round; tuned on since)"] = read_dev_files([LAW_FRESH_10_FILE])
+    if LAW_FRESH_11_FILE.is_file():
+        sets["fresh 11 (written blind after the last change)"] = read_dev_files([LAW_FRESH_11_FILE])
     return sets
 
 
