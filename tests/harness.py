@@ -41,7 +41,7 @@ class Harness:
 
             if self.server is None:
                 self.server = await start_emulator(self.world, "127.0.0.1", 0)
-            settings = self.settings.replace(telegram_base_url=self.server.base_url)
+            settings = self.settings.model_copy(update={"telegram_base_url": self.server.base_url})
             self.app = build_application(settings, clock=self.clock, background=False)
         else:
             self.app = build_application(

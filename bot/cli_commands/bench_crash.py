@@ -218,7 +218,7 @@ async def inbox_overhead(url: str, updates: int, batch: int = 20) -> tuple[float
     for person in DEMO_PEOPLE:
         world.add_user(person.telegram_id, person.name)
     settings = Settings(
-        _env_file=None,
+        _env_file=None,  # type: ignore[call-arg]
         database_url=url,
         telegram_token=None,
         outbox_autostart=False,

@@ -30,7 +30,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         overrides["emulator_port"] = args.port
     from bot.db.migrate import upgrade
 
-    demo_settings = settings.replace(**overrides)
+    demo_settings = settings.model_copy(update=overrides)
     upgrade(demo_settings.database_url)
     return run_local(demo_settings, seed=True)
 
@@ -96,7 +96,7 @@ async def _run_local(settings: Settings, *, seed: bool) -> int:
             file=sys.stderr,
         )
         return 1
-    app_settings = settings.replace(telegram_base_url=server.base_url)
+    app_settings = settings.model_copy(update={"telegram_base_url": server.base_url})
 
     def ready(_application: Any) -> None:
         print(f"红管家已在本地模拟器上运行。请用浏览器打开 {server.chat_url}")

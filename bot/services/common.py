@@ -11,7 +11,7 @@ from bot.db.models import Compound
 from bot.i18n import Translator
 
 # A compound without its own time zone keeps the deployment's default, the one Settings falls back to.
-FALLBACK_TIMEZONE: str = Settings.timezone
+FALLBACK_TIMEZONE: str = Settings.model_fields["timezone"].default
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and typed by hand
 
 

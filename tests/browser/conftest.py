@@ -111,7 +111,7 @@ async def live_demo(tmp_path: Path) -> AsyncIterator[LiveDemo]:
 
     world = _demo_world(settings.bot_username)
     server = await start_emulator(world, "127.0.0.1", 0, presets=web_presets())
-    application = build_application(settings.replace(telegram_base_url=server.base_url))
+    application = build_application(settings.model_copy(update={"telegram_base_url": server.base_url}))
     started = polling = False
     try:
         await application.initialize()

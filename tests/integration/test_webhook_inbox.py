@@ -6,9 +6,9 @@ import copy
 import socket
 
 from aiohttp import ClientSession
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot.config import SecretStr
 from bot.db.models import InboxUpdate
 from bot.runner import _start_webhook
 from tests.factories import USERS
@@ -28,11 +28,13 @@ async def _stored(harness: Harness) -> int:
 
 async def test_webhook_stores_before_answering_and_dedupes_retries(harness: Harness) -> None:
     port = _free_port()
-    settings = harness.settings.replace(
-        webhook_url=f"http://127.0.0.1:{port}/tg/hook",
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
-        webhook_secret=SecretStr("s3cret"),
+    settings = harness.settings.model_copy(
+        update={
+            "webhook_url": f"http://127.0.0.1:{port}/tg/hook",
+            "webhook_listen": "127.0.0.1",
+            "webhook_port": port,
+            "webhook_secret": SecretStr("s3cret"),
+        }
     )
     runner = await _start_webhook(settings, harness.app, harness.inbox)
     try:
