@@ -277,6 +277,8 @@ def _compact_tokenizer_class() -> type:
         methods that read it when cutting without HMM look the same fragments up, encoded, so the words, the
         DAG and the route (the same sums of the same logarithms) are jieba's own."""
 
+        prefixes: frozenset[bytes] = frozenset()  # the dictionary's entries with a count of 0
+
         def initialize(self, dictionary: str | None = None) -> None:
             if self.__dict__.get("initialized"):
                 return
