@@ -29,7 +29,7 @@ def test_the_count_cache_is_read_only_from_a_private_folder(
     assert _fresh_cut(QUESTION, monkeypatch) == words  # read back from the cache: the same cut
 
     with cache.open("wb") as planted:  # a dictionary that knows no word at all
-        marshal.dump(({b"x": 1}, 1), planted)
+        marshal.dump(({b"x": 1}, frozenset(), 1), planted)
     assert _fresh_cut(QUESTION, monkeypatch) == list(QUESTION)  # our own private folder is trusted
     cache.parent.chmod(0o777)
     assert "邻居" in _fresh_cut(QUESTION, monkeypatch)  # not read: jieba's full dictionary instead
