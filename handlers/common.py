@@ -81,19 +81,34 @@ async def ensure_current_person(update: Update, context: BotContext) -> PersonVi
     return view
 
 
+_COMMAND_MENUS = 64
+_command_menus: dict[tuple[object, str, tuple[str, ...]], tuple[tuple[BotCommand, ...], str]] = {}
+
+
 async def refresh_commands(context: BotContext, chat_id: int, person: PersonView | None) -> None:
     """The command menu shows each person only what their role can do (scope: their private chat). Telegram
     keeps a chat's menu, so it is sent again only when it changed (a role, the language): most /start
     presses then cost one Bot API call, not two."""
-    specs = context.services.wiring.commands_for(person)
-    commands = [(c.command, context.t(c.description_key)[:256]) for c in specs]
-    menu = f"{chat_id}:" + hashlib.blake2b(repr(commands).encode(), digest_size=8).hexdigest()
+    translator, language = context.services.translator, context.language
+    names = tuple(c.command for c in context.services.wiring.commands_for(person))
+    key = (translator, language, names)
+    known = _command_menus.get(key)
+    if known is None:
+        # Translated and hashed once per language and set of commands, not on every /start.
+        if len(_command_menus) >= _COMMAND_MENUS:
+            _command_menus.clear()
+        specs = context.services.wiring.commands_for(person)
+        commands = tuple(BotCommand(c.command, translator(language, c.description_key)[:256]) for c in specs)
+        digest = hashlib.blake2b(
+            repr([(c.command, c.description) for c in commands]).encode(), digest_size=8
+        ).hexdigest()
+        known = _command_menus[key] = (commands, digest)
+    commands, digest = known
+    menu = f"{chat_id}:{digest}"
     if context.user_data is not None and context.user_data.get(COMMANDS_KEY) == menu:
         return
     try:
-        await context.bot.set_my_commands(
-            [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeChat(chat_id)
-        )
+        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
     except TelegramError:
         log.warning("could not set the command menu for a chat")
         return

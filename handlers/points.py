@@ -79,6 +79,20 @@ def _entry_line(context: BotContext, entry: points.EntryView, tz: str) -> str:
 
 
 def _home_buttons(context: BotContext) -> object:
+    # The same four buttons for everyone who reads a language: built once (a markup is frozen, PTB).
+    key = (context.services.translator, context.language)
+    markup = _home_markups.get(key)
+    if markup is None:
+        if len(_home_markups) >= 16:
+            _home_markups.clear()
+        markup = _home_markups[key] = _build_home_buttons(context)
+    return markup
+
+
+_home_markups: dict[tuple[object, str], object] = {}
+
+
+def _build_home_buttons(context: BotContext) -> object:
     return buttons(
         [
             [
