@@ -66,19 +66,38 @@ async def current_person(update: Update, context: BotContext) -> PersonView | No
 
 
 async def ensure_current_person(update: Update, context: BotContext) -> PersonView:
-    user = update.effective_user
-    assert user is not None
-    cached = _cached(context, user.id, ensured=True)
-    if cached is not None and cached.view is not None:
-        view = cached.view
-    else:
+    view = ensured_person(update, context)
+    if view is None:
+        user = update.effective_user
+        assert user is not None
         view = await people.ensure_person(
             context.services.uow(), user.id, display_name(update), context.services.clock.now()
         )
-        context.person_cache = _CachedPerson(user.id, people.commits(), view, ensured=True)
+        remember_ensured_person(update, context, view)
+    return view
+
+
+def ensured_person(update: Update, context: BotContext) -> PersonView | None:
+    """The person as ensure_current_person gave them earlier in this update (language set), or None: a
+    service that also reads other things may then make sure of them in its own transaction."""
+    user = update.effective_user
+    assert user is not None
+    cached = _cached(context, user.id, ensured=True)
+    if cached is None or cached.view is None:
+        return None
+    if cached.view.language:
+        context.language = cached.view.language
+    return cached.view
+
+
+def remember_ensured_person(update: Update, context: BotContext, view: PersonView) -> None:
+    """What a service made sure of (people.ensure_person, or a page's service doing the same): kept for the
+    rest of this update, and their language answers them."""
+    user = update.effective_user
+    assert user is not None
+    context.person_cache = _CachedPerson(user.id, people.commits(), view, ensured=True)
     if view.language:
         context.language = view.language
-    return view
 
 
 _COMMAND_MENUS = 64

@@ -28,12 +28,18 @@ from bot.context import BotContext
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import points, points_awards, points_vouchers
+from bot.services.errors import UserFacingError
 from bot.services.invites import deep_link
 from bot.services.points_reports import statement_xlsx
 from bot.services.points_vouchers import VoucherStatus
-from handlers.common import current_person, ensure_current_person
+from handlers.common import (
+    current_person,
+    ensured_person,
+    remember_ensured_person,
+    user_id,
+)
 from handlers.menu import LabelFilter
-from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
+from handlers.render import answer, buttons, display_name, edit_or_reply, reply, send_text, stale_button
 from handlers.routing import IntentFilter
 
 PREFIX = "pt"
@@ -108,14 +114,27 @@ def _build_home_buttons(context: BotContext) -> object:
 
 
 async def show_points(update: Update, context: BotContext) -> None:
-    person = await ensure_current_person(update, context)
-    summary = await points.points_summary(
-        context.services.uow(),
-        person.id,
-        points.points_compound(person),
-        context.services.clock.now(),
-        last=LAST_ENTRIES,
-    )
+    person = ensured_person(update, context)
+    if person is not None:
+        summary = await points.points_summary(
+            context.services.uow(),
+            person.id,
+            points.points_compound(person),
+            context.services.clock.now(),
+            last=LAST_ENTRIES,
+        )
+    else:
+        person, page = await points.points_page(
+            context.services.uow(),
+            user_id(update),
+            display_name(update),
+            context.services.clock.now(),
+            last=LAST_ENTRIES,
+        )
+        remember_ensured_person(update, context, person)
+        if page is None:
+            raise UserFacingError("points.not_registered")
+        summary = page
     lines = "\n".join(_entry_line(context, e, summary.timezone) for e in summary.entries)
     text = context.t(
         "points.summary",
