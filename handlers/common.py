@@ -101,7 +101,7 @@ def remember_ensured_person(update: Update, context: BotContext, view: PersonVie
 
 
 _COMMAND_MENUS = 64
-_command_menus: dict[tuple[object, str, tuple[str, ...]], tuple[tuple[BotCommand, ...], str]] = {}
+_command_menus: dict[tuple[object, str, tuple[tuple[str, str], ...]], tuple[tuple[BotCommand, ...], str]] = {}
 
 
 async def refresh_commands(context: BotContext, chat_id: int, person: PersonView | None) -> None:
@@ -109,14 +109,13 @@ async def refresh_commands(context: BotContext, chat_id: int, person: PersonView
     keeps a chat's menu, so it is sent again only when it changed (a role, the language): most /start
     presses then cost one Bot API call, not two."""
     translator, language = context.services.translator, context.language
-    names = tuple(c.command for c in context.services.wiring.commands_for(person))
-    key = (translator, language, names)
+    specs = context.services.wiring.commands_for(person)
+    key = (translator, language, tuple((c.command, c.description_key) for c in specs))
     known = _command_menus.get(key)
     if known is None:
         # Translated and hashed once per language and set of commands, not on every /start.
         if len(_command_menus) >= _COMMAND_MENUS:
             _command_menus.clear()
-        specs = context.services.wiring.commands_for(person)
         commands = tuple(BotCommand(c.command, translator(language, c.description_key)[:256]) for c in specs)
         digest = hashlib.blake2b(
             repr([(c.command, c.description) for c in commands]).encode(), digest_size=8
