@@ -109,7 +109,8 @@ def _build_home_buttons(context: BotContext) -> object:
                 (context.t("points.btn_xlsx"), STATEMENT_BUTTON.data()),
                 (context.t("points.btn_top"), LEADERBOARD_BUTTON.data()),
             ],
-        ]
+        ],
+        kept=True,
     )
 
 
