@@ -66,34 +66,67 @@ async def current_person(update: Update, context: BotContext) -> PersonView | No
 
 
 async def ensure_current_person(update: Update, context: BotContext) -> PersonView:
-    user = update.effective_user
-    assert user is not None
-    cached = _cached(context, user.id, ensured=True)
-    if cached is not None and cached.view is not None:
-        view = cached.view
-    else:
+    view = ensured_person(update, context)
+    if view is None:
+        user = update.effective_user
+        assert user is not None
         view = await people.ensure_person(
             context.services.uow(), user.id, display_name(update), context.services.clock.now()
         )
-        context.person_cache = _CachedPerson(user.id, people.commits(), view, ensured=True)
+        remember_ensured_person(update, context, view)
+    return view
+
+
+def ensured_person(update: Update, context: BotContext) -> PersonView | None:
+    """The person as ensure_current_person gave them earlier in this update (language set), or None: a
+    service that also reads other things may then make sure of them in its own transaction."""
+    user = update.effective_user
+    assert user is not None
+    cached = _cached(context, user.id, ensured=True)
+    if cached is None or cached.view is None:
+        return None
+    if cached.view.language:
+        context.language = cached.view.language
+    return cached.view
+
+
+def remember_ensured_person(update: Update, context: BotContext, view: PersonView) -> None:
+    """What a service made sure of (people.ensure_person, or a page's service doing the same): kept for the
+    rest of this update, and their language answers them."""
+    user = update.effective_user
+    assert user is not None
+    context.person_cache = _CachedPerson(user.id, people.commits(), view, ensured=True)
     if view.language:
         context.language = view.language
-    return view
+
+
+_COMMAND_MENUS = 64
+_command_menus: dict[tuple[object, str, tuple[tuple[str, str], ...]], tuple[tuple[BotCommand, ...], str]] = {}
 
 
 async def refresh_commands(context: BotContext, chat_id: int, person: PersonView | None) -> None:
     """The command menu shows each person only what their role can do (scope: their private chat). Telegram
     keeps a chat's menu, so it is sent again only when it changed (a role, the language): most /start
     presses then cost one Bot API call, not two."""
+    translator, language = context.services.translator, context.language
     specs = context.services.wiring.commands_for(person)
-    commands = [(c.command, context.t(c.description_key)[:256]) for c in specs]
-    menu = f"{chat_id}:" + hashlib.blake2b(repr(commands).encode(), digest_size=8).hexdigest()
+    key = (translator, language, tuple((c.command, c.description_key) for c in specs))
+    known = _command_menus.get(key)
+    if known is None:
+        # Translated and hashed once per language and set of commands, not on every /start.
+        if len(_command_menus) >= _COMMAND_MENUS:
+            _command_menus.clear()
+        commands = tuple(BotCommand(c.command, translator(language, c.description_key)[:256]) for c in specs)
+        digest = hashlib.blake2b(
+            repr([(c.command, c.description) for c in commands]).encode(), digest_size=8
+        ).hexdigest()
+        known = _command_menus[key] = (commands, digest)
+    commands, digest = known
+    menu = f"{chat_id}:{digest}"
     if context.user_data is not None and context.user_data.get(COMMANDS_KEY) == menu:
         return
     try:
-        await context.bot.set_my_commands(
-            [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeChat(chat_id)
-        )
+        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
     except TelegramError:
         log.warning("could not set the command menu for a chat")
         return

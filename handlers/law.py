@@ -42,7 +42,15 @@ from bot.roles import Role
 from bot.services import law
 from bot.services import routing as routing_service
 from bot.services.law import ArticleLine, ArticleView, FaqView, GapsView, LawReply
-from handlers.common import AddressedToBot, current_person, ensure_current_person, is_private, show_menu
+from handlers.common import (
+    AddressedToBot,
+    current_person,
+    ensure_current_person,
+    ensured_person,
+    is_private,
+    remember_ensured_person,
+    show_menu,
+)
 from handlers.menu import entry_for_label
 from handlers.render import (
     TEXT_LIMIT,
@@ -200,15 +208,26 @@ async def send_reply(update: Update, context: BotContext, result: LawReply) -> N
 async def answer_question(update: Update, context: BotContext, text: str) -> None:
     user = update.effective_user
     assert user is not None
-    person_id = (await ensure_current_person(update, context)).id if is_private(update) else None
-    result = await law.ask(
-        context.services.uow(),
-        telegram_id=user.id,
-        display_name=display_name(update),
-        question=text,
-        now=context.services.clock.now(),
-        person_id=person_id,
-    )
+    person = ensured_person(update, context) if is_private(update) else None
+    if person is None and is_private(update):
+        # Not looked up yet in this update: made sure of in the question's own transaction.
+        person, result = await law.ask_as_person(
+            context.services.uow(),
+            telegram_id=user.id,
+            display_name=display_name(update),
+            question=text,
+            now=context.services.clock.now(),
+        )
+        remember_ensured_person(update, context, person)
+    else:
+        result = await law.ask(
+            context.services.uow(),
+            telegram_id=user.id,
+            display_name=display_name(update),
+            question=text,
+            now=context.services.clock.now(),
+            person_id=person.id if person is not None else None,
+        )
     await send_reply(update, context, result)
 
 

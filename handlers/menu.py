@@ -47,7 +47,7 @@ def _keyboard(
     ]
     # Two big buttons a row: easy to hit for elderly users.
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    return reply_keyboard(rows)
+    return reply_keyboard(rows, kept=True)
 
 
 def entry_for_label(context: BotContext, text: str) -> MenuEntry | None:

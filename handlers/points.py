@@ -28,12 +28,18 @@ from bot.context import BotContext
 from bot.roles import Role
 from bot.scheduling import DueSource
 from bot.services import points, points_awards, points_vouchers
+from bot.services.errors import UserFacingError
 from bot.services.invites import deep_link
 from bot.services.points_reports import statement_xlsx
 from bot.services.points_vouchers import VoucherStatus
-from handlers.common import current_person, ensure_current_person
+from handlers.common import (
+    current_person,
+    ensured_person,
+    remember_ensured_person,
+    user_id,
+)
 from handlers.menu import LabelFilter
-from handlers.render import answer, buttons, edit_or_reply, reply, send_text, stale_button
+from handlers.render import answer, buttons, display_name, edit_or_reply, reply, send_text, stale_button
 from handlers.routing import IntentFilter
 
 PREFIX = "pt"
@@ -79,6 +85,20 @@ def _entry_line(context: BotContext, entry: points.EntryView, tz: str) -> str:
 
 
 def _home_buttons(context: BotContext) -> object:
+    # The same four buttons for everyone who reads a language: built once (a markup is frozen, PTB).
+    key = (context.services.translator, context.language)
+    markup = _home_markups.get(key)
+    if markup is None:
+        if len(_home_markups) >= 16:
+            _home_markups.clear()
+        markup = _home_markups[key] = _build_home_buttons(context)
+    return markup
+
+
+_home_markups: dict[tuple[object, str], object] = {}
+
+
+def _build_home_buttons(context: BotContext) -> object:
     return buttons(
         [
             [
@@ -89,19 +109,33 @@ def _home_buttons(context: BotContext) -> object:
                 (context.t("points.btn_xlsx"), STATEMENT_BUTTON.data()),
                 (context.t("points.btn_top"), LEADERBOARD_BUTTON.data()),
             ],
-        ]
+        ],
+        kept=True,
     )
 
 
 async def show_points(update: Update, context: BotContext) -> None:
-    person = await ensure_current_person(update, context)
-    summary = await points.points_summary(
-        context.services.uow(),
-        person.id,
-        points.points_compound(person),
-        context.services.clock.now(),
-        last=LAST_ENTRIES,
-    )
+    person = ensured_person(update, context)
+    if person is not None:
+        summary = await points.points_summary(
+            context.services.uow(),
+            person.id,
+            points.points_compound(person),
+            context.services.clock.now(),
+            last=LAST_ENTRIES,
+        )
+    else:
+        person, page = await points.points_page(
+            context.services.uow(),
+            user_id(update),
+            display_name(update),
+            context.services.clock.now(),
+            last=LAST_ENTRIES,
+        )
+        remember_ensured_person(update, context, person)
+        if page is None:
+            raise UserFacingError("points.not_registered")
+        summary = page
     lines = "\n".join(_entry_line(context, e, summary.timezone) for e in summary.entries)
     text = context.t(
         "points.summary",

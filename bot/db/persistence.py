@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -15,6 +15,14 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 from bot.db.models import PtbConversation, PtbStore
 
 Write = Callable[[AsyncSession], Awaitable[None]]
+
+_STORE = cast(Table, PtbStore.__table__)
+_UPDATE_STORE = (
+    update(_STORE)
+    .where(_STORE.c.kind == bindparam("row_kind"), _STORE.c.key == bindparam("row_key"))
+    .values(data=bindparam("row_data"))
+)
+_INSERT_STORE = insert(_STORE)
 
 # The writes held back for the update this task is handling (None: write at once). A context variable, not an
 # attribute, so updates of different chats handled side by side each keep their own.
@@ -206,16 +214,13 @@ async def store_row(
     session: AsyncSession, kind: str, key: int | str, data: Any, *, mode: str = "unknown"
 ) -> None:
     """mode: "update" (the row is known to exist: one UPDATE), "insert" (known not to: one INSERT), or
-    "unknown" (look first)."""
-    if mode == "update":
+    "unknown" (an UPDATE, and an INSERT if it found no row)."""
+    # Core statements built once, not ORM objects: this runs for a person's first update of every process
+    # (their language is stored), and an ORM add and flush cost more CPU than the statement itself.
+    if mode != "insert":
         result = await session.execute(
-            update(PtbStore).where(PtbStore.kind == kind, PtbStore.key == str(key)).values(data=data)
+            _UPDATE_STORE, {"row_kind": kind, "row_key": str(key), "row_data": data}
         )
         if getattr(result, "rowcount", 0):
             return
-    row = None if mode == "insert" else await session.get(PtbStore, (kind, str(key)))
-    if row is None:
-        session.add(PtbStore(kind=kind, key=str(key), data=data))
-        await session.flush()  # a second held write to the same key finds this row
-    else:
-        row.data = data
+    await session.execute(_INSERT_STORE, {"kind": kind, "key": str(key), "data": data})

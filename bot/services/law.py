@@ -24,14 +24,15 @@ from bot.i18n import Translator, written_in_english
 from bot.notices.law import volunteer_markup
 from bot.roles import Role
 from bot.services.errors import UserFacingError
-from bot.services.people import get_or_create, person_view
+from bot.services.people import ensure_in, ensure_person, get_or_create, person_view
 from bot.services.routing import corpus, law_matcher
 from knowledge.articles import MAX_ARTICLE, MIN_ARTICLE, is_valid_article
 from knowledge.corpus import FaqEntry
 from knowledge.normalize import normalize_text
 
 if TYPE_CHECKING:
-    from knowledge.matcher import LawMatcher
+    from bot.services.views import PersonView
+    from knowledge.matcher import LawMatcher, MatchResult
 
 GAP_ROLES = (Role.ADMIN.value, Role.LEGAL_VOLUNTEER.value)
 MAX_SUGGESTIONS = 3
@@ -246,40 +247,65 @@ async def ask(
     m = matcher or law_matcher()
     result = m.match(text)
     async with uow:
-        repo = uow.law
         if person_id is None:
             person_id = (await get_or_create(uow, telegram_id, display_name, now)).id
-        top = result.top
-        question_id = await repo.add_question(
-            person_id=person_id,
-            question=mask_numbers(text),
-            gap_key=gap_key(mask_numbers(text)),
-            decision=result.decision,
-            faq_id=top.faq_id if top else None,
-            score=result.score,
-            article=result.article_ref,
-            created_at=now,
-        )
-        if result.article_ref is not None:
-            article = await _article_view(repo, result.article_ref, m)
-            await uow.commit()
-            return LawReply("article", question_id, article=article)
-        entries = [e for c in result.candidates if (e := m.entry(c.faq_id)) is not None]
-        with_text = await repo.articles_with_text(a for e in entries for a in e.articles)
+        return await _record_and_answer(uow, m, result, text, person_id, now)
+
+
+async def ask_as_person(
+    uow: UnitOfWork,
+    *,
+    telegram_id: int,
+    display_name: str,
+    question: str,
+    now: datetime,
+    matcher: LawMatcher | None = None,
+) -> tuple[PersonView, LawReply]:
+    """ask, for someone this update has not looked up yet: made sure of as people.ensure_person does, in the
+    same transaction as their question (one unit of work instead of two); their view comes back, so the
+    answer is in their language."""
+    text = (question or "").strip()[:QUESTION_LIMIT]
+    if not has_words(text):
+        return await ensure_person(uow, telegram_id, display_name, now), LawReply("empty")
+    m = matcher or law_matcher()
+    result = m.match(text)
+    async with uow:
+        person, _wrote = await ensure_in(uow, telegram_id, display_name, now)  # committed with the question
+        return person, await _record_and_answer(uow, m, result, text, person.id, now)
+
+
+async def _record_and_answer(
+    uow: UnitOfWork, m: LawMatcher, result: MatchResult, text: str, person_id: int, now: datetime
+) -> LawReply:
+    """Inside the open unit of work: record the question, commit, and the reply."""
+    repo = uow.law
+    top = result.top
+    question_id = await repo.add_question(
+        person_id=person_id,
+        question=mask_numbers(text),
+        gap_key=gap_key(mask_numbers(text)),
+        decision=result.decision,
+        faq_id=top.faq_id if top else None,
+        score=result.score,
+        article=result.article_ref,
+        created_at=now,
+    )
+    if result.article_ref is not None:
+        article = await _article_view(repo, result.article_ref, m)
         await uow.commit()
-        views = [_faq_view(e, with_text) for e in entries]
-        if result.pointer is not None:
-            return LawReply(
-                "pointer", question_id, pointer=result.pointer, pointer_office=result.pointer_office
-            )
-        related = article_lines(result.related[:RELATED_ARTICLES])
-        if result.decision == "answer" and views:
-            return LawReply("answer", question_id, faq=views[0])
-        if result.decision == "suggest" and views:
-            return LawReply(
-                "suggest", question_id, suggestions=tuple(views[:MAX_SUGGESTIONS]), related=related
-            )
-        return LawReply("none", question_id, related=related)
+        return LawReply("article", question_id, article=article)
+    entries = [e for c in result.candidates if (e := m.entry(c.faq_id)) is not None]
+    with_text = await repo.articles_with_text(a for e in entries for a in e.articles)
+    await uow.commit()
+    views = [_faq_view(e, with_text) for e in entries]
+    if result.pointer is not None:
+        return LawReply("pointer", question_id, pointer=result.pointer, pointer_office=result.pointer_office)
+    related = article_lines(result.related[:RELATED_ARTICLES])
+    if result.decision == "answer" and views:
+        return LawReply("answer", question_id, faq=views[0])
+    if result.decision == "suggest" and views:
+        return LawReply("suggest", question_id, suggestions=tuple(views[:MAX_SUGGESTIONS]), related=related)
+    return LawReply("none", question_id, related=related)
 
 
 async def not_what_i_asked(

@@ -121,25 +121,35 @@ async def get_or_create(uow: UnitOfWork, telegram_id: int, display_name: str, no
 
 async def ensure_person(uow: UnitOfWork, telegram_id: int, display_name: str, now: datetime) -> PersonView:
     async with uow:
-        found, homes = await uow.community.person_and_homes(telegram_id)
-        if found is not None:
-            view = await _view_of(uow, found, homes)
-            if not found.reachable:
-                await uow.community.set_reachable(found.id)
-                await uow.commit()
-            return view
-        person = await get_or_create(uow, telegram_id, display_name, now)
-        # Just created: no home and no role can point at this person yet, so nothing more to read.
-        view = PersonView(
-            id=person.id,
-            telegram_id=telegram_id,
-            name=person.display_name,
-            language=person.language,
-            homes=[],
-            roles=[],
-        )
-        await uow.commit()
+        view, wrote = await ensure_in(uow, telegram_id, display_name, now)
+        if wrote:
+            await uow.commit()
         return view
+
+
+async def ensure_in(
+    uow: UnitOfWork, telegram_id: int, display_name: str, now: datetime
+) -> tuple[PersonView, bool]:
+    """ensure_person inside the caller's open unit of work (a page that reads more in the same transaction);
+    the bool: something was written, which the caller commits."""
+    found, homes = await uow.community.person_and_homes(telegram_id)
+    if found is not None:
+        view = await _view_of(uow, found, homes)
+        if not found.reachable:
+            await uow.community.set_reachable(found.id)
+            return view, True
+        return view, False
+    person = await get_or_create(uow, telegram_id, display_name, now)
+    # Just created: no home and no role can point at this person yet, so nothing more to read.
+    view = PersonView(
+        id=person.id,
+        telegram_id=telegram_id,
+        name=person.display_name,
+        language=person.language,
+        homes=[],
+        roles=[],
+    )
+    return view, True
 
 
 async def whoami(uow: UnitOfWork, telegram_id: int) -> PersonView | None:

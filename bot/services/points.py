@@ -25,7 +25,7 @@ from bot.roles import Role
 from bot.services.activity import ActivityView
 from bot.services.common import FALLBACK_TIMEZONE
 from bot.services.errors import UserFacingError
-from bot.services.people import require_person
+from bot.services.people import ensure_in, require_person
 from bot.services.views import PersonView
 
 HOLD_MINUTES = 15  # how long a redemption waits for the resident's confirmation
@@ -293,20 +293,44 @@ async def points_summary(
     if compound_id is None:
         raise UserFacingError("points.not_registered")
     async with uow:
-        repo = uow.points
-        head = await repo.page_head(person_id, compound_id)
-        if head is None:
-            raise UserFacingError("points.not_registered")
-        name, tz, public_name, account_id, balance = head
-        tz = tz or FALLBACK_TIMEZONE
-        earned, entries = 0, []
-        if account_id is not None:
-            start, end, _ = month_window(now, tz)
-            earned, rows = await repo.page_entries(account_id, last, start, end)
-            entries = [EntryView(*row) for row in rows]
-        return PointsSummary(
-            person_id, compound_id, name, tz, int(balance or 0), earned, bool(public_name), entries
-        )
+        summary = await _page(uow, person_id, compound_id, now, last)
+    if summary is None:
+        raise UserFacingError("points.not_registered")
+    return summary
+
+
+async def points_page(
+    uow: UnitOfWork, telegram_id: int, display_name: str, now: datetime, *, last: int = 5
+) -> tuple[PersonView, PointsSummary | None]:
+    """The person (made sure of, as people.ensure_person) and their points page (None: not registered) in one
+    transaction: a /points that has not looked the person up yet opens one instead of two. The view comes back
+    either way: the refusal is said in the person's language."""
+    async with uow:
+        person, wrote = await ensure_in(uow, telegram_id, display_name, now)
+        compound_id = points_compound(person)
+        summary = None if compound_id is None else await _page(uow, person.id, compound_id, now, last)
+        if wrote:
+            await uow.commit()
+    return person, summary
+
+
+async def _page(
+    uow: UnitOfWork, person_id: int, compound_id: int, now: datetime, last: int
+) -> PointsSummary | None:
+    repo = uow.points
+    head = await repo.page_head(person_id, compound_id)
+    if head is None:
+        return None
+    name, tz, public_name, account_id, balance = head
+    tz = tz or FALLBACK_TIMEZONE
+    earned, entries = 0, []
+    if account_id is not None:
+        start, end, _ = month_window(now, tz)
+        earned, rows = await repo.page_entries(account_id, last, start, end)
+        entries = [EntryView(*row) for row in rows]
+    return PointsSummary(
+        person_id, compound_id, name, tz, int(balance or 0), earned, bool(public_name), entries
+    )
 
 
 async def statement(uow: UnitOfWork, telegram_id: int, now: datetime) -> PointsSummary:
