@@ -83,6 +83,8 @@ class RelatedArticles:
             (len(docs), len(self.keyword_vocab)),
         )
         self.longest_keyword = max((len(k) for kws in keywords for k in kws), default=0)
+        # the keywords' first two characters: only where the question has them can a keyword start
+        self.keyword_starts = Vocab(kw[:2] for kws in keywords for kw in kws)
 
     def find(self, question: str, *, limit: int = 3) -> list[RelatedArticle]:
         key = normalize_text(question).replace(" ", "")
@@ -91,10 +93,13 @@ class RelatedArticles:
         cols = self.vocab.index(list(set(_bigrams(key))))
         cols = cols[cols >= 0]
         reached, weights = self.postings.gather(cols, self.idf[cols])
-        # the keywords in the question: look its substrings up (a question is short, the keyword list long)
+        # the keywords in the question: look its substrings up (a question is short, the keyword list long),
+        # those starting where a keyword can (a long question has a thousand substrings, a few dozen there)
+        starts = [key[i : i + 2] for i in range(len(key) - 1)]
+        can_start = (self.keyword_starts.index(starts) >= 0).tolist() if starts else []
         subs = list(dict.fromkeys(
-            key[i : i + n] for i in range(len(key)) for n in range(2, self.longest_keyword + 1)
-            if i + n <= len(key)
+            key[i : i + n] for i, ok in enumerate(can_start) if ok
+            for n in range(2, self.longest_keyword + 1) if i + n <= len(key)
         ))
         kcols = self.keyword_vocab.index(subs)
         found = kcols >= 0
