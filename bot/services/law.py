@@ -229,6 +229,15 @@ async def _article_view(repo: LawRepository, number: int, matcher: LawMatcher) -
 # --- asking ------------------------------------------------------------------------------------------------
 
 
+def _matched(question: str, matcher: LawMatcher | None) -> tuple[str, LawMatcher, MatchResult] | None:
+    """The question as recorded, the matcher and its result; None for text with no words (not recorded)."""
+    text = (question or "").strip()[:QUESTION_LIMIT]
+    if not has_words(text):
+        return None
+    m = matcher or law_matcher()
+    return text, m, m.match(text)
+
+
 async def ask(
     uow: UnitOfWork,
     *,
@@ -241,11 +250,10 @@ async def ask(
 ) -> LawReply:
     """Answer a question (or an article look-up) and record it; empty/emoji-only text is not recorded.
     `person_id`: the asker, when the caller has already looked them up (and made sure they exist)."""
-    text = (question or "").strip()[:QUESTION_LIMIT]
-    if not has_words(text):
+    matched = _matched(question, matcher)
+    if matched is None:
         return LawReply("empty")
-    m = matcher or law_matcher()
-    result = m.match(text)
+    text, m, result = matched
     async with uow:
         if person_id is None:
             person_id = (await get_or_create(uow, telegram_id, display_name, now)).id
@@ -264,11 +272,10 @@ async def ask_as_person(
     """ask, for someone this update has not looked up yet: made sure of as people.ensure_person does, in the
     same transaction as their question (one unit of work instead of two); their view comes back, so the
     answer is in their language."""
-    text = (question or "").strip()[:QUESTION_LIMIT]
-    if not has_words(text):
+    matched = _matched(question, matcher)
+    if matched is None:
         return await ensure_person(uow, telegram_id, display_name, now), LawReply("empty")
-    m = matcher or law_matcher()
-    result = m.match(text)
+    text, m, result = matched
     async with uow:
         person, _wrote = await ensure_in(uow, telegram_id, display_name, now)  # committed with the question
         return person, await _record_and_answer(uow, m, result, text, person.id, now)
