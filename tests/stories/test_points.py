@@ -506,3 +506,16 @@ async def test_english_speakers_and_strangers_get_a_clear_answer(harness: Harnes
     replies = await harness.send(USERS.outsider, "/points")
     assert "还没有绑定小区" in (replies[-1].text or "")
     assert await count_entries(uf) == 1
+
+
+async def test_a_stranger_who_chose_english_is_refused_in_english_and_nothing_is_created(
+    harness: Harness,
+) -> None:
+    """/points looks the person up and reads the page in one go; a refusal still speaks their language."""
+    uf = harness.services.uow_factory
+    replies = await harness.send(USERS.outsider, "/language")
+    await harness.press(USERS.outsider, replies[-1], "English")
+    await harness.restart()  # the next update looks them up afresh
+    replies = await harness.send(USERS.outsider, "/points")
+    assert "not linked to a compound" in (replies[-1].text or ""), replies[-1].text
+    assert await count_entries(uf) == 0
